@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	goruntime "runtime"
+	"slices"
+	"text/tabwriter"
+	"time"
+)
+
+const benchSynopsis = `usage: infer bench [--runs N] [--warmup N] [--threads T] [--dim NAME=V] [--json] MODEL
+
+Measures MODEL's latency on random inputs (symbolic dimensions default to
+1; set them with --dim): compiles it, runs it --warmup times, then times
+--runs runs one after the other.
+
+examples:
+  infer bench models/mnist-cnn/model.onnx
+  infer bench --threads 1 --runs 200 --dim batch=8 --json model.onnx`
+
+type benchJSON struct {
+	Model          string  `json:"model"`
+	Threads        int     `json:"threads"`
+	Runs           int     `json:"runs"`
+	Warmup         int     `json:"warmup"`
+	P50MS          float64 `json:"p50_ms"`
+	P90MS          float64 `json:"p90_ms"`
+	P99MS          float64 `json:"p99_ms"`
+	MinMS          float64 `json:"min_ms"`
+	MaxMS          float64 `json:"max_ms"`
+	MeanMS         float64 `json:"mean_ms"`
+	StddevMS       float64 `json:"stddev_ms"`
+	ThroughputPerS float64 `json:"throughput_per_s"`
+	CompileMS      float64 `json:"compile_ms"`
+}
+
+func cmdBench(args []string, stdout, stderr io.Writer) (code int) {
+	defer recoverTo(stderr, "bench", &code)
+	fs := newFlagSet("bench", benchSynopsis, stderr)
+	runs := fs.Int("runs", 100, "timed runs")
+	warmup := fs.Int("warmup", 5, "untimed runs first")
+	threads := fs.Int("threads", 0, "compute threads per run (0: all cores, 1: a single thread)")
+	seed := fs.Uint64("seed", 1, "seed of the random inputs")
+	dims := dimFlag{}
+	fs.Var(dims, "dim", "`NAME=V` value of a symbolic dimension (repeatable; default 1)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return parseOutcome(err)
+	}
+	usageFail := func(msg string) int {
+		fmt.Fprintln(stderr, "infer bench:", msg)
+		fmt.Fprintln(stderr, "Run 'infer bench -h' for usage.")
+		return 2
+	}
+	switch {
+	case len(pos) != 1:
+		return usageFail("want exactly one MODEL")
+	case *runs < 1:
+		return usageFail("--runs must be at least 1")
+	case *warmup < 0 || *threads < 0:
+		return usageFail("--warmup and --threads must not be negative")
+	}
+	fail := func(err error) int {
+		fmt.Fprintln(stderr, "infer bench:", err)
+		return 1
+	}
+	m, err := loadModel(pos[0])
+	if err != nil {
+		return fail(err)
+	}
+	t0 := time.Now()
+	sess, err := compileModel(m, *threads)
+	if err != nil {
+		return fail(err)
+	}
+	compileTime := time.Since(t0)
+	feeds, err := buildFeeds(sess.Inputs(), nil, feedOptions{random: true, seed: *seed, dims: dims})
+	if err != nil {
+		return fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	for i := 0; i < *warmup; i++ {
+		if _, err := sess.Run(ctx, feeds); err != nil {
+			return fail(fmt.Errorf("warm-up run: %w", err))
+		}
+	}
+	lat := make([]float64, 0, *runs)
+	var total time.Duration
+	for i := 0; i < *runs; i++ {
+		start := time.Now()
+		_, err := sess.Run(ctx, feeds)
+		d := time.Since(start)
+		if err != nil {
+			return fail(fmt.Errorf("run %d: %w", i+1, err))
+		}
+		total += d
+		lat = append(lat, float64(d.Nanoseconds())/1e6)
+	}
+	effThreads := *threads
+	if effThreads == 0 {
+		effThreads = goruntime.NumCPU()
+	}
+	r := summarize(lat)
+	r.Model, r.Threads, r.Warmup = pos[0], effThreads, *warmup
+	r.ThroughputPerS = float64(len(lat)) / total.Seconds()
+	r.CompileMS = float64(compileTime.Microseconds()) / 1000
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fail(err)
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "model:\t%s\n", r.Model)
+	fmt.Fprintf(tw, "threads:\t%d\n", r.Threads)
+	fmt.Fprintf(tw, "runs:\t%d (after %d warm-up)\n", r.Runs, r.Warmup)
+	fmt.Fprintf(tw, "latency (ms):\tmedian %.3f  p90 %.3f  p99 %.3f  min %.3f  mean %.3f ± %.3f\n", r.P50MS, r.P90MS, r.P99MS, r.MinMS, r.MeanMS, r.StddevMS)
+	fmt.Fprintf(tw, "throughput:\t%.1f runs/s\n", r.ThroughputPerS)
+	tw.Flush()
+	fmt.Fprintf(stderr, "compiled in %.1f ms\n", r.CompileMS)
+	return 0
+}
+
+// summarize computes latency statistics (ms) of the runs.
+func summarize(lat []float64) benchJSON {
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	var sum float64
+	for _, v := range s {
+		sum += v
+	}
+	mean := sum / float64(len(s))
+	var ss float64
+	for _, v := range s {
+		ss += (v - mean) * (v - mean)
+	}
+	return benchJSON{
+		Runs:     len(s),
+		P50MS:    percentile(s, 50),
+		P90MS:    percentile(s, 90),
+		P99MS:    percentile(s, 99),
+		MinMS:    s[0],
+		MaxMS:    s[len(s)-1],
+		MeanMS:   mean,
+		StddevMS: math.Sqrt(ss / float64(len(s))),
+	}
+}
+
+// percentile returns the p-th percentile of sorted values, interpolating
+// linearly between closest ranks (numpy's default).
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 1 {
+		return sorted[0]
+	}
+	pos := p / 100 * float64(len(sorted)-1)
+	lo := int(math.Floor(pos))
+	hi := min(lo+1, len(sorted)-1)
+	frac := pos - float64(lo)
+	return sorted[lo] + frac*(sorted[hi]-sorted[lo])
+}

@@ -1,0 +1,148 @@
+package ops
+
+import (
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Cast and CastLike. Conversions follow tensor.Tensor.Cast (floats to
+// integers truncate, NaN becomes 0, non-zero becomes true, float to
+// float16/bfloat16 rounds to nearest even), with two refinements here:
+// strings convert to integers exactly (not through float64), and
+// float16/bfloat16 format as their own shortest round-tripping decimal.
+
+func registerCast(r *Registry) {
+	regVersions(r, "Cast", buildCast, 1, 6, 9, 13)
+	regVersions(r, "CastLike", buildCastLike, 15)
+}
+
+// onnxTypeNames maps the TensorProto.DataType names used by Cast-1's
+// string `to` attribute.
+var onnxTypeNames = map[string]tensor.DType{
+	"FLOAT": tensor.Float32, "UINT8": tensor.Uint8, "INT8": tensor.Int8,
+	"UINT16": tensor.Uint16, "INT16": tensor.Int16, "INT32": tensor.Int32,
+	"INT64": tensor.Int64, "STRING": tensor.String, "BOOL": tensor.Bool,
+	"FLOAT16": tensor.Float16, "DOUBLE": tensor.Float64, "UINT32": tensor.Uint32,
+	"UINT64": tensor.Uint64, "BFLOAT16": tensor.BFloat16,
+	"FLOAT32": tensor.Float32, "FLOAT64": tensor.Float64,
+}
+
+func buildCast(b *Builder) (Kernel, error) {
+	var to tensor.DType
+	if b.Opset < 6 {
+		name := b.String("to", "")
+		dt, ok := onnxTypeNames[strings.ToUpper(name)]
+		if !ok {
+			b.Fail("Cast: unknown type name %q in attribute to", name)
+		}
+		to = dt
+	} else {
+		to = tensor.DType(b.RequireInt("to"))
+		if b.Err() == nil && !to.Supported() {
+			b.Fail("Cast: unsupported target type %v", to)
+		}
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return unaryKernel(func(rc *RunContext, x *tensor.Tensor) (*tensor.Tensor, error) {
+		return castTensor(x, to)
+	}), nil
+}
+
+func buildCastLike(b *Builder) (Kernel, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		return one(castTensor(in[0], in[1].DType()))
+	}), nil
+}
+
+// castTensor converts x to element type to (always a fresh tensor).
+func castTensor(x *tensor.Tensor, to tensor.DType) (*tensor.Tensor, error) {
+	switch s := x.Data().(type) {
+	case []string:
+		if to.IsInt() {
+			return parseInts(x.Shape(), s, to)
+		}
+	case []tensor.Half:
+		if to == tensor.String {
+			return formatHalves(x.Shape(), s, tensor.Half.Float32, tensor.HalfFrom)
+		}
+	case []tensor.BF16:
+		if to == tensor.String {
+			return formatHalves(x.Shape(), s, tensor.BF16.Float32, tensor.BF16From)
+		}
+	}
+	return x.Cast(to)
+}
+
+// parseInts converts decimal strings to an integer type exactly; strings
+// that are not integers ("2.5", "1e3") are parsed as floats and truncated.
+func parseInts(shape []int, s []string, to tensor.DType) (*tensor.Tensor, error) {
+	vals := make([]int64, len(s))
+	uvals := make([]uint64, len(s))
+	for i, str := range s {
+		str = strings.TrimSpace(str)
+		if to == tensor.Uint64 {
+			if u, err := strconv.ParseUint(str, 10, 64); err == nil {
+				uvals[i] = u
+				continue
+			}
+		} else if v, err := strconv.ParseInt(str, 10, 64); err == nil {
+			vals[i] = v
+			continue
+		}
+		f, err := tensor.From([]int{1}, []string{str}).Cast(tensor.Float64)
+		if err != nil {
+			return nil, err
+		}
+		v := f.Float64s()[0]
+		if to == tensor.Uint64 {
+			if v == v && v > 0 {
+				uvals[i] = uint64(v)
+			}
+		} else if v == v {
+			vals[i] = int64(math.Trunc(v))
+		}
+	}
+	if to == tensor.Uint64 {
+		return tensor.FromSlice(shape, uvals)
+	}
+	t, err := tensor.FromSlice(shape, vals)
+	if err != nil {
+		return nil, err
+	}
+	return t.Cast(to)
+}
+
+// formatHalves formats 16-bit floats with the fewest digits that round-trip
+// to the same 16-bit value.
+func formatHalves[H ~uint16](shape []int, s []H, widen func(H) float32, round func(float32) H) (*tensor.Tensor, error) {
+	out := make([]string, len(s))
+	for i, h := range s {
+		f := float64(widen(h))
+		switch {
+		case f != f:
+			out[i] = "NaN"
+		case math.IsInf(f, 1):
+			out[i] = "INF"
+		case math.IsInf(f, -1):
+			out[i] = "-INF"
+		default:
+			out[i] = strconv.FormatFloat(f, 'g', -1, 32)
+			for prec := 1; prec < 9; prec++ {
+				str := strconv.FormatFloat(f, 'g', prec, 64)
+				if g, err := strconv.ParseFloat(str, 32); err == nil && round(float32(g)) == h {
+					out[i] = str
+					break
+				}
+			}
+		}
+	}
+	return tensor.FromSlice(shape, out)
+}

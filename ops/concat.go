@@ -1,0 +1,327 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Concat, Split, Tile and Expand: joining, cutting and repeating tensors.
+
+func buildConcat(b *Builder) (Kernel, error) {
+	var axis int64
+	if b.Opset < 4 {
+		axis = b.Int("axis", 1)
+	} else {
+		axis = b.RequireInt("axis")
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		var ins []*tensor.Tensor
+		for _, t := range in {
+			if t != nil {
+				ins = append(ins, t)
+			}
+		}
+		if len(ins) == 0 {
+			return nil, fmt.Errorf("no inputs")
+		}
+		first := ins[0]
+		rank := first.Rank()
+		if rank == 0 {
+			return nil, fmt.Errorf("cannot concatenate scalars")
+		}
+		a, err := NormAxis(axis, rank)
+		if err != nil {
+			return nil, err
+		}
+		shape := append([]int{}, first.Shape()...)
+		shape[a] = 0
+		for i, t := range ins {
+			s := t.Shape()
+			if t.DType() != first.DType() {
+				return nil, fmt.Errorf("input %d has type %v, input 0 has %v", i, t.DType(), first.DType())
+			}
+			if len(s) != rank {
+				return nil, fmt.Errorf("input %d has shape %v, input 0 has %v (ranks differ)", i, s, first.Shape())
+			}
+			for j := range s {
+				if j != a && s[j] != shape[j] {
+					return nil, fmt.Errorf("input %d has shape %v, input 0 has %v (dimension %d differs)", i, s, first.Shape(), j)
+				}
+			}
+			shape[a] += s[a]
+		}
+		out, err := layoutNew(first.DType(), shape)
+		if err != nil {
+			return nil, err
+		}
+		f, err := layoutPick(first.DType(), concatRaw[uint8], concatRaw[uint16], concatRaw[uint32], concatRaw[uint64], concatRaw[string])
+		if err != nil {
+			return nil, err
+		}
+		f(out, ins, a)
+		return layoutOne(out), nil
+	}), nil
+}
+
+func concatRaw[T layoutElem](out *tensor.Tensor, ins []*tensor.Tensor, axis int) {
+	dst := layoutRaw[T](out)
+	if len(dst) == 0 {
+		return
+	}
+	outer := layoutProd(out.Shape()[:axis])
+	inner := layoutProd(out.Shape()[axis+1:])
+	rowLen := out.Shape()[axis] * inner
+	off := 0
+	for _, t := range ins {
+		src := layoutRaw[T](t)
+		chunk := t.Shape()[axis] * inner
+		if chunk == 0 {
+			continue
+		}
+		for o := 0; o < outer; o++ {
+			copy(dst[o*rowLen+off:o*rowLen+off+chunk], src[o*chunk:(o+1)*chunk])
+		}
+		off += chunk
+	}
+}
+
+// buildSplit handles Split-1 (split attribute or second input), 2 and 11
+// (split attribute) and 13 (split input).
+func buildSplit(b *Builder) (Kernel, error) {
+	axis := b.Int("axis", 0)
+	attrSplit := b.Ints("split", nil)
+	if b.Opset >= 13 {
+		attrSplit = nil
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	nOut := b.NumOutputs
+	splitInput := b.Opset >= 13 || b.Opset < 2
+	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		a, err := NormAxis(axis, x.Rank())
+		if err != nil {
+			return nil, err
+		}
+		if x.Rank() == 0 {
+			return nil, fmt.Errorf("cannot split a scalar")
+		}
+		dim := x.Shape()[a]
+		split := attrSplit
+		if splitInput {
+			if t := Opt(in, 1); t != nil {
+				if split, err = layoutInts(t, "split"); err != nil {
+					return nil, err
+				}
+				if len(split) == 0 {
+					split = nil
+				}
+			}
+		}
+		n := nOut
+		if n <= 0 {
+			n = len(split)
+		}
+		sizes := make([]int, n)
+		if split == nil {
+			if n == 0 || dim%n != 0 {
+				return nil, fmt.Errorf("dimension %d of size %d cannot be split into %d equal parts", a, dim, n)
+			}
+			for i := range sizes {
+				sizes[i] = dim / n
+			}
+		} else {
+			if len(split) != n {
+				return nil, fmt.Errorf("split %v has %d entries for %d outputs", split, len(split), n)
+			}
+			sum := int64(0)
+			for i, v := range split {
+				if v < 0 || v > int64(dim) {
+					return nil, fmt.Errorf("split %v has invalid size %d", split, v)
+				}
+				sum += v
+				sizes[i] = int(v)
+			}
+			if sum != int64(dim) {
+				return nil, fmt.Errorf("split %v sums to %d, dimension %d has size %d", split, sum, a, dim)
+			}
+		}
+		f, err := layoutPick(x.DType(), splitRaw[uint8], splitRaw[uint16], splitRaw[uint32], splitRaw[uint64], splitRaw[string])
+		if err != nil {
+			return nil, err
+		}
+		return f(x, a, sizes)
+	}), nil
+}
+
+func splitRaw[T layoutElem](x *tensor.Tensor, axis int, sizes []int) ([]*tensor.Tensor, error) {
+	src := layoutRaw[T](x)
+	s := x.Shape()
+	outer := layoutProd(s[:axis])
+	inner := layoutProd(s[axis+1:])
+	rowLen := s[axis] * inner
+	outs := make([]*tensor.Tensor, len(sizes))
+	off := 0
+	for i, sz := range sizes {
+		shape := append([]int{}, s...)
+		shape[axis] = sz
+		t, err := layoutNew(x.DType(), shape)
+		if err != nil {
+			return nil, err
+		}
+		dst := layoutRaw[T](t)
+		chunk := sz * inner
+		if chunk > 0 {
+			for o := 0; o < outer; o++ {
+				copy(dst[o*chunk:(o+1)*chunk], src[o*rowLen+off:o*rowLen+off+chunk])
+			}
+		}
+		off += chunk
+		outs[i] = t
+	}
+	return outs, nil
+}
+
+// buildTile1 handles Tile-1: inputs (input, tiles, axis), repeating along
+// one axis.
+func buildTile1(b *Builder) (Kernel, error) {
+	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 3); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		tiles, err := layoutScalarInt(in[1], "tiles")
+		if err != nil {
+			return nil, err
+		}
+		axis, err := layoutScalarInt(in[2], "axis")
+		if err != nil {
+			return nil, err
+		}
+		a, err := NormAxis(axis, x.Rank())
+		if err != nil {
+			return nil, err
+		}
+		reps := make([]int64, x.Rank())
+		for i := range reps {
+			reps[i] = 1
+		}
+		reps[a] = tiles
+		out, err := tileTensor(x, reps)
+		if err != nil {
+			return nil, err
+		}
+		return layoutOne(out), nil
+	}), nil
+}
+
+// buildTile handles Tile-6 and later (repeats input).
+func buildTile(b *Builder) (Kernel, error) {
+	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		reps, err := layoutInts(in[1], "repeats")
+		if err != nil {
+			return nil, err
+		}
+		out, err := tileTensor(in[0], reps)
+		if err != nil {
+			return nil, err
+		}
+		return layoutOne(out), nil
+	}), nil
+}
+
+// tileTensor repeats x reps[i] times along each axis i, as a strided copy
+// from a view of rank 2r: (reps[0], d[0], reps[1], d[1], ...) whose repeat
+// dimensions have source stride 0.
+func tileTensor(x *tensor.Tensor, reps []int64) (*tensor.Tensor, error) {
+	s := x.Shape()
+	if len(reps) != len(s) {
+		return nil, fmt.Errorf("repeats %v has %d entries for an input of rank %d", reps, len(reps), len(s))
+	}
+	outShape := make([]int, len(s))
+	for i, r := range reps {
+		if r < 0 {
+			return nil, fmt.Errorf("repeats %v has negative entry", reps)
+		}
+		if s[i] != 0 && r > int64(math.MaxInt/s[i]) {
+			return nil, fmt.Errorf("repeats %v: %w", reps, tensor.ErrTooLarge)
+		}
+		outShape[i] = s[i] * int(r)
+	}
+	out, err := layoutNew(x.DType(), outShape)
+	if err != nil {
+		return nil, err
+	}
+	if out.Len() == 0 {
+		return out, nil
+	}
+	inStr := tensor.Strides(s)
+	view := make([]int, 2*len(s))
+	vs := make([]int, 2*len(s))
+	for i := range s {
+		view[2*i], view[2*i+1] = int(reps[i]), s[i]
+		vs[2*i], vs[2*i+1] = 0, inStr[i]
+	}
+	if err := layoutStrided(out, x, 0, view, vs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// layoutStrided fills out (contiguous, holding the elements of shape view)
+// from x read from element so on with source strides ss.
+func layoutStrided(out, x *tensor.Tensor, so int, view, ss []int) error {
+	f, err := layoutPick(x.DType(), stridedRaw[uint8], stridedRaw[uint16], stridedRaw[uint32], stridedRaw[uint64], stridedRaw[string])
+	if err != nil {
+		return err
+	}
+	f(out, x, so, view, ss)
+	return nil
+}
+
+func stridedRaw[T layoutElem](out, x *tensor.Tensor, so int, view, ss []int) {
+	layoutCopy(layoutRaw[T](out), 0, tensor.Strides(view), layoutRaw[T](x), so, ss, view)
+}
+
+func buildExpand(b *Builder) (Kernel, error) {
+	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		spec, err := layoutInts(in[1], "shape")
+		if err != nil {
+			return nil, err
+		}
+		shape, err := layoutDims(spec, "shape")
+		if err != nil {
+			return nil, err
+		}
+		outShape, err := tensor.BroadcastShapes(x.Shape(), shape)
+		if err != nil {
+			return nil, err
+		}
+		out, err := layoutNew(x.DType(), outShape)
+		if err != nil {
+			return nil, err
+		}
+		if out.Len() > 0 {
+			if err := layoutStrided(out, x, 0, outShape, tensor.BroadcastStrides(x.Shape(), outShape)); err != nil {
+				return nil, err
+			}
+		}
+		return layoutOne(out), nil
+	}), nil
+}

@@ -1,0 +1,601 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// This file holds the convolutions: Conv, ConvTranspose and ConvInteger.
+// All three lower each (image, group) to one GEMM over an im2col buffer;
+// a 1×1 stride-1 unpadded convolution multiplies the input directly.
+
+func registerConv(r *Registry) {
+	for _, v := range []int{1, 11} {
+		r.Register(&Def{Name: "Conv", Since: v, Build: buildConv, Differentiable: true})
+		r.Register(&Def{Name: "ConvTranspose", Since: v, Build: buildConvTranspose, Differentiable: true})
+	}
+	r.Register(&Def{Name: "ConvInteger", Since: 10, Build: buildConvInteger})
+}
+
+// convAttrs are Conv's and ConvInteger's attributes.
+type convAttrs struct {
+	spatialAttrs
+	group int
+}
+
+func readConvAttrs(b *Builder) (convAttrs, error) {
+	a := convAttrs{spatialAttrs: readSpatial(b, false), group: int(b.Int("group", 1))}
+	if err := b.Err(); err != nil {
+		return a, err
+	}
+	if a.group <= 0 {
+		return a, fmt.Errorf("group must be positive, got %d", a.group)
+	}
+	return a, nil
+}
+
+// convPlan is a convolution resolved for one input shape.
+type convPlan struct {
+	n, c, m, group int
+	g              *geom
+	inSize         int // product of the input spatial dims
+	outSize        int // product of the output spatial dims
+	kSize          int // product of the kernel dims
+	direct         bool
+}
+
+// plan checks X (N×C×D...) against W (M×C/group×k...) and resolves the
+// output geometry.
+func (a *convAttrs) plan(xs, ws []int) (*convPlan, error) {
+	n, c, sp, err := spatial(xs, 3, "X")
+	if err != nil {
+		return nil, err
+	}
+	if len(ws) != len(xs) {
+		return nil, fmt.Errorf("W has shape %v, want rank %d like X %v", ws, len(xs), xs)
+	}
+	m, kdims := ws[0], ws[2:]
+	if a.kernel != nil && !tensor.ShapeEqual(a.kernel, kdims) {
+		return nil, fmt.Errorf("kernel_shape %v does not match W shape %v", a.kernel, ws)
+	}
+	if c%a.group != 0 || m%a.group != 0 || ws[1]*a.group != c {
+		return nil, fmt.Errorf("channels do not fit group %d: X has %d, W has shape %v", a.group, c, ws)
+	}
+	for _, k := range kdims {
+		if k <= 0 {
+			return nil, fmt.Errorf("W shape %v has an empty kernel", ws)
+		}
+	}
+	g, err := a.forward(sp, kdims, false)
+	if err != nil {
+		return nil, err
+	}
+	p := &convPlan{n: n, c: c, m: m, group: a.group, g: g, inSize: prod(sp), outSize: prod(g.out), kSize: prod(kdims)}
+	p.direct = p.kSize == 1
+	for i := range sp {
+		if g.s[i] != 1 || g.pb[i] != 0 || g.pe[i] != 0 {
+			p.direct = false
+		}
+	}
+	return p, nil
+}
+
+func (p *convPlan) outShape() []int {
+	return append([]int{p.n, p.m}, p.g.out...)
+}
+
+// convRun computes y = conv(x, w) + bias (bias may be nil).
+func convRun[T Number](p *convPlan, x, w, bias, y []T) {
+	cg, mg := p.c/p.group, p.m/p.group
+	kdim := cg * p.kSize
+	var col []T
+	if !p.direct {
+		col = make([]T, kdim*p.outSize)
+	}
+	for n := 0; n < p.n; n++ {
+		for gi := 0; gi < p.group; gi++ {
+			xg := x[(n*p.c+gi*cg)*p.inSize : (n*p.c+(gi+1)*cg)*p.inSize]
+			yg := y[(n*p.m+gi*mg)*p.outSize : (n*p.m+(gi+1)*mg)*p.outSize]
+			var beta T
+			if bias != nil {
+				for i := 0; i < mg; i++ {
+					row := yg[i*p.outSize : (i+1)*p.outSize]
+					bv := bias[gi*mg+i]
+					for j := range row {
+						row[j] = bv
+					}
+				}
+				beta = 1
+			}
+			bm := xg
+			if !p.direct {
+				im2col(xg, cg, p.g, col)
+				bm = col
+			}
+			if p.outSize == 0 {
+				continue
+			}
+			gemmT(false, false, mg, p.outSize, kdim, 1, w[gi*mg*kdim:], kdim, bm, p.outSize, beta, yg, p.outSize)
+		}
+	}
+}
+
+// ---- Conv ----
+
+func buildConv(b *Builder) (Kernel, error) {
+	a, err := readConvAttrs(b)
+	if err != nil {
+		return nil, err
+	}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		X, W, B := in[0], in[1], Opt(in, 2)
+		if err := sameDType("Conv", X, W, B); err != nil {
+			return nil, err
+		}
+		p, err := a.plan(X.Shape(), W.Shape())
+		if err != nil {
+			return nil, err
+		}
+		if B != nil && (B.Rank() != 1 || B.Len() != p.m) {
+			return nil, fmt.Errorf("bias B has shape %v, want [%d]", B.Shape(), p.m)
+		}
+		y, err := tensor.New(X.DType(), p.outShape()...)
+		if err != nil {
+			return nil, err
+		}
+		switch X.DType() {
+		case tensor.Float32:
+			convRun(p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s())
+		case tensor.Float64:
+			convRun(p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y))
+		default:
+			return nil, ErrDType("Conv", X.DType())
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return halfWrap(k), nil
+}
+
+// optData is tensor.Data that accepts a nil tensor.
+func optData[T tensor.Elem](t *tensor.Tensor) []T {
+	if t == nil {
+		return nil
+	}
+	return tensor.Data[T](t)
+}
+
+// ---- ConvInteger ----
+
+func buildConvInteger(b *Builder) (Kernel, error) {
+	a, err := readConvAttrs(b)
+	if err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		X, W := in[0], in[1]
+		p, err := a.plan(X.Shape(), W.Shape())
+		if err != nil {
+			return nil, err
+		}
+		x, err := int8s(X, "ConvInteger x")
+		if err != nil {
+			return nil, err
+		}
+		w, err := int8s(W, "ConvInteger w")
+		if err != nil {
+			return nil, err
+		}
+		if xz := Opt(in, 2); xz != nil {
+			if xz.Len() != 1 {
+				return nil, fmt.Errorf("x_zero_point must be a scalar, got shape %v", xz.Shape())
+			}
+			if err := subZeroPoint(x, X.Shape(), xz, X.DType(), 0, "x"); err != nil {
+				return nil, err
+			}
+		}
+		if wz := Opt(in, 3); wz != nil {
+			if wz.Len() != 1 && wz.Len() != p.m {
+				return nil, fmt.Errorf("w_zero_point has shape %v, want a scalar or [%d]", wz.Shape(), p.m)
+			}
+			if wz.DType() != W.DType() {
+				return nil, fmt.Errorf("w zero point has type %v, w has %v", wz.DType(), W.DType())
+			}
+			zp, err := int8s(wz, "w_zero_point")
+			if err != nil {
+				return nil, err
+			}
+			per := len(w) / max(p.m, 1)
+			for i := range w {
+				w[i] -= zp[(i/per)%len(zp)]
+			}
+		}
+		y, err := tensor.New(tensor.Int32, p.outShape()...)
+		if err != nil {
+			return nil, err
+		}
+		convRun(p, x, w, nil, tensor.Data[int32](y))
+		return []*tensor.Tensor{y}, nil
+	}), nil
+}
+
+// ---- ConvTranspose ----
+
+type convTransposeAttrs struct {
+	convAttrs
+	outputPadding []int
+	outputShape   []int
+}
+
+func buildConvTranspose(b *Builder) (Kernel, error) {
+	ca, err := readConvAttrs(b)
+	if err != nil {
+		return nil, err
+	}
+	a := &convTransposeAttrs{convAttrs: ca}
+	if b.Has("output_padding") {
+		a.outputPadding = ToInts(b.Ints("output_padding", nil))
+	}
+	if b.Has("output_shape") {
+		a.outputShape = ToInts(b.Ints("output_shape", nil))
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		X, W, B := in[0], in[1], Opt(in, 2)
+		if err := sameDType("ConvTranspose", X, W, B); err != nil {
+			return nil, err
+		}
+		p, err := a.plan(X.Shape(), W.Shape())
+		if err != nil {
+			return nil, err
+		}
+		if B != nil && (B.Rank() != 1 || B.Len() != p.m) {
+			return nil, fmt.Errorf("bias B has shape %v, want [%d]", B.Shape(), p.m)
+		}
+		y, err := tensor.New(X.DType(), p.outShape()...)
+		if err != nil {
+			return nil, err
+		}
+		switch X.DType() {
+		case tensor.Float32:
+			convTransposeRun(p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s())
+		case tensor.Float64:
+			convTransposeRun(p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y))
+		default:
+			return nil, ErrDType("ConvTranspose", X.DType())
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return halfWrap(k), nil
+}
+
+// plan resolves a transposed convolution of X (N×C×D...) with W
+// (C×M/group×k...). In the returned plan, c and inSize describe X, m and
+// outSize describe Y, and the geometry is that of the forward convolution
+// from Y to X: g.in holds Y's spatial dims and g.out X's, so col2im is the
+// adjoint of im2col.
+func (a *convTransposeAttrs) plan(xs, ws []int) (*convPlan, error) {
+	n, c, sp, err := spatial(xs, 3, "X")
+	if err != nil {
+		return nil, err
+	}
+	if len(ws) != len(xs) {
+		return nil, fmt.Errorf("W has shape %v, want rank %d like X %v", ws, len(xs), xs)
+	}
+	kdims := ws[2:]
+	if a.kernel != nil && !tensor.ShapeEqual(a.kernel, kdims) {
+		return nil, fmt.Errorf("kernel_shape %v does not match W shape %v", a.kernel, ws)
+	}
+	if ws[0] != c || c%a.group != 0 {
+		return nil, fmt.Errorf("channels do not fit group %d: X has %d, W has shape %v", a.group, c, ws)
+	}
+	for _, k := range kdims {
+		if k <= 0 {
+			return nil, fmt.Errorf("W shape %v has an empty kernel", ws)
+		}
+	}
+	m := ws[1] * a.group
+	nd := len(sp)
+	g, err := a.resolve(sp, kdims)
+	if err != nil {
+		return nil, err
+	}
+	op := make([]int, nd)
+	if a.outputPadding != nil {
+		if len(a.outputPadding) != nd {
+			return nil, fmt.Errorf("output_padding %v does not match %d spatial axes", a.outputPadding, nd)
+		}
+		copy(op, a.outputPadding)
+	}
+	var outShape []int
+	switch {
+	case a.outputShape != nil:
+		outShape = a.outputShape
+		if len(outShape) == nd+2 {
+			outShape = outShape[2:]
+		}
+		if len(outShape) != nd {
+			return nil, fmt.Errorf("output_shape %v does not match %d spatial axes", a.outputShape, nd)
+		}
+	case a.autoPad == "SAME_UPPER" || a.autoPad == "SAME_LOWER":
+		outShape = make([]int, nd)
+		for i := range nd {
+			outShape[i] = sp[i] * g.s[i]
+		}
+	}
+	yd := make([]int, nd)
+	for i := range nd {
+		ek := (kdims[i]-1)*g.d[i] + 1
+		full := g.s[i]*(sp[i]-1) + op[i] + ek
+		if outShape != nil {
+			total := full - outShape[i]
+			half := floorDiv(total, 2)
+			if a.autoPad == "SAME_UPPER" {
+				g.pb[i], g.pe[i] = half, total-half
+			} else {
+				g.pb[i], g.pe[i] = total-half, half
+			}
+			yd[i] = outShape[i]
+		} else {
+			if a.autoPad == "VALID" {
+				g.pb[i], g.pe[i] = 0, 0
+			}
+			yd[i] = full - g.pb[i] - g.pe[i]
+		}
+		if yd[i] < 0 {
+			return nil, fmt.Errorf("output size %d on spatial axis %d is negative", yd[i], i)
+		}
+	}
+	g.in, g.out = yd, append([]int{}, sp...)
+	return &convPlan{n: n, c: c, m: m, group: a.group, g: g, inSize: prod(sp), outSize: prod(yd), kSize: prod(kdims)}, nil
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// convTransposeRun computes y = convTranspose(x, w) + bias.
+func convTransposeRun[T Float](p *convPlan, x, w, bias, y []T) {
+	cg, mg := p.c/p.group, p.m/p.group
+	rows := mg * p.kSize
+	col := make([]T, rows*p.inSize)
+	for n := 0; n < p.n; n++ {
+		for gi := 0; gi < p.group; gi++ {
+			xg := x[(n*p.c+gi*cg)*p.inSize : (n*p.c+(gi+1)*cg)*p.inSize]
+			yg := y[(n*p.m+gi*mg)*p.outSize : (n*p.m+(gi+1)*mg)*p.outSize]
+			if bias != nil {
+				for i := 0; i < mg; i++ {
+					row := yg[i*p.outSize : (i+1)*p.outSize]
+					bv := bias[gi*mg+i]
+					for j := range row {
+						row[j] = bv
+					}
+				}
+			}
+			if p.inSize == 0 || rows == 0 {
+				continue
+			}
+			// col = W_g^T x X_g: W_g is cg×rows, X_g is cg×inSize.
+			gemmT(true, false, rows, p.inSize, cg, 1, w[gi*cg*rows:], rows, xg, p.inSize, 0, col, p.inSize)
+			col2im(col, mg, p.g, yg)
+		}
+	}
+}
+
+// ---- im2col / col2im ----
+
+// im2col gathers the windows of x (c planes of spatial size g.in) into col
+// (c*prod(g.k) rows of prod(g.out) columns), writing zeros for padding.
+func im2col[T Number](x []T, c int, g *geom, col []T) {
+	if len(g.in) == 2 {
+		im2col2D(x, c, g, col)
+		return
+	}
+	if len(g.in) == 1 {
+		im2col2D(x, c, g.as2D(), col)
+		return
+	}
+	planeWalk(c, g, func(plane, row int, tab [][]int, odo func(func(o, off int))) {
+		src := x[plane*prod(g.in):]
+		dst := col[row*prod(g.out) : (row+1)*prod(g.out)]
+		odo(func(o, off int) {
+			if off < 0 {
+				dst[o] = 0
+			} else {
+				dst[o] = src[off]
+			}
+		})
+	})
+}
+
+// col2im is the adjoint of im2col: it adds each column entry into the
+// plane position it was gathered from (padding entries are dropped).
+func col2im[T Number](col []T, c int, g *geom, y []T) {
+	if len(g.in) == 2 {
+		col2im2D(col, c, g, y)
+		return
+	}
+	if len(g.in) == 1 {
+		col2im2D(col, c, g.as2D(), y)
+		return
+	}
+	planeWalk(c, g, func(plane, row int, tab [][]int, odo func(func(o, off int))) {
+		dst := y[plane*prod(g.in):]
+		src := col[row*prod(g.out) : (row+1)*prod(g.out)]
+		odo(func(o, off int) {
+			if off >= 0 {
+				dst[off] += src[o]
+			}
+		})
+	})
+}
+
+// as2D views a 1-D geometry as 2-D with a unit leading axis.
+func (g *geom) as2D() *geom {
+	return &geom{
+		in: []int{1, g.in[0]}, k: []int{1, g.k[0]}, out: []int{1, g.out[0]},
+		s: []int{1, g.s[0]}, d: []int{1, g.d[0]}, pb: []int{0, g.pb[0]}, pe: []int{0, g.pe[0]},
+	}
+}
+
+// planeWalk drives the N-D im2col/col2im: for every (plane, kernel tap)
+// row it calls f with an odometer that visits every output position o
+// with the plane offset of its input (-1 in padding).
+func planeWalk(c int, g *geom, f func(plane, row int, tab [][]int, odo func(func(o, off int)))) {
+	nd := len(g.in)
+	inStr := tensor.Strides(g.in)
+	tab := make([][]int, nd) // tab[i][t*out+o]: input offset along axis i, or -1
+	for i := range nd {
+		tab[i] = make([]int, g.k[i]*g.out[i])
+		for t := 0; t < g.k[i]; t++ {
+			for o := 0; o < g.out[i]; o++ {
+				x := g.winIndex(i, o, t)
+				if x >= 0 {
+					x *= inStr[i]
+				}
+				tab[i][t*g.out[i]+o] = x
+			}
+		}
+	}
+	ksz, osz := prod(g.k), prod(g.out)
+	kidx := make([]int, nd)
+	oidx := make([]int, nd)
+	row := 0
+	for plane := 0; plane < c; plane++ {
+		for kk := 0; kk < ksz; kk++ {
+			rem := kk
+			for i := nd - 1; i >= 0; i-- {
+				kidx[i] = rem % g.k[i]
+				rem /= g.k[i]
+			}
+			odo := func(visit func(o, off int)) {
+				clear(oidx)
+				for o := 0; o < osz; o++ {
+					off := 0
+					for i := 0; i < nd; i++ {
+						v := tab[i][kidx[i]*g.out[i]+oidx[i]]
+						if v < 0 {
+							off = -1
+							break
+						}
+						off += v
+					}
+					visit(o, off)
+					for i := nd - 1; i >= 0; i-- {
+						oidx[i]++
+						if oidx[i] < g.out[i] {
+							break
+						}
+						oidx[i] = 0
+					}
+				}
+			}
+			f(plane, row, tab, odo)
+			row++
+		}
+	}
+}
+
+func im2col2D[T Number](x []T, c int, g *geom, col []T) {
+	h, w := g.in[0], g.in[1]
+	kh, kw := g.k[0], g.k[1]
+	oh, ow := g.out[0], g.out[1]
+	sh, sw := g.s[0], g.s[1]
+	dh, dw := g.d[0], g.d[1]
+	ph, pw := g.pb[0], g.pb[1]
+	row := 0
+	for ci := 0; ci < c; ci++ {
+		plane := x[ci*h*w : (ci+1)*h*w]
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				dst := col[row*oh*ow : (row+1)*oh*ow]
+				row++
+				ix0 := kj*dw - pw
+				// Output columns whose input column is inside the row.
+				lo, hi := 0, ow
+				if ix0 < 0 {
+					lo = min(ow, (-ix0+sw-1)/sw)
+				}
+				if last := w - 1 - ix0; last < 0 {
+					hi = 0
+				} else {
+					hi = min(ow, last/sw+1)
+				}
+				hi = max(hi, lo)
+				for y := 0; y < oh; y++ {
+					d := dst[y*ow : (y+1)*ow]
+					iy := y*sh - ph + ki*dh
+					if iy < 0 || iy >= h {
+						clear(d)
+						continue
+					}
+					src := plane[iy*w : (iy+1)*w]
+					clear(d[:lo])
+					if sw == 1 {
+						copy(d[lo:hi], src[ix0+lo:ix0+hi])
+					} else {
+						for xx := lo; xx < hi; xx++ {
+							d[xx] = src[ix0+xx*sw]
+						}
+					}
+					clear(d[hi:])
+				}
+			}
+		}
+	}
+}
+
+func col2im2D[T Number](col []T, c int, g *geom, y []T) {
+	h, w := g.in[0], g.in[1]
+	kh, kw := g.k[0], g.k[1]
+	oh, ow := g.out[0], g.out[1]
+	sh, sw := g.s[0], g.s[1]
+	dh, dw := g.d[0], g.d[1]
+	ph, pw := g.pb[0], g.pb[1]
+	row := 0
+	for ci := 0; ci < c; ci++ {
+		plane := y[ci*h*w : (ci+1)*h*w]
+		for ki := 0; ki < kh; ki++ {
+			for kj := 0; kj < kw; kj++ {
+				src := col[row*oh*ow : (row+1)*oh*ow]
+				row++
+				ix0 := kj*dw - pw
+				lo, hi := 0, ow
+				if ix0 < 0 {
+					lo = min(ow, (-ix0+sw-1)/sw)
+				}
+				if last := w - 1 - ix0; last < 0 {
+					hi = 0
+				} else {
+					hi = min(ow, last/sw+1)
+				}
+				for yy := 0; yy < oh; yy++ {
+					iy := yy*sh - ph + ki*dh
+					if iy < 0 || iy >= h {
+						continue
+					}
+					dst := plane[iy*w : (iy+1)*w]
+					s := src[yy*ow : (yy+1)*ow]
+					for xx := lo; xx < hi; xx++ {
+						dst[ix0+xx*sw] += s[xx]
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,12 @@
+package ops
+
+// families lists the register function of every operator family, each
+// defined in its own file. The list is read only.
+var families = []func(*Registry){
+	registerElementwise, // elementwise.go and friends: math, logic, activations, softmax, cast
+	registerNN,          // conv.go, pool.go, norm.go, gemm.go
+	registerTensorOps,   // shape.go, gather.go, slice.go, ...: layout and indexing
+	registerReduce,      // reduce.go and friends: reductions, arg/topk, cumsum, resize
+	registerRecurrent,   // recurrent.go: RNN, GRU, LSTM
+	registerControlFlow, // controlflow.go: If, Loop, Scan
+}

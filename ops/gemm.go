@@ -1,0 +1,389 @@
+package ops
+
+import (
+	"fmt"
+
+	"github.com/onyxrt/onyx/ops/asm"
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// This file holds the matrix-product operators: Gemm, MatMul and
+// MatMulInteger, all built on gemmT (asm.Sgemm/Dgemm for floats).
+
+func registerGemm(r *Registry) {
+	for _, v := range []int{1, 6, 7, 9, 11, 13} {
+		r.Register(&Def{Name: "Gemm", Since: v, Build: buildGemm, Differentiable: true})
+	}
+	for _, v := range []int{1, 9, 13} {
+		r.Register(&Def{Name: "MatMul", Since: v, Build: buildMatMul, Differentiable: true})
+	}
+	r.Register(&Def{Name: "MatMulInteger", Since: 10, Build: buildMatMulInteger})
+}
+
+// gemmT computes C = alpha*op(A)*op(B) + beta*C (C unread when beta is 0)
+// for any numeric element type: the packed asm kernels for float32 and
+// float64, a plain loop for integers (which wrap around on overflow).
+func gemmT[T Number](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	switch av := any(a).(type) {
+	case []float32:
+		asm.Sgemm(transA, transB, m, n, k, float32(alpha), av, lda, any(b).([]float32), ldb, float32(beta), any(c).([]float32), ldc)
+		return
+	case []float64:
+		asm.Dgemm(transA, transB, m, n, k, float64(alpha), av, lda, any(b).([]float64), ldb, float64(beta), any(c).([]float64), ldc)
+		return
+	}
+	acc := make([]T, n)
+	for i := 0; i < m; i++ {
+		clear(acc)
+		for p := 0; p < k; p++ {
+			var x T
+			if transA {
+				x = a[p*lda+i]
+			} else {
+				x = a[i*lda+p]
+			}
+			if x == 0 {
+				continue // integers: no NaN to propagate
+			}
+			if transB {
+				for j := range acc {
+					acc[j] += x * b[j*ldb+p]
+				}
+			} else {
+				for j, y := range b[p*ldb : p*ldb+n] {
+					acc[j] += x * y
+				}
+			}
+		}
+		crow := c[i*ldc : i*ldc+n]
+		for j, v := range acc {
+			if beta == 0 {
+				crow[j] = alpha * v
+			} else {
+				crow[j] = alpha*v + beta*crow[j]
+			}
+		}
+	}
+}
+
+// ---- Gemm ----
+
+func buildGemm(b *Builder) (Kernel, error) {
+	alpha := b.Float("alpha", 1)
+	beta := b.Float("beta", 1)
+	transA := b.Int("transA", 0) != 0
+	transB := b.Int("transB", 0) != 0
+	b.Int("broadcast", 0) // opsets 1 and 6; C is always broadcast
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if b.Opset < 11 && !b.In(2) {
+		return nil, fmt.Errorf("input C is required before opset 11")
+	}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		A, B, C := in[0], in[1], Opt(in, 2)
+		if err := checkDType("Gemm", A, floatIntTypes...); err != nil {
+			return nil, err
+		}
+		if err := sameDType("Gemm", A, B, C); err != nil {
+			return nil, err
+		}
+		if A.Rank() != 2 || B.Rank() != 2 {
+			return nil, fmt.Errorf("A and B must be 2-D, got shapes %v and %v", A.Shape(), B.Shape())
+		}
+		m, ka := A.Shape()[0], A.Shape()[1]
+		if transA {
+			m, ka = ka, m
+		}
+		kb, n := B.Shape()[0], B.Shape()[1]
+		if transB {
+			kb, n = n, kb
+		}
+		if ka != kb {
+			return nil, fmt.Errorf("inner dimensions differ: op(A) is %d×%d, op(B) is %d×%d", m, ka, kb, n)
+		}
+		if C != nil {
+			if C.Rank() > 2 {
+				return nil, fmt.Errorf("C must have rank at most 2, got shape %v", C.Shape())
+			}
+			bs, err := tensor.BroadcastShapes(C.Shape(), []int{m, n})
+			if err != nil || !tensor.ShapeEqual(bs, []int{m, n}) {
+				return nil, fmt.Errorf("C of shape %v does not broadcast to %d×%d", C.Shape(), m, n)
+			}
+		}
+		var y *tensor.Tensor
+		var err error
+		switch A.DType() {
+		case tensor.Float32:
+			y, err = gemmOp[float32](A, B, C, transA, transB, m, n, ka, alpha, beta)
+		case tensor.Float64:
+			y, err = gemmOp[float64](A, B, C, transA, transB, m, n, ka, alpha, beta)
+		case tensor.Int32:
+			y, err = gemmOp[int32](A, B, C, transA, transB, m, n, ka, alpha, beta)
+		case tensor.Int64:
+			y, err = gemmOp[int64](A, B, C, transA, transB, m, n, ka, alpha, beta)
+		case tensor.Uint32:
+			y, err = gemmOp[uint32](A, B, C, transA, transB, m, n, ka, alpha, beta)
+		case tensor.Uint64:
+			y, err = gemmOp[uint64](A, B, C, transA, transB, m, n, ka, alpha, beta)
+		default:
+			return nil, ErrDType("Gemm", A.DType())
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return halfWrap(k), nil
+}
+
+func gemmOp[T Number](A, B, C *tensor.Tensor, transA, transB bool, m, n, k int, alpha, beta float32) (*tensor.Tensor, error) {
+	y, err := tensor.New(A.DType(), m, n)
+	if err != nil {
+		return nil, err
+	}
+	yd := tensor.Data[T](y)
+	bt := T(beta)
+	if C != nil && beta != 0 {
+		copy(yd, broadcastTo(tensor.Data[T](C), C.Shape(), []int{m, n}))
+	} else {
+		bt = 0
+	}
+	lda, ldb := A.Shape()[1], B.Shape()[1]
+	gemmT(transA, transB, m, n, k, T(alpha), tensor.Data[T](A), lda, tensor.Data[T](B), ldb, bt, yd, n)
+	if beta != float32(T(beta)) || alpha != float32(T(alpha)) {
+		// A fractional alpha or beta on an integer type: redo the
+		// scaling in float64 from the exact product.
+		prodT := make([]T, m*n)
+		gemmT(transA, transB, m, n, k, 1, tensor.Data[T](A), lda, tensor.Data[T](B), ldb, 0, prodT, n)
+		var cb []T
+		if C != nil {
+			cb = broadcastTo(tensor.Data[T](C), C.Shape(), []int{m, n})
+		}
+		for i := range yd {
+			v := float64(alpha) * float64(prodT[i])
+			if cb != nil {
+				v += float64(beta) * float64(cb[i])
+			}
+			yd[i] = T(v)
+		}
+	}
+	return y, nil
+}
+
+// ---- MatMul ----
+
+// mmShape is the resolved geometry of a numpy-style matrix product.
+type mmShape struct {
+	m, k, n    int
+	out        []int
+	batch      int
+	offA, offB []int // per batch entry, element offsets into A and B
+	// flat: B has no batch, so A's batch folds into m for one GEMM.
+	flat bool
+}
+
+func matmulShape(sa, sb []int) (*mmShape, error) {
+	if len(sa) == 0 || len(sb) == 0 {
+		return nil, fmt.Errorf("inputs must have rank at least 1, got shapes %v and %v", sa, sb)
+	}
+	a, b := sa, sb
+	if len(a) == 1 {
+		a = []int{1, a[0]}
+	}
+	if len(b) == 1 {
+		b = []int{b[0], 1}
+	}
+	s := &mmShape{m: a[len(a)-2], k: a[len(a)-1], n: b[len(b)-1]}
+	if b[len(b)-2] != s.k {
+		return nil, fmt.Errorf("inner dimensions differ: shapes %v and %v", sa, sb)
+	}
+	ba, bb := a[:len(a)-2], b[:len(b)-2]
+	batch, err := tensor.BroadcastShapes(ba, bb)
+	if err != nil {
+		return nil, fmt.Errorf("batch dimensions do not broadcast: shapes %v and %v", sa, sb)
+	}
+	s.batch = prod(batch)
+	s.out = append([]int{}, batch...)
+	if len(sa) > 1 {
+		s.out = append(s.out, s.m)
+	}
+	if len(sb) > 1 {
+		s.out = append(s.out, s.n)
+	}
+	if prod(bb) == 1 && prod(ba) == s.batch {
+		s.flat = true
+		return s, nil
+	}
+	sta := tensor.BroadcastStrides(ba, batch)
+	stb := tensor.BroadcastStrides(bb, batch)
+	s.offA = make([]int, s.batch)
+	s.offB = make([]int, s.batch)
+	idx := make([]int, len(batch))
+	for i := 0; i < s.batch; i++ {
+		oa, ob := 0, 0
+		for d, v := range idx {
+			oa += v * sta[d]
+			ob += v * stb[d]
+		}
+		s.offA[i], s.offB[i] = oa*s.m*s.k, ob*s.k*s.n
+		for d := len(idx) - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < batch[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return s, nil
+}
+
+func matmulRun[T Number](s *mmShape, a, b, y []T) {
+	if s.flat {
+		gemmT(false, false, s.batch*s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, y, s.n)
+		return
+	}
+	for i := 0; i < s.batch; i++ {
+		gemmT(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
+	}
+}
+
+func buildMatMul(b *Builder) (Kernel, error) {
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		A, B := in[0], in[1]
+		if err := checkDType("MatMul", A, floatIntTypes...); err != nil {
+			return nil, err
+		}
+		if err := sameDType("MatMul", A, B); err != nil {
+			return nil, err
+		}
+		s, err := matmulShape(A.Shape(), B.Shape())
+		if err != nil {
+			return nil, err
+		}
+		y, err := tensor.New(A.DType(), s.out...)
+		if err != nil {
+			return nil, err
+		}
+		switch A.DType() {
+		case tensor.Float32:
+			matmulRun(s, A.Float32s(), B.Float32s(), y.Float32s())
+		case tensor.Float64:
+			matmulRun(s, tensor.Data[float64](A), tensor.Data[float64](B), tensor.Data[float64](y))
+		case tensor.Int32:
+			matmulRun(s, tensor.Data[int32](A), tensor.Data[int32](B), tensor.Data[int32](y))
+		case tensor.Int64:
+			matmulRun(s, A.Int64s(), B.Int64s(), y.Int64s())
+		case tensor.Uint32:
+			matmulRun(s, tensor.Data[uint32](A), tensor.Data[uint32](B), tensor.Data[uint32](y))
+		case tensor.Uint64:
+			matmulRun(s, tensor.Data[uint64](A), tensor.Data[uint64](B), tensor.Data[uint64](y))
+		default:
+			return nil, ErrDType("MatMul", A.DType())
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return halfWrap(k), nil
+}
+
+// ---- MatMulInteger ----
+
+// int8s returns the elements of an int8 or uint8 tensor as int32.
+func int8s(t *tensor.Tensor, what string) ([]int32, error) {
+	switch s := t.Data().(type) {
+	case []uint8:
+		out := make([]int32, len(s))
+		for i, v := range s {
+			out[i] = int32(v)
+		}
+		return out, nil
+	case []int8:
+		out := make([]int32, len(s))
+		for i, v := range s {
+			out[i] = int32(v)
+		}
+		return out, nil
+	}
+	return nil, ErrDType(what, t.DType())
+}
+
+// subZeroPoint subtracts zero point zp (nil for none) from x of shape
+// shape. zp is a scalar, a vector of length shape[axis] (axis -2 for
+// per-row, -1 for per-column), or a tensor broadcastable to shape.
+func subZeroPoint(x []int32, shape []int, zpT *tensor.Tensor, elemType tensor.DType, axis int, what string) error {
+	if zpT == nil {
+		return nil
+	}
+	if zpT.DType() != elemType {
+		return fmt.Errorf("%s zero point has type %v, input has %v", what, zpT.DType(), elemType)
+	}
+	zp, err := int8s(zpT, what)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(zp) == 1:
+		for i := range x {
+			x[i] -= zp[0]
+		}
+		return nil
+	case zpT.Rank() == 1 && len(shape) >= 2 && len(zp) == shape[len(shape)+axis]:
+		inner := 1
+		if axis == -2 {
+			inner = shape[len(shape)-1]
+		}
+		n := len(zp)
+		for i := range x {
+			x[i] -= zp[(i/inner)%n]
+		}
+		return nil
+	}
+	bs, err := tensor.BroadcastShapes(zpT.Shape(), shape)
+	if err != nil || !tensor.ShapeEqual(bs, shape) {
+		return fmt.Errorf("%s zero point of shape %v does not fit input shape %v", what, zpT.Shape(), shape)
+	}
+	full := broadcastTo(zp, zpT.Shape(), shape)
+	for i := range x {
+		x[i] -= full[i]
+	}
+	return nil
+}
+
+func buildMatMulInteger(b *Builder) (Kernel, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		A, B := in[0], in[1]
+		a, err := int8s(A, "MatMulInteger A")
+		if err != nil {
+			return nil, err
+		}
+		bv, err := int8s(B, "MatMulInteger B")
+		if err != nil {
+			return nil, err
+		}
+		s, err := matmulShape(A.Shape(), B.Shape())
+		if err != nil {
+			return nil, err
+		}
+		if err := subZeroPoint(a, A.Shape(), Opt(in, 2), A.DType(), -2, "A"); err != nil {
+			return nil, err
+		}
+		if err := subZeroPoint(bv, B.Shape(), Opt(in, 3), B.DType(), -1, "B"); err != nil {
+			return nil, err
+		}
+		y, err := tensor.New(tensor.Int32, s.out...)
+		if err != nil {
+			return nil, err
+		}
+		matmulRun(s, a, bv, tensor.Data[int32](y))
+		return []*tensor.Tensor{y}, nil
+	}), nil
+}

@@ -1,0 +1,282 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Kernel runs one node. It must not modify its inputs and must be safe to
+// call from many goroutines at once (all per-call state lives on the stack
+// or in the returned tensors). An optional input that the node omits is
+// nil in inputs. Run returns one tensor per node output; an output the
+// node does not name may be returned as nil.
+type Kernel interface {
+	Run(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error)
+}
+
+// KernelFunc adapts a function to Kernel.
+type KernelFunc func(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error)
+
+// Run calls f.
+func (f KernelFunc) Run(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return f(rc, inputs)
+}
+
+// RunContext is what a kernel sees of the run it is part of.
+type RunContext struct {
+	// Ctx is the caller's context; long kernels and loops check it.
+	Ctx context.Context
+	// Threads is the number of compute goroutines a kernel may use (>= 1).
+	Threads int
+	// Outer resolves values of enclosing scopes, for subgraphs that read
+	// outer-scope values. It is set by the runtime when running a
+	// subgraph-bearing node.
+	Outer func(name string) (*tensor.Tensor, bool)
+}
+
+// Err returns the context's error, if the run was cancelled.
+func (rc *RunContext) Err() error {
+	if rc == nil || rc.Ctx == nil {
+		return nil
+	}
+	return rc.Ctx.Err()
+}
+
+// Subgraph is a compiled graph attribute (the body of If, Loop or Scan).
+// The runtime provides it through Builder.Subgraph.
+type Subgraph interface {
+	// InputNames and OutputNames are the formal parameters and results.
+	InputNames() []string
+	OutputNames() []string
+	// Call runs the subgraph. rc.Outer must resolve the outer-scope values
+	// the subgraph reads.
+	Call(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error)
+}
+
+// AttrType is the kind of an attribute value, numbered as in ONNX's
+// AttributeProto.AttributeType.
+type AttrType int
+
+// Attribute kinds.
+const (
+	AttrUndefined AttrType = 0
+	AttrFloat     AttrType = 1
+	AttrInt       AttrType = 2
+	AttrString    AttrType = 3
+	AttrTensor    AttrType = 4
+	AttrGraph     AttrType = 5
+	AttrFloats    AttrType = 6
+	AttrInts      AttrType = 7
+	AttrStrings   AttrType = 8
+	AttrTensors   AttrType = 9
+	AttrGraphs    AttrType = 10
+	AttrTypeProto AttrType = 13
+)
+
+var attrTypeNames = map[AttrType]string{
+	AttrFloat: "float", AttrInt: "int", AttrString: "string", AttrTensor: "tensor",
+	AttrGraph: "graph", AttrFloats: "floats", AttrInts: "ints", AttrStrings: "strings",
+	AttrTensors: "tensors", AttrGraphs: "graphs", AttrTypeProto: "type_proto",
+}
+
+func (t AttrType) String() string {
+	if s, ok := attrTypeNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("attrtype(%d)", int(t))
+}
+
+// Attr is one node attribute. Graph values are held opaquely (the graph
+// package's *Graph); kernels reach them compiled, through
+// Builder.Subgraph.
+type Attr struct {
+	Name    string
+	Type    AttrType
+	Float   float32
+	Int     int64
+	String  string
+	Tensor  *tensor.Tensor
+	Graph   any
+	Floats  []float32
+	Ints    []int64
+	Strings []string
+	Tensors []*tensor.Tensor
+	Graphs  []any
+	// TypeProtoDType is the element type of a TYPE_PROTO attribute.
+	TypeProtoDType tensor.DType
+}
+
+// Builder gives a Def's Build function what it needs to know about one
+// node: its attributes, its arity, the opset, constant inputs, and a way to
+// compile subgraph attributes. Getters record the first error they meet
+// (a wrong attribute type, a missing required attribute), reported by Err,
+// so Build can read all attributes and check once.
+type Builder struct {
+	NodeName string
+	OpType   string
+	Domain   string
+	// Opset is the model's opset version for the node's domain.
+	Opset int
+	// NumInputs counts the node's inputs, including omitted optional ones
+	// (empty names); NumOutputs likewise.
+	NumInputs  int
+	NumOutputs int
+	// InputPresent[i] / OutputPresent[i] say whether the node names that
+	// input / output.
+	InputPresent  []bool
+	OutputPresent []bool
+	Attrs         map[string]*Attr
+	// Const returns the value of input i when it is a constant
+	// (initializer or folded constant) at compile time, else nil.
+	Const func(i int) *tensor.Tensor
+	// CompileGraph compiles a graph attribute into a Subgraph.
+	CompileGraph func(g any) (Subgraph, error)
+
+	used map[string]bool
+	err  error
+}
+
+// Err returns the first attribute error met by a getter.
+func (b *Builder) Err() error { return b.err }
+
+// Fail records err as the build error (if none yet) and returns it.
+func (b *Builder) Fail(format string, args ...any) error {
+	if b.err == nil {
+		b.err = fmt.Errorf(format, args...)
+	}
+	return b.err
+}
+
+func (b *Builder) attr(name string, want ...AttrType) *Attr {
+	a, ok := b.Attrs[name]
+	if !ok {
+		return nil
+	}
+	for _, w := range want {
+		if a.Type == w {
+			return a
+		}
+	}
+	names := make([]string, len(want))
+	for i, w := range want {
+		names[i] = w.String()
+	}
+	b.Fail("attribute %q has type %v, want %s", name, a.Type, strings.Join(names, " or "))
+	return nil
+}
+
+// Has reports whether the node sets attribute name.
+func (b *Builder) Has(name string) bool { _, ok := b.Attrs[name]; return ok }
+
+// Int returns an int attribute, or def when absent.
+func (b *Builder) Int(name string, def int64) int64 {
+	if a := b.attr(name, AttrInt); a != nil {
+		return a.Int
+	}
+	return def
+}
+
+// Float returns a float attribute, or def when absent.
+func (b *Builder) Float(name string, def float32) float32 {
+	if a := b.attr(name, AttrFloat); a != nil {
+		return a.Float
+	}
+	return def
+}
+
+// String returns a string attribute, or def when absent.
+func (b *Builder) String(name string, def string) string {
+	if a := b.attr(name, AttrString); a != nil {
+		return a.String
+	}
+	return def
+}
+
+// Ints returns an ints attribute, or def when absent.
+func (b *Builder) Ints(name string, def []int64) []int64 {
+	if a := b.attr(name, AttrInts); a != nil {
+		return a.Ints
+	}
+	return def
+}
+
+// Floats returns a floats attribute, or def when absent.
+func (b *Builder) Floats(name string, def []float32) []float32 {
+	if a := b.attr(name, AttrFloats); a != nil {
+		return a.Floats
+	}
+	return def
+}
+
+// Strings returns a strings attribute, or def when absent.
+func (b *Builder) Strings(name string, def []string) []string {
+	if a := b.attr(name, AttrStrings); a != nil {
+		return a.Strings
+	}
+	return def
+}
+
+// Tensor returns a tensor attribute, or nil when absent.
+func (b *Builder) Tensor(name string) *tensor.Tensor {
+	if a := b.attr(name, AttrTensor); a != nil {
+		return a.Tensor
+	}
+	return nil
+}
+
+// RequireInt returns a required int attribute, recording an error when it
+// is missing.
+func (b *Builder) RequireInt(name string) int64 {
+	if !b.Has(name) {
+		b.Fail("required attribute %q is missing", name)
+		return 0
+	}
+	return b.Int(name, 0)
+}
+
+// RequireInts returns a required ints attribute.
+func (b *Builder) RequireInts(name string) []int64 {
+	if !b.Has(name) {
+		b.Fail("required attribute %q is missing", name)
+		return nil
+	}
+	return b.Ints(name, nil)
+}
+
+// Subgraph compiles the required graph attribute name.
+func (b *Builder) Subgraph(name string) Subgraph {
+	a := b.attr(name, AttrGraph)
+	if a == nil {
+		if b.err == nil {
+			b.Fail("required graph attribute %q is missing", name)
+		}
+		return nil
+	}
+	if b.CompileGraph == nil {
+		b.Fail("graph attribute %q cannot be compiled here", name)
+		return nil
+	}
+	sg, err := b.CompileGraph(a.Graph)
+	if err != nil {
+		b.Fail("attribute %q: %w", name, err)
+		return nil
+	}
+	return sg
+}
+
+// In reports whether optional input i is present.
+func (b *Builder) In(i int) bool { return i < len(b.InputPresent) && b.InputPresent[i] }
+
+// Out reports whether optional output i is requested.
+func (b *Builder) Out(i int) bool { return i < len(b.OutputPresent) && b.OutputPresent[i] }
+
+// ConstInput returns input i if it is known at compile time, else nil.
+func (b *Builder) ConstInput(i int) *tensor.Tensor {
+	if b.Const == nil || !b.In(i) {
+		return nil
+	}
+	return b.Const(i)
+}

@@ -1,0 +1,303 @@
+package ops
+
+import (
+	"cmp"
+	"fmt"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Comparison and logic: Equal, Less, Greater, LessOrEqual, GreaterOrEqual,
+// And, Or, Xor, Not, and Where.
+
+func registerLogic(r *Registry) {
+	regVersions(r, "Equal", binaryBuilder(cmpEq.apply), 1, 7, 11, 13)
+	regVersions(r, "Less", binaryBuilder(cmpLt.apply), 1, 7, 9, 13)
+	regVersions(r, "Greater", binaryBuilder(cmpGt.apply), 1, 7, 9, 13)
+	regVersions(r, "LessOrEqual", binaryBuilder(cmpLe.apply), 12, 16)
+	regVersions(r, "GreaterOrEqual", binaryBuilder(cmpGe.apply), 12, 16)
+	regVersions(r, "And", binaryBuilder(logicAnd.apply), 1, 7)
+	regVersions(r, "Or", binaryBuilder(logicOr.apply), 1, 7)
+	regVersions(r, "Xor", binaryBuilder(logicXor.apply), 1, 7)
+	regVersions(r, "Not", unaryBuilder(notTensor), 1)
+	regVersions(r, "Where", buildWhere, 9, 16)
+}
+
+// cmpOp is a comparison producing bool.
+type cmpOp uint8
+
+const (
+	cmpEq cmpOp = iota
+	cmpLt
+	cmpGt
+	cmpLe
+	cmpGe
+)
+
+var cmpOpNames = [...]string{"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"}
+
+// apply compares a and b elementwise with broadcasting. Every numeric type
+// and string are ordered; bool supports Equal only.
+func (op cmpOp) apply(rc *RunContext, a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := sameType(a, b); err != nil {
+		return nil, err
+	}
+	a, b, dt, err := upcast2(a, b)
+	if err != nil {
+		return nil, err
+	}
+	switch a.DType() {
+	case tensor.Float32:
+		return broadcastBinary[float32, float32, bool](rc, a, b, cmpKernel[float32]{op}, grainCheap)
+	case tensor.Float64:
+		return broadcastBinary[float64, float64, bool](rc, a, b, cmpKernel[float64]{op}, grainCheap)
+	case tensor.Int8:
+		return broadcastBinary[int8, int8, bool](rc, a, b, cmpKernel[int8]{op}, grainCheap)
+	case tensor.Int16:
+		return broadcastBinary[int16, int16, bool](rc, a, b, cmpKernel[int16]{op}, grainCheap)
+	case tensor.Int32:
+		return broadcastBinary[int32, int32, bool](rc, a, b, cmpKernel[int32]{op}, grainCheap)
+	case tensor.Int64:
+		return broadcastBinary[int64, int64, bool](rc, a, b, cmpKernel[int64]{op}, grainCheap)
+	case tensor.Uint8:
+		return broadcastBinary[uint8, uint8, bool](rc, a, b, cmpKernel[uint8]{op}, grainCheap)
+	case tensor.Uint16:
+		return broadcastBinary[uint16, uint16, bool](rc, a, b, cmpKernel[uint16]{op}, grainCheap)
+	case tensor.Uint32:
+		return broadcastBinary[uint32, uint32, bool](rc, a, b, cmpKernel[uint32]{op}, grainCheap)
+	case tensor.Uint64:
+		return broadcastBinary[uint64, uint64, bool](rc, a, b, cmpKernel[uint64]{op}, grainCheap)
+	case tensor.String:
+		return broadcastBinary[string, string, bool](rc, a, b, cmpKernel[string]{op}, grainCheap)
+	case tensor.Bool:
+		if op == cmpEq {
+			return broadcastBinary[bool, bool, bool](rc, a, b, logicKernel{logicXnor}, grainCheap)
+		}
+	}
+	return nil, ErrDType(cmpOpNames[op], dt)
+}
+
+// cmpKernel implements binaryKernel for a comparison.
+type cmpKernel[T cmp.Ordered] struct{ op cmpOp }
+
+func (k cmpKernel[T]) vv(o []bool, a, b []T) {
+	a, b = a[:len(o)], b[:len(o)]
+	switch k.op {
+	case cmpEq:
+		for i := range o {
+			o[i] = a[i] == b[i]
+		}
+	case cmpLt:
+		for i := range o {
+			o[i] = a[i] < b[i]
+		}
+	case cmpGt:
+		for i := range o {
+			o[i] = a[i] > b[i]
+		}
+	case cmpLe:
+		for i := range o {
+			o[i] = a[i] <= b[i]
+		}
+	case cmpGe:
+		for i := range o {
+			o[i] = a[i] >= b[i]
+		}
+	}
+}
+
+func (k cmpKernel[T]) vs(o []bool, a []T, y T) {
+	a = a[:len(o)]
+	switch k.op {
+	case cmpEq:
+		for i := range o {
+			o[i] = a[i] == y
+		}
+	case cmpLt:
+		for i := range o {
+			o[i] = a[i] < y
+		}
+	case cmpGt:
+		for i := range o {
+			o[i] = a[i] > y
+		}
+	case cmpLe:
+		for i := range o {
+			o[i] = a[i] <= y
+		}
+	case cmpGe:
+		for i := range o {
+			o[i] = a[i] >= y
+		}
+	}
+}
+
+func (k cmpKernel[T]) sv(o []bool, x T, b []T) {
+	b = b[:len(o)]
+	switch k.op {
+	case cmpEq:
+		for i := range o {
+			o[i] = x == b[i]
+		}
+	case cmpLt:
+		for i := range o {
+			o[i] = x < b[i]
+		}
+	case cmpGt:
+		for i := range o {
+			o[i] = x > b[i]
+		}
+	case cmpLe:
+		for i := range o {
+			o[i] = x <= b[i]
+		}
+	case cmpGe:
+		for i := range o {
+			o[i] = x >= b[i]
+		}
+	}
+}
+
+// logicOp is a boolean binary operation.
+type logicOp uint8
+
+const (
+	logicAnd logicOp = iota
+	logicOr
+	logicXor
+	logicXnor // Equal on bools
+)
+
+var logicOpNames = [...]string{"And", "Or", "Xor", "Equal"}
+
+func (op logicOp) apply(rc *RunContext, a, b *tensor.Tensor) (*tensor.Tensor, error) {
+	if a.DType() != tensor.Bool || b.DType() != tensor.Bool {
+		return nil, fmt.Errorf("%s needs bool inputs, got %v and %v", logicOpNames[op], a.DType(), b.DType())
+	}
+	return broadcastBinary[bool, bool, bool](rc, a, b, logicKernel{op}, grainCheap)
+}
+
+// logicKernel implements binaryKernel for a logicOp.
+type logicKernel struct{ op logicOp }
+
+func (k logicKernel) vv(o, a, b []bool) {
+	a, b = a[:len(o)], b[:len(o)]
+	switch k.op {
+	case logicAnd:
+		for i := range o {
+			o[i] = a[i] && b[i]
+		}
+	case logicOr:
+		for i := range o {
+			o[i] = a[i] || b[i]
+		}
+	case logicXor:
+		for i := range o {
+			o[i] = a[i] != b[i]
+		}
+	case logicXnor:
+		for i := range o {
+			o[i] = a[i] == b[i]
+		}
+	}
+}
+
+func (k logicKernel) vs(o, a []bool, y bool) {
+	a = a[:len(o)]
+	switch k.op {
+	case logicAnd:
+		for i := range o {
+			o[i] = a[i] && y
+		}
+	case logicOr:
+		for i := range o {
+			o[i] = a[i] || y
+		}
+	case logicXor:
+		for i := range o {
+			o[i] = a[i] != y
+		}
+	case logicXnor:
+		for i := range o {
+			o[i] = a[i] == y
+		}
+	}
+}
+
+func (k logicKernel) sv(o []bool, x bool, b []bool) { k.vs(o, b, x) } // all four are symmetric
+
+func notTensor(rc *RunContext, x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x.DType() != tensor.Bool {
+		return nil, ErrDType("Not", x.DType())
+	}
+	return mapUnary(rc, x, func(d, s []bool) {
+		s = s[:len(d)]
+		for i, v := range s {
+			d[i] = !v
+		}
+	}, grainCheap)
+}
+
+// ---- Where ----
+
+func buildWhere(b *Builder) (Kernel, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 3); err != nil {
+			return nil, err
+		}
+		return one(whereTensors(rc, in[0], in[1], in[2]))
+	}), nil
+}
+
+// whereTensors selects x where cond is true and y elsewhere, broadcasting
+// all three. x and y may have any (shared) element type.
+func whereTensors(rc *RunContext, c, x, y *tensor.Tensor) (*tensor.Tensor, error) {
+	if c.DType() != tensor.Bool {
+		return nil, fmt.Errorf("Where condition must be bool, got %v", c.DType())
+	}
+	if err := sameType(x, y); err != nil {
+		return nil, err
+	}
+	switch x.DType() {
+	case tensor.Float32:
+		return whereT[float32](rc, c, x, y)
+	case tensor.Float64:
+		return whereT[float64](rc, c, x, y)
+	case tensor.Float16:
+		return whereT[tensor.Half](rc, c, x, y)
+	case tensor.BFloat16:
+		return whereT[tensor.BF16](rc, c, x, y)
+	case tensor.Int8:
+		return whereT[int8](rc, c, x, y)
+	case tensor.Int16:
+		return whereT[int16](rc, c, x, y)
+	case tensor.Int32:
+		return whereT[int32](rc, c, x, y)
+	case tensor.Int64:
+		return whereT[int64](rc, c, x, y)
+	case tensor.Uint8:
+		return whereT[uint8](rc, c, x, y)
+	case tensor.Uint16:
+		return whereT[uint16](rc, c, x, y)
+	case tensor.Uint32:
+		return whereT[uint32](rc, c, x, y)
+	case tensor.Uint64:
+		return whereT[uint64](rc, c, x, y)
+	case tensor.Bool:
+		return whereT[bool](rc, c, x, y)
+	case tensor.String:
+		return whereT[string](rc, c, x, y)
+	}
+	return nil, ErrDType("Where", x.DType())
+}
+
+func whereT[T tensor.Elem](rc *RunContext, c, x, y *tensor.Tensor) (*tensor.Tensor, error) {
+	return broadcastTernary[bool, T, T, T](rc, c, x, y, whereSel[T])
+}
+
+func whereSel[T any](c bool, x, y T) T {
+	if c {
+		return x
+	}
+	return y
+}

@@ -1,0 +1,518 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// This file holds the normalization operators: BatchNormalization,
+// InstanceNormalization, LayerNormalization, LRN and
+// MeanVarianceNormalization. Statistics are accumulated in float64.
+
+func registerNorm(r *Registry) {
+	for _, v := range []int{1, 6, 7, 9, 14, 15} {
+		r.Register(&Def{Name: "BatchNormalization", Since: v, Build: buildBatchNorm, Differentiable: true})
+	}
+	for _, v := range []int{1, 6} {
+		r.Register(&Def{Name: "InstanceNormalization", Since: v, Build: buildInstanceNorm, Differentiable: true})
+	}
+	r.Register(&Def{Name: "LayerNormalization", Since: 17, Build: buildLayerNorm, Differentiable: true})
+	for _, v := range []int{1, 13} {
+		r.Register(&Def{Name: "LRN", Since: v, Build: buildLRN, Differentiable: true})
+	}
+	for _, v := range []int{9, 13} {
+		r.Register(&Def{Name: "MeanVarianceNormalization", Since: v, Build: buildMVN, Differentiable: true})
+	}
+}
+
+// float64s returns a float tensor's elements as float64, checking the type.
+func float64s(t *tensor.Tensor, what string) ([]float64, error) {
+	if !t.DType().IsFloat() {
+		return nil, ErrDType(what, t.DType())
+	}
+	return t.Float64s(), nil
+}
+
+// fromFloat64s makes a tensor of type dt holding v.
+func fromFloat64s(v []float64, dt tensor.DType, shape ...int) (*tensor.Tensor, error) {
+	t, err := tensor.FromSlice(shape, v)
+	if err != nil {
+		return nil, err
+	}
+	if dt == tensor.Float64 {
+		return t, nil
+	}
+	return t.Cast(dt)
+}
+
+// ---- BatchNormalization ----
+
+func buildBatchNorm(b *Builder) (Kernel, error) {
+	eps := float64(b.Float("epsilon", 1e-5))
+	momentum := float64(b.Float("momentum", 0.9))
+	training := false
+	switch {
+	case b.Opset >= 14:
+		training = b.Int("training_mode", 0) != 0
+	case b.Opset >= 7:
+		b.Int("spatial", 1)
+		training = b.Out(1) || b.Out(2) || b.Out(3) || b.Out(4)
+	default:
+		b.Int("spatial", 1)
+		isTest := b.Int("is_test", 0) != 0
+		training = !isTest && (b.Out(1) || b.Out(2) || b.Out(3) || b.Out(4))
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if b.Opset >= 14 && !training && (b.Out(1) || b.Out(2)) {
+		return nil, fmt.Errorf("running_mean and running_var outputs need training_mode=1")
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 5); err != nil {
+			return nil, err
+		}
+		X := in[0]
+		xs := X.Shape()
+		if len(xs) < 2 {
+			return nil, fmt.Errorf("X must have rank at least 2 (N×C×...), got shape %v", xs)
+		}
+		params := make([][]float64, 4)
+		for i, name := range []string{"scale", "B", "mean", "var"} {
+			v, err := float64s(in[i+1], "BatchNormalization "+name)
+			if err != nil {
+				return nil, err
+			}
+			params[i] = v
+		}
+		xu, xdt, err := Upcast(X)
+		if err != nil {
+			return nil, err
+		}
+		n, c := xs[0], xs[1]
+		inner := prod(xs[2:])
+		// Parameters are per channel, or per (channel, position) for the
+		// non-spatial form of opsets before 9.
+		groups := len(params[0])
+		if groups != c && groups != c*inner {
+			return nil, fmt.Errorf("scale has %d elements, want %d (channels of X %v)", groups, c, xs)
+		}
+		for i, v := range params[1:] {
+			if len(v) != groups {
+				return nil, fmt.Errorf("input %d has %d elements, scale has %d", i+2, len(v), groups)
+			}
+		}
+		per := inner * c / groups // consecutive elements sharing parameters
+		mean, variance := params[2], params[3]
+		var bmean, bvar []float64
+		if training {
+			bmean, bvar = batchStats(xu, n, groups, per)
+			mean, variance = bmean, bvar
+		}
+		mul := make([]float64, groups)
+		add := make([]float64, groups)
+		for g := range mul {
+			mul[g] = params[0][g] / math.Sqrt(variance[g]+eps)
+			add[g] = params[1][g] - mean[g]*mul[g]
+		}
+		y, err := tensor.New(xu.DType(), xs...)
+		if err != nil {
+			return nil, err
+		}
+		switch xu.DType() {
+		case tensor.Float32:
+			affineGroups(xu.Float32s(), y.Float32s(), mul, add, per)
+		case tensor.Float64:
+			affineGroups(tensor.Data[float64](xu), tensor.Data[float64](y), mul, add, per)
+		default:
+			return nil, ErrDType("BatchNormalization", X.DType())
+		}
+		if y, err = Downcast(y, xdt); err != nil {
+			return nil, err
+		}
+		outs := []*tensor.Tensor{y, nil, nil, nil, nil}
+		if !training {
+			return outs[:1], nil
+		}
+		runMean := make([]float64, groups)
+		runVar := make([]float64, groups)
+		for g := range runMean {
+			runMean[g] = params[2][g]*momentum + bmean[g]*(1-momentum)
+			runVar[g] = params[3][g]*momentum + bvar[g]*(1-momentum)
+		}
+		pshape := in[3].Shape()
+		mdt := in[3].DType()
+		for i, v := range [][]float64{runMean, runVar, bmean, bvar} {
+			if outs[i+1], err = fromFloat64s(v, mdt, pshape...); err != nil {
+				return nil, err
+			}
+		}
+		if b.Opset >= 14 {
+			return outs[:3], nil
+		}
+		return outs, nil
+	}), nil
+}
+
+// batchStats returns the mean and population variance of each parameter
+// group over the batch (x is n samples of groups*per elements).
+func batchStats(x *tensor.Tensor, n, groups, per int) (mean, variance []float64) {
+	v := x.Float64s()
+	mean = make([]float64, groups)
+	variance = make([]float64, groups)
+	cnt := float64(n * per)
+	if cnt == 0 {
+		return
+	}
+	for s := 0; s < n; s++ {
+		for g := 0; g < groups; g++ {
+			for _, e := range v[(s*groups+g)*per : (s*groups+g+1)*per] {
+				mean[g] += e
+			}
+		}
+	}
+	for g := range mean {
+		mean[g] /= cnt
+	}
+	for s := 0; s < n; s++ {
+		for g := 0; g < groups; g++ {
+			m := mean[g]
+			for _, e := range v[(s*groups+g)*per : (s*groups+g+1)*per] {
+				variance[g] += (e - m) * (e - m)
+			}
+		}
+	}
+	for g := range variance {
+		variance[g] /= cnt
+	}
+	return
+}
+
+// affineGroups sets y = x*mul[g] + add[g], where runs of per consecutive
+// elements share group g and groups repeat cyclically.
+func affineGroups[T Float](x, y []T, mul, add []float64, per int) {
+	if per == 0 {
+		return
+	}
+	groups := len(mul)
+	for i := 0; i*per < len(x); i++ {
+		g := i % groups
+		m, a := T(mul[g]), T(add[g])
+		src := x[i*per : (i+1)*per]
+		dst := y[i*per : (i+1)*per]
+		for j, v := range src {
+			dst[j] = v*m + a
+		}
+	}
+}
+
+// ---- InstanceNormalization ----
+
+func buildInstanceNorm(b *Builder) (Kernel, error) {
+	eps := float64(b.Float("epsilon", 1e-5))
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 3); err != nil {
+			return nil, err
+		}
+		X := in[0]
+		if err := sameDType("InstanceNormalization", X, in[1], in[2]); err != nil {
+			return nil, err
+		}
+		xs := X.Shape()
+		if len(xs) < 2 {
+			return nil, fmt.Errorf("input must have rank at least 2, got shape %v", xs)
+		}
+		n, c, inner := xs[0], xs[1], prod(xs[2:])
+		if in[1].Len() != c || in[2].Len() != c {
+			return nil, fmt.Errorf("scale and B must have %d elements, got shapes %v and %v", c, in[1].Shape(), in[2].Shape())
+		}
+		scale, bias := in[1].Float64s(), in[2].Float64s()
+		y, err := tensor.New(X.DType(), xs...)
+		if err != nil {
+			return nil, err
+		}
+		mul := make([]float64, n*c)
+		add := make([]float64, n*c)
+		mean, variance := batchStats(X, 1, n*c, inner) // one "sample" of n*c groups
+		for i := range mul {
+			ch := i % c
+			mul[i] = scale[ch] / math.Sqrt(variance[i]+eps)
+			add[i] = bias[ch] - mean[i]*mul[i]
+		}
+		switch X.DType() {
+		case tensor.Float32:
+			affineGroups(X.Float32s(), y.Float32s(), mul, add, inner)
+		case tensor.Float64:
+			affineGroups(tensor.Data[float64](X), tensor.Data[float64](y), mul, add, inner)
+		default:
+			return nil, ErrDType("InstanceNormalization", X.DType())
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return halfWrap(k), nil
+}
+
+// ---- LayerNormalization ----
+
+func buildLayerNorm(b *Builder) (Kernel, error) {
+	axis := b.Int("axis", -1)
+	eps := float64(b.Float("epsilon", 1e-5))
+	stash := tensor.DType(b.Int("stash_type", 1))
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if !stash.IsFloat() {
+		return nil, fmt.Errorf("stash_type %d is not a floating-point type", stash)
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		X, S, B := in[0], in[1], Opt(in, 2)
+		if err := checkDType("LayerNormalization", X, floatTypes...); err != nil {
+			return nil, err
+		}
+		if err := sameDType("LayerNormalization", X, S, B); err != nil {
+			return nil, err
+		}
+		xs := X.Shape()
+		ax := int(axis)
+		if ax < 0 {
+			ax += len(xs)
+		}
+		if ax < 0 || ax >= len(xs) {
+			return nil, fmt.Errorf("axis %d is out of range for rank %d", axis, len(xs))
+		}
+		norm := xs[ax:]
+		rows, size := prod(xs[:ax]), prod(norm)
+		scale, err := paramTo(S, norm, "Scale")
+		if err != nil {
+			return nil, err
+		}
+		var bias []float64
+		if B != nil {
+			if bias, err = paramTo(B, norm, "B"); err != nil {
+				return nil, err
+			}
+		}
+		xu, xdt, err := Upcast(X)
+		if err != nil {
+			return nil, err
+		}
+		y, err := tensor.New(xu.DType(), xs...)
+		if err != nil {
+			return nil, err
+		}
+		mean := make([]float64, rows)
+		inv := make([]float64, rows)
+		switch xu.DType() {
+		case tensor.Float32:
+			layerNormRun(xu.Float32s(), y.Float32s(), scale, bias, mean, inv, size, eps)
+		case tensor.Float64:
+			layerNormRun(tensor.Data[float64](xu), tensor.Data[float64](y), scale, bias, mean, inv, size, eps)
+		}
+		if y, err = Downcast(y, xdt); err != nil {
+			return nil, err
+		}
+		outs := []*tensor.Tensor{y, nil, nil}
+		sshape := append([]int{}, xs...)
+		for i := ax; i < len(sshape); i++ {
+			sshape[i] = 1
+		}
+		if len(in) > 0 {
+			for i, v := range [][]float64{mean, inv} {
+				if outs[i+1], err = fromFloat64s(v, stash, sshape...); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return outs, nil
+	}), nil
+}
+
+// paramTo returns a float parameter broadcast (unidirectionally) to shape.
+func paramTo(t *tensor.Tensor, shape []int, what string) ([]float64, error) {
+	bs, err := tensor.BroadcastShapes(t.Shape(), shape)
+	if err != nil || !tensor.ShapeEqual(bs, shape) {
+		return nil, fmt.Errorf("%s of shape %v does not broadcast to %v", what, t.Shape(), shape)
+	}
+	return broadcastTo(t.Float64s(), t.Shape(), shape), nil
+}
+
+func layerNormRun[T Float](x, y []T, scale, bias, mean, inv []float64, size int, eps float64) {
+	if size == 0 {
+		return
+	}
+	for r := range mean {
+		src := x[r*size : (r+1)*size]
+		dst := y[r*size : (r+1)*size]
+		var s float64
+		for _, v := range src {
+			s += float64(v)
+		}
+		m := s / float64(size)
+		var ss float64
+		for _, v := range src {
+			d := float64(v) - m
+			ss += d * d
+		}
+		is := 1 / math.Sqrt(ss/float64(size)+eps)
+		mean[r], inv[r] = m, is
+		for j, v := range src {
+			o := (float64(v) - m) * is * scale[j]
+			if bias != nil {
+				o += bias[j]
+			}
+			dst[j] = T(o)
+		}
+	}
+}
+
+// ---- LRN ----
+
+func buildLRN(b *Builder) (Kernel, error) {
+	alpha := float64(b.Float("alpha", 1e-4))
+	beta := float64(b.Float("beta", 0.75))
+	bias := float64(b.Float("bias", 1))
+	size := int(b.RequireInt("size"))
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if size <= 0 {
+		return nil, fmt.Errorf("size must be positive, got %d", size)
+	}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		X := in[0]
+		xs := X.Shape()
+		if len(xs) < 2 {
+			return nil, fmt.Errorf("X must have rank at least 2, got shape %v", xs)
+		}
+		y, err := tensor.New(X.DType(), xs...)
+		if err != nil {
+			return nil, err
+		}
+		n, c, inner := xs[0], xs[1], prod(xs[2:])
+		switch X.DType() {
+		case tensor.Float32:
+			lrnRun(X.Float32s(), y.Float32s(), n, c, inner, size, alpha, beta, bias)
+		case tensor.Float64:
+			lrnRun(tensor.Data[float64](X), tensor.Data[float64](y), n, c, inner, size, alpha, beta, bias)
+		default:
+			return nil, ErrDType("LRN", X.DType())
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return halfWrap(k), nil
+}
+
+func lrnRun[T Float](x, y []T, n, c, inner, size int, alpha, beta, bias float64) {
+	lo, hi := (size-1)/2, size-1-(size-1)/2 // floor and ceil of (size-1)/2
+	sq := make([]float64, inner)
+	for s := 0; s < n; s++ {
+		base := s * c * inner
+		for ch := 0; ch < c; ch++ {
+			clear(sq)
+			for i := max(0, ch-lo); i <= min(c-1, ch+hi); i++ {
+				for j, v := range x[base+i*inner : base+(i+1)*inner] {
+					sq[j] += float64(v) * float64(v)
+				}
+			}
+			src := x[base+ch*inner : base+(ch+1)*inner]
+			dst := y[base+ch*inner : base+(ch+1)*inner]
+			for j, v := range src {
+				dst[j] = T(float64(v) / math.Pow(bias+alpha/float64(size)*sq[j], beta))
+			}
+		}
+	}
+}
+
+// ---- MeanVarianceNormalization ----
+
+func buildMVN(b *Builder) (Kernel, error) {
+	axes := b.Ints("axes", []int64{0, 2, 3})
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		X := in[0]
+		xs := X.Shape()
+		ax, err := NormAxes(axes, len(xs))
+		if err != nil {
+			return nil, err
+		}
+		group, ngroups := groupIndex(xs, ax)
+		v := X.Float64s()
+		if v == nil || !X.DType().IsFloat() {
+			return nil, ErrDType("MeanVarianceNormalization", X.DType())
+		}
+		mean := make([]float64, ngroups)
+		cnt := make([]float64, ngroups)
+		for i, e := range v {
+			mean[group[i]] += e
+			cnt[group[i]]++
+		}
+		for g := range mean {
+			mean[g] /= cnt[g]
+		}
+		variance := make([]float64, ngroups)
+		for i, e := range v {
+			d := e - mean[group[i]]
+			variance[group[i]] += d * d
+		}
+		for i := range v {
+			g := group[i]
+			v[i] = (v[i] - mean[g]) / (math.Sqrt(variance[g]/cnt[g]) + 1e-9)
+		}
+		y, err := fromFloat64s(v, X.DType(), xs...)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return KernelFunc(k), nil
+}
+
+// groupIndex maps every element of shape to the index of its slice once
+// the given axes are reduced.
+func groupIndex(shape []int, axes []int) ([]int, int) {
+	red := make([]bool, len(shape))
+	for _, a := range axes {
+		red[a] = true
+	}
+	gshape := make([]int, len(shape))
+	for i, d := range shape {
+		gshape[i] = d
+		if red[i] {
+			gshape[i] = 1
+		}
+	}
+	st := tensor.BroadcastStrides(gshape, shape)
+	n := prod(shape)
+	out := make([]int, n)
+	idx := make([]int, len(shape))
+	off := 0
+	for i := 0; i < n; i++ {
+		out[i] = off
+		for d := len(shape) - 1; d >= 0; d-- {
+			idx[d]++
+			off += st[d]
+			if idx[d] < shape[d] {
+				break
+			}
+			off -= st[d] * idx[d]
+			idx[d] = 0
+		}
+	}
+	return out, prod(gshape)
+}

@@ -1,0 +1,230 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Pad: constant, edge and reflect padding (negative pads crop).
+
+// buildPadAttr handles Pad-1 ("paddings") and Pad-2 ("pads"), whose pads
+// and constant value are attributes.
+func buildPadAttr(b *Builder) (Kernel, error) {
+	name := "pads"
+	if b.Opset < 2 {
+		name = "paddings"
+	}
+	pads := b.RequireInts(name)
+	mode := b.String("mode", "constant")
+	value := b.Float("value", 0)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if err := padCheckMode(mode); err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		var cv *tensor.Tensor
+		if mode == "constant" && value != 0 {
+			c, err := tensor.Scalar(value).Cast(x.DType())
+			if err != nil {
+				return nil, err
+			}
+			cv = c
+		}
+		out, err := padTensor(x, pads, nil, mode, cv)
+		if err != nil {
+			return nil, err
+		}
+		return layoutOne(out), nil
+	}), nil
+}
+
+// buildPad handles Pad-11 and later: inputs data, pads, optional
+// constant_value and (opset 18) axes.
+func buildPad(b *Builder) (Kernel, error) {
+	mode := b.String("mode", "constant")
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if err := padCheckMode(mode); err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		pads, err := layoutInts(in[1], "pads")
+		if err != nil {
+			return nil, err
+		}
+		var cv *tensor.Tensor
+		if t := Opt(in, 2); t != nil && t.Len() > 0 && mode == "constant" {
+			if t.Len() != 1 {
+				return nil, fmt.Errorf("constant_value must be a scalar, got shape %v", t.Shape())
+			}
+			if t.DType() != x.DType() {
+				return nil, fmt.Errorf("constant_value type %v differs from data type %v", t.DType(), x.DType())
+			}
+			cv = t
+		}
+		var axes []int64
+		if t := Opt(in, 3); t != nil {
+			if axes, err = layoutInts(t, "axes"); err != nil {
+				return nil, err
+			}
+		}
+		out, err := padTensor(x, pads, axes, mode, cv)
+		if err != nil {
+			return nil, err
+		}
+		return layoutOne(out), nil
+	}), nil
+}
+
+func padCheckMode(mode string) error {
+	switch mode {
+	case "constant", "edge", "reflect":
+		return nil
+	}
+	return fmt.Errorf("unsupported mode %q (want constant, edge or reflect)", mode)
+}
+
+// padTensor pads x by pads ([begin per axis..., end per axis...] over axes,
+// all axes when nil). cv is the constant value (nil: zero).
+func padTensor(x *tensor.Tensor, pads, axes []int64, mode string, cv *tensor.Tensor) (*tensor.Tensor, error) {
+	s := x.Shape()
+	r := len(s)
+	if axes == nil {
+		axes = make([]int64, r)
+		for i := range axes {
+			axes[i] = int64(i)
+		}
+	}
+	ax, err := NormAxes(axes, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(pads) != 2*len(ax) {
+		return nil, fmt.Errorf("pads %v has %d entries, want %d", pads, len(pads), 2*len(ax))
+	}
+	begin, end := make([]int, r), make([]int, r)
+	outShape := make([]int, r)
+	copy(outShape, s)
+	for i, a := range ax {
+		pb, pe := pads[i], pads[len(ax)+i]
+		if pb > math.MaxInt32 || pe > math.MaxInt32 || pb < math.MinInt32 || pe < math.MinInt32 {
+			return nil, fmt.Errorf("pads %v: %w", pads, tensor.ErrTooLarge)
+		}
+		n := int64(s[a]) + pb + pe
+		if n < 0 {
+			return nil, fmt.Errorf("pads %v make dimension %d negative", pads, a)
+		}
+		begin[a], end[a], outShape[a] = int(pb), int(pe), int(n)
+	}
+	out, err := layoutNew(x.DType(), outShape)
+	if err != nil {
+		return nil, err
+	}
+	if out.Len() == 0 {
+		return out, nil
+	}
+	if mode != "constant" {
+		for a := range s {
+			if s[a] == 0 && outShape[a] > 0 {
+				return nil, fmt.Errorf("cannot %s-pad dimension %d of size 0", mode, a)
+			}
+		}
+	}
+	f, err := layoutPick(x.DType(), padRaw[uint8], padRaw[uint16], padRaw[uint32], padRaw[uint64], padRaw[string])
+	if err != nil {
+		return nil, err
+	}
+	f(out, x, begin, end, mode, cv)
+	return out, nil
+}
+
+func padRaw[T layoutElem](out, x *tensor.Tensor, begin, end []int, mode string, cv *tensor.Tensor) {
+	dst, src := layoutRaw[T](out), layoutRaw[T](x)
+	s, os := x.Shape(), out.Shape()
+	inStr, outStr := tensor.Strides(s), tensor.Strides(os)
+	if mode == "constant" {
+		if cv != nil {
+			layoutFill(dst, layoutRaw[T](cv)[0])
+		}
+		// Copy the part of x that survives cropping.
+		cnt := make([]int, len(s))
+		so, do := 0, 0
+		for a := range s {
+			cropB, cropE := max(0, -begin[a]), max(0, -end[a])
+			cnt[a] = s[a] - cropB - cropE
+			if cnt[a] <= 0 {
+				return
+			}
+			so += cropB * inStr[a]
+			do += max(0, begin[a]) * outStr[a]
+		}
+		layoutCopy(dst, do, outStr, src, so, inStr, cnt)
+		return
+	}
+	// Edge and reflect: each output coordinate reads one input coordinate
+	// per axis; maps[a][o] is that coordinate times the input stride.
+	maps := make([][]int, len(s))
+	for a := range s {
+		m := make([]int, os[a])
+		d := s[a]
+		for o := range m {
+			i := o - begin[a]
+			if mode == "edge" {
+				i = min(max(i, 0), d-1)
+			} else if d == 1 {
+				i = 0
+			} else {
+				period := 2 * (d - 1)
+				i %= period
+				if i < 0 {
+					i += period
+				}
+				if i >= d {
+					i = period - i
+				}
+			}
+			m[o] = i * inStr[a]
+		}
+		maps[a] = m
+	}
+	r := len(os)
+	if r == 0 {
+		dst[0] = src[0]
+		return
+	}
+	inner := maps[r-1]
+	idx := make([]int, r-1)
+	base := 0
+	for a := 0; a < r-1; a++ {
+		base += maps[a][0]
+	}
+	for d := 0; d < len(dst); d += len(inner) {
+		row := dst[d : d+len(inner)]
+		for j, m := range inner {
+			row[j] = src[base+m]
+		}
+		for k := r - 2; k >= 0; k-- {
+			base -= maps[k][idx[k]]
+			idx[k]++
+			if idx[k] < os[k] {
+				base += maps[k][idx[k]]
+				break
+			}
+			idx[k] = 0
+			base += maps[k][0]
+		}
+	}
+}

@@ -1,0 +1,478 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// reduceOp names one of the ReduceXxx operators.
+type reduceOp int
+
+const (
+	redSum reduceOp = iota
+	redMean
+	redMax
+	redMin
+	redProd
+	redL1
+	redL2
+	redLogSum
+	redLogSumExp
+	redSumSquare
+)
+
+// reduceOps lists every reduction with the opset versions that changed its
+// signature or types, and the version from which axes is an input rather
+// than an attribute.
+var reduceOps = []struct {
+	name      string
+	op        reduceOp
+	versions  []int
+	axesInput int
+}{
+	{"ReduceSum", redSum, []int{1, 11, 13}, 13},
+	{"ReduceMean", redMean, []int{1, 11, 13, 18}, 18},
+	{"ReduceMax", redMax, []int{1, 11, 12, 13, 18}, 18},
+	{"ReduceMin", redMin, []int{1, 11, 12, 13, 18}, 18},
+	{"ReduceProd", redProd, []int{1, 11, 13, 18}, 18},
+	{"ReduceL1", redL1, []int{1, 11, 13, 18}, 18},
+	{"ReduceL2", redL2, []int{1, 11, 13, 18}, 18},
+	{"ReduceLogSum", redLogSum, []int{1, 11, 13, 18}, 18},
+	{"ReduceLogSumExp", redLogSumExp, []int{1, 11, 13, 18}, 18},
+	{"ReduceSumSquare", redSumSquare, []int{1, 11, 13, 18}, 18},
+}
+
+func registerReduce(r *Registry) {
+	for _, ro := range reduceOps {
+		for _, v := range ro.versions {
+			r.Register(&Def{
+				Name:           ro.name,
+				Since:          v,
+				Build:          buildReduce(ro.op, v >= ro.axesInput),
+				Differentiable: true,
+			})
+		}
+	}
+	registerArgTopK(r)
+	registerCumSum(r)
+	registerResize(r)
+	registerEinsum(r)
+	registerDet(r)
+}
+
+// buildReduce returns the Build function of one reduction. axesInput says
+// whether axes come from the optional second input (with
+// noop_with_empty_axes) instead of the axes attribute.
+func buildReduce(op reduceOp, axesInput bool) func(b *Builder) (Kernel, error) {
+	return func(b *Builder) (Kernel, error) {
+		keep := b.Int("keepdims", 1) != 0
+		var attrAxes []int64
+		noop := false
+		if axesInput {
+			noop = b.Int("noop_with_empty_axes", 0) != 0
+		} else {
+			attrAxes = b.Ints("axes", nil)
+		}
+		if err := b.Err(); err != nil {
+			return nil, err
+		}
+		return KernelFunc(func(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := Need(inputs, 1); err != nil {
+				return nil, err
+			}
+			x := inputs[0]
+			axes := attrAxes
+			if axesInput {
+				if t := Opt(inputs, 1); t != nil {
+					if t.Rank() > 1 {
+						return nil, fmt.Errorf("axes must be 1-D, got shape %v", t.Shape())
+					}
+					a, err := t.AsInt64s()
+					if err != nil {
+						return nil, fmt.Errorf("axes: %w", err)
+					}
+					axes = a
+				}
+				if len(axes) == 0 && noop {
+					if !x.DType().IsNumeric() {
+						return nil, ErrDType("reduce", x.DType())
+					}
+					return []*tensor.Tensor{x.Clone()}, nil
+				}
+			}
+			y, err := reduceTensor(x, axes, keep, op)
+			if err != nil {
+				return nil, err
+			}
+			return []*tensor.Tensor{y}, nil
+		}), nil
+	}
+}
+
+// reduceTensor reduces x over axes (all axes when empty) with op.
+func reduceTensor(x *tensor.Tensor, axes []int64, keep bool, op reduceOp) (*tensor.Tensor, error) {
+	shape := x.Shape()
+	rank := len(shape)
+	red := make([]bool, rank)
+	if len(axes) == 0 {
+		for i := range red {
+			red[i] = true
+		}
+	} else {
+		norm, err := NormAxes(axes, rank)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range norm {
+			red[a] = true
+		}
+	}
+	var outShape []int
+	for i, d := range shape {
+		switch {
+		case !red[i]:
+			outShape = append(outShape, d)
+		case keep:
+			outShape = append(outShape, 1)
+		}
+	}
+	p := newReducePlan(shape, red)
+	xu, dt, err := Upcast(x)
+	if err != nil {
+		return nil, err
+	}
+	var data any
+	switch s := xu.Data().(type) {
+	case []float32:
+		data = reduceFloat(s, p, op)
+	case []float64:
+		data = reduceFloat(s, p, op)
+	case []int8:
+		data = reduceInt(s, p, op)
+	case []int16:
+		data = reduceInt(s, p, op)
+	case []int32:
+		data = reduceInt(s, p, op)
+	case []int64:
+		data = reduceInt(s, p, op)
+	case []uint8:
+		data = reduceInt(s, p, op)
+	case []uint16:
+		data = reduceInt(s, p, op)
+	case []uint32:
+		data = reduceInt(s, p, op)
+	case []uint64:
+		data = reduceInt(s, p, op)
+	default:
+		return nil, ErrDType("reduce", x.DType())
+	}
+	y, err := tensor.FromSlice(outShape, data)
+	if err != nil {
+		return nil, err
+	}
+	return Downcast(y, dt)
+}
+
+// reducePlan describes a reduction over a row-major tensor after merging
+// adjacent dimensions that are both reduced or both kept and dropping
+// size-1 dimensions.
+type reducePlan struct {
+	dims      []int  // merged input dimensions (never empty)
+	red       []bool // whether each merged dimension is reduced
+	outStride []int  // output stride of each merged dimension (0 when reduced)
+	inLen     int    // number of input elements
+	outLen    int    // number of output elements
+	count     int    // number of input elements folded into each output
+}
+
+func newReducePlan(shape []int, red []bool) *reducePlan {
+	p := &reducePlan{inLen: 1, outLen: 1, count: 1}
+	for i, d := range shape {
+		p.inLen *= d
+		if red[i] {
+			p.count *= d
+		} else {
+			p.outLen *= d
+		}
+		if d == 1 {
+			continue
+		}
+		if n := len(p.dims); n > 0 && p.red[n-1] == red[i] {
+			p.dims[n-1] *= d
+			continue
+		}
+		p.dims = append(p.dims, d)
+		p.red = append(p.red, red[i])
+	}
+	if len(p.dims) == 0 {
+		p.dims, p.red = []int{1}, []bool{true}
+	}
+	p.outStride = make([]int, len(p.dims))
+	acc := 1
+	for i := len(p.dims) - 1; i >= 0; i-- {
+		if !p.red[i] {
+			p.outStride[i] = acc
+			acc *= p.dims[i]
+		}
+	}
+	return p
+}
+
+// each calls fn for every run of the innermost merged dimension: input
+// elements [src, src+n) go to output element dst when red is true, or to
+// output elements [dst, dst+n) one by one when red is false.
+func (p *reducePlan) each(fn func(src, dst, n int, red bool)) {
+	if p.inLen == 0 {
+		return
+	}
+	last := len(p.dims) - 1
+	n, red := p.dims[last], p.red[last]
+	outer := p.inLen / n
+	idx := make([]int, last)
+	src, dst := 0, 0
+	for k := 0; k < outer; k++ {
+		fn(src, dst, n, red)
+		src += n
+		for j := last - 1; j >= 0; j-- {
+			idx[j]++
+			dst += p.outStride[j]
+			if idx[j] < p.dims[j] {
+				break
+			}
+			dst -= p.outStride[j] * p.dims[j]
+			idx[j] = 0
+		}
+	}
+}
+
+// reduceFloat reduces float data, accumulating in float64.
+func reduceFloat[T Float](s []T, p *reducePlan, op reduceOp) []T {
+	return convertSlice[float64, T](reduceRun[T, float64](s, p, op))
+}
+
+// reduceInt reduces integer data in its own type, except for the
+// reductions that go through logarithms or square roots.
+func reduceInt[T Number](s []T, p *reducePlan, op reduceOp) []T {
+	switch op {
+	case redL2, redLogSum, redLogSumExp:
+		return convertSlice[float64, T](reduceRun[T, float64](s, p, op))
+	}
+	return reduceRun[T, T](s, p, op)
+}
+
+func convertSlice[S, D Number](s []S) []D {
+	out := make([]D, len(s))
+	for i, v := range s {
+		out[i] = D(v)
+	}
+	return out
+}
+
+// reduceRun performs the reduction of s with accumulator type A.
+func reduceRun[T, A Number](s []T, p *reducePlan, op reduceOp) []A {
+	acc := make([]A, p.outLen)
+	switch op {
+	case redMax:
+		fillSlice(acc, lowest[A]())
+	case redMin:
+		fillSlice(acc, highest[A]())
+	case redProd:
+		fillSlice(acc, 1)
+	}
+	var shift []A
+	if op == redLogSumExp {
+		// Shift by the maximum for stability; an infinite maximum (an
+		// empty or all-infinite set) uses no shift.
+		shift = make([]A, p.outLen)
+		fillSlice(shift, lowest[A]())
+		p.each(func(src, dst, n int, red bool) { accumulate(shift, s[src:src+n], dst, red, redMax, nil) })
+		for i, m := range shift {
+			if math.IsInf(float64(m), 0) || m != m {
+				shift[i] = 0
+			}
+		}
+	}
+	p.each(func(src, dst, n int, red bool) { accumulate(acc, s[src:src+n], dst, red, op, shift) })
+	switch op {
+	case redMean:
+		if p.count == 0 {
+			if isFloatType[A]() {
+				fillSlice(acc, A(math.NaN()))
+			}
+			return acc
+		}
+		c := A(p.count)
+		for i := range acc {
+			acc[i] /= c
+		}
+	case redL2:
+		for i, v := range acc {
+			acc[i] = A(math.Sqrt(float64(v)))
+		}
+	case redLogSum:
+		for i, v := range acc {
+			acc[i] = A(math.Log(float64(v)))
+		}
+	case redLogSumExp:
+		for i, v := range acc {
+			acc[i] = A(math.Log(float64(v)) + float64(shift[i]))
+		}
+	}
+	return acc
+}
+
+// accumulate folds xs into acc: into acc[dst] when red, else element-wise
+// into acc[dst:dst+len(xs)]. shift is the per-output offset of
+// LogSumExp.
+func accumulate[T, A Number](acc []A, xs []T, dst int, red bool, op reduceOp, shift []A) {
+	if red {
+		a := acc[dst]
+		switch op {
+		case redSum, redMean, redLogSum:
+			for _, v := range xs {
+				a += A(v)
+			}
+		case redSumSquare, redL2:
+			for _, v := range xs {
+				a += A(v) * A(v)
+			}
+		case redL1:
+			for _, v := range xs {
+				w := A(v)
+				if w < 0 {
+					w = -w
+				}
+				a += w
+			}
+		case redProd:
+			for _, v := range xs {
+				a *= A(v)
+			}
+		case redMax:
+			for _, v := range xs {
+				if w := A(v); w > a || w != w {
+					a = w
+				}
+			}
+		case redMin:
+			for _, v := range xs {
+				if w := A(v); w < a || w != w {
+					a = w
+				}
+			}
+		case redLogSumExp:
+			m := float64(shift[dst])
+			for _, v := range xs {
+				a += A(math.Exp(float64(A(v)) - m))
+			}
+		}
+		acc[dst] = a
+		return
+	}
+	as := acc[dst : dst+len(xs)]
+	switch op {
+	case redSum, redMean, redLogSum:
+		for i, v := range xs {
+			as[i] += A(v)
+		}
+	case redSumSquare, redL2:
+		for i, v := range xs {
+			as[i] += A(v) * A(v)
+		}
+	case redL1:
+		for i, v := range xs {
+			w := A(v)
+			if w < 0 {
+				w = -w
+			}
+			as[i] += w
+		}
+	case redProd:
+		for i, v := range xs {
+			as[i] *= A(v)
+		}
+	case redMax:
+		for i, v := range xs {
+			if w := A(v); w > as[i] || w != w {
+				as[i] = w
+			}
+		}
+	case redMin:
+		for i, v := range xs {
+			if w := A(v); w < as[i] || w != w {
+				as[i] = w
+			}
+		}
+	case redLogSumExp:
+		ms := shift[dst : dst+len(xs)]
+		for i, v := range xs {
+			as[i] += A(math.Exp(float64(A(v)) - float64(ms[i])))
+		}
+	}
+}
+
+func fillSlice[A any](s []A, v A) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// isFloatType reports whether A is a floating-point type.
+func isFloatType[A Number]() bool {
+	var z A
+	switch any(z).(type) {
+	case float32, float64:
+		return true
+	}
+	return false
+}
+
+// lowest returns the smallest value of A (-Inf for floats).
+func lowest[A Number]() A {
+	var z A
+	switch p := any(&z).(type) {
+	case *float32:
+		*p = float32(math.Inf(-1))
+	case *float64:
+		*p = math.Inf(-1)
+	case *int8:
+		*p = math.MinInt8
+	case *int16:
+		*p = math.MinInt16
+	case *int32:
+		*p = math.MinInt32
+	case *int64:
+		*p = math.MinInt64
+	}
+	return z
+}
+
+// highest returns the largest value of A (+Inf for floats).
+func highest[A Number]() A {
+	var z A
+	switch p := any(&z).(type) {
+	case *float32:
+		*p = float32(math.Inf(1))
+	case *float64:
+		*p = math.Inf(1)
+	case *int8:
+		*p = math.MaxInt8
+	case *int16:
+		*p = math.MaxInt16
+	case *int32:
+		*p = math.MaxInt32
+	case *int64:
+		*p = math.MaxInt64
+	case *uint8:
+		*p = math.MaxUint8
+	case *uint16:
+		*p = math.MaxUint16
+	case *uint32:
+		*p = math.MaxUint32
+	case *uint64:
+		*p = math.MaxUint64
+	}
+	return z
+}

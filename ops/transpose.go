@@ -1,0 +1,322 @@
+package ops
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Transpose, DepthToSpace and SpaceToDepth: permutations of dimensions.
+
+func buildTranspose(b *Builder) (Kernel, error) {
+	perm := b.Ints("perm", nil)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		p, err := transposePerm(perm, x.Rank())
+		if err != nil {
+			return nil, err
+		}
+		out, err := transposeTensor(rc, x, x.Shape(), p)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{out}, nil
+	}), nil
+}
+
+// transposePerm validates perm for rank (nil means reversed dimensions).
+func transposePerm(perm []int64, rank int) ([]int, error) {
+	p := make([]int, rank)
+	if perm == nil {
+		for i := range p {
+			p[i] = rank - 1 - i
+		}
+		return p, nil
+	}
+	if len(perm) != rank {
+		return nil, fmt.Errorf("perm %v has %d entries for an input of rank %d", perm, len(perm), rank)
+	}
+	seen := make([]bool, rank)
+	for i, v := range perm {
+		if v < 0 || v >= int64(rank) || seen[v] {
+			return nil, fmt.Errorf("perm %v is not a permutation of 0..%d", perm, rank-1)
+		}
+		seen[v] = true
+		p[i] = int(v)
+	}
+	return p, nil
+}
+
+// transposeTensor returns x's data, read as having shape (same element
+// count as x), with its dimensions permuted by perm.
+func transposeTensor(rc *RunContext, x *tensor.Tensor, shape []int, perm []int) (*tensor.Tensor, error) {
+	outShape := make([]int, len(perm))
+	for i, p := range perm {
+		outShape[i] = shape[p]
+	}
+	out, err := layoutNew(x.DType(), outShape)
+	if err != nil {
+		return nil, err
+	}
+	f, err := layoutPick(x.DType(), transposeRaw[uint8], transposeRaw[uint16], transposeRaw[uint32], transposeRaw[uint64], transposeRaw[string])
+	if err != nil {
+		return nil, err
+	}
+	threads := 1
+	if rc != nil && rc.Threads > 1 {
+		threads = rc.Threads
+	}
+	f(out, x, shape, perm, threads)
+	return out, nil
+}
+
+// transposeBlock is the tile edge of the blocked 2-D transpose.
+const transposeBlock = 16
+
+// transposeParallelMin is the element count below which a transpose runs
+// on one goroutine.
+const transposeParallelMin = 1 << 16
+
+func transposeRaw[T layoutElem](out, x *tensor.Tensor, shape, perm []int, threads int) {
+	dst, src := layoutRaw[T](out), layoutRaw[T](x)
+	if len(dst) == 0 {
+		return
+	}
+	// Output dimensions with the source stride of each, simplified: drop
+	// size-1 dimensions and merge runs that stay contiguous.
+	inStr := tensor.Strides(shape)
+	var n, ss []int
+	for _, p := range perm {
+		d := shape[p]
+		if d == 1 {
+			continue
+		}
+		if k := len(n) - 1; k >= 0 && ss[k] == inStr[p]*d {
+			n[k] *= d
+			ss[k] = inStr[p]
+			continue
+		}
+		n = append(n, d)
+		ss = append(ss, inStr[p])
+	}
+	r := len(n)
+	if r <= 1 {
+		copy(dst, src)
+		return
+	}
+	ds := tensor.Strides(n)
+	if ss[r-1] == 1 {
+		// The innermost output dimension is contiguous in the source:
+		// whole rows move with copy.
+		layoutCopy(dst, 0, ds, src, 0, ss, n)
+		return
+	}
+	// The source's contiguous dimension is output dimension q (< r-1):
+	// walk the other dimensions and transpose (n[q] x n[r-1]) tiles.
+	q := 0
+	for i := range ss {
+		if ss[i] == 1 {
+			q = i
+		}
+	}
+	outer := make([]int, 0, r-2)
+	od := make([]int, 0, r-2)
+	os := make([]int, 0, r-2)
+	for i := 0; i < r-1; i++ {
+		if i != q {
+			outer = append(outer, n[i])
+			od = append(od, ds[i])
+			os = append(os, ss[i])
+		}
+	}
+	rows, cols := n[q], n[r-1]
+	dRow, sCol := ds[q], ss[r-1]
+	count := layoutProd(outer)
+	tile := func(d0, s0 int) {
+		transposeTiles(dst, d0, dRow, src, s0, sCol, rows, cols)
+	}
+	walk := func(lo, hi int) {
+		// Offsets of outer index lo, then step the odometer.
+		idx := make([]int, len(outer))
+		d0, s0 := 0, 0
+		rem := lo
+		for k := len(outer) - 1; k >= 0; k-- {
+			idx[k] = rem % outer[k]
+			rem /= outer[k]
+			d0 += idx[k] * od[k]
+			s0 += idx[k] * os[k]
+		}
+		for it := lo; it < hi; it++ {
+			tile(d0, s0)
+			for k := len(outer) - 1; k >= 0; k-- {
+				idx[k]++
+				d0 += od[k]
+				s0 += os[k]
+				if idx[k] < outer[k] {
+					break
+				}
+				d0 -= od[k] * outer[k]
+				s0 -= os[k] * outer[k]
+				idx[k] = 0
+			}
+		}
+	}
+	if threads <= 1 || len(dst) < transposeParallelMin {
+		walk(0, count)
+		return
+	}
+	if count >= threads {
+		layoutParallel(count, threads, walk)
+		return
+	}
+	// Few large matrices: split each matrix's rows instead.
+	for it := 0; it < count; it++ {
+		var d0, s0 int
+		rem := it
+		for k := len(outer) - 1; k >= 0; k-- {
+			i := rem % outer[k]
+			rem /= outer[k]
+			d0 += i * od[k]
+			s0 += i * os[k]
+		}
+		blocks := (rows + transposeBlock - 1) / transposeBlock
+		layoutParallel(blocks, threads, func(lo, hi int) {
+			r0 := lo * transposeBlock
+			r1 := min(hi*transposeBlock, rows)
+			transposeTiles(dst, d0+r0*dRow, dRow, src, s0+r0, sCol, r1-r0, cols)
+		})
+	}
+}
+
+// transposeTiles writes dst[d0 + i*dRow + j] = src[s0 + i + j*sCol] for
+// i < rows, j < cols, in square tiles so both sides stay in cache.
+func transposeTiles[T layoutElem](dst []T, d0, dRow int, src []T, s0, sCol, rows, cols int) {
+	const bs = transposeBlock
+	for i0 := 0; i0 < rows; i0 += bs {
+		i1 := min(i0+bs, rows)
+		for j0 := 0; j0 < cols; j0 += bs {
+			j1 := min(j0+bs, cols)
+			for i := i0; i < i1; i++ {
+				d := d0 + i*dRow + j0
+				s := s0 + i + j0*sCol
+				row := dst[d : d+(j1-j0)]
+				for j := range row {
+					row[j] = src[s]
+					s += sCol
+				}
+			}
+		}
+	}
+}
+
+// layoutParallel splits [0, n) into up to threads contiguous ranges and
+// runs f on each concurrently.
+func layoutParallel(n, threads int, f func(lo, hi int)) {
+	if threads > n {
+		threads = n
+	}
+	if threads <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for t := 0; t < threads; t++ {
+		lo, hi := n*t/threads, n*(t+1)/threads
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f(lo, hi)
+		}()
+	}
+	wg.Wait()
+}
+
+// buildDepthToSpace handles DepthToSpace; crdDefault says whether the
+// version has a mode attribute (opset 11+).
+func buildDepthToSpace(b *Builder) (Kernel, error) {
+	bs := b.RequireInt("blocksize")
+	mode := "DCR"
+	if b.Opset >= 11 {
+		mode = b.String("mode", "DCR")
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if bs <= 0 || bs > 1<<20 {
+		return nil, fmt.Errorf("blocksize %d must be positive", bs)
+	}
+	if mode != "DCR" && mode != "CRD" {
+		return nil, fmt.Errorf("mode %q must be DCR or CRD", mode)
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		s := x.Shape()
+		if len(s) != 4 {
+			return nil, fmt.Errorf("input must be 4-D (N, C, H, W), got shape %v", s)
+		}
+		k := int(bs)
+		if s[1]%(k*k) != 0 {
+			return nil, fmt.Errorf("channels %d are not a multiple of blocksize² = %d", s[1], k*k)
+		}
+		n, c, h, w := s[0], s[1]/(k*k), s[2], s[3]
+		var view, perm []int
+		if mode == "DCR" {
+			view, perm = []int{n, k, k, c, h, w}, []int{0, 3, 4, 1, 5, 2}
+		} else {
+			view, perm = []int{n, c, k, k, h, w}, []int{0, 1, 4, 2, 5, 3}
+		}
+		t, err := transposeTensor(rc, x, view, perm)
+		if err != nil {
+			return nil, err
+		}
+		out, err := t.Reshape(n, c, h*k, w*k)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{out}, nil
+	}), nil
+}
+
+func buildSpaceToDepth(b *Builder) (Kernel, error) {
+	bs := b.RequireInt("blocksize")
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if bs <= 0 || bs > 1<<20 {
+		return nil, fmt.Errorf("blocksize %d must be positive", bs)
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		s := x.Shape()
+		if len(s) != 4 {
+			return nil, fmt.Errorf("input must be 4-D (N, C, H, W), got shape %v", s)
+		}
+		k := int(bs)
+		if s[2]%k != 0 || s[3]%k != 0 {
+			return nil, fmt.Errorf("spatial dimensions %dx%d are not multiples of blocksize %d", s[2], s[3], k)
+		}
+		n, c, h, w := s[0], s[1], s[2]/k, s[3]/k
+		t, err := transposeTensor(rc, x, []int{n, c, h, k, w, k}, []int{0, 3, 5, 1, 2, 4})
+		if err != nil {
+			return nil, err
+		}
+		out, err := t.Reshape(n, c*k*k, h, w)
+		if err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{out}, nil
+	}), nil
+}

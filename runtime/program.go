@@ -1,0 +1,401 @@
+package runtime
+
+import (
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	"github.com/onyxrt/onyx/graph"
+	"github.com/onyxrt/onyx/ops"
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// program is one compiled graph: the top-level graph or a subgraph.
+// Values live in numbered slots; constants are filled in before the first
+// step and never released.
+type program struct {
+	slots      int
+	slotNames  []string
+	slotOf     map[string]int
+	consts     map[int]*tensor.Tensor
+	inputNames []string
+	inputSlots []int
+	outputs    []int // slot of each graph output
+	outNames   []string
+	// outer lists slots whose value comes from an enclosing scope.
+	outer []int
+	steps []step
+}
+
+type step struct {
+	desc   string // `Conv node "conv1"`, for errors
+	kernel ops.Kernel
+	in     []int // -1 for an omitted optional input
+	out    []int // -1 for an omitted optional output
+	// release lists the slots that are dead after this step.
+	release []int
+	// scoped is set for nodes with subgraphs, which read this program's
+	// values by name.
+	scoped bool
+}
+
+// compiler holds what is shared while compiling a model and its subgraphs.
+type compiler struct {
+	model       *graph.Model
+	reg         *ops.Registry
+	fold        bool
+	threads     int
+	unsupported []string
+}
+
+// scope resolves names visible from an enclosing graph during compilation.
+type scope struct {
+	parent *scope
+	names  map[string]bool
+}
+
+func (s *scope) has(name string) bool {
+	for ; s != nil; s = s.parent {
+		if s.names[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// nondeterministic ops are never folded.
+var nondeterministic = map[string]bool{
+	"RandomNormal": true, "RandomUniform": true, "RandomNormalLike": true,
+	"RandomUniformLike": true, "Multinomial": true, "Bernoulli": true,
+}
+
+func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
+	order, err := g.TopoSort(outer.has)
+	if err != nil {
+		return nil, err
+	}
+	p := &program{consts: map[int]*tensor.Tensor{}}
+	slotOf := map[string]int{}
+	slot := func(name string) int {
+		if s, ok := slotOf[name]; ok {
+			return s
+		}
+		s := p.slots
+		p.slots++
+		slotOf[name] = s
+		p.slotNames = append(p.slotNames, name)
+		return s
+	}
+	// Initializers that are also graph inputs are constants: they are not
+	// fed (Session.Inputs omits them).
+	for _, name := range g.InitializerOrder {
+		p.consts[slot(name)] = g.Initializers[name]
+	}
+	for _, in := range g.Inputs {
+		if g.IsInitializer(in.Name) {
+			continue
+		}
+		p.inputNames = append(p.inputNames, in.Name)
+		p.inputSlots = append(p.inputSlots, slot(in.Name))
+	}
+	here := &scope{parent: outer, names: map[string]bool{}}
+	for name := range slotOf {
+		here.names[name] = true
+	}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			if o != "" {
+				here.names[o] = true
+			}
+		}
+	}
+	// Values read from enclosing scopes get slots filled at run start.
+	for _, v := range g.FreeVariables() {
+		if _, ok := slotOf[v]; !ok && outer.has(v) {
+			p.outer = append(p.outer, slot(v))
+		}
+	}
+
+	var buildErrs []string
+	for i, n := range order {
+		desc := n.Describe(i)
+		def, err := c.reg.Lookup(n.Domain, n.OpType, c.opset(n.Domain))
+		if err != nil {
+			c.unsupported = append(c.unsupported, fmt.Sprintf("%s: %v", desc, err))
+			continue
+		}
+		st := step{desc: desc, scoped: len(n.Subgraphs()) > 0}
+		b := &ops.Builder{
+			NodeName: n.Name, OpType: n.OpType, Domain: n.Domain,
+			Opset:     c.opset(n.Domain),
+			NumInputs: len(n.Inputs), NumOutputs: len(n.Outputs),
+			Attrs: map[string]*ops.Attr{},
+			CompileGraph: func(sub any) (ops.Subgraph, error) {
+				sg, ok := sub.(*graph.Graph)
+				if !ok {
+					return nil, fmt.Errorf("attribute holds %T, not a graph", sub)
+				}
+				sp, err := c.compile(sg, here)
+				if err != nil {
+					return nil, err
+				}
+				return &subgraph{prog: sp}, nil
+			},
+		}
+		for _, a := range n.Attrs {
+			b.Attrs[a.Name] = a
+		}
+		for _, in := range n.Inputs {
+			b.InputPresent = append(b.InputPresent, in != "")
+			if in == "" {
+				st.in = append(st.in, -1)
+			} else {
+				st.in = append(st.in, slot(in))
+			}
+		}
+		for _, o := range n.Outputs {
+			b.OutputPresent = append(b.OutputPresent, o != "")
+			if o == "" {
+				st.out = append(st.out, -1)
+			} else {
+				st.out = append(st.out, slot(o))
+			}
+		}
+		b.Const = func(i int) *tensor.Tensor {
+			if i < len(st.in) && st.in[i] >= 0 {
+				return p.consts[st.in[i]]
+			}
+			return nil
+		}
+		k, err := safeBuild(def, b)
+		if err != nil {
+			buildErrs = append(buildErrs, fmt.Sprintf("%s: %v", desc, err))
+			continue
+		}
+		st.kernel = k
+		if c.fold && !st.scoped && !nondeterministic[n.OpType] && c.foldable(p, st) {
+			outs, err := runStep(&ops.RunContext{Threads: c.threads}, st, p.gather(st, nil))
+			if err != nil {
+				return nil, err
+			}
+			for j, s := range st.out {
+				if s >= 0 && outs[j] != nil {
+					p.consts[s] = outs[j]
+				}
+			}
+			continue
+		}
+		p.steps = append(p.steps, st)
+	}
+	if len(buildErrs) > 0 {
+		return nil, fmt.Errorf("%d node(s) could not be built:\n  %s", len(buildErrs), strings.Join(buildErrs, "\n  "))
+	}
+	for _, o := range g.Outputs {
+		s, ok := slotOf[o.Name]
+		if !ok {
+			if !outer.has(o.Name) {
+				return nil, fmt.Errorf("graph output %q is not produced by any node, input or initializer", o.Name)
+			}
+			s = slot(o.Name)
+			p.outer = append(p.outer, s)
+		}
+		p.outputs = append(p.outputs, s)
+		p.outNames = append(p.outNames, o.Name)
+	}
+	p.slotOf = slotOf
+	p.planLiveness()
+	return p, nil
+}
+
+func (c *compiler) opset(domain string) int {
+	if v := c.model.Opset(domain); v > 0 {
+		return v
+	}
+	return 1
+}
+
+// foldable reports whether every present input of st is a constant.
+func (c *compiler) foldable(p *program, st step) bool {
+	for _, s := range st.in {
+		if s >= 0 {
+			if _, ok := p.consts[s]; !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// planLiveness records after which step each non-constant, non-output
+// value is read for the last time.
+func (p *program) planLiveness() {
+	keep := map[int]bool{}
+	for _, s := range p.outputs {
+		keep[s] = true
+	}
+	last := map[int]int{}
+	for i, st := range p.steps {
+		for _, s := range st.in {
+			if s >= 0 {
+				last[s] = i
+			}
+		}
+		for _, s := range st.out {
+			if s >= 0 {
+				if _, read := last[s]; !read {
+					last[s] = i // produced but never read: dead right away
+				}
+			}
+		}
+		if st.scoped {
+			// A subgraph may read any value of this scope by name: keep
+			// everything defined so far alive until this step.
+			for s := 0; s < p.slots; s++ {
+				if _, ok := last[s]; ok {
+					last[s] = i
+				}
+			}
+		}
+	}
+	for s, i := range last {
+		if keep[s] {
+			continue
+		}
+		if _, isConst := p.consts[s]; isConst {
+			continue
+		}
+		p.steps[i].release = append(p.steps[i].release, s)
+	}
+}
+
+// run executes the program. For the top-level graph feeds maps input names
+// to tensors; for subgraphs the caller fills inputs positionally through
+// runPositional. It returns the outputs in graph order.
+func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
+	env := make([]*tensor.Tensor, p.slots)
+	for i, name := range p.inputNames {
+		env[p.inputSlots[i]] = feeds[name]
+	}
+	return p.exec(rc, env)
+}
+
+func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	for s, t := range p.consts {
+		env[s] = t
+	}
+	for _, s := range p.outer {
+		if rc.Outer == nil {
+			return nil, fmt.Errorf("value %q of an enclosing graph is not available", p.slotNames[s])
+		}
+		t, ok := rc.Outer(p.slotNames[s])
+		if !ok {
+			return nil, fmt.Errorf("value %q of an enclosing graph is not available", p.slotNames[s])
+		}
+		env[s] = t
+	}
+	for _, st := range p.steps {
+		if err := rc.Err(); err != nil {
+			return nil, err
+		}
+		src := rc
+		if st.scoped {
+			parent := rc.Outer
+			sub := *rc
+			sub.Outer = func(name string) (*tensor.Tensor, bool) {
+				if s, ok := p.slotOf[name]; ok && env[s] != nil {
+					return env[s], true
+				}
+				if parent != nil {
+					return parent(name)
+				}
+				return nil, false
+			}
+			src = &sub
+		}
+		outs, err := runStep(src, st, p.gather(st, env))
+		if err != nil {
+			return nil, err
+		}
+		for j, s := range st.out {
+			if s >= 0 {
+				if j >= len(outs) || outs[j] == nil {
+					return nil, fmt.Errorf("%s: output %d (%q) was not produced", st.desc, j, p.slotNames[s])
+				}
+				env[s] = outs[j]
+			}
+		}
+		for _, s := range st.release {
+			env[s] = nil
+		}
+	}
+	res := make([]*tensor.Tensor, len(p.outputs))
+	for i, s := range p.outputs {
+		res[i] = env[s]
+	}
+	return res, nil
+}
+
+// gather collects a step's inputs from env (or from constants when env is
+// nil, during folding).
+func (p *program) gather(st step, env []*tensor.Tensor) []*tensor.Tensor {
+	in := make([]*tensor.Tensor, len(st.in))
+	for i, s := range st.in {
+		switch {
+		case s < 0:
+		case env == nil:
+			in[i] = p.consts[s]
+		default:
+			in[i] = env[s]
+		}
+	}
+	return in
+}
+
+// runStep calls a kernel, turning a panic into an error that names the
+// node.
+func runStep(rc *ops.RunContext, st step, in []*tensor.Tensor) (outs []*tensor.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			outs, err = nil, fmt.Errorf("%s: internal error: %v\n%s", st.desc, r, debug.Stack())
+		}
+	}()
+	outs, err = st.kernel.Run(rc, in)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", st.desc, err)
+	}
+	return outs, nil
+}
+
+func safeBuild(def *ops.Def, b *ops.Builder) (k ops.Kernel, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			k, err = nil, fmt.Errorf("internal error while building: %v", r)
+		}
+	}()
+	k, err = def.Build(b)
+	if err == nil {
+		err = b.Err()
+	}
+	if err == nil && k == nil {
+		err = fmt.Errorf("operator %s built no kernel", def.Name)
+	}
+	return k, err
+}
+
+// subgraph adapts a compiled program to ops.Subgraph.
+type subgraph struct{ prog *program }
+
+func (s *subgraph) InputNames() []string  { return s.prog.inputNames }
+func (s *subgraph) OutputNames() []string { return s.prog.outNames }
+
+func (s *subgraph) Call(rc *ops.RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	p := s.prog
+	if len(inputs) > len(p.inputSlots) {
+		return nil, fmt.Errorf("subgraph takes %d inputs, got %d", len(p.inputSlots), len(inputs))
+	}
+	env := make([]*tensor.Tensor, p.slots)
+	for i, t := range inputs {
+		env[p.inputSlots[i]] = t
+	}
+	return p.exec(rc, env)
+}

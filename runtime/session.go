@@ -1,0 +1,160 @@
+// Package runtime compiles a graph into an execution plan and runs it.
+//
+// Compile resolves every node to an operator kernel (reporting all
+// unsupported operators of a model at once), sorts the nodes, folds the
+// parts of the graph that depend only on constants, and computes for every
+// intermediate value the step after which it is dead, so that a run holds
+// only live tensors. The resulting Session is immutable: Run may be called
+// from many goroutines at once, each run keeping its own value table.
+//
+// The runtime imports graph, ops and tensor, never onnx: models reach it as
+// graph.Model values.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	goruntime "runtime"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/onyxrt/onyx/graph"
+	"github.com/onyxrt/onyx/ops"
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Options configure Compile.
+type Options struct {
+	// Threads bounds the compute goroutines one Run may use; 0 means one
+	// per CPU.
+	Threads int
+	// Registry supplies the operators; nil means ops.Default().
+	Registry *ops.Registry
+	// DisableConstantFolding keeps every node for run time (for tests that
+	// want each operator executed).
+	DisableConstantFolding bool
+}
+
+// Session is a compiled model, safe for concurrent use.
+type Session struct {
+	inputs  []graph.ValueInfo
+	outputs []graph.ValueInfo
+	prog    *program
+	threads int
+}
+
+// UnsupportedError lists every operator of a model that the registry
+// cannot run.
+type UnsupportedError struct {
+	Problems []string
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("%d unsupported operator(s):\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+}
+
+// Compile prepares a model for running.
+func Compile(m *graph.Model, opts Options) (s *Session, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("compile: internal error: %v\n%s", r, debug.Stack())
+		}
+	}()
+	if m == nil || m.Graph == nil {
+		return nil, errors.New("compile: model has no graph")
+	}
+	reg := opts.Registry
+	if reg == nil {
+		reg = ops.Default()
+	}
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = goruntime.NumCPU()
+	}
+	c := &compiler{model: m, reg: reg, fold: !opts.DisableConstantFolding, threads: threads}
+	prog, err := c.compile(m.Graph, nil)
+	if len(c.unsupported) > 0 {
+		sort.Strings(c.unsupported)
+		return nil, &UnsupportedError{Problems: c.unsupported}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Session{
+		inputs:  m.Graph.FeedInputs(),
+		outputs: m.Graph.Outputs,
+		prog:    prog,
+		threads: threads,
+	}, nil
+}
+
+// Inputs describes the values Run expects.
+func (s *Session) Inputs() []graph.ValueInfo { return s.inputs }
+
+// Outputs describes the values Run returns.
+func (s *Session) Outputs() []graph.ValueInfo { return s.outputs }
+
+// Run executes the model on feeds (input name to tensor) and returns every
+// graph output by name. Feeds are checked against the declared input types
+// and shapes. Run stops early with ctx's error when ctx is cancelled.
+func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := s.checkFeeds(feeds); err != nil {
+		return nil, err
+	}
+	rc := &ops.RunContext{Ctx: ctx, Threads: s.threads}
+	env, err := s.prog.run(rc, feeds)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*tensor.Tensor, len(s.outputs))
+	for i, o := range s.outputs {
+		t := env[i]
+		if t == nil {
+			return nil, fmt.Errorf("graph output %q was not produced", o.Name)
+		}
+		out[o.Name] = t
+	}
+	return out, nil
+}
+
+func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor) error {
+	known := map[string]bool{}
+	var problems []string
+	for _, in := range s.inputs {
+		known[in.Name] = true
+		t, ok := feeds[in.Name]
+		if !ok || t == nil {
+			problems = append(problems, fmt.Sprintf("input %q (%v) is not fed", in.Name, in.Type))
+			continue
+		}
+		if in.Type.Kind != graph.KindTensor {
+			continue
+		}
+		if in.Type.DType != tensor.Undefined && t.DType() != in.Type.DType {
+			problems = append(problems, fmt.Sprintf("input %q has type %v, the model wants %v", in.Name, t.DType(), in.Type.DType))
+			continue
+		}
+		if !in.Type.Shape.Matches(t.Shape()) {
+			problems = append(problems, fmt.Sprintf("input %q has shape %v, the model wants %v", in.Name, t.Shape(), in.Type.Shape))
+		}
+	}
+	for name := range feeds {
+		if !known[name] {
+			names := make([]string, len(s.inputs))
+			for i, in := range s.inputs {
+				names[i] = in.Name
+			}
+			problems = append(problems, fmt.Sprintf("%q is not an input of the model (inputs: %s)", name, strings.Join(names, ", ")))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
