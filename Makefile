@@ -50,3 +50,5 @@ check:
 		printf '%-18s ' $$s; $(GO) run ./cmd/infer check $(TESTDATA)/$$s | tail -1; \
 	done
 	@printf '%-18s ' shared; $(GO) run ./cmd/infer check ../shared/models | tail -1
+	@printf '%-18s ' exported; $(GO) run ./cmd/infer check testdata/exported | tail -1
+	@printf '%-18s ' models; $(GO) run ./cmd/infer check models | tail -1

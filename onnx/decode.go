@@ -8,6 +8,7 @@ package onnx
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -20,7 +21,7 @@ import (
 
 // MaxModelBytes bounds the size of a model file Decode accepts (2 GiB, the
 // protobuf limit; larger models keep their weights in external data).
-const MaxModelBytes = 2 << 30
+const MaxModelBytes = min(2<<30, math.MaxInt)
 
 // Decode parses a serialized ModelProto. Tensors stored in external data
 // files cannot be resolved without a directory: use DecodeFile for those.

@@ -42,7 +42,11 @@ func registerActivation(r *Registry) {
 		}, grainHeavy)
 	}), 1, 6)
 	regVersions(r, "Selu", floatAttrBuilder(func(b *Builder) floatUnary {
-		alpha, gamma := float64(b.Float("alpha", 1.67326319217681884765625)), float64(b.Float("gamma", 1.05070102214813232421875))
+		defAlpha, defGamma := float32(1.67326319217681884765625), float32(1.05070102214813232421875)
+		if b.Opset < 6 { // Selu-1 had rounder defaults
+			defAlpha, defGamma = 1.6732, 1.0507
+		}
+		alpha, gamma := float64(b.Float("alpha", defAlpha)), float64(b.Float("gamma", defGamma))
 		return floatMath(func(x float64) float64 {
 			if x <= 0 {
 				return gamma * alpha * math.Expm1(x)
@@ -75,7 +79,7 @@ func registerActivation(r *Registry) {
 	}), 20)
 
 	regVersions(r, "Shrink", buildShrink, 9)
-	regVersions(r, "PRelu", binaryBuilder(preluTensors), 1, 6, 7, 9, 16)
+	regVersions(r, "PRelu", buildPRelu, 1, 6, 7, 9, 16)
 	regVersions(r, "Clip", buildClip, 1, 6, 11, 12, 13)
 }
 
@@ -88,20 +92,6 @@ func floatAttrBuilder(mk func(b *Builder) floatUnary) func(b *Builder) (Kernel, 
 			return nil, err
 		}
 		return unaryKernel(u.run), nil
-	}
-}
-
-func sigmoidSlice32(d, s []float32) {
-	s = s[:len(d)]
-	for i, x := range s {
-		d[i] = sigmoidFast32(x)
-	}
-}
-
-func tanhSlice32(d, s []float32) {
-	s = s[:len(d)]
-	for i, x := range s {
-		d[i] = tanhFast32(x)
 	}
 }
 
@@ -154,10 +144,7 @@ func leakyLoop[T Float](alpha float32) func(d, s []T) {
 	return func(d, s []T) {
 		s = s[:len(d)]
 		for i, x := range s {
-			if x < 0 {
-				x *= a
-			}
-			d[i] = x
+			d[i] = max(x, 0) + a*min(x, 0) // branch-free
 		}
 	}
 }
@@ -181,12 +168,7 @@ func hardSigmoidLoop[T Float](alpha, beta float32, swish bool) func(d, s []T) {
 	return func(d, s []T) {
 		s = s[:len(d)]
 		for i, x := range s {
-			v := a*x + b
-			if v < 0 {
-				v = 0
-			} else if v > 1 {
-				v = 1
-			}
+			v := min(max(a*x+b, 0), 1)
 			if swish {
 				v *= x
 			}
@@ -261,17 +243,23 @@ func shrinkLoop[T Number](lambd, bias float64) func(d, s []T) {
 
 // ---- PRelu ----
 
+func buildPRelu(b *Builder) (Kernel, error) {
+	legacy := b.Opset < 7
+	return binaryKernelFunc(nil, func(rc *RunContext, x, slope *tensor.Tensor) (*tensor.Tensor, error) {
+		return preluTensors(rc, x, slope, legacy)
+	}), nil
+}
+
 // preluTensors is x<0 ? slope*x : x with slope broadcast to x's shape
-// (unidirectionally). Below opset 7, a 1-D slope of length C is also taken
-// per channel (dimension 1), as old converters emitted.
-func preluTensors(rc *RunContext, x, slope *tensor.Tensor) (*tensor.Tensor, error) {
+// (unidirectionally). Below opset 7 (legacy), a 1-D slope of length C is
+// taken per channel (dimension 1), as the converters of the time emitted.
+func preluTensors(rc *RunContext, x, slope *tensor.Tensor, legacy bool) (*tensor.Tensor, error) {
+	if s, ok := channelSlope(x, slope); ok && legacy {
+		slope = s
+	}
 	shape, err := tensor.BroadcastShapes(x.Shape(), slope.Shape())
 	if err != nil || !tensor.ShapeEqual(shape, x.Shape()) {
-		if s, ok := channelSlope(x, slope); ok {
-			slope = s
-		} else {
-			return nil, fmt.Errorf("slope of shape %v does not broadcast to input shape %v", slope.Shape(), x.Shape())
-		}
+		return nil, fmt.Errorf("slope of shape %v does not broadcast to input shape %v", slope.Shape(), x.Shape())
 	}
 	return opPRelu.apply(rc, x, slope)
 }
@@ -400,13 +388,7 @@ func clipT[T Number](rc *RunContext, x, lo, hi *tensor.Tensor) (*tensor.Tensor, 
 	return mapUnary(rc, x, func(d, s []T) {
 		s = s[:len(d)]
 		for i, v := range s {
-			if v < l {
-				v = l
-			}
-			if v > h {
-				v = h
-			}
-			d[i] = v
+			d[i] = min(max(v, l), h) // branch-free; NaN stays NaN
 		}
 	}, grainCheap)
 }

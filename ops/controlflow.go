@@ -181,6 +181,9 @@ func (s *scanSpec) run(rc *RunContext, state, scanIn []*tensor.Tensor) ([]*tenso
 			return nil, fmt.Errorf("scan input %d is missing", i)
 		}
 		a, err := NormAxis(s.inAxes[i], x.Rank())
+		if err == nil && x.Rank() == 0 {
+			err = fmt.Errorf("a scalar has no axis to scan")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("scan input %d: %w", i, err)
 		}
@@ -299,6 +302,9 @@ func buildScan8(b *Builder) (Kernel, error) {
 
 // takeAlong returns slice i of t along axis, with that axis removed.
 func takeAlong(t *tensor.Tensor, axis, i int) (*tensor.Tensor, error) {
+	if t.Kind() != tensor.KindTensor {
+		return nil, fmt.Errorf("cannot slice %v: not a tensor", t)
+	}
 	shape := t.Shape()
 	if i < 0 || i >= shape[axis] {
 		return nil, fmt.Errorf("index %d out of range for axis %d of %v", i, axis, shape)
@@ -335,6 +341,9 @@ func stack(list []*tensor.Tensor, axis int) (*tensor.Tensor, error) {
 	for i, t := range list {
 		if t == nil {
 			return nil, fmt.Errorf("element %d is missing", i)
+		}
+		if t.Kind() != tensor.KindTensor {
+			return nil, fmt.Errorf("element %d is %v: only tensors can be stacked", i, t)
 		}
 		if t.DType() != first.DType() || !tensor.ShapeEqual(t.Shape(), shape) {
 			return nil, fmt.Errorf("element %d is %v%v, element 0 is %v%v: cannot stack", i, t.DType(), t.Shape(), first.DType(), shape)

@@ -43,6 +43,7 @@ type convPlan struct {
 	outSize        int // product of the output spatial dims
 	kSize          int // product of the kernel dims
 	direct         bool
+	ySpatial       []int // spatial dims of the output
 }
 
 // plan checks X (N×C×D...) against W (M×C/group×k...) and resolves the
@@ -71,7 +72,7 @@ func (a *convAttrs) plan(xs, ws []int) (*convPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &convPlan{n: n, c: c, m: m, group: a.group, g: g, inSize: prod(sp), outSize: prod(g.out), kSize: prod(kdims)}
+	p := &convPlan{n: n, c: c, m: m, group: a.group, g: g, inSize: prod(sp), outSize: prod(g.out), kSize: prod(kdims), ySpatial: g.out}
 	p.direct = p.kSize == 1
 	for i := range sp {
 		if g.s[i] != 1 || g.pb[i] != 0 || g.pe[i] != 0 {
@@ -82,16 +83,31 @@ func (a *convAttrs) plan(xs, ws []int) (*convPlan, error) {
 }
 
 func (p *convPlan) outShape() []int {
-	return append([]int{p.n, p.m}, p.g.out...)
+	return append([]int{p.n, p.m}, p.ySpatial...)
 }
 
 // convRun computes y = conv(x, w) + bias (bias may be nil).
-func convRun[T Number](p *convPlan, x, w, bias, y []T) {
+func convRun[T float32 | float64 | int32](p *convPlan, x, w, bias, y []T) {
 	cg, mg := p.c/p.group, p.m/p.group
 	kdim := cg * p.kSize
+	// The im2col buffer covers a band of output rows (2-D) at a time so
+	// that large images do not need a huge buffer; N-D takes all at once.
+	g2 := p.g
+	if len(g2.in) == 1 {
+		g2 = g2.as2D()
+	}
+	band, rowLen := 1, p.outSize
+	if len(g2.in) == 2 && p.outSize > 0 {
+		rowLen = g2.out[1]
+		band = max(1, min(g2.out[0], im2colBudget/max(1, kdim*rowLen)))
+	} else if len(g2.in) != 2 {
+		g2 = nil
+	}
 	var col []T
 	if !p.direct {
-		col = make([]T, kdim*p.outSize)
+		buf := getScratch[T](kdim * band * rowLen)
+		defer putScratch(buf)
+		col = *buf
 	}
 	for n := 0; n < p.n; n++ {
 		for gi := 0; gi < p.group; gi++ {
@@ -108,18 +124,29 @@ func convRun[T Number](p *convPlan, x, w, bias, y []T) {
 				}
 				beta = 1
 			}
-			bm := xg
-			if !p.direct {
+			wg := w[gi*mg*kdim:]
+			switch {
+			case p.outSize == 0:
+			case p.direct:
+				gemmT(false, false, mg, p.outSize, kdim, 1, wg, kdim, xg, p.outSize, beta, yg, p.outSize)
+			case g2 == nil:
 				im2col(xg, cg, p.g, col)
-				bm = col
+				gemmT(false, false, mg, p.outSize, kdim, 1, wg, kdim, col, p.outSize, beta, yg, p.outSize)
+			default:
+				for r0 := 0; r0 < g2.out[0]; r0 += band {
+					r1 := min(r0+band, g2.out[0])
+					cols := (r1 - r0) * rowLen
+					im2col2D(xg, cg, g2, r0, r1, col[:kdim*cols])
+					gemmT(false, false, mg, cols, kdim, 1, wg, kdim, col, cols, beta, yg[r0*rowLen:], p.outSize)
+				}
 			}
-			if p.outSize == 0 {
-				continue
-			}
-			gemmT(false, false, mg, p.outSize, kdim, 1, w[gi*mg*kdim:], kdim, bm, p.outSize, beta, yg, p.outSize)
 		}
 	}
 }
+
+// im2colBudget is the most elements an im2col band holds (16 MiB of
+// float32) unless a single output row needs more. Tests lower it.
+var im2colBudget = 4 << 20
 
 // ---- Conv ----
 
@@ -127,6 +154,19 @@ func buildConv(b *Builder) (Kernel, error) {
 	a, err := readConvAttrs(b)
 	if err != nil {
 		return nil, err
+	}
+	// A constant filter is transformed for the Winograd path once, here.
+	constW := b.ConstInput(1)
+	var u32 []float32
+	var u64 []float64
+	if constW != nil && constW.Rank() == 4 && constW.Shape()[2] == 3 && constW.Shape()[3] == 3 && a.group > 0 && constW.Shape()[0]%a.group == 0 {
+		ws := constW.Shape()
+		switch wd := constW.Data().(type) {
+		case []float32:
+			u32 = winogradFilter(wd, ws[0], ws[1], a.group)
+		case []float64:
+			u64 = winogradFilter(wd, ws[0], ws[1], a.group)
+		}
 	}
 	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
@@ -147,11 +187,28 @@ func buildConv(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
+		wino := p.winograd()
 		switch X.DType() {
 		case tensor.Float32:
-			convRun(p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s())
+			if wino {
+				u := u32
+				if W != constW {
+					u = nil
+				}
+				winogradRun(p, X.Float32s(), W.Float32s(), u, optData[float32](B), y.Float32s())
+			} else {
+				convRun(p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s())
+			}
 		case tensor.Float64:
-			convRun(p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y))
+			if wino {
+				u := u64
+				if W != constW {
+					u = nil
+				}
+				winogradRun(p, tensor.Data[float64](X), tensor.Data[float64](W), u, optData[float64](B), tensor.Data[float64](y))
+			} else {
+				convRun(p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y))
+			}
 		default:
 			return nil, ErrDType("Conv", X.DType())
 		}
@@ -358,7 +415,7 @@ func (a *convTransposeAttrs) plan(xs, ws []int) (*convPlan, error) {
 		}
 	}
 	g.in, g.out = yd, append([]int{}, sp...)
-	return &convPlan{n: n, c: c, m: m, group: a.group, g: g, inSize: prod(sp), outSize: prod(yd), kSize: prod(kdims)}, nil
+	return &convPlan{n: n, c: c, m: m, group: a.group, g: g, inSize: prod(sp), outSize: prod(yd), kSize: prod(kdims), ySpatial: yd}, nil
 }
 
 func floorDiv(a, b int) int {
@@ -370,10 +427,12 @@ func floorDiv(a, b int) int {
 }
 
 // convTransposeRun computes y = convTranspose(x, w) + bias.
-func convTransposeRun[T Float](p *convPlan, x, w, bias, y []T) {
+func convTransposeRun[T float32 | float64](p *convPlan, x, w, bias, y []T) {
 	cg, mg := p.c/p.group, p.m/p.group
 	rows := mg * p.kSize
-	col := make([]T, rows*p.inSize)
+	buf := getScratch[T](rows * p.inSize)
+	defer putScratch(buf)
+	col := *buf
 	for n := 0; n < p.n; n++ {
 		for gi := 0; gi < p.group; gi++ {
 			xg := x[(n*p.c+gi*cg)*p.inSize : (n*p.c+(gi+1)*cg)*p.inSize]
@@ -403,11 +462,11 @@ func convTransposeRun[T Float](p *convPlan, x, w, bias, y []T) {
 // (c*prod(g.k) rows of prod(g.out) columns), writing zeros for padding.
 func im2col[T Number](x []T, c int, g *geom, col []T) {
 	if len(g.in) == 2 {
-		im2col2D(x, c, g, col)
+		im2col2D(x, c, g, 0, g.out[0], col)
 		return
 	}
 	if len(g.in) == 1 {
-		im2col2D(x, c, g.as2D(), col)
+		im2col2D(x, c, g.as2D(), 0, 1, col)
 		return
 	}
 	planeWalk(c, g, func(plane, row int, tab [][]int, odo func(func(o, off int))) {
@@ -511,10 +570,11 @@ func planeWalk(c int, g *geom, f func(plane, row int, tab [][]int, odo func(func
 	}
 }
 
-func im2col2D[T Number](x []T, c int, g *geom, col []T) {
+// im2col2D gathers output rows [r0, r1) only: col has (r1-r0)*ow columns.
+func im2col2D[T Number](x []T, c int, g *geom, r0, r1 int, col []T) {
 	h, w := g.in[0], g.in[1]
 	kh, kw := g.k[0], g.k[1]
-	oh, ow := g.out[0], g.out[1]
+	oh, ow := r1-r0, g.out[1]
 	sh, sw := g.s[0], g.s[1]
 	dh, dw := g.d[0], g.d[1]
 	ph, pw := g.pb[0], g.pb[1]
@@ -539,14 +599,16 @@ func im2col2D[T Number](x []T, c int, g *geom, col []T) {
 				hi = max(hi, lo)
 				for y := 0; y < oh; y++ {
 					d := dst[y*ow : (y+1)*ow]
-					iy := y*sh - ph + ki*dh
+					iy := (r0+y)*sh - ph + ki*dh
 					if iy < 0 || iy >= h {
 						clear(d)
 						continue
 					}
 					src := plane[iy*w : (iy+1)*w]
 					clear(d[:lo])
-					if sw == 1 {
+					if hi == lo {
+						// no column of this tap lands inside the row
+					} else if sw == 1 {
 						copy(d[lo:hi], src[ix0+lo:ix0+hi])
 					} else {
 						for xx := lo; xx < hi; xx++ {

@@ -166,10 +166,10 @@ const (
 	opAdd numOp = iota
 	opSub
 	opMul
-	opDiv // integers truncate toward zero, like C
-	opMax // NaN-propagating
-	opMin // NaN-propagating
-	opPRelu
+	opDiv   // integers truncate toward zero, like C
+	opMax   // NaN-propagating (Go's max)
+	opMin   // NaN-propagating (Go's min)
+	opPRelu // max(x,0) + slope*min(x,0): branch-free
 )
 
 var numOpNames = [...]string{"Add", "Sub", "Mul", "Div", "Max", "Min", "PRelu"}
@@ -281,29 +281,16 @@ func (k numKernel[T]) vv(o, a, b []T) {
 		}
 	case opMax:
 		for i := range o {
-			x, y := a[i], b[i]
-			if x > y || x != x {
-				o[i] = x
-			} else {
-				o[i] = y
-			}
+			o[i] = max(a[i], b[i])
 		}
 	case opMin:
 		for i := range o {
-			x, y := a[i], b[i]
-			if x < y || x != x {
-				o[i] = x
-			} else {
-				o[i] = y
-			}
+			o[i] = min(a[i], b[i])
 		}
 	case opPRelu:
 		for i := range o {
 			x := a[i]
-			if x < 0 {
-				x *= b[i]
-			}
-			o[i] = x
+			o[i] = max(x, 0) + b[i]*min(x, 0)
 		}
 	}
 }
@@ -329,29 +316,16 @@ func (k numKernel[T]) vs(o, a []T, y T) {
 		}
 	case opMax:
 		for i := range o {
-			x := a[i]
-			if x > y || x != x {
-				o[i] = x
-			} else {
-				o[i] = y
-			}
+			o[i] = max(a[i], y)
 		}
 	case opMin:
 		for i := range o {
-			x := a[i]
-			if x < y || x != x {
-				o[i] = x
-			} else {
-				o[i] = y
-			}
+			o[i] = min(a[i], y)
 		}
 	case opPRelu:
 		for i := range o {
 			x := a[i]
-			if x < 0 {
-				x *= y
-			}
-			o[i] = x
+			o[i] = max(x, 0) + y*min(x, 0)
 		}
 	}
 }
@@ -377,29 +351,16 @@ func (k numKernel[T]) sv(o []T, x T, b []T) {
 		}
 	case opMax:
 		for i := range o {
-			y := b[i]
-			if x > y || x != x {
-				o[i] = x
-			} else {
-				o[i] = y
-			}
+			o[i] = max(x, b[i])
 		}
 	case opMin:
 		for i := range o {
-			y := b[i]
-			if x < y || x != x {
-				o[i] = x
-			} else {
-				o[i] = y
-			}
+			o[i] = min(x, b[i])
 		}
 	case opPRelu:
+		p, n := max(x, 0), min(x, 0)
 		for i := range o {
-			if x < 0 {
-				o[i] = x * b[i]
-			} else {
-				o[i] = x
-			}
+			o[i] = p + b[i]*n
 		}
 	}
 }

@@ -9,4 +9,9 @@ var families = []func(*Registry){
 	registerReduce,      // reduce.go and friends: reductions, arg/topk, cumsum, resize
 	registerRecurrent,   // recurrent.go: RNN, GRU, LSTM
 	registerControlFlow, // controlflow.go: If, Loop, Scan
+	registerSequence,    // sequence.go: Sequence*, SplitToSequence, ConcatFromSequence, SequenceMap
+	registerOptional,    // optional.go: Optional, OptionalHasElement, OptionalGetElement
+	registerStrings,     // strings.go: StringNormalizer
+	registerLoss,        // loss.go: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+	registerQuantize,    // quantize.go: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, QLinearMatMul, QLinearConv
 }

@@ -291,13 +291,52 @@ func whereTensors(rc *RunContext, c, x, y *tensor.Tensor) (*tensor.Tensor, error
 	return nil, ErrDType("Where", x.DType())
 }
 
+// whereT is Where for element type T: one plan over the three shapes and
+// a direct selection loop per contiguous run (no per-element calls).
 func whereT[T tensor.Elem](rc *RunContext, c, x, y *tensor.Tensor) (*tensor.Tensor, error) {
-	return broadcastTernary[bool, T, T, T](rc, c, x, y, whereSel[T])
-}
-
-func whereSel[T any](c bool, x, y T) T {
-	if c {
-		return x
+	cd := tensor.Data[bool](c)
+	xd, err := dataAs[T](x)
+	if err != nil {
+		return nil, err
 	}
-	return y
+	yd, err := dataAs[T](y)
+	if err != nil {
+		return nil, err
+	}
+	p, err := newBcastPlan(c.Shape(), x.Shape(), y.Shape())
+	if err != nil {
+		return nil, err
+	}
+	out, od, err := newOutput[T](p.shape)
+	if err != nil {
+		return nil, err
+	}
+	m := p.inner
+	sc, sx, sy := p.innerSt[0], p.innerSt[1], p.innerSt[2]
+	p.run(rc, grainCheap, func(o int, offs []int) {
+		ic, ix, iy := offs[0], offs[1], offs[2]
+		dst := od[o : o+m]
+		if sc == 1 && sx == 1 && sy == 1 {
+			cs, xs, ys := cd[ic:ic+m], xd[ix:ix+m], yd[iy:iy+m]
+			for i := range dst {
+				if cs[i] {
+					dst[i] = xs[i]
+				} else {
+					dst[i] = ys[i]
+				}
+			}
+			return
+		}
+		for i := range dst {
+			if cd[ic] {
+				dst[i] = xd[ix]
+			} else {
+				dst[i] = yd[iy]
+			}
+			ic += sc
+			ix += sx
+			iy += sy
+		}
+	})
+	return out, nil
 }

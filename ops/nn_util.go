@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -282,4 +283,28 @@ func spatial(shape []int, minRank int, what string) (n, c int, sp []int, err err
 		return 0, 0, nil, fmt.Errorf("%s must have rank at least %d (N×C×spatial), got shape %v", what, minRank, shape)
 	}
 	return shape[0], shape[1], shape[2:], nil
+}
+
+// Scratch buffers (im2col columns, Winograd tiles) are recycled through
+// per-type pools so that steady-state runs do not allocate them.
+var scratchPools = map[tensor.DType]*sync.Pool{
+	tensor.Float32: {}, tensor.Float64: {}, tensor.Int32: {},
+}
+
+// getScratch returns a buffer of n elements with undefined contents; give
+// it back with putScratch.
+func getScratch[T float32 | float64 | int32](n int) *[]T {
+	var zero T
+	p := scratchPools[tensor.DTypeOf([]T{zero}[:0])]
+	if b, ok := p.Get().(*[]T); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]T, n)
+	return &b
+}
+
+func putScratch[T float32 | float64 | int32](b *[]T) {
+	var zero T
+	scratchPools[tensor.DTypeOf([]T{zero}[:0])].Put(b)
 }

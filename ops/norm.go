@@ -269,6 +269,7 @@ func buildLayerNorm(b *Builder) (Kernel, error) {
 	if !stash.IsFloat() {
 		return nil, fmt.Errorf("stash_type %d is not a floating-point type", stash)
 	}
+	wantStats := [2]bool{b.Out(1), b.Out(2)}
 	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
@@ -324,11 +325,12 @@ func buildLayerNorm(b *Builder) (Kernel, error) {
 		for i := ax; i < len(sshape); i++ {
 			sshape[i] = 1
 		}
-		if len(in) > 0 {
-			for i, v := range [][]float64{mean, inv} {
-				if outs[i+1], err = fromFloat64s(v, stash, sshape...); err != nil {
-					return nil, err
-				}
+		for i, v := range [][]float64{mean, inv} {
+			if !wantStats[i] {
+				continue
+			}
+			if outs[i+1], err = fromFloat64s(v, stash, sshape...); err != nil {
+				return nil, err
 			}
 		}
 		return outs, nil

@@ -127,6 +127,9 @@ func padTensor(x *tensor.Tensor, pads, axes []int64, mode string, cv *tensor.Ten
 		if n < 0 {
 			return nil, fmt.Errorf("pads %v make dimension %d negative", pads, a)
 		}
+		if n > math.MaxInt {
+			return nil, fmt.Errorf("pads %v: %w", pads, tensor.ErrTooLarge)
+		}
 		begin[a], end[a], outShape[a] = int(pb), int(pe), int(n)
 	}
 	out, err := layoutNew(x.DType(), outShape)

@@ -26,6 +26,12 @@ func registerPool(r *Registry) {
 		r.Register(&Def{Name: "GlobalLpPool", Since: v, Build: buildGlobalPool(poolLp), Differentiable: true})
 	}
 	r.Register(&Def{Name: "MaxRoiPool", Since: 1, Build: buildMaxRoiPool, Differentiable: true})
+	for _, v := range []int{10, 16} {
+		r.Register(&Def{Name: "RoiAlign", Since: v, Build: buildRoiAlign})
+	}
+	for _, v := range []int{9, 11} {
+		r.Register(&Def{Name: "MaxUnpool", Since: v, Build: buildMaxUnpool, Differentiable: true})
+	}
 }
 
 type poolKind int
@@ -39,14 +45,12 @@ const (
 // poolAttrs are the attributes of MaxPool, AveragePool and LpPool.
 type poolAttrs struct {
 	spatialAttrs
-	kind             poolKind
-	ceil             bool
-	countIncludePad  bool
-	storageColMajor  bool
-	p                float64
-	wantIndices      bool
-	allowIntegerMax  bool
-	allowedFloatOnly bool
+	kind            poolKind
+	ceil            bool
+	countIncludePad bool
+	storageColMajor bool
+	p               float64
+	wantIndices     bool
 }
 
 func readPoolAttrs(b *Builder, kind poolKind) (*poolAttrs, error) {
@@ -85,6 +89,7 @@ type poolPlan struct {
 	g               *geom
 	start, offs     []int
 	padCount        []int // window taps inside the padded input, per output
+	direct          bool  // 1-D or 2-D max/average pooling: no tap lists
 }
 
 func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
@@ -100,6 +105,13 @@ func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
 		return nil, err
 	}
 	p := &poolPlan{nc: n * c, inSize: prod(sp), outSize: prod(g.out), g: g}
+	if len(sp) <= 2 && a.kind != poolLp {
+		p.direct = true // pool2D walks the windows itself
+		if len(sp) == 1 {
+			p.g = g.as2D()
+		}
+		return p, nil
+	}
 	p.build(a.kind == poolAvg && a.countIncludePad)
 	return p, nil
 }
@@ -161,7 +173,110 @@ func (p *poolPlan) build(padCount bool) {
 }
 
 func (a *poolAttrs) outShape(xs []int, p *poolPlan) []int {
+	if len(xs) == 3 && p.direct { // 1-D viewed as 2-D
+		return []int{xs[0], xs[1], p.g.out[1]}
+	}
 	return append([]int{xs[0], xs[1]}, p.g.out...)
+}
+
+// taps2D returns the kernel taps [lo, hi) of a window starting at input
+// coordinate x0 whose positions x0+t*d lie in [from, to).
+func taps2D(x0, k, d, from, to int) (lo, hi int) {
+	lo, hi = 0, k
+	if x0 < from {
+		lo = (from - x0 + d - 1) / d
+	}
+	if last := x0 + (k-1)*d; last >= to {
+		hi = k - (last-to)/d - 1
+	}
+	return lo, max(hi, lo)
+}
+
+// maxPool2D is MaxPool over 2-D planes (1-D as a unit-height 2-D).
+func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowest T) {
+	g := p.g
+	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
+	dy, dx := g.d[0], g.d[1]
+	// Valid kernel taps of every output column, computed once.
+	xr := make([][2]int, ow)
+	for j := range xr {
+		lo, hi := taps2D(j*g.s[1]-g.pb[1], g.k[1], dx, 0, w)
+		xr[j] = [2]int{lo, hi}
+	}
+	for pl := 0; pl < p.nc; pl++ {
+		src := x[pl*p.inSize : (pl+1)*p.inSize]
+		dst := y[pl*p.outSize : (pl+1)*p.outSize]
+		for i := 0; i < oh; i++ {
+			y0 := i*g.s[0] - g.pb[0]
+			ylo, yhi := taps2D(y0, g.k[0], dy, 0, h)
+			for j, r := range xr {
+				x0 := j*g.s[1] - g.pb[1]
+				best, bi := lowest, -1
+				if ylo < yhi && r[0] < r[1] {
+					bi = (y0+ylo*dy)*w + x0 + r[0]*dx
+					best = src[bi]
+					for ty := ylo; ty < yhi; ty++ {
+						start := (y0+ty*dy)*w + x0 + r[0]*dx
+						row := src[start : start+(r[1]-r[0]-1)*dx+1]
+						for t := 0; t < len(row); t += dx {
+							if v := row[t]; v > best {
+								best, bi = v, start+t
+							}
+						}
+					}
+				}
+				o := i*ow + j
+				dst[o] = best
+				if idx == nil {
+					continue
+				}
+				switch {
+				case bi < 0:
+					idx[pl*p.outSize+o] = -1
+				case colMajor:
+					idx[pl*p.outSize+o] = int64(pl*p.inSize + (bi%w)*h + bi/w)
+				default:
+					idx[pl*p.outSize+o] = int64(pl*p.inSize + bi)
+				}
+			}
+		}
+	}
+}
+
+// avgPool2D is AveragePool over 2-D planes (1-D as a unit-height 2-D).
+func avgPool2D[T Float](p *poolPlan, x, y []T, includePad bool) {
+	g := p.g
+	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
+	for pl := 0; pl < p.nc; pl++ {
+		src := x[pl*p.inSize : (pl+1)*p.inSize]
+		dst := y[pl*p.outSize : (pl+1)*p.outSize]
+		for i := 0; i < oh; i++ {
+			y0 := i*g.s[0] - g.pb[0]
+			ylo, yhi := taps2D(y0, g.k[0], g.d[0], 0, h)
+			ny := yhi - ylo
+			if includePad {
+				a, b := taps2D(y0, g.k[0], g.d[0], -g.pb[0], h+g.pe[0])
+				ny = b - a
+			}
+			for j := 0; j < ow; j++ {
+				x0 := j*g.s[1] - g.pb[1]
+				xlo, xhi := taps2D(x0, g.k[1], g.d[1], 0, w)
+				nx := xhi - xlo
+				if includePad {
+					a, b := taps2D(x0, g.k[1], g.d[1], -g.pb[1], w+g.pe[1])
+					nx = b - a
+				}
+				var s T
+				for ty := ylo; ty < yhi; ty++ {
+					row := src[(y0+ty*g.d[0])*w:]
+					for tx := xlo; tx < xhi; tx++ {
+						s += row[x0+tx*g.d[1]]
+					}
+				}
+				dst[i*ow+j] = s / T(ny*nx)
+			}
+		}
+	}
 }
 
 // ---- MaxPool ----
@@ -208,6 +323,10 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 }
 
 func maxPoolRun[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowest T) {
+	if p.direct {
+		maxPool2D(p, x, y, idx, colMajor, lowest)
+		return
+	}
 	var cm []int // column-major strides of the spatial dims
 	if colMajor && idx != nil {
 		cm = make([]int, len(p.g.in))
@@ -290,6 +409,10 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 }
 
 func floatPoolRun[T Float](a *poolAttrs, p *poolPlan, x, y []T) {
+	if p.direct {
+		avgPool2D(p, x, y, a.countIncludePad)
+		return
+	}
 	for pl := 0; pl < p.nc; pl++ {
 		src := x[pl*p.inSize : (pl+1)*p.inSize]
 		dst := y[pl*p.outSize : (pl+1)*p.outSize]
@@ -506,4 +629,275 @@ func maxRoiPoolRun[T Float](xs []int, x, rois []T, pooled []int, scale float64, 
 		}
 	}
 	return nil
+}
+
+// ---- RoiAlign ----
+
+func buildRoiAlign(b *Builder) (Kernel, error) {
+	mode := b.String("mode", "avg")
+	oh := int(b.Int("output_height", 1))
+	ow := int(b.Int("output_width", 1))
+	ratio := int(b.Int("sampling_ratio", 0))
+	scale := float64(b.Float("spatial_scale", 1))
+	ctm := "output_half_pixel" // opset 10 behaviour
+	if b.Opset >= 16 {
+		ctm = b.String("coordinate_transformation_mode", "half_pixel")
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if mode != "avg" && mode != "max" {
+		return nil, fmt.Errorf("mode %q is not avg or max", mode)
+	}
+	if ctm != "half_pixel" && ctm != "output_half_pixel" {
+		return nil, fmt.Errorf("coordinate_transformation_mode %q is not half_pixel or output_half_pixel", ctm)
+	}
+	if oh <= 0 || ow <= 0 || ratio < 0 {
+		return nil, fmt.Errorf("output_height %d, output_width %d and sampling_ratio %d must be positive (ratio may be 0)", oh, ow, ratio)
+	}
+	ra := &roiAlign{max: mode == "max", oh: oh, ow: ow, ratio: ratio, scale: scale, halfPixel: ctm == "half_pixel"}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 3); err != nil {
+			return nil, err
+		}
+		X, R, I := in[0], in[1], in[2]
+		if err := sameDType("RoiAlign", X, R); err != nil {
+			return nil, err
+		}
+		xs := X.Shape()
+		if len(xs) != 4 {
+			return nil, fmt.Errorf("X must be 4-D, got shape %v", xs)
+		}
+		if R.Rank() != 2 || R.Shape()[1] != 4 {
+			return nil, fmt.Errorf("rois must have shape [num_rois, 4], got %v", R.Shape())
+		}
+		idx, err := I.AsInt64s()
+		if err != nil {
+			return nil, fmt.Errorf("batch_indices: %w", err)
+		}
+		nr := R.Shape()[0]
+		if len(idx) != nr {
+			return nil, fmt.Errorf("batch_indices has %d entries, rois has %d", len(idx), nr)
+		}
+		for i, v := range idx {
+			if v < 0 || v >= int64(xs[0]) {
+				return nil, fmt.Errorf("batch index %d of roi %d is out of range [0, %d)", v, i, xs[0])
+			}
+		}
+		y, err := tensor.New(X.DType(), nr, xs[1], oh, ow)
+		if err != nil {
+			return nil, err
+		}
+		switch X.DType() {
+		case tensor.Float32:
+			roiAlignRun(ra, xs, X.Float32s(), R.Float32s(), idx, y.Float32s())
+		case tensor.Float64:
+			roiAlignRun(ra, xs, tensor.Data[float64](X), tensor.Data[float64](R), idx, tensor.Data[float64](y))
+		default:
+			return nil, ErrDType("RoiAlign", X.DType())
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return halfWrap(k), nil
+}
+
+type roiAlign struct {
+	max       bool
+	oh, ow    int
+	ratio     int
+	scale     float64
+	halfPixel bool
+}
+
+// roiSample is one bilinear sample: four plane offsets and their weights.
+type roiSample struct {
+	pos [4]int
+	w   [4]float64
+}
+
+// roiAlignRun follows the ONNX reference (and ONNX Runtime): samples
+// outside [-1, size] contribute zero; max mode takes the largest weighted
+// corner of each sample.
+func roiAlignRun[T Float](ra *roiAlign, xs []int, x, rois []T, idx []int64, y []T) {
+	c, h, w := xs[1], xs[2], xs[3]
+	off := 0.0
+	if ra.halfPixel {
+		off = 0.5
+	}
+	var samples []roiSample
+	for r := range idx {
+		roi := rois[r*4 : r*4+4]
+		x1, y1 := float64(roi[0])*ra.scale-off, float64(roi[1])*ra.scale-off
+		x2, y2 := float64(roi[2])*ra.scale-off, float64(roi[3])*ra.scale-off
+		rw, rh := x2-x1, y2-y1
+		if !ra.halfPixel {
+			rw, rh = math.Max(rw, 1), math.Max(rh, 1)
+		}
+		bh, bw := rh/float64(ra.oh), rw/float64(ra.ow)
+		gh, gw := ra.ratio, ra.ratio
+		if ra.ratio == 0 {
+			gh, gw = int(math.Ceil(rh/float64(ra.oh))), int(math.Ceil(rw/float64(ra.ow)))
+		}
+		count := float64(max(gh*gw, 1))
+		// The samples of every bin, shared by all channels.
+		samples = samples[:0]
+		for ph := 0; ph < ra.oh; ph++ {
+			for pw := 0; pw < ra.ow; pw++ {
+				for iy := 0; iy < gh; iy++ {
+					yy := y1 + float64(ph)*bh + (float64(iy)+0.5)*bh/float64(gh)
+					for ix := 0; ix < gw; ix++ {
+						xx := x1 + float64(pw)*bw + (float64(ix)+0.5)*bw/float64(gw)
+						samples = append(samples, bilinearSample(yy, xx, h, w))
+					}
+				}
+			}
+		}
+		per := gh * gw
+		for ci := 0; ci < c; ci++ {
+			plane := x[(int(idx[r])*c+ci)*h*w : (int(idx[r])*c+ci+1)*h*w]
+			out := y[(r*c+ci)*ra.oh*ra.ow : (r*c+ci+1)*ra.oh*ra.ow]
+			for b := range out {
+				var acc float64
+				for si, s := range samples[b*per : (b+1)*per] {
+					if ra.max {
+						v := max(s.w[0]*float64(plane[s.pos[0]]), s.w[1]*float64(plane[s.pos[1]]),
+							s.w[2]*float64(plane[s.pos[2]]), s.w[3]*float64(plane[s.pos[3]]))
+						if si == 0 || v > acc {
+							acc = v
+						}
+						continue
+					}
+					for k := 0; k < 4; k++ {
+						acc += s.w[k] * float64(plane[s.pos[k]])
+					}
+				}
+				if !ra.max {
+					acc /= count
+				}
+				out[b] = T(acc)
+			}
+		}
+	}
+}
+
+func bilinearSample(y, x float64, h, w int) roiSample {
+	if y < -1 || y > float64(h) || x < -1 || x > float64(w) {
+		return roiSample{}
+	}
+	y, x = math.Max(y, 0), math.Max(x, 0)
+	yl, xl := int(y), int(x)
+	yh, xh := yl+1, xl+1
+	if yl >= h-1 {
+		yl, yh, y = h-1, h-1, float64(h-1)
+	}
+	if xl >= w-1 {
+		xl, xh, x = w-1, w-1, float64(w-1)
+	}
+	ly, lx := y-float64(yl), x-float64(xl)
+	hy, hx := 1-ly, 1-lx
+	return roiSample{
+		pos: [4]int{yl*w + xl, yl*w + xh, yh*w + xl, yh*w + xh},
+		w:   [4]float64{hy * hx, hy * lx, ly * hx, ly * lx},
+	}
+}
+
+// ---- MaxUnpool ----
+
+func buildMaxUnpool(b *Builder) (Kernel, error) {
+	a := readSpatial(b, true)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 2); err != nil {
+			return nil, err
+		}
+		X, I := in[0], in[1]
+		xs := X.Shape()
+		n, c, sp, err := spatial(xs, 3, "X")
+		if err != nil {
+			return nil, err
+		}
+		if !tensor.ShapeEqual(I.Shape(), xs) {
+			return nil, fmt.Errorf("indices have shape %v, X has %v", I.Shape(), xs)
+		}
+		idx, err := I.AsInt64s()
+		if err != nil {
+			return nil, fmt.Errorf("indices: %w", err)
+		}
+		if len(a.kernel) != len(sp) {
+			return nil, fmt.Errorf("kernel_shape %v does not match the %d spatial axes of X %v", a.kernel, len(sp), xs)
+		}
+		g, err := a.resolve(sp, a.kernel)
+		if err != nil {
+			return nil, err
+		}
+		// The default output is the MaxPool input the indices refer to.
+		def := []int{n, c}
+		for i := range sp {
+			def = append(def, (sp[i]-1)*g.s[i]+a.kernel[i]-g.pb[i]-g.pe[i])
+		}
+		out := def
+		if os := Opt(in, 2); os != nil {
+			v, err := os.AsInt64s()
+			if err != nil {
+				return nil, fmt.Errorf("output_shape: %w", err)
+			}
+			if len(v) != len(xs) || v[0] != int64(n) || v[1] != int64(c) {
+				return nil, fmt.Errorf("output_shape %v does not fit X %v", v, xs)
+			}
+			out = ToInts(v)
+		}
+		y, err := tensor.New(X.DType(), out...)
+		if err != nil {
+			return nil, err
+		}
+		// Map flat indices of the default shape to the output shape.
+		dst := make([]int, len(idx))
+		total := prod(def)
+		dstr, ostr := tensor.Strides(def), tensor.Strides(out)
+		for i, v := range idx {
+			if v < 0 || v >= int64(total) {
+				return nil, fmt.Errorf("index %d is out of range for output shape %v", v, def)
+			}
+			o := 0
+			for d := range def {
+				co := int(v) / dstr[d] % def[d]
+				if co >= out[d] {
+					o = -1
+					break
+				}
+				o += co * ostr[d]
+			}
+			dst[i] = o
+		}
+		if err := scatterFlat(X, y, dst); err != nil {
+			return nil, err
+		}
+		return []*tensor.Tensor{y}, nil
+	}
+	return KernelFunc(k), nil
+}
+
+// scatterFlat sets y[dst[i]] = x[i] for dst[i] >= 0 (same element types).
+func scatterFlat(x, y *tensor.Tensor, dst []int) error {
+	switch xv := x.Data().(type) {
+	case []float32:
+		scatterInto(xv, tensor.Data[float32](y), dst)
+	case []float64:
+		scatterInto(xv, tensor.Data[float64](y), dst)
+	case []tensor.Half:
+		scatterInto(xv, tensor.Data[tensor.Half](y), dst)
+	default:
+		return ErrDType("MaxUnpool", x.DType())
+	}
+	return nil
+}
+
+func scatterInto[T any](x, y []T, dst []int) {
+	for i, o := range dst {
+		if o >= 0 {
+			y[o] = x[i]
+		}
+	}
 }

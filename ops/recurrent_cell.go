@@ -63,10 +63,11 @@ func runRNN[T Float](a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*
 	// (rows in X's own order, whatever the layout) times W, which is a
 	// (nd*gh)×in matrix, transposed.
 	rows := s.seq * s.batch
-	if _, err := tensor.NumElements([]int{rows, nd, gh}); err != nil {
+	xwT, err := tensor.New(dt, rows, nd*gh) // checks the size against tensor.MaxBytes
+	if err != nil {
 		return nil, err
 	}
-	xw := make([]T, rows*nd*gh)
+	xw := tensor.Data[T](xwT)
 	gemmNTPar(threads, rows, nd*gh, s.in, tensor.Data[T](in[0]), s.in, tensor.Data[T](in[1]), s.in, xw, nd*gh)
 
 	// R transposed to hid×gh per direction, so that each step's product

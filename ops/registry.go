@@ -35,6 +35,9 @@ type Def struct {
 	// Build parses attributes and returns the kernel for one node. It is
 	// called once per node at compile time.
 	Build func(b *Builder) (Kernel, error)
+	// Infer computes output types and shapes at compile time; nil means
+	// the family's shared rule (see InferFor) or none.
+	Infer InferFunc
 	// Differentiable says whether the op has a gradient rule (for train).
 	// Non-differentiable ops say so explicitly by leaving it false.
 	Differentiable bool

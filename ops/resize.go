@@ -344,13 +344,12 @@ func (a *resizeAttrs) coordinate(x float64, scale float64, in, out int, r0, r1 f
 	case "asymmetric":
 		return x / scale, false
 	case "tf_crop_and_resize":
-		// The reference computes the roi width and start offset in the
-		// roi's own precision (float32 as a rule); do so too so that
-		// points on the crop border fall on the same side.
+		// The reference subtracts the roi bounds in the roi's own
+		// precision (float32 as a rule); do so too so that points on the
+		// crop border fall on the same side.
 		width, start := r1-r0, r0*(fin-1)
 		if float64(float32(r0)) == r0 && float64(float32(r1)) == r1 {
 			width = float64(float32(r1) - float32(r0))
-			start = float64(float32(r0) * float32(fin-1))
 		}
 		if ow == 1 {
 			xo = width * (fin - 1) / 2
@@ -387,57 +386,39 @@ func (a *resizeAttrs) axisMap(in, out int, scale, r0, r1 float64) *resizeAxis {
 			m.outside[x] = true
 			xo = math.Max(0, math.Min(xo, float64(in-1)))
 		}
-		f := math.Floor(xo)
-		r := xo - f
-		fi := int(f)
-		if a.mode == "nearest" {
-			var idx int
-			switch {
-			case a.legacy:
-				// ONNX Runtime's rule for Upsample and Resize-10.
-				if scale < 1 {
-					idx = int(math.Ceil(xo))
-				} else {
-					idx = fi
-				}
-			case r == 0:
-				idx = fi
-			case a.nearestMode == "round_prefer_floor" && r <= 0.5,
-				a.nearestMode == "round_prefer_ceil" && r < 0.5,
-				a.nearestMode == "floor":
-				idx = fi
-			default:
-				idx = fi + 1
+		if a.legacy && a.mode == "nearest" {
+			// ONNX Runtime's rule for Upsample and Resize-10.
+			idx := int(math.Floor(xo))
+			if scale < 1 {
+				idx = int(math.Ceil(xo))
 			}
 			m.taps[x] = []resizeTap{{clamp(idx), 1}}
 			continue
 		}
+		// As in the reference: the fractional part lies in (0, 1] (1 on
+		// an integer coordinate), and the taps are the n input indices
+		// nearest to the coordinate, lower ones first on ties, found
+		// after shifting the coordinate by n/2.
+		r := 1.0
+		if f := math.Floor(xo); f != xo {
+			r = xo - f
+		}
+		ws := a.coeffs(r, scale)
+		half := len(ws) / 2
+		xp := xo + float64(half)
 		var first int
-		var ws []float64
-		switch {
-		case a.antialias:
-			support := 1.0
-			kernel := linearKernel
-			if a.mode == "cubic" {
-				support = 2
-				kernel = func(t float64) float64 { return cubicKernel(t, a.cubicA) }
+		if fp := math.Floor(xp); fp == xp {
+			first = int(fp) - 2*half
+		} else {
+			first = int(fp) - 2*half + 1
+		}
+		if a.mode == "nearest" {
+			idx := first
+			if ws[1] != 0 {
+				idx++
 			}
-			s := math.Min(scale, 1)
-			start := int(math.Floor(-support/s) + 1)
-			sum := 0.0
-			for i := start; i <= 1-start; i++ {
-				w := kernel(s * (float64(i) - r))
-				ws = append(ws, w)
-				sum += w
-			}
-			for i := range ws {
-				ws[i] /= sum
-			}
-			first = fi + start
-		case a.mode == "linear":
-			first, ws = fi, []float64{1 - r, r}
-		default:
-			first, ws = fi-1, cubicCoeffs(r, a.cubicA)
+			m.taps[x] = []resizeTap{{clamp(idx), 1}}
+			continue
 		}
 		if a.exclude {
 			sum := 0.0
@@ -468,6 +449,43 @@ func (a *resizeAttrs) axisMap(in, out int, scale, r0, r1 float64) *resizeAxis {
 	return m
 }
 
+// coeffs returns the weights of the taps for fractional part r in (0, 1]
+// (an even number of them), as the reference computes them.
+func (a *resizeAttrs) coeffs(r, scale float64) []float64 {
+	switch {
+	case a.mode == "nearest":
+		floor := r != 1 && (r <= 0.5 && a.nearestMode == "round_prefer_floor" ||
+			r < 0.5 && a.nearestMode == "round_prefer_ceil" || a.nearestMode == "floor")
+		if floor {
+			return []float64{1, 0}
+		}
+		return []float64{0, 1}
+	case a.antialias:
+		support := 1.0
+		kernel := linearKernel
+		if a.mode == "cubic" {
+			support = 2
+			kernel = func(t float64) float64 { return cubicKernel(t, a.cubicA) }
+		}
+		s := math.Min(scale, 1)
+		start := int(math.Floor(-support/s) + 1)
+		var ws []float64
+		sum := 0.0
+		for i := start; i <= 1-start; i++ {
+			w := kernel(s * (float64(i) - r))
+			ws = append(ws, w)
+			sum += w
+		}
+		for i := range ws {
+			ws[i] /= sum
+		}
+		return ws
+	case a.mode == "linear":
+		return []float64{1 - r, r}
+	}
+	return cubicCoeffs(r, a.cubicA)
+}
+
 func linearKernel(t float64) float64 { return math.Max(0, 1-math.Abs(t)) }
 
 // cubicKernel is Keys' cubic convolution kernel with parameter a.
@@ -484,8 +502,8 @@ func cubicKernel(t, a float64) float64 {
 	return 0
 }
 
-// cubicCoeffs returns the weights of the four taps floor(x)-1 ..
-// floor(x)+2 for fractional part r, computed as the ONNX reference does.
+// cubicCoeffs returns the weights of the four taps around a coordinate
+// with fractional part r, computed as the ONNX reference does.
 func cubicCoeffs(r, a float64) []float64 {
 	q := 1 - r
 	return []float64{

@@ -160,6 +160,9 @@ func buildSqueeze(b *Builder) (Kernel, error) {
 				if axes, err = layoutInts(t, "axes"); err != nil {
 					return nil, err
 				}
+				if len(axes) == 0 {
+					axes = nil // an empty axes input squeezes every 1, as ONNX Runtime does
+				}
 			} else {
 				axes = nil
 			}
@@ -479,7 +482,11 @@ func rangeFloat[T Float](st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
 	if c > float64(tensor.MaxBytes) {
 		return nil, fmt.Errorf("range(%v, %v, %v) has %g elements: %w", start, limit, delta, c, tensor.ErrTooLarge)
 	}
-	out, err := tensor.New(st.DType(), int(c))
+	n, err := layoutCount(uint64(c), "range")
+	if err != nil {
+		return nil, err
+	}
+	out, err := tensor.New(st.DType(), n)
 	if err != nil {
 		return nil, err
 	}
@@ -506,10 +513,11 @@ func rangeInt[T ~int8 | ~int16 | ~int32 | ~int64](st, lt, dt *tensor.Tensor) (*t
 		d := uint64(-(int64(delta) + 1)) + 1
 		n = span/d + layoutBoolU(span%d != 0)
 	}
-	if n > uint64(tensor.MaxBytes) {
-		return nil, fmt.Errorf("range(%v, %v, %v) has %d elements: %w", start, limit, delta, n, tensor.ErrTooLarge)
+	count, err := layoutCount(n, "range")
+	if err != nil {
+		return nil, err
 	}
-	out, err := tensor.New(st.DType(), int(n))
+	out, err := tensor.New(st.DType(), count)
 	if err != nil {
 		return nil, err
 	}
@@ -532,10 +540,11 @@ func rangeUint[T ~uint8 | ~uint16 | ~uint32 | ~uint64](st, lt, dt *tensor.Tensor
 		span, d := uint64(limit-start), uint64(delta)
 		n = span/d + layoutBoolU(span%d != 0)
 	}
-	if n > uint64(tensor.MaxBytes) {
-		return nil, fmt.Errorf("range(%v, %v, %v) has %d elements: %w", start, limit, delta, n, tensor.ErrTooLarge)
+	count, err := layoutCount(n, "range")
+	if err != nil {
+		return nil, err
 	}
-	out, err := tensor.New(st.DType(), int(n))
+	out, err := tensor.New(st.DType(), count)
 	if err != nil {
 		return nil, err
 	}

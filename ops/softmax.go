@@ -108,16 +108,20 @@ func softmaxT[T Float](rc *RunContext, x *tensor.Tensor, outer, n, inner int, ki
 // softmaxRow handles one contiguous row.
 func softmaxRow[T Float](d, s []T, kind softmaxKind, exp func(d, s []T)) {
 	s = s[:len(d)]
-	m, arg := s[0], 0
-	for i, v := range s {
-		if v > m {
-			m, arg = v, i
-		}
-	}
 	if kind == smHard {
+		arg := 0
+		for i, v := range s {
+			if v > s[arg] {
+				arg = i
+			}
+		}
 		clear(d)
 		d[arg] = 1
 		return
+	}
+	m := s[0]
+	for _, v := range s {
+		m = max(m, v)
 	}
 	for i, v := range s {
 		d[i] = v - m
@@ -148,9 +152,7 @@ func softmaxStrided[T Float](d, s []T, n, inner int, m, sum []T, kind softmaxKin
 	for j := 1; j < n; j++ {
 		row := s[j*inner : (j+1)*inner]
 		for k, v := range row {
-			if v > m[k] {
-				m[k] = v
-			}
+			m[k] = max(m[k], v)
 		}
 	}
 	if kind == smHard {

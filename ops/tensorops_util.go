@@ -291,3 +291,12 @@ func layoutIndex(i int64, n int) (int, error) {
 func layoutClone(t *tensor.Tensor, shape []int) (*tensor.Tensor, error) {
 	return t.Clone().Reshape(shape...)
 }
+
+// layoutCount converts an element count computed in uint64 to an int,
+// rejecting counts no tensor could hold.
+func layoutCount(n uint64, what string) (int, error) {
+	if n > uint64(tensor.MaxBytes) || n > uint64(math.MaxInt) {
+		return 0, fmt.Errorf("%s has %d elements: %w", what, n, tensor.ErrTooLarge)
+	}
+	return int(n), nil
+}

@@ -78,7 +78,7 @@ func transposeTensor(rc *RunContext, x *tensor.Tensor, shape []int, perm []int) 
 }
 
 // transposeBlock is the tile edge of the blocked 2-D transpose.
-const transposeBlock = 16
+const transposeBlock = 32
 
 // transposeParallelMin is the element count below which a transpose runs
 // on one goroutine.
@@ -196,17 +196,75 @@ func transposeRaw[T layoutElem](out, x *tensor.Tensor, shape, perm []int, thread
 }
 
 // transposeTiles writes dst[d0 + i*dRow + j] = src[s0 + i + j*sCol] for
-// i < rows, j < cols, in square tiles so both sides stay in cache.
+// i < rows, j < cols, in square tiles so both sides stay in cache. Inside a
+// tile, eight (then four) output rows are filled at once from as many
+// adjacent source elements.
 func transposeTiles[T layoutElem](dst []T, d0, dRow int, src []T, s0, sCol, rows, cols int) {
 	const bs = transposeBlock
+	switch rows {
+	case 2: // e.g. complex-like pairs: two output streams, one input stream
+		r0 := dst[d0 : d0+cols]
+		r1 := dst[d0+dRow : d0+dRow+cols][:len(r0)]
+		s := s0
+		for j := range r0 {
+			q := src[s : s+2 : s+2]
+			r0[j], r1[j] = q[0], q[1]
+			s += sCol
+		}
+		return
+	case 3: // e.g. RGB images from NHWC to NCHW
+		r0 := dst[d0 : d0+cols]
+		r1 := dst[d0+dRow : d0+dRow+cols][:len(r0)]
+		r2 := dst[d0+2*dRow : d0+2*dRow+cols][:len(r0)]
+		s := s0
+		for j := range r0 {
+			q := src[s : s+3 : s+3]
+			r0[j], r1[j], r2[j] = q[0], q[1], q[2]
+			s += sCol
+		}
+		return
+	}
 	for i0 := 0; i0 < rows; i0 += bs {
 		i1 := min(i0+bs, rows)
 		for j0 := 0; j0 < cols; j0 += bs {
-			j1 := min(j0+bs, cols)
-			for i := i0; i < i1; i++ {
+			w := min(j0+bs, cols) - j0
+			i := i0
+			for ; i+8 <= i1; i += 8 {
 				d := d0 + i*dRow + j0
+				r0 := dst[d : d+w]
+				r1 := dst[d+dRow : d+dRow+w][:len(r0)]
+				r2 := dst[d+2*dRow : d+2*dRow+w][:len(r0)]
+				r3 := dst[d+3*dRow : d+3*dRow+w][:len(r0)]
+				r4 := dst[d+4*dRow : d+4*dRow+w][:len(r0)]
+				r5 := dst[d+5*dRow : d+5*dRow+w][:len(r0)]
+				r6 := dst[d+6*dRow : d+6*dRow+w][:len(r0)]
+				r7 := dst[d+7*dRow : d+7*dRow+w][:len(r0)]
 				s := s0 + i + j0*sCol
-				row := dst[d : d+(j1-j0)]
+				for j := range r0 {
+					q := src[s : s+8 : s+8]
+					r0[j], r1[j], r2[j], r3[j] = q[0], q[1], q[2], q[3]
+					r4[j], r5[j], r6[j], r7[j] = q[4], q[5], q[6], q[7]
+					s += sCol
+				}
+			}
+			for ; i+4 <= i1; i += 4 {
+				d := d0 + i*dRow + j0
+				r0 := dst[d : d+w]
+				r1 := dst[d+dRow : d+dRow+w]
+				r2 := dst[d+2*dRow : d+2*dRow+w]
+				r3 := dst[d+3*dRow : d+3*dRow+w]
+				r1, r2, r3 = r1[:len(r0)], r2[:len(r0)], r3[:len(r0)]
+				s := s0 + i + j0*sCol
+				for j := range r0 {
+					q := src[s : s+4 : s+4]
+					r0[j], r1[j], r2[j], r3[j] = q[0], q[1], q[2], q[3]
+					s += sCol
+				}
+			}
+			for ; i < i1; i++ {
+				d := d0 + i*dRow + j0
+				row := dst[d : d+w]
+				s := s0 + i + j0*sCol
 				for j := range row {
 					row[j] = src[s]
 					s += sCol

@@ -217,13 +217,13 @@ func negLoop[T Number](d, s []T) {
 
 func absLoop[T Number](d, s []T) {
 	s = s[:len(d)]
+	var zero T
+	if zero-1 > 0 { // unsigned
+		copy(d, s)
+		return
+	}
 	for i, x := range s {
-		if x < 0 {
-			x = -x
-		} else if x == 0 {
-			x = 0 // turns -0 into +0
-		}
-		d[i] = x
+		d[i] = max(x, -x) // branch-free; |-0| = +0, NaN stays NaN
 	}
 }
 
@@ -252,10 +252,7 @@ func erfLoop[T Number](d, s []T) {
 func reluLoop[T Number](d, s []T) {
 	s = s[:len(d)]
 	for i, x := range s {
-		if x < 0 {
-			x = 0
-		}
-		d[i] = x
+		d[i] = max(x, 0) // branch-free; NaN stays NaN
 	}
 }
 
@@ -345,29 +342,53 @@ func isInfLoop[T Float](neg, pos bool) func(d []bool, s []T) {
 
 // ---- fast float32 exponential ----
 
-// expFast32 returns e**x in float32 (Cephes expf: a degree-6 polynomial on
-// the reduced argument, within 2 ulp); inputs where 2**n would leave the
-// normal range, and NaN, go through math.Exp.
-func expFast32(x float32) float32 {
-	if !(x > -87 && x < 88) {
-		return float32(math.Exp(float64(x)))
-	}
+// expCore32 is e**x in float32 for -87 < x < 88 (Cephes expf: a degree-6
+// polynomial on the reduced argument, within 1 ulp). It is small enough
+// to be inlined into loops.
+func expCore32(x float32) float32 {
 	const magic = 12582912 // 1.5 * 2**23: adding it rounds to an integer
 	t := x*1.44269504088896341 + magic
 	n := t - magic
-	r := x - n*0.693359375
-	r -= n * -2.12194440e-4
+	r := x - n*0.693359375 - n*-2.12194440e-4
 	p := ((((1.9875691500e-4*r+1.3981999507e-3)*r+8.3334519073e-3)*r+4.1665795894e-2)*r+1.6666665459e-1)*r + 5.0000001201e-1
-	y := p*r*r + r + 1
-	e := int32(math.Float32bits(t)) - 0x4B400000 // n as an integer
-	return y * math.Float32frombits(uint32(e+127)<<23)
+	// t's low mantissa bits hold n + 0x400000; shifting them into the
+	// exponent field (the rest overflows out) gives 2**n.
+	return (p*r*r + r + 1) * math.Float32frombits((math.Float32bits(t)+127)<<23)
+}
+
+// expFast32 is e**x in float32: expCore32 where it applies, math.Exp for
+// the extremes and NaN.
+func expFast32(x float32) float32 {
+	if x > -87 && x < 88 {
+		return expCore32(x)
+	}
+	return float32(math.Exp(float64(x)))
 }
 
 // expSlice32 sets d[i] = e**s[i].
 func expSlice32(d, s []float32) {
 	s = s[:len(d)]
 	for i, x := range s {
-		d[i] = expFast32(x)
+		if x > -87 && x < 88 {
+			d[i] = expCore32(x)
+		} else {
+			d[i] = float32(math.Exp(float64(x)))
+		}
+	}
+}
+
+// sigmoidFast32 is 1/(1+e**-x) in float32.
+func sigmoidFast32(x float32) float32 { return 1 / (1 + expFast32(-x)) }
+
+// sigmoidSlice32 sets d[i] = sigmoid(s[i]).
+func sigmoidSlice32(d, s []float32) {
+	s = s[:len(d)]
+	for i, x := range s {
+		if x > -87 && x < 87 {
+			d[i] = 1 / (1 + expCore32(-x))
+		} else {
+			d[i] = sigmoidFast32(x)
+		}
 	}
 }
 
@@ -378,24 +399,45 @@ func tanhFast32(x float32) float32 {
 	if a < 0 {
 		a = -a
 	}
+	var r float32
 	switch {
 	case a < 0.625:
 		z := x * x
 		return ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
-	case a > 9.1:
-		if x < 0 {
-			return -1
-		}
-		return 1
-	case a != a:
+	case a < 9.1:
+		r = 1 - 2/(expCore32(2*a)+1)
+	case a >= 9.1:
+		r = 1
+	default: // NaN
 		return x
 	}
-	r := 1 - 2/(expFast32(2*a)+1)
 	if x < 0 {
 		return -r
 	}
 	return r
 }
 
-// sigmoidFast32 is 1/(1+e**-x) in float32.
-func sigmoidFast32(x float32) float32 { return 1 / (1 + expFast32(-x)) }
+// tanhSlice32 sets d[i] = tanh(s[i]).
+func tanhSlice32(d, s []float32) {
+	s = s[:len(d)]
+	for i, x := range s {
+		a := x
+		if a < 0 {
+			a = -a
+		}
+		if a < 0.625 {
+			z := x * x
+			d[i] = ((((-5.70498872745e-3*z+2.06390887954e-2)*z-5.37397155531e-2)*z+1.33314422036e-1)*z-3.33332819422e-1)*z*x + x
+			continue
+		}
+		if a < 9.1 {
+			r := 1 - 2/(expCore32(2*a)+1)
+			if x < 0 {
+				r = -r
+			}
+			d[i] = r
+			continue
+		}
+		d[i] = tanhFast32(x)
+	}
+}

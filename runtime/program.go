@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"runtime/debug"
 	"strings"
@@ -22,6 +23,8 @@ type program struct {
 	inputSlots []int
 	outputs    []int // slot of each graph output
 	outNames   []string
+	// metas is what shape inference found for each value, by name.
+	metas map[string]ops.Meta
 	// outer lists slots whose value comes from an enclosing scope.
 	outer []int
 	steps []step
@@ -46,12 +49,26 @@ type compiler struct {
 	fold        bool
 	threads     int
 	unsupported []string
+	// unsupportedOps holds "Op" or "domain.Op" of each unsupported node.
+	unsupportedOps map[string]bool
 }
 
 // scope resolves names visible from an enclosing graph during compilation.
 type scope struct {
 	parent *scope
 	names  map[string]bool
+	// metas holds what shape inference knows of the scope's values.
+	metas map[string]ops.Meta
+}
+
+// meta returns what is known of a visible value.
+func (s *scope) meta(name string) ops.Meta {
+	for ; s != nil; s = s.parent {
+		if m, ok := s.metas[name]; ok {
+			return m
+		}
+	}
+	return ops.Meta{}
 }
 
 func (s *scope) has(name string) bool {
@@ -98,7 +115,17 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 		p.inputNames = append(p.inputNames, in.Name)
 		p.inputSlots = append(p.inputSlots, slot(in.Name))
 	}
-	here := &scope{parent: outer, names: map[string]bool{}}
+	here := &scope{parent: outer, names: map[string]bool{}, metas: map[string]ops.Meta{}}
+	declared := map[string]graph.Type{}
+	for _, vi := range append(append(append([]graph.ValueInfo{}, g.ValueInfo...), g.Outputs...), g.Inputs...) {
+		declared[vi.Name] = vi.Type
+	}
+	for _, in := range g.Inputs {
+		here.metas[in.Name] = metaOfType(in.Type)
+	}
+	for name, t := range g.Initializers {
+		here.metas[name] = ops.MetaOf(t)
+	}
 	for name := range slotOf {
 		here.names[name] = true
 	}
@@ -122,6 +149,11 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 		def, err := c.reg.Lookup(n.Domain, n.OpType, c.opset(n.Domain))
 		if err != nil {
 			c.unsupported = append(c.unsupported, fmt.Sprintf("%s: %v", desc, err))
+			op := n.OpType
+			if n.Domain != "" {
+				op = n.Domain + "." + op
+			}
+			c.unsupportedOps[op] = true
 			continue
 		}
 		st := step{desc: desc, scoped: len(n.Subgraphs()) > 0}
@@ -173,6 +205,10 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 			continue
 		}
 		st.kernel = k
+		if err := c.infer(def, b, n, st, here, declared); err != nil {
+			buildErrs = append(buildErrs, fmt.Sprintf("%s: %v", desc, err))
+			continue
+		}
 		if c.fold && !st.scoped && !nondeterministic[n.OpType] && c.foldable(p, st) {
 			outs, err := runStep(&ops.RunContext{Threads: c.threads}, st, p.gather(st, nil))
 			if err != nil {
@@ -181,11 +217,15 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 			for j, s := range st.out {
 				if s >= 0 && outs[j] != nil {
 					p.consts[s] = outs[j]
+					here.metas[n.Outputs[j]] = ops.MetaOf(outs[j])
 				}
 			}
 			continue
 		}
 		p.steps = append(p.steps, st)
+	}
+	if len(buildErrs) == 1 {
+		return nil, errors.New(buildErrs[0])
 	}
 	if len(buildErrs) > 0 {
 		return nil, fmt.Errorf("%d node(s) could not be built:\n  %s", len(buildErrs), strings.Join(buildErrs, "\n  "))
@@ -203,8 +243,62 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 		p.outNames = append(p.outNames, o.Name)
 	}
 	p.slotOf = slotOf
+	p.metas = here.metas
 	p.planLiveness()
 	return p, nil
+}
+
+// infer runs shape inference for one node and records the output Metas,
+// falling back to the graph's declared types where inference knows less.
+// It fails only when inference proves the inputs wrong.
+func (c *compiler) infer(def *ops.Def, b *ops.Builder, n *graph.Node, st step, here *scope, declared map[string]graph.Type) (err error) {
+	var outs []ops.Meta
+	if f := ops.InferFor(def); f != nil {
+		in := make([]ops.Meta, len(n.Inputs))
+		for i, name := range n.Inputs {
+			if name != "" {
+				in[i] = here.meta(name)
+			}
+		}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					outs = nil // a rule that trips over odd input only loses knowledge
+				}
+			}()
+			outs, err = f(b, in)
+		}()
+		if err != nil {
+			return fmt.Errorf("shape inference: %w", err)
+		}
+	}
+	for j, name := range n.Outputs {
+		if name == "" {
+			continue
+		}
+		var m ops.Meta
+		if j < len(outs) {
+			m = outs[j]
+		}
+		if d, ok := declared[name]; ok {
+			dm := metaOfType(d)
+			if m.DType == tensor.Undefined {
+				m.DType = dm.DType
+			}
+			if m.Shape == nil {
+				m.Shape = dm.Shape
+			}
+		}
+		here.metas[name] = m
+	}
+	return nil
+}
+
+func metaOfType(t graph.Type) ops.Meta {
+	if t.Kind != graph.KindTensor {
+		return ops.Meta{}
+	}
+	return ops.Meta{DType: t.DType, Shape: t.Shape}
 }
 
 func (c *compiler) opset(domain string) int {

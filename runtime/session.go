@@ -48,11 +48,14 @@ type Session struct {
 // UnsupportedError lists every operator of a model that the registry
 // cannot run.
 type UnsupportedError struct {
+	// OpTypes are the distinct unsupported operators, sorted.
+	OpTypes []string
+	// Problems has one line per node: its name, op type, domain, opset.
 	Problems []string
 }
 
 func (e *UnsupportedError) Error() string {
-	return fmt.Sprintf("%d unsupported operator(s):\n  %s", len(e.Problems), strings.Join(e.Problems, "\n  "))
+	return fmt.Sprintf("%d node(s) with unsupported operators %s:\n  %s", len(e.Problems), strings.Join(e.OpTypes, ", "), strings.Join(e.Problems, "\n  "))
 }
 
 // Compile prepares a model for running.
@@ -73,11 +76,16 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 	if threads <= 0 {
 		threads = goruntime.NumCPU()
 	}
-	c := &compiler{model: m, reg: reg, fold: !opts.DisableConstantFolding, threads: threads}
+	c := &compiler{unsupportedOps: map[string]bool{}, model: m, reg: reg, fold: !opts.DisableConstantFolding, threads: threads}
 	prog, err := c.compile(m.Graph, nil)
 	if len(c.unsupported) > 0 {
 		sort.Strings(c.unsupported)
-		return nil, &UnsupportedError{Problems: c.unsupported}
+		types := make([]string, 0, len(c.unsupportedOps))
+		for op := range c.unsupportedOps {
+			types = append(types, op)
+		}
+		sort.Strings(types)
+		return nil, &UnsupportedError{OpTypes: types, Problems: c.unsupported}
 	}
 	if err != nil {
 		return nil, err
@@ -95,6 +103,17 @@ func (s *Session) Inputs() []graph.ValueInfo { return s.inputs }
 
 // Outputs describes the values Run returns.
 func (s *Session) Outputs() []graph.ValueInfo { return s.outputs }
+
+// ValueType returns what shape inference found at compile time for a value
+// of the top-level graph: its element type and (possibly symbolic) shape.
+// ok is false for values it knows nothing of.
+func (s *Session) ValueType(name string) (t graph.Type, ok bool) {
+	m, found := s.prog.metas[name]
+	if !found || (m.DType == tensor.Undefined && m.Shape == nil) {
+		return graph.Type{}, false
+	}
+	return graph.Type{Kind: graph.KindTensor, DType: m.DType, Shape: m.Shape}, true
+}
 
 // Run executes the model on feeds (input name to tensor) and returns every
 // graph output by name. Feeds are checked against the declared input types
@@ -130,6 +149,13 @@ func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor) error {
 		t, ok := feeds[in.Name]
 		if !ok || t == nil {
 			problems = append(problems, fmt.Sprintf("input %q (%v) is not fed", in.Name, in.Type))
+			continue
+		}
+		switch {
+		case in.Type.Kind == graph.KindSequence && t.Kind() != tensor.KindSequence,
+			in.Type.Kind == graph.KindOptional && t.Kind() != tensor.KindOptional,
+			in.Type.Kind == graph.KindTensor && t.Kind() != tensor.KindTensor:
+			problems = append(problems, fmt.Sprintf("input %q must be a %v", in.Name, in.Type))
 			continue
 		}
 		if in.Type.Kind != graph.KindTensor {

@@ -138,7 +138,7 @@ func TestCompileErrors(t *testing.T) {
 			g.Nodes[0].OpType = "Frobnicate"
 			g.Nodes[1].OpType = "Twiddle"
 			g.Nodes[1].Domain = "com.example"
-		}, []string{"2 unsupported", `Frobnicate node "mul"`, `Twiddle node "add"`, "com.example"}},
+		}, []string{"2 node(s) with unsupported operators", `Frobnicate node "mul"`, `Twiddle node "add"`, "com.example"}},
 		{"cycle", func(g *graph.Graph) { g.Nodes[1].Inputs = []string{"y", "w"} }, []string{"cycle"}},
 		{"undefined value", func(g *graph.Graph) { g.Nodes[1].Inputs = []string{"nope", "w"} }, []string{`Add node "add"`, `"nope"`}},
 		{"duplicate producer", func(g *graph.Graph) { g.Nodes[1].Outputs = []string{"y"} }, []string{"both produce"}},

@@ -14,6 +14,9 @@ func (t *Tensor) Cast(dt DType) (*Tensor, error) {
 	if !dt.Supported() {
 		return nil, fmt.Errorf("cannot cast to unsupported dtype %v", dt)
 	}
+	if t.Kind() != KindTensor {
+		return nil, fmt.Errorf("cannot cast a sequence or optional value")
+	}
 	if dt == t.dtype {
 		return t.Clone(), nil
 	}

@@ -7,9 +7,10 @@ import (
 	"strings"
 )
 
-// MaxBytes is the largest tensor New will allocate (8 GiB). Larger requests
+// MaxBytes is the largest tensor New will allocate (8 GiB, or what an int
+// holds on 32-bit platforms). Larger requests
 // are reported as errors rather than crashing the process.
-const MaxBytes = 8 << 30
+const MaxBytes = min(8<<30, math.MaxInt)
 
 // ErrTooLarge is wrapped by the error New returns for absurd shapes.
 var ErrTooLarge = errors.New("tensor too large")
@@ -223,8 +224,20 @@ func (t *Tensor) Shape() []int { return t.shape }
 // Rank returns the number of dimensions.
 func (t *Tensor) Rank() int { return len(t.shape) }
 
-// Len returns the number of elements.
-func (t *Tensor) Len() int { return sliceLen(t.data) }
+// Len returns the number of elements (of a sequence: its length; of an
+// optional: 1 when it holds a value).
+func (t *Tensor) Len() int {
+	switch d := t.data.(type) {
+	case seqData:
+		return len(d.elems)
+	case optData:
+		if d.value != nil {
+			return 1
+		}
+		return 0
+	}
+	return sliceLen(t.data)
+}
 
 // Data returns the underlying slice ([]float32, []int64, ...).
 func (t *Tensor) Data() any { return t.data }
@@ -256,6 +269,19 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 
 // Clone returns a deep copy of t.
 func (t *Tensor) Clone() *Tensor {
+	switch d := t.data.(type) {
+	case seqData:
+		elems := make([]*Tensor, len(d.elems))
+		for i, e := range d.elems {
+			elems[i] = e.Clone()
+		}
+		return NewSequence(t.dtype, elems)
+	case optData:
+		if d.value == nil {
+			return t
+		}
+		return NewOptional(d.value.Clone(), t.dtype, d.seq)
+	}
 	c := &Tensor{dtype: t.dtype, shape: cloneInts(t.shape), data: makeSlice(t.dtype, t.Len())}
 	copySlice(c.data, t.data)
 	return c
@@ -296,6 +322,19 @@ func copySlice(dst, src any) {
 
 // String formats the tensor's type, shape and up to 8 leading values.
 func (t *Tensor) String() string {
+	switch t.Kind() {
+	case KindSequence:
+		parts := make([]string, len(t.Elems()))
+		for i, e := range t.Elems() {
+			parts[i] = e.String()
+		}
+		return "seq(" + strings.Join(parts, ", ") + ")"
+	case KindOptional:
+		if v, ok := t.OptionalValue(); ok {
+			return "optional(" + v.String() + ")"
+		}
+		return "optional(none)"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%v%v", t.dtype, t.shape)
 	n := t.Len()

@@ -14,11 +14,12 @@ import (
 	"time"
 )
 
-const benchSynopsis = `usage: infer bench [--runs N] [--warmup N] [--threads T] [--dim NAME=V] [--json] MODEL
+const benchSynopsis = `usage: infer bench [--runs N] [--warmup N] [--threads T] [--dim NAME=V] [--json] MODEL [INPUT...]
 
-Measures MODEL's latency on random inputs (symbolic dimensions default to
-1; set them with --dim): compiles it, runs it --warmup times, then times
---runs runs one after the other.
+Measures MODEL's latency: compiles it, runs it --warmup times, then times
+--runs runs one after the other. Inputs not given as files (PATH or
+NAME=PATH, as for infer run) are random, with symbolic dimensions set by
+--dim (default 1).
 
 examples:
   infer bench models/mnist-cnn/model.onnx
@@ -60,8 +61,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) (code int) {
 		return 2
 	}
 	switch {
-	case len(pos) != 1:
-		return usageFail("want exactly one MODEL")
+	case len(pos) == 0:
+		return usageFail("no MODEL given")
 	case *runs < 1:
 		return usageFail("--runs must be at least 1")
 	case *warmup < 0 || *threads < 0:
@@ -69,7 +70,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) (code int) {
 	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "infer bench:", err)
-		return 1
+		return exitCode(err)
 	}
 	m, err := loadModel(pos[0])
 	if err != nil {
@@ -81,7 +82,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) (code int) {
 		return fail(err)
 	}
 	compileTime := time.Since(t0)
-	feeds, err := buildFeeds(sess.Inputs(), nil, feedOptions{random: true, seed: *seed, dims: dims})
+	note := func(format string, args ...any) { fmt.Fprintf(stderr, "note: "+format+"\n", args...) }
+	feeds, err := buildFeeds(sess.Inputs(), pos[1:], feedOptions{random: true, seed: *seed, dims: dims, image: imageOptions{scale: 1.0 / 255}, note: note})
 	if err != nil {
 		return fail(err)
 	}
@@ -114,6 +116,9 @@ func cmdBench(args []string, stdout, stderr io.Writer) (code int) {
 	r.CompileMS = float64(compileTime.Microseconds()) / 1000
 
 	if *asJSON {
+		for _, v := range []*float64{&r.P50MS, &r.P90MS, &r.P99MS, &r.MinMS, &r.MaxMS, &r.MeanMS, &r.StddevMS, &r.ThroughputPerS} {
+			*v = math.Round(*v*1e4) / 1e4
+		}
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(r); err != nil {

@@ -46,6 +46,24 @@ func parseFloatList(s string) ([]float64, error) {
 	return out, nil
 }
 
+// parseScale parses a number or a fraction like "1/255".
+func parseScale(s string) (float64, error) {
+	num, den, frac := strings.Cut(s, "/")
+	v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err == nil && frac {
+		var d float64
+		d, err = strconv.ParseFloat(strings.TrimSpace(den), 64)
+		if err == nil && d == 0 {
+			err = fmt.Errorf("division by zero")
+		}
+		v /= d
+	}
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("want a number or a fraction like 1/255, got %q", s)
+	}
+	return v, nil
+}
+
 // parseSize parses "HxW" (or one number for a square).
 func parseSize(s string) (h, w int, err error) {
 	if s == "" {
@@ -98,9 +116,13 @@ func layoutFor(vi graph.ValueInfo, forced string) (imageLayout, error) {
 	case "nhwc":
 		l.nhwc = true
 	default:
+		first, last := isChannel(s[off]), isChannel(s[off+2])
 		switch {
-		case isChannel(s[off]):
-		case isChannel(s[off+2]):
+		case first && last:
+			// [1 1 H 3] and the like: prefer the RGB reading.
+			l.nhwc = s[off+2].Size == 3 && s[off].Size != 3
+		case first:
+		case last:
 			l.nhwc = true
 		case !s[off].Known() && !s[off+2].Known():
 			// Nothing tells: NCHW, the ONNX convention.
@@ -355,7 +377,7 @@ func filterWeights(src, n int) []taps {
 		var ws []float32
 		var sum float64
 		for j := lo; j < hi; j++ {
-			d := math.Abs((float64(j)+0.5-center)/support)
+			d := math.Abs((float64(j) + 0.5 - center) / support)
 			wt := math.Max(0, 1-d)
 			ws = append(ws, float32(wt))
 			sum += wt

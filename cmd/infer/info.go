@@ -260,15 +260,17 @@ func printInfo(w io.Writer, info infoJSON) {
 	section("outputs", info.Outputs)
 
 	fmt.Fprintf(w, "\noperators (%d nodes, %d kinds):\n", info.Nodes, len(info.Ops))
-	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	width := 1
+	if len(info.Ops) > 0 {
+		width = len(fmt.Sprint(info.Ops[0].Count))
+	}
 	for _, o := range info.Ops {
 		name := o.Op
 		if o.Domain != "ai.onnx" {
 			name = o.Domain + ":" + o.Op
 		}
-		fmt.Fprintf(tw, "  %d\t %s\t\n", o.Count, name)
+		fmt.Fprintf(w, "  %*d  %s\n", width, o.Count, name)
 	}
-	tw.Flush()
 
 	switch {
 	case info.Supported:

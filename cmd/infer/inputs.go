@@ -342,6 +342,9 @@ func buildFeeds(inputs []graph.ValueInfo, args []string, opts feedOptions) (map[
 				if paths[i] != "" {
 					return nil, usagef("input %q is given twice", name)
 				}
+				if path == "" {
+					return nil, usagef("%s: no PATH after the input name", a)
+				}
 				paths[i] = path
 				continue
 			}

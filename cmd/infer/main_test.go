@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"math"
 	"os"
@@ -200,12 +201,14 @@ func TestRun(t *testing.T) {
 		{"random", []string{"run", "--random", "--dim", "N=2", add}, 0, []string{"sum: float32 [2 3]"}, nil, nil},
 		{"random fills the rest", []string{"run", "--random", add, a}, 0, []string{"sum: float32 [1 3]"}, nil, nil},
 		{"argmax by default", []string{"run", cls, x}, 0, []string{"probs: float32 [1 4]", "class 1 (score 0.64"}, nil, nil},
+		{"argmax of each row", []string{"run", "--random", "--dim", "N=3", add}, 0, []string{"classes (argmax of each row): "}, nil, nil},
 		{"top k", []string{"run", "--top", "2", cls, x}, 0, []string{"top 2:\n      1  0.64", "\n      2  0.23"}, nil, []string{"class 1"}},
 
 		{"no args", []string{"run"}, 2, nil, []string{"no MODEL"}, nil},
 		{"help", []string{"run", "-h"}, 0, nil, []string{"usage: infer run", "examples:"}, nil},
 		{"unknown flag", []string{"run", "--nope", add}, 2, nil, []string{"flag provided but not defined"}, nil},
 		{"bad layout", []string{"run", "--layout", "chw", add}, 2, nil, []string{"--layout"}, nil},
+		{"bad scale", []string{"run", "--scale", "1/0", add}, 2, nil, []string{"--scale"}, nil},
 		{"bad dim", []string{"run", "--dim", "N", add}, 2, nil, []string{"NAME=VALUE"}, nil},
 		{"missing inputs", []string{"run", add, a}, 2, nil, []string{`no value for input(s) b`}, nil},
 		{"too many inputs", []string{"run", add, a, b, b}, 2, nil, []string{"too many inputs"}, nil},
@@ -215,7 +218,7 @@ func TestRun(t *testing.T) {
 		{"corrupt model", []string{"run", corrupt, a}, 1, nil, []string{"not a valid ONNX model"}, nil},
 		{"model is a folder", []string{"run", dir}, 1, nil, []string{"is a folder"}, nil},
 		{"missing input file", []string{"run", add, a, filepath.Join(dir, "missing.npy")}, 1, nil, []string{"missing.npy", "no such file"}, nil},
-		{"wrong shape", []string{"run", add, a, a2}, 1, nil, []string{`input "b" has shape [2 3]`}, nil},
+		{"wrong shape", []string{"run", cls, a}, 1, nil, []string{`input "x" has shape [1 3], the model wants [1 4]`}, nil},
 		{"wrong rank", []string{"run", add, a, wrongRank}, 1, nil, []string{`input "b" has shape [3]`}, nil},
 		{"truncated npy", []string{"run", add, a, truncated}, 1, nil, []string{"truncated"}, nil},
 		{"unknown format", []string{"run", add, a, corrupt}, 1, nil, []string{"unknown input format"}, nil},
@@ -314,7 +317,8 @@ func TestRunSummarizesLargeOutputs(t *testing.T) {
 	code, stdout, _ = invoke(t, "run", "--random", "--dim", "N=200", "--full", add)
 	require.Equal(t, 0, code)
 	assert.NotContains(t, stdout, "...")
-	assert.Equal(t, 200, strings.Count(stdout, "]\n")+strings.Count(stdout, "]]\n")-1)
+	// A header, one line per row, and the argmax of each row.
+	assert.Equal(t, 1+200+1, strings.Count(stdout, "\n"))
 }
 
 func TestFormatValues(t *testing.T) {
@@ -331,6 +335,8 @@ func TestFormatValues(t *testing.T) {
 		{"bool", tensor.From([]int{2}, []bool{true, false}), false, "[ true false]"},
 		{"empty", tensor.MustNew(tensor.Float32, 0, 3), false, "[[]]"},
 		{"nan", tensor.From([]int{2}, []float32{float32(math.NaN()), float32(math.Inf(-1))}), false, "[ NaN -Inf]"},
+		{"scientific", tensor.From([]int{1, 3}, []float32{1.5e-7, 0.25, 0}), false, "[[1.5000e-07 2.5000e-01 0.0000e+00]]"},
+		{"large", tensor.From([]int{2}, []float64{3e9, -1}), false, "[ 3.0000e+09 -1.0000e+00]"},
 		{"summarized", tensor.From([]int{200}, make([]uint8, 200)), false, "[0 0 0 ... 0 0 0]"},
 	}
 	for _, tc := range tests {
@@ -439,11 +445,12 @@ func TestImageInputs(t *testing.T) {
 		{"rgb NHWC", tv("img", tensor.Float32, dims(1, 1, 2, 3)), []string{rgbPNG}, []int{1, 1, 2, 3}, []float64{1, 0, 0.2, 0, 0.4, 1}, ""},
 		{"forced layout", tv("img", tensor.Float32, dims(1, "H", "W", "C")), []string{"--layout", "nhwc", rgbPNG}, []int{1, 1, 2, 3}, []float64{1, 0, 0.2, 0, 0.4, 1}, ""},
 		{"rgb to gray", tv("img", tensor.Float32, dims(1, 1, 1, 2)), []string{rgbPNG}, []int{1, 1, 1, 2}, []float64{(0.299*255 + 0.114*51) / 255, (0.587*102 + 0.114*255) / 255}, ""},
-		{"gray to rgb", tv("img", tensor.Float32, dims(1, 3, 1, 1)), []string{"--size", "1x1", flatPNG}, nil, []float64{0.8, 0.8, 0.8}, "model wants"},
+		{"gray to rgb", tv("img", tensor.Float32, dims(1, 3, 1, 1)), []string{"--size", "1x1", flatPNG}, []int{1, 3, 1, 1}, []float64{0.8, 0.8, 0.8}, ""},
 		{"resize", tv("img", tensor.Float32, dims(1, 1, 3, 4)), []string{flatPNG}, []int{1, 1, 3, 4}, []float64{0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8, 0.8}, ""},
 		{"size flag", tv("img", tensor.Float32, dims(1, 1, "H", "W")), []string{"--size", "2x3", flatPNG}, []int{1, 1, 2, 3}, []float64{0.8, 0.8, 0.8, 0.8, 0.8, 0.8}, ""},
 		{"own size", tv("img", tensor.Float32, dims(1, 1, "H", "W")), []string{grayPNG}, []int{1, 1, 2, 2}, []float64{0, 0.2, 0.4, 1}, ""},
 		{"mean std scale", tv("img", tensor.Float32, dims(1, 3, 1, 2)), []string{"--scale", "1", "--mean", "1,2,3", "--std", "2,2,1", rgbPNG}, []int{1, 3, 1, 2}, []float64{127, -0.5, -1, 50, 48, 252}, ""},
+		{"fraction scale", tv("img", tensor.Float32, dims(1, 1, 2, 2)), []string{"--scale", "2/510", grayPNG}, []int{1, 1, 2, 2}, []float64{0, 0.2, 0.4, 1}, ""},
 		{"uint8 raw pixels", tv("img", tensor.Uint8, dims(1, 1, 2, 2)), []string{grayPNG}, []int{1, 1, 2, 2}, []float64{0, 51, 102, 255}, ""},
 		{"std of wrong length", tv("img", tensor.Float32, dims(1, 3, 1, 2)), []string{"--std", "1,2", rgbPNG}, nil, nil, "--std has 2 values"},
 		{"no channel dim", tv("img", tensor.Float32, dims(1, 5, 2, 7)), []string{grayPNG}, nil, nil, "use --layout"},
@@ -457,9 +464,7 @@ func TestImageInputs(t *testing.T) {
 			code, stdout, stderr := invoke(t, args...)
 			if tc.shape == nil {
 				require.Equal(t, 1, code, stdout)
-				if tc.err != "model wants" { // the gray-to-rgb case is checked below
-					assert.Contains(t, stderr, tc.err)
-				}
+				assert.Contains(t, stderr, tc.err)
 				return
 			}
 			require.Equal(t, 0, code, stderr)
@@ -481,6 +486,19 @@ func TestImageInputs(t *testing.T) {
 		assert.InDelta(t, 0.8, v, 1e-6)
 	}
 
+	// JPEG decodes too (lossy: values are close).
+	var jb bytes.Buffer
+	require.NoError(t, jpeg.Encode(&jb, flat, &jpeg.Options{Quality: 95}))
+	jpg := writeFile(t, dir, "flat.jpeg", jb.Bytes())
+	code, stdout, stderr = invoke(t, "run", "--json", identityModel(t, tv("img", tensor.Float32, dims(1, 1, 3, 4))), jpg)
+	require.Equal(t, 0, code, stderr)
+	res = runResult{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &res))
+	require.Len(t, res.Outputs[0].Data, 12)
+	for _, v := range res.Outputs[0].Data {
+		assert.InDelta(t, 0.8, v, 0.02)
+	}
+
 	// A corrupt image is an error, not a panic.
 	bad := writeFile(t, dir, "bad.png", []byte("\x89PNG\r\n\x1a\nnot really"))
 	code, _, stderr = invoke(t, "run", identityModel(t, tv("img", tensor.Float32, dims(1, 1, 2, 2))), bad)
@@ -492,10 +510,20 @@ func TestResizeBilinear(t *testing.T) {
 	// Upscaling a two-pixel ramp interpolates between pixel centres.
 	got := resizePlane([]float32{0, 100}, 2, 1, 4, 1)
 	assert.InDeltaSlice(t, []float32{0, 25, 75, 100}, got, 1e-4)
-	// Downscaling averages (antialiased): 4 -> 2 keeps the mean.
+	// Downscaling widens the triangle to twice the source pixels
+	// (antialiased, as PIL): each output of row 0 weighs 0.75, 0.75, 0.25.
 	got = resizePlane([]float32{0, 100, 100, 0, 50, 50, 50, 50}, 4, 2, 2, 1)
-	require.Len(t, got, 2)
-	assert.InDelta(t, 50, (got[0]+got[1])/2, 1e-3)
+	assert.InDeltaSlice(t, []float32{750.0 / 14, 750.0 / 14}, got, 1e-3)
+	// A uniform plane stays uniform at any size.
+	flat := make([]float32, 7*5)
+	for i := range flat {
+		flat[i] = 42
+	}
+	for _, size := range [][2]int{{3, 2}, {10, 9}, {1, 1}, {7, 5}} {
+		for _, v := range resizePlane(flat, 7, 5, size[0], size[1]) {
+			assert.InDelta(t, 42, v, 1e-4)
+		}
+	}
 }
 
 // ---- info, bench, ops -----------------------------------------------------
@@ -504,7 +532,7 @@ func TestInfo(t *testing.T) {
 	cls := classifierModel(t)
 	code, stdout, stderr := invoke(t, "info", cls)
 	require.Equal(t, 0, code, stderr)
-	for _, s := range []string{"producer:", "onyx-test 0.1", "ir version:", "ai.onnx 13", "x      float32[1 4]", "probs  float32[1 4]",
+	for _, s := range []string{"producer:", "onyx-test 0.1", "ir version:", "ai.onnx 13", "x  float32[1 4]", "probs  float32[1 4]",
 		"parameters:", "4 (16 B in 1 initializers)", "operators (2 nodes, 2 kinds)", "1  Add", "supported: yes"} {
 		assert.Contains(t, stdout, s)
 	}
@@ -572,7 +600,12 @@ func TestInfo(t *testing.T) {
 
 func TestBench(t *testing.T) {
 	add := addModel(t)
-	code, stdout, stderr := invoke(t, "bench", "--runs", "7", "--warmup", "1", "--threads", "1", "--dim", "N=4", "--json", add)
+	a := writeNPY(t, t.TempDir(), "a.npy", "(2, 3)", 1, 2, 3, 4, 5, 6)
+	code, stdout, stderr := invoke(t, "bench", "--runs", "2", "--json", add, "b="+a)
+	require.Equal(t, 0, code, stderr)
+	assert.Contains(t, stdout, `"p50_ms"`)
+
+	code, stdout, stderr = invoke(t, "bench", "--runs", "7", "--warmup", "1", "--threads", "1", "--dim", "N=4", "--json", add)
 	require.Equal(t, 0, code, stderr)
 	var r map[string]any
 	require.NoError(t, json.Unmarshal([]byte(stdout), &r), stdout)
@@ -598,6 +631,7 @@ func TestBench(t *testing.T) {
 		{[]string{"bench", "--runs", "0", add}, 2},
 		{[]string{"bench", "--threads", "-1", add}, 2},
 		{[]string{"bench", "-h"}, 0},
+		{[]string{"bench", add, a, a, a}, 2},
 		{[]string{"bench", filepath.Join(t.TempDir(), "missing.onnx")}, 1},
 	} {
 		code, _, _ := invoke(t, tc.args...)
@@ -689,4 +723,19 @@ func TestMNISTDigit7(t *testing.T) {
 	code, stdout, stderr := invoke(t, "run", m, img)
 	require.Equal(t, 0, code, stderr)
 	assert.Contains(t, stdout, "class 7 ")
+}
+
+// FuzzParseNPY checks that no input makes the .npy reader panic.
+func FuzzParseNPY(f *testing.F) {
+	f.Add(npyBytes(1, "<f4", false, "(2, 2)", f32le(1, 2, 3, 4)))
+	f.Add(npyBytes(2, ">i8", false, "(1,)", make([]byte, 8)))
+	f.Add(npyBytes(3, "|b1", true, "()", []byte{1}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tt, err := parseNPY(data)
+		if err == nil {
+			n, err := tensor.NumElements(tt.Shape())
+			require.NoError(t, err)
+			require.Equal(t, n, tt.Len())
+		}
+	})
 }

@@ -36,7 +36,7 @@ type runOptions struct {
 	seed    uint64
 	dims    dimFlag
 	layout  string
-	scale   float64
+	scale   string
 	mean    string
 	std     string
 	size    string
@@ -54,7 +54,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) (code int) {
 	fs.Uint64Var(&o.seed, "seed", 1, "seed for --random")
 	fs.Var(o.dims, "dim", "`NAME=V` value of a symbolic dimension for --random (repeatable; default 1)")
 	fs.StringVar(&o.layout, "layout", "", "image layout `nchw|nhwc` (default: from the input's shape)")
-	fs.Float64Var(&o.scale, "scale", 1.0/255, "image pixel multiplier (integer inputs default to 1)")
+	fs.StringVar(&o.scale, "scale", "1/255", "image pixel `multiplier`, a number or a fraction (integer inputs default to 1)")
 	fs.StringVar(&o.mean, "mean", "", "image per-channel `means` subtracted after scaling, comma-separated")
 	fs.StringVar(&o.std, "std", "", "image per-channel `stds` divided by after the mean, comma-separated")
 	fs.StringVar(&o.size, "size", "", "resize images to `HxW` (default: the input's declared H and W)")
@@ -116,6 +116,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) (code int) {
 			if o.top > 0 {
 				if c := classScores(t); c != nil {
 					oj.Top = topK(c, o.top)
+					if t.DType() != tensor.Float64 {
+						for i := range oj.Top { // print float32 scores in their shortest form
+							oj.Top[i].Score, _ = strconv.ParseFloat(strconv.FormatFloat(oj.Top[i].Score, 'g', -1, 32), 64)
+						}
+					}
 				}
 			}
 			res.Outputs = append(res.Outputs, oj)
@@ -146,25 +151,31 @@ func cmdRun(args []string, stdout, stderr io.Writer) (code int) {
 			best := topK(scores, 1)[0]
 			fmt.Fprintf(stdout, "class %d (score %s)\n", best.Index, formatFloat(best.Score))
 		}
+		if scores == nil && t.DType().IsFloat() && t.Rank() == 2 && t.Shape()[0] > 1 && t.Shape()[1] >= 2 && t.Shape()[1] <= 1000 {
+			fmt.Fprintf(stdout, "classes (argmax of each row): %s\n", rowArgmax(t))
+		}
 	}
 	fmt.Fprintf(stderr, "ran in %.3f ms\n", ms)
 	return 0
 }
 
 func (o *runOptions) imageOptions(fs *flag.FlagSet) (imageOptions, error) {
-	img := imageOptions{scale: o.scale}
+	img := imageOptions{}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "scale" {
 			img.scaleSet = true
 		}
 	})
+	var err error
+	if img.scale, err = parseScale(o.scale); err != nil {
+		return img, usagef("--scale: %v", err)
+	}
 	switch l := strings.ToLower(o.layout); l {
 	case "", "nchw", "nhwc":
 		img.layout = l
 	default:
 		return img, usagef("--layout must be nchw or nhwc, not %q", o.layout)
 	}
-	var err error
 	if img.mean, err = parseFloatList(o.mean); err != nil {
 		return img, usagef("--mean: %v", err)
 	}
@@ -230,6 +241,17 @@ func topK(scores []float64, k int) []class {
 	return out
 }
 
+// rowArgmax lists the best column of each row of a [N,C] tensor.
+func rowArgmax(t *tensor.Tensor) string {
+	v := t.Float64s()
+	c := t.Shape()[1]
+	parts := make([]string, t.Shape()[0])
+	for r := range parts {
+		parts[r] = strconv.Itoa(topK(v[r*c:(r+1)*c], 1)[0].Index)
+	}
+	return strings.Join(parts, " ")
+}
+
 // jsonValues returns a tensor's elements for JSON: numbers (floats in their
 // shortest form for the type), bools, strings; NaN and infinities, which
 // JSON cannot hold, as the strings "NaN", "Infinity", "-Infinity".
@@ -270,7 +292,7 @@ func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 const (
 	summarizeAbove = 100
 	edgeItems      = 3
-	lineWidth      = 100
+	lineWidth      = 120
 )
 
 // formatValues prints a tensor's values numpy-style.
@@ -280,11 +302,23 @@ func formatValues(t *tensor.Tensor, full bool) string {
 		return strings.Repeat("[", max(len(shape), 1)) + strings.Repeat("]", max(len(shape), 1))
 	}
 	if len(shape) == 0 {
-		return formatElem(t, 0)
+		return formatElem(t, 0, false)
 	}
 	p := &valuePrinter{t: t, shape: shape, strides: tensor.Strides(shape), summarize: !full && t.Len() > summarizeAbove}
-	// First pass: width of the shown elements, to align columns.
-	p.visit(0, 0, func(i int) { p.width = max(p.width, len(formatElem(t, i))) })
+	// Like numpy, use scientific notation when the shown magnitudes call
+	// for it, then align columns to the widest element.
+	if t.DType().IsFloat() {
+		lo, hi := math.Inf(1), 0.0
+		p.visit(0, 0, func(i int) {
+			v, _ := t.At(i)
+			a := math.Abs(v.(float64))
+			if a != 0 && !math.IsInf(a, 0) && !math.IsNaN(a) {
+				lo, hi = min(lo, a), max(hi, a)
+			}
+		})
+		p.sci = hi >= 1e8 || lo < 1e-4 || hi > 1e3*lo
+	}
+	p.visit(0, 0, func(i int) { p.width = max(p.width, len(formatElem(t, i, p.sci))) })
 	var b strings.Builder
 	p.write(&b, 0, 0, "")
 	return b.String()
@@ -295,6 +329,7 @@ type valuePrinter struct {
 	shape     []int
 	strides   []int
 	summarize bool
+	sci       bool
 	width     int
 }
 
@@ -340,7 +375,7 @@ func (p *valuePrinter) write(b *strings.Builder, d, off int, indent string) {
 		for k, i := range idx {
 			s := "..."
 			if i >= 0 {
-				s = formatElem(p.t, off+i)
+				s = formatElem(p.t, off+i, p.sci)
 				s = strings.Repeat(" ", p.width-len(s)) + s
 			}
 			if k > 0 {
@@ -372,8 +407,9 @@ func (p *valuePrinter) write(b *strings.Builder, d, off int, indent string) {
 	b.WriteByte(']')
 }
 
-// formatElem prints element i: floats with 6 significant digits.
-func formatElem(t *tensor.Tensor, i int) string {
+// formatElem prints element i: floats with 6 significant digits, or in
+// scientific notation with 5.
+func formatElem(t *tensor.Tensor, i int, sci bool) string {
 	v, _ := t.At(i)
 	switch x := v.(type) {
 	case float64:
@@ -384,6 +420,9 @@ func formatElem(t *tensor.Tensor, i int) string {
 			return "Inf"
 		case math.IsInf(x, -1):
 			return "-Inf"
+		}
+		if sci {
+			return strconv.FormatFloat(x, 'e', 4, 64)
 		}
 		return strconv.FormatFloat(x, 'g', 6, 64)
 	case string:

@@ -184,6 +184,15 @@ func run(dir string, opts Options) error {
 			if err := Compare(got[o.Name], w, opts.RTol, opts.ATol); err != nil {
 				return fmt.Errorf("%s: output %q: %w", filepath.Base(set), o.Name, err)
 			}
+			// What shape inference promised at compile time must hold.
+			if it, ok := sess.ValueType(o.Name); ok && w.Kind() == tensor.KindTensor {
+				if it.DType != tensor.Undefined && it.DType != w.DType() {
+					return fmt.Errorf("output %q: shape inference gave dtype %v, the run %v", o.Name, it.DType, w.DType())
+				}
+				if !it.Shape.Matches(w.Shape()) {
+					return fmt.Errorf("output %q: shape inference gave shape %v, the run %v", o.Name, it.Shape, w.Shape())
+				}
+			}
 		}
 	}
 	return nil
@@ -210,7 +219,11 @@ func readTensors(set, prefix string, vals []graph.ValueInfo) (map[string]*tensor
 		if err != nil {
 			return nil, err
 		}
-		name, t, err := onnx.DecodeTensor(data)
+		var typ graph.Type
+		if i < len(vals) {
+			typ = vals[i].Type
+		}
+		name, t, err := onnx.DecodeValue(data, typ)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", filepath.Base(p), err)
 		}
@@ -231,6 +244,32 @@ func readTensors(set, prefix string, vals []graph.ValueInfo) (map[string]*tensor
 func Compare(got, want *tensor.Tensor, rtol, atol float64) error {
 	if got == nil {
 		return errors.New("missing")
+	}
+	if got.Kind() != want.Kind() {
+		return fmt.Errorf("got a value of kind %d, want kind %d", got.Kind(), want.Kind())
+	}
+	switch want.Kind() {
+	case tensor.KindSequence:
+		g, w := got.Elems(), want.Elems()
+		if len(g) != len(w) {
+			return fmt.Errorf("sequence has %d elements, want %d", len(g), len(w))
+		}
+		for i := range w {
+			if err := Compare(g[i], w[i], rtol, atol); err != nil {
+				return fmt.Errorf("sequence element %d: %w", i, err)
+			}
+		}
+		return nil
+	case tensor.KindOptional:
+		g, gok := got.OptionalValue()
+		w, wok := want.OptionalValue()
+		if gok != wok {
+			return fmt.Errorf("optional has a value: %v, want %v", gok, wok)
+		}
+		if !wok {
+			return nil
+		}
+		return Compare(g, w, rtol, atol)
 	}
 	if got.DType() != want.DType() {
 		return fmt.Errorf("dtype %v, want %v", got.DType(), want.DType())

@@ -3,4 +3,4 @@
 // versions 9 and 10 added to TensorProto.DataType).
 package onnxpb
 
-//go:generate protoc --go_out=. --go_opt=paths=source_relative onnx.proto
+//go:generate protoc --go_out=. --go_opt=paths=source_relative onnx.proto onnx-data.proto

@@ -58,7 +58,7 @@ func gemm[T float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	} else {
 		_ = b[(k-1)*ldb+n-1]
 	}
-	if m*n*k < smallWork || m == 1 || (n == 1 && !transA) {
+	if m*n*k < smallWork || m == 1 {
 		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -79,58 +79,85 @@ func scaleRow[T float](row []T, beta T) {
 	}
 }
 
-// gemmSmall computes C directly, without packing: row updates (axpy) when
-// B rows are contiguous, dot products when B is transposed.
+// gemmSmall computes C directly, without packing: dot products when rows
+// of A and columns of op(B) are contiguous (B transposed), row updates
+// (axpy, four rows of B at a time) otherwise.
 func gemmSmall[T float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	var arow []T
+	if transA {
+		arow = make([]T, k)
+	}
 	for i := 0; i < m; i++ {
 		crow := c[i*ldc : i*ldc+n]
-		if transB || n == 1 {
-			// Dot products: C[i,j] = alpha*sum_p A[i,p]*B[p,j] + beta*C[i,j].
-			for j := range crow {
-				var s T
-				switch {
-				case !transA && transB:
-					arow := a[i*lda : i*lda+k]
-					brow := b[j*ldb : j*ldb+k]
-					for p, av := range arow {
-						s += av * brow[p]
-					}
-				case !transA:
-					arow := a[i*lda : i*lda+k]
-					for p, av := range arow {
-						s += av * b[p*ldb+j]
-					}
-				case transB:
-					brow := b[j*ldb : j*ldb+k]
-					for p, bv := range brow {
-						s += a[p*lda+i] * bv
-					}
-				default:
-					for p := 0; p < k; p++ {
-						s += a[p*lda+i] * b[p*ldb+j]
-					}
-				}
-				if beta == 0 {
-					crow[j] = alpha * s
-				} else {
-					crow[j] = alpha*s + beta*crow[j]
-				}
+		if transA {
+			for p := range arow {
+				arow[p] = a[p*lda+i]
 			}
+		} else {
+			arow = a[i*lda : i*lda+k]
+		}
+		if transB {
+			dotRow(arow, b, ldb, alpha, beta, crow)
 			continue
 		}
 		scaleRow(crow, beta)
-		for p := 0; p < k; p++ {
-			var av T
-			if transA {
-				av = a[p*lda+i]
-			} else {
-				av = a[i*lda+p]
+		p := 0
+		for ; p+4 <= k; p += 4 {
+			a0, a1, a2, a3 := alpha*arow[p], alpha*arow[p+1], alpha*arow[p+2], alpha*arow[p+3]
+			b0 := b[p*ldb : p*ldb+n]
+			b1 := b[(p+1)*ldb : (p+1)*ldb+n]
+			b2 := b[(p+2)*ldb : (p+2)*ldb+n]
+			b3 := b[(p+3)*ldb : (p+3)*ldb+n]
+			for j := range crow {
+				crow[j] += a0*b0[j] + a1*b1[j] + a2*b2[j] + a3*b3[j]
 			}
-			av *= alpha
-			brow := b[p*ldb : p*ldb+n]
-			for j, bv := range brow {
+		}
+		for ; p < k; p++ {
+			av := alpha * arow[p]
+			for j, bv := range b[p*ldb : p*ldb+n] {
 				crow[j] += av * bv
 			}
+		}
+	}
+}
+
+// dotRow sets crow[j] = alpha*dot(arow, row j of b) + beta*crow[j],
+// four columns at a time so that the sums are independent.
+func dotRow[T float](arow, b []T, ldb int, alpha, beta T, crow []T) {
+	k := len(arow)
+	j := 0
+	for ; j+4 <= len(crow); j += 4 {
+		b0 := b[j*ldb : j*ldb+k]
+		b1 := b[(j+1)*ldb : (j+1)*ldb+k]
+		b2 := b[(j+2)*ldb : (j+2)*ldb+k]
+		b3 := b[(j+3)*ldb : (j+3)*ldb+k]
+		var s0, s1, s2, s3 T
+		for p, av := range arow {
+			s0 += av * b0[p]
+			s1 += av * b1[p]
+			s2 += av * b2[p]
+			s3 += av * b3[p]
+		}
+		out := crow[j : j+4 : j+4]
+		if beta == 0 {
+			out[0], out[1], out[2], out[3] = alpha*s0, alpha*s1, alpha*s2, alpha*s3
+		} else {
+			out[0] = alpha*s0 + beta*out[0]
+			out[1] = alpha*s1 + beta*out[1]
+			out[2] = alpha*s2 + beta*out[2]
+			out[3] = alpha*s3 + beta*out[3]
+		}
+	}
+	for ; j < len(crow); j++ {
+		brow := b[j*ldb : j*ldb+k]
+		var s T
+		for p, av := range arow {
+			s += av * brow[p]
+		}
+		if beta == 0 {
+			crow[j] = alpha * s
+		} else {
+			crow[j] = alpha*s + beta*crow[j]
 		}
 	}
 }
@@ -164,10 +191,12 @@ func gemmPacked[T float](transA, transB bool, m, n, k int, alpha T, a []T, lda i
 	bufs, pool := getBufs[T]()
 	defer pool.Put(bufs)
 	var tile [mr * nr]T
+	// Split k into equal blocks of at most kc, so that no block is tiny.
+	kcb := (k + (k+kc-1)/kc - 1) / ((k + kc - 1) / kc)
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
-		for pc := 0; pc < k; pc += kc {
-			kb := min(kc, k-pc)
+		for pc := 0; pc < k; pc += kcb {
+			kb := min(kcb, k-pc)
 			packB(transB, kb, nb, b, ldb, pc, jc, bufs.b)
 			first := pc == 0
 			for ic := 0; ic < m; ic += mc {

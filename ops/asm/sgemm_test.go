@@ -166,3 +166,25 @@ func BenchmarkSgemmRef(b *testing.B) {
 	x, y, z := randSlice[float32](r, n*n), randSlice[float32](r, n*n), make([]float32, n*n)
 	benchGemm(b, n, func() { sgemmRef(false, false, n, n, n, 1, x, n, y, n, 0, z, n) })
 }
+
+// BenchmarkSgemmShapes times the GEMMs of the MNIST CNN in models/.
+func BenchmarkSgemmShapes(b *testing.B) {
+	for _, s := range []struct {
+		name    string
+		m, n, k int
+		tb      bool
+	}{{"conv1_32x676x9", 32, 676, 9, false}, {"conv2_64x121x288", 64, 121, 288, false}, {"fc1_1x64x1600T", 1, 64, 1600, true}, {"fc1_8x64x1600T", 8, 64, 1600, true}} {
+		r := rand.New(rand.NewSource(1))
+		x, y, z := randSlice[float32](r, s.m*s.k), randSlice[float32](r, s.k*s.n), make([]float32, s.m*s.n)
+		ldb := s.n
+		if s.tb {
+			ldb = s.k
+		}
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				Sgemm(false, s.tb, s.m, s.n, s.k, 1, x, s.k, y, ldb, 0, z, s.n)
+			}
+			b.ReportMetric(2*float64(s.m*s.n*s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
