@@ -38,6 +38,7 @@ unit:
 
 race:
 	$(GO) test -count=1 -race -short ./runtime/... ./ops/...
+	$(GO) test -count=1 -race -run TestConcurrentRealModels ./internal/conformance/
 
 fuzz-short:
 	$(GO) test -run '^$$' -fuzz FuzzDecodeCompile -fuzztime $(FUZZTIME) ./internal/conformance/

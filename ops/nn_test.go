@@ -840,3 +840,127 @@ func TestMaxUnpool(t *testing.T) {
 		t.Error("index out of range: no error")
 	}
 }
+
+// TestNNNoPanic feeds random (often invalid) shapes and attributes to the
+// window operators: every run must return a result or an error.
+func TestNNNoPanic(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	ints := func(n, lo, hi int) []int {
+		s := make([]int, n)
+		for i := range s {
+			s[i] = lo + r.Intn(hi-lo+1)
+		}
+		return s
+	}
+	reg := NewRegistry()
+	registerNN(reg)
+	okRuns, errRuns := 0, 0
+	defer func() { t.Logf("runs: %d ok, %d errors", okRuns, errRuns) }()
+	for it := 0; it < 3000; it++ {
+		op := []string{"Conv", "ConvTranspose", "MaxPool", "AveragePool", "LpPool", "MaxUnpool", "ConvInteger"}[r.Intn(7)]
+		nd := 1 + r.Intn(3)
+		xs := append([]int{r.Intn(3), 1 + r.Intn(4)}, ints(nd, 0, 6)...)
+		if r.Intn(10) == 0 {
+			xs = xs[:1+r.Intn(len(xs))] // wrong rank
+		}
+		attrs := map[string]*Attr{}
+		setInts := func(name string, v []int) {
+			a := &Attr{Name: name, Type: AttrInts}
+			for _, x := range v {
+				a.Ints = append(a.Ints, int64(x))
+			}
+			attrs[name] = a
+		}
+		knd := nd
+		if r.Intn(8) == 0 {
+			knd = 1 + r.Intn(3)
+		}
+		k := ints(knd, 1, 4)
+		if op != "Conv" && op != "ConvTranspose" && op != "ConvInteger" || r.Intn(2) == 0 {
+			setInts("kernel_shape", k)
+		}
+		if r.Intn(2) == 0 {
+			setInts("strides", ints(knd, 1, 3))
+		}
+		if r.Intn(2) == 0 {
+			setInts("dilations", ints(knd, 1, 2))
+		}
+		if r.Intn(2) == 0 {
+			setInts("pads", ints(2*knd, 0, 3))
+		}
+		if r.Intn(4) == 0 {
+			attrs["auto_pad"] = &Attr{Name: "auto_pad", Type: AttrString, String: []string{"SAME_UPPER", "SAME_LOWER", "VALID"}[r.Intn(3)]}
+		}
+		if r.Intn(3) == 0 {
+			attrs["ceil_mode"] = &Attr{Name: "ceil_mode", Type: AttrInt, Int: 1}
+		}
+		if r.Intn(4) == 0 {
+			attrs["group"] = &Attr{Name: "group", Type: AttrInt, Int: int64(1 + r.Intn(3))}
+		}
+		if op == "ConvTranspose" && r.Intn(3) == 0 {
+			setInts("output_shape", ints(nd, 0, 9))
+		}
+		if op == "ConvTranspose" && r.Intn(3) == 0 {
+			setInts("output_padding", ints(nd, 0, 2))
+		}
+		def, err := reg.Lookup("", op, 19)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nOut := 1
+		if op == "MaxPool" {
+			nOut = 2
+		}
+		b := &Builder{OpType: op, Opset: 19, NumInputs: 3, NumOutputs: nOut, Attrs: attrs,
+			InputPresent: []bool{true, true, true}, OutputPresent: []bool{true, nOut > 1}}
+		kern, err := def.Build(b)
+		if err != nil {
+			continue
+		}
+		X := randT(r, xs...)
+		ws := append([]int{1 + r.Intn(4), 1 + r.Intn(4)}, k...)
+		W := randT(r, ws...)
+		in := []*tensor.Tensor{X, W}
+		switch op {
+		case "MaxPool", "AveragePool", "LpPool":
+			in = in[:1]
+		case "MaxUnpool":
+			in = []*tensor.Tensor{X, tensor.MustNew(tensor.Int64, xs...)}
+		case "ConvInteger":
+			xi, _ := X.Cast(tensor.Uint8)
+			wi, _ := W.Cast(tensor.Int8)
+			in = []*tensor.Tensor{xi, wi}
+		default:
+			if r.Intn(2) == 0 {
+				in = append(in, randT(r, 1+r.Intn(4)))
+			}
+		}
+		func() {
+			defer func() {
+				if e := recover(); e != nil {
+					t.Fatalf("%s X%v W%v attrs %v: panic %v", op, xs, ws, fmtAttrs(attrs), e)
+				}
+			}()
+			if _, err := kern.Run(&RunContext{Threads: 1}, in); err == nil {
+				okRuns++
+			} else {
+				errRuns++
+			}
+		}()
+	}
+}
+
+func fmtAttrs(a map[string]*Attr) string {
+	s := ""
+	for k, v := range a {
+		switch v.Type {
+		case AttrInts:
+			s += fmt.Sprintf("%s=%v ", k, v.Ints)
+		case AttrInt:
+			s += fmt.Sprintf("%s=%d ", k, v.Int)
+		case AttrString:
+			s += fmt.Sprintf("%s=%s ", k, v.String)
+		}
+	}
+	return s
+}

@@ -104,6 +104,13 @@ func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range sp {
+		// As in ONNX Runtime: a pad as wide as the (dilated) kernel would
+		// give windows that see padding only.
+		if ek := (a.kernel[i]-1)*g.d[i] + 1; g.pb[i] >= ek || g.pe[i] >= ek {
+			return nil, fmt.Errorf("pads %v must be smaller than the kernel %v on every axis", a.pads, a.kernel)
+		}
+	}
 	p := &poolPlan{nc: n * c, inSize: prod(sp), outSize: prod(g.out), g: g}
 	if len(sp) <= 2 && a.kind != poolLp {
 		p.direct = true // pool2D walks the windows itself
@@ -211,28 +218,40 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 			ylo, yhi := taps2D(y0, g.k[0], dy, 0, h)
 			for j, r := range xr {
 				x0 := j*g.s[1] - g.pb[1]
-				best, bi := lowest, -1
-				if ylo < yhi && r[0] < r[1] {
-					bi = (y0+ylo*dy)*w + x0 + r[0]*dx
-					best = src[bi]
+				o := i*ow + j
+				if ylo >= yhi || r[0] >= r[1] {
+					dst[o] = lowest
+					if idx != nil {
+						idx[pl*p.outSize+o] = -1
+					}
+					continue
+				}
+				first := (y0+ylo*dy)*w + x0 + r[0]*dx
+				best, bi := src[first], first
+				if idx == nil {
+					// Branch-free (the builtin max), which random data needs;
+					// it also propagates NaN.
 					for ty := ylo; ty < yhi; ty++ {
 						start := (y0+ty*dy)*w + x0 + r[0]*dx
 						row := src[start : start+(r[1]-r[0]-1)*dx+1]
 						for t := 0; t < len(row); t += dx {
-							if v := row[t]; v > best {
-								best, bi = v, start+t
-							}
+							best = max(best, row[t])
+						}
+					}
+					dst[o] = best
+					continue
+				}
+				for ty := ylo; ty < yhi; ty++ {
+					start := (y0+ty*dy)*w + x0 + r[0]*dx
+					row := src[start : start+(r[1]-r[0]-1)*dx+1]
+					for t := 0; t < len(row); t += dx {
+						if v := row[t]; v > best {
+							best, bi = v, start+t
 						}
 					}
 				}
-				o := i*ow + j
 				dst[o] = best
-				if idx == nil {
-					continue
-				}
 				switch {
-				case bi < 0:
-					idx[pl*p.outSize+o] = -1
 				case colMajor:
 					idx[pl*p.outSize+o] = int64(pl*p.inSize + (bi%w)*h + bi/w)
 				default:

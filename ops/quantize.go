@@ -38,7 +38,8 @@ type quantType interface{ ~int8 | ~uint8 }
 
 // qBounds returns the range of Q.
 func qBounds[Q quantType]() (lo, hi float64) {
-	if _, ok := any(Q(0)).(int8); ok {
+	var z Q
+	if z--; z < 0 { // signed
 		return math.MinInt8, math.MaxInt8
 	}
 	return 0, math.MaxUint8

@@ -75,7 +75,7 @@ func (r *Registry) Register(defs ...*Def) {
 func (r *Registry) Lookup(domain, name string, opset int) (*Def, error) {
 	list := r.defs[key{NormDomain(domain), name}]
 	if len(list) == 0 {
-		return nil, fmt.Errorf("unsupported operator %s (domain %q)", name, displayDomain(domain))
+		return nil, fmt.Errorf("unsupported operator %s (domain %q, opset %d)", name, displayDomain(domain), opset)
 	}
 	var best *Def
 	for _, d := range list {

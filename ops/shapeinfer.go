@@ -364,13 +364,21 @@ func inferFlatten(b *Builder, in []Meta) ([]Meta, error) {
 	}
 	prod := func(ds tensor.SymShape) tensor.Dim {
 		n := int64(1)
+		var sym []tensor.Dim
 		for _, d := range ds {
-			if !d.Known() {
-				return unknownDim
+			if d.Known() {
+				n *= d.Size
+			} else {
+				sym = append(sym, d)
 			}
-			n *= d.Size
 		}
-		return tensor.Dim{Size: n}
+		switch {
+		case len(sym) == 0:
+			return tensor.Dim{Size: n}
+		case len(sym) == 1 && n == 1:
+			return sym[0] // [N 1 1] flattens to N
+		}
+		return unknownDim
 	}
 	x.Shape = tensor.SymShape{prod(x.Shape[:axis]), prod(x.Shape[axis:])}
 	return []Meta{x}, nil

@@ -241,3 +241,19 @@ func TestUnsupportedErrorType(t *testing.T) {
 	require.Len(t, ue.Problems, 1)
 	assert.True(t, strings.Contains(ue.Problems[0], "Nope"))
 }
+
+func TestShapeInference(t *testing.T) {
+	s, err := runtime.Compile(model(), runtime.Options{Registry: testRegistry(nil)})
+	require.NoError(t, err)
+	typ, ok := s.ValueType("s")
+	require.True(t, ok)
+	assert.Equal(t, "float32[N 2]", typ.String())
+
+	// A constant that cannot broadcast with the input is caught at compile
+	// time, naming the node.
+	m := model()
+	m.Graph.AddInitializer("w", tensor.From([]int{3}, []float32{1, 2, 3}))
+	_, err = runtime.Compile(m, runtime.Options{Registry: testRegistry(nil)})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `Add node "add": shape inference`)
+}
