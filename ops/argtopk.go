@@ -15,9 +15,9 @@ func registerArgTopK(r *Registry) {
 		)
 	}
 	r.Register(
-		&Def{Name: "TopK", Since: 1, Build: buildTopK(false), Differentiable: true},
-		&Def{Name: "TopK", Since: 10, Build: buildTopK(true), Differentiable: true},
-		&Def{Name: "TopK", Since: 11, Build: buildTopK(true), Differentiable: true},
+		&Def{Name: "TopK", Since: 1, Build: buildTopK(false), Infer: inferTopK, Differentiable: true},
+		&Def{Name: "TopK", Since: 10, Build: buildTopK(true), Infer: inferTopK, Differentiable: true},
+		&Def{Name: "TopK", Since: 11, Build: buildTopK(true), Infer: inferTopK, Differentiable: true},
 	)
 }
 
@@ -243,35 +243,84 @@ type topKPlan struct {
 func topK[T Number](s []T, p topKPlan) ([]T, []int64) {
 	vals := make([]T, p.outer*p.k*p.inner)
 	idx := make([]int64, len(vals))
-	order := make([]int, p.n)
 	line := make([]T, p.n)
 	less := func(a, b T) bool { return a < b || (a == a) && (b != b) }
+	// cmp orders positions of line: the ones to output first come first.
+	cmp := func(a, b int) int {
+		va, vb := line[a], line[b]
+		if p.largest {
+			va, vb = vb, va
+		}
+		switch {
+		case less(va, vb):
+			return -1
+		case less(vb, va):
+			return 1
+		}
+		return a - b
+	}
+	order := make([]int, p.n)
 	for o := 0; o < p.outer; o++ {
 		for i := 0; i < p.inner; i++ {
 			base := o*p.n*p.inner + i
 			for j := range line {
 				line[j] = s[base+j*p.inner]
-				order[j] = j
 			}
-			slices.SortFunc(order, func(a, b int) int {
-				va, vb := line[a], line[b]
-				if p.largest {
-					va, vb = vb, va
-				}
-				switch {
-				case less(va, vb):
-					return -1
-				case less(vb, va):
-					return 1
-				}
-				return a - b
-			})
+			best := selectTop(order, p.n, p.k, cmp)
 			ob := o*p.k*p.inner + i
-			for j := 0; j < p.k; j++ {
-				vals[ob+j*p.inner] = line[order[j]]
-				idx[ob+j*p.inner] = int64(order[j])
+			for j, at := range best {
+				vals[ob+j*p.inner] = line[at]
+				idx[ob+j*p.inner] = int64(at)
 			}
 		}
 	}
 	return vals, idx
+}
+
+// selectTop returns the k first of positions 0..n-1 under cmp, in order,
+// using buf (of length n) as scratch. For small k it keeps a heap of the
+// best k seen (O(n log k)); otherwise it sorts everything.
+func selectTop(buf []int, n, k int, cmp func(a, b int) int) []int {
+	if k == 0 {
+		return nil
+	}
+	if k*4 > n {
+		for j := range buf[:n] {
+			buf[j] = j
+		}
+		slices.SortFunc(buf[:n], cmp)
+		return buf[:k]
+	}
+	// h is a heap whose root is the worst of the k best so far.
+	h := buf[:k]
+	for j := range h {
+		h[j] = j
+	}
+	down := func(i int) {
+		for {
+			w := i
+			if l := 2*i + 1; l < k && cmp(h[l], h[w]) > 0 {
+				w = l
+			}
+			if r := 2*i + 2; r < k && cmp(h[r], h[w]) > 0 {
+				w = r
+			}
+			if w == i {
+				return
+			}
+			h[i], h[w] = h[w], h[i]
+			i = w
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for j := k; j < n; j++ {
+		if cmp(j, h[0]) < 0 {
+			h[0] = j
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
 }

@@ -15,8 +15,27 @@ import (
 // float16/bfloat16 format as their own shortest round-tripping decimal.
 
 func registerCast(r *Registry) {
-	regVersions(r, "Cast", buildCast, 1, 6, 9, 13)
-	regVersions(r, "CastLike", buildCastLike, 15)
+	// Cast-19/CastLike-19 add float8 types and the saturate attribute
+	// (which only affects float8), Cast-21/CastLike-21 add int4/uint4:
+	// Onyx has none of those element types, so these versions share the
+	// earlier implementation and reject such types with a clear error.
+	regVersions(r, "Cast", buildCast, 1, 6, 9, 13, 19, 21)
+	regVersions(r, "CastLike", buildCastLike, 15, 19, 21)
+}
+
+// newerTypeNames names the TensorProto.DataType values of ONNX 1.14+ that
+// Onyx does not implement, for error messages.
+var newerTypeNames = map[tensor.DType]string{
+	17: "float8e4m3fn", 18: "float8e4m3fnuz", 19: "float8e5m2", 20: "float8e5m2fnuz",
+	21: "uint4", 22: "int4", 23: "float4e2m1",
+}
+
+// dtypeName names d, including ONNX types Onyx does not implement.
+func dtypeName(d tensor.DType) string {
+	if n, ok := newerTypeNames[d]; ok {
+		return n
+	}
+	return d.String()
 }
 
 // onnxTypeNames maps the TensorProto.DataType names used by Cast-1's
@@ -42,8 +61,11 @@ func buildCast(b *Builder) (Kernel, error) {
 	} else {
 		to = tensor.DType(b.RequireInt("to"))
 		if b.Err() == nil && !to.Supported() {
-			b.Fail("Cast: unsupported target type %v", to)
+			b.Fail("Cast: unsupported target type %s", dtypeName(to))
 		}
+	}
+	if b.Opset >= 19 {
+		b.Int("saturate", 1) // only changes float8 results; checked for its type
 	}
 	if err := b.Err(); err != nil {
 		return nil, err

@@ -98,6 +98,15 @@ func buildSplit(b *Builder) (Kernel, error) {
 	if b.Opset >= 13 {
 		attrSplit = nil
 	}
+	// Split-18: num_outputs splits into that many parts, the last one
+	// smaller when the dimension does not divide evenly.
+	numOutputs := int64(0)
+	if b.Opset >= 18 && b.Has("num_outputs") {
+		numOutputs = b.Int("num_outputs", 0)
+		if b.Err() == nil && (numOutputs < 1 || int(numOutputs) != b.NumOutputs) {
+			b.Fail("num_outputs %d does not match the node's %d outputs", numOutputs, b.NumOutputs)
+		}
+	}
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
@@ -132,7 +141,20 @@ func buildSplit(b *Builder) (Kernel, error) {
 			n = len(split)
 		}
 		sizes := make([]int, n)
-		if split == nil {
+		if split != nil && numOutputs > 0 {
+			return nil, fmt.Errorf("split and num_outputs must not both be given")
+		}
+		if split == nil && numOutputs > 0 {
+			chunk := (dim + n - 1) / n
+			last := dim - chunk*(n-1)
+			if last < 0 {
+				return nil, fmt.Errorf("dimension %d of size %d cannot be split into %d parts of size %d", a, dim, n, chunk)
+			}
+			for i := range sizes {
+				sizes[i] = chunk
+			}
+			sizes[n-1] = last
+		} else if split == nil {
 			if n == 0 || dim%n != 0 {
 				return nil, fmt.Errorf("dimension %d of size %d cannot be split into %d equal parts", a, dim, n)
 			}

@@ -11,14 +11,15 @@ import (
 // that may read outer-scope values through the RunContext.
 
 func registerControlFlow(r *Registry) {
-	for _, v := range []int{1, 11, 13, 16} {
+	// Versions 19 and 21 only add float8 and int4/uint4 types.
+	for _, v := range []int{1, 11, 13, 16, 19, 21} {
 		r.Register(&Def{Name: "If", Since: v, Build: buildIf})
 	}
-	for _, v := range []int{1, 11, 13, 16} {
+	for _, v := range []int{1, 11, 13, 16, 19, 21} {
 		r.Register(&Def{Name: "Loop", Since: v, Build: buildLoop})
 	}
 	r.Register(&Def{Name: "Scan", Since: 8, Build: buildScan8})
-	for _, v := range []int{9, 11, 16} {
+	for _, v := range []int{9, 11, 16, 19, 21} {
 		r.Register(&Def{Name: "Scan", Since: v, Build: buildScan})
 	}
 }

@@ -13,9 +13,9 @@ import (
 func registerConv(r *Registry) {
 	for _, v := range []int{1, 11} {
 		r.Register(&Def{Name: "Conv", Since: v, Build: buildConv, Differentiable: true})
-		r.Register(&Def{Name: "ConvTranspose", Since: v, Build: buildConvTranspose, Differentiable: true})
+		r.Register(&Def{Name: "ConvTranspose", Since: v, Build: buildConvTranspose, Infer: inferConvTranspose, Differentiable: true})
 	}
-	r.Register(&Def{Name: "ConvInteger", Since: 10, Build: buildConvInteger})
+	r.Register(&Def{Name: "ConvInteger", Since: 10, Build: buildConvInteger, Infer: inferConvInteger})
 }
 
 // convAttrs are Conv's and ConvInteger's attributes.

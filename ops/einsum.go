@@ -9,7 +9,7 @@ import (
 )
 
 func registerEinsum(r *Registry) {
-	r.Register(&Def{Name: "Einsum", Since: 12, Build: buildEinsum, Differentiable: true})
+	r.Register(&Def{Name: "Einsum", Since: 12, Build: buildEinsum, Infer: inferEinsum, Differentiable: true})
 }
 
 // einsumLetters is the number of letter labels (a-z, A-Z); ellipsis
@@ -273,6 +273,11 @@ func einsum(sp *einsumSpec, ins []*tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, err := tensor.NumElements(p.outShape); err != nil {
+		return nil, err
+	} else if n > tensor.MaxBytes/8 {
+		return nil, fmt.Errorf("output shape %v: %w", p.outShape, tensor.ErrTooLarge)
+	}
 	var out any
 	switch ins[0].Data().(type) {
 	case []float32:
@@ -335,12 +340,30 @@ func einsumRun[T, A Number](p *einsumPlan, ins []*tensor.Tensor) []A {
 	idx := make([]int, L-1)
 	outOff := 0
 	for rep := total / n; rep > 0; rep-- {
-		for t := 0; t < n; t++ {
-			v := A(1)
-			for k, d := range data {
-				v *= A(d[offs[k]+t*innerSt[k]])
+		switch {
+		case len(data) == 2 && outSt == 0:
+			// The common contraction: a dot product along the last label.
+			a, b := data[0][offs[0]:], data[1][offs[1]:]
+			sa, sb := innerSt[0], innerSt[1]
+			var sum A
+			for t := 0; t < n; t++ {
+				sum += A(a[t*sa]) * A(b[t*sb])
 			}
-			acc[outOff+t*outSt] += v
+			acc[outOff] += sum
+		case len(data) == 2:
+			a, b := data[0][offs[0]:], data[1][offs[1]:]
+			sa, sb := innerSt[0], innerSt[1]
+			for t := 0; t < n; t++ {
+				acc[outOff+t*outSt] += A(a[t*sa]) * A(b[t*sb])
+			}
+		default:
+			for t := 0; t < n; t++ {
+				v := A(1)
+				for k, d := range data {
+					v *= A(d[offs[k]+t*innerSt[k]])
+				}
+				acc[outOff+t*outSt] += v
+			}
 		}
 		for j := L - 2; j >= 0; j-- {
 			idx[j]++

@@ -14,4 +14,9 @@ var families = []func(*Registry){
 	registerStrings,     // strings.go: StringNormalizer
 	registerLoss,        // loss.go: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 	registerQuantize,    // quantize.go: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, QLinearMatMul, QLinearConv
+	registerSignal,      // signal.go: DFT, STFT, Hann/Hamming/BlackmanWindow, MelWeightMatrix
+	registerRandom,      // random.go: RandomNormal(Like), RandomUniform(Like), Multinomial, Bernoulli
+	registerText,        // textvec.go: TfIdfVectorizer, RegexFullMatch, StringConcat, StringSplit
+	registerVision,      // vision.go: NonMaxSuppression, GridSample, AffineGrid, Col2Im, CenterCropPad, GroupNormalization
+	registerOptimizer,   // optimizer.go: Adagrad, Adam, Momentum (ai.onnx.preview.training)
 }

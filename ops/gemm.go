@@ -17,7 +17,7 @@ func registerGemm(r *Registry) {
 	for _, v := range []int{1, 9, 13} {
 		r.Register(&Def{Name: "MatMul", Since: v, Build: buildMatMul, Differentiable: true})
 	}
-	r.Register(&Def{Name: "MatMulInteger", Since: 10, Build: buildMatMulInteger})
+	r.Register(&Def{Name: "MatMulInteger", Since: 10, Build: buildMatMulInteger, Infer: inferMatMulInteger})
 }
 
 // gemmT computes C = alpha*op(A)*op(B) + beta*C (C unread when beta is 0)

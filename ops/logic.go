@@ -11,7 +11,7 @@ import (
 // And, Or, Xor, Not, and Where.
 
 func registerLogic(r *Registry) {
-	regVersions(r, "Equal", binaryBuilder(cmpEq.apply), 1, 7, 11, 13)
+	regVersions(r, "Equal", binaryBuilder(cmpEq.apply), 1, 7, 11, 13, 19)
 	regVersions(r, "Less", binaryBuilder(cmpLt.apply), 1, 7, 9, 13)
 	regVersions(r, "Greater", binaryBuilder(cmpGt.apply), 1, 7, 9, 13)
 	regVersions(r, "LessOrEqual", binaryBuilder(cmpLe.apply), 12, 16)

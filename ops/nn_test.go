@@ -964,3 +964,52 @@ func fmtAttrs(a map[string]*Attr) string {
 	}
 	return s
 }
+
+func TestNNInfer(t *testing.T) {
+	r := NewRegistry()
+	registerNN(r)
+	infer := func(op string, opset int, attrs map[string]any, in ...Meta) []Meta {
+		t.Helper()
+		def, err := r.Lookup("", op, opset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &Builder{OpType: op, Opset: opset, NumInputs: len(in), NumOutputs: 1, Attrs: map[string]*Attr{}}
+		for k, v := range attrs {
+			a := &Attr{Name: k}
+			switch v := v.(type) {
+			case int:
+				a.Type, a.Int = AttrInt, int64(v)
+			case []int:
+				a.Type = AttrInts
+				for _, x := range v {
+					a.Ints = append(a.Ints, int64(x))
+				}
+			}
+			b.Attrs[k] = a
+		}
+		out, err := InferFor(def)(b, in)
+		if err != nil {
+			t.Fatalf("%s: %v", op, err)
+		}
+		return out
+	}
+	m := func(dt tensor.DType, s ...int) Meta { return Meta{DType: dt, Shape: SymOf(s)} }
+	check := func(what string, got Meta, dt tensor.DType, shape ...int) {
+		t.Helper()
+		if got.DType != dt || got.Shape.String() != SymOf(shape).String() {
+			t.Errorf("%s: got %v%v, want %v%v", what, got.DType, got.Shape, dt, shape)
+		}
+	}
+	check("ConvTranspose", infer("ConvTranspose", 11, map[string]any{"strides": []int{2, 2}, "group": 2}, m(tensor.Float32, 1, 4, 3, 5), m(tensor.Float32, 4, 3, 3, 3))[0],
+		tensor.Float32, 1, 6, 7, 11)
+	check("ConvInteger", infer("ConvInteger", 10, nil, m(tensor.Uint8, 1, 1, 5, 5), m(tensor.Uint8, 2, 1, 3, 3))[0], tensor.Int32, 1, 2, 3, 3)
+	check("MatMulInteger", infer("MatMulInteger", 10, nil, m(tensor.Uint8, 2, 4, 3), m(tensor.Int8, 3, 5))[0], tensor.Int32, 2, 4, 5)
+	check("RoiAlign", infer("RoiAlign", 16, map[string]any{"output_height": 3, "output_width": 2}, m(tensor.Float32, 1, 8, 9, 9), m(tensor.Float32, 5, 4), m(tensor.Int64, 5))[0],
+		tensor.Float32, 5, 8, 3, 2)
+	check("MaxUnpool", infer("MaxUnpool", 11, map[string]any{"kernel_shape": []int{2, 2}, "strides": []int{2, 2}}, m(tensor.Float32, 1, 3, 2, 2), m(tensor.Int64, 1, 3, 2, 2))[0],
+		tensor.Float32, 1, 3, 4, 4)
+	shape := tensor.From([]int{4}, []int64{1, 3, 5, 5})
+	check("MaxUnpool output_shape", infer("MaxUnpool", 11, map[string]any{"kernel_shape": []int{2, 2}}, m(tensor.Float32, 1, 3, 2, 2), m(tensor.Int64, 1, 3, 2, 2), MetaOf(shape))[0],
+		tensor.Float32, 1, 3, 5, 5)
+}

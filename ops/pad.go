@@ -7,7 +7,8 @@ import (
 	"github.com/onyxrt/onyx/tensor"
 )
 
-// Pad: constant, edge and reflect padding (negative pads crop).
+// Pad: constant, edge, reflect and (opset 19) wrap padding (negative pads
+// crop).
 
 // buildPadAttr handles Pad-1 ("paddings") and Pad-2 ("pads"), whose pads
 // and constant value are attributes.
@@ -47,13 +48,13 @@ func buildPadAttr(b *Builder) (Kernel, error) {
 }
 
 // buildPad handles Pad-11 and later: inputs data, pads, optional
-// constant_value and (opset 18) axes.
+// constant_value, (opset 18) axes and (opset 19) wrap mode.
 func buildPad(b *Builder) (Kernel, error) {
 	mode := b.String("mode", "constant")
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	if err := padCheckMode(mode); err != nil {
+	if err := padCheckMode(mode); err != nil && (mode != "wrap" || b.Opset < 19) {
 		return nil, err
 	}
 	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -144,6 +145,9 @@ func padTensor(x *tensor.Tensor, pads, axes []int64, mode string, cv *tensor.Ten
 			if s[a] == 0 && outShape[a] > 0 {
 				return nil, fmt.Errorf("cannot %s-pad dimension %d of size 0", mode, a)
 			}
+			if mode == "wrap" && outShape[a] > 0 && s[a]-max(0, -begin[a])-max(0, -end[a]) <= 0 {
+				return nil, fmt.Errorf("cannot wrap-pad dimension %d: pads %v crop all of it", a, pads)
+			}
 		}
 	}
 	f, err := layoutPick(x.DType(), padRaw[uint8], padRaw[uint16], padRaw[uint32], padRaw[uint64], padRaw[string])
@@ -177,15 +181,23 @@ func padRaw[T layoutElem](out, x *tensor.Tensor, begin, end []int, mode string, 
 		layoutCopy(dst, do, outStr, src, so, inStr, cnt)
 		return
 	}
-	// Edge and reflect: each output coordinate reads one input coordinate
-	// per axis; maps[a][o] is that coordinate times the input stride.
+	// Edge, reflect and wrap: each output coordinate reads one input
+	// coordinate per axis; maps[a][o] is that coordinate times the input
+	// stride. Wrap repeats the part of the axis that survives cropping.
 	maps := make([][]int, len(s))
 	for a := range s {
 		m := make([]int, os[a])
 		d := s[a]
+		cropB, kept := max(0, -begin[a]), d-max(0, -begin[a])-max(0, -end[a])
 		for o := range m {
 			i := o - begin[a]
-			if mode == "edge" {
+			if mode == "wrap" {
+				i = (o - max(0, begin[a])) % kept
+				if i < 0 {
+					i += kept
+				}
+				i += cropB
+			} else if mode == "edge" {
 				i = min(max(i, 0), d-1)
 			} else if d == 1 {
 				i = 0

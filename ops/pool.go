@@ -25,12 +25,12 @@ func registerPool(r *Registry) {
 	for _, v := range []int{1, 2} {
 		r.Register(&Def{Name: "GlobalLpPool", Since: v, Build: buildGlobalPool(poolLp), Differentiable: true})
 	}
-	r.Register(&Def{Name: "MaxRoiPool", Since: 1, Build: buildMaxRoiPool, Differentiable: true})
+	r.Register(&Def{Name: "MaxRoiPool", Since: 1, Build: buildMaxRoiPool, Infer: inferRoiPool, Differentiable: true})
 	for _, v := range []int{10, 16} {
-		r.Register(&Def{Name: "RoiAlign", Since: v, Build: buildRoiAlign})
+		r.Register(&Def{Name: "RoiAlign", Since: v, Build: buildRoiAlign, Infer: inferRoiPool})
 	}
 	for _, v := range []int{9, 11} {
-		r.Register(&Def{Name: "MaxUnpool", Since: v, Build: buildMaxUnpool, Differentiable: true})
+		r.Register(&Def{Name: "MaxUnpool", Since: v, Build: buildMaxUnpool, Infer: inferMaxUnpool, Differentiable: true})
 	}
 }
 

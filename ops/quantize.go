@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -20,7 +21,11 @@ import (
 // scale_a * scale_b / scale_y.
 
 func registerQuantize(r *Registry) {
-	for _, v := range []int{10, 13} {
+	// 19: float16/bfloat16 scales (DequantizeLinear's output takes the
+	// scale's type), float8 types, saturate. 21: blocked quantization
+	// (block_size), QuantizeLinear's output_dtype, int16/uint16 (and
+	// int4/uint4, which Onyx lacks) quantized types.
+	for _, v := range []int{10, 13, 19, 21} {
 		r.Register(
 			&Def{Name: "QuantizeLinear", Since: v, Build: buildQuantizeLinear},
 			&Def{Name: "DequantizeLinear", Since: v, Build: buildDequantizeLinear},
@@ -29,18 +34,27 @@ func registerQuantize(r *Registry) {
 	r.Register(
 		&Def{Name: "DynamicQuantizeLinear", Since: 11, Build: buildDynamicQuantizeLinear},
 		&Def{Name: "QLinearMatMul", Since: 10, Build: buildQLinearMatMul},
+		&Def{Name: "QLinearMatMul", Since: 21, Build: buildQLinearMatMul}, // float16/bfloat16 scales, float8
 		&Def{Name: "QLinearConv", Since: 10, Build: buildQLinearConv},
 	)
 }
 
-// quantType is the set of quantized element types.
-type quantType interface{ ~int8 | ~uint8 }
+// quantType is the set of quantized element types (16-bit ones from
+// QuantizeLinear-21).
+type quantType interface {
+	~int8 | ~uint8 | ~int16 | ~uint16
+}
 
 // qBounds returns the range of Q.
 func qBounds[Q quantType]() (lo, hi float64) {
 	var z Q
-	if z--; z < 0 { // signed
+	switch any(z).(type) {
+	case int8:
 		return math.MinInt8, math.MaxInt8
+	case int16:
+		return math.MinInt16, math.MaxInt16
+	case uint16:
+		return 0, math.MaxUint16
 	}
 	return 0, math.MaxUint8
 }
@@ -60,22 +74,55 @@ func quantizeValue[Q quantType](v float32, zp int32, lo, hi float64) Q {
 // zeroPoints returns the values of a zero-point tensor of type uint8, int8
 // or int32 as int32.
 func zeroPoints(t *tensor.Tensor, what string) ([]int32, error) {
-	if s, ok := t.Data().([]int32); ok {
+	switch s := t.Data().(type) {
+	case []int32:
 		return s, nil
+	case []int16:
+		return convertSlice[int16, int32](s), nil
+	case []uint16:
+		return convertSlice[uint16, int32](s), nil
 	}
 	return int8s(t, what)
 }
 
-// qParams is a per-tensor or per-axis quantization, one scale and zero
-// point per channel; element i of the quantized tensor belongs to channel
-// (i/inner) % len(scale).
+// qParams is a per-tensor, per-axis or (block > 0) blocked quantization,
+// one scale and zero point per channel. Without blocks, element i of the
+// quantized tensor belongs to channel (i/inner) % len(scale); with blocks
+// of size block along an axis of size dim (nb blocks), to the scale element
+// at the same coordinates except coordinate/block along the axis.
 type qParams struct {
 	scale []float32
 	zp    []int32
 	inner int
+	block int
+	dim   int
+	nb    int
 }
 
-func (p *qParams) channel(i int) int { return (i / p.inner) % len(p.scale) }
+func (p *qParams) channel(i int) int {
+	if p.block == 0 {
+		return (i / p.inner) % len(p.scale)
+	}
+	a := (i / p.inner) % p.dim
+	o := i / (p.inner * p.dim)
+	return (o*p.nb+a/p.block)*p.inner + i%p.inner
+}
+
+// scaleValues returns a scale tensor's values as float32 (float16 and
+// bfloat16 scales exist from opset 19).
+func scaleValues(scale *tensor.Tensor, what string) ([]float32, error) {
+	switch scale.DType() {
+	case tensor.Float32:
+		return scale.Float32s(), nil
+	case tensor.Float16, tensor.BFloat16:
+		u, _, err := Upcast(scale)
+		if err != nil {
+			return nil, err
+		}
+		return u.Float32s(), nil
+	}
+	return nil, fmt.Errorf("%s must be float32, float16 or bfloat16, got %v", what, scale.DType())
+}
 
 // readQParams checks a scale (float32) and an optional zero point (nil
 // means 0) against a tensor of the given shape: per-tensor when the scale
@@ -83,10 +130,11 @@ func (p *qParams) channel(i int) int { return (i / p.inner) % len(p.scale) }
 // scale and zero point of length shape[axis].
 func readQParams(scale, zp *tensor.Tensor, shape []int, axis int64, perAxis bool) (qParams, error) {
 	var p qParams
-	if scale.DType() != tensor.Float32 {
-		return p, fmt.Errorf("scale must be float32, got %v", scale.DType())
+	sv, err := scaleValues(scale, "scale")
+	if err != nil {
+		return p, err
 	}
-	p.scale, p.inner = scale.Float32s(), 1
+	p.scale, p.inner = sv, 1
 	if zp != nil {
 		if !tensor.ShapeEqual(zp.Shape(), scale.Shape()) {
 			return p, fmt.Errorf("zero point shape %v differs from scale shape %v", zp.Shape(), scale.Shape())
@@ -119,6 +167,84 @@ func readQParams(scale, zp *tensor.Tensor, shape []int, axis int64, perAxis bool
 	return p, nil
 }
 
+// readBlockedQParams checks the scale and optional zero point of blocked
+// quantization (opset 21, block_size > 0): they have the rank of the
+// quantized tensor (shape) and its dimensions, except along axis where
+// they have ceil(shape[axis]/block) elements.
+func readBlockedQParams(scale, zp *tensor.Tensor, shape []int, axis int64, block int) (qParams, error) {
+	var p qParams
+	ax, err := NormAxis(axis, len(shape))
+	if err != nil {
+		return p, err
+	}
+	ss := scale.Shape()
+	nb := (shape[ax] + block - 1) / block
+	ok := len(ss) == len(shape)
+	for i := 0; ok && i < len(ss); i++ {
+		if i == ax {
+			ok = ss[i] == nb
+		} else {
+			ok = ss[i] == shape[i]
+		}
+	}
+	if !ok {
+		return p, fmt.Errorf("scale shape %v does not fit input shape %v with block_size %d along axis %d", ss, shape, block, ax)
+	}
+	if p.scale, err = scaleValues(scale, "scale"); err != nil {
+		return p, err
+	}
+	if zp != nil {
+		if !tensor.ShapeEqual(zp.Shape(), ss) {
+			return p, fmt.Errorf("zero point shape %v differs from scale shape %v", zp.Shape(), ss)
+		}
+		if p.zp, err = zeroPoints(zp, "zero point"); err != nil {
+			return p, err
+		}
+	} else {
+		p.zp = make([]int32, len(p.scale))
+	}
+	p.inner, p.block, p.dim, p.nb = prod(shape[ax+1:]), block, shape[ax], nb
+	return p, nil
+}
+
+// qLinearAttrs are the attributes of QuantizeLinear/DequantizeLinear.
+type qLinearAttrs struct {
+	axis    int64
+	perAxis bool
+	block   int          // block_size (opset 21); 0: per tensor or per axis
+	outType tensor.DType // output_dtype of QuantizeLinear-21; Undefined: from the zero point
+}
+
+func readQLinearAttrs(b *Builder) (qLinearAttrs, error) {
+	var a qLinearAttrs
+	var err error
+	if a.axis, a.perAxis, err = axisAttr(b); err != nil {
+		return a, err
+	}
+	if b.Opset >= 19 {
+		b.Int("saturate", 1) // only changes float8 results; checked for its type
+	}
+	if b.Opset >= 21 {
+		block := b.Int("block_size", 0)
+		if block < 0 || block > math.MaxInt32 {
+			b.Fail("block_size %d is invalid", block)
+		}
+		a.block = int(block)
+		if b.OpType == "QuantizeLinear" {
+			a.outType = tensor.DType(b.Int("output_dtype", 0))
+		}
+	}
+	return a, b.Err()
+}
+
+// params reads the scale and zero point of x's quantization.
+func (a qLinearAttrs) params(scale, zp *tensor.Tensor, shape []int) (qParams, error) {
+	if a.block > 0 {
+		return readBlockedQParams(scale, zp, shape, a.axis, a.block)
+	}
+	return readQParams(scale, zp, shape, a.axis, a.perAxis)
+}
+
 // quantizeInto writes saturate(round(x / scale) + zp) per channel to y.
 func quantizeInto[Q quantType](rc *RunContext, x []float32, p qParams, y []Q) {
 	lo, hi := qBounds[Q]()
@@ -131,7 +257,7 @@ func quantizeInto[Q quantType](rc *RunContext, x []float32, p qParams, y []Q) {
 }
 
 // dequantizeInto writes (x - zp) * scale per channel to y.
-func dequantizeInto[T int8 | uint8 | int32](rc *RunContext, x []T, p qParams, y []float32) {
+func dequantizeInto[T int8 | uint8 | int16 | uint16 | int32](rc *RunContext, x []T, p qParams, y []float32) {
 	ewParallel(rc, len(x), grainCheap, func(s, e int) {
 		for i := s; i < e; i++ {
 			c := p.channel(i)
@@ -175,9 +301,16 @@ func axisAttr(b *Builder) (axis int64, perAxis bool, err error) {
 // ---- QuantizeLinear ----
 
 func buildQuantizeLinear(b *Builder) (Kernel, error) {
-	axis, perAxis, err := axisAttr(b)
+	attrs, err := readQLinearAttrs(b)
 	if err != nil {
 		return nil, err
+	}
+	outTypes := []tensor.DType{tensor.Uint8, tensor.Int8}
+	if b.Opset >= 21 {
+		outTypes = append(outTypes, tensor.Uint16, tensor.Int16)
+	}
+	if attrs.outType != tensor.Undefined && !slices.Contains(outTypes, attrs.outType) {
+		return nil, fmt.Errorf("output_dtype %s is not supported", dtypeName(attrs.outType))
 	}
 	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
@@ -185,13 +318,19 @@ func buildQuantizeLinear(b *Builder) (Kernel, error) {
 		}
 		X, S, Z := in[0], in[1], Opt(in, 2)
 		ydt := tensor.Uint8
+		if attrs.outType != tensor.Undefined {
+			ydt = attrs.outType
+		}
 		if Z != nil {
-			if err := checkDType("y_zero_point", Z, tensor.Uint8, tensor.Int8); err != nil {
+			if err := checkDType("y_zero_point", Z, outTypes...); err != nil {
 				return nil, err
+			}
+			if attrs.outType != tensor.Undefined && Z.DType() != attrs.outType {
+				return nil, fmt.Errorf("y_zero_point has type %v, output_dtype is %v", Z.DType(), attrs.outType)
 			}
 			ydt = Z.DType()
 		}
-		p, err := readQParams(S, Z, X.Shape(), axis, perAxis)
+		p, err := attrs.params(S, Z, X.Shape())
 		if err != nil {
 			return nil, err
 		}
@@ -203,10 +342,15 @@ func buildQuantizeLinear(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if ydt == tensor.Int8 {
+		switch ydt {
+		case tensor.Int8:
 			quantizeInto(rc, x, p, tensor.Data[int8](y))
-		} else {
+		case tensor.Uint8:
 			quantizeInto(rc, x, p, tensor.Data[uint8](y))
+		case tensor.Int16:
+			quantizeInto(rc, x, p, tensor.Data[int16](y))
+		case tensor.Uint16:
+			quantizeInto(rc, x, p, tensor.Data[uint16](y))
 		}
 		return []*tensor.Tensor{y}, nil
 	}), nil
@@ -215,22 +359,27 @@ func buildQuantizeLinear(b *Builder) (Kernel, error) {
 // ---- DequantizeLinear ----
 
 func buildDequantizeLinear(b *Builder) (Kernel, error) {
-	axis, perAxis, err := axisAttr(b)
+	attrs, err := readQLinearAttrs(b)
 	if err != nil {
 		return nil, err
 	}
+	inTypes := []tensor.DType{tensor.Uint8, tensor.Int8, tensor.Int32}
+	if b.Opset >= 21 {
+		inTypes = append(inTypes, tensor.Uint16, tensor.Int16)
+	}
+	scaleTyped := b.Opset >= 19 // the output has the scale's type
 	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
 		X, S, Z := in[0], in[1], Opt(in, 2)
-		if err := checkDType("x", X, tensor.Uint8, tensor.Int8, tensor.Int32); err != nil {
+		if err := checkDType("x", X, inTypes...); err != nil {
 			return nil, err
 		}
 		if Z != nil && Z.DType() != X.DType() {
 			return nil, fmt.Errorf("x_zero_point has type %v, x has %v", Z.DType(), X.DType())
 		}
-		p, err := readQParams(S, Z, X.Shape(), axis, perAxis)
+		p, err := attrs.params(S, Z, X.Shape())
 		if err != nil {
 			return nil, err
 		}
@@ -252,6 +401,15 @@ func buildDequantizeLinear(b *Builder) (Kernel, error) {
 			dequantizeInto(rc, x, p, y.Float32s())
 		case []int32:
 			dequantizeInto(rc, x, p, y.Float32s())
+		case []int16:
+			dequantizeInto(rc, x, p, y.Float32s())
+		case []uint16:
+			dequantizeInto(rc, x, p, y.Float32s())
+		}
+		if scaleTyped && S.DType() != tensor.Float32 {
+			if y, err = Downcast(y, S.DType()); err != nil {
+				return nil, err
+			}
 		}
 		return []*tensor.Tensor{y}, nil
 	}), nil
@@ -342,8 +500,12 @@ func requantize(rc *RunContext, acc []int32, shape []int, mult func(i int) float
 // scalarQParams checks a per-tensor scale (float32, one element) and zero
 // point (one element of type zt) and returns the scale.
 func scalarQParams(scale, zp *tensor.Tensor, zt tensor.DType, what string) (float32, error) {
-	if scale.DType() != tensor.Float32 || scale.Len() != 1 {
-		return 0, fmt.Errorf("%s_scale must be a float32 scalar, got %v %v", what, scale.DType(), scale.Shape())
+	if scale.Len() != 1 {
+		return 0, fmt.Errorf("%s_scale must be a scalar, got shape %v", what, scale.Shape())
+	}
+	sv, err := scaleValues(scale, what+"_scale")
+	if err != nil {
+		return 0, err
 	}
 	if zp.Len() != 1 {
 		return 0, fmt.Errorf("%s_zero_point must be a scalar, got shape %v", what, zp.Shape())
@@ -351,7 +513,7 @@ func scalarQParams(scale, zp *tensor.Tensor, zt tensor.DType, what string) (floa
 	if zp.DType() != zt {
 		return 0, fmt.Errorf("%s_zero_point has type %v, want %v", what, zp.DType(), zt)
 	}
-	return scale.Float32s()[0], nil
+	return sv[0], nil
 }
 
 // ---- QLinearMatMul ----
@@ -385,8 +547,9 @@ func expandQParam[T any](data []T, pshape, shape []int, vec int, what string) ([
 // operand's shape with the reduced axis (columns of a, rows of b) of size
 // 1, along with that reduced shape.
 func matParams(scale, zp *tensor.Tensor, shape []int, perRow bool, what string) (s []float32, z []int32, red []int, err error) {
-	if scale.DType() != tensor.Float32 {
-		return nil, nil, nil, fmt.Errorf("%s_scale must be float32, got %v", what, scale.DType())
+	sv, err := scaleValues(scale, what+"_scale")
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if !tensor.ShapeEqual(scale.Shape(), zp.Shape()) {
 		return nil, nil, nil, fmt.Errorf("%s_zero_point shape %v differs from %s_scale shape %v", what, zp.Shape(), what, scale.Shape())
@@ -399,7 +562,7 @@ func matParams(scale, zp *tensor.Tensor, shape []int, perRow bool, what string) 
 	} else {
 		red[r-2] = 1
 	}
-	if s, err = expandQParam(scale.Float32s(), scale.Shape(), red, vec, what+"_scale"); err != nil {
+	if s, err = expandQParam(sv, scale.Shape(), red, vec, what+"_scale"); err != nil {
 		return nil, nil, nil, err
 	}
 	zv, err := zeroPoints(zp, what+"_zero_point")

@@ -34,8 +34,8 @@ var reduceOps = []struct {
 }{
 	{"ReduceSum", redSum, []int{1, 11, 13}, 13},
 	{"ReduceMean", redMean, []int{1, 11, 13, 18}, 18},
-	{"ReduceMax", redMax, []int{1, 11, 12, 13, 18}, 18},
-	{"ReduceMin", redMin, []int{1, 11, 12, 13, 18}, 18},
+	{"ReduceMax", redMax, []int{1, 11, 12, 13, 18, 20}, 18}, // 20: bool
+	{"ReduceMin", redMin, []int{1, 11, 12, 13, 18, 20}, 18}, // 20: bool
 	{"ReduceProd", redProd, []int{1, 11, 13, 18}, 18},
 	{"ReduceL1", redL1, []int{1, 11, 13, 18}, 18},
 	{"ReduceL2", redL2, []int{1, 11, 13, 18}, 18},
@@ -96,10 +96,15 @@ func buildReduce(op reduceOp, axesInput bool) func(b *Builder) (Kernel, error) {
 					axes = a
 				}
 				if len(axes) == 0 && noop {
-					if !x.DType().IsNumeric() {
-						return nil, ErrDType("reduce", x.DType())
+					// Reducing over no axis still applies the
+					// elementwise part (ReduceL1 gives |x|,
+					// ReduceSumSquare x², ...), as in ONNX Runtime and
+					// the ONNX reference implementation.
+					y, err := reduceMask(x, make([]bool, x.Rank()), keep, op)
+					if err != nil {
+						return nil, err
 					}
-					return []*tensor.Tensor{x.Clone()}, nil
+					return []*tensor.Tensor{y}, nil
 				}
 			}
 			y, err := reduceTensor(x, axes, keep, op)
@@ -129,6 +134,12 @@ func reduceTensor(x *tensor.Tensor, axes []int64, keep bool, op reduceOp) (*tens
 			red[a] = true
 		}
 	}
+	return reduceMask(x, red, keep, op)
+}
+
+// reduceMask reduces x over the axes i where red[i] is set (possibly none).
+func reduceMask(x *tensor.Tensor, red []bool, keep bool, op reduceOp) (*tensor.Tensor, error) {
+	shape := x.Shape()
 	var outShape []int
 	for i, d := range shape {
 		switch {
@@ -139,6 +150,18 @@ func reduceTensor(x *tensor.Tensor, axes []int64, keep bool, op reduceOp) (*tens
 		}
 	}
 	p := newReducePlan(shape, red)
+	if x.DType() == tensor.Bool && (op == redMax || op == redMin) {
+		// ReduceMax-20 / ReduceMin-20 on bool: any / all, through uint8.
+		xb, err := x.Cast(tensor.Uint8)
+		if err != nil {
+			return nil, err
+		}
+		y, err := tensor.FromSlice(outShape, reduceInt(tensor.Data[uint8](xb), p, op))
+		if err != nil {
+			return nil, err
+		}
+		return y.Cast(tensor.Bool)
+	}
 	xu, dt, err := Upcast(x)
 	if err != nil {
 		return nil, err

@@ -9,11 +9,11 @@ import (
 
 func registerResize(r *Registry) {
 	for _, v := range []int{10, 11, 13, 18, 19} {
-		r.Register(&Def{Name: "Resize", Since: v, Build: buildResize(v), Differentiable: true})
+		r.Register(&Def{Name: "Resize", Since: v, Build: buildResize(v), Infer: inferResize, Differentiable: true})
 	}
 	r.Register(
-		&Def{Name: "Upsample", Since: 7, Build: buildUpsample(false), Differentiable: true},
-		&Def{Name: "Upsample", Since: 9, Build: buildUpsample(true), Differentiable: true},
+		&Def{Name: "Upsample", Since: 7, Build: buildUpsample(false), Infer: inferResize, Differentiable: true},
+		&Def{Name: "Upsample", Since: 9, Build: buildUpsample(true), Infer: inferResize, Differentiable: true},
 	)
 }
 
@@ -214,72 +214,9 @@ func (m *resizeAxis) identity() bool {
 func resize(x *tensor.Tensor, a *resizeAttrs, scales []float64, sizes []int64, roi []float64) (*tensor.Tensor, error) {
 	shape := x.Shape()
 	rank := len(shape)
-	axes := make([]int, rank)
-	for i := range axes {
-		axes[i] = i
-	}
-	if a.axes != nil {
-		var err error
-		if axes, err = NormAxes(a.axes, rank); err != nil {
-			return nil, err
-		}
-	}
-	switch {
-	case scales != nil && sizes != nil:
-		return nil, fmt.Errorf("only one of scales and sizes may be given")
-	case scales == nil && sizes == nil:
-		return nil, fmt.Errorf("one of scales and sizes is required")
-	case scales != nil && len(scales) != len(axes):
-		return nil, fmt.Errorf("scales has %d values, want %d", len(scales), len(axes))
-	case sizes != nil && len(sizes) != len(axes):
-		return nil, fmt.Errorf("sizes has %d values, want %d", len(sizes), len(axes))
-	}
-	scale := make([]float64, rank)
-	outShape := append([]int(nil), shape...)
-	for i := range scale {
-		scale[i] = 1
-	}
-	if scales != nil {
-		for j, ax := range axes {
-			s := scales[j]
-			if !(s > 0) || math.IsInf(s, 0) {
-				return nil, fmt.Errorf("scale %v for axis %d must be positive", s, ax)
-			}
-			scale[ax] = s
-			o := s * float64(shape[ax])
-			if o > math.MaxInt32*64 {
-				return nil, fmt.Errorf("scale %v for axis %d gives too large an output", s, ax)
-			}
-			outShape[ax] = int(o)
-		}
-	} else {
-		for j, ax := range axes {
-			if sizes[j] < 0 {
-				return nil, fmt.Errorf("negative size %d for axis %d", sizes[j], ax)
-			}
-			if shape[ax] == 0 {
-				if sizes[j] != 0 {
-					return nil, fmt.Errorf("cannot resize an empty axis %d to size %d", ax, sizes[j])
-				}
-				continue
-			}
-			outShape[ax] = int(sizes[j])
-			scale[ax] = float64(sizes[j]) / float64(shape[ax])
-		}
-		if a.keepAspect != "stretch" {
-			s := scale[axes[0]]
-			for _, ax := range axes[1:] {
-				if a.keepAspect == "not_larger" {
-					s = math.Min(s, scale[ax])
-				} else {
-					s = math.Max(s, scale[ax])
-				}
-			}
-			for _, ax := range axes {
-				scale[ax] = s
-				outShape[ax] = int(s*float64(shape[ax]) + 0.5)
-			}
-		}
+	axes, outShape, scale, err := resizeShape(shape, a, scales, sizes)
+	if err != nil {
+		return nil, err
 	}
 	roiStart := make([]float64, rank)
 	roiEnd := make([]float64, rank)
@@ -297,6 +234,9 @@ func resize(x *tensor.Tensor, a *resizeAttrs, scales []float64, sizes []int64, r
 	n, err := tensor.NumElements(outShape)
 	if err != nil {
 		return nil, err
+	}
+	if n > tensor.MaxBytes/8 {
+		return nil, fmt.Errorf("output shape %v: %w", outShape, tensor.ErrTooLarge)
 	}
 	if n == 0 || x.Len() == 0 {
 		if n != 0 {
@@ -329,6 +269,79 @@ func resize(x *tensor.Tensor, a *resizeAttrs, scales []float64, sizes []int64, r
 		return nil, err
 	}
 	return y.Cast(x.DType())
+}
+
+// resizeShape checks scales or sizes against the input shape and returns
+// the resized axes, the output shape and the scale of every axis.
+func resizeShape(shape []int, a *resizeAttrs, scales []float64, sizes []int64) (axes, outShape []int, scale []float64, err error) {
+	rank := len(shape)
+	axes = make([]int, rank)
+	for i := range axes {
+		axes[i] = i
+	}
+	if a.axes != nil {
+		if axes, err = NormAxes(a.axes, rank); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	switch {
+	case scales != nil && sizes != nil:
+		return nil, nil, nil, fmt.Errorf("only one of scales and sizes may be given")
+	case scales == nil && sizes == nil:
+		return nil, nil, nil, fmt.Errorf("one of scales and sizes is required")
+	case scales != nil && len(scales) != len(axes):
+		return nil, nil, nil, fmt.Errorf("scales has %d values, want %d", len(scales), len(axes))
+	case sizes != nil && len(sizes) != len(axes):
+		return nil, nil, nil, fmt.Errorf("sizes has %d values, want %d", len(sizes), len(axes))
+	}
+	scale = make([]float64, rank)
+	outShape = append([]int(nil), shape...)
+	for i := range scale {
+		scale[i] = 1
+	}
+	if scales != nil {
+		for j, ax := range axes {
+			s := scales[j]
+			if !(s > 0) || math.IsInf(s, 0) {
+				return nil, nil, nil, fmt.Errorf("scale %v for axis %d must be positive", s, ax)
+			}
+			scale[ax] = s
+			o := s * float64(shape[ax])
+			if o > math.MaxInt32*64 {
+				return nil, nil, nil, fmt.Errorf("scale %v for axis %d gives too large an output", s, ax)
+			}
+			outShape[ax] = int(o)
+		}
+	} else {
+		for j, ax := range axes {
+			if sizes[j] < 0 {
+				return nil, nil, nil, fmt.Errorf("negative size %d for axis %d", sizes[j], ax)
+			}
+			if shape[ax] == 0 {
+				if sizes[j] != 0 {
+					return nil, nil, nil, fmt.Errorf("cannot resize an empty axis %d to size %d", ax, sizes[j])
+				}
+				continue
+			}
+			outShape[ax] = int(sizes[j])
+			scale[ax] = float64(sizes[j]) / float64(shape[ax])
+		}
+		if a.keepAspect != "stretch" {
+			s := scale[axes[0]]
+			for _, ax := range axes[1:] {
+				if a.keepAspect == "not_larger" {
+					s = math.Min(s, scale[ax])
+				} else {
+					s = math.Max(s, scale[ax])
+				}
+			}
+			for _, ax := range axes {
+				scale[ax] = s
+				outShape[ax] = int(s*float64(shape[ax]) + 0.5)
+			}
+		}
+	}
+	return axes, outShape, scale, nil
 }
 
 // coordinate maps output coordinate x of an axis to the input.
@@ -519,6 +532,19 @@ func resizePass(src []float64, shape []int, axis int, m *resizeAxis) []float64 {
 	outer, inner := splitAt(shape, axis)
 	in, out := shape[axis], m.out
 	dst := make([]float64, outer*out*inner)
+	if inner == 1 {
+		for o := 0; o < outer; o++ {
+			s, d := src[o*in:(o+1)*in], dst[o*out:(o+1)*out]
+			for x, taps := range m.taps {
+				var v float64
+				for _, t := range taps {
+					v += t.w * s[t.idx]
+				}
+				d[x] = v
+			}
+		}
+		return dst
+	}
 	for o := 0; o < outer; o++ {
 		sb, db := o*in*inner, o*out*inner
 		for x := 0; x < out; x++ {

@@ -151,7 +151,11 @@ func inferDropout(b *Builder, in []Meta) ([]Meta, error) {
 	m := first(in)
 	out[0] = m
 	if len(out) > 1 {
-		out[1] = Meta{DType: tensor.Bool, Shape: m.Shape}
+		mask := tensor.Bool
+		if b.Opset < 10 {
+			mask = m.DType // the mask had the input's type before opset 10
+		}
+		out[1] = Meta{DType: mask, Shape: m.Shape}
 	}
 	return out, nil
 }

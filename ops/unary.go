@@ -37,8 +37,8 @@ func registerUnary(r *Registry) {
 		regVersions(r, f.name, floatBuilder(floatMath(f.fn, grainHeavy)), f.since)
 	}
 
-	regVersions(r, "IsNaN", unaryBuilder(isNaNTensor), 9, 13)
-	regVersions(r, "IsInf", buildIsInf, 10)
+	regVersions(r, "IsNaN", unaryBuilder(isNaNTensor), 9, 13, 20)
+	regVersions(r, "IsInf", buildIsInf, 10, 20)
 }
 
 // unaryFn computes a one-input operator.

@@ -35,6 +35,9 @@ type Options struct {
 	// DisableConstantFolding keeps every node for run time (for tests that
 	// want each operator executed).
 	DisableConstantFolding bool
+	// DisableGraphPasses skips graph.Optimize (BatchNorm folding,
+	// transpose cancellation, dead-node removal).
+	DisableGraphPasses bool
 }
 
 // Session is a compiled model, safe for concurrent use.
@@ -78,6 +81,13 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 	}
 	c := &compiler{unsupportedOps: map[string]bool{}, model: m, reg: reg, fold: !opts.DisableConstantFolding, threads: threads}
 	prog, err := c.compile(m.Graph, nil)
+	if err == nil && len(c.unsupported) == 0 && !opts.DisableGraphPasses && c.fold {
+		// The passes see the graph with its constant parts folded into
+		// initializers (weights made by ConstantOfShape, shapes computed
+		// from constants), then the result is compiled again.
+		c = &compiler{unsupportedOps: map[string]bool{}, model: m, reg: reg, fold: true, threads: threads}
+		prog, err = c.compile(graph.Optimize(foldedGraph(m.Graph, prog)), nil)
+	}
 	if len(c.unsupported) > 0 {
 		sort.Strings(c.unsupported)
 		types := make([]string, 0, len(c.unsupportedOps))
@@ -96,6 +106,40 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 		prog:    prog,
 		threads: threads,
 	}, nil
+}
+
+// foldedGraph returns g with the nodes that compilation folded into
+// constants replaced by initializers.
+func foldedGraph(g *graph.Graph, p *program) *graph.Graph {
+	f := *g
+	f.Initializers = make(map[string]*tensor.Tensor, len(g.Initializers))
+	for k, v := range g.Initializers {
+		f.Initializers[k] = v
+	}
+	f.InitializerOrder = append([]string(nil), g.InitializerOrder...)
+	f.Nodes = nil
+	for _, n := range g.Nodes {
+		folded := len(n.Outputs) > 0
+		for _, o := range n.Outputs {
+			if o == "" {
+				continue
+			}
+			s, ok := p.slotOf[o]
+			if !ok || p.consts[s] == nil {
+				folded = false
+			}
+		}
+		if !folded {
+			f.Nodes = append(f.Nodes, n)
+			continue
+		}
+		for _, o := range n.Outputs {
+			if o != "" {
+				f.AddInitializer(o, p.consts[p.slotOf[o]])
+			}
+		}
+	}
+	return &f
 }
 
 // Inputs describes the values Run expects.

@@ -29,6 +29,7 @@ func suites(t *testing.T) map[string]string {
 	s["shared"] = filepath.Join(repoRoot(t), "..", "shared", "models")
 	s["models"] = filepath.Join(repoRoot(t), "models")
 	s["exported"] = filepath.Join(repoRoot(t), "testdata", "exported")
+	s["opset18plus"] = filepath.Join(repoRoot(t), "testdata", "opset18plus")
 	return s
 }
 

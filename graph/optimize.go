@@ -1,0 +1,400 @@
+package graph
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/onyxrt/onyx/ops"
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// Optimize returns a copy of g rewritten by the graph passes, in order:
+// Conv+BatchNormalization folding, transpose push-down and cancellation,
+// and dead-node removal. g itself is not modified (initializers and
+// attributes are shared, never mutated). Subgraphs are left as they are.
+//
+// Each pass preserves the graph's outputs; the conformance suites run with
+// the passes on.
+func Optimize(g *Graph) *Graph {
+	o := &Graph{
+		Name: g.Name, Inputs: g.Inputs, Outputs: g.Outputs, ValueInfo: g.ValueInfo, Doc: g.Doc,
+		Initializers:     make(map[string]*tensor.Tensor, len(g.Initializers)),
+		InitializerOrder: append([]string(nil), g.InitializerOrder...),
+	}
+	for k, v := range g.Initializers {
+		o.Initializers[k] = v
+	}
+	for _, n := range g.Nodes {
+		c := *n
+		c.Inputs = append([]string(nil), n.Inputs...)
+		c.Outputs = append([]string(nil), n.Outputs...)
+		o.Nodes = append(o.Nodes, &c)
+	}
+	foldBatchNorm(o)
+	for pushTransposes(o) {
+	}
+	removeDeadNodes(o)
+	return o
+}
+
+// uses counts, for every value, the nodes (and graph outputs) that read
+// it. Values read by subgraphs count as used by their node.
+func uses(g *Graph) map[string]int {
+	u := map[string]int{}
+	for _, n := range g.Nodes {
+		for _, in := range NodeInputs(n) {
+			u[in]++
+		}
+	}
+	for _, o := range g.Outputs {
+		u[o.Name]++
+	}
+	return u
+}
+
+func isGraphInput(g *Graph, name string) bool {
+	for _, in := range g.Inputs {
+		if in.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func isGraphOutput(g *Graph, name string) bool {
+	for _, o := range g.Outputs {
+		if o.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// consumers returns the nodes that read value name directly.
+func consumers(g *Graph, name string) []*Node {
+	var out []*Node
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			if in == name {
+				out = append(out, n)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// rename makes every reader of from read to instead.
+func rename(g *Graph, from, to string) {
+	for _, n := range g.Nodes {
+		for i, in := range n.Inputs {
+			if in == from {
+				n.Inputs[i] = to
+			}
+		}
+	}
+}
+
+func removeNodes(g *Graph, dead map[*Node]bool) {
+	kept := g.Nodes[:0]
+	for _, n := range g.Nodes {
+		if !dead[n] {
+			kept = append(kept, n)
+		}
+	}
+	g.Nodes = kept
+}
+
+// constFloat32 returns an initializer that is a float32 tensor, or nil.
+// Initializers also listed as graph inputs count too: the runtime treats
+// them as constants.
+func constFloat32(g *Graph, name string) *tensor.Tensor {
+	t := g.Initializers[name]
+	if t == nil || t.DType() != tensor.Float32 {
+		return nil
+	}
+	return t
+}
+
+func (g *Graph) freshName(base string) string {
+	names := map[string]bool{}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			names[o] = true
+		}
+	}
+	for i := 0; ; i++ {
+		name := fmt.Sprintf("%s_onyx%d", base, i)
+		if _, ok := g.Initializers[name]; !ok && !names[name] {
+			return name
+		}
+	}
+}
+
+// foldBatchNorm folds an inference-mode BatchNormalization into the Conv
+// before it when the Conv's weights and the normalization's parameters are
+// float32 constants and nothing else reads the Conv's output:
+// W' = W·s, B' = (B−mean)·s + beta with s = scale/sqrt(var+eps) per output
+// channel.
+func foldBatchNorm(g *Graph) {
+	u := uses(g)
+	producer := map[string]*Node{}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			producer[o] = n
+		}
+	}
+	dead := map[*Node]bool{}
+	for _, bn := range g.Nodes {
+		if bn.OpType != "BatchNormalization" || bn.Domain != "" || len(bn.Inputs) != 5 || len(bn.Outputs) < 1 {
+			continue
+		}
+		if a := bn.Attr("training_mode"); a != nil && a.Int != 0 {
+			continue
+		}
+		if a := bn.Attr("spatial"); a != nil && a.Int == 0 {
+			continue
+		}
+		extra := false
+		for _, o := range bn.Outputs[1:] {
+			if o != "" {
+				extra = true
+			}
+		}
+		conv := producer[bn.Inputs[0]]
+		if extra || conv == nil || conv.OpType != "Conv" || conv.Domain != "" || u[bn.Inputs[0]] != 1 || isGraphOutput(g, bn.Inputs[0]) {
+			continue
+		}
+		w := constFloat32(g, conv.Inputs[1])
+		if w == nil || w.Rank() < 3 {
+			continue
+		}
+		var b *tensor.Tensor
+		if len(conv.Inputs) > 2 && conv.Inputs[2] != "" {
+			if b = constFloat32(g, conv.Inputs[2]); b == nil {
+				continue
+			}
+		}
+		params := make([]*tensor.Tensor, 4)
+		ok := true
+		m := w.Shape()[0]
+		for i := range params {
+			params[i] = constFloat32(g, bn.Inputs[1+i])
+			if params[i] == nil || params[i].Len() != m {
+				ok = false
+			}
+		}
+		if !ok || (b != nil && b.Len() != m) {
+			continue
+		}
+		eps := float32(1e-5)
+		if a := bn.Attr("epsilon"); a != nil {
+			eps = a.Float
+		}
+		scale, beta, mean, variance := params[0].Float32s(), params[1].Float32s(), params[2].Float32s(), params[3].Float32s()
+		wd := w.Float32s()
+		per := len(wd) / m
+		nw := make([]float32, len(wd))
+		nb := make([]float32, m)
+		for c := 0; c < m; c++ {
+			s := scale[c] / float32(math.Sqrt(float64(variance[c]+eps)))
+			for i := c * per; i < (c+1)*per; i++ {
+				nw[i] = wd[i] * s
+			}
+			bias := float32(0)
+			if b != nil {
+				bias = b.Float32s()[c]
+			}
+			nb[c] = (bias-mean[c])*s + beta[c]
+		}
+		wName, bName := g.freshName(conv.Inputs[1]+"_bn"), ""
+		g.AddInitializer(wName, tensor.From(w.Shape(), nw))
+		bName = g.freshName(conv.Inputs[1] + "_bnbias")
+		g.AddInitializer(bName, tensor.From([]int{m}, nb))
+		conv.Inputs = []string{conv.Inputs[0], wName, bName}
+		conv.Outputs = []string{bn.Outputs[0]}
+		dead[bn] = true
+	}
+	removeNodes(g, dead)
+}
+
+// elementwiseUnary are ops that act on each element alone with no axis
+// or shape attribute, so a Transpose commutes with them.
+var elementwiseUnary = map[string]bool{
+	"Relu": true, "LeakyRelu": true, "Sigmoid": true, "Tanh": true, "Elu": true, "Selu": true,
+	"HardSigmoid": true, "HardSwish": true, "Softplus": true, "Softsign": true, "Abs": true,
+	"Neg": true, "Exp": true, "Log": true, "Sqrt": true, "Reciprocal": true, "Floor": true,
+	"Ceil": true, "Round": true, "Erf": true, "Sign": true, "Cast": true, "Identity": true,
+	"Celu": true, "ThresholdedRelu": true, "Not": true, "IsNaN": true, "Gelu": true, "Mish": true,
+}
+
+func transposePerm(n *Node, rank int) []int64 {
+	if a := n.Attr("perm"); a != nil {
+		return a.Ints
+	}
+	if rank < 0 {
+		return nil
+	}
+	p := make([]int64, rank)
+	for i := range p {
+		p[i] = int64(rank - 1 - i)
+	}
+	return p
+}
+
+func identityPerm(p []int64) bool {
+	for i, v := range p {
+		if int64(i) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// pushTransposes makes one Transpose rewrite, if it finds one, and reports
+// whether it did:
+//   - Transpose(Transpose(x, p1), p2) becomes Transpose(x, p1∘p2), or x
+//     when the composition is the identity;
+//   - a Transpose whose only reader is an elementwise unary op (Relu, Cast,
+//     Clip with constant bounds, ...) moves below it, so that the
+//     Transposes tf2onnx wraps around every NHWC layer meet and cancel.
+func pushTransposes(g *Graph) bool {
+	u := uses(g)
+	dead := map[*Node]bool{}
+	for _, t1 := range g.Nodes {
+		if t1.OpType != "Transpose" || t1.Domain != "" || len(t1.Inputs) != 1 || len(t1.Outputs) != 1 {
+			continue
+		}
+		out := t1.Outputs[0]
+		if u[out] != 1 || isGraphOutput(g, out) {
+			continue
+		}
+		cs := consumers(g, out)
+		if len(cs) != 1 {
+			continue
+		}
+		next := cs[0]
+		switch {
+		case next.OpType == "Transpose" && next.Domain == "":
+			p1 := transposePerm(t1, -1)
+			p2 := transposePerm(next, -1)
+			if p1 == nil || p2 == nil || len(p1) != len(p2) {
+				continue
+			}
+			comp := make([]int64, len(p1))
+			for i := range comp {
+				if p2[i] < 0 || int(p2[i]) >= len(p1) {
+					return false
+				}
+				comp[i] = p1[p2[i]]
+			}
+			if identityPerm(comp) && !isGraphOutput(g, next.Outputs[0]) {
+				rename(g, next.Outputs[0], t1.Inputs[0])
+				dead[t1], dead[next] = true, true
+			} else {
+				next.Inputs[0] = t1.Inputs[0]
+				next.Attrs = replaceAttr(next.Attrs, &ops.Attr{Name: "perm", Type: ops.AttrInts, Ints: comp})
+				dead[t1] = true
+			}
+			removeNodes(g, dead)
+			return true
+		case next.Domain == "" && commutesWithTranspose(g, next):
+			// x -> T -> U -> y  becomes  x -> U -> T -> y.
+			x, y := t1.Inputs[0], next.Outputs[0]
+			mid := out // reuse the name between the two
+			next.Inputs[0] = x
+			next.Outputs[0] = mid
+			t1.Inputs[0] = mid
+			t1.Outputs[0] = y
+			moveAfter(g, t1, next)
+			return true
+		}
+	}
+	return false
+}
+
+// commutesWithTranspose reports whether n is elementwise on its first
+// input alone, with any other inputs constant scalars.
+func commutesWithTranspose(g *Graph, n *Node) bool {
+	if len(n.Outputs) != 1 || len(n.Inputs) == 0 {
+		return false
+	}
+	if !elementwiseUnary[n.OpType] && n.OpType != "Clip" {
+		return false
+	}
+	for _, in := range n.Inputs[1:] {
+		if in == "" {
+			continue
+		}
+		t := g.Initializers[in]
+		if t == nil || t.Len() != 1 || t.Rank() != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// moveAfter moves node a to just after node b in g.Nodes (a came first).
+func moveAfter(g *Graph, a, b *Node) {
+	ia, ib := -1, -1
+	for i, n := range g.Nodes {
+		if n == a {
+			ia = i
+		}
+		if n == b {
+			ib = i
+		}
+	}
+	if ia < 0 || ib < 0 || ia > ib {
+		return
+	}
+	copy(g.Nodes[ia:ib], g.Nodes[ia+1:ib+1])
+	g.Nodes[ib] = a
+}
+
+func replaceAttr(attrs []*ops.Attr, a *ops.Attr) []*ops.Attr {
+	out := make([]*ops.Attr, 0, len(attrs)+1)
+	for _, x := range attrs {
+		if x.Name != a.Name {
+			out = append(out, x)
+		}
+	}
+	return append(out, a)
+}
+
+// removeDeadNodes drops nodes none of whose outputs is read (ONNX
+// operators have no side effects), repeatedly, then the initializers
+// nothing reads any more.
+func removeDeadNodes(g *Graph) {
+	defer func() {
+		u := uses(g)
+		order := g.InitializerOrder[:0]
+		for _, name := range g.InitializerOrder {
+			if u[name] > 0 || isGraphInput(g, name) {
+				order = append(order, name)
+			} else {
+				delete(g.Initializers, name)
+			}
+		}
+		g.InitializerOrder = order
+	}()
+	for {
+		u := uses(g)
+		dead := map[*Node]bool{}
+		for _, n := range g.Nodes {
+			used := false
+			for _, o := range n.Outputs {
+				if o != "" && u[o] > 0 {
+					used = true
+				}
+			}
+			if !used {
+				dead[n] = true
+			}
+		}
+		if len(dead) == 0 {
+			return
+		}
+		removeNodes(g, dead)
+	}
+}
