@@ -3,12 +3,14 @@
 #   make test     install what the tests need (as root), then vet and test everything
 #   make check    run the ONNX backend suite through the CLI and print pass counts
 #   make fuzz     fuzz the model decoder and compiler for longer
+#   make bench    compare Onyx with ONNX Runtime, gonnx and onnx-go (benchmarks/README.md);
+#                 make bench QUICK=1 is a smoke run, BENCHFLAGS passes flags to the program
 
 GO ?= go
 TESTDATA := /usr/share/libonnx-testdata/data
 FUZZTIME ?= 20s
 
-.PHONY: test deps vet unit race fuzz check build
+.PHONY: test deps vet unit race fuzz check build bench
 
 test: deps vet unit race fuzz-short
 
@@ -35,6 +37,8 @@ unit:
 	$(GO) test -count=1 ./...
 	CGO_ENABLED=0 $(GO) build ./...
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./...
+	GOOS=linux GOARCH=arm CGO_ENABLED=0 $(GO) build ./...
+	GOOS=js GOARCH=wasm $(GO) build ./...
 
 race:
 	$(GO) test -count=1 -race -short ./runtime/... ./ops/...
@@ -53,3 +57,28 @@ check:
 	@printf '%-18s ' shared; $(GO) run ./cmd/infer check ../shared/models | tail -1
 	@printf '%-18s ' exported; $(GO) run ./cmd/infer check testdata/exported | tail -1
 	@printf '%-18s ' models; $(GO) run ./cmd/infer check models | tail -1
+
+# bench installs what the benchmark needs, then measures and writes
+# benchmarks/results.md and results.json (and, on a full run, the table in
+# benchmarks/README.md). benchmarks/ is a Go module of its own, so cgo and
+# the peers never enter the main module; `go mod tidy` there keeps its
+# go.sum in step with the main module's requirements. Nothing here runs in
+# `make test`.
+ORT_NODE_VERSION := 1.30.0
+BENCHFLAGS ?=
+bench:
+	@cd benchmarks && \
+	if ! grep -qs '"version": "$(ORT_NODE_VERSION)"' .ort/node_modules/onnxruntime-node/package.json; then \
+		echo "bench: installing onnxruntime-node $(ORT_NODE_VERSION) into benchmarks/.ort"; \
+		mkdir -p .ort && (cd .ort && npm install --ignore-scripts --no-audit --no-fund onnxruntime-node@$(ORT_NODE_VERSION)) || exit 1; \
+	fi
+	@if ! /usr/bin/python3 -c 'import torch, onnx, torchvision' 2>/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-torch python3-onnx python3-torchvision; \
+		else \
+			echo "bench: /usr/bin/python3 lacks torch, onnx or torchvision (as root: apt-get install python3-torch python3-onnx python3-torchvision)" >&2; \
+		fi; \
+	fi
+	cd benchmarks && /usr/bin/python3 models/make_models.py
+	cd benchmarks && $(GO) mod tidy && CGO_ENABLED=1 $(GO) build -o .bin/ ./cmd/...
+	cd benchmarks && ./.bin/bench $(if $(QUICK),-quick) $(BENCHFLAGS)

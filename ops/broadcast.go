@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -65,44 +64,9 @@ const (
 )
 
 // ewParallel calls fn over [0, n) split into at most rc.Threads chunks of
-// at least grain items each (fn(0, n) directly when that is one chunk). A
-// panic in a worker is re-raised in the caller's goroutine so that the
-// session boundary can recover it.
+// at least grain items each; see parallelFor.
 func ewParallel(rc *RunContext, n, grain int, fn func(lo, hi int)) {
-	threads := 1
-	if rc != nil && rc.Threads > 1 {
-		threads = rc.Threads
-	}
-	chunks := min(threads, n/max(grain, 1))
-	if chunks <= 1 {
-		fn(0, n)
-		return
-	}
-	per := (n + chunks - 1) / chunks
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		panicked any
-	)
-	for lo := per; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			defer func() {
-				if p := recover(); p != nil {
-					mu.Lock()
-					panicked = p
-					mu.Unlock()
-				}
-			}()
-			fn(lo, hi)
-		}(lo, min(lo+per, n))
-	}
-	fn(0, per)
-	wg.Wait()
-	if panicked != nil {
-		panic(panicked)
-	}
+	parallelFor(rc.threads(), n, grain, fn)
 }
 
 // newOutput allocates a zeroed output tensor whose element type is O.

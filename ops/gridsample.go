@@ -212,14 +212,15 @@ func gsAxis[T Float](i int, n int, lo, hi T, pad gsPadding) int {
 // gsFloor returns floor(v) as an int, saturating for values out of the
 // int range (and NaN), which then fall outside any image.
 func gsFloor[T Float](v T) int {
+	const limit = math.MaxInt >> 1
 	f := math.Floor(float64(v))
 	switch {
-	case f >= 1<<62:
-		return 1 << 62
-	case f <= -(1 << 62):
-		return -(1 << 62)
+	case f >= limit:
+		return limit
+	case f <= -limit:
+		return -limit
 	case f != f:
-		return -(1 << 62)
+		return -limit
 	}
 	return int(f)
 }

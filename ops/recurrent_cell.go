@@ -518,18 +518,12 @@ func gemmNNPar[T Float](threads, m, n, k int, a []T, lda int, b []T, ldb int, c 
 		gemmNN(m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
-	chunk := ((n+threads-1)/threads + align - 1) / align * align
-	var wg sync.WaitGroup
-	for j0 := chunk; j0 < n; j0 += chunk {
-		cols := min(chunk, n-j0)
-		wg.Add(1)
-		go func(j0, cols int) {
-			defer wg.Done()
-			gemmNN(m, cols, k, a, lda, b[j0:], ldb, c[j0:], ldc)
-		}(j0, cols)
-	}
-	gemmNN(m, min(chunk, n), k, a, lda, b, ldb, c, ldc)
-	wg.Wait()
+	// Split the columns in multiples of align.
+	blocks := (n + align - 1) / align
+	parallelFor(threads, blocks, 1, func(lo, hi int) {
+		j0, j1 := lo*align, min(hi*align, n)
+		gemmNN(m, j1-j0, k, a, lda, b[j0:], ldb, c[j0:], ldc)
+	})
 }
 
 // transposeR returns R (nd×gh×hid) with each direction's matrix
@@ -559,15 +553,7 @@ func gemmNTPar[T Float](threads, m, n, k int, a []T, lda int, b []T, ldb int, c 
 		gemmNT(m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
-	var wg sync.WaitGroup
-	chunk := (m + threads - 1) / threads
-	for i0 := 0; i0 < m; i0 += chunk {
-		rows := min(chunk, m-i0)
-		wg.Add(1)
-		go func(i0, rows int) {
-			defer wg.Done()
-			gemmNT(rows, n, k, a[i0*lda:], lda, b, ldb, c[i0*ldc:], ldc)
-		}(i0, rows)
-	}
-	wg.Wait()
+	parallelFor(threads, m, 1, func(lo, hi int) {
+		gemmNT(hi-lo, n, k, a[lo*lda:], lda, b, ldb, c[lo*ldc:], ldc)
+	})
 }

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -276,25 +275,7 @@ func transposeTiles[T layoutElem](dst []T, d0, dRow int, src []T, s0, sCol, rows
 
 // layoutParallel splits [0, n) into up to threads contiguous ranges and
 // runs f on each concurrently.
-func layoutParallel(n, threads int, f func(lo, hi int)) {
-	if threads > n {
-		threads = n
-	}
-	if threads <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for t := 0; t < threads; t++ {
-		lo, hi := n*t/threads, n*(t+1)/threads
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			f(lo, hi)
-		}()
-	}
-	wg.Wait()
-}
+func layoutParallel(n, threads int, f func(lo, hi int)) { parallelFor(threads, n, 1, f) }
 
 // buildDepthToSpace handles DepthToSpace; crdDefault says whether the
 // version has a mode attribute (opset 11+).
