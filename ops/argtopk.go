@@ -15,9 +15,9 @@ func registerArgTopK(r *Registry) {
 		)
 	}
 	r.Register(
-		&Def{Name: "TopK", Since: 1, Build: buildTopK(false), Infer: inferTopK, Differentiable: true},
-		&Def{Name: "TopK", Since: 10, Build: buildTopK(true), Infer: inferTopK, Differentiable: true},
-		&Def{Name: "TopK", Since: 11, Build: buildTopK(true), Infer: inferTopK, Differentiable: true},
+		&Def{Name: "TopK", Since: 1, Build: buildTopK(false), Infer: inferTopK},
+		&Def{Name: "TopK", Since: 10, Build: buildTopK(true), Infer: inferTopK},
+		&Def{Name: "TopK", Since: 11, Build: buildTopK(true), Infer: inferTopK},
 	)
 }
 

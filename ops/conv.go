@@ -12,8 +12,8 @@ import (
 
 func registerConv(r *Registry) {
 	for _, v := range []int{1, 11} {
-		r.Register(&Def{Name: "Conv", Since: v, Build: buildConv, Differentiable: true})
-		r.Register(&Def{Name: "ConvTranspose", Since: v, Build: buildConvTranspose, Infer: inferConvTranspose, Differentiable: true})
+		r.Register(&Def{Name: "Conv", Since: v, Build: buildConv})
+		r.Register(&Def{Name: "ConvTranspose", Since: v, Build: buildConvTranspose, Infer: inferConvTranspose})
 	}
 	r.Register(&Def{Name: "ConvInteger", Since: 10, Build: buildConvInteger, Infer: inferConvInteger})
 }

@@ -8,8 +8,8 @@ import (
 
 func registerCumSum(r *Registry) {
 	r.Register(
-		&Def{Name: "CumSum", Since: 11, Build: buildCumSum, Differentiable: true},
-		&Def{Name: "CumSum", Since: 14, Build: buildCumSum, Differentiable: true},
+		&Def{Name: "CumSum", Since: 11, Build: buildCumSum},
+		&Def{Name: "CumSum", Since: 14, Build: buildCumSum},
 	)
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 func registerDet(r *Registry) {
-	r.Register(&Def{Name: "Det", Since: 11, Build: buildDet, Infer: inferDet, Differentiable: true})
+	r.Register(&Def{Name: "Det", Since: 11, Build: buildDet, Infer: inferDet})
 }
 
 func buildDet(b *Builder) (Kernel, error) {

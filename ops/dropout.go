@@ -18,7 +18,7 @@ import (
 
 func registerDropout(r *Registry) {
 	for _, v := range []int{1, 6, 7, 10, 12, 13} {
-		r.Register(&Def{Name: "Dropout", Since: v, Build: buildDropout, Differentiable: true})
+		r.Register(&Def{Name: "Dropout", Since: v, Build: buildDropout})
 	}
 }
 

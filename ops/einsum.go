@@ -9,7 +9,7 @@ import (
 )
 
 func registerEinsum(r *Registry) {
-	r.Register(&Def{Name: "Einsum", Since: 12, Build: buildEinsum, Infer: inferEinsum, Differentiable: true})
+	r.Register(&Def{Name: "Einsum", Since: 12, Build: buildEinsum, Infer: inferEinsum})
 }
 
 // einsumLetters is the number of letter labels (a-z, A-Z); ellipsis

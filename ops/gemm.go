@@ -12,10 +12,10 @@ import (
 
 func registerGemm(r *Registry) {
 	for _, v := range []int{1, 6, 7, 9, 11, 13} {
-		r.Register(&Def{Name: "Gemm", Since: v, Build: buildGemm, Differentiable: true})
+		r.Register(&Def{Name: "Gemm", Since: v, Build: buildGemm})
 	}
 	for _, v := range []int{1, 9, 13} {
-		r.Register(&Def{Name: "MatMul", Since: v, Build: buildMatMul, Differentiable: true})
+		r.Register(&Def{Name: "MatMul", Since: v, Build: buildMatMul})
 	}
 	r.Register(&Def{Name: "MatMulInteger", Since: 10, Build: buildMatMulInteger, Infer: inferMatMulInteger})
 }

@@ -16,8 +16,8 @@ import (
 func registerLoss(r *Registry) {
 	for _, v := range []int{12, 13} {
 		r.Register(
-			&Def{Name: "NegativeLogLikelihoodLoss", Since: v, Build: buildNLLLoss, Differentiable: true},
-			&Def{Name: "SoftmaxCrossEntropyLoss", Since: v, Build: buildSoftmaxCrossEntropyLoss, Differentiable: true},
+			&Def{Name: "NegativeLogLikelihoodLoss", Since: v, Build: buildNLLLoss},
+			&Def{Name: "SoftmaxCrossEntropyLoss", Since: v, Build: buildSoftmaxCrossEntropyLoss},
 		)
 	}
 }

@@ -13,17 +13,17 @@ import (
 
 func registerNorm(r *Registry) {
 	for _, v := range []int{1, 6, 7, 9, 14, 15} {
-		r.Register(&Def{Name: "BatchNormalization", Since: v, Build: buildBatchNorm, Differentiable: true})
+		r.Register(&Def{Name: "BatchNormalization", Since: v, Build: buildBatchNorm})
 	}
 	for _, v := range []int{1, 6} {
-		r.Register(&Def{Name: "InstanceNormalization", Since: v, Build: buildInstanceNorm, Differentiable: true})
+		r.Register(&Def{Name: "InstanceNormalization", Since: v, Build: buildInstanceNorm})
 	}
-	r.Register(&Def{Name: "LayerNormalization", Since: 17, Build: buildLayerNorm, Differentiable: true})
+	r.Register(&Def{Name: "LayerNormalization", Since: 17, Build: buildLayerNorm})
 	for _, v := range []int{1, 13} {
-		r.Register(&Def{Name: "LRN", Since: v, Build: buildLRN, Differentiable: true})
+		r.Register(&Def{Name: "LRN", Since: v, Build: buildLRN})
 	}
 	for _, v := range []int{9, 13} {
-		r.Register(&Def{Name: "MeanVarianceNormalization", Since: v, Build: buildMVN, Differentiable: true})
+		r.Register(&Def{Name: "MeanVarianceNormalization", Since: v, Build: buildMVN})
 	}
 }
 

@@ -12,25 +12,25 @@ import (
 
 func registerPool(r *Registry) {
 	for _, v := range []int{1, 8, 10, 11, 12} {
-		r.Register(&Def{Name: "MaxPool", Since: v, Build: buildMaxPool, Differentiable: true})
+		r.Register(&Def{Name: "MaxPool", Since: v, Build: buildMaxPool})
 	}
 	for _, v := range []int{1, 7, 10, 11, 19} {
-		r.Register(&Def{Name: "AveragePool", Since: v, Build: buildAveragePool, Differentiable: true})
+		r.Register(&Def{Name: "AveragePool", Since: v, Build: buildAveragePool})
 	}
 	for _, v := range []int{1, 2, 11, 18} {
-		r.Register(&Def{Name: "LpPool", Since: v, Build: buildLpPool, Differentiable: true})
+		r.Register(&Def{Name: "LpPool", Since: v, Build: buildLpPool})
 	}
-	r.Register(&Def{Name: "GlobalAveragePool", Since: 1, Build: buildGlobalPool(poolAvg), Differentiable: true})
-	r.Register(&Def{Name: "GlobalMaxPool", Since: 1, Build: buildGlobalPool(poolMax), Differentiable: true})
+	r.Register(&Def{Name: "GlobalAveragePool", Since: 1, Build: buildGlobalPool(poolAvg)})
+	r.Register(&Def{Name: "GlobalMaxPool", Since: 1, Build: buildGlobalPool(poolMax)})
 	for _, v := range []int{1, 2} {
-		r.Register(&Def{Name: "GlobalLpPool", Since: v, Build: buildGlobalPool(poolLp), Differentiable: true})
+		r.Register(&Def{Name: "GlobalLpPool", Since: v, Build: buildGlobalPool(poolLp)})
 	}
-	r.Register(&Def{Name: "MaxRoiPool", Since: 1, Build: buildMaxRoiPool, Infer: inferRoiPool, Differentiable: true})
+	r.Register(&Def{Name: "MaxRoiPool", Since: 1, Build: buildMaxRoiPool, Infer: inferRoiPool})
 	for _, v := range []int{10, 16} {
 		r.Register(&Def{Name: "RoiAlign", Since: v, Build: buildRoiAlign, Infer: inferRoiPool})
 	}
 	for _, v := range []int{9, 11} {
-		r.Register(&Def{Name: "MaxUnpool", Since: v, Build: buildMaxUnpool, Infer: inferMaxUnpool, Differentiable: true})
+		r.Register(&Def{Name: "MaxUnpool", Since: v, Build: buildMaxUnpool, Infer: inferMaxUnpool})
 	}
 }
 

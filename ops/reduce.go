@@ -48,10 +48,9 @@ func registerReduce(r *Registry) {
 	for _, ro := range reduceOps {
 		for _, v := range ro.versions {
 			r.Register(&Def{
-				Name:           ro.name,
-				Since:          v,
-				Build:          buildReduce(ro.op, v >= ro.axesInput),
-				Differentiable: true,
+				Name:  ro.name,
+				Since: v,
+				Build: buildReduce(ro.op, v >= ro.axesInput),
 			})
 		}
 	}

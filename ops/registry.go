@@ -38,9 +38,9 @@ type Def struct {
 	// Infer computes output types and shapes at compile time; nil means
 	// the family's shared rule (see InferFor) or none.
 	Infer InferFunc
-	// Differentiable says whether the op has a gradient rule (for train).
-	// Non-differentiable ops say so explicitly by leaving it false.
-	Differentiable bool
+	// Grad is the operator's gradient rule; nil means the family's shared
+	// rule (see GradFor).
+	Grad GradFunc
 }
 
 // Registry maps (domain, op type, opset) to Defs. Once built it is only

@@ -9,11 +9,11 @@ import (
 
 func registerResize(r *Registry) {
 	for _, v := range []int{10, 11, 13, 18, 19} {
-		r.Register(&Def{Name: "Resize", Since: v, Build: buildResize(v), Infer: inferResize, Differentiable: true})
+		r.Register(&Def{Name: "Resize", Since: v, Build: buildResize(v), Infer: inferResize})
 	}
 	r.Register(
-		&Def{Name: "Upsample", Since: 7, Build: buildUpsample(false), Infer: inferResize, Differentiable: true},
-		&Def{Name: "Upsample", Since: 9, Build: buildUpsample(true), Infer: inferResize, Differentiable: true},
+		&Def{Name: "Upsample", Since: 7, Build: buildUpsample(false), Infer: inferResize},
+		&Def{Name: "Upsample", Since: 9, Build: buildUpsample(true), Infer: inferResize},
 	)
 }
 

@@ -16,15 +16,15 @@ func registerVision(r *Registry) {
 		r.Register(&Def{Name: "NonMaxSuppression", Since: v, Build: buildNMS, Infer: inferNMS})
 	}
 	for _, v := range []int{16, 20} {
-		r.Register(&Def{Name: "GridSample", Since: v, Build: buildGridSample, Infer: inferGridSample, Differentiable: true})
+		r.Register(&Def{Name: "GridSample", Since: v, Build: buildGridSample, Infer: inferGridSample})
 	}
 	r.Register(
-		&Def{Name: "AffineGrid", Since: 20, Build: buildAffineGrid, Infer: inferAffineGrid, Differentiable: true},
-		&Def{Name: "Col2Im", Since: 18, Build: buildCol2Im, Infer: inferCol2Im, Differentiable: true},
-		&Def{Name: "CenterCropPad", Since: 18, Build: buildCenterCropPad, Infer: inferCenterCropPad, Differentiable: true},
+		&Def{Name: "AffineGrid", Since: 20, Build: buildAffineGrid, Infer: inferAffineGrid},
+		&Def{Name: "Col2Im", Since: 18, Build: buildCol2Im, Infer: inferCol2Im},
+		&Def{Name: "CenterCropPad", Since: 18, Build: buildCenterCropPad, Infer: inferCenterCropPad},
 	)
 	for _, v := range []int{18, 21} {
-		r.Register(&Def{Name: "GroupNormalization", Since: v, Build: buildGroupNorm, Infer: inferSameAsFirst, Differentiable: true})
+		r.Register(&Def{Name: "GroupNormalization", Since: v, Build: buildGroupNorm, Infer: inferSameAsFirst})
 	}
 }
 

@@ -1,0 +1,365 @@
+// Command bench compares Onyx with ONNX Runtime (through onnxruntime_go),
+// gonnx and onnx-go (Gorgonia backend) on the same models and inputs, and
+// writes a markdown table (results.md) and the raw numbers (results.json).
+//
+// Every (runtime, model, threads) is measured in a child process of its
+// own (cmd/bench-onyx, bench-ort, bench-gonnx or bench-onnxgo, found next
+// to this program's executable or in -bin): it loads the model once,
+// binds the inputs, runs it untimed a few times, then times up to -runs
+// runs within -budget, and reports latencies, the first output (to check
+// it against ONNX Runtime's) and its peak resident set size. A runtime
+// that cannot load or run a model, panics, crashes or times out is
+// reported with the reason. Run it from the benchmarks folder; `make bench`
+// in the repository root installs what it needs first.
+//
+//	bench [-quick] [-models LIST] [-sgemm LIST] [-runtimes LIST] [-threads LIST]
+//	      [-runs N] [-warmup N] [-budget D] [-timeout D] [-out FILE] [-json FILE]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/onyxrt/onyx/benchmarks/internal/harness"
+)
+
+type options struct {
+	quick    bool
+	models   string
+	sgemm    []int
+	runtimes []string
+	threads  []int
+	runs     int
+	warmup   int
+	minRuns  int
+	budget   time.Duration
+	timeout  time.Duration
+	ortLib   string
+	out      string
+	jsonOut  string
+	readme   string
+	peak     float64
+	bin      string
+}
+
+func main() { os.Exit(parentMain(os.Args[1:])) }
+
+func parentMain(args []string) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var o options
+	var sgemm, runtimes, threads, dir string
+	fs.BoolVar(&o.quick, "quick", false, "smoke run: 1 timed run, threads 1, models mnist-cnn-b1 and lstm50x10, SGEMM n=64 (other flags still apply)")
+	fs.StringVar(&o.models, "models", "", "comma-separated model `names`, all, keras or a prefix ending in * (default: all; with -quick: mnist-cnn-b1,lstm50x10)")
+	fs.StringVar(&sgemm, "sgemm", "64,128,256,512,1024", "comma-separated SGEMM sizes n, or none (with -quick: 64)")
+	fs.StringVar(&runtimes, "runtimes", strings.Join(harness.Runtimes, ","), "comma-separated runtimes")
+	fs.StringVar(&threads, "threads", "1,2", "comma-separated thread counts (with -quick: 1)")
+	fs.IntVar(&o.runs, "runs", 50, "timed runs at most (with -quick: 1)")
+	fs.IntVar(&o.warmup, "warmup", 5, "untimed runs before timing, at least 2 (with -quick: 2)")
+	fs.IntVar(&o.minRuns, "min-runs", 3, "timed runs at least, unless one run takes longer than 3 budgets (with -quick: 1)")
+	fs.DurationVar(&o.budget, "budget", 10*time.Second, "time after which timing stops once -min-runs are done (with -quick: 2s)")
+	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "kill a child after this long (with -quick: 3m)")
+	fs.StringVar(&o.ortLib, "ort-lib", "", "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the one in .ort/node_modules/onnxruntime-node)")
+	fs.StringVar(&o.out, "out", "results.md", "markdown output")
+	fs.StringVar(&o.jsonOut, "json", "results.json", "JSON output")
+	fs.StringVar(&o.readme, "readme", "README.md", "file whose <!-- bench:begin/end --> section gets the table (not on -quick runs unless given; empty: none)")
+	fs.Float64Var(&o.peak, "peak", 116, "fp32 FMA peak of one core in GFLOP/s (PERF-ANCHORS.md)")
+	fs.StringVar(&dir, "C", ".", "the benchmarks folder")
+	fs.StringVar(&o.bin, "bin", "", "folder of the child programs bench-onyx, bench-ort, bench-gonnx, bench-onnxgo (default: this program's folder)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if o.quick {
+		quickDefaults := map[string]func(){
+			"sgemm":    func() { sgemm = "64" },
+			"threads":  func() { threads = "1" },
+			"runs":     func() { o.runs = 1 },
+			"warmup":   func() { o.warmup = 2 },
+			"min-runs": func() { o.minRuns = 1 },
+			"budget":   func() { o.budget = 2 * time.Second },
+			"timeout":  func() { o.timeout = 3 * time.Minute },
+			"readme":   func() { o.readme = "" },
+		}
+		for name, apply := range quickDefaults {
+			if !set[name] {
+				apply()
+			}
+		}
+	}
+	var err error
+	if o.sgemm, err = intList(sgemm); err != nil {
+		return usage(err)
+	}
+	if o.threads, err = intList(threads); err != nil || len(o.threads) == 0 {
+		return usage(fmt.Errorf("bad -threads %q", threads))
+	}
+	for _, r := range strings.Split(runtimes, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if !slices.Contains(harness.Runtimes, r) {
+			return usage(fmt.Errorf("unknown runtime %q (known: %s)", r, strings.Join(harness.Runtimes, ", ")))
+		}
+		o.runtimes = append(o.runtimes, r)
+	}
+	if o.runs < 1 || o.minRuns < 1 {
+		return usage(errors.New("-runs and -min-runs must be at least 1"))
+	}
+	if o.bin == "" {
+		self, err := os.Executable()
+		if err != nil {
+			return usage(err)
+		}
+		o.bin = filepath.Dir(self)
+	}
+	if o.bin, err = filepath.Abs(o.bin); err != nil {
+		return usage(err)
+	}
+	for _, rt := range append([]string{harness.Sgemm}, o.runtimes...) {
+		if _, err := os.Stat(filepath.Join(o.bin, harness.Binary(rt))); err != nil {
+			return usage(fmt.Errorf("no %s in %s: build the programs together (go build -o .bin/ ./cmd/...; make bench does)", harness.Binary(rt), o.bin))
+		}
+	}
+	if err := os.Chdir(dir); err != nil {
+		return usage(err)
+	}
+	if _, err := os.Stat("models/make_models.py"); err != nil {
+		return usage(errors.New("run bench from the benchmarks folder (or give -C DIR)"))
+	}
+	specs, err := selectModels(modelSpecs(), o.models, o.quick)
+	if err != nil {
+		return usage(err)
+	}
+	if o.ortLib == "" {
+		o.ortLib = findORTLib()
+	}
+	if o.ortLib != "" {
+		if abs, err := filepath.Abs(o.ortLib); err == nil {
+			o.ortLib = abs
+		}
+	}
+
+	rep := &report{Opts: o, Machine: machineInfo(), Started: time.Now().UTC()}
+	rep.Settings = settingsFrom(o)
+
+	type todo struct {
+		table string
+		spec  modelSpec
+		rt    string
+		th    int
+		n     int
+	}
+	var todos []todo
+	for _, th := range o.threads {
+		for _, s := range specs {
+			for _, rt := range o.runtimes {
+				todos = append(todos, todo{"models", s, rt, th, 0})
+			}
+		}
+	}
+	for _, n := range o.sgemm {
+		for _, th := range o.threads {
+			s := matmulSpec(n)
+			if th == 1 {
+				todos = append(todos, todo{"sgemm", s, harness.Sgemm, 1, n})
+			}
+			for _, rt := range o.runtimes {
+				todos = append(todos, todo{"sgemm", s, rt, th, n})
+			}
+		}
+	}
+	for i, t := range todos {
+		j := harness.Job{
+			Runtime: t.rt, Model: t.spec.Model, Feeds: t.spec.Feeds, Threads: t.th,
+			Warmup: o.warmup, Runs: o.runs, MinRuns: o.minRuns, Budget: o.budget,
+		}
+		if t.rt == harness.ORT {
+			j.ORTLib = o.ortLib
+		}
+		c := &cell{Table: t.table, Model: t.spec.Name, Runtime: t.rt, Threads: t.th, N: t.n, MFLOP: t.spec.MFLOP}
+		if miss := missingFiles(t.spec); len(miss) > 0 {
+			c.Reason = "missing " + strings.Join(miss, ", ") + " (run models/make_models.py)"
+		} else {
+			runChild(filepath.Join(o.bin, harness.Binary(t.rt)), j, o.timeout, c)
+		}
+		rep.Cells = append(rep.Cells, c)
+		fmt.Fprintf(os.Stderr, "[%d/%d] %-7s %-40s t%d  %s\n", i+1, len(todos), t.rt, t.spec.Name, t.th, c.progress())
+	}
+	rep.Finished = time.Now().UTC()
+	rep.Machine.LoadEnd = loadAvg()
+	rep.check()
+
+	md := rep.markdown()
+	if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	js, _ := json.MarshalIndent(rep, "", "  ")
+	if err := os.WriteFile(o.jsonOut, append(js, '\n'), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if o.readme != "" {
+		if err := spliceReadme(o.readme, md); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+	}
+	fmt.Print(md)
+	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", o.out, o.jsonOut)
+	return 0
+}
+
+func usage(err error) int {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	return 2
+}
+
+func intList(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" || f == "none" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// findORTLib finds the libonnxruntime.so.1 that onnxruntime-node ships.
+func findORTLib() string {
+	if p := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH"); p != "" {
+		return p
+	}
+	arch := map[string]string{"amd64": "x64", "arm64": "arm64"}[goruntime.GOARCH]
+	m, _ := filepath.Glob(filepath.Join(".ort", "node_modules", "onnxruntime-node", "bin", "napi-v*", goruntime.GOOS, arch, "libonnxruntime.so.1"))
+	if len(m) == 0 {
+		return ""
+	}
+	slices.Sort(m)
+	return m[len(m)-1]
+}
+
+// runChild measures one job in a child process and fills c.
+func runChild(prog string, j harness.Job, timeout time.Duration, c *cell) {
+	spec, _ := json.Marshal(j)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, string(spec))
+	var stdout bytes.Buffer
+	stderr := &tailBuffer{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = &stdout, stderr
+	// Keep the peers' own logging and ORT's thread spinning as they come.
+	cmd.Env = os.Environ()
+	start := time.Now()
+	err := cmd.Run()
+	c.WallS = time.Since(start).Seconds()
+	if ps := cmd.ProcessState; ps != nil {
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+			c.MaxRSSKiB = ru.Maxrss
+		}
+	}
+	// The result is the last line of stdout that parses.
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var r harness.Result
+	parsed := false
+	for i := len(lines) - 1; i >= 0 && !parsed; i-- {
+		parsed = json.Unmarshal([]byte(lines[i]), &r) == nil && (r.OK || r.Error != "")
+	}
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		c.Reason = fmt.Sprintf("timed out after %v", timeout)
+	case parsed && r.OK:
+		c.Result = &r
+	case parsed:
+		c.Result = &r
+		c.Reason = r.Stage + ": " + r.Error
+	default:
+		c.Reason = crashReason(err, stderr.String())
+	}
+	if c.Reason != "" {
+		c.Stderr = lastLines(stderr.String(), 30)
+	}
+}
+
+// crashReason describes a child that printed no result: the panic or
+// fatal error line of its stderr, else how it exited.
+func crashReason(err error, stderr string) string {
+	var why string
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.HasPrefix(l, "panic:") || strings.HasPrefix(l, "fatal error:") || strings.HasPrefix(l, "SIGSEGV") || strings.HasPrefix(l, "terminate called") {
+			why = strings.TrimSpace(l)
+			break
+		}
+	}
+	state := "crashed"
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			state = "killed by " + ws.Signal().String()
+		} else {
+			state = fmt.Sprintf("exit status %d", ee.ExitCode())
+		}
+	} else if err != nil {
+		state = err.Error()
+	}
+	if why == "" {
+		return state + ": " + strings.TrimSpace(lastLines(stderr, 1))
+	}
+	return state + ": " + why
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// tailBuffer keeps the first and the last bytes written to it.
+type tailBuffer struct {
+	max  int
+	head []byte
+	buf  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	if len(t.head) < t.max/4 {
+		n := min(len(p), t.max/4-len(t.head))
+		t.head = append(t.head, p[:n]...)
+	}
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > t.max {
+		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max/2:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	if len(t.head)+len(t.buf) <= t.max && bytes.HasPrefix(t.buf, t.head) {
+		return string(t.buf)
+	}
+	return string(t.head) + "\n...\n" + string(t.buf)
+}
