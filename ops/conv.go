@@ -86,8 +86,10 @@ func (p *convPlan) outShape() []int {
 	return append([]int{p.n, p.m}, p.ySpatial...)
 }
 
-// convRun computes y = conv(x, w) + bias (bias may be nil).
-func convRun[T float32 | float64 | int32](p *convPlan, x, w, bias, y []T) {
+// convRun computes y = conv(x, w) + bias (bias may be nil) on up to
+// threads goroutines. The work is split into items of (image, group, band
+// of output rows); each goroutine has its own im2col buffer.
+func convRun[T float32 | float64 | int32](threads int, p *convPlan, x, w, bias, y []T) {
 	cg, mg := p.c/p.group, p.m/p.group
 	kdim := cg * p.kSize
 	// The im2col buffer covers a band of output rows (2-D) at a time so
@@ -96,50 +98,71 @@ func convRun[T float32 | float64 | int32](p *convPlan, x, w, bias, y []T) {
 	if len(g2.in) == 1 {
 		g2 = g2.as2D()
 	}
-	band, rowLen := 1, p.outSize
-	if len(g2.in) == 2 && p.outSize > 0 {
-		rowLen = g2.out[1]
-		band = max(1, min(g2.out[0], im2colBudget/max(1, kdim*rowLen)))
-	} else if len(g2.in) != 2 {
+	band, rowLen, rows := 1, p.outSize, 1
+	if len(g2.in) == 2 && p.outSize > 0 && !p.direct {
+		rowLen, rows = g2.out[1], g2.out[0]
+		band = max(1, min(rows, im2colBudget/max(1, kdim*rowLen)))
+		if units := p.n * p.group; threads > 1 && units < threads {
+			// Few images and groups: split the rows so every thread works.
+			band = max(1, min(band, (rows+threads-1)/threads))
+		}
+	} else if len(g2.in) != 2 || p.direct {
 		g2 = nil
 	}
-	var col []T
-	if !p.direct {
-		buf := getScratch[T](kdim * band * rowLen)
-		defer putScratch(buf)
-		col = *buf
+	bands := (rows + band - 1) / band
+	items := p.n * p.group * bands
+	if p.outSize == 0 {
+		return
 	}
-	for n := 0; n < p.n; n++ {
-		for gi := 0; gi < p.group; gi++ {
+	parallelFor(threads, items, 1, func(lo, hi int) {
+		var col []T
+		if !p.direct {
+			buf := getScratch[T](kdim * band * rowLen)
+			defer putScratch(buf)
+			col = *buf
+		}
+		for it := lo; it < hi; it++ {
+			bi := it % bands
+			gi := (it / bands) % p.group
+			n := it / (bands * p.group)
 			xg := x[(n*p.c+gi*cg)*p.inSize : (n*p.c+(gi+1)*cg)*p.inSize]
 			yg := y[(n*p.m+gi*mg)*p.outSize : (n*p.m+(gi+1)*mg)*p.outSize]
+			wg := w[gi*mg*kdim:]
+			if g2 == nil { // one band: the whole output plane
+				var beta T
+				if bias != nil {
+					fillBias(yg, bias[gi*mg:(gi+1)*mg], p.outSize, 0, p.outSize)
+					beta = 1
+				}
+				if p.direct {
+					gemmT(false, false, mg, p.outSize, kdim, 1, wg, kdim, xg, p.outSize, beta, yg, p.outSize)
+				} else {
+					im2col(xg, cg, p.g, col)
+					gemmT(false, false, mg, p.outSize, kdim, 1, wg, kdim, col, p.outSize, beta, yg, p.outSize)
+				}
+				continue
+			}
+			r0 := bi * band
+			r1 := min(r0+band, rows)
+			cols := (r1 - r0) * rowLen
 			var beta T
 			if bias != nil {
-				for i := 0; i < mg; i++ {
-					row := yg[i*p.outSize : (i+1)*p.outSize]
-					bv := bias[gi*mg+i]
-					for j := range row {
-						row[j] = bv
-					}
-				}
+				fillBias(yg, bias[gi*mg:(gi+1)*mg], p.outSize, r0*rowLen, r1*rowLen)
 				beta = 1
 			}
-			wg := w[gi*mg*kdim:]
-			switch {
-			case p.outSize == 0:
-			case p.direct:
-				gemmT(false, false, mg, p.outSize, kdim, 1, wg, kdim, xg, p.outSize, beta, yg, p.outSize)
-			case g2 == nil:
-				im2col(xg, cg, p.g, col)
-				gemmT(false, false, mg, p.outSize, kdim, 1, wg, kdim, col, p.outSize, beta, yg, p.outSize)
-			default:
-				for r0 := 0; r0 < g2.out[0]; r0 += band {
-					r1 := min(r0+band, g2.out[0])
-					cols := (r1 - r0) * rowLen
-					im2col2D(xg, cg, g2, r0, r1, col[:kdim*cols])
-					gemmT(false, false, mg, cols, kdim, 1, wg, kdim, col, cols, beta, yg[r0*rowLen:], p.outSize)
-				}
-			}
+			im2col2D(xg, cg, g2, r0, r1, col[:kdim*cols])
+			gemmT(false, false, mg, cols, kdim, 1, wg, kdim, col, cols, beta, yg[r0*rowLen:], p.outSize)
+		}
+	})
+}
+
+// fillBias sets elements [from, to) of every output channel's plane
+// (planes of size plane) to that channel's bias.
+func fillBias[T float32 | float64 | int32](y, bias []T, plane, from, to int) {
+	for i, bv := range bias {
+		row := y[i*plane+from : i*plane+to]
+		for j := range row {
+			row[j] = bv
 		}
 	}
 }
@@ -197,7 +220,7 @@ func buildConv(b *Builder) (Kernel, error) {
 				}
 				winogradRun(p, X.Float32s(), W.Float32s(), u, optData[float32](B), y.Float32s())
 			} else {
-				convRun(p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s())
+				convRun(rc.threads(), p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s())
 			}
 		case tensor.Float64:
 			if wino {
@@ -207,7 +230,7 @@ func buildConv(b *Builder) (Kernel, error) {
 				}
 				winogradRun(p, tensor.Data[float64](X), tensor.Data[float64](W), u, optData[float64](B), tensor.Data[float64](y))
 			} else {
-				convRun(p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y))
+				convRun(rc.threads(), p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y))
 			}
 		default:
 			return nil, ErrDType("Conv", X.DType())
@@ -277,7 +300,7 @@ func buildConvInteger(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		convRun(p, x, w, nil, tensor.Data[int32](y))
+		convRun(rc.threads(), p, x, w, nil, tensor.Data[int32](y))
 		return []*tensor.Tensor{y}, nil
 	}), nil
 }

@@ -18,6 +18,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	atol := fs.Float64("atol", conformance.DefaultATol, "absolute tolerance")
 	jobs := fs.Int("jobs", 2, "cases run at once")
 	verbose := fs.Bool("v", false, "print passing and skipped cases too")
+	threads := fs.Int("threads", 1, "compute threads per case")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: infer check [--rtol R] [--atol A] DIR...\n\nEach DIR is a test case (model.onnx + test_data_set_*) or a folder of them.\nexample: infer check /usr/share/libonnx-testdata/data/node")
 		fs.PrintDefaults()
@@ -37,7 +38,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "infer check:", err)
 		return 1
 	}
-	opts := conformance.Options{RTol: *rtol, ATol: *atol, Registry: ops.Default(), Threads: 1}
+	opts := conformance.Options{RTol: *rtol, ATol: *atol, Registry: ops.Default(), Threads: max(*threads, 1)}
 	results := runCases(cases, opts, max(*jobs, 1))
 	failed := false
 	for _, r := range results {

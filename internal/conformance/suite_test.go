@@ -125,7 +125,7 @@ func TestSuites(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				results[i] = conformance.Run(jobs[i].dir, conformance.Options{Registry: reg, Threads: 1})
+				results[i] = conformance.Run(jobs[i].dir, conformance.Options{Registry: reg, Threads: 2})
 			}
 		}()
 	}
