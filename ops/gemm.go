@@ -118,17 +118,17 @@ func buildGemm(b *Builder) (Kernel, error) {
 		var err error
 		switch A.DType() {
 		case tensor.Float32:
-			y, err = gemmOp[float32](A, B, C, transA, transB, m, n, ka, alpha, beta)
+			y, err = gemmOp[float32](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
 		case tensor.Float64:
-			y, err = gemmOp[float64](A, B, C, transA, transB, m, n, ka, alpha, beta)
+			y, err = gemmOp[float64](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
 		case tensor.Int32:
-			y, err = gemmOp[int32](A, B, C, transA, transB, m, n, ka, alpha, beta)
+			y, err = gemmOp[int32](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
 		case tensor.Int64:
-			y, err = gemmOp[int64](A, B, C, transA, transB, m, n, ka, alpha, beta)
+			y, err = gemmOp[int64](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
 		case tensor.Uint32:
-			y, err = gemmOp[uint32](A, B, C, transA, transB, m, n, ka, alpha, beta)
+			y, err = gemmOp[uint32](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
 		case tensor.Uint64:
-			y, err = gemmOp[uint64](A, B, C, transA, transB, m, n, ka, alpha, beta)
+			y, err = gemmOp[uint64](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
 		default:
 			return nil, ErrDType("Gemm", A.DType())
 		}
@@ -140,7 +140,7 @@ func buildGemm(b *Builder) (Kernel, error) {
 	return halfWrap(k), nil
 }
 
-func gemmOp[T Number](A, B, C *tensor.Tensor, transA, transB bool, m, n, k int, alpha, beta float32) (*tensor.Tensor, error) {
+func gemmOp[T Number](threads int, A, B, C *tensor.Tensor, transA, transB bool, m, n, k int, alpha, beta float32) (*tensor.Tensor, error) {
 	y, err := tensor.New(A.DType(), m, n)
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func gemmOp[T Number](A, B, C *tensor.Tensor, transA, transB bool, m, n, k int, 
 		bt = 0
 	}
 	lda, ldb := A.Shape()[1], B.Shape()[1]
-	gemmT(transA, transB, m, n, k, T(alpha), tensor.Data[T](A), lda, tensor.Data[T](B), ldb, bt, yd, n)
+	gemmPar(threads, transA, transB, m, n, k, T(alpha), tensor.Data[T](A), lda, tensor.Data[T](B), ldb, bt, yd, n)
 	if beta != float32(T(beta)) || alpha != float32(T(alpha)) {
 		// A fractional alpha or beta on an integer type: redo the
 		// scaling in float64 from the exact product.
@@ -241,14 +241,52 @@ func matmulShape(sa, sb []int) (*mmShape, error) {
 	return s, nil
 }
 
-func matmulRun[T Number](s *mmShape, a, b, y []T) {
+func matmulRun[T Number](threads int, s *mmShape, a, b, y []T) {
 	if s.flat {
-		gemmT(false, false, s.batch*s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, y, s.n)
+		gemmPar(threads, false, false, s.batch*s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, y, s.n)
+		return
+	}
+	if s.batch >= threads {
+		parallelFor(threads, s.batch, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				gemmT(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
+			}
+		})
 		return
 	}
 	for i := 0; i < s.batch; i++ {
-		gemmT(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
+		gemmPar(threads, false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
 	}
+}
+
+// gemmPar is gemmT with C split into row blocks (or, for few rows, column
+// blocks) over up to threads goroutines when the product is large enough
+// to pay for them.
+func gemmPar[T Number](threads int, transA, transB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	const minWork, align = 1 << 17, 16
+	if threads <= 1 || m*n*k < minWork {
+		gemmT(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if m >= 4*threads {
+		parallelFor(threads, m, 4, func(lo, hi int) {
+			aoff := lo * lda
+			if transA {
+				aoff = lo
+			}
+			gemmT(transA, transB, hi-lo, n, k, alpha, a[aoff:], lda, b, ldb, beta, c[lo*ldc:], ldc)
+		})
+		return
+	}
+	blocks := (n + align - 1) / align
+	parallelFor(threads, blocks, 1, func(lo, hi int) {
+		j0, j1 := lo*align, min(hi*align, n)
+		boff := j0
+		if transB {
+			boff = j0 * ldb
+		}
+		gemmT(transA, transB, m, j1-j0, k, alpha, a, lda, b[boff:], ldb, beta, c[j0:], ldc)
+	})
 }
 
 func buildMatMul(b *Builder) (Kernel, error) {
@@ -273,17 +311,17 @@ func buildMatMul(b *Builder) (Kernel, error) {
 		}
 		switch A.DType() {
 		case tensor.Float32:
-			matmulRun(s, A.Float32s(), B.Float32s(), y.Float32s())
+			matmulRun(rc.threads(), s, A.Float32s(), B.Float32s(), y.Float32s())
 		case tensor.Float64:
-			matmulRun(s, tensor.Data[float64](A), tensor.Data[float64](B), tensor.Data[float64](y))
+			matmulRun(rc.threads(), s, tensor.Data[float64](A), tensor.Data[float64](B), tensor.Data[float64](y))
 		case tensor.Int32:
-			matmulRun(s, tensor.Data[int32](A), tensor.Data[int32](B), tensor.Data[int32](y))
+			matmulRun(rc.threads(), s, tensor.Data[int32](A), tensor.Data[int32](B), tensor.Data[int32](y))
 		case tensor.Int64:
-			matmulRun(s, A.Int64s(), B.Int64s(), y.Int64s())
+			matmulRun(rc.threads(), s, A.Int64s(), B.Int64s(), y.Int64s())
 		case tensor.Uint32:
-			matmulRun(s, tensor.Data[uint32](A), tensor.Data[uint32](B), tensor.Data[uint32](y))
+			matmulRun(rc.threads(), s, tensor.Data[uint32](A), tensor.Data[uint32](B), tensor.Data[uint32](y))
 		case tensor.Uint64:
-			matmulRun(s, tensor.Data[uint64](A), tensor.Data[uint64](B), tensor.Data[uint64](y))
+			matmulRun(rc.threads(), s, tensor.Data[uint64](A), tensor.Data[uint64](B), tensor.Data[uint64](y))
 		default:
 			return nil, ErrDType("MatMul", A.DType())
 		}
@@ -383,7 +421,7 @@ func buildMatMulInteger(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		matmulRun(s, a, bv, tensor.Data[int32](y))
+		matmulRun(rc.threads(), s, a, bv, tensor.Data[int32](y))
 		return []*tensor.Tensor{y}, nil
 	}), nil
 }

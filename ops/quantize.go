@@ -627,7 +627,7 @@ func buildQLinearMatMul(b *Builder) (Kernel, error) {
 			bv[i] -= zb[(i/(k*n))*n+i%n]
 		}
 		acc := make([]int32, prod(s.out))
-		matmulRun(s, a, bv, acc)
+		matmulRun(1, s, a, bv, acc)
 		// Batch offsets of the per-row and per-column parameters.
 		ps, err := matmulShape(ared, bred)
 		if err != nil {
