@@ -19,4 +19,10 @@ var families = []func(*Registry){
 	registerText,        // textvec.go: TfIdfVectorizer, RegexFullMatch, StringConcat, StringSplit
 	registerVision,      // vision.go: NonMaxSuppression, GridSample, AffineGrid, Col2Im, CenterCropPad, GroupNormalization
 	registerOptimizer,   // optimizer.go: Adagrad, Adam, Momentum (ai.onnx.preview.training)
+	// grad_kernels.go: SumToShape, UnaryGrad, MatMulGrad, GemmGrad, SoftmaxGrad, ... (ai.onyx.training)
+	registerGradKernels,
+	// grad_recurrent.go: RNNGrad, GRUGrad, LSTMGrad (ai.onyx.training)
+	registerGradRecurrent,
+	// grad_nn_kernels.go, grad_shape.go: ConvGrad, MaxPoolGrad, BatchNormGrad, GatherGrad, ... (ai.onyx.training)
+	registerGradNNKernels,
 }

@@ -62,65 +62,10 @@ func registerRecurrent(r *Registry) {
 // v14 adds layout.
 func rnnBuilder(kind rnnKind, since int) func(b *Builder) (Kernel, error) {
 	return func(b *Builder) (Kernel, error) {
-		a := &rnnAttrs{kind: kind}
-		hs := b.Int("hidden_size", 0)
-		dir := b.String("direction", "forward")
-		var defActs []string
-		switch kind {
-		case kindRNN:
-			defActs = []string{"Tanh", "Tanh"}
-		case kindGRU:
-			defActs = []string{"Sigmoid", "Tanh"}
-		case kindLSTM:
-			defActs = []string{"Sigmoid", "Tanh", "Tanh"}
-		}
-		names := b.Strings("activations", defActs)
-		alphas := b.Floats("activation_alpha", nil)
-		betas := b.Floats("activation_beta", nil)
-		if b.Has("clip") {
-			c := b.Float("clip", 0)
-			if !(c > 0) {
-				b.Fail("clip must be positive, got %v", c)
-			}
-			a.clip = float64(c)
-		}
-		if kind == kindLSTM {
-			a.inputForget = b.Int("input_forget", 0) != 0
-		}
-		if kind == kindGRU && since >= 3 {
-			a.lbr = b.Int("linear_before_reset", 0) != 0
-		}
-		if since == 1 {
-			b.Int("output_sequence", 0)
-		}
-		if since >= 14 {
-			a.layout = int(b.Int("layout", 0))
-		}
-		if err := b.Err(); err != nil {
-			return nil, err
-		}
-		if hs < 0 || hs > math.MaxInt32 {
-			return nil, fmt.Errorf("hidden_size %d is out of range", hs)
-		}
-		a.hidden = int(hs)
-		switch dir {
-		case "forward", "foward": // GRU-1's schema default has this typo
-			a.numDir = 1
-		case "reverse":
-			a.numDir, a.reverse = 1, true
-		case "bidirectional":
-			a.numDir = 2
-		default:
-			return nil, fmt.Errorf("direction %q is not forward, reverse or bidirectional", dir)
-		}
-		if a.layout != 0 && a.layout != 1 {
-			return nil, fmt.Errorf("layout must be 0 or 1, got %d", a.layout)
-		}
-		acts, err := parseRNNActs(names, alphas, betas, kind.acts(), a.numDir)
+		a, err := parseRNNAttrs(b, kind, since)
 		if err != nil {
 			return nil, err
 		}
-		a.acts = acts
 		a.outY, a.outYh = b.Out(0), b.Out(1)
 		a.outYc = kind == kindLSTM && b.Out(2)
 		if r := b.ConstInput(2); r != nil && r.Rank() == 3 {
@@ -135,6 +80,71 @@ func rnnBuilder(kind rnnKind, since int) func(b *Builder) (Kernel, error) {
 		}
 		return KernelFunc(a.run), nil
 	}
+}
+
+// parseRNNAttrs reads and checks the attributes of one version of RNN, GRU
+// or LSTM (the backward kernels of grad_recurrent.go share it).
+func parseRNNAttrs(b *Builder, kind rnnKind, since int) (*rnnAttrs, error) {
+	a := &rnnAttrs{kind: kind}
+	hs := b.Int("hidden_size", 0)
+	dir := b.String("direction", "forward")
+	var defActs []string
+	switch kind {
+	case kindRNN:
+		defActs = []string{"Tanh", "Tanh"}
+	case kindGRU:
+		defActs = []string{"Sigmoid", "Tanh"}
+	case kindLSTM:
+		defActs = []string{"Sigmoid", "Tanh", "Tanh"}
+	}
+	names := b.Strings("activations", defActs)
+	alphas := b.Floats("activation_alpha", nil)
+	betas := b.Floats("activation_beta", nil)
+	if b.Has("clip") {
+		c := b.Float("clip", 0)
+		if !(c > 0) {
+			b.Fail("clip must be positive, got %v", c)
+		}
+		a.clip = float64(c)
+	}
+	if kind == kindLSTM {
+		a.inputForget = b.Int("input_forget", 0) != 0
+	}
+	if kind == kindGRU && since >= 3 {
+		a.lbr = b.Int("linear_before_reset", 0) != 0
+	}
+	if since == 1 {
+		b.Int("output_sequence", 0)
+	}
+	if since >= 14 {
+		a.layout = int(b.Int("layout", 0))
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if hs < 0 || hs > math.MaxInt32 {
+		return nil, fmt.Errorf("hidden_size %d is out of range", hs)
+	}
+	a.hidden = int(hs)
+	switch dir {
+	case "forward", "foward": // GRU-1's schema default has this typo
+		a.numDir = 1
+	case "reverse":
+		a.numDir, a.reverse = 1, true
+	case "bidirectional":
+		a.numDir = 2
+	default:
+		return nil, fmt.Errorf("direction %q is not forward, reverse or bidirectional", dir)
+	}
+	if a.layout != 0 && a.layout != 1 {
+		return nil, fmt.Errorf("layout must be 0 or 1, got %d", a.layout)
+	}
+	acts, err := parseRNNActs(names, alphas, betas, kind.acts(), a.numDir)
+	if err != nil {
+		return nil, err
+	}
+	a.acts = acts
+	return a, nil
 }
 
 // rnnShapes holds the dimensions of one call, checked against every input.

@@ -18,6 +18,7 @@ var allowed = map[string][]string{
 	"onnx/onnxpb": {},
 	"onnx":        {"graph", "ops", "tensor", "ops/asm", "onnx/onnxpb"},
 	"runtime":     {"graph", "ops", "tensor", "ops/asm"},
+	"train":       {"runtime", "graph", "ops", "tensor", "ops/asm", "onnx", "onnx/onnxpb"},
 }
 
 // external lists the non-standard-library modules a package may reach.
