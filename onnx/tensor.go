@@ -200,6 +200,10 @@ func tensorFromProto(tp *onnxpb.TensorProto, ext *externalReader) (*tensor.Tenso
 		for i, v := range tp.Int32Data {
 			d[i] = tensor.BF16(v)
 		}
+	case []tensor.Float8:
+		for i, v := range tp.Int32Data {
+			d[i] = tensor.Float8(v)
+		}
 	}
 	return t, nil
 }
@@ -253,6 +257,10 @@ func fillRaw(t *tensor.Tensor, raw []byte) {
 		}
 	case []uint8:
 		copy(d, raw)
+	case []tensor.Float8:
+		for i := range d {
+			d[i] = tensor.Float8(raw[i])
+		}
 	case []bool:
 		for i := range d {
 			d[i] = raw[i] != 0
@@ -333,6 +341,11 @@ func tensorToProto(name string, t *tensor.Tensor) (*onnxpb.TensorProto, error) {
 		}
 	case []uint8:
 		raw = append([]byte(nil), d...)
+	case []tensor.Float8:
+		raw = make([]byte, len(d))
+		for i, v := range d {
+			raw[i] = byte(v)
+		}
 	case []bool:
 		raw = make([]byte, len(d))
 		for i, v := range d {

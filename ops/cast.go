@@ -64,13 +64,17 @@ func buildCast(b *Builder) (Kernel, error) {
 			b.Fail("Cast: unsupported target type %s", dtypeName(to))
 		}
 	}
+	saturate := true
 	if b.Opset >= 19 {
-		b.Int("saturate", 1) // only changes float8 results; checked for its type
+		saturate = b.Int("saturate", 1) != 0 // only changes float8 results
 	}
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
 	return unaryKernel(func(rc *RunContext, x *tensor.Tensor) (*tensor.Tensor, error) {
+		if !saturate && to.Size() == 1 && to.IsFloat() {
+			return castFloat8NoSaturate(x, to)
+		}
 		return castTensor(x, to)
 	}), nil
 }
@@ -82,6 +86,24 @@ func buildCastLike(b *Builder) (Kernel, error) {
 		}
 		return one(castTensor(in[0], in[1].DType()))
 	}), nil
+}
+
+// castFloat8NoSaturate casts to a float8 type with saturate=0: values
+// beyond the largest finite one become infinity (E5M2) or NaN.
+func castFloat8NoSaturate(x *tensor.Tensor, to tensor.DType) (*tensor.Tensor, error) {
+	f, err := castTensor(x, tensor.Float32)
+	if err != nil {
+		return nil, err
+	}
+	out, err := tensor.New(to, x.Shape()...)
+	if err != nil {
+		return nil, err
+	}
+	d := tensor.Data[tensor.Float8](out)
+	for i, v := range f.Float32s() {
+		d[i] = tensor.Float8From(to, v, false)
+	}
+	return out, nil
 }
 
 // castTensor converts x to element type to (always a fresh tensor).

@@ -39,6 +39,8 @@ func layoutPtr(data any) (unsafe.Pointer, int) {
 		return unsafe.Pointer(unsafe.SliceData(s)), len(s)
 	case []int64:
 		return unsafe.Pointer(unsafe.SliceData(s)), len(s)
+	case []tensor.Float8:
+		return unsafe.Pointer(unsafe.SliceData(s)), len(s)
 	case []uint8:
 		return unsafe.Pointer(unsafe.SliceData(s)), len(s)
 	case []uint16:

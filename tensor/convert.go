@@ -35,6 +35,12 @@ func (t *Tensor) Cast(dt DType) (*Tensor, error) {
 			f[i] = v.Float32()
 		}
 		src = f
+	case []Float8:
+		f := make([]float32, len(s))
+		for i, v := range s {
+			f[i] = Float8ToFloat32(t.dtype, v)
+		}
+		src = f
 	case []string:
 		f := make([]float64, len(s))
 		for i, v := range s {
@@ -48,6 +54,13 @@ func (t *Tensor) Cast(dt DType) (*Tensor, error) {
 	}
 	var out any
 	switch dt {
+	case Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ:
+		f := castTo[float32](src)
+		h := make([]Float8, len(f))
+		for i, v := range f {
+			h[i] = Float8From(dt, v, true)
+		}
+		out = h
 	case Float32:
 		out = castTo[float32](src)
 	case Float64:

@@ -40,6 +40,8 @@ var dtypeNames = map[DType]string{
 	String: "string", Bool: "bool", Float16: "float16", Float64: "float64",
 	Uint32: "uint32", Uint64: "uint64", Complex64: "complex64",
 	Complex128: "complex128", BFloat16: "bfloat16",
+	Float8E4M3FN: "float8e4m3fn", Float8E4M3FNUZ: "float8e4m3fnuz",
+	Float8E5M2: "float8e5m2", Float8E5M2FNUZ: "float8e5m2fnuz",
 }
 
 // String returns the lower-case Go-style name of the type.
@@ -62,6 +64,9 @@ func (d DType) Supported() bool {
 
 // Size is the number of bytes of one element (0 for String).
 func (d DType) Size() int {
+	if d.isFloat8() {
+		return 1
+	}
 	switch d {
 	case Bool, Uint8, Int8:
 		return 1
@@ -79,7 +84,7 @@ func (d DType) Size() int {
 
 // IsFloat reports whether d is a floating-point type.
 func (d DType) IsFloat() bool {
-	return d == Float32 || d == Float64 || d == Float16 || d == BFloat16
+	return d == Float32 || d == Float64 || d == Float16 || d == BFloat16 || d.isFloat8()
 }
 
 // IsInt reports whether d is a signed or unsigned integer type.

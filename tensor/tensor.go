@@ -81,6 +81,9 @@ func MustNew(dt DType, shape ...int) *Tensor {
 }
 
 func makeSlice(dt DType, n int) any {
+	if dt.isFloat8() {
+		return make([]Float8, n)
+	}
 	switch dt {
 	case Float32:
 		return make([]float32, n)
@@ -182,6 +185,8 @@ func Scalar[T Elem](v T) *Tensor { return From(nil, []T{v}) }
 
 func sliceLen(data any) int {
 	switch s := data.(type) {
+	case []Float8:
+		return len(s)
 	case []float32:
 		return len(s)
 	case []float64:
@@ -289,6 +294,8 @@ func (t *Tensor) Clone() *Tensor {
 
 func copySlice(dst, src any) {
 	switch d := dst.(type) {
+	case []Float8:
+		copy(d, src.([]Float8))
 	case []float32:
 		copy(d, src.([]float32))
 	case []float64:
@@ -371,6 +378,8 @@ func (t *Tensor) Format(i int) string {
 // int64/uint64 for integers, bool, string), for printing and tests.
 func (t *Tensor) At(i int) (any, bool) {
 	switch s := t.data.(type) {
+	case []Float8:
+		return float64(Float8ToFloat32(t.dtype, s[i])), true
 	case []float32:
 		return float64(s[i]), true
 	case []float64:
@@ -407,6 +416,12 @@ func (t *Tensor) At(i int) (any, bool) {
 // 0/1). It returns nil for strings.
 func (t *Tensor) Float64s() []float64 {
 	switch s := t.data.(type) {
+	case []Float8:
+		out := make([]float64, len(s))
+		for i, v := range s {
+			out[i] = float64(Float8ToFloat32(t.dtype, v))
+		}
+		return out
 	case []float32:
 		return convert[float32, float64](s)
 	case []float64:

@@ -96,3 +96,43 @@ func TestNewRejectsAbsurdShapes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 0, x.Len())
 }
+
+func TestFloat8(t *testing.T) {
+	tests := []struct {
+		dt   tensor.DType
+		in   float32
+		want float32
+	}{
+		{tensor.Float8E4M3FN, 1, 1},
+		{tensor.Float8E4M3FN, 448, 448},
+		{tensor.Float8E4M3FN, 1000, 448}, // saturates
+		{tensor.Float8E4M3FN, 0.3, 0.3125},
+		{tensor.Float8E4M3FN, 1.0625, 1}, // tie to even (1.0 and 1.125)
+		{tensor.Float8E4M3FN, -0.001953125, -0.001953125},
+		{tensor.Float8E4M3FNUZ, 240, 240},
+		{tensor.Float8E4M3FNUZ, -3.5, -3.5},
+		{tensor.Float8E5M2, 57344, 57344},
+		{tensor.Float8E5M2, 1.3, 1.25},
+		{tensor.Float8E5M2FNUZ, 0.75, 0.75},
+	}
+	for _, tc := range tests {
+		b := tensor.Float8From(tc.dt, tc.in, true)
+		assert.Equal(t, tc.want, tensor.Float8ToFloat32(tc.dt, b), "%v %v", tc.dt, tc.in)
+	}
+	// Every non-NaN code round-trips.
+	for _, dt := range []tensor.DType{tensor.Float8E4M3FN, tensor.Float8E4M3FNUZ, tensor.Float8E5M2, tensor.Float8E5M2FNUZ} {
+		for c := 0; c < 256; c++ {
+			f := tensor.Float8ToFloat32(dt, tensor.Float8(c))
+			if f != f || math.IsInf(float64(f), 0) || (f == 0 && c != 0) {
+				continue
+			}
+			assert.Equal(t, tensor.Float8(c), tensor.Float8From(dt, f, true), "%v code %#x (%v)", dt, c, f)
+		}
+	}
+	x := tensor.From([]int{3}, []float32{0.5, -2, 300})
+	y, err := x.Cast(tensor.Float8E4M3FN)
+	require.NoError(t, err)
+	back, err := y.Cast(tensor.Float32)
+	require.NoError(t, err)
+	assert.Equal(t, []float32{0.5, -2, 288}, back.Float32s())
+}

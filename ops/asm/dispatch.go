@@ -1,0 +1,62 @@
+package asm
+
+import "os"
+
+// sgemmImpl is one implementation of the SGEMM kernels. The driver in
+// sgemm.go (blocking, packing, edges) is shared; an implementation brings
+// the micro-kernel and, optionally, a matrix-vector kernel for m == 1.
+type sgemmImpl struct {
+	name      string // ISA level, as INFER_KERNELS names it
+	available bool   // whether this CPU (and OS) can run it
+	mr        int    // rows of A per tile, at most maxMR
+
+	// tile sets C[i][j] = alpha*Σp a[i*lda+p]*b[p*panelN+j] + beta*C[i][j]
+	// for i < mm ≤ mr and j < nn ≤ panelN, C unread when beta is 0; b is
+	// a packed panel of k rows of panelN floats.
+	tile func(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int)
+
+	// gemv, when not nil, sets c = alpha*a·op(B) + beta*c for a 1×k row a
+	// and unpacked B (n×k at stride ldb when transB, else k×n).
+	gemv func(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32)
+
+	// smallWork is the m*n*k below which the unpacked Go loops are used.
+	smallWork int
+
+	// direct, when not nil, replaces the blocked driver for Sgemm (not
+	// for SgemmPacked): the generic implementation keeps its own packing
+	// of both operands, which suits a scalar 4×4 kernel better.
+	direct func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+}
+
+// maxMR bounds mr over all implementations (it sizes the buffer that
+// holds a transposed tile of A).
+const maxMR = 16
+
+var sgemmGeneric = &sgemmImpl{name: "generic", available: true, mr: 4, tile: tileGeneric, smallWork: smallWork, direct: gemm[float32]}
+
+// sgemmImpls lists every SGEMM implementation compiled in, best first;
+// archSgemmImpls comes from the architecture's file (none with purego).
+var sgemmImpls = append(append([]*sgemmImpl(nil), archSgemmImpls...), sgemmGeneric)
+
+// sgemmDefault is the implementation Sgemm and SgemmPacked use, chosen
+// once at start-up: the best one the CPU supports, or the one named by
+// INFER_KERNELS (generic, avx2, avx512) if the CPU supports it.
+var sgemmDefault = chooseSgemm(os.Getenv("INFER_KERNELS"))
+
+func chooseSgemm(want string) *sgemmImpl {
+	for _, im := range sgemmImpls {
+		if im.available && im.name == want {
+			return im
+		}
+	}
+	for _, im := range sgemmImpls {
+		if im.available {
+			return im
+		}
+	}
+	return sgemmGeneric
+}
+
+// SgemmImplementation returns the name of the SGEMM implementation in use
+// (generic, avx2 or avx512), for logs and benchmark reports.
+func SgemmImplementation() string { return sgemmDefault.name }

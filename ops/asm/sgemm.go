@@ -1,0 +1,309 @@
+package asm
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(X) is X or its transpose. op(A) is m×k, op(B) is k×n
+// and C is m×n; lda, ldb and ldc are the row strides of A, B and C as
+// stored. When beta is 0, C is not read (NaNs in C do not propagate).
+// A and B are always read in full, so NaNs and infinities in them propagate
+// as IEEE arithmetic says even where the other factor or alpha is zero.
+// It panics when a slice is too short for its dimensions and stride.
+//
+// When B is a constant (weights), pack it once with PackB and call
+// SgemmPacked instead.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemm(sgemmDefault, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// PackedB is the right-hand operand op(B) of a product (k×n) packed once
+// into the layout the SGEMM micro-kernels read, for any number of
+// SgemmPacked calls. It is immutable, so one PackedB may be used from many
+// goroutines at once.
+//
+// Layout: k is split into blocks of kcb rows (the last may be shorter);
+// block p (rows p*kcb..) holds ceil(n/32) panels of 32 columns, each
+// kb rows of 32 floats with the columns past n zero; the block starts at
+// data[p*kcb*npad] and its panel q at q*32*kb after that.
+type PackedB struct {
+	k, n, kcb, npad int
+	j0              int // first column of this view in the packed data (a multiple of panelN)
+	data            []float32
+}
+
+// K returns the inner dimension of the packed matrix (rows of op(B)).
+func (p *PackedB) K() int { return p.k }
+
+// N returns the number of columns of op(B).
+func (p *PackedB) N() int { return p.n }
+
+// Cols returns the columns j0 ≤ j < j1 of p as a PackedB that shares its
+// storage, for splitting one product over goroutines by columns: thread t
+// calls SgemmPacked(..., j1-j0, ..., p.Cols(j0, j1), ..., c[j0:], ldc).
+// j0 must be a multiple of ColAlign.
+func (p *PackedB) Cols(j0, j1 int) *PackedB {
+	if j0 < 0 || j1 > p.n || j0 > j1 || j0%panelN != 0 {
+		panic(fmt.Sprintf("asm.PackedB.Cols(%d, %d) of %d columns: j0 must be a multiple of %d", j0, j1, p.n, panelN))
+	}
+	q := *p
+	q.j0 += j0
+	q.n = j1 - j0
+	return &q
+}
+
+// ColAlign is the column granularity of PackedB.Cols.
+const ColAlign = panelN
+
+// PackB packs op(B) (k×n; B stored k×n at stride ldb, or n×k when transB)
+// for SgemmPacked. The result does not alias b.
+func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
+	if k < 0 || n < 0 {
+		panic(fmt.Sprintf("asm.PackB: negative dimension k=%d n=%d", k, n))
+	}
+	pb := &PackedB{k: k, n: n, kcb: kBlock(k), npad: roundUp(n, panelN)}
+	if k == 0 || n == 0 {
+		return pb
+	}
+	checkB(transB, k, n, b, ldb)
+	pb.data = alignedFloats(k * pb.npad)
+	for pc := 0; pc < k; pc += pb.kcb {
+		packBBlock(transB, min(pb.kcb, k-pc), n, b, ldb, pc, 0, pb.data[pc*pb.npad:])
+	}
+	return pb
+}
+
+// SgemmPacked is Sgemm with op(B) packed by PackB: C = alpha*op(A)*B +
+// beta*C with op(A) m×k, B k×n (k and n are those of pb) and C m×n.
+func SgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	sgemmPacked(sgemmDefault, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc)
+}
+
+// Blocking of the SGEMM driver. B is packed in panels of panelN columns,
+// kc deep; a kc×nc block of B (256 KiB: half of Zen 3's L2, a quarter of
+// Zen 4's) stays in L2 while tiles of mr rows of A (read in place, mr×kc
+// floats, in L1) sweep across its panels. Measured on Zen 3, kc 128..512
+// and nc 128..512 were all within the noise of this choice.
+const (
+	panelN = 32
+	kc     = 256
+	nc     = 256
+)
+
+// kBlock splits k into equal blocks of at most kc, so that no block is
+// tiny, and returns the block depth.
+func kBlock(k int) int {
+	if k <= kc {
+		return max(k, 1)
+	}
+	nb := (k + kc - 1) / kc
+	return (k + nb - 1) / nb
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
+
+// alignedFloats returns n zeroed float32s starting on a 64-byte boundary.
+func alignedFloats(n int) []float32 {
+	s := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(unsafe.SliceData(s)))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n : off+n]
+}
+
+func checkA(transA bool, m, k int, a []float32, lda int) {
+	if transA {
+		_ = a[(k-1)*lda+m-1]
+	} else {
+		_ = a[(m-1)*lda+k-1]
+	}
+}
+
+func checkB(transB bool, k, n int, b []float32, ldb int) {
+	if transB {
+		_ = b[(n-1)*ldb+k-1]
+	} else {
+		_ = b[(k-1)*ldb+n-1]
+	}
+}
+
+// sgemm is Sgemm with an explicit implementation.
+func sgemm(im *sgemmImpl, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if im.direct != nil {
+		im.direct(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if m <= 0 || n <= 0 {
+		return
+	}
+	_ = c[(m-1)*ldc+n-1]
+	if k <= 0 {
+		for i := 0; i < m; i++ {
+			scaleRow(c[i*ldc:i*ldc+n], beta)
+		}
+		return
+	}
+	checkA(transA, m, k, a, lda)
+	checkB(transB, k, n, b, ldb)
+	if m == 1 && im.gemv != nil && !transA {
+		im.gemv(transB, n, k, alpha, a, b, ldb, beta, c)
+		return
+	}
+	if m*n*k < im.smallWork || m == 1 {
+		gemmSmall(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmBlocked(im, transA, m, n, k, alpha, a, lda, transB, b, ldb, nil, beta, c, ldc)
+}
+
+// sgemmPacked is SgemmPacked with an explicit implementation.
+func sgemmPacked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	if k != pb.k || n != pb.n {
+		panic(fmt.Sprintf("asm.SgemmPacked: k=%d n=%d but B was packed as %d×%d", k, n, pb.k, pb.n))
+	}
+	if m <= 0 || n <= 0 {
+		return
+	}
+	_ = c[(m-1)*ldc+n-1]
+	if k <= 0 {
+		for i := 0; i < m; i++ {
+			scaleRow(c[i*ldc:i*ldc+n], beta)
+		}
+		return
+	}
+	checkA(transA, m, k, a, lda)
+	sgemmBlocked(im, transA, m, n, k, alpha, a, lda, false, nil, 0, pb, beta, c, ldc)
+}
+
+// sgemmBufs holds the packing buffers of one sgemm call.
+type sgemmBufs struct {
+	a []float32 // op(A) tile when A is transposed: mr×kc
+	b []float32 // a kc×nc block of B in panels
+}
+
+var sgemmPool = sync.Pool{New: func() any {
+	return &sgemmBufs{a: make([]float32, maxMR*kc), b: alignedFloats(kc * nc)}
+}}
+
+// sgemmBlocked is the cache-blocked driver: for each kc×nc block of B
+// (packed here, or taken from pb), tiles of mr rows of op(A) are multiplied
+// by each 32-column panel of the block. A is read in place unless
+// transposed, in which case each mr×kc tile is transposed into a buffer.
+func sgemmBlocked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int) {
+	bufs := sgemmPool.Get().(*sgemmBufs)
+	defer sgemmPool.Put(bufs)
+	kcb := kBlock(k)
+	if pb != nil {
+		kcb = pb.kcb
+	}
+	mr := im.mr
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kcb {
+			kb := min(kcb, k-pc)
+			var bp []float32
+			if pb != nil {
+				bp = pb.data[pc*pb.npad+(pb.j0+jc)*kb:]
+			} else {
+				packBBlock(transB, kb, nb, b, ldb, pc, jc, bufs.b)
+				bp = bufs.b
+			}
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			for ic := 0; ic < m; ic += mr {
+				mm := min(mr, m-ic)
+				var ap []float32
+				ldap := lda
+				if transA {
+					ap, ldap = bufs.a, kb
+					transposeA(mm, kb, a, lda, pc, ic, ap)
+				} else {
+					ap = a[ic*lda+pc:]
+				}
+				for jr := 0; jr < nb; jr += panelN {
+					im.tile(kb, ap, ldap, bp[jr*kb:], c[ic*ldc+jc+jr:], ldc, alpha, bet, mm, min(panelN, nb-jr))
+				}
+			}
+		}
+	}
+}
+
+// transposeA sets dst[r*kb+p] = A[p0+p][i0+r] for r < mm, p < kb: the
+// rows i0.. of op(A) when A is stored transposed.
+func transposeA(mm, kb int, a []float32, lda, p0, i0 int, dst []float32) {
+	for p := 0; p < kb; p++ {
+		src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mm]
+		for r, v := range src {
+			dst[r*kb+p] = v
+		}
+	}
+}
+
+// packBBlock copies the kb×nb block of op(B) at (p0, j0) into panels of
+// panelN columns: panel q holds columns q*panelN.. as kb rows of panelN
+// values at dst[q*panelN*kb:], zero past column nb.
+func packBBlock(trans bool, kb, nb int, b []float32, ldb, p0, j0 int, dst []float32) {
+	if !trans {
+		full := nb / panelN
+		if full > 0 {
+			packPanels(kb, full, b[p0*ldb+j0:], ldb, dst)
+		}
+		if jr := full * panelN; jr < nb {
+			nn := nb - jr
+			pan := dst[jr*kb : jr*kb+panelN*kb]
+			for p := 0; p < kb; p++ {
+				d := pan[p*panelN : p*panelN+panelN]
+				copy(d, b[(p0+p)*ldb+j0+jr:(p0+p)*ldb+j0+jr+nn])
+				clear(d[nn:])
+			}
+		}
+		return
+	}
+	// op(B)[p][j] = B[j][p]: column j of op(B) is row j of B. Eight
+	// columns at a time, so that each 32-byte stretch of a panel row is
+	// written at once.
+	for jr := 0; jr < nb; jr += panelN {
+		nn := min(panelN, nb-jr)
+		pan := dst[jr*kb : jr*kb+panelN*kb]
+		if nn < panelN {
+			clear(pan)
+		} else if kb8 := packPanelT(kb, b[(j0+jr)*ldb+p0:], ldb, pan); kb8 == kb {
+			continue
+		} else {
+			// The last kb mod 8 rows of the panel.
+			for j := 0; j < panelN; j++ {
+				src := b[(j0+jr+j)*ldb+p0+kb8 : (j0+jr+j)*ldb+p0+kb]
+				for p, v := range src {
+					pan[(kb8+p)*panelN+j] = v
+				}
+			}
+			continue
+		}
+		j := 0
+		for ; j+8 <= nn; j += 8 {
+			var rows [8][]float32
+			for i := range rows {
+				o := (j0+jr+j+i)*ldb + p0
+				rows[i] = b[o : o+kb]
+			}
+			r0, r1, r2, r3, r4, r5, r6, r7 := rows[0], rows[1][:len(rows[0])], rows[2][:len(rows[0])], rows[3][:len(rows[0])],
+				rows[4][:len(rows[0])], rows[5][:len(rows[0])], rows[6][:len(rows[0])], rows[7][:len(rows[0])]
+			for p := range r0 {
+				d := (*[8]float32)(pan[p*panelN+j:])
+				d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], r6[p], r7[p]
+			}
+		}
+		for ; j < nn; j++ {
+			src := b[(j0+jr+j)*ldb+p0 : (j0+jr+j)*ldb+p0+kb]
+			for p, v := range src {
+				pan[p*panelN+j] = v
+			}
+		}
+	}
+}

@@ -1,0 +1,146 @@
+//go:build !purego
+
+package asm
+
+import (
+	"os"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// archSgemmImpls are the amd64 SGEMM kernels (sgemm_amd64.s, generated
+// by _gen): AVX-512 with a 14×32 tile and AVX2 with 6×16 passes over the
+// same 32-wide panels (AVX-512 only on request for now: see avx512OptIn).
+// x/sys/cpu reports AVX and AVX-512 only when the OS saves their
+// registers; AVX2 is used only together with FMA.
+var archSgemmImpls = []*sgemmImpl{
+	{
+		name:      "avx512",
+		available: hasAVX512 && avx512OptIn,
+		mr:        14,
+		tile:      tileAVX512,
+		gemv:      gemvAVX512,
+		smallWork: 200,
+	},
+	{
+		name:      "avx2",
+		available: cpuHasAVX2FMA(),
+		mr:        6,
+		tile:      tileAVX2,
+		gemv:      gemvAVX2,
+		smallWork: 200,
+	},
+}
+
+type tileFunc = func(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+var avx512Tiles = [...]tileFunc{nil,
+	sgemmTileAVX512x1, sgemmTileAVX512x2, sgemmTileAVX512x3, sgemmTileAVX512x4, sgemmTileAVX512x5,
+	sgemmTileAVX512x6, sgemmTileAVX512x7, sgemmTileAVX512x8, sgemmTileAVX512x9, sgemmTileAVX512x10,
+	sgemmTileAVX512x11, sgemmTileAVX512x12, sgemmTileAVX512x13, sgemmTileAVX512x14}
+
+var avx2Tiles = [...]tileFunc{nil,
+	sgemmTileAVX2x1, sgemmTileAVX2x2, sgemmTileAVX2x3, sgemmTileAVX2x4, sgemmTileAVX2x5, sgemmTileAVX2x6}
+
+// checkTile makes sure that the slices cover everything a tile kernel
+// reads and writes, so that a driver bug panics instead of corrupting
+// memory.
+func checkTile(k int, a []float32, lda int, b []float32, c []float32, ldc int, mm, nn int) {
+	_ = a[(mm-1)*lda+k-1]
+	_ = b[k*panelN-1]
+	_ = c[(mm-1)*ldc+nn-1]
+	if nn > panelN || k <= 0 {
+		panic("asm: bad tile")
+	}
+}
+
+func tileAVX512(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
+	checkTile(k, a, lda, b, c, ldc, mm, nn)
+	avx512Tiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
+}
+
+func tileAVX2(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
+	checkTile(k, a, lda, b, c, ldc, mm, nn)
+	avx2Tiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
+}
+
+// gemvAVX2 is the m == 1 product on unpacked B: dot products with the
+// rows of B when transposed, else a pass down 32 columns at a time. The
+// extents were checked by the caller.
+func gemvAVX2(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32) {
+	_, _, _ = a[k-1], b[0], c[n-1]
+	if transB {
+		_ = b[(n-1)*ldb+k-1]
+		sgemvTAVX2(k, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), n, alpha, beta)
+		return
+	}
+	_ = b[(k-1)*ldb+n-1]
+	sgemvNAVX2(k, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), n, alpha, beta)
+}
+
+// gemvAVX512 is the m == 1 product on unpacked B: dot products with the
+// rows of B when transposed, else a pass down 64 columns at a time. The
+// extents were checked by the caller.
+func gemvAVX512(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32) {
+	_, _, _ = a[k-1], b[0], c[n-1]
+	if transB {
+		_ = b[(n-1)*ldb+k-1]
+		sgemvTAVX512(k, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), n, alpha, beta)
+		return
+	}
+	_ = b[(k-1)*ldb+n-1]
+	sgemvNAVX512(k, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), n, alpha, beta)
+}
+
+// CPU features, read once.
+var (
+	hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+	hasAVX512  = cpu.X86.HasAVX512F && cpu.X86.HasBMI2 && hasAVX2FMA
+)
+
+// avx512OptIn keeps the AVX-512 kernels off unless INFER_KERNELS=avx512
+// asks for them: they were written on a machine whose CPU reports no
+// AVX-512 (a Zen 3 guest), so they have not yet run anywhere. On a CPU
+// with AVX-512, `INFER_KERNELS=avx512 go test ./ops/asm/` tests them
+// against the reference (the tests then include them) and the benchmarks
+// compare them with AVX2; once they pass there and pay, set this to true.
+// Zen 4 splits 512-bit FMAs in two, so the gain there is at most fewer
+// loads per FMA and masked edges, not FMA throughput.
+var avx512OptIn = os.Getenv("INFER_KERNELS") == "avx512"
+
+func cpuHasAVX2FMA() bool { return hasAVX2FMA }
+
+// packPanels packs np full panels: dst[(q*kb+p)*panelN+j] =
+// src[p*ldb+q*panelN+j] for p < kb, q < np, j < panelN.
+func packPanels(kb, np int, src []float32, ldb int, dst []float32) {
+	if kb <= 0 || np <= 0 {
+		return
+	}
+	_ = src[(kb-1)*ldb+np*panelN-1]
+	_ = dst[np*kb*panelN-1]
+	if !hasAVX2FMA {
+		for p := 0; p < kb; p++ {
+			for q := 0; q < np; q++ {
+				o := (q*kb + p) * panelN
+				copy(dst[o:o+panelN], src[p*ldb+q*panelN:p*ldb+q*panelN+panelN])
+			}
+		}
+		return
+	}
+	sgemmPackBAVX2(kb, np, unsafe.SliceData(src), ldb, unsafe.SliceData(dst))
+}
+
+// packPanelT packs the first kb8 = kb&^7 rows of a full panel of op(B)
+// from B stored transposed (dst[p*panelN+j] = src[j*ldb+p]) and returns
+// kb8; the caller packs the rest.
+func packPanelT(kb int, src []float32, ldb int, dst []float32) int {
+	kb8 := kb &^ 7
+	if kb8 == 0 || !hasAVX2FMA {
+		return 0
+	}
+	_ = src[(panelN-1)*ldb+kb8-1]
+	_ = dst[kb8*panelN-1]
+	sgemmPackBTAVX2(kb8, unsafe.SliceData(src), ldb, unsafe.SliceData(dst))
+	return kb8
+}

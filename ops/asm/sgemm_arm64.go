@@ -1,0 +1,57 @@
+//go:build !purego
+
+package asm
+
+import "unsafe"
+
+// archSgemmImpls is the arm64 SGEMM kernel (sgemm_arm64.s, printed by
+// _gen): NEON (mandatory on arm64) with a 6×16 tile, two passes per
+// 32-wide panel. Tested under qemu-aarch64; not yet timed on hardware.
+var archSgemmImpls = []*sgemmImpl{
+	{
+		name:      "neon",
+		available: true,
+		mr:        6,
+		tile:      tileNEON,
+		smallWork: 200,
+	},
+}
+
+type tileFuncNEON = func(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+var neonTiles = [...]tileFuncNEON{nil,
+	sgemmTileNEONx1, sgemmTileNEONx2, sgemmTileNEONx3, sgemmTileNEONx4, sgemmTileNEONx5, sgemmTileNEONx6}
+
+// tileNEON runs the kernel for mm rows; the kernels store all 32 columns,
+// so a panel with nn < 32 columns left goes through a tile on the stack.
+func tileNEON(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
+	_ = a[(mm-1)*lda+k-1]
+	_ = b[k*panelN-1]
+	_ = c[(mm-1)*ldc+nn-1]
+	if nn > panelN || k <= 0 {
+		panic("asm: bad tile")
+	}
+	if nn == panelN {
+		neonTiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
+		return
+	}
+	var t [maxMR * panelN]float32
+	if beta != 0 {
+		for i := 0; i < mm; i++ {
+			copy(t[i*panelN:i*panelN+nn], c[i*ldc:i*ldc+nn])
+		}
+	}
+	neonTiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), &t[0], panelN, alpha, beta)
+	for i := 0; i < mm; i++ {
+		copy(c[i*ldc:i*ldc+nn], t[i*panelN:i*panelN+nn])
+	}
+}
+
+// Declarations of the kernels in sgemm_arm64.s.
+
+func sgemmTileNEONx1(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmTileNEONx2(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmTileNEONx3(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmTileNEONx4(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmTileNEONx5(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+func sgemmTileNEONx6(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
