@@ -134,6 +134,11 @@ type Builder struct {
 	Const func(i int) *tensor.Tensor
 	// CompileGraph compiles a graph attribute into a Subgraph.
 	CompileGraph func(g any) (Subgraph, error)
+	// Graph is the graph the node belongs to (a *graph.Graph) and
+	// OpsetOf gives the model's opset for any domain, for the rare
+	// operators that read their surroundings (the training Gradient op).
+	Graph   any
+	OpsetOf func(domain string) int
 
 	used map[string]bool
 	err  error

@@ -161,7 +161,7 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 			NodeName: n.Name, OpType: n.OpType, Domain: n.Domain,
 			Opset:     c.opset(n.Domain),
 			NumInputs: len(n.Inputs), NumOutputs: len(n.Outputs),
-			Attrs: map[string]*ops.Attr{},
+			Attrs: map[string]*ops.Attr{}, Graph: g, OpsetOf: c.opset,
 			CompileGraph: func(sub any) (ops.Subgraph, error) {
 				sg, ok := sub.(*graph.Graph)
 				if !ok {

@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	"github.com/onyxrt/onyx/internal/conformance"
-	"github.com/onyxrt/onyx/ops"
 )
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -38,7 +37,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "infer check:", err)
 		return 1
 	}
-	opts := conformance.Options{RTol: *rtol, ATol: *atol, Registry: ops.Default(), Threads: max(*threads, 1)}
+	opts := conformance.Options{RTol: *rtol, ATol: *atol, Registry: registry(), Threads: max(*threads, 1)}
 	results := runCases(cases, opts, max(*jobs, 1))
 	failed := false
 	for _, r := range results {

@@ -168,7 +168,7 @@ func describe(path string, m *graph.Model) infoJSON {
 		return a.Domain < b.Domain
 	})
 
-	_, err := runtime.Compile(m, runtime.Options{Threads: 1})
+	_, err := runtime.Compile(m, runtime.Options{Threads: 1, Registry: registry()})
 	var u *runtime.UnsupportedError
 	switch {
 	case err == nil:

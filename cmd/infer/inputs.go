@@ -153,7 +153,7 @@ func loadModel(path string) (*graph.Model, error) {
 // compileModel compiles m, formatting an unsupported-operator error as a
 // readable list.
 func compileModel(m *graph.Model, threads int) (*runtime.Session, error) {
-	sess, err := runtime.Compile(m, runtime.Options{Threads: threads})
+	sess, err := runtime.Compile(m, runtime.Options{Threads: threads, Registry: registry()})
 	if err != nil {
 		var u *runtime.UnsupportedError
 		if errors.As(err, &u) {

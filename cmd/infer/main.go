@@ -15,6 +15,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/onyxrt/onyx/ops"
+	"github.com/onyxrt/onyx/train"
 )
 
 // command is one subcommand.
@@ -53,6 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	usage(stderr)
 	return 2
 }
+
+// registry returns the operators the CLI runs models with: every ONNX
+// operator Onyx implements plus those that need its autograd (Gradient).
+func registry() *ops.Registry { return train.Registry() }
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: infer COMMAND [flags] [args]\n\ncommands:")

@@ -651,7 +651,7 @@ func TestOps(t *testing.T) {
 	code, stdout, _ := invoke(t, "ops")
 	require.Equal(t, 0, code)
 	lines := strings.Split(strings.TrimSpace(stdout), "\n")
-	assert.Equal(t, len(ops.Default().List()), len(lines))
+	assert.Equal(t, len(registry().List()), len(lines))
 	found := false
 	for _, l := range lines {
 		f := strings.Fields(l)

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/onyxrt/onyx/ops"
 )
 
 const opsSynopsis = `usage: infer ops [--markdown | --json]
@@ -35,7 +33,7 @@ func cmdOps(args []string, stdout, stderr io.Writer) (code int) {
 		fs.Usage()
 		return 2
 	}
-	list := ops.Default().List()
+	list := registry().List()
 	switch {
 	case *asJSON:
 		type opJSON struct {

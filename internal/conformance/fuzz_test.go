@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/onyxrt/onyx/onnx"
-	"github.com/onyxrt/onyx/ops"
 	"github.com/onyxrt/onyx/runtime"
+	"github.com/onyxrt/onyx/train"
 )
 
 // FuzzDecodeCompile feeds mutated model files to the decoder and the
@@ -24,7 +24,7 @@ func FuzzDecodeCompile(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add([]byte{0x08, 0x07, 0x3a, 0x00})
-	reg := ops.Default()
+	reg := train.Registry()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := onnx.Decode(data)
 		if err != nil {

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/onyxrt/onyx/internal/conformance"
-	"github.com/onyxrt/onyx/ops"
+	"github.com/onyxrt/onyx/train"
 )
 
 // The ONNX backend suite from Debian's libonnx-testdata, and the real
@@ -90,7 +90,7 @@ func TestSuites(t *testing.T) {
 		t.Skip("conformance suites are not run with -short")
 	}
 	expected := readManifest(t)
-	reg := ops.Default()
+	reg := train.Registry()
 	type job struct{ suite, dir string }
 	var jobs []job
 	names := []string{}
