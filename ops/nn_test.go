@@ -1013,3 +1013,25 @@ func TestNNInfer(t *testing.T) {
 	check("MaxUnpool output_shape", infer("MaxUnpool", 11, map[string]any{"kernel_shape": []int{2, 2}}, m(tensor.Float32, 1, 3, 2, 2), m(tensor.Int64, 1, 3, 2, 2), MetaOf(shape))[0],
 		tensor.Float32, 1, 3, 5, 5)
 }
+
+func TestLpNormalization(t *testing.T) {
+	tests := []struct {
+		name  string
+		attrs map[string]any
+		x     []float32
+		shape []int
+		want  []float32
+	}{
+		{"l2 last axis", nil, []float32{3, 4, 0, 0}, []int{2, 2}, []float32{0.6, 0.8, 0, 0}},
+		{"l1 axis 0", map[string]any{"p": 1, "axis": 0}, []float32{1, -2, 3, 2}, []int{2, 2}, []float32{0.25, -0.5, 0.75, 0.5}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := famRun(registerNorm, "LpNormalization", 1, tc.attrs, nil, tensor.From(tc.shape, tc.x))
+			if err != nil {
+				t.Fatal(err)
+			}
+			famCheck(t, tc.name, got[0], tensor.From(tc.shape, tc.want), 1e-6)
+		})
+	}
+}

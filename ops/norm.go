@@ -8,7 +8,7 @@ import (
 )
 
 // This file holds the normalization operators: BatchNormalization,
-// InstanceNormalization, LayerNormalization, LRN and
+// InstanceNormalization, LayerNormalization, LRN, LpNormalization and
 // MeanVarianceNormalization. Statistics are accumulated in float64.
 
 func registerNorm(r *Registry) {
@@ -25,6 +25,66 @@ func registerNorm(r *Registry) {
 	for _, v := range []int{9, 13} {
 		r.Register(&Def{Name: "MeanVarianceNormalization", Since: v, Build: buildMVN})
 	}
+	r.Register(&Def{Name: "LpNormalization", Since: 1, Build: buildLpNorm, Infer: inferSameAsFirst})
+}
+
+// ---- LpNormalization ----
+
+// buildLpNorm divides x by its L1 or L2 norm along axis; a slice whose
+// norm is zero stays zero (as ONNX Runtime does).
+func buildLpNorm(b *Builder) (Kernel, error) {
+	axis := b.Int("axis", -1)
+	p := b.Int("p", 2)
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	if p != 1 && p != 2 {
+		return nil, fmt.Errorf("p must be 1 or 2, got %d", p)
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		if err := Need(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		xs, err := float64s(x, "LpNormalization")
+		if err != nil {
+			return nil, err
+		}
+		a, err := NormAxis(axis, x.Rank())
+		if err != nil || x.Rank() == 0 {
+			return nil, fmt.Errorf("axis %d does not fit shape %v", axis, x.Shape())
+		}
+		outer, n, inner := prod(x.Shape()[:a]), x.Shape()[a], prod(x.Shape()[a+1:])
+		y := make([]float64, len(xs))
+		for o := 0; o < outer; o++ {
+			for i := 0; i < inner; i++ {
+				base := o*n*inner + i
+				norm := 0.0
+				for k := 0; k < n; k++ {
+					v := xs[base+k*inner]
+					if p == 1 {
+						norm += math.Abs(v)
+					} else {
+						norm += v * v
+					}
+				}
+				if p == 2 {
+					norm = math.Sqrt(norm)
+				}
+				if norm == 0 {
+					continue
+				}
+				for k := 0; k < n; k++ {
+					y[base+k*inner] = xs[base+k*inner] / norm
+				}
+			}
+		}
+		t, err := tensor.FromSlice(x.Shape(), y)
+		if err != nil {
+			return nil, err
+		}
+		return one(t.Cast(x.DType()))
+	}), nil
 }
 
 // float64s returns a float tensor's elements as float64, checking the type.

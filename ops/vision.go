@@ -22,6 +22,7 @@ func registerVision(r *Registry) {
 		&Def{Name: "AffineGrid", Since: 20, Build: buildAffineGrid, Infer: inferAffineGrid},
 		&Def{Name: "Col2Im", Since: 18, Build: buildCol2Im, Infer: inferCol2Im},
 		&Def{Name: "CenterCropPad", Since: 18, Build: buildCenterCropPad, Infer: inferCenterCropPad},
+		&Def{Name: "ImageDecoder", Since: 20, Build: buildImageDecoder, Grad: NotDifferentiable},
 	)
 	for _, v := range []int{18, 21} {
 		r.Register(&Def{Name: "GroupNormalization", Since: v, Build: buildGroupNorm, Infer: inferSameAsFirst})
