@@ -18,6 +18,7 @@ var families = []func(*Registry){
 	registerRandom,      // random.go: RandomNormal(Like), RandomUniform(Like), Multinomial, Bernoulli
 	registerText,        // textvec.go: TfIdfVectorizer, RegexFullMatch, StringConcat, StringSplit
 	registerVision,      // vision.go: NonMaxSuppression, GridSample, AffineGrid, Col2Im, CenterCropPad, GroupNormalization
+	registerDeformConv,  // deformconv.go: DeformConv
 	registerOptimizer,   // optimizer.go: Adagrad, Adam, Momentum (ai.onnx.preview.training)
 	// grad_kernels.go: SumToShape, UnaryGrad, MatMulGrad, GemmGrad, SoftmaxGrad, ... (ai.onyx.training)
 	registerGradKernels,
