@@ -6,6 +6,10 @@
 //	infer check DIR...             run ONNX backend-format test cases
 //	infer bench MODEL              measure latency
 //	infer ops                      list the supported operators
+//	infer train MODEL              train a model on a data source
+//	infer eval MODEL               accuracy and confusion matrix on labelled data
+//	infer finetune MODEL           transfer learning: cut, new head, train
+//	infer explain MODEL IMAGE      saliency or integrated gradients as a heat map
 //
 // Results go to stdout, diagnostics to stderr. Exit status: 0 success, 1
 // failure, 2 usage error.
@@ -34,6 +38,10 @@ func commands() []command {
 		{"check", "run ONNX backend-format test cases and report failures", cmdCheck},
 		{"bench", "measure a model's latency on generated inputs", cmdBench},
 		{"ops", "list the supported operators and their opset versions", cmdOps},
+		{"train", "train a model with initial weights on a labelled data set", cmdTrain},
+		{"eval", "measure a classifier's accuracy and confusion matrix on labelled data", cmdEval},
+		{"finetune", "replace a model's head with a new classifier and train it", cmdFinetune},
+		{"explain", "draw which pixels of an image drive a class score (saliency map)", cmdExplain},
 	}
 }
 
@@ -64,7 +72,7 @@ func registry() *ops.Registry { return train.Registry() }
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: infer COMMAND [flags] [args]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-6s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'infer COMMAND -h' for a command's flags and an example.")
 }
