@@ -9,8 +9,9 @@ import (
 )
 
 // Optimize returns a copy of g rewritten by the graph passes, in order:
-// Conv+BatchNormalization folding, transpose push-down and cancellation,
-// and dead-node removal. g itself is not modified (initializers and
+// Conv+BatchNormalization folding, Conv+activation fusion (into the
+// FusedConv operator of domain ops.FusedDomain), transpose push-down and
+// cancellation, and dead-node removal. g itself is not modified (initializers and
 // attributes are shared, never mutated). Subgraphs are left as they are.
 //
 // Each pass preserves the graph's outputs; the conformance suites run with
@@ -31,6 +32,7 @@ func Optimize(g *Graph) *Graph {
 		o.Nodes = append(o.Nodes, &c)
 	}
 	foldBatchNorm(o)
+	fuseConvActivation(o)
 	for pushTransposes(o) {
 	}
 	removeDeadNodes(o)
@@ -216,6 +218,74 @@ func foldBatchNorm(g *Graph) {
 		dead[bn] = true
 	}
 	removeNodes(g, dead)
+}
+
+// fuseConvActivation merges a Relu, LeakyRelu or Clip (with constant
+// bounds) into the Conv whose output only it reads: the Conv becomes a
+// FusedConv that applies the activation to each output band in cache.
+func fuseConvActivation(g *Graph) {
+	u := uses(g)
+	producer := map[string]*Node{}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			producer[o] = n
+		}
+	}
+	dead := map[*Node]bool{}
+	for _, act := range g.Nodes {
+		if act.Domain != "" || len(act.Inputs) == 0 || len(act.Outputs) != 1 {
+			continue
+		}
+		conv := producer[act.Inputs[0]]
+		if conv == nil || conv.OpType != "Conv" || conv.Domain != "" || len(conv.Outputs) != 1 ||
+			u[act.Inputs[0]] != 1 || isGraphOutput(g, act.Inputs[0]) || dead[conv] {
+			continue
+		}
+		attrs := []*ops.Attr{ops.StringAttr("activation", act.OpType)}
+		switch act.OpType {
+		case "Relu":
+		case "LeakyRelu":
+			alpha := float32(0.01)
+			if a := act.Attr("alpha"); a != nil {
+				alpha = a.Float
+			}
+			attrs = append(attrs, ops.FloatAttr("alpha", alpha))
+		case "Clip":
+			bounds, ok := clipBounds(g, act)
+			if !ok {
+				continue
+			}
+			attrs = append(attrs, bounds...)
+		default:
+			continue
+		}
+		conv.Domain, conv.OpType = ops.FusedDomain, "FusedConv"
+		conv.Attrs = append(append([]*ops.Attr(nil), conv.Attrs...), attrs...)
+		conv.Outputs = []string{act.Outputs[0]}
+		dead[act] = true
+	}
+	removeNodes(g, dead)
+}
+
+// clipBounds reads Clip's min and max from its attributes (opset < 11) or
+// from constant scalar float32 inputs.
+func clipBounds(g *Graph, clip *Node) ([]*ops.Attr, bool) {
+	var out []*ops.Attr
+	for i, name := range []string{"min", "max"} {
+		if a := clip.Attr(name); a != nil {
+			out = append(out, ops.FloatAttr(name, a.Float))
+			continue
+		}
+		if len(clip.Inputs) <= i+1 || clip.Inputs[i+1] == "" {
+			continue
+		}
+		t := constFloat32(g, clip.Inputs[i+1])
+		if t == nil || t.Len() != 1 {
+			return nil, false
+		}
+		out = append(out, ops.FloatAttr(name, t.Float32s()[0]))
+	}
+	return out, true
 }
 
 // elementwiseUnary are ops that act on each element alone with no axis

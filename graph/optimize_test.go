@@ -70,6 +70,19 @@ func TestOptimizePasses(t *testing.T) {
 			{OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
 			{OpType: "BatchNormalization", Inputs: []string{"c", "scale", "beta", "mean", "var"}, Outputs: []string{"y"}},
 		}, bn, f32(1, 1, 2, 2), []string{"Conv"}},
+		{"relu fuses into conv", []*graph.Node{
+			{OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+			{OpType: "Relu", Inputs: []string{"c"}, Outputs: []string{"y"}},
+		}, bn, f32(1, 1, 3, 3), []string{"FusedConv"}},
+		{"conv, batchnorm and clip become one node", []*graph.Node{
+			{OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+			{OpType: "BatchNormalization", Inputs: []string{"c", "scale", "beta", "mean", "var"}, Outputs: []string{"n"}},
+			{OpType: "Clip", Inputs: []string{"n", "lo", "hi"}, Outputs: []string{"y"}},
+		}, func(g *graph.Graph) {
+			bn(g)
+			g.AddInitializer("lo", tensor.Scalar[float32](0))
+			g.AddInitializer("hi", tensor.Scalar[float32](0.5))
+		}, f32(1, 1, 3, 3), []string{"FusedConv"}},
 		{"dead nodes go", []*graph.Node{
 			{OpType: "Exp", Inputs: []string{"x"}, Outputs: []string{"unused"}},
 			{OpType: "Neg", Inputs: []string{"unused"}, Outputs: []string{"unused2"}},

@@ -200,6 +200,23 @@ func taps2D(x0, k, d, from, to int) (lo, hi int) {
 }
 
 // maxPool2D is MaxPool over 2-D planes (1-D as a unit-height 2-D).
+// maxPool2x2 is the 2×2, stride-2, unpadded MaxPool of every plane whose
+// windows all lie inside the image (the common Keras MaxPooling2D).
+func maxPool2x2[T Number](planes, h, w, oh, ow, inSize, outSize int, x, y []T) {
+	for pl := 0; pl < planes; pl++ {
+		src := x[pl*inSize : (pl+1)*inSize]
+		dst := y[pl*outSize : (pl+1)*outSize]
+		for i := 0; i < oh; i++ {
+			r0 := src[2*i*w : 2*i*w+2*ow]
+			r1 := src[(2*i+1)*w : (2*i+1)*w+2*ow]
+			out := dst[i*ow : (i+1)*ow]
+			for j := range out {
+				out[j] = max(max(r0[2*j], r0[2*j+1]), max(r1[2*j], r1[2*j+1]))
+			}
+		}
+	}
+}
+
 func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowest T) {
 	g := p.g
 	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
@@ -209,6 +226,11 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 	for j := range xr {
 		lo, hi := taps2D(j*g.s[1]-g.pb[1], g.k[1], dx, 0, w)
 		xr[j] = [2]int{lo, hi}
+	}
+	if idx == nil && g.k[0] == 2 && g.k[1] == 2 && g.s[0] == 2 && g.s[1] == 2 && dy == 1 && dx == 1 &&
+		g.pb[0] == 0 && g.pb[1] == 0 && 2*oh <= h && 2*ow <= w {
+		maxPool2x2(p.nc, h, w, oh, ow, p.inSize, p.outSize, x, y)
+		return
 	}
 	for pl := 0; pl < p.nc; pl++ {
 		src := x[pl*p.inSize : (pl+1)*p.inSize]
