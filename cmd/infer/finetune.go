@@ -21,7 +21,7 @@ cross-entropy (class indices or one-hot labels). OUT.onnx ends in a Softmax
 output. The other flags are infer train's (no --loss: it is xent).
 
 examples:
-  infer finetune --data imagefolder:photos --cut /classifier/classifier.2/Relu_output_0 --classes 5 --epochs 3 --out photos.onnx models/mnist-cnn/model.onnx
+  infer finetune --data imagefolder:photos --cut relu4.out --classes 5 --epochs 3 --out photos.onnx models/mnist-cnn/model.onnx
   infer finetune --data mnist:data/mnist --limit 5000 --cut /classifier/classifier.0/Flatten_output_0 --classes 10 --freeze-before none --out m.onnx models/mnist-cnn/model.onnx`
 
 func cmdFinetune(args []string, stdout, stderr io.Writer) (code int) {

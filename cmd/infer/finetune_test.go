@@ -100,7 +100,7 @@ func TestFinetuneMNIST(t *testing.T) {
 		}
 	}
 	out := filepath.Join(t.TempDir(), "ft.onnx")
-	code, stdout, stderr := invoke(t, "finetune", "--data", "mnist:"+mnist, "--limit", "1000", "--cut", "/classifier/classifier.2/Relu_output_0",
+	code, stdout, stderr := invoke(t, "finetune", "--data", "mnist:"+mnist, "--limit", "1000", "--cut", "relu4.out",
 		"--classes", "10", "--lr", "0.01", "--epochs", "1", "--threads", "2", "--progress", "off", "--json", "--out", out, mp)
 	require.Equal(t, 0, code, stderr)
 	r := trainResult(t, stdout)
