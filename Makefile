@@ -59,6 +59,7 @@ check:
 	done
 	@printf '%-18s ' shared; $(GO) run ./cmd/infer check ../shared/models | tail -1
 	@printf '%-18s ' exported; $(GO) run ./cmd/infer check testdata/exported | tail -1
+	@printf '%-18s ' opset18plus; $(GO) run ./cmd/infer check testdata/opset18plus | tail -1
 	@printf '%-18s ' models; $(GO) run ./cmd/infer check models | tail -1
 
 # bench installs what the benchmark needs, then measures and writes

@@ -25,11 +25,11 @@ if (!dirs.length) {
 }
 const ort = require(ortPath);
 
-// ---- onnx.TensorProto: minimal reader and writer (dims, data_type, name, raw_data / typed fields) ----
+// ---- onnx.TensorProto: minimal reader and writer (dims, data_type, name, raw_data / typed fields, string_data) ----
 const DT = { // data_type -> [ort type, TypedArray, non-raw field]
   1: ['float32', Float32Array, 'float'], 2: ['uint8', Uint8Array, 'int32'], 3: ['int8', Int8Array, 'int32'],
   4: ['uint16', Uint16Array, 'int32'], 5: ['int16', Int16Array, 'int32'], 6: ['int32', Int32Array, 'int32'],
-  7: ['int64', BigInt64Array, 'int64'], 9: ['bool', Uint8Array, 'int32'], 10: ['float16', Uint16Array, 'int32'],
+  7: ['int64', BigInt64Array, 'int64'], 8: ['string', null, 'string'], 9: ['bool', Uint8Array, 'int32'], 10: ['float16', Uint16Array, 'int32'],
   11: ['float64', Float64Array, 'double'], 12: ['uint32', Uint32Array, 'uint64'], 13: ['uint64', BigUint64Array, 'uint64'],
 };
 const TYPE_CODE = Object.fromEntries(Object.entries(DT).map(([k, v]) => [v[0], Number(k)]));
@@ -46,7 +46,7 @@ function readVarint(buf, pos) {
 }
 
 function parseTensor(buf) {
-  const t = {dims: [], dataType: 0, name: '', raw: null, float: [], double: [], int32: [], int64: [], uint64: []};
+  const t = {dims: [], dataType: 0, name: '', raw: null, float: [], double: [], int32: [], int64: [], uint64: [], string: []};
   let pos = 0;
   const packed = (end, sink, conv) => { while (pos < end) { let v; [v, pos] = readVarint(buf, pos); sink.push(conv(v)); } };
   while (pos < buf.length) {
@@ -65,6 +65,7 @@ function parseTensor(buf) {
       if (field === 1) packed(end, t.dims, (v) => Number(BigInt.asIntN(64, v)));
       else if (field === 4) { for (; pos < end; pos += 4) t.float.push(buf.readFloatLE(pos)); }
       else if (field === 5) packed(end, t.int32, (v) => Number(BigInt.asIntN(32, v)));
+      else if (field === 6) t.string.push(buf.subarray(pos, end).toString('utf8'));
       else if (field === 7) packed(end, t.int64, (v) => BigInt.asIntN(64, v));
       else if (field === 8) t.name = buf.subarray(pos, end).toString('utf8');
       else if (field === 9) t.raw = buf.subarray(pos, end);
@@ -80,7 +81,10 @@ function parseTensor(buf) {
   const [type, TA, fieldName] = info;
   const n = t.dims.reduce((a, b) => a * b, 1);
   let data;
-  if (t.raw) {
+  if (type === 'string') {
+    data = t.string;
+    if (data.length !== n) throw new Error(`string tensor ${t.name}: ${data.length} strings for ${n} elements`);
+  } else if (t.raw) {
     const copy = Buffer.from(t.raw);
     data = new TA(copy.buffer, copy.byteOffset, copy.byteLength / TA.BYTES_PER_ELEMENT);
   } else {
@@ -104,10 +108,17 @@ function encodeTensor(name, tensor) {
   const code = TYPE_CODE[tensor.type];
   if (!code) throw new Error(`output ${name}: cannot write type ${tensor.type}`);
   const d = tensor.data;
-  const raw = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-  return Buffer.concat([
+  const head = [
     lenField(1, Buffer.concat(tensor.dims.map((x) => varint(x)))),  // dims (packed)
     varint((2 << 3) | 0), varint(code),                               // data_type
+  ];
+  if (tensor.type === 'string') {                                     // string_data, one field per element
+    return Buffer.concat([...head, ...Array.from(d, (x) => lenField(6, Buffer.from(x, 'utf8'))),
+      lenField(8, Buffer.from(name, 'utf8'))]);
+  }
+  const raw = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  return Buffer.concat([
+    ...head,
     lenField(8, Buffer.from(name, 'utf8')),                           // name
     lenField(9, raw),                                                 // raw_data
   ]);
