@@ -157,6 +157,10 @@ func (p *convPlan) outShape() []int {
 func convRun[T float32 | float64 | int32](threads int, p *convPlan, x, w, bias, y []T, act func([]T)) {
 	cg, mg := p.c/p.group, p.m/p.group
 	kdim := cg * p.kSize
+	// Waking a second goroutine costs microseconds: give each at least
+	// about two million multiply-adds.
+	macs := p.n * p.m * kdim * p.outSize
+	threads = max(1, min(threads, macs>>21))
 	// The im2col buffer covers a band of output rows (2-D) at a time so
 	// that large images do not need a huge buffer; N-D takes all at once.
 	g2 := p.g
