@@ -21,6 +21,10 @@ const testdataRoot = "/usr/share/libonnx-testdata/data"
 
 const manifestPath = "testdata/expected_failures.txt"
 
+// randomReason starts the manifest reason of cases that compare against
+// another program's random numbers.
+const randomReason = "random values:"
+
 func suites(t *testing.T) map[string]string {
 	s := map[string]string{}
 	for _, name := range []string{"node", "simple", "pytorch-converted", "pytorch-operator"} {
@@ -153,7 +157,10 @@ func TestSuites(t *testing.T) {
 		switch r.Status {
 		case conformance.Pass:
 			c.pass++
-			if listed {
+			// Cases whose expected values are another program's random
+			// draws may match by chance when unseeded; either outcome is
+			// theirs.
+			if listed && !strings.HasPrefix(reason, randomReason) {
 				t.Errorf("%s passes but the manifest lists it as failing (%s): remove it from %s", id, reason, manifestPath)
 			}
 		default:
@@ -181,7 +188,8 @@ func TestSuites(t *testing.T) {
 	if os.Getenv("ONYX_UPDATE_MANIFEST") == "1" {
 		sort.Strings(manifest)
 		header := "# Conformance cases that fail today, one per line: suite/case, then the reason.\n" +
-			"# TestSuites fails on a failure not listed here and on a listed case that passes.\n"
+			"# TestSuites fails on a failure not listed here and on a listed case that passes,\n" +
+			"# except cases whose reason starts with \"" + randomReason + "\", which may pass by chance.\n"
 		if err := os.WriteFile(manifestPath, []byte(header+strings.Join(manifest, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
