@@ -1,7 +1,7 @@
 // Command imdb-lstm trains an Embedding-LSTM sentiment classifier on the
 // IMDB reviews (aclImdb, 25,000 train and 25,000 test reviews) with Onyx's
 // train package: the 10,000 most frequent words (Keras' imdb word index),
-// reviews cut or padded to their last 100 words, Embedding 32, LSTM 32,
+// reviews cut or padded to their last 100 words, Embedding 128, LSTM 64,
 // Dense 2, Adam lr 1e-3, batch 32, softmax cross-entropy. It prints the
 // test accuracy and writes the model with a final Softmax (output "probs"
 // [N,2], class 1 = positive) to -out.
@@ -40,6 +40,8 @@ func run() error {
 	testLimit := flag.Int("test-limit", 0, "use only this many test reviews (0: all)")
 	seed := flag.Uint64("seed", 1234, "seed of the initial weights and of the shuffling")
 	threads := flag.Int("threads", 2, "compute threads")
+	embed := flag.Int("embed", 128, "embedding size")
+	hidden := flag.Int("hidden", 64, "LSTM units")
 	out := flag.String("out", "models/imdb-lstm/model.onnx", "where to write the trained model ('' for nowhere)")
 	flag.Parse()
 	ctx := context.Background()
@@ -56,7 +58,7 @@ func run() error {
 		return err
 	}
 	fmt.Printf("IMDB: %d training, %d test reviews (read in %v)\n", trainSet.Len(), testSet.Len(), time.Since(t0).Round(time.Second))
-	tr, err := train.NewTrainer(buildLSTM(*seed, *vocab, *maxLen, 32, 32), train.TrainerOptions{
+	tr, err := train.NewTrainer(buildLSTM(*seed, *vocab, *maxLen, *embed, *hidden), train.TrainerOptions{
 		Loss: train.SoftmaxCrossEntropy("logits", "label"), Optimizer: train.NewAdam(*lr), Threads: *threads, Seed: *seed,
 	})
 	if err != nil {

@@ -41,10 +41,15 @@ func buildLSTM(seed uint64, vocab, maxLen, emb, hidden int) *graph.Model {
 		Nodes: []*graph.Node{
 			{Name: "embedding", OpType: "Gather", Inputs: []string{"embedding.weight", "input"}, Outputs: []string{"embedded"},
 				Attrs: []*ops.Attr{ops.IntAttr("axis", 0)}},
-			{Name: "lstm", OpType: "LSTM", Inputs: []string{"embedded", "lstm.W", "lstm.R", "lstm.B"}, Outputs: []string{"", "lstm.h"},
-				Attrs: []*ops.Attr{ops.IntAttr("hidden_size", int64(hidden)), ops.IntAttr("layout", 1)}},
+			// Sequence-major for the LSTM (layout 0, which ONNX Runtime
+			// requires), as Keras exports do.
+			{Name: "to_time_major", OpType: "Transpose", Inputs: []string{"embedded"}, Outputs: []string{"embedded.t"},
+				Attrs: []*ops.Attr{ops.IntsAttr("perm", 1, 0, 2)}},
+			{Name: "lstm", OpType: "LSTM", Inputs: []string{"embedded.t", "lstm.W", "lstm.R", "lstm.B"}, Outputs: []string{"", "lstm.h"},
+				Attrs: []*ops.Attr{ops.IntAttr("hidden_size", int64(hidden))}},
+			// Y_h is [1, N, hidden]: Flatten at axis 2 gives [N, hidden].
 			{Name: "flatten", OpType: "Flatten", Inputs: []string{"lstm.h"}, Outputs: []string{"features"},
-				Attrs: []*ops.Attr{ops.IntAttr("axis", 1)}},
+				Attrs: []*ops.Attr{ops.IntAttr("axis", 2)}},
 			{Name: "dense", OpType: "Gemm", Inputs: []string{"features", "dense.weight", "dense.bias"}, Outputs: []string{"logits"}},
 		},
 	}
