@@ -8,6 +8,13 @@
 // ONNX protobufs or of the graph IR: nodes reach it as a Builder, and
 // subgraphs (If, Loop, Scan bodies) as opaque values that the runtime
 // compiles through the Builder.
+//
+// Besides the ONNX domains, two domains of Onyx's own hold operators that
+// only compiled or generated graphs contain: FusedDomain ("ai.onyx",
+// operators that graph passes make by fusing, like FusedConv) and
+// GradDomain ("ai.onyx.training", backward kernels that gradient rules
+// emit). Shape inference (InferFor) and gradient rules (GradFor) come from
+// a Def's own field or from its family's shared rule.
 package ops
 
 import (
