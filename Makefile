@@ -5,7 +5,7 @@
 #   make fuzz     fuzz the model decoder and compiler for longer
 #   make bench    compare Onyx with ONNX Runtime, gonnx and onnx-go (benchmarks/README.md);
 #                 make bench QUICK=1 is a smoke run, BENCHFLAGS passes flags to the program
-#   make train-examples  train the example models of models/ with the full recipes (about 12 min on 2 cores)
+#   make train-examples  train the example models of models/ with the full recipes (about 30 min on 2 cores)
 
 GO ?= go
 TESTDATA := /usr/share/libonnx-testdata/data
@@ -91,10 +91,11 @@ bench:
 # models/ (each writes its models/<name>/model.onnx and prints its test
 # accuracy; mnist-cnn replaces its model only if it beats 98.57 %). The
 # short versions are ordinary Go tests of those packages (make unit).
-# CIFAR-10 and IMDB are not part of it: see their READMEs.
 .PHONY: train-examples
 train-examples:
 	$(GO) run ./models/xor-mlp
 	$(GO) run ./models/mnist-cnn
 	$(GO) run ./models/mnist-transfer
 	$(GO) run ./models/speech-cnn
+	$(GO) run ./models/imdb-lstm
+	$(GO) run ./models/cifar10-cnn
