@@ -686,6 +686,19 @@ func planeWalk(c int, g *geom, f func(plane, row int, tab [][]int, odo func(func
 	}
 }
 
+// validCols returns the range [lo, hi) of output columns whose input
+// column ix0 + x*sw lies inside a row of width w (ix0 is the first tap's
+// column for output column 0).
+func validCols(ix0, ow, sw, w int) (lo, hi int) {
+	if ix0 < 0 {
+		lo = min(ow, (-ix0+sw-1)/sw)
+	}
+	if last := w - 1 - ix0; last >= 0 {
+		hi = min(ow, last/sw+1)
+	}
+	return lo, max(hi, lo)
+}
+
 // im2col2D gathers output rows [r0, r1) only: col has (r1-r0)*ow columns.
 func im2col2D[T Number](x []T, c int, g *geom, r0, r1 int, col []T) {
 	h, w := g.in[0], g.in[1]
@@ -703,16 +716,7 @@ func im2col2D[T Number](x []T, c int, g *geom, r0, r1 int, col []T) {
 				row++
 				ix0 := kj*dw - pw
 				// Output columns whose input column is inside the row.
-				lo, hi := 0, ow
-				if ix0 < 0 {
-					lo = min(ow, (-ix0+sw-1)/sw)
-				}
-				if last := w - 1 - ix0; last < 0 {
-					hi = 0
-				} else {
-					hi = min(ow, last/sw+1)
-				}
-				hi = max(hi, lo)
+				lo, hi := validCols(ix0, ow, sw, w)
 				for y := 0; y < oh; y++ {
 					d := dst[y*ow : (y+1)*ow]
 					iy := (r0+y)*sh - ph + ki*dh
@@ -753,15 +757,7 @@ func col2im2D[T Number](col []T, c int, g *geom, y []T) {
 				src := col[row*oh*ow : (row+1)*oh*ow]
 				row++
 				ix0 := kj*dw - pw
-				lo, hi := 0, ow
-				if ix0 < 0 {
-					lo = min(ow, (-ix0+sw-1)/sw)
-				}
-				if last := w - 1 - ix0; last < 0 {
-					hi = 0
-				} else {
-					hi = min(ow, last/sw+1)
-				}
+				lo, hi := validCols(ix0, ow, sw, w)
 				for yy := 0; yy < oh; yy++ {
 					iy := yy*sh - ph + ki*dh
 					if iy < 0 || iy >= h {

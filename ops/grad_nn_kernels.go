@@ -318,15 +318,7 @@ func col2imBand[T Number](col []T, c int, g *geom, r0, r1 int, y []T) {
 				src := col[row*oh*ow : (row+1)*oh*ow]
 				row++
 				ix0 := kj*dw - pw
-				lo, hi := 0, ow
-				if ix0 < 0 {
-					lo = min(ow, (-ix0+sw-1)/sw)
-				}
-				if last := w - 1 - ix0; last < 0 {
-					hi = 0
-				} else {
-					hi = min(ow, last/sw+1)
-				}
+				lo, hi := validCols(ix0, ow, sw, w)
 				for yy := 0; yy < oh; yy++ {
 					iy := (r0+yy)*sh - ph + ki*dh
 					if iy < 0 || iy >= h {
