@@ -15,10 +15,13 @@ import (
 // Values live in numbered slots; constants are filled in before the first
 // step and never released.
 type program struct {
-	slots      int
-	slotNames  []string
-	slotOf     map[string]int
-	consts     map[int]*tensor.Tensor
+	slots     int
+	slotNames []string
+	slotOf    map[string]int
+	consts    map[int]*tensor.Tensor
+	// constEnv is consts laid out by slot (nil elsewhere), copied into
+	// each run's value table in one go.
+	constEnv   []*tensor.Tensor
 	inputNames []string
 	inputSlots []int
 	outputs    []int // slot of each graph output
@@ -245,6 +248,10 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 	p.slotOf = slotOf
 	p.metas = here.metas
 	p.planLiveness()
+	p.constEnv = make([]*tensor.Tensor, p.slots)
+	for s, t := range p.consts {
+		p.constEnv[s] = t
+	}
 	return p, nil
 }
 
@@ -366,17 +373,20 @@ func (p *program) planLiveness() {
 // to tensors; for subgraphs the caller fills inputs positionally through
 // runPositional. It returns the outputs in graph order.
 func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
-	env := make([]*tensor.Tensor, p.slots)
+	env := p.newEnv()
 	for i, name := range p.inputNames {
 		env[p.inputSlots[i]] = feeds[name]
 	}
 	return p.exec(rc, env)
 }
 
+// newEnv returns a run's value table with the constants in place.
+func (p *program) newEnv() []*tensor.Tensor {
+	return append([]*tensor.Tensor(nil), p.constEnv...)
+}
+
+// exec runs the steps on env, which newEnv made and the caller fed.
 func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor) ([]*tensor.Tensor, error) {
-	for s, t := range p.consts {
-		env[s] = t
-	}
 	for _, s := range p.outer {
 		if rc.Outer == nil {
 			return nil, fmt.Errorf("value %q of an enclosing graph is not available", p.slotNames[s])
@@ -487,7 +497,7 @@ func (s *subgraph) Call(rc *ops.RunContext, inputs []*tensor.Tensor) ([]*tensor.
 	if len(inputs) > len(p.inputSlots) {
 		return nil, fmt.Errorf("subgraph takes %d inputs, got %d", len(p.inputSlots), len(inputs))
 	}
-	env := make([]*tensor.Tensor, p.slots)
+	env := p.newEnv()
 	for i, t := range inputs {
 		env[p.inputSlots[i]] = t
 	}
