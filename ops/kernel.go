@@ -35,6 +35,67 @@ type RunContext struct {
 	// outer-scope values. It is set by the runtime when running a
 	// subgraph-bearing node.
 	Outer func(name string) (*tensor.Tensor, bool)
+	// Alloc supplies the storage of output tensors (the runtime's
+	// per-run arena, which recycles the buffers of dead values); nil
+	// means fresh memory from tensor.New.
+	Alloc Allocator
+}
+
+// Allocator supplies tensor storage to kernels. Its buffers may be
+// recycled ones, so NewUninit's contents are undefined; New zeroes.
+// An Allocator serves one run at a time: kernels that split work over
+// goroutines allocate before they split.
+type Allocator interface {
+	// NewUninit returns a tensor whose elements the caller must all
+	// write before it returns the tensor.
+	NewUninit(dt tensor.DType, shape []int) (*tensor.Tensor, error)
+}
+
+// NewTensor returns a zero-filled output tensor, from rc.Alloc when set.
+// Kernels allocate their outputs through it (or NewUninit) rather than
+// tensor.New, so that the runtime can reuse memory across runs.
+func (rc *RunContext) NewTensor(dt tensor.DType, shape ...int) (*tensor.Tensor, error) {
+	if rc == nil || rc.Alloc == nil {
+		return tensor.New(dt, shape...)
+	}
+	t, err := rc.Alloc.NewUninit(dt, shape)
+	if err != nil {
+		return nil, err
+	}
+	clearData(t)
+	return t, nil
+}
+
+// NewUninit is NewTensor without the zeroing: the kernel must write every
+// element of the returned tensor. Fixed-size element types only (strings
+// are always zeroed).
+func (rc *RunContext) NewUninit(dt tensor.DType, shape ...int) (*tensor.Tensor, error) {
+	if rc == nil || rc.Alloc == nil || dt == tensor.String {
+		return tensor.New(dt, shape...)
+	}
+	return rc.Alloc.NewUninit(dt, shape)
+}
+
+// clearData zeroes t's elements.
+func clearData(t *tensor.Tensor) {
+	switch d := t.Data().(type) {
+	case []float32:
+		clear(d)
+	case []float64:
+		clear(d)
+	case []int64:
+		clear(d)
+	case []int32:
+		clear(d)
+	case []uint8:
+		clear(d)
+	case []int8:
+		clear(d)
+	case []bool:
+		clear(d)
+	default:
+		tensor.Zero(t)
+	}
 }
 
 // Err returns the context's error, if the run was cancelled.

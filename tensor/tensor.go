@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 )
 
@@ -251,6 +252,13 @@ func (t *Tensor) Data() any { return t.data }
 func Data[T Elem](t *Tensor) []T {
 	s, _ := t.data.([]T)
 	return s
+}
+
+// Zero sets every element of t to its type's zero value.
+func Zero(t *Tensor) {
+	if t.data != nil {
+		reflect.ValueOf(t.data).Clear()
+	}
 }
 
 // Float32s returns the data of a Float32 tensor (nil otherwise).

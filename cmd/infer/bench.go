@@ -9,12 +9,13 @@ import (
 	"os"
 	"os/signal"
 	goruntime "runtime"
+	"runtime/pprof"
 	"slices"
 	"text/tabwriter"
 	"time"
 )
 
-const benchSynopsis = `usage: infer bench [--runs N] [--warmup N] [--threads T] [--dim NAME=V] [--json] MODEL [INPUT...]
+const benchSynopsis = `usage: infer bench [--runs N] [--warmup N] [--threads T] [--dim NAME=V] [--json] [--cpuprofile FILE] MODEL [INPUT...]
 
 Measures MODEL's latency: compiles it, runs it --warmup times, then times
 --runs runs one after the other. Inputs not given as files (PATH or
@@ -51,6 +52,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) (code int) {
 	dims := dimFlag{}
 	fs.Var(dims, "dim", "`NAME=V` value of a symbolic dimension (repeatable; default 1)")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to `FILE` (go tool pprof)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return parseOutcome(err)
@@ -93,6 +95,17 @@ func cmdBench(args []string, stdout, stderr io.Writer) (code int) {
 		if _, err := sess.Run(ctx, feeds); err != nil {
 			return fail(fmt.Errorf("warm-up run: %w", err))
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fail(err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fail(err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	lat := make([]float64, 0, *runs)
 	var total time.Duration
