@@ -82,6 +82,20 @@ func newOutput[O tensor.Elem](shape []int) (*tensor.Tensor, []O, error) {
 	return t, tensor.Data[O](t), nil
 }
 
+// newOutputUninit is newOutput for kernels that write every element: the
+// storage comes from the run's allocator and may hold old values.
+func newOutputUninit[O tensor.Elem](rc *RunContext, shape []int) (*tensor.Tensor, []O, error) {
+	dt := tensor.DTypeOf([]O(nil))
+	if dt == tensor.Undefined {
+		return nil, nil, fmt.Errorf("no tensor type for %T", []O(nil))
+	}
+	t, err := rc.NewUninit(dt, shape...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, tensor.Data[O](t), nil
+}
+
 // dataAs returns t's elements as []T or an error naming the mismatch.
 func dataAs[T tensor.Elem](t *tensor.Tensor) ([]T, error) {
 	d, ok := t.Data().([]T)
@@ -233,7 +247,7 @@ func broadcastBinary[A, B, O tensor.Elem](rc *RunContext, a, b *tensor.Tensor, k
 	} else if shape, err = tensor.BroadcastShapes(a.Shape(), b.Shape()); err != nil {
 		return nil, err
 	}
-	out, od, err := newOutput[O](shape)
+	out, od, err := newOutputUninit[O](rc, shape)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +313,7 @@ func broadcastTernary[A, B, C, O tensor.Elem](rc *RunContext, a, b, c *tensor.Te
 	if err != nil {
 		return nil, err
 	}
-	out, od, err := newOutput[O](p.shape)
+	out, od, err := newOutputUninit[O](rc, p.shape)
 	if err != nil {
 		return nil, err
 	}

@@ -255,7 +255,14 @@ func buildIdentity(b *Builder) (Kernel, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
-		return layoutOne(in[0].Clone()), nil
+		if in[0].Kind() != tensor.KindTensor {
+			return layoutOne(in[0]), nil // sequences and optionals are immutable values
+		}
+		out, err := in[0].Reshape(in[0].Shape()...)
+		if err != nil {
+			return nil, err
+		}
+		return layoutOne(out), nil
 	}), nil
 }
 

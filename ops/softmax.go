@@ -83,7 +83,7 @@ func softmaxBuilder(kind softmaxKind) func(b *Builder) (Kernel, error) {
 // exponential loop (it may run in place).
 func softmaxT[T Float](rc *RunContext, x *tensor.Tensor, outer, n, inner int, kind softmaxKind, exp func(d, s []T)) (*tensor.Tensor, error) {
 	s := tensor.Data[T](x)
-	out, d, err := newOutput[T](x.Shape())
+	out, d, err := newOutputUninit[T](rc, x.Shape())
 	if err != nil || len(d) == 0 {
 		return out, err
 	}

@@ -289,9 +289,11 @@ func layoutIndex(i int64, n int) (int, error) {
 	return int(i), nil
 }
 
-// layoutClone returns a copy of t with a new shape (same element count).
+// layoutClone returns t with a new shape (same element count), sharing
+// t's data: kernels never write their inputs, and the runtime keeps a
+// buffer from being recycled while a view of it is alive.
 func layoutClone(t *tensor.Tensor, shape []int) (*tensor.Tensor, error) {
-	return t.Clone().Reshape(shape...)
+	return t.Reshape(shape...)
 }
 
 // layoutCount converts an element count computed in uint64 to an int,

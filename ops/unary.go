@@ -65,7 +65,7 @@ func mapUnary[S, D tensor.Elem](rc *RunContext, x *tensor.Tensor, f func(d []D, 
 	if err != nil {
 		return nil, err
 	}
-	out, d, err := newOutput[D](x.Shape())
+	out, d, err := newOutputUninit[D](rc, x.Shape())
 	if err != nil {
 		return nil, err
 	}

@@ -372,12 +372,14 @@ func (p *program) planLiveness() {
 // run executes the program. For the top-level graph feeds maps input names
 // to tensors; for subgraphs the caller fills inputs positionally through
 // runPositional. It returns the outputs in graph order.
-func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor) ([]*tensor.Tensor, error) {
+// When ar is set, rc.Alloc is ar and the buffers of dead values go back to
+// it.
+func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor, ar *arena) ([]*tensor.Tensor, error) {
 	env := p.newEnv()
 	for i, name := range p.inputNames {
 		env[p.inputSlots[i]] = feeds[name]
 	}
-	return p.exec(rc, env)
+	return p.exec(rc, env, ar)
 }
 
 // newEnv returns a run's value table with the constants in place.
@@ -385,8 +387,11 @@ func (p *program) newEnv() []*tensor.Tensor {
 	return append([]*tensor.Tensor(nil), p.constEnv...)
 }
 
-// exec runs the steps on env, which newEnv made and the caller fed.
-func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor) ([]*tensor.Tensor, error) {
+// exec runs the steps on env, which newEnv made and the caller fed. With
+// an arena, released values give their buffers back to it; subgraphs run
+// without one, since Loop and Scan bodies hand values from one iteration
+// to the next outside any value table.
+func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*tensor.Tensor, error) {
 	for _, s := range p.outer {
 		if rc.Outer == nil {
 			return nil, fmt.Errorf("value %q of an enclosing graph is not available", p.slotNames[s])
@@ -429,7 +434,11 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor) ([]*tensor.Tens
 			}
 		}
 		for _, s := range st.release {
+			t := env[s]
 			env[s] = nil
+			if ar != nil && t != nil {
+				ar.release(t, p.liveValues(env))
+			}
 		}
 	}
 	res := make([]*tensor.Tensor, len(p.outputs))
@@ -437,6 +446,18 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor) ([]*tensor.Tens
 		res[i] = env[s]
 	}
 	return res, nil
+}
+
+// liveValues returns an iterator over the values env holds that are not
+// constants.
+func (p *program) liveValues(env []*tensor.Tensor) func(yield func(*tensor.Tensor) bool) {
+	return func(yield func(*tensor.Tensor) bool) {
+		for s, t := range env {
+			if t != nil && p.constEnv[s] == nil && !yield(t) {
+				return
+			}
+		}
+	}
 }
 
 // gather collects a step's inputs from env (or from constants when env is
@@ -501,5 +522,5 @@ func (s *subgraph) Call(rc *ops.RunContext, inputs []*tensor.Tensor) ([]*tensor.
 	for i, t := range inputs {
 		env[p.inputSlots[i]] = t
 	}
-	return p.exec(rc, env)
+	return p.exec(rc, env, nil)
 }

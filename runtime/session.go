@@ -46,6 +46,9 @@ type Session struct {
 	outputs []graph.ValueInfo
 	prog    *program
 	threads int
+	// arenas recycle intermediate buffers from run to run; the pool is
+	// the one part of a Session that changes, and it locks.
+	arenas *arenaPool
 }
 
 // UnsupportedError lists every operator of a model that the registry
@@ -105,6 +108,7 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 		outputs: m.Graph.Outputs,
 		prog:    prog,
 		threads: threads,
+		arenas:  &arenaPool{},
 	}, nil
 }
 
@@ -169,8 +173,10 @@ func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map
 	if err := s.checkFeeds(feeds); err != nil {
 		return nil, err
 	}
-	rc := &ops.RunContext{Ctx: ctx, Threads: s.threads}
-	env, err := s.prog.run(rc, feeds)
+	ar := s.arenas.get()
+	defer s.arenas.put(ar)
+	rc := &ops.RunContext{Ctx: ctx, Threads: s.threads, Alloc: ar}
+	env, err := s.prog.run(rc, feeds, ar)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +185,12 @@ func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map
 		t := env[i]
 		if t == nil {
 			return nil, fmt.Errorf("graph output %q was not produced", o.Name)
+		}
+		if s.prog.aliasesFixed(t, feeds) {
+			// A view of a feed or a constant (Identity, Reshape): the
+			// caller gets its own copy, so that writing it changes
+			// neither their input nor the model.
+			t = t.Clone()
 		}
 		out[o.Name] = t
 	}

@@ -170,19 +170,35 @@ func run(dir string, opts Options) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", filepath.Base(set), err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
-		got, err := sess.Run(ctx, feeds)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("%s: run: %w", filepath.Base(set), err)
+		// Each set runs twice on the same session: the second run reuses
+		// the buffers the first one recycled, and must neither differ nor
+		// overwrite the first run's outputs.
+		var runs [2]map[string]*tensor.Tensor
+		for r := range runs {
+			ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
+			runs[r], err = sess.Run(ctx, feeds)
+			cancel()
+			if err != nil {
+				return fmt.Errorf("%s: run %d: %w", filepath.Base(set), r+1, err)
+			}
 		}
+		for r, got := range runs {
+			for _, o := range sess.Outputs() {
+				if w, ok := want[o.Name]; ok {
+					if err := Compare(got[o.Name], w, opts.RTol, opts.ATol); err != nil {
+						return fmt.Errorf("%s: run %d: output %q: %w", filepath.Base(set), r+1, o.Name, err)
+					}
+				}
+			}
+		}
+		got := runs[0]
 		for _, o := range sess.Outputs() {
 			w, ok := want[o.Name]
 			if !ok {
 				continue
 			}
 			if err := Compare(got[o.Name], w, opts.RTol, opts.ATol); err != nil {
-				return fmt.Errorf("%s: output %q: %w", filepath.Base(set), o.Name, err)
+				return fmt.Errorf("%s: output %q of run 1 changed during run 2: %w", filepath.Base(set), o.Name, err)
 			}
 			// What shape inference promised at compile time must hold.
 			if it, ok := sess.ValueType(o.Name); ok && w.Kind() == tensor.KindTensor {

@@ -1,0 +1,120 @@
+package runtime
+
+import (
+	"context"
+	"testing"
+
+	"github.com/onyxrt/onyx/graph"
+	"github.com/onyxrt/onyx/ops"
+	"github.com/onyxrt/onyx/tensor"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSizeClass(t *testing.T) {
+	tests := []struct{ n, want int }{
+		{0, 0}, {1, 1}, {8, 8}, {9, 10}, {15, 16}, {16, 16}, {17, 20},
+		{100, 112}, {1000, 1024}, {1 << 20, 1 << 20}, {1<<20 + 1, 1<<20 + 1<<18},
+	}
+	for _, tc := range tests {
+		got := sizeClass(tc.n)
+		assert.Equal(t, tc.want, got, "sizeClass(%d)", tc.n)
+		assert.GreaterOrEqual(t, got, tc.n)
+		assert.LessOrEqual(t, float64(got), float64(tc.n)*1.25+1)
+	}
+}
+
+// viewModel computes a = Relu(x), b0 = Identity(a) (the same tensor,
+// after which a is dead), d = Neg(x) (a fresh value of a's size, made
+// while b0 is alive), b = b0 * 1 and returns b and d.
+func viewModel() *graph.Model {
+	f32 := func(shape ...int64) graph.Type {
+		s := make(tensor.SymShape, len(shape))
+		for i, d := range shape {
+			s[i] = tensor.Dim{Size: d}
+		}
+		return graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: s}
+	}
+	g := &graph.Graph{
+		Inputs:  []graph.ValueInfo{{Name: "x", Type: f32(2, 3)}},
+		Outputs: []graph.ValueInfo{{Name: "b", Type: f32(2, 3)}, {Name: "d", Type: f32(2, 3)}},
+		Nodes: []*graph.Node{
+			{Name: "relu", OpType: "Relu", Inputs: []string{"x"}, Outputs: []string{"a"}},
+			{Name: "view", OpType: "Identity", Inputs: []string{"a"}, Outputs: []string{"b0"}},
+			{Name: "neg", OpType: "Neg", Inputs: []string{"x"}, Outputs: []string{"d"}},
+			{Name: "abs", OpType: "Abs", Inputs: []string{"b0"}, Outputs: []string{"b1"}},
+			{Name: "id", OpType: "Mul", Inputs: []string{"b0", "one"}, Outputs: []string{"b"}},
+			{Name: "sink", OpType: "Neg", Inputs: []string{"b1"}, Outputs: []string{"unused"}},
+		},
+	}
+	g.AddInitializer("one", tensor.Scalar[float32](1))
+	return &graph.Model{IRVersion: 8, Opsets: []graph.OpsetImport{{Version: 17}}, Graph: g}
+}
+
+func TestArenaKeepsBuffersThatViewsRead(t *testing.T) {
+	s, err := Compile(viewModel(), Options{Threads: 1, DisableGraphPasses: true})
+	require.NoError(t, err)
+	x := tensor.From([]int{2, 3}, []float32{-1, 2, -3, 4, -5, 6})
+	var first map[string]*tensor.Tensor
+	for run := range 4 {
+		out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": x})
+		require.NoError(t, err)
+		assert.Equal(t, []float32{0, 2, 0, 4, 0, 6}, out["b"].Float32s(), "run %d", run)
+		assert.Equal(t, []float32{1, -2, 3, -4, 5, -6}, out["d"].Float32s(), "run %d", run)
+		if first == nil {
+			first = out
+		}
+	}
+	// Later runs must not have written into what the first one returned.
+	assert.Equal(t, []float32{0, 2, 0, 4, 0, 6}, first["b"].Float32s())
+	assert.Equal(t, []float32{1, -2, 3, -4, 5, -6}, first["d"].Float32s())
+	assert.Equal(t, []float32{-1, 2, -3, 4, -5, 6}, x.Float32s(), "the feed is untouched")
+}
+
+func TestArenaRecyclesDeadValues(t *testing.T) {
+	s, err := Compile(viewModel(), Options{Threads: 1, DisableGraphPasses: true})
+	require.NoError(t, err)
+	ar := newArena()
+	feeds := map[string]*tensor.Tensor{"x": tensor.From([]int{2, 3}, []float32{-1, 2, -3, 4, -5, 6})}
+	for range 2 {
+		rc := &ops.RunContext{Ctx: context.Background(), Threads: 1, Alloc: ar}
+		_, err := s.prog.run(rc, feeds, ar)
+		require.NoError(t, err)
+		ar.endRun()
+	}
+	// a comes back once its view b0 is dead too, then serves "unused";
+	// b1 and unused come back at the end. The outputs b and d never do.
+	total := 0
+	for k, list := range ar.free {
+		assert.Equal(t, tensor.Float32, k.dt)
+		total += len(list)
+	}
+	assert.Equal(t, 2, total)
+	assert.Empty(t, ar.owned, "endRun forgets the returned outputs")
+}
+
+func TestOutputsNeverAliasFeedsOrConstants(t *testing.T) {
+	ty := graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: tensor.SymShape{{Size: 2}}}
+	g := &graph.Graph{
+		Inputs:  []graph.ValueInfo{{Name: "x", Type: ty}},
+		Outputs: []graph.ValueInfo{{Name: "fx", Type: ty}, {Name: "fw", Type: ty}},
+		Nodes: []*graph.Node{
+			{Name: "a", OpType: "Identity", Inputs: []string{"x"}, Outputs: []string{"fx"}},
+			{Name: "b", OpType: "Identity", Inputs: []string{"w"}, Outputs: []string{"fw"}},
+		},
+	}
+	w := tensor.From([]int{2}, []float32{5, 6})
+	g.AddInitializer("w", w)
+	m := &graph.Model{IRVersion: 8, Opsets: []graph.OpsetImport{{Version: 17}}, Graph: g}
+	for _, opts := range []Options{{}, {DisableConstantFolding: true}} {
+		s, err := Compile(m, opts)
+		require.NoError(t, err)
+		x := tensor.From([]int{2}, []float32{1, 2})
+		out, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": x})
+		require.NoError(t, err)
+		out["fx"].Float32s()[0] = 100
+		out["fw"].Float32s()[0] = 100
+		assert.Equal(t, []float32{1, 2}, x.Float32s(), "the feed")
+		assert.Equal(t, []float32{5, 6}, w.Float32s(), "the initializer")
+	}
+}
