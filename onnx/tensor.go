@@ -130,14 +130,19 @@ func tensorFromProto(tp *onnxpb.TensorProto, ext *externalReader) (*tensor.Tenso
 		}
 		return tensor.FromSlice(shape, s)
 	}
+	if raw != nil || tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
+		if want := n * dt.Size(); len(raw) != want {
+			return nil, fail("raw data has %d bytes, shape %v of %v needs %d", len(raw), shape, dt, want)
+		}
+		if t, ok := aliasRaw(dt, shape, raw); ok {
+			return t, nil
+		}
+	}
 	t, err := tensor.New(dt, shape...)
 	if err != nil {
 		return nil, fail("%v", err)
 	}
 	if raw != nil || tp.GetDataLocation() == onnxpb.TensorProto_EXTERNAL {
-		if want := n * dt.Size(); len(raw) != want {
-			return nil, fail("raw data has %d bytes, shape %v of %v needs %d", len(raw), shape, dt, want)
-		}
 		fillRaw(t, raw)
 		return t, nil
 	}
