@@ -12,7 +12,9 @@ import (
 // call from many goroutines at once (all per-call state lives on the stack
 // or in the returned tensors). An optional input that the node omits is
 // nil in inputs. Run returns one tensor per node output; an output the
-// node does not name may be returned as nil.
+// node does not name may be returned as nil. The inputs slice itself is
+// the runtime's and may be reused once Run returns: keep the tensors, not
+// the slice.
 type Kernel interface {
 	Run(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error)
 }

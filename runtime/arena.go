@@ -30,6 +30,10 @@ import (
 // After each run, classes that the run did not use are dropped, so an
 // idle arena holds at most about one run's working set.
 type arena struct {
+	// envBuf and inBuf are the run's value table and a step's input list,
+	// reused from run to run.
+	envBuf, inBuf []*tensor.Tensor
+
 	mu    sync.Mutex
 	free  map[classKey][]any // recycled buffers, full class length
 	used  map[classKey]bool  // classes asked for during this run
@@ -49,6 +53,25 @@ type owned struct {
 
 func newArena() *arena {
 	return &arena{free: map[classKey][]any{}, used: map[classKey]bool{}, owned: map[uintptr]owned{}}
+}
+
+// env returns the run's value table, a copy of consts.
+func (a *arena) env(consts []*tensor.Tensor) []*tensor.Tensor {
+	if cap(a.envBuf) < len(consts) {
+		a.envBuf = make([]*tensor.Tensor, len(consts))
+	}
+	a.envBuf = a.envBuf[:len(consts)]
+	copy(a.envBuf, consts)
+	return a.envBuf
+}
+
+// inputs returns a slice of n nils for a step's inputs; the caller clears
+// it after the step.
+func (a *arena) inputs(n int) []*tensor.Tensor {
+	if cap(a.inBuf) < n {
+		a.inBuf = make([]*tensor.Tensor, n)
+	}
+	return a.inBuf[:n]
 }
 
 // sizeClass rounds n up so that only its three most significant bits may
@@ -160,7 +183,7 @@ func span(data any) (uintptr, uintptr) {
 // the arena does not own it or a live value overlaps it (t itself is no
 // longer among the live values, but another value may be the same
 // tensor, as Identity returns its input).
-func (a *arena) release(t *tensor.Tensor, live func(yield func(*tensor.Tensor) bool)) {
+func (a *arena) release(t *tensor.Tensor, p *program, env []*tensor.Tensor) {
 	if t == nil || t.Kind() != tensor.KindTensor {
 		return
 	}
@@ -175,16 +198,10 @@ func (a *arena) release(t *tensor.Tensor, live func(yield func(*tensor.Tensor) b
 		return
 	}
 	lo, hi := addr, addr+o.bytes
-	overlaps := false
-	live(func(v *tensor.Tensor) bool {
-		if touches(v, lo, hi) {
-			overlaps = true
-			return false
+	for s, v := range env {
+		if v != nil && p.constEnv[s] == nil && touches(v, lo, hi) {
+			return
 		}
-		return true
-	})
-	if overlaps {
-		return
 	}
 	a.mu.Lock()
 	delete(a.owned, addr)

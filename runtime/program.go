@@ -375,7 +375,13 @@ func (p *program) planLiveness() {
 // When ar is set, rc.Alloc is ar and the buffers of dead values go back to
 // it.
 func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor, ar *arena) ([]*tensor.Tensor, error) {
-	env := p.newEnv()
+	var env []*tensor.Tensor
+	if ar != nil {
+		env = ar.env(p.constEnv)
+		defer clear(env) // the arena outlives the run: drop its references
+	} else {
+		env = p.newEnv()
+	}
 	for i, name := range p.inputNames {
 		env[p.inputSlots[i]] = feeds[name]
 	}
@@ -421,7 +427,12 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 			}
 			src = &sub
 		}
-		outs, err := runStep(src, st, p.gather(st, env))
+		var in []*tensor.Tensor
+		if ar != nil {
+			in = ar.inputs(len(st.in))
+		}
+		outs, err := runStep(src, st, p.gatherInto(in, st, env))
+		clear(in)
 		if err != nil {
 			return nil, err
 		}
@@ -437,7 +448,7 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 			t := env[s]
 			env[s] = nil
 			if ar != nil && t != nil {
-				ar.release(t, p.liveValues(env))
+				ar.release(t, p, env)
 			}
 		}
 	}
@@ -448,22 +459,18 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 	return res, nil
 }
 
-// liveValues returns an iterator over the values env holds that are not
-// constants.
-func (p *program) liveValues(env []*tensor.Tensor) func(yield func(*tensor.Tensor) bool) {
-	return func(yield func(*tensor.Tensor) bool) {
-		for s, t := range env {
-			if t != nil && p.constEnv[s] == nil && !yield(t) {
-				return
-			}
-		}
-	}
-}
-
 // gather collects a step's inputs from env (or from constants when env is
 // nil, during folding).
 func (p *program) gather(st step, env []*tensor.Tensor) []*tensor.Tensor {
-	in := make([]*tensor.Tensor, len(st.in))
+	return p.gatherInto(make([]*tensor.Tensor, len(st.in)), st, env)
+}
+
+// gatherInto is gather into in (of len(st.in) elements), or into a new
+// slice when in is nil.
+func (p *program) gatherInto(in []*tensor.Tensor, st step, env []*tensor.Tensor) []*tensor.Tensor {
+	if in == nil {
+		in = make([]*tensor.Tensor, len(st.in))
+	}
 	for i, s := range st.in {
 		switch {
 		case s < 0:

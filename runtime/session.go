@@ -17,6 +17,7 @@ import (
 	"fmt"
 	goruntime "runtime"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 
@@ -198,10 +199,8 @@ func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map
 }
 
 func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor) error {
-	known := map[string]bool{}
 	var problems []string
 	for _, in := range s.inputs {
-		known[in.Name] = true
 		t, ok := feeds[in.Name]
 		if !ok || t == nil {
 			problems = append(problems, fmt.Sprintf("input %q (%v) is not fed", in.Name, in.Type))
@@ -226,7 +225,7 @@ func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor) error {
 		}
 	}
 	for name := range feeds {
-		if !known[name] {
+		if !slices.ContainsFunc(s.inputs, func(in graph.ValueInfo) bool { return in.Name == name }) {
 			names := make([]string, len(s.inputs))
 			for i, in := range s.inputs {
 				names[i] = in.Name
