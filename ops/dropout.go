@@ -14,7 +14,8 @@ import (
 // With the seed attribute the draws reproduce numpy's
 // np.random.seed(seed); np.random.uniform(size=x.shape) >= ratio, which is
 // how the ONNX reference defines the mask; each run with a given seed
-// gives the same mask. Without it every run draws a fresh seed.
+// gives the same mask. Without it the mask comes from the run's seed
+// (RunContext.Seed) when the run has one, else from a fresh seed.
 
 func registerDropout(r *Registry) {
 	for _, v := range []int{1, 6, 7, 10, 12, 13} {
@@ -80,7 +81,11 @@ func buildDropout(b *Builder) (Kernel, error) {
 			return []*tensor.Tensor{y, mask}, nil
 		}
 		s := uint32(seed)
-		if !seeded {
+		switch {
+		case seeded:
+		case rc != nil && rc.Seeded:
+			s = uint32(rc.Seed ^ rc.Seed>>32)
+		default:
 			s = rand.Uint32()
 		}
 		keep := make([]bool, X.Len())

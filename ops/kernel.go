@@ -37,6 +37,12 @@ type RunContext struct {
 	// outer-scope values. It is set by the runtime when running a
 	// subgraph-bearing node.
 	Outer func(name string) (*tensor.Tensor, bool)
+	// Seed, when Seeded, is what random operators without a seed
+	// attribute (Dropout in training mode, RandomNormal, ...) draw from
+	// instead of fresh entropy; the runtime derives it for each step
+	// from the run's seed, so that a seeded run is reproducible.
+	Seed   uint64
+	Seeded bool
 	// Alloc supplies the storage of output tensors (the runtime's
 	// per-run arena, which recycles the buffers of dead values); nil
 	// means fresh memory from tensor.New.

@@ -47,10 +47,15 @@ func readSeed(b *Builder) rngSeed {
 	return rngSeed{set: true, bits: math.Float64bits(float64(b.Float("seed", 0)))}
 }
 
-// source returns a new generator for one call.
-func (s rngSeed) source() *rand.Rand {
+// source returns a new generator for one call: from the node's seed
+// attribute, else from the run's seed (RunContext.Seed), else from fresh
+// entropy.
+func (s rngSeed) source(rc *RunContext) *rand.Rand {
 	if s.set {
 		return rand.New(rand.NewPCG(s.bits, pcgStream))
+	}
+	if rc != nil && rc.Seeded {
+		return rand.New(rand.NewPCG(rc.Seed, pcgStream))
 	}
 	return rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 }
@@ -96,7 +101,7 @@ func randomBuilder(uniform, like bool) func(*Builder) (Kernel, error) {
 		if uniform && !(p2 >= p1) {
 			return nil, fmt.Errorf("high (%g) is below low (%g)", p2, p1)
 		}
-		return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			outType, outShape := dt, shape
 			if like {
 				x, err := tensorArg(in, 0, "input")
@@ -115,7 +120,7 @@ func randomBuilder(uniform, like bool) func(*Builder) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			rng := seed.source()
+			rng := seed.source(rc)
 			for i := range v {
 				if uniform {
 					v[i] = p1 + (p2-p1)*rng.Float64()
@@ -194,7 +199,7 @@ func buildMultinomial(b *Builder) (Kernel, error) {
 	if samples < 1 || samples > math.MaxInt32 {
 		return nil, fmt.Errorf("sample_size must be positive, is %d", samples)
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, err := tensorArg(in, 0, "input")
 		if err != nil {
 			return nil, err
@@ -214,7 +219,7 @@ func buildMultinomial(b *Builder) (Kernel, error) {
 		}
 		logits := x.Float64s()
 		cdf := make([]float64, classes)
-		rng := seed.source()
+		rng := seed.source(rc)
 		for r := 0; r < batch; r++ {
 			row := logits[r*classes : (r+1)*classes]
 			mx := math.Inf(-1)
@@ -272,7 +277,7 @@ func buildBernoulli(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, err := tensorArg(in, 0, "input")
 		if err != nil {
 			return nil, err
@@ -285,7 +290,7 @@ func buildBernoulli(b *Builder) (Kernel, error) {
 			outType = x.DType()
 		}
 		p := x.Float64s()
-		rng := seed.source()
+		rng := seed.source(rc)
 		vt, v, err := newOutput[float64](x.Shape())
 		if err != nil {
 			return nil, err

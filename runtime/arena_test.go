@@ -118,3 +118,36 @@ func TestOutputsNeverAliasFeedsOrConstants(t *testing.T) {
 		assert.Equal(t, []float32{5, 6}, w.Float32s(), "the initializer")
 	}
 }
+
+func TestWithSeedMakesUnseededDropoutReproducible(t *testing.T) {
+	ty := graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: tensor.SymShape{{Size: 64}}}
+	g := &graph.Graph{
+		Inputs:  []graph.ValueInfo{{Name: "x", Type: ty}},
+		Outputs: []graph.ValueInfo{{Name: "a", Type: ty}, {Name: "b", Type: ty}},
+		Nodes: []*graph.Node{
+			{Name: "d1", OpType: "Dropout", Inputs: []string{"x", "ratio", "train"}, Outputs: []string{"a"}},
+			{Name: "d2", OpType: "Dropout", Inputs: []string{"x", "ratio", "train"}, Outputs: []string{"b"}},
+		},
+	}
+	g.AddInitializer("ratio", tensor.Scalar[float32](0.5))
+	g.AddInitializer("train", tensor.Scalar(true))
+	m := &graph.Model{IRVersion: 8, Opsets: []graph.OpsetImport{{Version: 13}}, Graph: g}
+	s, err := Compile(m, Options{Threads: 1})
+	require.NoError(t, err)
+	x := tensor.MustNew(tensor.Float32, 64)
+	for i := range x.Float32s() {
+		x.Float32s()[i] = 1
+	}
+	run := func(ctx context.Context) map[string]*tensor.Tensor {
+		out, err := s.Run(ctx, map[string]*tensor.Tensor{"x": x})
+		require.NoError(t, err)
+		return out
+	}
+	one := run(WithSeed(context.Background(), 7))
+	two := run(WithSeed(context.Background(), 7))
+	other := run(WithSeed(context.Background(), 8))
+	assert.Equal(t, one["a"].Float32s(), two["a"].Float32s(), "same seed, same mask")
+	assert.Equal(t, one["b"].Float32s(), two["b"].Float32s())
+	assert.NotEqual(t, one["a"].Float32s(), one["b"].Float32s(), "two nodes draw differently")
+	assert.NotEqual(t, one["a"].Float32s(), other["a"].Float32s(), "another seed, another mask")
+}

@@ -408,9 +408,17 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 		}
 		env[s] = t
 	}
-	for _, st := range p.steps {
+	runSeed := rc.Seed
+	if rc.Seeded {
+		own := *rc // steps get their own seeds; the caller's rc stays as it is
+		rc = &own
+	}
+	for i, st := range p.steps {
 		if err := rc.Err(); err != nil {
 			return nil, err
+		}
+		if rc.Seeded {
+			rc.Seed = mixSeed(runSeed, uint64(i))
 		}
 		src := rc
 		if st.scoped {
@@ -457,6 +465,15 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 		res[i] = env[s]
 	}
 	return res, nil
+}
+
+// mixSeed derives a step's seed from the run's (the splitmix64 finalizer
+// of their combination), so that nodes draw different values.
+func mixSeed(seed, step uint64) uint64 {
+	z := seed + (step+1)*0x9e3779b97f4a7c15
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
 }
 
 // gather collects a step's inputs from env (or from constants when env is

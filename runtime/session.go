@@ -164,6 +164,17 @@ func (s *Session) ValueType(name string) (t graph.Type, ok bool) {
 	return graph.Type{Kind: graph.KindTensor, DType: m.DType, Shape: m.Shape}, true
 }
 
+type seedKey struct{}
+
+// WithSeed returns a context that makes the runs it is given to
+// reproducible: random operators without a seed attribute (Dropout in
+// training mode, RandomNormal, Bernoulli, ...) draw from seed, mixed with
+// each node's position, instead of from fresh entropy. The bodies of Loop
+// and Scan draw the same values in every iteration.
+func WithSeed(ctx context.Context, seed uint64) context.Context {
+	return context.WithValue(ctx, seedKey{}, seed)
+}
+
 // Run executes the model on feeds (input name to tensor) and returns every
 // graph output by name. Feeds are checked against the declared input types
 // and shapes. Run stops early with ctx's error when ctx is cancelled.
@@ -177,6 +188,7 @@ func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map
 	ar := s.arenas.get()
 	defer s.arenas.put(ar)
 	rc := &ops.RunContext{Ctx: ctx, Threads: s.threads, Alloc: ar}
+	rc.Seed, rc.Seeded = ctx.Value(seedKey{}).(uint64)
 	env, err := s.prog.run(rc, feeds, ar)
 	if err != nil {
 		return nil, err

@@ -31,7 +31,8 @@ type TrainerOptions struct {
 	FreezeBefore string
 	// Threads bounds the compute goroutines of a step (0: all cores).
 	Threads int
-	// Seed seeds the shuffling and splitting of Fit.
+	// Seed seeds the shuffling and splitting of Fit and the random
+	// nodes (Dropout) of every step.
 	Seed uint64
 	// ClipNorm, when positive, scales the gradients so that their global
 	// L2 norm is at most ClipNorm.
@@ -336,7 +337,9 @@ func (t *Trainer) step(ctx context.Context, feeds map[string]*tensor.Tensor) (fl
 	if err != nil {
 		return 0, nil, err
 	}
-	out, err := t.train.Run(ctx, all)
+	// Dropout and other random nodes draw from the trainer's seed and the
+	// step number: the same options and data give the same training.
+	out, err := t.train.Run(runtime.WithSeed(ctx, t.opts.Seed*0x9e3779b97f4a7c15+uint64(t.steps)), all)
 	if err != nil {
 		return 0, nil, fmt.Errorf("train: step %d: %w", t.steps+1, err)
 	}
