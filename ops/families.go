@@ -26,4 +26,7 @@ var families = []func(*Registry){
 	registerGradRecurrent,
 	// grad_nn_kernels.go, grad_shape.go: ConvGrad, MaxPoolGrad, BatchNormGrad, GatherGrad, ... (ai.onyx.training)
 	registerGradNNKernels,
+	// grad_register.go: the kernels of grad_activation.go, grad_reduce.go, grad_norm.go, grad_pool.go,
+	// grad_index.go, grad_resize.go, grad_vision.go, grad_signal.go (ai.onyx.training)
+	registerGradOpKernels,
 }

@@ -36,6 +36,32 @@ func gradRule(domain, name string) GradFunc {
 		return gradNN(name) // grad_nn.go
 	case "Gather", "Slice", "Pad", "Expand", "Tile", "Split":
 		return gradLayout(name) // grad_shape.go
+	case "Celu", "Selu", "Softsign", "HardSigmoid", "HardSwish", "Mish", "Gelu", "ThresholdedRelu",
+		"Shrink", "Erf", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh",
+		"Acosh", "Atanh", "PRelu", "CastLike", "Mod":
+		return gradActivation(name) // grad_activation.go
+	case "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMin",
+		"ReduceProd", "ReduceSumSquare", "CumSum", "TopK", "Einsum", "Det":
+		return gradReduceOp(name) // grad_reduce.go
+	case "InstanceNormalization", "GroupNormalization", "LRN", "LpNormalization",
+		"MeanVarianceNormalization":
+		return gradNorm(name) // grad_norm.go
+	case "LpPool", "GlobalLpPool", "MaxRoiPool", "RoiAlign", "MaxUnpool":
+		return gradPool(name) // grad_pool.go
+	case "GatherElements", "GatherND", "ScatterElements", "Scatter", "ScatterND", "Compress",
+		"ReverseSequence", "Trilu", "DepthToSpace", "SpaceToDepth", "CenterCropPad", "Col2Im":
+		return gradIndex(name) // grad_index.go
+	case "Resize", "Upsample":
+		return gradResize(name) // grad_resize.go
+	case "GridSample", "AffineGrid", "DeformConv":
+		return gradVision(name) // grad_vision.go
+	case "DFT", "STFT":
+		return gradSignal(name) // grad_signal.go
+	case "DequantizeLinear":
+		return gradDequantize // grad_signal.go
+	}
+	if isNonDifferentiable(name) { // grad_nondiff.go
+		return NotDifferentiable
 	}
 	return nil
 }

@@ -283,8 +283,12 @@ func (e *engine) backNode(i int) error {
 	}
 	rule := e.rule(i)
 	if rule == nil {
-		return fmt.Errorf("train: no gradient rule for operator %s (domain %q, opset %d) of %s, through which the loss depends on the parameters %s",
-			n.OpType, displayDomain(n.Domain), e.opset(n.Domain), desc, e.paramsBefore(n))
+		why := ""
+		if r := ops.NoGradReason(n.Domain, n.OpType); r != "" {
+			why = " (" + r + ")"
+		}
+		return fmt.Errorf("train: no gradient rule for operator %s (domain %q, opset %d)%s of %s, through which the loss depends on the parameters %s",
+			n.OpType, displayDomain(n.Domain), e.opset(n.Domain), why, desc, e.paramsBefore(n))
 	}
 	e.scope = n.Name
 	if e.scope == "" {
