@@ -22,6 +22,7 @@ func registerControlFlow(r *Registry) {
 	for _, v := range []int{9, 11, 16, 19, 21} {
 		r.Register(&Def{Name: "Scan", Since: v, Build: buildScan})
 	}
+	registerGradControl(r) // grad_control.go: ScanGrad, LoopGrad
 }
 
 func scalarBool(t *tensor.Tensor, what string) (bool, error) {

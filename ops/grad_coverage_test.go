@@ -96,7 +96,11 @@ func TestGradRuleKernelsRegistered(t *testing.T) {
 		"GatherElementsGrad", "GatherNDGrad", "ScatterGrad", "Col2ImGrad", "GroupNormGrad", "LRNGrad",
 		"LpNormGrad", "MVNGrad", "LpPoolGrad", "GlobalLpPoolGrad", "MaxRoiPoolGrad", "RoiAlignGrad",
 		"MaxUnpoolGrad", "ResizeGrad", "GridSampleGrad", "AffineGridGrad", "DeformConvGrad", "DFTGrad",
-		"STFTGrad", "DequantizeLinearGrad"} {
+		"STFTGrad", "DequantizeLinearGrad",
+		// grad_control.go and grad_sequence.go
+		"ScanGrad", "LoopGrad", "SequenceMapGrad", "GradSum", "GradZerosLike", "SequenceAtGrad",
+		"SequenceInsertGrad", "SequenceEraseGrad", "SplitToSequenceGrad", "ConcatFromSequenceGrad",
+		"OptionalGetElementGrad"} {
 		if _, err := reg.Lookup(GradDomain, name, 1); err != nil {
 			t.Error(err)
 		}

@@ -83,27 +83,12 @@ var nonDifferentiable = map[string]string{
 
 // gradExceptions lists the ai.onnx operators that are differentiable in
 // principle but have no gradient rule, with the reason. Backward fails
-// with that reason when a gradient must flow through one of them.
-var gradExceptions = map[string]string{
-	"If": "control flow: a rule would have to differentiate the branch subgraphs, and a " +
-		"GradContext can only emit nodes, not build subgraphs",
-	"Loop": "control flow: a rule would have to differentiate the body subgraph over the " +
-		"iterations (and keep every iteration's values), which GradContext cannot express",
-	"Scan": "control flow: a rule would have to differentiate the body subgraph over the " +
-		"iterations (and keep every iteration's values), which GradContext cannot express",
-	"SequenceMap": "runs a subgraph over sequence elements (control flow), see Loop",
-	// Sequence and optional values: the engine's gradients are tensors
-	// (seeded with ConstantLike, accumulated with Sum, zero-filled with
-	// ConstantLike), none of which handle sequence or optional values.
-	"SequenceConstruct":  "produces a sequence value; gradients of sequence values are not supported by the engine",
-	"SequenceInsert":     "produces a sequence value; gradients of sequence values are not supported by the engine",
-	"SequenceErase":      "produces a sequence value; gradients of sequence values are not supported by the engine",
-	"SplitToSequence":    "produces a sequence value; gradients of sequence values are not supported by the engine",
-	"SequenceAt":         "reads a sequence value; gradients of sequence values are not supported by the engine",
-	"ConcatFromSequence": "reads a sequence value; gradients of sequence values are not supported by the engine",
-	"Optional":           "produces an optional value; gradients of optional values are not supported by the engine",
-	"OptionalGetElement": "reads an optional (or sequence) value; gradients of such values are not supported by the engine",
-}
+// with that reason when a gradient must flow through one of them. It is
+// empty now: the control-flow operators (If, Loop, Scan, SequenceMap)
+// have rules in grad_control.go and grad_sequence.go, and so have the
+// sequence and optional operators (their gradients are sequences and
+// optionals).
+var gradExceptions = map[string]string{}
 
 // partialGrads notes the rules that leave some float inputs without a
 // gradient (they are treated as constants), with the reason.

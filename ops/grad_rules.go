@@ -59,6 +59,11 @@ func gradRule(domain, name string) GradFunc {
 		return gradSignal(name) // grad_signal.go
 	case "DequantizeLinear":
 		return gradDequantize // grad_signal.go
+	case "If", "Loop", "Scan":
+		return gradControl(name) // grad_control.go
+	case "SequenceConstruct", "SequenceAt", "SequenceInsert", "SequenceErase", "SplitToSequence",
+		"ConcatFromSequence", "Optional", "OptionalGetElement", "SequenceMap":
+		return gradSequence(name) // grad_sequence.go
 	}
 	if isNonDifferentiable(name) { // grad_nondiff.go
 		return NotDifferentiable

@@ -26,6 +26,7 @@ func registerSequence(r *Registry) {
 		&Def{Name: "ConcatFromSequence", Since: 11, Build: buildConcatFromSequence},
 		&Def{Name: "SequenceMap", Since: 17, Build: buildSequenceMap},
 	)
+	registerGradSequence(r) // grad_sequence.go: the backward kernels of sequences and optionals
 }
 
 // seqArg returns input i, which must be a sequence.

@@ -12,6 +12,15 @@
 // ops.GradDomain, and the runtime compiles and runs it like any model.
 // The trainable parameters become graph inputs, so that one compiled
 // Session serves every step and the Trainer feeds the current values.
+//
+// Control flow is differentiated recursively (subgraph.go): the rules of
+// If, Loop, Scan and SequenceMap ask the engine (ops.SubgraphGradContext)
+// for the gradient graph of a branch or body, which a child engine builds
+// like a top-level backward pass, and emit a node that runs it (an If on
+// the forward condition; the ScanGrad, LoopGrad and SequenceMapGrad
+// kernels, which replay the iterations forward and then run the body's
+// gradient in reverse). Gradients of sequence and optional values are
+// sequences and optionals, accumulated with GradSum.
 package train
 
 import (
@@ -113,6 +122,14 @@ type engine struct {
 	// err records the first problem an Emit met.
 	scope string
 	err   error
+
+	// parent is the engine of the enclosing graph when this one
+	// differentiates a subgraph for a control-flow rule (subgraph.go);
+	// local then holds the values the subgraph defines (the others it
+	// reads are values of enclosing scopes). kinds caches valueKind.
+	parent *engine
+	local  map[string]bool
+	kinds  map[string]graph.TypeKind
 }
 
 // opset returns the model's opset for domain (1 when not imported, as the
@@ -157,6 +174,7 @@ func (e *engine) prepare(loss string, wrt []string) error {
 			e.names[o] = true
 			defined[o] = true
 		}
+		reserveNested(n, e.names) // subgraph.go
 		if def, err := e.reg.Lookup(n.Domain, n.OpType, e.opset(n.Domain)); err == nil {
 			e.defs[i] = def
 		}
@@ -230,9 +248,19 @@ func (e *engine) differentiate(loss string) error {
 	e.scope = "loss"
 	seed := e.emit(ops.GradDomain, "ConstantLike", []string{loss}, 1, []*ops.Attr{ops.FloatAttr("value", 1)})[0]
 	e.grads[loss] = []string{seed}
-	// needed holds the values through which the loss depends on a
+	return e.walk([]string{loss})
+}
+
+// walk calls the gradient rules of the nodes through which the targets
+// (values whose gradients are seeded) depend on the parameters, from the
+// last node back.
+func (e *engine) walk(targets []string) error {
+	// needed holds the values through which a target depends on a
 	// parameter.
-	needed := map[string]bool{loss: true}
+	needed := map[string]bool{}
+	for _, t := range targets {
+		needed[t] = true
+	}
 	active := make([]bool, len(e.order))
 	for i := len(e.order) - 1; i >= 0; i-- {
 		n := e.order[i]
@@ -401,6 +429,13 @@ func (e *engine) builder(n *graph.Node) *ops.Builder {
 // forward graph: an initializer that is not fed, or a Constant node's
 // tensor value.
 func (e *engine) constValue(name string) *tensor.Tensor {
+	if e.parent != nil && !e.local[name] {
+		// A value of an enclosing scope, read by a subgraph.
+		if e.parent.params[name] {
+			return nil
+		}
+		return e.parent.constValue(name)
+	}
 	if t, ok := e.g.Initializers[name]; ok {
 		return t
 	}
@@ -414,11 +449,17 @@ func (e *engine) constValue(name string) *tensor.Tensor {
 	return nil
 }
 
-// fresh returns an unused name made from base.
+// fresh returns an unused name made from base. The engines of subgraphs
+// share their root's names and counter, so that no name they make
+// shadows a value of an enclosing scope.
 func (e *engine) fresh(base string) string {
+	r := e
+	for r.parent != nil {
+		r = r.parent
+	}
 	for {
-		e.counter++
-		name := fmt.Sprintf("%s_%d", base, e.counter)
+		r.counter++
+		name := fmt.Sprintf("%s_%d", base, r.counter)
 		if !e.names[name] {
 			e.names[name] = true
 			return name
@@ -461,7 +502,7 @@ func (e *engine) emit(domain, opType string, inputs []string, nOut int, attrs []
 		n.Outputs[i] = e.fresh(base + ":" + fmt.Sprint(i))
 		e.emitted[n.Outputs[i]] = n
 	}
-	for _, in := range inputs {
+	for _, in := range graph.NodeInputs(n) { // with what emitted subgraphs read
 		if in != "" {
 			e.uses[in]++
 		}
@@ -484,7 +525,12 @@ func (e *engine) accumulate(v string) string {
 	if len(c) > 1 {
 		scope := e.scope
 		e.scope = "accumulate"
-		s = e.emit("", "Sum", c, 1, nil)[0]
+		if e.valueKind(v) == graph.KindTensor {
+			s = e.emit("", "Sum", c, 1, nil)[0]
+		} else {
+			// Gradients of sequences and optionals (subgraph.go).
+			s = e.emit(ops.GradDomain, "GradSum", c, 1, nil)[0]
+		}
 		e.scope = scope
 	}
 	e.summed[v] = s
