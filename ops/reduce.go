@@ -71,6 +71,11 @@ func buildReduce(op reduceOp, axesInput bool) func(b *Builder) (Kernel, error) {
 		noop := false
 		if axesInput {
 			noop = b.Int("noop_with_empty_axes", 0) != 0
+			if b.Has("axes") {
+				// Silently reducing every axis would be wrong, and ONNX
+				// Runtime refuses such a node too.
+				b.Fail("at opset %d, axes is the second input of %s, not an attribute", b.Opset, b.OpType)
+			}
 		} else {
 			attrAxes = b.Ints("axes", nil)
 		}

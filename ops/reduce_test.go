@@ -624,3 +624,11 @@ func TestTopKSelect(t *testing.T) {
 		}
 	}
 }
+
+func TestReduceRejectsAxesAttributeWhereAxesIsAnInput(t *testing.T) {
+	b := &Builder{OpType: "ReduceSum", Opset: 13, Attrs: map[string]*Attr{"axes": {Name: "axes", Type: AttrInts, Ints: []int64{1}}}}
+	_, err := buildReduce(redSum, true)(b)
+	if err == nil || !strings.Contains(err.Error(), "axes is the second input of ReduceSum") {
+		t.Fatalf("ReduceSum-13 with an axes attribute: got error %v", err)
+	}
+}
