@@ -7,6 +7,16 @@
 // only live tensors. The resulting Session is immutable: Run may be called
 // from many goroutines at once, each run keeping its own value table.
 //
+// Memory planning is dynamic: each run borrows an arena from its session
+// (arena.go). Kernels allocate outputs through ops.RunContext.NewUninit,
+// which the arena serves from buffers of values that are already dead,
+// in this run or an earlier one, grouped in size classes; a value's buffer
+// goes back as soon as its last reader has run, unless a live view
+// (Reshape, Identity and the other layout ops share their input's
+// storage) still points into it. Outputs returned to the caller are never
+// recycled, and a returned output that would share storage with a feed or
+// a constant is copied first.
+//
 // The runtime imports graph, ops and tensor, never onnx: models reach it as
 // graph.Model values.
 package runtime
