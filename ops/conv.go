@@ -10,7 +10,10 @@ import (
 
 // This file holds the convolutions: Conv, ConvTranspose and ConvInteger.
 // All three lower each (image, group) to one GEMM over an im2col buffer;
-// a 1×1 stride-1 unpadded convolution multiplies the input directly.
+// a 1×1 stride-1 unpadded convolution multiplies the input directly. The
+// float32 Conv has its own path (conv_fast.go): a direct depthwise
+// kernel, im2col packed straight into the GEMM's panels, and the bias and
+// activation fused into the GEMM's output.
 
 func registerConv(r *Registry) {
 	for _, v := range []int{1, 11} {
@@ -37,10 +40,12 @@ func buildFusedConv(b *Builder) (Kernel, error) {
 	return buildConvWith(b, act)
 }
 
-// activation is an in-place epilogue for float32 and float64 outputs.
+// activation is an in-place epilogue for float32 and float64 outputs;
+// a32 is the same for the float32 Conv path, which fuses it with the bias.
 type activation struct {
 	f32 func([]float32)
 	f64 func([]float64)
+	a32 asm.ConvAct
 }
 
 func readActivation(b *Builder) (*activation, error) {
@@ -52,13 +57,21 @@ func readActivation(b *Builder) (*activation, error) {
 	}
 	switch name {
 	case "Relu":
-		return &activation{f32: clampSlice[float32](0, float32(math.Inf(1))), f64: clampSlice[float64](0, math.Inf(1))}, nil
+		a := asm.ConvAct{Lo: 0, Hi: float32(math.Inf(1))}
+		return &activation{f32: act32Slice(a), f64: clampSlice[float64](0, math.Inf(1)), a32: a}, nil
 	case "Clip":
-		return &activation{f32: clampSlice(lo, hi), f64: clampSlice(float64(lo), float64(hi))}, nil
+		a := asm.ConvAct{Lo: lo, Hi: hi}
+		return &activation{f32: act32Slice(a), f64: clampSlice(float64(lo), float64(hi)), a32: a}, nil
 	case "LeakyRelu":
-		return &activation{f32: leakySlice(alpha), f64: leakySlice(float64(alpha))}, nil
+		a := asm.ConvAct{Leaky: true, Alpha: alpha}
+		return &activation{f32: act32Slice(a), f64: leakySlice(float64(alpha)), a32: a}, nil
 	}
 	return nil, fmt.Errorf("unsupported fused activation %q", name)
+}
+
+// act32Slice applies a in place with the vector kernel.
+func act32Slice(a asm.ConvAct) func([]float32) {
+	return func(s []float32) { asm.BiasAct(1, len(s), s, len(s), nil, &a, s, len(s)) }
 }
 
 func clampSlice[T Float](lo, hi T) func([]T) {
@@ -256,8 +269,9 @@ func buildConv(b *Builder) (Kernel, error) { return buildConvWith(b, nil) }
 func buildConvWith(b *Builder, act *activation) (Kernel, error) {
 	var act32 func([]float32)
 	var act64 func([]float64)
+	a32 := asm.ConvActNone()
 	if act != nil {
-		act32, act64 = act.f32, act.f64
+		act32, act64, a32 = act.f32, act.f64, act.a32
 	}
 	a, err := readConvAttrs(b)
 	if err != nil {
@@ -271,7 +285,11 @@ func buildConvWith(b *Builder, act *activation) (Kernel, error) {
 		ws := constW.Shape()
 		switch wd := constW.Data().(type) {
 		case []float32:
-			u32 = winogradFilter(wd, ws[0], ws[1], a.group)
+			// Only the pure-Go GEMM path uses Winograd for float32 (see
+			// the kernel); the transform is 16/9 the size of the filter.
+			if asm.SgemmImplementation() == "generic" {
+				u32 = winogradFilter(wd, ws[0], ws[1], a.group)
+			}
 		case []float64:
 			u64 = winogradFilter(wd, ws[0], ws[1], a.group)
 		}
@@ -291,7 +309,8 @@ func buildConvWith(b *Builder, act *activation) (Kernel, error) {
 		if B != nil && (B.Rank() != 1 || B.Len() != p.m) {
 			return nil, fmt.Errorf("bias B has shape %v, want [%d]", B.Shape(), p.m)
 		}
-		y, err := tensor.New(X.DType(), p.outShape()...)
+		// Every path below writes all of y.
+		y, err := rc.NewUninit(X.DType(), p.outShape()...)
 		if err != nil {
 			return nil, err
 		}
@@ -310,7 +329,7 @@ func buildConvWith(b *Builder, act *activation) (Kernel, error) {
 					act32(y.Float32s())
 				}
 			} else {
-				convRun(rc.threads(), p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s(), act32)
+				convRun32(rc.threads(), p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s(), &a32)
 			}
 		case tensor.Float64:
 			if wino {

@@ -90,6 +90,7 @@ type poolPlan struct {
 	start, offs     []int
 	padCount        []int // window taps inside the padded input, per output
 	direct          bool  // 1-D or 2-D max/average pooling: no tap lists
+	threads         int   // goroutines a run may use (fast MaxPool only)
 }
 
 func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
@@ -227,9 +228,13 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 		lo, hi := taps2D(j*g.s[1]-g.pb[1], g.k[1], dx, 0, w)
 		xr[j] = [2]int{lo, hi}
 	}
-	if idx == nil && g.k[0] == 2 && g.k[1] == 2 && g.s[0] == 2 && g.s[1] == 2 && dy == 1 && dx == 1 &&
+	if _, f32 := any(x).([]float32); idx == nil && !f32 && g.k[0] == 2 && g.k[1] == 2 && g.s[0] == 2 && g.s[1] == 2 && dy == 1 && dx == 1 &&
 		g.pb[0] == 0 && g.pb[1] == 0 && 2*oh <= h && 2*ow <= w {
 		maxPool2x2(p.nc, h, w, oh, ow, p.inSize, p.outSize, x, y)
+		return
+	}
+	if idx == nil && dy == 1 && dx == 1 {
+		maxPoolRows(p, x, y, lowest)
 		return
 	}
 	for pl := 0; pl < p.nc; pl++ {
@@ -336,7 +341,9 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		y, err := tensor.New(X.DType(), a.outShape(X.Shape(), p)...)
+		p.threads = rc.threads()
+		// Every path writes all of y.
+		y, err := rc.NewUninit(X.DType(), a.outShape(X.Shape(), p)...)
 		if err != nil {
 			return nil, err
 		}

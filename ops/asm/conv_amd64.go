@@ -1,0 +1,99 @@
+//go:build !purego
+
+package asm
+
+import "unsafe"
+
+// The AVX2 convolution kernels of conv_amd64.s; without AVX2 and FMA, or
+// when INFER_KERNELS=generic chose the generic SGEMM, the Go references
+// run.
+
+// convAVX2 is whether the assembly convolution kernels run (read once).
+var convAVX2 = hasAVX2FMA && sgemmDefault.name != "generic"
+
+//go:noescape
+func convBiasActAVX2(src *float32, lds int, dst *float32, ldd int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)
+
+//go:noescape
+func convDepthwise3x3AVX2(dst *float32, ow int, oh int, src *float32, lds int, stride int, w *float32, bias float32, lo float32, hi float32, alpha float32, mode int, maskRows int)
+
+// biasAct is BiasAct with the extents checked.
+func biasAct(rows, n int, src []float32, lds int, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	if !convAVX2 {
+		biasActGo(rows, n, src, lds, bias, act, dst, ldd)
+		return
+	}
+	var bp *float32
+	if bias != nil {
+		bp = unsafe.SliceData(bias)
+	}
+	convBiasActAVX2(unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldd, rows, n, bp, act.Lo, act.Hi, act.Alpha, act.mode())
+}
+
+// depthwise3x3 is Depthwise3x3 with the extents checked.
+func depthwise3x3(dst []float32, ow, oh int, src []float32, lds, s int, w []float32, bias float32, act *ConvAct) {
+	if !convAVX2 {
+		depthwise3x3Go(dst, ow, oh, src, lds, s, w, bias, act)
+		return
+	}
+	// The last rows whose full-vector tail would spill past the plane
+	// store it masked.
+	maskRows := min(oh, (8+ow-1)/ow)
+	convDepthwise3x3AVX2(unsafe.SliceData(dst), ow, oh, unsafe.SliceData(src), lds, s, unsafe.SliceData(w), bias, act.Lo, act.Hi, act.Alpha, act.mode(), maskRows)
+}
+
+//go:noescape
+func convCopyRunsAVX2(dst *float32, kb int, np int, src *float32, rowOff *int32, runs *int32, panelStart *int32)
+
+// copyRuns is CopyRuns with the tables checked.
+func copyRuns(dst []float32, kb, np int, src []float32, rowOff, runs, panelStart []int32) {
+	if !convAVX2 {
+		copyRunsGo(dst, kb, np, src, rowOff, runs, panelStart)
+		return
+	}
+	convCopyRunsAVX2(unsafe.SliceData(dst), kb, np, unsafe.SliceData(src), unsafe.SliceData(rowOff), unsafe.SliceData(runs), unsafe.SliceData(panelStart))
+}
+
+//go:noescape
+func poolMaxRowsAVX2(dst *float32, src *float32, n int)
+
+//go:noescape
+func poolMaxColsAVX2(dst *float32, n int, src *float32, k int, s int)
+
+func poolMaxRows(dst, src []float32) {
+	if !convAVX2 {
+		poolMaxRowsGo(dst, src)
+		return
+	}
+	poolMaxRowsAVX2(unsafe.SliceData(dst), unsafe.SliceData(src), len(dst))
+}
+
+func poolMaxCols(dst, src []float32, k, s int) {
+	if !convAVX2 {
+		poolMaxColsGo(dst, src, k, s)
+		return
+	}
+	poolMaxColsAVX2(unsafe.SliceData(dst), len(dst), unsafe.SliceData(src), k, s)
+}
+
+//go:noescape
+func poolMaxPlaneAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)
+
+func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int) {
+	if !convAVX2 {
+		poolMaxPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw)
+		return
+	}
+	poolMaxPlaneAVX2(unsafe.SliceData(dst), ldd, nx, ny, unsafe.SliceData(src), lds, kh, kw, sh, sw, maskRows)
+}
+
+//go:noescape
+func convCopyRowsAVX2(dst *float32, ldd int, src *float32, lds int, n int, rows int)
+
+func copyRows(dst []float32, ldd int, src []float32, lds, n, rows int) {
+	if !convAVX2 {
+		copyRowsGo(dst, ldd, src, lds, n, rows)
+		return
+	}
+	convCopyRowsAVX2(unsafe.SliceData(dst), ldd, unsafe.SliceData(src), lds, n, rows)
+}

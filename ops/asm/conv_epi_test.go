@@ -1,0 +1,286 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// convActs are the activations the convolution kernels are checked with.
+var convActs = []ConvAct{
+	ConvActNone(),
+	{Lo: 0, Hi: float32(math.Inf(1))},
+	{Lo: 0, Hi: 6},
+	{Lo: -0.25, Hi: 0.5},
+	{Leaky: true, Alpha: 0.1},
+}
+
+func convClose(got, want float32, tol float64) bool {
+	if math.IsNaN(float64(want)) {
+		return math.IsNaN(float64(got))
+	}
+	if got == want {
+		return true
+	}
+	return math.Abs(float64(got-want)) <= tol*(1+math.Abs(float64(want)))
+}
+
+func TestBiasAct(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for _, act := range convActs {
+		for _, rows := range []int{1, 2, 3, 6, 7} {
+			for _, n := range []int{0, 1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 70} {
+				for _, off := range []int{0, 1, 3} {
+					for _, withBias := range []bool{false, true} {
+						name := fmt.Sprintf("%+v/rows=%d/n=%d/off=%d/bias=%v", act, rows, n, off, withBias)
+						lds, ldd := n+off+2, n+3
+						src := randSlice[float32](r, off+rows*lds)[off:]
+						if n > 2 {
+							src[1] = float32(math.NaN())
+							src[2] = float32(math.Inf(-1))
+						}
+						var bias []float32
+						if withBias {
+							bias = randSlice[float32](r, rows+off)[off:]
+						}
+						want := make([]float32, rows*ldd+4)
+						got := make([]float32, rows*ldd+4)
+						for i := range want {
+							want[i], got[i] = guard, guard
+						}
+						biasActGo(rows, n, src, lds, bias, &act, want, ldd)
+						BiasAct(rows, n, src, lds, bias, &act, got, ldd)
+						for i := range want {
+							if !convClose(got[i], want[i], 0) {
+								t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
+							}
+						}
+						// In place.
+						inp := append([]float32(nil), src...)
+						BiasAct(rows, n, inp, lds, bias, &act, inp, lds)
+						for i := 0; i < rows; i++ {
+							for j := 0; j < n; j++ {
+								if !convClose(inp[i*lds+j], want[i*ldd+j], 0) {
+									t.Fatalf("%s: in place (%d,%d) = %v, want %v", name, i, j, inp[i*lds+j], want[i*ldd+j])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSgemmAct(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for _, act := range convActs[:3] {
+		for _, c := range []gemmCase{{1, 1, 1}, {5, 7, 3}, {6, 32, 9}, {7, 33, 27}, {13, 65, 288}, {32, 300, 5}, {64, 257, 513}, {300, 70, 300}, {127, 40, 9}, {3, 1, 0}} {
+			name := fmt.Sprintf("%+v/%dx%dx%d", act, c.m, c.n, c.k)
+			lda, ldb, ldc := c.k+1, c.n+2, c.n+3
+			a := randSlice[float32](r, max(1, c.m*lda))
+			b := randSlice[float32](r, max(1, c.k*ldb))
+			bias := randSlice[float32](r, c.m)
+			want := make([]float32, c.m*ldc)
+			got := make([]float32, c.m*ldc)
+			for i := range got {
+				got[i] = guard
+			}
+			sgemmRef(false, false, c.m, c.n, c.k, 1, a, lda, b, ldb, 0, want, ldc)
+			for i := 0; i < c.m; i++ {
+				for j := 0; j < c.n; j++ {
+					want[i*ldc+j] = act.apply(want[i*ldc+j] + bias[i])
+				}
+				for j := c.n; j < ldc; j++ {
+					want[i*ldc+j] = guard
+				}
+			}
+			pack := func(p0, kb, j0, nb int, dst []float32) { PackBlock(b, ldb, p0, kb, j0, nb, dst) }
+			SgemmAct(c.m, c.n, c.k, a, lda, pack, bias, &act, got, ldc)
+			for i := range want {
+				if !convClose(got[i], want[i], 1e-4) {
+					t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestDepthwise3x3(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for _, act := range convActs {
+		for _, s := range []int{1, 2} {
+			for _, ow := range []int{1, 2, 7, 8, 9, 14, 16, 17, 28, 57} {
+				for _, oh := range []int{1, 2, 5} {
+					for _, off := range []int{0, 1, 5} {
+						name := fmt.Sprintf("%+v/s=%d/ow=%d/oh=%d/off=%d", act, s, ow, oh, off)
+						lds := (ow-1)*s + 3 + off
+						rows := (oh-1)*s + 3
+						src := randSlice[float32](r, off+rows*lds+DepthwiseSlack)[off:]
+						w := randSlice[float32](r, 9+off)[off:]
+						bias := float32(r.Float64() - 0.5)
+						want := make([]float32, ow*oh+8)
+						got := make([]float32, ow*oh+8)
+						for i := range want {
+							want[i], got[i] = guard, guard
+						}
+						depthwise3x3Go(want, ow, oh, src, lds, s, w, bias, &act)
+						Depthwise3x3(got, ow, oh, src, lds, s, w, bias, &act)
+						for i := range want {
+							if !convClose(got[i], want[i], 1e-5) {
+								t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkPackBlock(b *testing.B) {
+	kb, nb := 256, 256
+	src := make([]float32, kb*nb)
+	dst := make([]float32, kb*nb)
+	b.SetBytes(int64(len(dst) * 4))
+	for i := 0; i < b.N; i++ {
+		PackBlock(src, nb, 0, kb, 0, nb, dst)
+	}
+}
+
+func TestCopyRuns(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	for _, kb := range []int{1, 2, 9, 33} {
+		for _, np := range []int{1, 2, 5} {
+			for _, off := range []int{0, 1, 3} {
+				name := fmt.Sprintf("kb=%d/np=%d/off=%d", kb, np, off)
+				src := randSlice[float32](r, 2000+off)[off:]
+				rowOff := make([]int32, kb+off)[off:]
+				for i := range rowOff {
+					rowOff[i] = int32(r.Intn(1000))
+				}
+				// Random runs that tile each panel row, in column order.
+				var runs []int32
+				panelStart := make([]int32, np+1+off)[off:]
+				for q := 0; q < np; q++ {
+					panelStart[q] = int32(len(runs) / 3)
+					for c := 0; c < 32; {
+						n := 1 + r.Intn(32-c)
+						runs = append(runs, int32(r.Intn(900)), int32(c), int32((n+7)/8))
+						c += n
+					}
+				}
+				panelStart[np] = int32(len(runs) / 3)
+				runs = append(make([]int32, off), runs...)[off:]
+				want := make([]float32, np*32*kb+CopyRunsSlack)
+				got := make([]float32, np*32*kb+CopyRunsSlack+off)[off:]
+				copyRunsGo(want, kb, np, src, rowOff, runs, panelStart)
+				CopyRuns(got, kb, np, src, rowOff, runs, panelStart)
+				for i := range want[:np*32*kb] {
+					if got[i] != want[i] {
+						t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("CopyRuns with a run past the source did not panic")
+		}
+	}()
+	CopyRuns(make([]float32, 64), 1, 1, make([]float32, 10), []int32{0}, []int32{5, 0, 1}, []int32{0, 1})
+}
+
+func BenchmarkCopyRuns(b *testing.B) {
+	// MNIST conv2: runs of 11 columns.
+	kb, np := 288, 4
+	src := make([]float32, 1<<16)
+	rowOff := make([]int32, kb)
+	for i := range rowOff {
+		rowOff[i] = int32(i * 100)
+	}
+	var runs []int32
+	panelStart := make([]int32, np+1)
+	for q := 0; q < np; q++ {
+		panelStart[q] = int32(len(runs) / 3)
+		for c := 0; c < 32; {
+			n := min(11, 32-c)
+			runs = append(runs, int32(q*40+c), int32(c), int32((n+7)/8))
+			c += n
+		}
+	}
+	panelStart[np] = int32(len(runs) / 3)
+	dst := make([]float32, kb*np*32+CopyRunsSlack)
+	b.SetBytes(int64(kb * np * 32 * 4))
+	for i := 0; i < b.N; i++ {
+		CopyRuns(dst, kb, np, src, rowOff, runs, panelStart)
+	}
+}
+
+func BenchmarkCopyRuns56(b *testing.B) {
+	// ResNet 3×3 at 56×56, padded rows of 58: runs split by output rows.
+	kb, np := 192, 8
+	src := make([]float32, 1<<18)
+	rowOff := make([]int32, kb)
+	for i := range rowOff {
+		rowOff[i] = int32(i * 300)
+	}
+	var runs []int32
+	panelStart := make([]int32, np+1)
+	for q := 0; q < np; q++ {
+		panelStart[q] = int32(len(runs) / 3)
+		for c := 0; c < 32; {
+			j := q*32 + c
+			oy, ox := j/56, j%56
+			n := min(56-ox, 32-c)
+			runs = append(runs, int32(oy*58+ox), int32(c), int32((n+7)/8))
+			c += n
+		}
+	}
+	panelStart[np] = int32(len(runs) / 3)
+	dst := make([]float32, kb*np*32+CopyRunsSlack)
+	b.SetBytes(int64(kb * np * 32 * 4))
+	for i := 0; i < b.N; i++ {
+		CopyRuns(dst, kb, np, src, rowOff, runs, panelStart)
+	}
+}
+
+func BenchmarkDepthwise(b *testing.B) {
+	for _, wd := range []int{7, 14, 56} {
+		src := make([]float32, (wd+2)*(wd+2)+DepthwiseSlack)
+		dst := make([]float32, wd*wd)
+		w := make([]float32, 9)
+		act := ConvAct{Lo: 0, Hi: 6}
+		b.Run(fmt.Sprintf("padded/%d", wd), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				Depthwise3x3(dst, wd, wd, src, wd+2, 1, w, 0, &act)
+			}
+		})
+	}
+}
+
+func TestCopyRows(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 56} {
+		for _, rows := range []int{1, 3} {
+			for _, off := range []int{0, 1, 5} {
+				lds, ldd := n+off, n+2
+				src := randSlice[float32](r, off+rows*lds)[off:]
+				want := make([]float32, rows*ldd+3)
+				got := make([]float32, rows*ldd+3)
+				for i := range want {
+					want[i], got[i] = guard, guard
+				}
+				copyRowsGo(want, ldd, src, lds, n, rows)
+				CopyRows(got, ldd, src, lds, n, rows)
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("n=%d rows=%d off=%d: element %d = %v, want %v", n, rows, off, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package asm
+
+import "fmt"
+
+// MaxRows sets dst[i] = max(dst[i], src[i]) for i < len(dst), NaN when
+// either is NaN (as the builtin max).
+func MaxRows(dst, src []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	_ = src[len(dst)-1]
+	poolMaxRows(dst, src)
+}
+
+// MaxColsSlack is how many floats past the last window MaxCols may read.
+const MaxColsSlack = 24
+
+// MaxColsSupported reports whether MaxCols handles windows of k floats
+// at stride s.
+func MaxColsSupported(k, s int) bool { return (k == 2 || k == 3) && (s == 1 || s == 2) }
+
+// MaxCols sets dst[j] = max(src[j*s : j*s+k]) for j < len(dst), NaN when
+// any is NaN, for the k and s that MaxColsSupported accepts. src must
+// extend MaxColsSlack floats past the last window.
+func MaxCols(dst, src []float32, k, s int) {
+	if !MaxColsSupported(k, s) {
+		panic(fmt.Sprintf("asm.MaxCols: window %d at stride %d", k, s))
+	}
+	if len(dst) == 0 {
+		return
+	}
+	_ = src[(len(dst)-1)*s+k-1+MaxColsSlack]
+	poolMaxCols(dst, src, k, s)
+}
+
+func poolMaxRowsGo(dst, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = max(dst[i], v)
+	}
+}
+
+func poolMaxColsGo(dst, src []float32, k, s int) {
+	for j := range dst {
+		w := src[j*s : j*s+k]
+		m := w[0]
+		for _, v := range w[1:] {
+			m = max(m, v)
+		}
+		dst[j] = m
+	}
+}
+
+// MaxPlaneSlack is how many floats past the end of each window row
+// MaxPlane may read.
+const MaxPlaneSlack = 24
+
+// MaxPlane computes ny rows of nx windows of MaxPool: dst[y*ldd+x] is the
+// max over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j], NaN when any is
+// NaN, for the kw and sw that MaxColsSupported accepts. After a row it may
+// overwrite up to 7 floats past nx, where they lie in dst, which the
+// caller must write afterwards; src must extend MaxPlaneSlack floats past
+// the last window.
+func MaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int) {
+	if !MaxColsSupported(kw, sw) || kh < 1 || sh < 1 {
+		panic(fmt.Sprintf("asm.MaxPlane: window %d×%d at strides %d, %d", kh, kw, sh, sw))
+	}
+	if nx <= 0 || ny <= 0 {
+		return
+	}
+	_ = dst[(ny-1)*ldd+nx-1]
+	_ = src[((ny-1)*sh+kh-1)*lds+(nx-1)*sw+kw-1+MaxPlaneSlack]
+	// Rows whose 8-float spill past nx stays inside dst.
+	spill := 0
+	if r := len(dst) - nx - 8; r >= 0 {
+		spill = min(ny, r/ldd+1)
+	}
+	poolMaxPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, ny-spill)
+}
+
+func poolMaxPlaneGo(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int) {
+	for y := 0; y < ny; y++ {
+		out := dst[y*ldd : y*ldd+nx]
+		for x := range out {
+			m := src[y*sh*lds+x*sw]
+			for i := 0; i < kh; i++ {
+				for _, v := range src[(y*sh+i)*lds+x*sw : (y*sh+i)*lds+x*sw+kw] {
+					m = max(m, v)
+				}
+			}
+			out[x] = m
+		}
+	}
+}

@@ -1,0 +1,100 @@
+package asm
+
+import (
+	"fmt"
+	"math"
+	"math/rand"
+	"testing"
+)
+
+func sameFloat(a, b float32) bool {
+	return a == b || (math.IsNaN(float64(a)) && math.IsNaN(float64(b)))
+}
+
+func TestMaxRowsCols(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	for _, n := range []int{0, 1, 5, 7, 8, 9, 16, 23, 56, 113} {
+		for _, off := range []int{0, 1, 3} {
+			a := randSlice[float32](r, n+off+MaxColsSlack+8)[off:]
+			b := randSlice[float32](r, n+off+MaxColsSlack+8)[off:]
+			if n > 3 {
+				a[1], b[2] = float32(math.NaN()), float32(math.NaN())
+			}
+			want := append([]float32(nil), a...)
+			got := append([]float32(nil), a...)
+			poolMaxRowsGo(want[:n], b)
+			MaxRows(got[:n], b)
+			for i := range want {
+				if !sameFloat(got[i], want[i]) {
+					t.Fatalf("MaxRows n=%d off=%d: element %d = %v, want %v", n, off, i, got[i], want[i])
+				}
+			}
+			for _, k := range []int{2, 3} {
+				for _, s := range []int{1, 2} {
+					m := 0
+					if n > 0 {
+						m = (n-k)/s + 1
+					}
+					if m <= 0 {
+						continue
+					}
+					src := randSlice[float32](r, off+(m-1)*s+k+MaxColsSlack)[off:]
+					if len(src) > 5 {
+						src[4] = float32(math.NaN())
+					}
+					want := make([]float32, m+4)
+					got := make([]float32, m+4)
+					for i := range want {
+						want[i], got[i] = guard, guard
+					}
+					poolMaxColsGo(want[:m], src, k, s)
+					MaxCols(got[:m], src, k, s)
+					for i := range want {
+						if !sameFloat(got[i], want[i]) {
+							t.Fatalf("%s: element %d = %v, want %v", fmt.Sprintf("MaxCols m=%d k=%d s=%d off=%d", m, k, s, off), i, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestMaxPlane(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, kh := range []int{1, 2, 3} {
+		for _, kw := range []int{2, 3} {
+			for _, sw := range []int{1, 2} {
+				for _, sh := range []int{1, 2} {
+					for _, nx := range []int{1, 7, 8, 13, 56} {
+						for _, ny := range []int{1, 2, 5} {
+							name := fmt.Sprintf("k=%dx%d s=%d,%d nx=%d ny=%d", kh, kw, sh, sw, nx, ny)
+							lds := (nx-1)*sw + kw + 3
+							ldd := nx + 9
+							src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
+							src[3] = float32(math.NaN())
+							want := make([]float32, ny*ldd)
+							got := make([]float32, ny*ldd)
+							for i := range want {
+								want[i], got[i] = guard, guard
+							}
+							poolMaxPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw)
+							MaxPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw)
+							for y := 0; y < ny; y++ {
+								for x := 0; x < ldd; x++ {
+									i := y*ldd + x
+									if x >= nx && x < nx+8 {
+										continue // may be overwritten
+									}
+									if !sameFloat(got[i], want[i]) {
+										t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

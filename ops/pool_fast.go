@@ -1,0 +1,181 @@
+package ops
+
+import "github.com/onyxrt/onyx/ops/asm"
+
+// maxPoolRows is the 2-D MaxPool (no indices, no dilation) of every
+// plane: per output row, the element-wise max of the window's input rows
+// goes to a scratch row, whose windows give the outputs. It costs about
+// kh + kw/s max operations per output instead of kh*kw.
+func maxPoolRows[T Number](p *poolPlan, x, y []T, lowest T) {
+	if x32, ok := any(x).([]float32); ok && asm.MaxColsSupported(p.g.k[1], p.g.s[1]) {
+		maxPoolPlanes32(p, x32, any(y).([]float32), float32(lowest))
+		return
+	}
+	g := p.g
+	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
+	kh, kw, sh, sw := g.k[0], g.k[1], g.s[0], g.s[1]
+	pt, pl := g.pb[0], g.pb[1]
+	// Output columns whose window lies inside the row: [jlo, jhi).
+	jlo := min(ow, (pl+sw-1)/sw)
+	jhi := max(jlo, min(ow, (w-kw+pl)/sw+1))
+	if w-kw+pl < 0 {
+		jhi = jlo
+	}
+	tmp := make([]T, w+asm.MaxColsSlack)
+	// float32 rows go through the vector kernels.
+	tmp32, _ := any(tmp).([]float32)
+	vec := tmp32 != nil && asm.MaxColsSupported(kw, sw)
+	for pi := 0; pi < p.nc; pi++ {
+		src := x[pi*p.inSize : (pi+1)*p.inSize]
+		dst := y[pi*p.outSize : (pi+1)*p.outSize]
+		for i := 0; i < oh; i++ {
+			out := dst[i*ow : (i+1)*ow]
+			y0 := i*sh - pt
+			ylo, yhi := max(0, y0), min(h, y0+kh)
+			if ylo >= yhi {
+				for j := range out {
+					out[j] = lowest
+				}
+				continue
+			}
+			copy(tmp, src[ylo*w:(ylo+1)*w])
+			for yy := ylo + 1; yy < yhi; yy++ {
+				r := src[yy*w : (yy+1)*w]
+				if tmp32 != nil {
+					asm.MaxRows(tmp32[:w], any(r).([]float32))
+					continue
+				}
+				for j, v := range r {
+					tmp[j] = max(tmp[j], v)
+				}
+			}
+			edge := func(j int) {
+				x0 := j*sw - pl
+				a, b := max(0, x0), min(w, x0+kw)
+				if a >= b {
+					out[j] = lowest
+					return
+				}
+				m := tmp[a]
+				for _, v := range tmp[a+1 : b] {
+					m = max(m, v)
+				}
+				out[j] = m
+			}
+			for j := 0; j < jlo; j++ {
+				edge(j)
+			}
+			switch {
+			case vec && jhi > jlo:
+				asm.MaxCols(any(out[jlo:jhi]).([]float32), tmp32[jlo*sw-pl:], kw, sw)
+			case kw == 2 && sw == 2:
+				t := tmp[jlo*2-pl:]
+				for j := jlo; j < jhi; j++ {
+					o := (j - jlo) * 2
+					out[j] = max(t[o], t[o+1])
+				}
+			case kw == 3 && sw == 2:
+				t := tmp[jlo*2-pl:]
+				for j := jlo; j < jhi; j++ {
+					o := (j - jlo) * 2
+					out[j] = max(t[o], t[o+1], t[o+2])
+				}
+			case kw == 3 && sw == 1:
+				t := tmp[jlo-pl:]
+				for j := jlo; j < jhi; j++ {
+					o := j - jlo
+					out[j] = max(t[o], t[o+1], t[o+2])
+				}
+			default:
+				for j := jlo; j < jhi; j++ {
+					x0 := j*sw - pl
+					m := tmp[x0]
+					for _, v := range tmp[x0+1 : x0+kw] {
+						m = max(m, v)
+					}
+					out[j] = m
+				}
+			}
+			for j := jhi; j < ow; j++ {
+				edge(j)
+			}
+		}
+	}
+}
+
+// maxPoolPlanes32 is the float32 2-D MaxPool (no indices, no dilation)
+// for window widths and column strides that asm.MaxPlane handles: the
+// windows that lie inside the plane go to the vector kernel, the border
+// ones are walked here. Planes are split over p.threads goroutines.
+func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
+	g := p.g
+	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
+	kh, kw, sh, sw := g.k[0], g.k[1], g.s[0], g.s[1]
+	pt, pl := g.pb[0], g.pb[1]
+	ylo, yhi := insideRange(h, kh, sh, pt, oh)
+	xlo, xhi := insideRange(w, kw, sw, pl, ow)
+	window := func(src []float32, i, j int) float32 {
+		y0, x0 := i*sh-pt, j*sw-pl
+		a, b := max(0, y0), min(h, y0+kh)
+		c, d := max(0, x0), min(w, x0+kw)
+		if a >= b || c >= d {
+			return lowest
+		}
+		m := src[a*w+c]
+		for yy := a; yy < b; yy++ {
+			for _, v := range src[yy*w+c : yy*w+d] {
+				m = max(m, v)
+			}
+		}
+		return m
+	}
+	threads := max(1, min(p.threads, p.nc*p.outSize*kh*kw/(1<<18)))
+	parallelFor(threads, p.nc, 1, func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			src := x[pi*p.inSize : (pi+1)*p.inSize]
+			dst := y[pi*p.outSize : (pi+1)*p.outSize]
+			ny, nx := yhi-ylo, xhi-xlo
+			if nx > 0 {
+				// The kernel reads past the last window: keep it inside x.
+				for ny > 0 {
+					end := pi*p.inSize + ((ylo+ny-1)*sh-pt+kh-1)*w + (xhi-1)*sw - pl + kw - 1 + asm.MaxPlaneSlack
+					if end < len(x) {
+						break
+					}
+					ny--
+				}
+			} else {
+				ny = 0
+			}
+			if ny > 0 {
+				asm.MaxPlane(dst[ylo*ow+xlo:], ow, nx, ny, x[pi*p.inSize+(ylo*sh-pt)*w+xlo*sw-pl:], w, kh, kw, sh, sw)
+			}
+			for i := 0; i < oh; i++ {
+				out := dst[i*ow : (i+1)*ow]
+				if i >= ylo && i < ylo+ny {
+					for j := 0; j < xlo; j++ {
+						out[j] = window(src, i, j)
+					}
+					for j := xhi; j < ow; j++ {
+						out[j] = window(src, i, j)
+					}
+					continue
+				}
+				for j := range out {
+					out[j] = window(src, i, j)
+				}
+			}
+		}
+	})
+}
+
+// insideRange returns the outputs [lo, hi) (of n) whose window of k
+// inputs at stride s, starting at o*s-pad, lies inside [0, size).
+func insideRange(size, k, s, pad, n int) (lo, hi int) {
+	lo = min(n, (pad+s-1)/s)
+	if size-k+pad < 0 {
+		return lo, lo
+	}
+	hi = max(lo, min(n, (size-k+pad)/s+1))
+	return lo, hi
+}
