@@ -33,6 +33,7 @@ func Optimize(g *Graph) *Graph {
 	}
 	foldBatchNorm(o)
 	fuseConvActivation(o)
+	fuseGemm(o)
 	for pushTransposes(o) {
 	}
 	removeDeadNodes(o)

@@ -8,7 +8,10 @@ import (
 )
 
 // This file holds the matrix-product operators: Gemm, MatMul and
-// MatMulInteger, all built on gemmT (asm.Sgemm/Dgemm for floats).
+// MatMulInteger. Float32 products go through sgemmJob (gemm_par.go), with
+// a constant B packed once at Build time; the other types through gemmT
+// (asm.Dgemm for float64, plain loops for integers). FusedGemm, the Gemm
+// with an activation that graph passes make, is in gemm_fused.go.
 
 func registerGemm(r *Registry) {
 	for _, v := range []int{1, 6, 7, 9, 11, 13} {
@@ -18,6 +21,7 @@ func registerGemm(r *Registry) {
 		r.Register(&Def{Name: "MatMul", Since: v, Build: buildMatMul})
 	}
 	r.Register(&Def{Name: "MatMulInteger", Since: 10, Build: buildMatMulInteger, Infer: inferMatMulInteger})
+	registerFusedGemm(r)
 }
 
 // gemmT computes C = alpha*op(A)*op(B) + beta*C (C unread when beta is 0)
@@ -68,78 +72,219 @@ func gemmT[T Number](transA, transB bool, m, n, k int, alpha T, a []T, lda int, 
 
 // ---- Gemm ----
 
-func buildGemm(b *Builder) (Kernel, error) {
-	alpha := b.Float("alpha", 1)
-	beta := b.Float("beta", 1)
-	transA := b.Int("transA", 0) != 0
-	transB := b.Int("transB", 0) != 0
-	b.Int("broadcast", 0) // opsets 1 and 6; C is always broadcast
+// gemmNode is one Gemm or FusedGemm node: its attributes, and op(B)
+// packed at Build time when B is a float32 constant.
+type gemmNode struct {
+	op             string
+	alpha, beta    float32
+	transA, transB bool
+	// flatA: A may have any rank (FusedGemm with transA = 0): it is read
+	// as a matrix of its leading dimensions by its last one, and Y has
+	// A's leading dimensions and N.
+	flatA  bool
+	act    *gemmAct // FusedGemm's activation, or nil
+	constB *tensor.Tensor
+	packed *asm.PackedB
+}
+
+func buildGemm(b *Builder) (Kernel, error) { return buildGemmNode(b, false) }
+
+// buildGemmNode builds Gemm (fused false) or FusedGemm.
+func buildGemmNode(b *Builder, fused bool) (Kernel, error) {
+	g := &gemmNode{
+		op:     b.OpType,
+		alpha:  b.Float("alpha", 1),
+		beta:   b.Float("beta", 1),
+		transA: b.Int("transA", 0) != 0,
+		transB: b.Int("transB", 0) != 0,
+	}
+	if !fused {
+		b.Int("broadcast", 0) // opsets 1 and 6; C is always broadcast
+	}
+	var err error
+	if fused {
+		if g.act, err = readGemmAct(b); err != nil {
+			return nil, err
+		}
+		g.flatA = !g.transA
+	}
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	if b.Opset < 11 && !b.In(2) {
+	if !fused && b.Opset < 11 && !b.In(2) {
 		return nil, fmt.Errorf("input C is required before opset 11")
 	}
-	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := Need(in, 2); err != nil {
-			return nil, err
+	if B := b.ConstInput(1); B != nil && B.DType() == tensor.Float32 && B.Rank() == 2 {
+		k, n := B.Shape()[0], B.Shape()[1]
+		if g.transB {
+			k, n = n, k
 		}
-		A, B, C := in[0], in[1], Opt(in, 2)
-		if err := checkDType("Gemm", A, floatIntTypes...); err != nil {
-			return nil, err
-		}
-		if err := sameDType("Gemm", A, B, C); err != nil {
-			return nil, err
-		}
-		if A.Rank() != 2 || B.Rank() != 2 {
-			return nil, fmt.Errorf("A and B must be 2-D, got shapes %v and %v", A.Shape(), B.Shape())
-		}
-		m, ka := A.Shape()[0], A.Shape()[1]
-		if transA {
-			m, ka = ka, m
-		}
-		kb, n := B.Shape()[0], B.Shape()[1]
-		if transB {
-			kb, n = n, kb
-		}
-		if ka != kb {
-			return nil, fmt.Errorf("inner dimensions differ: op(A) is %d×%d, op(B) is %d×%d", m, ka, kb, n)
-		}
-		if C != nil {
-			if C.Rank() > 2 {
-				return nil, fmt.Errorf("C must have rank at most 2, got shape %v", C.Shape())
-			}
-			bs, err := tensor.BroadcastShapes(C.Shape(), []int{m, n})
-			if err != nil || !tensor.ShapeEqual(bs, []int{m, n}) {
-				return nil, fmt.Errorf("C of shape %v does not broadcast to %d×%d", C.Shape(), m, n)
-			}
-		}
-		var y *tensor.Tensor
-		var err error
-		switch A.DType() {
-		case tensor.Float32:
-			y, err = gemmOp[float32](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
-		case tensor.Float64:
-			y, err = gemmOp[float64](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
-		case tensor.Int32:
-			y, err = gemmOp[int32](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
-		case tensor.Int64:
-			y, err = gemmOp[int64](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
-		case tensor.Uint32:
-			y, err = gemmOp[uint32](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
-		case tensor.Uint64:
-			y, err = gemmOp[uint64](rc.threads(), A, B, C, transA, transB, m, n, ka, alpha, beta)
-		default:
-			return nil, ErrDType("Gemm", A.DType())
-		}
-		if err != nil {
-			return nil, err
-		}
-		return []*tensor.Tensor{y}, nil
+		g.constB, g.packed = B, asm.PackB(g.transB, k, n, B.Float32s(), B.Shape()[1])
 	}
-	return halfWrap(k), nil
+	return halfWrap(g.run), nil
 }
 
+func (g *gemmNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := Need(in, 2); err != nil {
+		return nil, err
+	}
+	A, B, C := in[0], in[1], Opt(in, 2)
+	if err := checkDType(g.op, A, floatIntTypes...); err != nil {
+		return nil, err
+	}
+	if err := sameDType(g.op, A, B, C); err != nil {
+		return nil, err
+	}
+	var m, ka int
+	var outShape []int // Y's shape when A is not 2-D (FusedGemm)
+	switch {
+	case g.flatA && A.Rank() >= 1 && A.Rank() != 2 && B.Rank() == 2:
+		as := A.Shape()
+		ka = as[len(as)-1]
+		m = prod(as[:len(as)-1])
+		outShape = append(append([]int(nil), as[:len(as)-1]...), 0)
+	case A.Rank() == 2 && B.Rank() == 2:
+		m, ka = A.Shape()[0], A.Shape()[1]
+		if g.transA {
+			m, ka = ka, m
+		}
+	default:
+		return nil, fmt.Errorf("A and B must be 2-D, got shapes %v and %v", A.Shape(), B.Shape())
+	}
+	kb, n := B.Shape()[0], B.Shape()[1]
+	if g.transB {
+		kb, n = n, kb
+	}
+	if outShape != nil {
+		outShape[len(outShape)-1] = n
+	}
+	if ka != kb {
+		return nil, fmt.Errorf("inner dimensions differ: op(A) is %d×%d, op(B) is %d×%d", m, ka, kb, n)
+	}
+	if C != nil {
+		if C.Rank() > 2 {
+			return nil, fmt.Errorf("C must have rank at most 2, got shape %v", C.Shape())
+		}
+		if !broadcastsTo2D(C.Shape(), m, n) {
+			return nil, fmt.Errorf("C of shape %v does not broadcast to %d×%d", C.Shape(), m, n)
+		}
+	}
+	if g.act != nil && !g.act.appliesTo(A.DType()) {
+		return nil, fmt.Errorf("activation %s does not apply to %v", g.act.kind, A.DType())
+	}
+	var y *tensor.Tensor
+	var err error
+	switch A.DType() {
+	case tensor.Float32:
+		y, err = g.runFloat32(rc, A, B, C, m, n, ka)
+	case tensor.Float64:
+		y, err = gemmOp[float64](rc.threads(), A, B, C, g.transA, g.transB, m, n, ka, g.alpha, g.beta)
+	case tensor.Int32:
+		y, err = gemmOp[int32](rc.threads(), A, B, C, g.transA, g.transB, m, n, ka, g.alpha, g.beta)
+	case tensor.Int64:
+		y, err = gemmOp[int64](rc.threads(), A, B, C, g.transA, g.transB, m, n, ka, g.alpha, g.beta)
+	case tensor.Uint32:
+		y, err = gemmOp[uint32](rc.threads(), A, B, C, g.transA, g.transB, m, n, ka, g.alpha, g.beta)
+	case tensor.Uint64:
+		y, err = gemmOp[uint64](rc.threads(), A, B, C, g.transA, g.transB, m, n, ka, g.alpha, g.beta)
+	default:
+		return nil, ErrDType(g.op, A.DType())
+	}
+	if err != nil {
+		return nil, err
+	}
+	if A.DType() != tensor.Float32 && g.act != nil {
+		applyGemmActAny(g.act, y)
+	}
+	if outShape != nil {
+		if y, err = y.Reshape(outShape...); err != nil {
+			return nil, err
+		}
+	}
+	return []*tensor.Tensor{y}, nil
+}
+
+// broadcastsTo2D reports whether a tensor of shape cs (rank at most 2)
+// broadcasts to m×n.
+func broadcastsTo2D(cs []int, m, n int) bool {
+	want := [2]int{m, n}
+	for i, d := range cs {
+		if w := want[2-len(cs)+i]; d != 1 && d != w {
+			return false
+		}
+	}
+	return true
+}
+
+// runFloat32 is the float32 product: Y = alpha*op(A)*op(B) with op(B)
+// packed at Build time when it is the constant, then beta*C added and the
+// activation applied to each tile while it is in cache. Adding C after
+// the product (rather than accumulating onto it) makes Gemm(A, B, bias)
+// give bit for bit what MatMul(A, B) followed by Add(bias) gives, which
+// the MatMul+Add fusion relies on.
+func (g *gemmNode) runFloat32(rc *RunContext, A, B, C *tensor.Tensor, m, n, k int) (*tensor.Tensor, error) {
+	y, err := rc.NewUninit(tensor.Float32, m, n)
+	if err != nil {
+		return nil, err
+	}
+	j := sgemmJob{
+		transA: g.transA, transB: g.transB, m: m, n: n, k: k, alpha: g.alpha,
+		a: A.Float32s(), lda: A.Shape()[A.Rank()-1], b: B.Float32s(), ldb: B.Shape()[1], c: y.Float32s(), ldc: n,
+	}
+	if B == g.constB {
+		j.pb = g.packed
+	}
+	if C != nil && g.beta != 0 || g.act != nil {
+		j.epi = gemmEpilogue(j.c, C, g.beta, g.act)
+	}
+	j.run(rc.threads())
+	return y, nil
+}
+
+// gemmEpilogue returns the epilogue of the product into y that adds
+// beta*C (C nil: none, else of a shape that broadcasts to y's) and
+// applies act (nil: none). A block of a split product passes a tail of y
+// (see sgemmJob), whose offset in y locates it.
+func gemmEpilogue(y []float32, C *tensor.Tensor, beta float32, act *gemmAct) asm.Epilogue {
+	var cd []float32
+	rowsC, colsC := 1, 1
+	if C != nil && beta != 0 {
+		cd = C.Float32s()
+		switch cs := C.Shape(); len(cs) {
+		case 1:
+			colsC = cs[0]
+		case 2:
+			rowsC, colsC = cs[0], cs[1]
+		}
+	}
+	return func(c []float32, ldc, i0, j0, rows, cols int) {
+		off := cap(y) - cap(c) // c is y[off:]
+		bi, bj := off/ldc, off%ldc
+		for i := i0; i < i0+rows; i++ {
+			row := c[i*ldc+j0 : i*ldc+j0+cols]
+			if cd != nil {
+				cr := cd[((bi+i)%rowsC)*colsC:]
+				if colsC == 1 {
+					v := beta * cr[0]
+					for j := range row {
+						row[j] += v
+					}
+				} else {
+					cr = cr[bj+j0 : bj+j0+cols]
+					for j := range row {
+						row[j] += beta * cr[j]
+					}
+				}
+			}
+			if act != nil {
+				act.apply32(row)
+			}
+		}
+	}
+}
+
+// gemmOp is Gemm for float64 and the integer types: C broadcast into Y,
+// then gemmPar onto it.
 func gemmOp[T Number](threads int, A, B, C *tensor.Tensor, transA, transB bool, m, n, k int, alpha, beta float32) (*tensor.Tensor, error) {
 	y, err := tensor.New(A.DType(), m, n)
 	if err != nil {
@@ -152,7 +297,7 @@ func gemmOp[T Number](threads int, A, B, C *tensor.Tensor, transA, transB bool, 
 	} else {
 		bt = 0
 	}
-	lda, ldb := A.Shape()[1], B.Shape()[1]
+	lda, ldb := A.Shape()[A.Rank()-1], B.Shape()[1]
 	gemmPar(threads, transA, transB, m, n, k, T(alpha), tensor.Data[T](A), lda, tensor.Data[T](B), ldb, bt, yd, n)
 	if beta != float32(T(beta)) || alpha != float32(T(alpha)) {
 		// A fractional alpha or beta on an integer type: redo the
@@ -289,45 +434,86 @@ func gemmPar[T Number](threads int, transA, transB bool, m, n, k int, alpha T, a
 	})
 }
 
+// matmulNode is one MatMul node, with B packed at Build time when it is
+// a 2-D float32 constant.
+type matmulNode struct {
+	constB *tensor.Tensor
+	packed *asm.PackedB
+}
+
 func buildMatMul(b *Builder) (Kernel, error) {
-	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := Need(in, 2); err != nil {
-			return nil, err
-		}
-		A, B := in[0], in[1]
-		if err := checkDType("MatMul", A, floatIntTypes...); err != nil {
-			return nil, err
-		}
-		if err := sameDType("MatMul", A, B); err != nil {
-			return nil, err
-		}
-		s, err := matmulShape(A.Shape(), B.Shape())
-		if err != nil {
-			return nil, err
-		}
-		y, err := tensor.New(A.DType(), s.out...)
-		if err != nil {
-			return nil, err
-		}
-		switch A.DType() {
-		case tensor.Float32:
-			matmulRun(rc.threads(), s, A.Float32s(), B.Float32s(), y.Float32s())
-		case tensor.Float64:
-			matmulRun(rc.threads(), s, tensor.Data[float64](A), tensor.Data[float64](B), tensor.Data[float64](y))
-		case tensor.Int32:
-			matmulRun(rc.threads(), s, tensor.Data[int32](A), tensor.Data[int32](B), tensor.Data[int32](y))
-		case tensor.Int64:
-			matmulRun(rc.threads(), s, A.Int64s(), B.Int64s(), y.Int64s())
-		case tensor.Uint32:
-			matmulRun(rc.threads(), s, tensor.Data[uint32](A), tensor.Data[uint32](B), tensor.Data[uint32](y))
-		case tensor.Uint64:
-			matmulRun(rc.threads(), s, tensor.Data[uint64](A), tensor.Data[uint64](B), tensor.Data[uint64](y))
-		default:
-			return nil, ErrDType("MatMul", A.DType())
-		}
-		return []*tensor.Tensor{y}, nil
+	mm := &matmulNode{}
+	if B := b.ConstInput(1); B != nil && B.DType() == tensor.Float32 && B.Rank() == 2 {
+		k, n := B.Shape()[0], B.Shape()[1]
+		mm.constB, mm.packed = B, asm.PackB(false, k, n, B.Float32s(), n)
 	}
-	return halfWrap(k), nil
+	return halfWrap(mm.run), nil
+}
+
+func (mm *matmulNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if err := Need(in, 2); err != nil {
+		return nil, err
+	}
+	A, B := in[0], in[1]
+	if err := checkDType("MatMul", A, floatIntTypes...); err != nil {
+		return nil, err
+	}
+	if err := sameDType("MatMul", A, B); err != nil {
+		return nil, err
+	}
+	s, err := matmulShape(A.Shape(), B.Shape())
+	if err != nil {
+		return nil, err
+	}
+	y, err := rc.NewUninit(A.DType(), s.out...)
+	if err != nil {
+		return nil, err
+	}
+	switch A.DType() {
+	case tensor.Float32:
+		var pb *asm.PackedB
+		if B == mm.constB {
+			pb = mm.packed
+		}
+		matmulFloat32(rc.threads(), s, A.Float32s(), B.Float32s(), pb, y.Float32s())
+	case tensor.Float64:
+		matmulRun(rc.threads(), s, tensor.Data[float64](A), tensor.Data[float64](B), tensor.Data[float64](y))
+	case tensor.Int32:
+		matmulRun(rc.threads(), s, tensor.Data[int32](A), tensor.Data[int32](B), tensor.Data[int32](y))
+	case tensor.Int64:
+		matmulRun(rc.threads(), s, A.Int64s(), B.Int64s(), y.Int64s())
+	case tensor.Uint32:
+		matmulRun(rc.threads(), s, tensor.Data[uint32](A), tensor.Data[uint32](B), tensor.Data[uint32](y))
+	case tensor.Uint64:
+		matmulRun(rc.threads(), s, tensor.Data[uint64](A), tensor.Data[uint64](B), tensor.Data[uint64](y))
+	default:
+		return nil, ErrDType("MatMul", A.DType())
+	}
+	return []*tensor.Tensor{y}, nil
+}
+
+// matmulFloat32 is matmulRun for float32: a B without batch dimensions
+// makes one product (with pb, B packed, when it is the constant); a
+// batch of products is split over threads by batch entries when there
+// are enough of them and each is small, else each product is split.
+func matmulFloat32(threads int, s *mmShape, a, b []float32, pb *asm.PackedB, y []float32) {
+	if s.flat {
+		j := sgemmJob{m: s.batch * s.m, n: s.n, k: s.k, alpha: 1, a: a, lda: s.k, b: b, ldb: s.n, pb: pb, c: y, ldc: s.n}
+		j.run(threads)
+		return
+	}
+	one := s.m * s.n * max(s.k, 1)
+	t := min(threads, max(s.batch*one/gemmThreadWork, 1))
+	if t > 1 && s.batch >= 2*t && one < 4*gemmThreadWork {
+		runTasks(t, s.batch, func(i int) {
+			asm.Sgemm(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
+		})
+		return
+	}
+	for i := 0; i < s.batch; i++ {
+		j := sgemmJob{m: s.m, n: s.n, k: s.k, alpha: 1, a: a[s.offA[i]:], lda: s.k, b: b[s.offB[i]:], ldb: s.n, c: y[i*s.m*s.n:], ldc: s.n}
+		j.run(threads)
+	}
 }
 
 // ---- MatMulInteger ----

@@ -39,11 +39,13 @@ type rnnAttrs struct {
 	outYh       bool
 	outYc       bool
 
-	// constR is input R when it is a compile-time constant, and constRT
-	// its per-direction transpose ([]float32 or []float64), made once so
-	// that runs skip it.
+	// constR is input R when it is a float64 compile-time constant, and
+	// constRT its per-direction transpose, made once so that runs skip it.
 	constR  *tensor.Tensor
 	constRT any
+	// pack holds W and R packed for the float32 path when both are
+	// float32 constants (recurrent_fast.go).
+	pack *rnnPack
 }
 
 func registerRecurrent(r *Registry) {
@@ -68,16 +70,10 @@ func rnnBuilder(kind rnnKind, since int) func(b *Builder) (Kernel, error) {
 		}
 		a.outY, a.outYh = b.Out(0), b.Out(1)
 		a.outYc = kind == kindLSTM && b.Out(2)
-		if r := b.ConstInput(2); r != nil && r.Rank() == 3 {
-			if u, _, err := Upcast(r); err == nil {
-				switch d := u.Data().(type) {
-				case []float32:
-					a.constR, a.constRT = r, transposeR(d, r.Shape())
-				case []float64:
-					a.constR, a.constRT = r, transposeR(d, r.Shape())
-				}
-			}
+		if r := b.ConstInput(2); r != nil && r.Rank() == 3 && r.DType() == tensor.Float64 {
+			a.constR, a.constRT = r, transposeR(tensor.Data[float64](r), r.Shape())
 		}
+		a.pack = buildRNNPack(a, b)
 		return KernelFunc(a.run), nil
 	}
 }
@@ -159,13 +155,15 @@ func (a *rnnAttrs) run(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tenso
 		return nil, err
 	}
 	// Inputs: X W R B sequence_lens initial_h [initial_c P] (LSTM only).
-	floatIdx := []int{0, 1, 2, 3, 5}
+	floatIdx := [...]int{0, 1, 2, 3, 5, 6, 7}
+	nf := 5
 	if a.kind == kindLSTM {
-		floatIdx = append(floatIdx, 6, 7)
+		nf = 7
 	}
-	up := make([]*tensor.Tensor, 8)
+	var upArr [8]*tensor.Tensor
+	up := upArr[:]
 	var dt tensor.DType
-	for _, i := range floatIdx {
+	for _, i := range floatIdx[:nf] {
 		t := Opt(inputs, i)
 		if t == nil {
 			continue
@@ -185,7 +183,7 @@ func (a *rnnAttrs) run(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tenso
 	var err error
 	switch up[0].DType() {
 	case tensor.Float32:
-		outs, err = runRNN[float32](a, rc, up, inputs)
+		outs, err = runRNN32(a, rc, up, inputs)
 	case tensor.Float64:
 		outs, err = runRNN[float64](a, rc, up, inputs)
 	default:

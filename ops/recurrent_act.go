@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/onyxrt/onyx/ops/asm"
 )
 
 // rnnActKind names one of the activation functions the recurrent operators
@@ -93,14 +95,10 @@ func applyAct[T Float](a rnnAct, v []T) {
 	if f, ok := any(v).([]float32); ok {
 		switch a.kind {
 		case actSigmoid:
-			for i, x := range f {
-				f[i] = sigmoid32(x)
-			}
+			asm.Sigmoid(f, f)
 			return
 		case actTanh:
-			for i, x := range f {
-				f[i] = tanh32(x)
-			}
+			asm.Tanh(f, f)
 			return
 		}
 	}
@@ -165,60 +163,4 @@ func applyAct[T Float](a rnnAct, v []T) {
 			v[i] = T(math.Max(xf, 0) + math.Log1p(math.Exp(-math.Abs(xf))))
 		}
 	}
-}
-
-// expf is a float32 exponential accurate to about 1 ulp (Cephes expf):
-// range reduction by ln 2 and a degree-6 polynomial.
-func expf(x float32) float32 {
-	switch {
-	case x != x:
-		return x
-	case x > 88.72284:
-		return float32(math.Inf(1))
-	case x < -103.97208:
-		return 0
-	}
-	fn := float32(math.Floor(float64(x*1.44269504088896341 + 0.5)))
-	x -= fn * 0.693359375
-	x -= fn * -2.12194440e-4
-	p := ((((((1.9875691500e-4*x+1.3981999507e-3)*x+8.3334519073e-3)*x+4.1665795894e-2)*x+1.6666665459e-1)*x+5.0000001201e-1)*x*x + x) + 1
-	n := int32(fn)
-	switch {
-	case n > 127:
-		return p * 2 * math.Float32frombits(uint32(n-1+127)<<23)
-	case n < -126:
-		return p * math.Float32frombits(uint32(n+126+127)<<23) * math.Float32frombits(1<<23)
-	}
-	return p * math.Float32frombits(uint32(n+127)<<23)
-}
-
-// sigmoid32 is 1/(1+e^-x) in float32.
-func sigmoid32(x float32) float32 { return 1 / (1 + expf(-x)) }
-
-// tanh32 is tanh in float32 (Cephes tanhf): an odd polynomial near zero,
-// 1 - 2/(e^2|x|+1) elsewhere.
-func tanh32(x float32) float32 {
-	z := x
-	if z < 0 {
-		z = -z
-	}
-	switch {
-	case z != z:
-		return x
-	case z > 9.01: // tanh rounds to ±1 in float32
-		if x < 0 {
-			return -1
-		}
-		return 1
-	case z >= 0.625:
-		r := 1 - 2/(expf(z+z)+1)
-		if x < 0 {
-			r = -r
-		}
-		return r
-	case x == 0:
-		return x
-	}
-	s := x * x
-	return ((((-5.70498872745e-3*s+2.06390887954e-2)*s-5.37397155531e-2)*s+1.33314422036e-1)*s-3.33332819422e-1)*s*x + x
 }

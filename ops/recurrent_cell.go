@@ -7,8 +7,10 @@ import (
 	"github.com/onyxrt/onyx/tensor"
 )
 
-// runRNN runs every direction of a recurrent node over float32 or float64
-// data. The input projection X·W^T of all time steps and directions is one
+// runRNN runs every direction of a recurrent node over float64 data
+// (float32 takes runRNN32 in recurrent_fast.go, which packs the weights
+// and fuses the gate arithmetic; this generic path is its reference in
+// the tests). The input projection X·W^T of all time steps and directions is one
 // GEMM; each time step then does one GEMM of the previous hidden state with
 // R^T (two for a GRU without linear_before_reset) followed by one fused pass
 // of gate arithmetic per batch row. All scratch memory is allocated before

@@ -19,6 +19,12 @@ type sgemmImpl struct {
 	// and unpacked B (n×k at stride ldb when transB, else k×n).
 	gemv func(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32)
 
+	// gemvPacked, when not nil, is SgemmPacked's m == 1 product over one
+	// k block: c[j] = alpha*Σp a[p]*b[panel j/32][p][j%32] + beta*c[j]
+	// for j < n, c unread when beta is 0; b holds ceil(n/32) packed
+	// panels of k rows one after the other.
+	gemvPacked func(k int, a, b, c []float32, n int, alpha, beta float32)
+
 	// smallWork is the m*n*k below which the unpacked Go loops are used.
 	smallWork int
 

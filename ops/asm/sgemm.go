@@ -61,6 +61,17 @@ const ColAlign = panelN
 // PackB packs op(B) (k×n; B stored k×n at stride ldb, or n×k when transB)
 // for SgemmPacked. The result does not alias b.
 func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
+	return PackBInto(transB, k, n, b, ldb, nil)
+}
+
+// PackedBLen is the length of the buffer PackBInto needs for a k×n op(B).
+func PackedBLen(k, n int) int { return k*roundUp(n, panelN) + 16 }
+
+// PackBInto is PackB writing into buf (of at least PackedBLen(k, n)
+// floats, any contents) instead of fresh memory, for a product whose B
+// changes from call to call; the PackedB is valid while buf is not
+// reused. buf nil means fresh memory.
+func PackBInto(transB bool, k, n int, b []float32, ldb int, buf []float32) *PackedB {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("asm.PackB: negative dimension k=%d n=%d", k, n))
 	}
@@ -69,7 +80,18 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 		return pb
 	}
 	checkB(transB, k, n, b, ldb)
-	pb.data = alignedFloats(k * pb.npad)
+	if buf == nil {
+		pb.data = alignedFloats(k * pb.npad)
+	} else {
+		if len(buf) < PackedBLen(k, n) {
+			panic(fmt.Sprintf("asm.PackBInto: buffer of %d floats for %d×%d (want %d)", len(buf), k, n, PackedBLen(k, n)))
+		}
+		off := int(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))&63) / 4
+		if off != 0 {
+			off = 16 - off
+		}
+		pb.data = buf[off : off+k*pb.npad : off+k*pb.npad]
+	}
 	for pc := 0; pc < k; pc += pb.kcb {
 		packBBlock(transB, min(pb.kcb, k-pc), n, b, ldb, pc, 0, pb.data[pc*pb.npad:])
 	}
@@ -79,7 +101,39 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 // SgemmPacked is Sgemm with op(B) packed by PackB: C = alpha*op(A)*B +
 // beta*C with op(A) m×k, B k×n (k and n are those of pb) and C m×n.
 func SgemmPacked(transA bool, m, n, k int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
-	sgemmPacked(sgemmDefault, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc)
+	sgemmPacked(sgemmDefault, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc, nil)
+}
+
+// Epilogue is a function applied to C block by block once the block's
+// values are final: c and ldc are the C and row stride given to
+// SgemmPackedEpi, and the block is rows×cols at row i0, column j0. It
+// must act on each element alone (a bias, an activation), since blocks
+// come in no particular order.
+type Epilogue func(c []float32, ldc, i0, j0, rows, cols int)
+
+// SgemmPackedEpi is SgemmPacked followed by epi over all of C, applied to
+// each tile of C right after its last product, while it is in L1 (epi
+// nil: SgemmPacked).
+func SgemmPackedEpi(transA bool, m, n, k int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, epi Epilogue) {
+	sgemmPacked(sgemmDefault, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc, epi)
+}
+
+// TileRows is the number of rows of C that one micro-kernel call
+// computes. A product split by rows into blocks that start at multiples
+// of it gives the same results as the whole product, bit for bit.
+func TileRows() int { return sgemmDefault.mr }
+
+// SgemmPacks reports whether Sgemm packs B for a product of these
+// dimensions (its cache-blocked path), in which case SgemmPacked on B
+// packed by PackB gives the same results bit for bit. Sgemm multiplies
+// single rows and small products without packing, in another order of
+// operations; so does the generic implementation always. Callers that
+// must give the same results whether B is a packed constant or not
+// (an exported model and the trainer that made it) use SgemmPacked only
+// where this is true.
+func SgemmPacks(transA bool, m, n, k int) bool {
+	im := sgemmDefault
+	return im.direct == nil && m > 1 && n > 0 && k > 0 && m*n*k >= im.smallWork
 }
 
 // Blocking of the SGEMM driver. B is packed in panels of panelN columns,
@@ -160,8 +214,8 @@ func sgemm(im *sgemmImpl, transA, transB bool, m, n, k int, alpha float32, a []f
 	sgemmBlocked(im, transA, m, n, k, alpha, a, lda, transB, b, ldb, nil, beta, c, ldc)
 }
 
-// sgemmPacked is SgemmPacked with an explicit implementation.
-func sgemmPacked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+// sgemmPacked is SgemmPackedEpi with an explicit implementation.
+func sgemmPacked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, epi Epilogue) {
 	if k != pb.k || n != pb.n {
 		panic(fmt.Sprintf("asm.SgemmPacked: k=%d n=%d but B was packed as %d×%d", k, n, pb.k, pb.n))
 	}
@@ -173,10 +227,28 @@ func sgemmPacked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []flo
 		for i := 0; i < m; i++ {
 			scaleRow(c[i*ldc:i*ldc+n], beta)
 		}
+		if epi != nil {
+			epi(c, ldc, 0, 0, m, n)
+		}
 		return
 	}
 	checkA(transA, m, k, a, lda)
-	sgemmBlocked(im, transA, m, n, k, alpha, a, lda, false, nil, 0, pb, beta, c, ldc)
+	if m == 1 && !transA && im.gemvPacked != nil {
+		// One row: each k block streams its panels once.
+		for pc := 0; pc < k; pc += pb.kcb {
+			kb := min(pb.kcb, k-pc)
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			im.gemvPacked(kb, a[pc:pc+kb], pb.data[pc*pb.npad+pb.j0*kb:], c[:n], n, alpha, bet)
+		}
+		if epi != nil {
+			epi(c, ldc, 0, 0, 1, n)
+		}
+		return
+	}
+	sgemmBlockedEpi(im, transA, m, n, k, alpha, a, lda, false, nil, 0, pb, beta, c, ldc, epi)
 }
 
 // sgemmBufs holds the packing buffers of one sgemm call.
@@ -194,8 +266,18 @@ var sgemmPool = sync.Pool{New: func() any {
 // by each 32-column panel of the block. A is read in place unless
 // transposed, in which case each mr×kc tile is transposed into a buffer.
 func sgemmBlocked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int) {
-	bufs := sgemmPool.Get().(*sgemmBufs)
-	defer sgemmPool.Put(bufs)
+	sgemmBlockedEpi(im, transA, m, n, k, alpha, a, lda, transB, b, ldb, pb, beta, c, ldc, nil)
+}
+
+// sgemmBlockedEpi is sgemmBlocked that applies epi (when not nil) to each
+// tile after its last k block.
+func sgemmBlockedEpi(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int, epi Epilogue) {
+	var bufs *sgemmBufs
+	if pb == nil || transA {
+		// Packed B and A read in place need no buffer.
+		bufs = sgemmPool.Get().(*sgemmBufs)
+		defer sgemmPool.Put(bufs)
+	}
 	kcb := kBlock(k)
 	if pb != nil {
 		kcb = pb.kcb
@@ -216,6 +298,7 @@ func sgemmBlocked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []fl
 			if pc > 0 {
 				bet = 1
 			}
+			last := epi != nil && pc+kb >= k
 			for ic := 0; ic < m; ic += mr {
 				mm := min(mr, m-ic)
 				var ap []float32
@@ -227,7 +310,12 @@ func sgemmBlocked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []fl
 					ap = a[ic*lda+pc:]
 				}
 				for jr := 0; jr < nb; jr += panelN {
-					im.tile(kb, ap, ldap, bp[jr*kb:], c[ic*ldc+jc+jr:], ldc, alpha, bet, mm, min(panelN, nb-jr))
+					ct := c[ic*ldc+jc+jr:]
+					nn := min(panelN, nb-jr)
+					im.tile(kb, ap, ldap, bp[jr*kb:], ct, ldc, alpha, bet, mm, nn)
+					if last {
+						epi(c, ldc, ic, jc+jr, mm, nn)
+					}
 				}
 			}
 		}

@@ -24,12 +24,13 @@ var archSgemmImpls = []*sgemmImpl{
 		smallWork: 200,
 	},
 	{
-		name:      "avx2",
-		available: cpuHasAVX2FMA(),
-		mr:        6,
-		tile:      tileAVX2,
-		gemv:      gemvAVX2,
-		smallWork: 200,
+		name:       "avx2",
+		available:  cpuHasAVX2FMA(),
+		mr:         6,
+		tile:       tileAVX2,
+		gemv:       gemvAVX2,
+		gemvPacked: gemvPackedAVX2,
+		smallWork:  200,
 	},
 }
 
@@ -77,6 +78,27 @@ func gemvAVX2(transB bool, n, k int, alpha float32, a, b []float32, ldb int, bet
 	}
 	_ = b[(k-1)*ldb+n-1]
 	sgemvNAVX2(k, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), n, alpha, beta)
+}
+
+// gemvPackedAVX2 is the m == 1 product on one k block of a PackedB: the
+// full panels in one call, a last partial panel through a 32-float
+// buffer.
+func gemvPackedAVX2(k int, a, b, c []float32, n int, alpha, beta float32) {
+	np := (n + panelN - 1) / panelN
+	_, _, _ = a[k-1], b[np*panelN*k-1], c[n-1]
+	full := n / panelN
+	if full > 0 {
+		sgemvPackedAVX2(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), full, alpha, beta)
+	}
+	if rest := n - full*panelN; rest > 0 {
+		var t [panelN]float32
+		cr := c[full*panelN : n]
+		if beta != 0 {
+			copy(t[:], cr)
+		}
+		sgemvPackedAVX2(k, unsafe.SliceData(a), &b[full*panelN*k], &t[0], 1, alpha, beta)
+		copy(cr, t[:rest])
+	}
 }
 
 // gemvAVX512 is the m == 1 product on unpacked B: dot products with the

@@ -38,6 +38,192 @@ DATA sgemmMaskTable<>+120(SB)/4, $0x00000000
 DATA sgemmMaskTable<>+124(SB)/4, $0x00000000
 GLOBL sgemmMaskTable<>(SB), RODATA|NOPTR, $128
 
+DATA actConsts<>+0(SB)/4, $0x42b0c0a5
+DATA actConsts<>+4(SB)/4, $0x42b0c0a5
+DATA actConsts<>+8(SB)/4, $0x42b0c0a5
+DATA actConsts<>+12(SB)/4, $0x42b0c0a5
+DATA actConsts<>+16(SB)/4, $0x42b0c0a5
+DATA actConsts<>+20(SB)/4, $0x42b0c0a5
+DATA actConsts<>+24(SB)/4, $0x42b0c0a5
+DATA actConsts<>+28(SB)/4, $0x42b0c0a5
+DATA actConsts<>+32(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+36(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+40(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+44(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+48(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+52(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+56(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+60(SB)/4, $0xc2b0c0a5
+DATA actConsts<>+64(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+68(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+72(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+76(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+80(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+84(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+88(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+92(SB)/4, $0x3fb8aa3b
+DATA actConsts<>+96(SB)/4, $0x3f000000
+DATA actConsts<>+100(SB)/4, $0x3f000000
+DATA actConsts<>+104(SB)/4, $0x3f000000
+DATA actConsts<>+108(SB)/4, $0x3f000000
+DATA actConsts<>+112(SB)/4, $0x3f000000
+DATA actConsts<>+116(SB)/4, $0x3f000000
+DATA actConsts<>+120(SB)/4, $0x3f000000
+DATA actConsts<>+124(SB)/4, $0x3f000000
+DATA actConsts<>+128(SB)/4, $0x3f318000
+DATA actConsts<>+132(SB)/4, $0x3f318000
+DATA actConsts<>+136(SB)/4, $0x3f318000
+DATA actConsts<>+140(SB)/4, $0x3f318000
+DATA actConsts<>+144(SB)/4, $0x3f318000
+DATA actConsts<>+148(SB)/4, $0x3f318000
+DATA actConsts<>+152(SB)/4, $0x3f318000
+DATA actConsts<>+156(SB)/4, $0x3f318000
+DATA actConsts<>+160(SB)/4, $0xb95e8083
+DATA actConsts<>+164(SB)/4, $0xb95e8083
+DATA actConsts<>+168(SB)/4, $0xb95e8083
+DATA actConsts<>+172(SB)/4, $0xb95e8083
+DATA actConsts<>+176(SB)/4, $0xb95e8083
+DATA actConsts<>+180(SB)/4, $0xb95e8083
+DATA actConsts<>+184(SB)/4, $0xb95e8083
+DATA actConsts<>+188(SB)/4, $0xb95e8083
+DATA actConsts<>+192(SB)/4, $0x39506967
+DATA actConsts<>+196(SB)/4, $0x39506967
+DATA actConsts<>+200(SB)/4, $0x39506967
+DATA actConsts<>+204(SB)/4, $0x39506967
+DATA actConsts<>+208(SB)/4, $0x39506967
+DATA actConsts<>+212(SB)/4, $0x39506967
+DATA actConsts<>+216(SB)/4, $0x39506967
+DATA actConsts<>+220(SB)/4, $0x39506967
+DATA actConsts<>+224(SB)/4, $0x3ab743ce
+DATA actConsts<>+228(SB)/4, $0x3ab743ce
+DATA actConsts<>+232(SB)/4, $0x3ab743ce
+DATA actConsts<>+236(SB)/4, $0x3ab743ce
+DATA actConsts<>+240(SB)/4, $0x3ab743ce
+DATA actConsts<>+244(SB)/4, $0x3ab743ce
+DATA actConsts<>+248(SB)/4, $0x3ab743ce
+DATA actConsts<>+252(SB)/4, $0x3ab743ce
+DATA actConsts<>+256(SB)/4, $0x3c088908
+DATA actConsts<>+260(SB)/4, $0x3c088908
+DATA actConsts<>+264(SB)/4, $0x3c088908
+DATA actConsts<>+268(SB)/4, $0x3c088908
+DATA actConsts<>+272(SB)/4, $0x3c088908
+DATA actConsts<>+276(SB)/4, $0x3c088908
+DATA actConsts<>+280(SB)/4, $0x3c088908
+DATA actConsts<>+284(SB)/4, $0x3c088908
+DATA actConsts<>+288(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+292(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+296(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+300(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+304(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+308(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+312(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+316(SB)/4, $0x3d2aa9c1
+DATA actConsts<>+320(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+324(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+328(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+332(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+336(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+340(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+344(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+348(SB)/4, $0x3e2aaaaa
+DATA actConsts<>+352(SB)/4, $0x3f000000
+DATA actConsts<>+356(SB)/4, $0x3f000000
+DATA actConsts<>+360(SB)/4, $0x3f000000
+DATA actConsts<>+364(SB)/4, $0x3f000000
+DATA actConsts<>+368(SB)/4, $0x3f000000
+DATA actConsts<>+372(SB)/4, $0x3f000000
+DATA actConsts<>+376(SB)/4, $0x3f000000
+DATA actConsts<>+380(SB)/4, $0x3f000000
+DATA actConsts<>+384(SB)/4, $0x3f800000
+DATA actConsts<>+388(SB)/4, $0x3f800000
+DATA actConsts<>+392(SB)/4, $0x3f800000
+DATA actConsts<>+396(SB)/4, $0x3f800000
+DATA actConsts<>+400(SB)/4, $0x3f800000
+DATA actConsts<>+404(SB)/4, $0x3f800000
+DATA actConsts<>+408(SB)/4, $0x3f800000
+DATA actConsts<>+412(SB)/4, $0x3f800000
+DATA actConsts<>+416(SB)/4, $0x40000000
+DATA actConsts<>+420(SB)/4, $0x40000000
+DATA actConsts<>+424(SB)/4, $0x40000000
+DATA actConsts<>+428(SB)/4, $0x40000000
+DATA actConsts<>+432(SB)/4, $0x40000000
+DATA actConsts<>+436(SB)/4, $0x40000000
+DATA actConsts<>+440(SB)/4, $0x40000000
+DATA actConsts<>+444(SB)/4, $0x40000000
+DATA actConsts<>+448(SB)/4, $0x0000007f
+DATA actConsts<>+452(SB)/4, $0x0000007f
+DATA actConsts<>+456(SB)/4, $0x0000007f
+DATA actConsts<>+460(SB)/4, $0x0000007f
+DATA actConsts<>+464(SB)/4, $0x0000007f
+DATA actConsts<>+468(SB)/4, $0x0000007f
+DATA actConsts<>+472(SB)/4, $0x0000007f
+DATA actConsts<>+476(SB)/4, $0x0000007f
+DATA actConsts<>+480(SB)/4, $0x80000000
+DATA actConsts<>+484(SB)/4, $0x80000000
+DATA actConsts<>+488(SB)/4, $0x80000000
+DATA actConsts<>+492(SB)/4, $0x80000000
+DATA actConsts<>+496(SB)/4, $0x80000000
+DATA actConsts<>+500(SB)/4, $0x80000000
+DATA actConsts<>+504(SB)/4, $0x80000000
+DATA actConsts<>+508(SB)/4, $0x80000000
+DATA actConsts<>+512(SB)/4, $0x7fffffff
+DATA actConsts<>+516(SB)/4, $0x7fffffff
+DATA actConsts<>+520(SB)/4, $0x7fffffff
+DATA actConsts<>+524(SB)/4, $0x7fffffff
+DATA actConsts<>+528(SB)/4, $0x7fffffff
+DATA actConsts<>+532(SB)/4, $0x7fffffff
+DATA actConsts<>+536(SB)/4, $0x7fffffff
+DATA actConsts<>+540(SB)/4, $0x7fffffff
+DATA actConsts<>+544(SB)/4, $0x3f200000
+DATA actConsts<>+548(SB)/4, $0x3f200000
+DATA actConsts<>+552(SB)/4, $0x3f200000
+DATA actConsts<>+556(SB)/4, $0x3f200000
+DATA actConsts<>+560(SB)/4, $0x3f200000
+DATA actConsts<>+564(SB)/4, $0x3f200000
+DATA actConsts<>+568(SB)/4, $0x3f200000
+DATA actConsts<>+572(SB)/4, $0x3f200000
+DATA actConsts<>+576(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+580(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+584(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+588(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+592(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+596(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+600(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+604(SB)/4, $0xbbbaf0ea
+DATA actConsts<>+608(SB)/4, $0x3ca9134e
+DATA actConsts<>+612(SB)/4, $0x3ca9134e
+DATA actConsts<>+616(SB)/4, $0x3ca9134e
+DATA actConsts<>+620(SB)/4, $0x3ca9134e
+DATA actConsts<>+624(SB)/4, $0x3ca9134e
+DATA actConsts<>+628(SB)/4, $0x3ca9134e
+DATA actConsts<>+632(SB)/4, $0x3ca9134e
+DATA actConsts<>+636(SB)/4, $0x3ca9134e
+DATA actConsts<>+640(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+644(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+648(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+652(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+656(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+660(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+664(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+668(SB)/4, $0xbd5c1e2d
+DATA actConsts<>+672(SB)/4, $0x3e088393
+DATA actConsts<>+676(SB)/4, $0x3e088393
+DATA actConsts<>+680(SB)/4, $0x3e088393
+DATA actConsts<>+684(SB)/4, $0x3e088393
+DATA actConsts<>+688(SB)/4, $0x3e088393
+DATA actConsts<>+692(SB)/4, $0x3e088393
+DATA actConsts<>+696(SB)/4, $0x3e088393
+DATA actConsts<>+700(SB)/4, $0x3e088393
+DATA actConsts<>+704(SB)/4, $0xbeaaaa99
+DATA actConsts<>+708(SB)/4, $0xbeaaaa99
+DATA actConsts<>+712(SB)/4, $0xbeaaaa99
+DATA actConsts<>+716(SB)/4, $0xbeaaaa99
+DATA actConsts<>+720(SB)/4, $0xbeaaaa99
+DATA actConsts<>+724(SB)/4, $0xbeaaaa99
+DATA actConsts<>+728(SB)/4, $0xbeaaaa99
+DATA actConsts<>+732(SB)/4, $0xbeaaaa99
+GLOBL actConsts<>(SB), RODATA|NOPTR, $736
+
 // func sgemmTileAVX512x1(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 // Requires: AVX, AVX512F, MMX+
 TEXT ·sgemmTileAVX512x1(SB), NOSPLIT, $0-64
@@ -8301,5 +8487,837 @@ fmaPeakAVX2_loop:
 	JNE         fmaPeakAVX2_loop
 
 fmaPeakAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sgemvPackedAVX2(k int, a *float32, b *float32, c *float32, np int, alpha float32, beta float32)
+// Requires: AVX, FMA3
+TEXT ·sgemvPackedAVX2(SB), NOSPLIT, $0-48
+	MOVQ         k+0(FP), AX
+	MOVQ         a+8(FP), CX
+	MOVQ         b+16(FP), DX
+	MOVQ         c+24(FP), BX
+	MOVQ         np+32(FP), SI
+	VBROADCASTSS alpha+40(FP), Y12
+	VBROADCASTSS beta+44(FP), Y13
+	XORL         DI, DI
+	MOVL         beta+44(FP), R8
+	ANDL         $0x7fffffff, R8
+	SETEQ        DI
+	TESTQ        SI, SI
+	JE           sgemvPackedAVX2_ret
+
+sgemvPackedAVX2_panel:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   CX, R8
+	MOVQ   AX, R9
+	CMPQ   R9, $+2
+	JL     sgemvPackedAVX2_ktail
+
+sgemvPackedAVX2_k2:
+	VBROADCASTSS (R8), Y8
+	VBROADCASTSS 4(R8), Y9
+	VFMADD231PS  (DX), Y8, Y0
+	VFMADD231PS  32(DX), Y8, Y1
+	VFMADD231PS  64(DX), Y8, Y2
+	VFMADD231PS  96(DX), Y8, Y3
+	VFMADD231PS  128(DX), Y9, Y4
+	VFMADD231PS  160(DX), Y9, Y5
+	VFMADD231PS  192(DX), Y9, Y6
+	VFMADD231PS  224(DX), Y9, Y7
+	ADDQ         $+256, DX
+	ADDQ         $+8, R8
+	SUBQ         $+2, R9
+	CMPQ         R9, $+2
+	JGE          sgemvPackedAVX2_k2
+
+sgemvPackedAVX2_ktail:
+	TESTQ        R9, R9
+	JE           sgemvPackedAVX2_store
+	VBROADCASTSS (R8), Y8
+	VFMADD231PS  (DX), Y8, Y0
+	VFMADD231PS  32(DX), Y8, Y1
+	VFMADD231PS  64(DX), Y8, Y2
+	VFMADD231PS  96(DX), Y8, Y3
+	ADDQ         $+128, DX
+
+sgemvPackedAVX2_store:
+	VADDPS      Y4, Y0, Y0
+	VMULPS      Y12, Y0, Y0
+	VADDPS      Y5, Y1, Y1
+	VMULPS      Y12, Y1, Y1
+	VADDPS      Y6, Y2, Y2
+	VMULPS      Y12, Y2, Y2
+	VADDPS      Y7, Y3, Y3
+	VMULPS      Y12, Y3, Y3
+	TESTL       DI, DI
+	JNE         sgemvPackedAVX2_store0
+	VFMADD231PS (BX), Y13, Y0
+	VFMADD231PS 32(BX), Y13, Y1
+	VFMADD231PS 64(BX), Y13, Y2
+	VFMADD231PS 96(BX), Y13, Y3
+
+sgemvPackedAVX2_store0:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	VMOVUPS Y2, 64(BX)
+	VMOVUPS Y3, 96(BX)
+	ADDQ    $+128, BX
+	DECQ    SI
+	JNE     sgemvPackedAVX2_panel
+
+sgemvPackedAVX2_ret:
+	VZEROUPPER
+	RET
+
+// func sigmoidAVX2(n int, x *float32, y *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	CMPQ AX, $+32
+	JL   sigmoidAVX2_one
+
+sigmoidAVX2_wide:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y4
+	VMOVUPS 64(CX), Y8
+	VMOVUPS 96(CX), Y12
+	VXORPS  actConsts<>+480(SB), Y0, Y0
+	VXORPS  actConsts<>+480(SB), Y4, Y4
+	VXORPS  actConsts<>+480(SB), Y8, Y8
+	VXORPS  actConsts<>+480(SB), Y12, Y12
+	VMOVUPS actConsts<>+0(SB), Y2
+	VMINPS  Y0, Y2, Y0
+	VMOVUPS actConsts<>+0(SB), Y6
+	VMINPS  Y4, Y6, Y4
+	VMOVUPS actConsts<>+0(SB), Y10
+	VMINPS  Y8, Y10, Y8
+	VMOVUPS actConsts<>+0(SB), Y14
+	VMINPS  Y12, Y14, Y12
+	VMOVUPS actConsts<>+32(SB), Y2
+	VMAXPS  Y0, Y2, Y0
+	VMOVUPS actConsts<>+32(SB), Y6
+	VMAXPS  Y4, Y6, Y4
+	VMOVUPS actConsts<>+32(SB), Y10
+	VMAXPS  Y8, Y10, Y8
+	VMOVUPS actConsts<>+32(SB), Y14
+	VMAXPS  Y12, Y14, Y12
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y1
+	VFMADD213PS  actConsts<>+96(SB), Y0, Y1
+	VMOVUPS      actConsts<>+64(SB), Y5
+	VFMADD213PS  actConsts<>+96(SB), Y4, Y5
+	VMOVUPS      actConsts<>+64(SB), Y9
+	VFMADD213PS  actConsts<>+96(SB), Y8, Y9
+	VMOVUPS      actConsts<>+64(SB), Y13
+	VFMADD213PS  actConsts<>+96(SB), Y12, Y13
+	VROUNDPS     $0x01, Y1, Y1
+	VROUNDPS     $0x01, Y5, Y5
+	VROUNDPS     $0x01, Y9, Y9
+	VROUNDPS     $0x01, Y13, Y13
+	VFNMADD231PS actConsts<>+128(SB), Y1, Y0
+	VFNMADD231PS actConsts<>+128(SB), Y5, Y4
+	VFNMADD231PS actConsts<>+128(SB), Y9, Y8
+	VFNMADD231PS actConsts<>+128(SB), Y13, Y12
+	VFNMADD231PS actConsts<>+160(SB), Y1, Y0
+	VFNMADD231PS actConsts<>+160(SB), Y5, Y4
+	VFNMADD231PS actConsts<>+160(SB), Y9, Y8
+	VFNMADD231PS actConsts<>+160(SB), Y13, Y12
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      actConsts<>+192(SB), Y3
+	VMULPS       Y4, Y4, Y6
+	VMOVUPS      actConsts<>+192(SB), Y7
+	VMULPS       Y8, Y8, Y10
+	VMOVUPS      actConsts<>+192(SB), Y11
+	VMULPS       Y12, Y12, Y14
+	VMOVUPS      actConsts<>+192(SB), Y15
+	VFMADD213PS  actConsts<>+224(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+224(SB), Y4, Y7
+	VFMADD213PS  actConsts<>+224(SB), Y8, Y11
+	VFMADD213PS  actConsts<>+224(SB), Y12, Y15
+	VFMADD213PS  actConsts<>+256(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+256(SB), Y4, Y7
+	VFMADD213PS  actConsts<>+256(SB), Y8, Y11
+	VFMADD213PS  actConsts<>+256(SB), Y12, Y15
+	VFMADD213PS  actConsts<>+288(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+288(SB), Y4, Y7
+	VFMADD213PS  actConsts<>+288(SB), Y8, Y11
+	VFMADD213PS  actConsts<>+288(SB), Y12, Y15
+	VFMADD213PS  actConsts<>+320(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+320(SB), Y4, Y7
+	VFMADD213PS  actConsts<>+320(SB), Y8, Y11
+	VFMADD213PS  actConsts<>+320(SB), Y12, Y15
+	VFMADD213PS  actConsts<>+352(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+352(SB), Y4, Y7
+	VFMADD213PS  actConsts<>+352(SB), Y8, Y11
+	VFMADD213PS  actConsts<>+352(SB), Y12, Y15
+	VFMADD213PS  Y0, Y2, Y3
+	VFMADD213PS  Y4, Y6, Y7
+	VFMADD213PS  Y8, Y10, Y11
+	VFMADD213PS  Y12, Y14, Y15
+	VADDPS       actConsts<>+384(SB), Y3, Y3
+	VADDPS       actConsts<>+384(SB), Y7, Y7
+	VADDPS       actConsts<>+384(SB), Y11, Y11
+	VADDPS       actConsts<>+384(SB), Y15, Y15
+
+	// y *= 2^n
+	VCVTTPS2DQ Y1, Y1
+	VCVTTPS2DQ Y5, Y5
+	VCVTTPS2DQ Y9, Y9
+	VCVTTPS2DQ Y13, Y13
+	VPADDD     actConsts<>+448(SB), Y1, Y1
+	VPADDD     actConsts<>+448(SB), Y5, Y5
+	VPADDD     actConsts<>+448(SB), Y9, Y9
+	VPADDD     actConsts<>+448(SB), Y13, Y13
+	VPSLLD     $0x17, Y1, Y1
+	VPSLLD     $0x17, Y5, Y5
+	VPSLLD     $0x17, Y9, Y9
+	VPSLLD     $0x17, Y13, Y13
+	VMULPS     Y1, Y3, Y3
+	VMULPS     Y5, Y7, Y7
+	VMULPS     Y9, Y11, Y11
+	VMULPS     Y13, Y15, Y15
+	VMOVUPS    actConsts<>+384(SB), Y1
+	VADDPS     Y1, Y3, Y3
+	VMOVUPS    actConsts<>+384(SB), Y5
+	VADDPS     Y5, Y7, Y7
+	VMOVUPS    actConsts<>+384(SB), Y9
+	VADDPS     Y9, Y11, Y11
+	VMOVUPS    actConsts<>+384(SB), Y13
+	VADDPS     Y13, Y15, Y15
+	VDIVPS     Y3, Y1, Y3
+	VDIVPS     Y7, Y5, Y7
+	VDIVPS     Y11, Y9, Y11
+	VDIVPS     Y15, Y13, Y15
+	VMOVUPS    Y3, (DX)
+	VMOVUPS    Y7, 32(DX)
+	VMOVUPS    Y11, 64(DX)
+	VMOVUPS    Y15, 96(DX)
+	ADDQ       $+128, CX
+	ADDQ       $+128, DX
+	SUBQ       $+32, AX
+	CMPQ       AX, $+32
+	JGE        sigmoidAVX2_wide
+
+sigmoidAVX2_one:
+	CMPQ AX, $+8
+	JL   sigmoidAVX2_tail
+
+sigmoidAVX2_loop:
+	VMOVUPS (CX), Y0
+	VXORPS  actConsts<>+480(SB), Y0, Y0
+	VMOVUPS actConsts<>+0(SB), Y2
+	VMINPS  Y0, Y2, Y0
+	VMOVUPS actConsts<>+32(SB), Y2
+	VMAXPS  Y0, Y2, Y0
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y1
+	VFMADD213PS  actConsts<>+96(SB), Y0, Y1
+	VROUNDPS     $0x01, Y1, Y1
+	VFNMADD231PS actConsts<>+128(SB), Y1, Y0
+	VFNMADD231PS actConsts<>+160(SB), Y1, Y0
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      actConsts<>+192(SB), Y3
+	VFMADD213PS  actConsts<>+224(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+256(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+288(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+320(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+352(SB), Y0, Y3
+	VFMADD213PS  Y0, Y2, Y3
+	VADDPS       actConsts<>+384(SB), Y3, Y3
+
+	// y *= 2^n
+	VCVTTPS2DQ Y1, Y1
+	VPADDD     actConsts<>+448(SB), Y1, Y1
+	VPSLLD     $0x17, Y1, Y1
+	VMULPS     Y1, Y3, Y3
+	VMOVUPS    actConsts<>+384(SB), Y1
+	VADDPS     Y1, Y3, Y3
+	VDIVPS     Y3, Y1, Y3
+	VMOVUPS    Y3, (DX)
+	ADDQ       $+32, CX
+	ADDQ       $+32, DX
+	SUBQ       $+8, AX
+	CMPQ       AX, $+8
+	JGE        sigmoidAVX2_loop
+
+sigmoidAVX2_tail:
+	TESTQ AX, AX
+	JE    sigmoidAVX2_ret
+
+	// Y15 = mask of the last n < 8 elements: sgemmMaskTable + 4*(16 - n).
+	LEAQ       sgemmMaskTable<>+0(SB), BX
+	NEGQ       AX
+	LEAQ       64(BX)(AX*4), BX
+	VMOVUPS    (BX), Y15
+	VMASKMOVPS (CX), Y15, Y0
+	VXORPS     actConsts<>+480(SB), Y0, Y0
+	VMOVUPS    actConsts<>+0(SB), Y2
+	VMINPS     Y0, Y2, Y0
+	VMOVUPS    actConsts<>+32(SB), Y2
+	VMAXPS     Y0, Y2, Y0
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y1
+	VFMADD213PS  actConsts<>+96(SB), Y0, Y1
+	VROUNDPS     $0x01, Y1, Y1
+	VFNMADD231PS actConsts<>+128(SB), Y1, Y0
+	VFNMADD231PS actConsts<>+160(SB), Y1, Y0
+	VMULPS       Y0, Y0, Y2
+	VMOVUPS      actConsts<>+192(SB), Y3
+	VFMADD213PS  actConsts<>+224(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+256(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+288(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+320(SB), Y0, Y3
+	VFMADD213PS  actConsts<>+352(SB), Y0, Y3
+	VFMADD213PS  Y0, Y2, Y3
+	VADDPS       actConsts<>+384(SB), Y3, Y3
+
+	// y *= 2^n
+	VCVTTPS2DQ Y1, Y1
+	VPADDD     actConsts<>+448(SB), Y1, Y1
+	VPSLLD     $0x17, Y1, Y1
+	VMULPS     Y1, Y3, Y3
+	VMOVUPS    actConsts<>+384(SB), Y1
+	VADDPS     Y1, Y3, Y3
+	VDIVPS     Y3, Y1, Y3
+	VMASKMOVPS Y3, Y15, (DX)
+
+sigmoidAVX2_ret:
+	VZEROUPPER
+	RET
+
+// func tanhAVX2(n int, x *float32, y *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·tanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ y+16(FP), DX
+	CMPQ AX, $+16
+	JL   tanhAVX2_one
+
+tanhAVX2_wide:
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y7
+	VANDPS  actConsts<>+512(SB), Y0, Y1
+	VANDPS  actConsts<>+512(SB), Y7, Y8
+
+	// Small |x|: |x| + |x|³·q(x²).
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     actConsts<>+576(SB), Y3
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     actConsts<>+576(SB), Y10
+	VFMADD213PS actConsts<>+608(SB), Y2, Y3
+	VFMADD213PS actConsts<>+608(SB), Y9, Y10
+	VFMADD213PS actConsts<>+640(SB), Y2, Y3
+	VFMADD213PS actConsts<>+640(SB), Y9, Y10
+	VFMADD213PS actConsts<>+672(SB), Y2, Y3
+	VFMADD213PS actConsts<>+672(SB), Y9, Y10
+	VFMADD213PS actConsts<>+704(SB), Y2, Y3
+	VFMADD213PS actConsts<>+704(SB), Y9, Y10
+	VMULPS      Y2, Y3, Y3
+	VMULPS      Y9, Y10, Y10
+	VFMADD213PS Y1, Y1, Y3
+	VFMADD213PS Y8, Y8, Y10
+	VADDPS      Y1, Y1, Y2
+	VADDPS      Y8, Y8, Y9
+	VMOVUPS     actConsts<>+0(SB), Y5
+	VMINPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+0(SB), Y12
+	VMINPS      Y9, Y12, Y9
+	VMOVUPS     actConsts<>+32(SB), Y5
+	VMAXPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+32(SB), Y12
+	VMAXPS      Y9, Y12, Y9
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y4
+	VFMADD213PS  actConsts<>+96(SB), Y2, Y4
+	VMOVUPS      actConsts<>+64(SB), Y11
+	VFMADD213PS  actConsts<>+96(SB), Y9, Y11
+	VROUNDPS     $0x01, Y4, Y4
+	VROUNDPS     $0x01, Y11, Y11
+	VFNMADD231PS actConsts<>+128(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+128(SB), Y11, Y9
+	VFNMADD231PS actConsts<>+160(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+160(SB), Y11, Y9
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      actConsts<>+192(SB), Y6
+	VMULPS       Y9, Y9, Y12
+	VMOVUPS      actConsts<>+192(SB), Y13
+	VFMADD213PS  actConsts<>+224(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+224(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+256(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+256(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+288(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+288(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+320(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+320(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+352(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+352(SB), Y9, Y13
+	VFMADD213PS  Y2, Y5, Y6
+	VFMADD213PS  Y9, Y12, Y13
+	VADDPS       actConsts<>+384(SB), Y6, Y6
+	VADDPS       actConsts<>+384(SB), Y13, Y13
+
+	// y *= 2^n
+	VCVTTPS2DQ Y4, Y4
+	VCVTTPS2DQ Y11, Y11
+	VPADDD     actConsts<>+448(SB), Y4, Y4
+	VPADDD     actConsts<>+448(SB), Y11, Y11
+	VPSLLD     $0x17, Y4, Y4
+	VPSLLD     $0x17, Y11, Y11
+	VMULPS     Y4, Y6, Y6
+	VMULPS     Y11, Y13, Y13
+
+	// Large |x|: 1 - 2/(e^2|x| + 1).
+	VADDPS  actConsts<>+384(SB), Y6, Y6
+	VADDPS  actConsts<>+384(SB), Y13, Y13
+	VMOVUPS actConsts<>+416(SB), Y4
+	VDIVPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+416(SB), Y11
+	VDIVPS  Y13, Y11, Y13
+	VMOVUPS actConsts<>+384(SB), Y4
+	VSUBPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+384(SB), Y11
+	VSUBPS  Y13, Y11, Y13
+
+	// Pick the small-|x| result where |x| < 0.625, then copy the sign of x.
+	VCMPPS    $0x01, actConsts<>+544(SB), Y1, Y1
+	VBLENDVPS Y1, Y3, Y6, Y6
+	VCMPPS    $0x01, actConsts<>+544(SB), Y8, Y8
+	VBLENDVPS Y8, Y10, Y13, Y13
+	VANDPS    actConsts<>+480(SB), Y0, Y4
+	VORPS     Y4, Y6, Y6
+	VANDPS    actConsts<>+480(SB), Y7, Y11
+	VORPS     Y11, Y13, Y13
+	VMOVUPS   Y6, (DX)
+	VMOVUPS   Y13, 32(DX)
+	ADDQ      $+64, CX
+	ADDQ      $+64, DX
+	SUBQ      $+16, AX
+	CMPQ      AX, $+16
+	JGE       tanhAVX2_wide
+
+tanhAVX2_one:
+	CMPQ AX, $+8
+	JL   tanhAVX2_tail
+
+tanhAVX2_loop:
+	VMOVUPS (CX), Y0
+	VANDPS  actConsts<>+512(SB), Y0, Y1
+
+	// Small |x|: |x| + |x|³·q(x²).
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     actConsts<>+576(SB), Y3
+	VFMADD213PS actConsts<>+608(SB), Y2, Y3
+	VFMADD213PS actConsts<>+640(SB), Y2, Y3
+	VFMADD213PS actConsts<>+672(SB), Y2, Y3
+	VFMADD213PS actConsts<>+704(SB), Y2, Y3
+	VMULPS      Y2, Y3, Y3
+	VFMADD213PS Y1, Y1, Y3
+	VADDPS      Y1, Y1, Y2
+	VMOVUPS     actConsts<>+0(SB), Y5
+	VMINPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+32(SB), Y5
+	VMAXPS      Y2, Y5, Y2
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y4
+	VFMADD213PS  actConsts<>+96(SB), Y2, Y4
+	VROUNDPS     $0x01, Y4, Y4
+	VFNMADD231PS actConsts<>+128(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+160(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      actConsts<>+192(SB), Y6
+	VFMADD213PS  actConsts<>+224(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+256(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+288(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+320(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+352(SB), Y2, Y6
+	VFMADD213PS  Y2, Y5, Y6
+	VADDPS       actConsts<>+384(SB), Y6, Y6
+
+	// y *= 2^n
+	VCVTTPS2DQ Y4, Y4
+	VPADDD     actConsts<>+448(SB), Y4, Y4
+	VPSLLD     $0x17, Y4, Y4
+	VMULPS     Y4, Y6, Y6
+
+	// Large |x|: 1 - 2/(e^2|x| + 1).
+	VADDPS  actConsts<>+384(SB), Y6, Y6
+	VMOVUPS actConsts<>+416(SB), Y4
+	VDIVPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+384(SB), Y4
+	VSUBPS  Y6, Y4, Y6
+
+	// Pick the small-|x| result where |x| < 0.625, then copy the sign of x.
+	VCMPPS    $0x01, actConsts<>+544(SB), Y1, Y1
+	VBLENDVPS Y1, Y3, Y6, Y6
+	VANDPS    actConsts<>+480(SB), Y0, Y4
+	VORPS     Y4, Y6, Y6
+	VMOVUPS   Y6, (DX)
+	ADDQ      $+32, CX
+	ADDQ      $+32, DX
+	SUBQ      $+8, AX
+	CMPQ      AX, $+8
+	JGE       tanhAVX2_loop
+
+tanhAVX2_tail:
+	TESTQ AX, AX
+	JE    tanhAVX2_ret
+
+	// Y15 = mask of the last n < 8 elements: sgemmMaskTable + 4*(16 - n).
+	LEAQ       sgemmMaskTable<>+0(SB), BX
+	NEGQ       AX
+	LEAQ       64(BX)(AX*4), BX
+	VMOVUPS    (BX), Y15
+	VMASKMOVPS (CX), Y15, Y0
+	VANDPS     actConsts<>+512(SB), Y0, Y1
+
+	// Small |x|: |x| + |x|³·q(x²).
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     actConsts<>+576(SB), Y3
+	VFMADD213PS actConsts<>+608(SB), Y2, Y3
+	VFMADD213PS actConsts<>+640(SB), Y2, Y3
+	VFMADD213PS actConsts<>+672(SB), Y2, Y3
+	VFMADD213PS actConsts<>+704(SB), Y2, Y3
+	VMULPS      Y2, Y3, Y3
+	VFMADD213PS Y1, Y1, Y3
+	VADDPS      Y1, Y1, Y2
+	VMOVUPS     actConsts<>+0(SB), Y5
+	VMINPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+32(SB), Y5
+	VMAXPS      Y2, Y5, Y2
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y4
+	VFMADD213PS  actConsts<>+96(SB), Y2, Y4
+	VROUNDPS     $0x01, Y4, Y4
+	VFNMADD231PS actConsts<>+128(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+160(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      actConsts<>+192(SB), Y6
+	VFMADD213PS  actConsts<>+224(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+256(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+288(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+320(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+352(SB), Y2, Y6
+	VFMADD213PS  Y2, Y5, Y6
+	VADDPS       actConsts<>+384(SB), Y6, Y6
+
+	// y *= 2^n
+	VCVTTPS2DQ Y4, Y4
+	VPADDD     actConsts<>+448(SB), Y4, Y4
+	VPSLLD     $0x17, Y4, Y4
+	VMULPS     Y4, Y6, Y6
+
+	// Large |x|: 1 - 2/(e^2|x| + 1).
+	VADDPS  actConsts<>+384(SB), Y6, Y6
+	VMOVUPS actConsts<>+416(SB), Y4
+	VDIVPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+384(SB), Y4
+	VSUBPS  Y6, Y4, Y6
+
+	// Pick the small-|x| result where |x| < 0.625, then copy the sign of x.
+	VCMPPS     $0x01, actConsts<>+544(SB), Y1, Y1
+	VBLENDVPS  Y1, Y3, Y6, Y6
+	VANDPS     actConsts<>+480(SB), Y0, Y4
+	VORPS      Y4, Y6, Y6
+	VMASKMOVPS Y6, Y15, (DX)
+
+tanhAVX2_ret:
+	VZEROUPPER
+	RET
+
+// func lstmUpdateAVX2(n int, gates *float32, c *float32, h *float32)
+// Requires: AVX, AVX2, FMA3
+TEXT ·lstmUpdateAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), AX
+	MOVQ gates+8(FP), CX
+	MOVQ c+16(FP), DX
+	MOVQ h+24(FP), BX
+	MOVQ AX, SI
+	SHLQ $0x02, SI
+	LEAQ (SI)(SI*2), DI
+	CMPQ AX, $+16
+	JL   lstmUpdateAVX2_one
+
+lstmUpdateAVX2_wide:
+	VMOVUPS     (DX), Y0
+	VMOVUPS     (CX)(SI*2), Y4
+	VMULPS      Y4, Y0, Y0
+	VMOVUPS     (CX), Y4
+	VMOVUPS     (CX)(DI*1), Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMOVUPS     Y0, (DX)
+	VMOVUPS     32(DX), Y7
+	VMOVUPS     32(CX)(SI*2), Y11
+	VMULPS      Y11, Y7, Y7
+	VMOVUPS     32(CX), Y11
+	VMOVUPS     32(CX)(DI*1), Y12
+	VFMADD231PS Y12, Y11, Y7
+	VMOVUPS     Y7, 32(DX)
+	VANDPS      actConsts<>+512(SB), Y0, Y1
+	VANDPS      actConsts<>+512(SB), Y7, Y8
+
+	// Small |x|: |x| + |x|³·q(x²).
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     actConsts<>+576(SB), Y3
+	VMULPS      Y7, Y7, Y9
+	VMOVUPS     actConsts<>+576(SB), Y10
+	VFMADD213PS actConsts<>+608(SB), Y2, Y3
+	VFMADD213PS actConsts<>+608(SB), Y9, Y10
+	VFMADD213PS actConsts<>+640(SB), Y2, Y3
+	VFMADD213PS actConsts<>+640(SB), Y9, Y10
+	VFMADD213PS actConsts<>+672(SB), Y2, Y3
+	VFMADD213PS actConsts<>+672(SB), Y9, Y10
+	VFMADD213PS actConsts<>+704(SB), Y2, Y3
+	VFMADD213PS actConsts<>+704(SB), Y9, Y10
+	VMULPS      Y2, Y3, Y3
+	VMULPS      Y9, Y10, Y10
+	VFMADD213PS Y1, Y1, Y3
+	VFMADD213PS Y8, Y8, Y10
+	VADDPS      Y1, Y1, Y2
+	VADDPS      Y8, Y8, Y9
+	VMOVUPS     actConsts<>+0(SB), Y5
+	VMINPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+0(SB), Y12
+	VMINPS      Y9, Y12, Y9
+	VMOVUPS     actConsts<>+32(SB), Y5
+	VMAXPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+32(SB), Y12
+	VMAXPS      Y9, Y12, Y9
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y4
+	VFMADD213PS  actConsts<>+96(SB), Y2, Y4
+	VMOVUPS      actConsts<>+64(SB), Y11
+	VFMADD213PS  actConsts<>+96(SB), Y9, Y11
+	VROUNDPS     $0x01, Y4, Y4
+	VROUNDPS     $0x01, Y11, Y11
+	VFNMADD231PS actConsts<>+128(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+128(SB), Y11, Y9
+	VFNMADD231PS actConsts<>+160(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+160(SB), Y11, Y9
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      actConsts<>+192(SB), Y6
+	VMULPS       Y9, Y9, Y12
+	VMOVUPS      actConsts<>+192(SB), Y13
+	VFMADD213PS  actConsts<>+224(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+224(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+256(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+256(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+288(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+288(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+320(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+320(SB), Y9, Y13
+	VFMADD213PS  actConsts<>+352(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+352(SB), Y9, Y13
+	VFMADD213PS  Y2, Y5, Y6
+	VFMADD213PS  Y9, Y12, Y13
+	VADDPS       actConsts<>+384(SB), Y6, Y6
+	VADDPS       actConsts<>+384(SB), Y13, Y13
+
+	// y *= 2^n
+	VCVTTPS2DQ Y4, Y4
+	VCVTTPS2DQ Y11, Y11
+	VPADDD     actConsts<>+448(SB), Y4, Y4
+	VPADDD     actConsts<>+448(SB), Y11, Y11
+	VPSLLD     $0x17, Y4, Y4
+	VPSLLD     $0x17, Y11, Y11
+	VMULPS     Y4, Y6, Y6
+	VMULPS     Y11, Y13, Y13
+
+	// Large |x|: 1 - 2/(e^2|x| + 1).
+	VADDPS  actConsts<>+384(SB), Y6, Y6
+	VADDPS  actConsts<>+384(SB), Y13, Y13
+	VMOVUPS actConsts<>+416(SB), Y4
+	VDIVPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+416(SB), Y11
+	VDIVPS  Y13, Y11, Y13
+	VMOVUPS actConsts<>+384(SB), Y4
+	VSUBPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+384(SB), Y11
+	VSUBPS  Y13, Y11, Y13
+
+	// Pick the small-|x| result where |x| < 0.625, then copy the sign of x.
+	VCMPPS    $0x01, actConsts<>+544(SB), Y1, Y1
+	VBLENDVPS Y1, Y3, Y6, Y6
+	VCMPPS    $0x01, actConsts<>+544(SB), Y8, Y8
+	VBLENDVPS Y8, Y10, Y13, Y13
+	VANDPS    actConsts<>+480(SB), Y0, Y4
+	VORPS     Y4, Y6, Y6
+	VANDPS    actConsts<>+480(SB), Y7, Y11
+	VORPS     Y11, Y13, Y13
+	VMOVUPS   (CX)(SI*1), Y4
+	VMULPS    Y4, Y6, Y6
+	VMOVUPS   Y6, (BX)
+	VMOVUPS   32(CX)(SI*1), Y11
+	VMULPS    Y11, Y13, Y13
+	VMOVUPS   Y13, 32(BX)
+	ADDQ      $+64, CX
+	ADDQ      $+64, DX
+	ADDQ      $+64, BX
+	SUBQ      $+16, AX
+	CMPQ      AX, $+16
+	JGE       lstmUpdateAVX2_wide
+
+lstmUpdateAVX2_one:
+	CMPQ AX, $+8
+	JL   lstmUpdateAVX2_tail
+
+lstmUpdateAVX2_loop:
+	VMOVUPS     (DX), Y0
+	VMOVUPS     (CX)(SI*2), Y4
+	VMULPS      Y4, Y0, Y0
+	VMOVUPS     (CX), Y4
+	VMOVUPS     (CX)(DI*1), Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMOVUPS     Y0, (DX)
+	VANDPS      actConsts<>+512(SB), Y0, Y1
+
+	// Small |x|: |x| + |x|³·q(x²).
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     actConsts<>+576(SB), Y3
+	VFMADD213PS actConsts<>+608(SB), Y2, Y3
+	VFMADD213PS actConsts<>+640(SB), Y2, Y3
+	VFMADD213PS actConsts<>+672(SB), Y2, Y3
+	VFMADD213PS actConsts<>+704(SB), Y2, Y3
+	VMULPS      Y2, Y3, Y3
+	VFMADD213PS Y1, Y1, Y3
+	VADDPS      Y1, Y1, Y2
+	VMOVUPS     actConsts<>+0(SB), Y5
+	VMINPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+32(SB), Y5
+	VMAXPS      Y2, Y5, Y2
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y4
+	VFMADD213PS  actConsts<>+96(SB), Y2, Y4
+	VROUNDPS     $0x01, Y4, Y4
+	VFNMADD231PS actConsts<>+128(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+160(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      actConsts<>+192(SB), Y6
+	VFMADD213PS  actConsts<>+224(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+256(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+288(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+320(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+352(SB), Y2, Y6
+	VFMADD213PS  Y2, Y5, Y6
+	VADDPS       actConsts<>+384(SB), Y6, Y6
+
+	// y *= 2^n
+	VCVTTPS2DQ Y4, Y4
+	VPADDD     actConsts<>+448(SB), Y4, Y4
+	VPSLLD     $0x17, Y4, Y4
+	VMULPS     Y4, Y6, Y6
+
+	// Large |x|: 1 - 2/(e^2|x| + 1).
+	VADDPS  actConsts<>+384(SB), Y6, Y6
+	VMOVUPS actConsts<>+416(SB), Y4
+	VDIVPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+384(SB), Y4
+	VSUBPS  Y6, Y4, Y6
+
+	// Pick the small-|x| result where |x| < 0.625, then copy the sign of x.
+	VCMPPS    $0x01, actConsts<>+544(SB), Y1, Y1
+	VBLENDVPS Y1, Y3, Y6, Y6
+	VANDPS    actConsts<>+480(SB), Y0, Y4
+	VORPS     Y4, Y6, Y6
+	VMOVUPS   (CX)(SI*1), Y4
+	VMULPS    Y4, Y6, Y6
+	VMOVUPS   Y6, (BX)
+	ADDQ      $+32, CX
+	ADDQ      $+32, DX
+	ADDQ      $+32, BX
+	SUBQ      $+8, AX
+	CMPQ      AX, $+8
+	JGE       lstmUpdateAVX2_loop
+
+lstmUpdateAVX2_tail:
+	TESTQ AX, AX
+	JE    lstmUpdateAVX2_ret
+
+	// Y15 = mask of the last n < 8 elements: sgemmMaskTable + 4*(16 - n).
+	LEAQ        sgemmMaskTable<>+0(SB), R8
+	NEGQ        AX
+	LEAQ        64(R8)(AX*4), R8
+	VMOVUPS     (R8), Y15
+	VMASKMOVPS  (DX), Y15, Y0
+	VMASKMOVPS  (CX)(SI*2), Y15, Y4
+	VMULPS      Y4, Y0, Y0
+	VMASKMOVPS  (CX), Y15, Y4
+	VMASKMOVPS  (CX)(DI*1), Y15, Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMASKMOVPS  Y0, Y15, (DX)
+	VANDPS      actConsts<>+512(SB), Y0, Y1
+
+	// Small |x|: |x| + |x|³·q(x²).
+	VMULPS      Y0, Y0, Y2
+	VMOVUPS     actConsts<>+576(SB), Y3
+	VFMADD213PS actConsts<>+608(SB), Y2, Y3
+	VFMADD213PS actConsts<>+640(SB), Y2, Y3
+	VFMADD213PS actConsts<>+672(SB), Y2, Y3
+	VFMADD213PS actConsts<>+704(SB), Y2, Y3
+	VMULPS      Y2, Y3, Y3
+	VFMADD213PS Y1, Y1, Y3
+	VADDPS      Y1, Y1, Y2
+	VMOVUPS     actConsts<>+0(SB), Y5
+	VMINPS      Y2, Y5, Y2
+	VMOVUPS     actConsts<>+32(SB), Y5
+	VMAXPS      Y2, Y5, Y2
+
+	// n = floor(x*log2(e) + 0.5); x -= n*ln2 in two parts.
+	VMOVUPS      actConsts<>+64(SB), Y4
+	VFMADD213PS  actConsts<>+96(SB), Y2, Y4
+	VROUNDPS     $0x01, Y4, Y4
+	VFNMADD231PS actConsts<>+128(SB), Y4, Y2
+	VFNMADD231PS actConsts<>+160(SB), Y4, Y2
+	VMULPS       Y2, Y2, Y5
+	VMOVUPS      actConsts<>+192(SB), Y6
+	VFMADD213PS  actConsts<>+224(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+256(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+288(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+320(SB), Y2, Y6
+	VFMADD213PS  actConsts<>+352(SB), Y2, Y6
+	VFMADD213PS  Y2, Y5, Y6
+	VADDPS       actConsts<>+384(SB), Y6, Y6
+
+	// y *= 2^n
+	VCVTTPS2DQ Y4, Y4
+	VPADDD     actConsts<>+448(SB), Y4, Y4
+	VPSLLD     $0x17, Y4, Y4
+	VMULPS     Y4, Y6, Y6
+
+	// Large |x|: 1 - 2/(e^2|x| + 1).
+	VADDPS  actConsts<>+384(SB), Y6, Y6
+	VMOVUPS actConsts<>+416(SB), Y4
+	VDIVPS  Y6, Y4, Y6
+	VMOVUPS actConsts<>+384(SB), Y4
+	VSUBPS  Y6, Y4, Y6
+
+	// Pick the small-|x| result where |x| < 0.625, then copy the sign of x.
+	VCMPPS     $0x01, actConsts<>+544(SB), Y1, Y1
+	VBLENDVPS  Y1, Y3, Y6, Y6
+	VANDPS     actConsts<>+480(SB), Y0, Y4
+	VORPS      Y4, Y6, Y6
+	VMASKMOVPS (CX)(SI*1), Y15, Y4
+	VMULPS     Y4, Y6, Y6
+	VMASKMOVPS Y6, Y15, (BX)
+
+lstmUpdateAVX2_ret:
 	VZEROUPPER
 	RET

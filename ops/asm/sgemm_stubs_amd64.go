@@ -108,3 +108,17 @@ func sgemmPackBTAVX2(kb int, src *float32, ldb int, dst *float32)
 
 // fmaPeakAVX2 runs iters iterations of 12 independent 8-lane FMAs (192 FLOP each).
 func fmaPeakAVX2(iters int)
+
+// sgemvPackedAVX2 computes c[j] = alpha*Σp a[p]*b[(j/32)*32*k + p*32 + j%32] + beta*c[j]
+// for j < 32*np (c unread when beta is 0): np packed panels of k rows.
+func sgemvPackedAVX2(k int, a *float32, b *float32, c *float32, np int, alpha float32, beta float32)
+
+// sigmoidAVX2 sets y[i] = 1/(1+exp(-x[i])) for i < n; y may be x.
+func sigmoidAVX2(n int, x *float32, y *float32)
+
+// tanhAVX2 sets y[i] = tanh(x[i]) for i < n; y may be x.
+func tanhAVX2(n int, x *float32, y *float32)
+
+// lstmUpdateAVX2 sets c[j] = f[j]*c[j] + i[j]*g[j] and h[j] = o[j]*tanh(c[j]) for j < n,
+// where i, o, f and g are the blocks of n values at gates, in that order.
+func lstmUpdateAVX2(n int, gates *float32, c *float32, h *float32)

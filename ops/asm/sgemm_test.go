@@ -174,9 +174,94 @@ func TestSgemmPacked(t *testing.T) {
 			if pb.K() != k || pb.N() != n {
 				t.Fatalf("PackB(%d, %d) gave %d×%d", k, n, pb.K(), pb.N())
 			}
-			sgemmPacked(im, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc)
+			sgemmPacked(im, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc, nil)
 		}, 1e-5)
 	})
+}
+
+// TestSgemmPackedEpi checks that the epilogue sees every element of C
+// once and nothing else: it applies v*0.5 - 3, which the test undoes on
+// the m×n matrix before comparing (guard values after rows must stay).
+func TestSgemmPackedEpi(t *testing.T) {
+	forEachSgemmImpl(t, func(t *testing.T, im *sgemmImpl) {
+		checkGemm(t, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+			pb := PackB(transB, k, n, b, ldb)
+			sgemmPacked(im, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc, func(cc []float32, ld, i0, j0, rows, cols int) {
+				if ld != ldc || &cc[0] != &c[0] || i0 < 0 || j0 < 0 || i0+rows > m || j0+cols > n {
+					t.Fatalf("epilogue block %d×%d at (%d, %d), stride %d, in %d×%d at %d", rows, cols, i0, j0, ld, m, n, ldc)
+				}
+				for i := i0; i < i0+rows; i++ {
+					for j := j0; j < j0+cols; j++ {
+						cc[i*ld+j] = cc[i*ld+j]*0.5 - 3
+					}
+				}
+			})
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					c[i*ldc+j] = (c[i*ldc+j] + 3) * 2
+				}
+			}
+		}, 1e-5)
+	})
+}
+
+// TestSgemmPacksBitExact checks SgemmPacks' promise: where it holds,
+// SgemmPacked gives exactly Sgemm's results.
+func TestSgemmPacksBitExact(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	n := 0
+	for _, tc := range gemmCases() {
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			if !SgemmPacks(tr[0], tc.m, tc.n, tc.k) {
+				continue
+			}
+			n++
+			lda, ldb := tc.k, tc.n
+			if tr[0] {
+				lda = tc.m
+			}
+			if tr[1] {
+				ldb = tc.k
+			}
+			a, b := randSlice[float32](r, tc.m*tc.k), randSlice[float32](r, tc.k*tc.n)
+			c0 := randSlice[float32](r, tc.m*tc.n)
+			want, got := append([]float32(nil), c0...), append([]float32(nil), c0...)
+			Sgemm(tr[0], tr[1], tc.m, tc.n, tc.k, 0.5, a, lda, b, ldb, 0.25, want, tc.n)
+			SgemmPacked(tr[0], tc.m, tc.n, tc.k, 0.5, a, lda, PackB(tr[1], tc.k, tc.n, b, ldb), 0.25, got, tc.n)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("m=%d n=%d k=%d trans=%v: c[%d] = %v packed, %v not", tc.m, tc.n, tc.k, tr, i, got[i], want[i])
+				}
+			}
+		}
+	}
+	t.Logf("%d products where SgemmPacks holds (%s)", n, SgemmImplementation())
+}
+
+// TestPackBInto packs into caller buffers that start off a 64-byte
+// boundary and hold garbage, and checks that a short buffer panics.
+func TestPackBInto(t *testing.T) {
+	forEachSgemmImpl(t, func(t *testing.T, im *sgemmImpl) {
+		for off := 0; off < 3; off++ {
+			checkGemm(t, func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+				buf := make([]float32, PackedBLen(k, n)+off)[off:]
+				for i := range buf {
+					buf[i] = float32(math.NaN())
+				}
+				pb := PackBInto(transB, k, n, b, ldb, buf)
+				sgemmPacked(im, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc, nil)
+			}, 1e-5)
+			if testing.Short() {
+				break
+			}
+		}
+	})
+	defer func() {
+		if recover() == nil {
+			t.Error("PackBInto with a short buffer did not panic")
+		}
+	}()
+	PackBInto(false, 4, 40, make([]float32, 160), 40, make([]float32, 100))
 }
 
 // TestPackedBCols splits products by columns with PackedB.Cols, as a
@@ -192,7 +277,7 @@ func TestPackedBCols(t *testing.T) {
 			pb := PackB(true, k, n, b, k)
 			for j0 := 0; j0 < n; j0 += 2 * ColAlign {
 				j1 := min(j0+2*ColAlign, n)
-				sgemmPacked(im, false, m, j1-j0, k, 1, a, k, pb.Cols(j0, j1), 0, got[j0:], n)
+				sgemmPacked(im, false, m, j1-j0, k, 1, a, k, pb.Cols(j0, j1), 0, got[j0:], n, nil)
 			}
 			for i := range want {
 				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
@@ -265,7 +350,7 @@ func TestSgemmNaN(t *testing.T) {
 				for _, packed := range []bool{false, true} {
 					c := make([]float32, m*n)
 					if packed {
-						sgemmPacked(im, false, m, n, k, 1, a, k, PackB(false, k, n, b, n), 0, c, n)
+						sgemmPacked(im, false, m, n, k, 1, a, k, PackB(false, k, n, b, n), 0, c, n, nil)
 					} else {
 						sgemm(im, false, false, m, n, k, 1, a, k, b, n, 0, c, n)
 					}
@@ -328,7 +413,7 @@ func BenchmarkSgemm(b *testing.B) {
 			pb := PackB(false, n, n, y, n)
 			b.Run(fmt.Sprintf("%dPacked", n), func(b *testing.B) {
 				loop(b, flop, func() {
-					sgemmPacked(im, false, n, n, n, 1, x, n, pb, 0, z, n)
+					sgemmPacked(im, false, n, n, n, 1, x, n, pb, 0, z, n, nil)
 				})
 			})
 		}
@@ -373,7 +458,7 @@ func BenchmarkSgemv(b *testing.B) {
 			pb := PackB(true, s.k, s.n, y, s.k)
 			b.Run(fmt.Sprintf("%dx%dPacked", s.n, s.k), func(b *testing.B) {
 				loop(b, flop, func() {
-					sgemmPacked(im, false, 1, s.n, s.k, 1, x, s.k, pb, 0, z, s.n)
+					sgemmPacked(im, false, 1, s.n, s.k, 1, x, s.k, pb, 0, z, s.n, nil)
 				})
 			})
 		}

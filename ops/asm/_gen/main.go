@@ -7,6 +7,9 @@
 // aligned), into an mr×32 block of C of which only the first nn columns are
 // stored: C = alpha*A·B + beta*C, C unread when beta is 0. There is one
 // function per row count so that bottom-edge tiles do no wasted work.
+// Beside them: matrix-vector products (gemv.go for a packed B), packing,
+// and the activation kernels of the recurrent cells (act.go: sigmoid,
+// tanh and the LSTM cell update).
 package main
 
 import (
@@ -52,6 +55,7 @@ func main() {
 		}
 		DATA(4*i, v)
 	}
+	actTables()
 	for r := 1; r <= mrAVX512; r++ {
 		tileAVX512(r)
 	}
@@ -65,6 +69,10 @@ func main() {
 	packBAVX2()
 	packBTAVX2()
 	fmaPeakAVX2()
+	gemvPackedAVX2()
+	sigmoidAVX2()
+	tanhAVX2()
+	lstmUpdateAVX2()
 	Generate()
 }
 

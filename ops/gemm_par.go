@@ -1,0 +1,196 @@
+package ops
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/onyxrt/onyx/ops/asm"
+)
+
+// This file holds the float32 matrix-product driver of Gemm, MatMul and
+// FusedGemm: one product, with B packed once (at Build time for constant
+// weights), split over threads only when each extra thread gets enough
+// work, and an optional epilogue applied to each tile of C while it is
+// in cache.
+
+// gemmThreadWork is the number of multiply-adds each thread of a split
+// product must get: below it, starting a goroutine and waiting for it
+// costs more than it saves.
+const gemmThreadWork = 1 << 20
+
+// sgemmJob is one float32 product C = alpha*op(A)*op(B) + beta*C (C unread
+// when beta is 0) with op(A) m×k and op(B) k×n; pb, when set, is op(B)
+// packed by asm.PackB. epi, when set, is applied to every element of C
+// once it is final, tile by tile where the product is packed
+// (asm.SgemmPackedEpi); a block of a split product gets it with its own
+// tail of c and coordinates relative to that (its offset in c is
+// cap(c) - cap(tail)).
+//
+// The packed B is used only where asm.SgemmPacks says that Sgemm would
+// pack B too, so that a constant B gives bit for bit what the same B as
+// a run-time input gives (a trained model and its exported copy agree);
+// with b nil, pb is used throughout (the recurrent products, whose R is
+// packed whether it is a constant or not).
+type sgemmJob struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	pb             *asm.PackedB
+	c              []float32
+	ldc            int
+	epi            asm.Epilogue
+}
+
+// run computes the product on up to threads goroutines. A packed B
+// splits by rows: each task streams B's panels past its own rows of A. A
+// B not packed yet splits by columns when it is wide enough: each task
+// packs only its own columns, all in parallel, and reads A in place.
+func (j *sgemmJob) run(threads int) {
+	if j.m <= 0 || j.n <= 0 {
+		return
+	}
+	t := min(threads, max(j.m*j.n*max(j.k, 1)/gemmThreadWork, 1))
+	tr := asm.TileRows()
+	cols := j.n >= 2*t*asm.ColAlign && (j.pb == nil || j.m < 2*t*tr)
+	rows := !cols && j.m >= 2*t*tr
+	if t <= 1 || !cols && !rows {
+		j.block(0, j.m, 0, j.n, j.pb)
+		return
+	}
+	// A copy for the goroutines, so that j itself does not escape and a
+	// caller's job can live on its stack.
+	cp := *j
+	cp.parallel(t, cols)
+}
+
+// block computes rows i0..i1 and columns j0..j1 of C, with pb (op(B)
+// packed, or nil) where it gives Sgemm's results. Without pb, a product
+// that Sgemm would pack anyway and that has an epilogue packs B into a
+// scratch buffer, so that the epilogue runs tile by tile.
+func (j *sgemmJob) block(i0, i1, j0, j1 int, pb *asm.PackedB) {
+	m, n := i1-i0, j1-j0
+	aoff := i0 * j.lda
+	if j.transA {
+		aoff = i0
+	}
+	a, c := j.a[aoff:], j.c[i0*j.ldc+j0:]
+	packs := j.b == nil || asm.SgemmPacks(j.transA, m, n, j.k)
+	epi := j.epi
+	if pb == nil && packs && epi != nil {
+		buf := getScratch[float32](asm.PackedBLen(j.k, n))
+		defer putScratch(buf)
+		boff := j0
+		if j.transB {
+			boff = j0 * j.ldb
+		}
+		pb = asm.PackBInto(j.transB, j.k, n, j.b[boff:], j.ldb, *buf)
+	} else if pb != nil && (j0 != 0 || j1 != pb.N()) {
+		pb = pb.Cols(j0, j1)
+	}
+	if pb != nil && packs {
+		asm.SgemmPackedEpi(j.transA, m, n, j.k, j.alpha, a, j.lda, pb, j.beta, c, j.ldc, epi)
+		return
+	}
+	boff := j0
+	if j.transB {
+		boff = j0 * j.ldb
+	}
+	asm.Sgemm(j.transA, j.transB, m, n, j.k, j.alpha, a, j.lda, j.b[boff:], j.ldb, j.beta, c, j.ldc)
+	if epi != nil {
+		epi(c, j.ldc, 0, 0, m, n)
+	}
+}
+
+// parallel is run on t > 1 goroutines, splitting columns or rows into
+// two tasks per thread, so that a thread the OS runs late leaves its
+// share to the others. Blocks start on micro-kernel tile and packing
+// panel boundaries (the last block takes the rest), so that every
+// element is computed as on one thread and the results do not depend on
+// the number of threads.
+func (j *sgemmJob) parallel(t int, cols bool) {
+	if cols {
+		panels := (j.n + asm.ColAlign - 1) / asm.ColAlign
+		per := (panels + 2*t - 1) / (2 * t)
+		tasks := (panels + per - 1) / per
+		runTasks(t, tasks, func(i int) {
+			j0 := i * per * asm.ColAlign
+			j.block(0, j.m, j0, min(j0+per*asm.ColAlign, j.n), j.pb)
+		})
+		return
+	}
+	tr := asm.TileRows()
+	rb := max((j.m+2*t-1)/(2*t), 2*tr)
+	rb = (rb + tr - 1) / tr * tr
+	tasks := max(j.m/rb, 1)
+	runTasks(t, tasks, func(i int) {
+		i1 := i*rb + rb
+		if i == tasks-1 {
+			i1 = j.m
+		}
+		j.block(i*rb, i1, 0, j.n, j.pb)
+	})
+}
+
+// runTasks calls fn(i) for every i < n on up to threads goroutines (the
+// caller's among them), which claim tasks one at a time: a goroutine
+// that starts late, on a machine busy with other work, finds the tasks
+// done and leaves at once, and the caller waits only for tasks that
+// were claimed. A panic in fn is re-raised on the caller's goroutine
+// once the claimed tasks are done.
+func runTasks(threads, n int, fn func(i int)) {
+	if threads <= 1 || n <= 1 {
+		for i := 0; i < n; i++ {
+			fn(i)
+		}
+		return
+	}
+	r := &taskRun{n: n, fn: fn}
+	r.done.Add(n)
+	for t := 1; t < min(threads, n); t++ {
+		go r.work()
+	}
+	r.work()
+	r.done.Wait()
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+}
+
+// taskRun is the shared state of one runTasks call.
+type taskRun struct {
+	next     atomic.Int64
+	done     sync.WaitGroup
+	mu       sync.Mutex
+	panicked any
+	n        int
+	fn       func(i int)
+}
+
+// work claims and runs tasks until none is left.
+func (r *taskRun) work() {
+	for {
+		i := int(r.next.Add(1)) - 1
+		if i >= r.n {
+			return
+		}
+		r.one(i)
+	}
+}
+
+func (r *taskRun) one(i int) {
+	defer r.done.Done()
+	defer func() {
+		if p := recover(); p != nil {
+			r.mu.Lock()
+			if r.panicked == nil {
+				r.panicked = p
+			}
+			r.mu.Unlock()
+		}
+	}()
+	r.fn(i)
+}
