@@ -306,20 +306,38 @@ func buildUnaryGrad(b *Builder) (Kernel, error) {
 				return nil, fmt.Errorf("UnaryGrad(%s): element types differ (%v and %v)", op, dy.DType(), t.DType())
 			}
 		}
+		if op == "Relu" && (x != nil || y != nil) {
+			// dy where the activation is positive: x > 0 exactly where
+			// y = max(x, 0) > 0, so either input will do.
+			ref := x
+			if ref == nil {
+				ref = y
+			}
+			switch dy.DType() {
+			case tensor.Float32:
+				return reluGradT[float32](rc, dy, ref)
+			case tensor.Float64:
+				return reluGradT[float64](rc, dy, ref)
+			}
+		}
 		switch dy.DType() {
 		case tensor.Float32:
-			return []*tensor.Tensor{unaryGradT[float32](rc, dy, x, y, f)}, nil
+			return unaryGradT[float32](rc, dy, x, y, f)
 		case tensor.Float64:
-			return []*tensor.Tensor{unaryGradT[float64](rc, dy, x, y, f)}, nil
+			return unaryGradT[float64](rc, dy, x, y, f)
 		}
 		return nil, ErrDType("UnaryGrad", dy.DType())
 	}), nil
 }
 
-func unaryGradT[T Float](rc *RunContext, dy, x, y *tensor.Tensor, f func(dy, x, y float64) float64) *tensor.Tensor {
+func unaryGradT[T Float](rc *RunContext, dy, x, y *tensor.Tensor, f func(dy, x, y float64) float64) ([]*tensor.Tensor, error) {
 	g := tensor.Data[T](dy)
 	xs, ys := optData[T](x), optData[T](y)
-	out := make([]T, len(g))
+	res, err := rc.NewUninit(dy.DType(), dy.Shape()...)
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.Data[T](res)
 	ewParallel(rc, len(g), grainHeavy, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			var xv, yv float64
@@ -332,7 +350,53 @@ func unaryGradT[T Float](rc *RunContext, dy, x, y *tensor.Tensor, f func(dy, x, 
 			out[i] = T(f(float64(g[i]), xv, yv))
 		}
 	})
-	return tensor.From(dy.Shape(), out)
+	return []*tensor.Tensor{res}, nil
+}
+
+// reluGradT is UnaryGrad for Relu: dy where ref (Relu's input or output)
+// is positive, else 0.
+func reluGradT[T Float](rc *RunContext, dy, ref *tensor.Tensor) ([]*tensor.Tensor, error) {
+	g, r := tensor.Data[T](dy), tensor.Data[T](ref)
+	res, err := rc.NewUninit(dy.DType(), dy.Shape()...)
+	if err != nil {
+		return nil, err
+	}
+	out := tensor.Data[T](res)
+	ewParallel(rc, len(g), grainCheap, func(lo, hi int) {
+		switch gs := any(g).(type) {
+		case []float32:
+			reluGradLoop32(gs[lo:hi], any(r).([]float32)[lo:hi], any(out).([]float32)[lo:hi])
+		case []float64:
+			reluGradLoop64(gs[lo:hi], any(r).([]float64)[lo:hi], any(out).([]float64)[lo:hi])
+		}
+	})
+	return []*tensor.Tensor{res}, nil
+}
+
+// reluGradLoop32 sets out to g where r > 0, else 0, through a bit mask:
+// the sign of r is random, so a branch on it is mispredicted half the
+// time.
+func reluGradLoop32(g, r, out []float32) {
+	r, out = r[:len(g)], out[:len(g)]
+	for i, v := range g {
+		var keep uint32
+		if r[i] > 0 {
+			keep = ^uint32(0)
+		}
+		out[i] = math.Float32frombits(math.Float32bits(v) & keep)
+	}
+}
+
+// reluGradLoop64 is reluGradLoop32 for float64.
+func reluGradLoop64(g, r, out []float64) {
+	r, out = r[:len(g)], out[:len(g)]
+	for i, v := range g {
+		var keep uint64
+		if r[i] > 0 {
+			keep = ^uint64(0)
+		}
+		out[i] = math.Float64frombits(math.Float64bits(v) & keep)
+	}
 }
 
 // ---- ClipGrad ----

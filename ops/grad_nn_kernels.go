@@ -39,14 +39,30 @@ func registerGradNNKernels(r *Registry) {
 // ---- ConvGrad ----
 
 // buildConvGrad: inputs dY, X, W; outputs dX, dW, dB; Conv's attributes.
+//
+// With attribute pooled_dy=1 (set by the train package's backward fusion)
+// there is a fourth input R, and input 0 is not the Conv's dY but the
+// gradient dP of a 2×2, stride-2, unpadded MaxPool of R, where R is the
+// output of the Relu after the Conv: dY is what MaxPoolGrad(dP, R) with
+// activation="Relu" would give. The fast float32 path computes it a few
+// images at a time, in cache, instead of writing and reading a tensor
+// the size of the Conv's output.
 func buildConvGrad(b *Builder) (Kernel, error) {
 	a, err := readConvAttrs(b)
 	if err != nil {
 		return nil, err
 	}
+	pooled := b.Int("pooled_dy", 0) != 0
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
 	want := [3]bool{b.Out(0), b.Out(1), b.Out(2)}
 	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		if err := Need(in, 3); err != nil {
+		nIn := 3
+		if pooled {
+			nIn = 4
+		}
+		if err := Need(in, nIn); err != nil {
 			return nil, err
 		}
 		dY, X, W := in[0], in[1], in[2]
@@ -57,12 +73,54 @@ func buildConvGrad(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !tensor.ShapeEqual(dY.Shape(), p.outShape()) {
+		var pool *pooledDY
+		if pooled {
+			if pool, err = newPooledDY(p, dY, in[3]); err != nil {
+				return nil, err
+			}
+			if X.DType() != tensor.Float32 || !convGradFastOK(p) {
+				// The general path: dY first, then the usual backward.
+				outs, err := maxPoolGradDirect(rc, pool.plan, pool.r, dY, true)
+				if err != nil {
+					return nil, err
+				}
+				dY, pool = outs[0], nil
+			}
+		}
+		if pool == nil && !tensor.ShapeEqual(dY.Shape(), p.outShape()) {
 			return nil, fmt.Errorf("dY has shape %v, want the output shape %v", dY.Shape(), p.outShape())
 		}
-		return convBackward(rc, "ConvGrad", p, false, want, dY, X, W)
+		return convBackward(rc, "ConvGrad", p, false, want, dY, X, W, pool)
 	}
 	return halfWrap(k, 1, 2, 2), nil
+}
+
+// pooledDY describes the dY of a ConvGrad with pooled_dy=1: the gradient
+// dP of the 2×2 stride-2 max pooling (plan) of r, the Relu after the Conv.
+type pooledDY struct {
+	plan *poolPlan
+	r    *tensor.Tensor
+}
+
+func newPooledDY(p *convPlan, dP, r *tensor.Tensor) (*pooledDY, error) {
+	if len(p.g.in) != 2 {
+		return nil, fmt.Errorf("pooled_dy needs a 2-D convolution")
+	}
+	if !tensor.ShapeEqual(r.Shape(), p.outShape()) {
+		return nil, fmt.Errorf("the pooled input has shape %v, want the output shape %v", r.Shape(), p.outShape())
+	}
+	if r.DType() != dP.DType() {
+		return nil, fmt.Errorf("the pooled input is %v, the gradient %v", r.DType(), dP.DType())
+	}
+	a := &poolAttrs{spatialAttrs: spatialAttrs{kernel: []int{2, 2}, strides: []int{2, 2}, autoPad: "NOTSET"}, kind: poolMax}
+	pp, err := a.plan(r.Shape())
+	if err != nil {
+		return nil, err
+	}
+	if ys := a.outShape(r.Shape(), pp); !tensor.ShapeEqual(dP.Shape(), ys) {
+		return nil, fmt.Errorf("dY has shape %v, want the pooled output shape %v", dP.Shape(), ys)
+	}
+	return &pooledDY{plan: pp, r: r}, nil
 }
 
 // buildConvTransposeGrad: inputs dY, X, W; outputs dX, dW, dB;
@@ -98,17 +156,39 @@ func buildConvTransposeGrad(b *Builder) (Kernel, error) {
 		if !tensor.ShapeEqual(dY.Shape(), p.outShape()) {
 			return nil, fmt.Errorf("dY has shape %v, want the output shape %v", dY.Shape(), p.outShape())
 		}
-		return convBackward(rc, "ConvTransposeGrad", p, true, want, dY, X, W)
+		return convBackward(rc, "ConvTransposeGrad", p, true, want, dY, X, W, nil)
 	}
 	return halfWrap(k, 1, 2, 2), nil
 }
 
-func convBackward(rc *RunContext, name string, p *convPlan, transposed bool, want [3]bool, dY, X, W *tensor.Tensor) ([]*tensor.Tensor, error) {
+// convBackward computes the wanted gradients of a Conv (or ConvTranspose)
+// from dY, or, with pool (fast float32 Conv path only), from the pooled
+// gradient dY and pool.r.
+func convBackward(rc *RunContext, name string, p *convPlan, transposed bool, want [3]bool, dY, X, W *tensor.Tensor, pool *pooledDY) ([]*tensor.Tensor, error) {
 	outs := make([]*tensor.Tensor, 3)
 	shapes := [][]int{X.Shape(), W.Shape(), {p.m}}
+	if X.DType() == tensor.Float32 && !transposed && convGradFastOK(p) {
+		// convGradFast writes every element of the outputs it computes.
+		for i, w := range want {
+			if w {
+				t, err := rc.NewUninit(X.DType(), shapes[i]...)
+				if err != nil {
+					return nil, err
+				}
+				outs[i] = t
+			}
+		}
+		src := dySource{dy: dY.Float32s()}
+		if pool != nil {
+			src = dySource{dp: dY.Float32s(), r: pool.r.Float32s(), pool: pool.plan.g, pooled: pool.plan.outSize}
+		}
+		convGradFast(rc.threads(), p, X.Float32s(), W.Float32s(), src,
+			optData[float32](outs[0]), optData[float32](outs[1]), optData[float32](outs[2]))
+		return outs, nil
+	}
 	for i, w := range want {
 		if w {
-			t, err := tensor.New(X.DType(), shapes[i]...)
+			t, err := rc.NewTensor(X.DType(), shapes[i]...)
 			if err != nil {
 				return nil, err
 			}
@@ -341,11 +421,25 @@ func col2imBand[T Number](col []T, c int, g *geom, r0, r1 int, y []T) {
 // attributes. MaxPool's gradient goes to the first maximum of each window
 // (the element its Indices output names); AveragePool's is spread evenly
 // over the window, divided by the same count as the forward pass.
+// MaxPoolGrad's attribute activation="Relu" (set by the train package's
+// backward fusion) says that X is a Relu's output and fuses that Relu's
+// gradient: dX is then also zero where X is not positive.
 func buildPoolGrad(kind poolKind) func(b *Builder) (Kernel, error) {
 	name := map[poolKind]string{poolMax: "MaxPoolGrad", poolAvg: "AveragePoolGrad"}[kind]
 	return func(b *Builder) (Kernel, error) {
 		a, err := readPoolAttrs(b, kind)
 		if err != nil {
+			return nil, err
+		}
+		relu := false
+		switch act := b.String("activation", ""); {
+		case act == "":
+		case act == "Relu" && kind == poolMax:
+			relu = true
+		default:
+			return nil, fmt.Errorf("%s: unsupported activation %q", name, act)
+		}
+		if err := b.Err(); err != nil {
 			return nil, err
 		}
 		k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -364,18 +458,21 @@ func buildPoolGrad(kind poolKind) func(b *Builder) (Kernel, error) {
 			if ys := a.outShape(xs, p); !tensor.ShapeEqual(dY.Shape(), ys) {
 				return nil, fmt.Errorf("dY has shape %v, want the output shape %v", dY.Shape(), ys)
 			}
+			if kind == poolMax && p.direct && (X.DType() == tensor.Float32 || X.DType() == tensor.Float64) {
+				return maxPoolGradDirect(rc, p, X, dY, relu)
+			}
 			// The tap lists of every window (the direct 2-D forward path
 			// walks windows without them).
 			p.build(kind == poolAvg && a.countIncludePad)
-			dx, err := tensor.New(X.DType(), xs...)
+			dx, err := rc.NewTensor(X.DType(), xs...)
 			if err != nil {
 				return nil, err
 			}
 			switch X.DType() {
 			case tensor.Float32:
-				poolGradRun(kind, p, X.Float32s(), dY.Float32s(), dx.Float32s())
+				poolGradRun(kind, p, X.Float32s(), dY.Float32s(), dx.Float32s(), relu)
 			case tensor.Float64:
-				poolGradRun(kind, p, tensor.Data[float64](X), tensor.Data[float64](dY), tensor.Data[float64](dx))
+				poolGradRun(kind, p, tensor.Data[float64](X), tensor.Data[float64](dY), tensor.Data[float64](dx), relu)
 			default:
 				return nil, ErrDType(name, X.DType())
 			}
@@ -385,7 +482,44 @@ func buildPoolGrad(kind poolKind) func(b *Builder) (Kernel, error) {
 	}
 }
 
-func poolGradRun[T Float](kind poolKind, p *poolPlan, x, dy, dx []T) {
+// maxPoolGradDirect is MaxPoolGrad for 1-D and 2-D pooling (p.direct),
+// float32 or float64, split over the planes.
+func maxPoolGradDirect(rc *RunContext, p *poolPlan, X, dY *tensor.Tensor, relu bool) ([]*tensor.Tensor, error) {
+	fast := maxPoolGrad2x2OK(p.g)
+	var dx *tensor.Tensor
+	var err error
+	if fast {
+		dx, err = rc.NewUninit(X.DType(), X.Shape()...)
+	} else {
+		dx, err = rc.NewTensor(X.DType(), X.Shape()...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// About 64K input elements per goroutine at least.
+	grain := max(1, (1<<16)/max(p.inSize, 1))
+	parallelFor(rc.threads(), p.nc, grain, func(lo, hi int) {
+		switch x := X.Data().(type) {
+		case []float32:
+			if fast {
+				maxPoolGrad2x2F32(p.g, p.inSize, p.outSize, lo, hi, x, dY.Float32s(), dx.Float32s(), relu)
+			} else {
+				maxPoolGrad2D(p.g, p.inSize, p.outSize, lo, hi, x, dY.Float32s(), dx.Float32s(), relu)
+			}
+		case []float64:
+			if fast {
+				maxPoolGrad2x2(p.g, p.inSize, p.outSize, lo, hi, x, tensor.Data[float64](dY), tensor.Data[float64](dx), relu)
+			} else {
+				maxPoolGrad2D(p.g, p.inSize, p.outSize, lo, hi, x, tensor.Data[float64](dY), tensor.Data[float64](dx), relu)
+			}
+		}
+	})
+	return []*tensor.Tensor{dx}, nil
+}
+
+// poolGradRun adds each output's gradient to its window's inputs; with
+// relu (max pooling only) only where the maximum is positive.
+func poolGradRun[T Float](kind poolKind, p *poolPlan, x, dy, dx []T, relu bool) {
 	for pl := 0; pl < p.nc; pl++ {
 		src := x[pl*p.inSize : (pl+1)*p.inSize]
 		dst := dx[pl*p.inSize : (pl+1)*p.inSize]
@@ -402,7 +536,9 @@ func poolGradRun[T Float](kind poolKind, p *poolPlan, x, dy, dx []T) {
 						best, bi = v, t
 					}
 				}
-				dst[bi] += gv
+				if !relu || best > 0 {
+					dst[bi] += gv
+				}
 				continue
 			}
 			n := len(taps)

@@ -627,6 +627,7 @@ func (e *engine) assemble(loss string, wrt []string) (*graph.Model, map[string]s
 		}
 	}
 	g.Nodes = append(append([]*graph.Node(nil), e.order...), e.nodes...)
+	fuseBackward(g)
 	if !outputs[loss] {
 		g.Outputs = append(g.Outputs, graph.ValueInfo{Name: loss, Type: e.typeOf(loss)})
 	}

@@ -211,8 +211,20 @@ func checkGrad(name string, x, g *tensor.Tensor) error {
 func clipGlobalNorm(grads map[string]*tensor.Tensor, maxNorm float64) (float64, error) {
 	var sum float64
 	for _, g := range grads {
-		for _, v := range g.Float64s() {
-			sum += v * v
+		switch d := g.Data().(type) {
+		case []float32:
+			for _, v := range d {
+				f := float64(v)
+				sum += f * f
+			}
+		case []float64:
+			for _, v := range d {
+				sum += v * v
+			}
+		default:
+			for _, v := range g.Float64s() {
+				sum += v * v
+			}
 		}
 	}
 	norm := math.Sqrt(sum)

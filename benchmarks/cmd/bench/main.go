@@ -12,8 +12,14 @@
 // reported with the reason. Run it from the benchmarks folder; `make bench`
 // in the repository root installs what it needs first.
 //
+// It then trains the MNIST CNN of models/mnist-cnn with Onyx
+// (cmd/bench-onyx-train) and with PyTorch (train_torch.py) at each thread
+// count, each in a child process of its own, and reports images per
+// second and peak memory (train.go).
+//
 //	bench [-quick] [-models LIST] [-sgemm LIST] [-runtimes LIST] [-threads LIST]
 //	      [-runs N] [-warmup N] [-budget D] [-timeout D] [-out FILE] [-json FILE]
+//	      [-train mnist-cnn|none] [-train-runtimes LIST] [-mnist DIR] [-python PATH]
 package main
 
 import (
@@ -53,6 +59,14 @@ type options struct {
 	readme   string
 	peak     float64
 	bin      string
+	// The training benchmark (train.go).
+	train        string
+	trainRTs     []string
+	mnist        string
+	python       string
+	trainSteps   int
+	trainWarmup  int
+	trainBatches int
 }
 
 func main() { os.Exit(parentMain(os.Args[1:])) }
@@ -77,7 +91,15 @@ func parentMain(args []string) int {
 	fs.StringVar(&o.readme, "readme", "README.md", "file whose <!-- bench:begin/end --> section gets the table (not on -quick runs unless given; empty: none)")
 	fs.Float64Var(&o.peak, "peak", 116, "fp32 FMA peak of one core in GFLOP/s (PERF-ANCHORS.md)")
 	fs.StringVar(&dir, "C", ".", "the benchmarks folder")
-	fs.StringVar(&o.bin, "bin", "", "folder of the child programs bench-onyx, bench-ort, bench-gonnx, bench-onnxgo (default: this program's folder)")
+	fs.StringVar(&o.bin, "bin", "", "folder of the child programs bench-onyx, bench-onyx-train, bench-ort, bench-gonnx, bench-onnxgo (default: this program's folder)")
+	var trainRTs string
+	fs.StringVar(&o.train, "train", "mnist-cnn", "training benchmark: mnist-cnn, or none")
+	fs.StringVar(&trainRTs, "train-runtimes", strings.Join(harness.TrainRuntimes, ","), "comma-separated training runtimes (onyx, pytorch)")
+	fs.StringVar(&o.mnist, "mnist", "../../shared/data/mnist", "folder of the MNIST IDX files for the training benchmark")
+	fs.StringVar(&o.python, "python", "/usr/bin/python3", "Python with torch 1.13 and numpy, for the PyTorch training child (train_torch.py)")
+	fs.IntVar(&o.trainSteps, "train-steps", 200, "timed training steps at most (with -quick: 3)")
+	fs.IntVar(&o.trainWarmup, "train-warmup", 10, "untimed training steps first (with -quick: 2)")
+	fs.IntVar(&o.trainBatches, "train-batches", 16, "distinct batches of 64 images, used in turn")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -88,14 +110,16 @@ func parentMain(args []string) int {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if o.quick {
 		quickDefaults := map[string]func(){
-			"sgemm":    func() { sgemm = "64" },
-			"threads":  func() { threads = "1" },
-			"runs":     func() { o.runs = 1 },
-			"warmup":   func() { o.warmup = 2 },
-			"min-runs": func() { o.minRuns = 1 },
-			"budget":   func() { o.budget = 2 * time.Second },
-			"timeout":  func() { o.timeout = 3 * time.Minute },
-			"readme":   func() { o.readme = "" },
+			"sgemm":        func() { sgemm = "64" },
+			"threads":      func() { threads = "1" },
+			"runs":         func() { o.runs = 1 },
+			"warmup":       func() { o.warmup = 2 },
+			"min-runs":     func() { o.minRuns = 1 },
+			"budget":       func() { o.budget = 2 * time.Second },
+			"timeout":      func() { o.timeout = 3 * time.Minute },
+			"readme":       func() { o.readme = "" },
+			"train-steps":  func() { o.trainSteps = 3 },
+			"train-warmup": func() { o.trainWarmup = 2 },
 		}
 		for name, apply := range quickDefaults {
 			if !set[name] {
@@ -119,6 +143,21 @@ func parentMain(args []string) int {
 		}
 		o.runtimes = append(o.runtimes, r)
 	}
+	for _, r := range strings.Split(trainRTs, ",") {
+		if r = strings.TrimSpace(r); r == "" {
+			continue
+		}
+		if !slices.Contains(harness.TrainRuntimes, r) {
+			return usage(fmt.Errorf("unknown training runtime %q (known: %s)", r, strings.Join(harness.TrainRuntimes, ", ")))
+		}
+		o.trainRTs = append(o.trainRTs, r)
+	}
+	if o.train != "none" && o.train != "mnist-cnn" {
+		return usage(fmt.Errorf("unknown -train %q (mnist-cnn or none)", o.train))
+	}
+	if o.trainSteps < 1 || o.trainBatches < 1 {
+		return usage(errors.New("-train-steps and -train-batches must be at least 1"))
+	}
 	if o.runs < 1 || o.minRuns < 1 {
 		return usage(errors.New("-runs and -min-runs must be at least 1"))
 	}
@@ -132,9 +171,16 @@ func parentMain(args []string) int {
 	if o.bin, err = filepath.Abs(o.bin); err != nil {
 		return usage(err)
 	}
+	bins := []string{}
 	for _, rt := range append([]string{harness.Sgemm}, o.runtimes...) {
-		if _, err := os.Stat(filepath.Join(o.bin, harness.Binary(rt))); err != nil {
-			return usage(fmt.Errorf("no %s in %s: build the programs together (go build -o .bin/ ./cmd/...; make bench does)", harness.Binary(rt), o.bin))
+		bins = append(bins, harness.Binary(rt))
+	}
+	if o.train != "none" && slices.Contains(o.trainRTs, harness.TrainOnyx) {
+		bins = append(bins, onyxTrainBinary)
+	}
+	for _, b := range bins {
+		if _, err := os.Stat(filepath.Join(o.bin, b)); err != nil {
+			return usage(fmt.Errorf("no %s in %s: build the programs together (go build -o .bin/ ./cmd/...; make bench does)", b, o.bin))
 		}
 	}
 	if err := os.Chdir(dir); err != nil {
@@ -201,6 +247,9 @@ func parentMain(args []string) int {
 		}
 		rep.Cells = append(rep.Cells, c)
 		fmt.Fprintf(os.Stderr, "[%d/%d] %-7s %-40s t%d  %s\n", i+1, len(todos), t.rt, t.spec.Name, t.th, c.progress())
+	}
+	if o.train != "none" {
+		rep.Train = runTraining(o)
 	}
 	rep.Finished = time.Now().UTC()
 	rep.Machine.LoadEnd = loadAvg()

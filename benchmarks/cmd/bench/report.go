@@ -77,6 +77,8 @@ type report struct {
 	Finished time.Time `json:"finished"`
 	Quick    bool      `json:"quick"`
 	Cells    []*cell   `json:"cells"`
+	// Train holds the training benchmark's measurements (train.go).
+	Train []*trainCell `json:"train,omitempty"`
 }
 
 func settingsFrom(o options) string {
@@ -263,7 +265,7 @@ func (r *report) markdown() string {
 	var b strings.Builder
 	var nts notes
 	m := r.Machine
-	fmt.Fprintf(&b, "# Onyx benchmarks: Onyx, ONNX Runtime, gonnx, onnx-go\n\n")
+	fmt.Fprintf(&b, "# Onyx benchmarks: Onyx, ONNX Runtime, gonnx, onnx-go; training against PyTorch\n\n")
 	if r.Opts.quick {
 		fmt.Fprintf(&b, "> **Quick smoke run** (`-quick`): it shows that every path works; its numbers are not measurements.\n\n")
 	}
@@ -347,6 +349,8 @@ func (r *report) markdown() string {
 		}
 		b.WriteString("\n")
 	}
+
+	r.trainMarkdown(&b, &nts)
 
 	if len(nts.text) > 0 {
 		b.WriteString("## Notes\n\n")
