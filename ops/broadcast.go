@@ -66,7 +66,7 @@ const (
 // ewParallel calls fn over [0, n) split into at most rc.Threads chunks of
 // at least grain items each; see parallelFor.
 func ewParallel(rc *RunContext, n, grain int, fn func(lo, hi int)) {
-	parallelFor(rc.threads(), n, grain, fn)
+	parallelFor(rc.workers(), rc.threads(), n, grain, fn)
 }
 
 // newOutput allocates a zeroed output tensor whose element type is O.

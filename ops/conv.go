@@ -167,7 +167,7 @@ func (p *convPlan) outShape() []int {
 // convRun computes y = conv(x, w) + bias (bias may be nil) on up to
 // threads goroutines. The work is split into items of (image, group, band
 // of output rows); each goroutine has its own im2col buffer.
-func convRun[T float32 | float64 | int32](threads int, p *convPlan, x, w, bias, y []T, act func([]T)) {
+func convRun[T float32 | float64 | int32](wk *Workers, threads int, p *convPlan, x, w, bias, y []T, act func([]T)) {
 	cg, mg := p.c/p.group, p.m/p.group
 	kdim := cg * p.kSize
 	// Waking a second goroutine costs microseconds: give each at least
@@ -196,7 +196,7 @@ func convRun[T float32 | float64 | int32](threads int, p *convPlan, x, w, bias, 
 	if p.outSize == 0 {
 		return
 	}
-	parallelFor(threads, items, 1, func(lo, hi int) {
+	parallelFor(wk, threads, items, 1, func(lo, hi int) {
 		var col []T
 		if !p.direct {
 			buf := getScratch[T](kdim * band * rowLen)
@@ -329,7 +329,7 @@ func buildConvWith(b *Builder, act *activation) (Kernel, error) {
 					act32(y.Float32s())
 				}
 			} else {
-				convRun32(rc.threads(), p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s(), &a32)
+				convRun32(rc.workers(), rc.threads(), p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s(), &a32)
 			}
 		case tensor.Float64:
 			if wino {
@@ -342,7 +342,7 @@ func buildConvWith(b *Builder, act *activation) (Kernel, error) {
 					act64(tensor.Data[float64](y))
 				}
 			} else {
-				convRun(rc.threads(), p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y), act64)
+				convRun(rc.workers(), rc.threads(), p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y), act64)
 			}
 		default:
 			return nil, ErrDType("Conv", X.DType())
@@ -412,7 +412,7 @@ func buildConvInteger(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		convRun(rc.threads(), p, x, w, nil, tensor.Data[int32](y), nil)
+		convRun(rc.workers(), rc.threads(), p, x, w, nil, tensor.Data[int32](y), nil)
 		return []*tensor.Tensor{y}, nil
 	}), nil
 }

@@ -22,12 +22,12 @@ const convBatchCols = 512
 
 // convRun32 computes y = act(conv(x, w) + bias) (bias may be nil) on up to
 // threads goroutines. y is fully written.
-func convRun32(threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
+func convRun32(wk *Workers, threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
 	if p.n == 0 || p.m == 0 || p.outSize == 0 {
 		return
 	}
 	if p.depthwise3x3() {
-		depthwiseRun(threads, p, x, w, bias, y, act)
+		depthwiseRun(wk, threads, p, x, w, bias, y, act)
 		return
 	}
 	g2 := p.g
@@ -40,7 +40,7 @@ func convRun32(threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvA
 		if *act != asm.ConvActNone() {
 			f = func(s []float32) { asm.BiasAct(1, len(s), s, len(s), nil, act, s, len(s)) }
 		}
-		convRun(threads, p, x, w, bias, y, f)
+		convRun(wk, threads, p, x, w, bias, y, f)
 		return
 	}
 	cg, mg := p.c/p.group, p.m/p.group
@@ -76,7 +76,7 @@ func convRun32(threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvA
 	if !direct && !sub {
 		ic = newIm2colPlan(p, g2, imgs)
 	}
-	parallelFor(threads, units*parts, 1, func(lo, hi int) {
+	parallelFor(wk, threads, units*parts, 1, func(lo, hi int) {
 		var scratch, padBuf *[]float32
 		defer func() {
 			if scratch != nil {
@@ -344,7 +344,7 @@ func (p *convPlan) depthwise3x3() bool {
 // depthwiseRun computes a 3×3 depthwise convolution plane by plane: each
 // input plane is copied into a zero-bordered buffer that holds every tap,
 // then asm.Depthwise3x3 computes the output plane.
-func depthwiseRun(threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
+func depthwiseRun(wk *Workers, threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
 	g := p.g
 	h, wd := g.in[0], g.in[1]
 	oh, ow := g.out[0], g.out[1]
@@ -355,7 +355,7 @@ func depthwiseRun(threads int, p *convPlan, x, w, bias, y []float32, act *asm.Co
 	planes := p.n * p.c
 	// Each thread needs about 30k outputs to pay for waking it.
 	threads = max(1, min(threads, planes*p.outSize/30000))
-	parallelFor(threads, planes, 1, func(lo, hi int) {
+	parallelFor(wk, threads, planes, 1, func(lo, hi int) {
 		buf := getScratch[float32](rows*lds + asm.DepthwiseSlack)
 		defer putScratch(buf)
 		pad := *buf

@@ -61,7 +61,7 @@ func BenchmarkConvRun32(b *testing.B) {
 				cpu0 := threadCPU()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					convRun32(threads, p, x, w, bias, y, &act)
+					convRun32(nil, threads, p, x, w, bias, y, &act)
 				}
 				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 				if threads == 1 {

@@ -125,7 +125,9 @@ func TestConvRun32(t *testing.T) {
 				for j := range got {
 					got[j] = float32(math.NaN())
 				}
-				convRun32(threads, p, x, w, bias, got[:len(want)], &act)
+				wk := NewWorkers(threads - 1) // the run's pool, as the runtime makes it
+				convRun32(wk, threads, p, x, w, bias, got[:len(want)], &act)
+				wk.Close()
 				for j := range want {
 					if d := math.Abs(float64(got[j] - want[j])); !(d <= 1e-4*(1+math.Abs(float64(want[j])))*math.Sqrt(float64(p.kSize*c.c/c.group))) {
 						t.Fatalf("%s: y[%d] = %v, want %v", name, j, got[j], want[j])
@@ -184,7 +186,7 @@ func TestConvRun32Shapes(t *testing.T) {
 					bias[i] = float32(r.NormFloat64())
 				}
 				want := make([]float32, p.n*p.m*p.outSize)
-				convRun(1, p, x, w, bias, want, func(s []float32) {
+				convRun(nil, 1, p, x, w, bias, want, func(s []float32) {
 					for i, v := range s {
 						if act.Leaky {
 							if v < 0 {
@@ -196,7 +198,7 @@ func TestConvRun32Shapes(t *testing.T) {
 					}
 				})
 				got := make([]float32, len(want))
-				convRun32(threads, p, x, w, bias, got, &act)
+				convRun32(nil, threads, p, x, w, bias, got, &act)
 				for i := range want {
 					if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*(1+math.Abs(float64(want[i])))) {
 						t.Fatalf("%s: y[%d] = %v, want %v", name, i, got[i], want[i])

@@ -146,7 +146,7 @@ func deformRun[T float32 | float64](threads int, p *deformPlan, x, w, off, bias,
 	}
 	bands := (rows + band - 1) / band
 	items := p.n * p.group * bands
-	parallelFor(threads, items, 1, func(lo, hi int) {
+	parallelFor(nil, threads, items, 1, func(lo, hi int) {
 		buf := getScratch[T](kdim * band * p.ow)
 		defer putScratch(buf)
 		col := *buf

@@ -392,7 +392,7 @@ func matmulRun[T Number](threads int, s *mmShape, a, b, y []T) {
 		return
 	}
 	if s.batch >= threads {
-		parallelFor(threads, s.batch, 1, func(lo, hi int) {
+		parallelFor(nil, threads, s.batch, 1, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
 				gemmT(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
 			}
@@ -414,7 +414,7 @@ func gemmPar[T Number](threads int, transA, transB bool, m, n, k int, alpha T, a
 		return
 	}
 	if m >= 4*threads {
-		parallelFor(threads, m, 4, func(lo, hi int) {
+		parallelFor(nil, threads, m, 4, func(lo, hi int) {
 			aoff := lo * lda
 			if transA {
 				aoff = lo
@@ -424,7 +424,7 @@ func gemmPar[T Number](threads int, transA, transB bool, m, n, k int, alpha T, a
 		return
 	}
 	blocks := (n + align - 1) / align
-	parallelFor(threads, blocks, 1, func(lo, hi int) {
+	parallelFor(nil, threads, blocks, 1, func(lo, hi int) {
 		j0, j1 := lo*align, min(hi*align, n)
 		boff := j0
 		if transB {

@@ -49,7 +49,7 @@ func convGradChunk(n, kdim, outSize, threads int) int {
 // convGradFast computes the gradients of y = conv(x, w) (+ bias) with
 // respect to x, w and the bias into dx, dw and db, each nil when not
 // wanted. dx need not be zeroed; dw and db are overwritten.
-func convGradFast(threads int, p *convPlan, x, w []float32, src dySource, dx, dw, db []float32) {
+func convGradFast(wk *Workers, threads int, p *convPlan, x, w []float32, src dySource, dx, dw, db []float32) {
 	g := p.g
 	if len(g.in) == 1 {
 		g = g.as2D()
@@ -96,7 +96,7 @@ func convGradFast(threads int, p *convPlan, x, w []float32, src dySource, dx, dw
 		dbSum   []float32
 		started bool
 	)
-	parallelFor(threads, chunks, 1, func(lo, hi int) {
+	parallelFor(wk, threads, chunks, 1, func(lo, hi int) {
 		maxCols := per * osMax
 		var col, dcol, dyc, dwt, dbp []float32
 		if dw != nil {

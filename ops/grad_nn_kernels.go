@@ -182,7 +182,7 @@ func convBackward(rc *RunContext, name string, p *convPlan, transposed bool, wan
 		if pool != nil {
 			src = dySource{dp: dY.Float32s(), r: pool.r.Float32s(), pool: pool.plan.g, pooled: pool.plan.outSize}
 		}
-		convGradFast(rc.threads(), p, X.Float32s(), W.Float32s(), src,
+		convGradFast(rc.workers(), rc.threads(), p, X.Float32s(), W.Float32s(), src,
 			optData[float32](outs[0]), optData[float32](outs[1]), optData[float32](outs[2]))
 		return outs, nil
 	}
@@ -197,10 +197,10 @@ func convBackward(rc *RunContext, name string, p *convPlan, transposed bool, wan
 	}
 	switch X.DType() {
 	case tensor.Float32:
-		convGradRun(rc.threads(), p, transposed, X.Float32s(), W.Float32s(), dY.Float32s(),
+		convGradRun(rc.workers(), rc.threads(), p, transposed, X.Float32s(), W.Float32s(), dY.Float32s(),
 			optData[float32](outs[0]), optData[float32](outs[1]), optData[float32](outs[2]))
 	case tensor.Float64:
-		convGradRun(rc.threads(), p, transposed, tensor.Data[float64](X), tensor.Data[float64](W), tensor.Data[float64](dY),
+		convGradRun(rc.workers(), rc.threads(), p, transposed, tensor.Data[float64](X), tensor.Data[float64](W), tensor.Data[float64](dY),
 			optData[float64](outs[0]), optData[float64](outs[1]), optData[float64](outs[2]))
 	default:
 		return nil, ErrDType(name, X.DType())
@@ -217,7 +217,7 @@ func convBackward(rc *RunContext, name string, p *convPlan, transposed bool, wan
 // Transposed convolution: y = col2im(Wᵀ·x), W being cg×(mg·k), the
 // geometry running from y to x. So dx = W·im2col(dy) and
 // dW += x·im2col(dy)ᵀ.
-func convGradRun[T float32 | float64](threads int, p *convPlan, transposed bool, x, w, dy, dx, dw, db []T) {
+func convGradRun[T float32 | float64](wk *Workers, threads int, p *convPlan, transposed bool, x, w, dy, dx, dw, db []T) {
 	cg, mg := p.c/p.group, p.m/p.group
 	if db != nil {
 		for n := 0; n < p.n; n++ {
@@ -237,7 +237,7 @@ func convGradRun[T float32 | float64](threads int, p *convPlan, transposed bool,
 	// range accumulates its own dW, added under the lock when it is done.
 	items := p.n * p.group
 	var mu sync.Mutex
-	parallelFor(threads, items, 1, func(lo, hi int) {
+	parallelFor(wk, threads, items, 1, func(lo, hi int) {
 		part := dw
 		private := dw != nil && (lo != 0 || hi != items)
 		if private {
@@ -498,7 +498,7 @@ func maxPoolGradDirect(rc *RunContext, p *poolPlan, X, dY *tensor.Tensor, relu b
 	}
 	// About 64K input elements per goroutine at least.
 	grain := max(1, (1<<16)/max(p.inSize, 1))
-	parallelFor(rc.threads(), p.nc, grain, func(lo, hi int) {
+	parallelFor(rc.workers(), rc.threads(), p.nc, grain, func(lo, hi int) {
 		switch x := X.Data().(type) {
 		case []float32:
 			if fast {

@@ -43,6 +43,10 @@ type RunContext struct {
 	// from the run's seed, so that a seeded run is reproducible.
 	Seed   uint64
 	Seeded bool
+	// Workers, when set, are the run's worker goroutines, which kernels
+	// that split their work hand chunks to (parallelFor); nil means
+	// fresh goroutines per split.
+	Workers *Workers
 	// Alloc supplies the storage of output tensors (the runtime's
 	// per-run arena, which recycles the buffers of dead values); nil
 	// means fresh memory from tensor.New.

@@ -88,9 +88,10 @@ type poolPlan struct {
 	inSize, outSize int
 	g               *geom
 	start, offs     []int
-	padCount        []int // window taps inside the padded input, per output
-	direct          bool  // 1-D or 2-D max/average pooling: no tap lists
-	threads         int   // goroutines a run may use (fast MaxPool only)
+	padCount        []int    // window taps inside the padded input, per output
+	direct          bool     // 1-D or 2-D max/average pooling: no tap lists
+	threads         int      // goroutines a run may use (fast MaxPool only)
+	workers         *Workers // the run's pool for them
 }
 
 func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
@@ -342,6 +343,7 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		p.threads = rc.threads()
+		p.workers = rc.workers()
 		// Every path writes all of y.
 		y, err := rc.NewUninit(X.DType(), a.outShape(X.Shape(), p)...)
 		if err != nil {

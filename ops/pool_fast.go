@@ -130,7 +130,7 @@ func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
 		return m
 	}
 	threads := max(1, min(p.threads, p.nc*p.outSize*kh*kw/(1<<18)))
-	parallelFor(threads, p.nc, 1, func(lo, hi int) {
+	parallelFor(p.workers, threads, p.nc, 1, func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
 			src := x[pi*p.inSize : (pi+1)*p.inSize]
 			dst := y[pi*p.outSize : (pi+1)*p.outSize]

@@ -711,7 +711,7 @@ func buildQLinearConv(b *Builder) (Kernel, error) {
 		}
 		out := p.outShape()
 		acc := make([]int32, prod(out))
-		convRun(1, p, x, w, bias, acc, nil)
+		convRun(nil, 1, p, x, w, bias, acc, nil)
 		mults := make([]float32, p.m)
 		for c := range mults {
 			mults[c] = xs * wp.scale[c%len(wp.scale)] / ys

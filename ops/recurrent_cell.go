@@ -522,7 +522,7 @@ func gemmNNPar[T Float](threads, m, n, k int, a []T, lda int, b []T, ldb int, c 
 	}
 	// Split the columns in multiples of align.
 	blocks := (n + align - 1) / align
-	parallelFor(threads, blocks, 1, func(lo, hi int) {
+	parallelFor(nil, threads, blocks, 1, func(lo, hi int) {
 		j0, j1 := lo*align, min(hi*align, n)
 		gemmNN(m, j1-j0, k, a, lda, b[j0:], ldb, c[j0:], ldc)
 	})
@@ -555,7 +555,7 @@ func gemmNTPar[T Float](threads, m, n, k int, a []T, lda int, b []T, ldb int, c 
 		gemmNT(m, n, k, a, lda, b, ldb, c, ldc)
 		return
 	}
-	parallelFor(threads, m, 1, func(lo, hi int) {
+	parallelFor(nil, threads, m, 1, func(lo, hi int) {
 		gemmNT(hi-lo, n, k, a[lo*lda:], lda, b, ldb, c[lo*ldc:], ldc)
 	})
 }

@@ -275,7 +275,7 @@ func transposeTiles[T layoutElem](dst []T, d0, dRow int, src []T, s0, sCol, rows
 
 // layoutParallel splits [0, n) into up to threads contiguous ranges and
 // runs f on each concurrently.
-func layoutParallel(n, threads int, f func(lo, hi int)) { parallelFor(threads, n, 1, f) }
+func layoutParallel(n, threads int, f func(lo, hi int)) { parallelFor(nil, threads, n, 1, f) }
 
 // buildDepthToSpace handles DepthToSpace; crdDefault says whether the
 // version has a mode attribute (opset 11+).

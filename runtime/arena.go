@@ -27,12 +27,16 @@ import (
 // any request within 12.5% of its size.
 //
 // One arena serves one run at a time; a Session keeps a pool of them.
+// An arena also holds the run's worker goroutines (ops.Workers), which
+// block while the arena is idle and end when its session is collected.
 // After each run, classes that the run did not use are dropped, so an
 // idle arena holds at most about one run's working set.
 type arena struct {
 	// envBuf and inBuf are the run's value table and a step's input list,
 	// reused from run to run.
 	envBuf, inBuf []*tensor.Tensor
+	// workers are the run's worker goroutines (nil with one thread).
+	workers *ops.Workers
 
 	mu    sync.Mutex
 	free  map[classKey][]any // recycled buffers, full class length
@@ -297,6 +301,17 @@ func (p *arenaPool) get() *arena {
 		return a
 	}
 	return newArena()
+}
+
+// close ends the workers of the idle arenas; the session is gone, so
+// there are no others.
+func (p *arenaPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, a := range p.idle {
+		a.workers.Close()
+	}
+	p.idle = nil
 }
 
 func (p *arenaPool) put(a *arena) {

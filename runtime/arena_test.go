@@ -151,3 +151,30 @@ func TestWithSeedMakesUnseededDropoutReproducible(t *testing.T) {
 	assert.NotEqual(t, one["a"].Float32s(), one["b"].Float32s(), "two nodes draw differently")
 	assert.NotEqual(t, one["a"].Float32s(), other["a"].Float32s(), "another seed, another mask")
 }
+
+func TestIdleWorkersEndWithTheSession(t *testing.T) {
+	const n = 1 << 18 // enough for Relu to split over two threads
+	ty := graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: tensor.SymShape{{Size: n}}}
+	g := &graph.Graph{
+		Inputs:  []graph.ValueInfo{{Name: "x", Type: ty}},
+		Outputs: []graph.ValueInfo{{Name: "y", Type: ty}},
+		Nodes:   []*graph.Node{{Name: "relu", OpType: "Relu", Inputs: []string{"x"}, Outputs: []string{"y"}}},
+	}
+	m := &graph.Model{IRVersion: 8, Opsets: []graph.OpsetImport{{Version: 17}}, Graph: g}
+	s, err := Compile(m, Options{Threads: 2})
+	require.NoError(t, err)
+	x := tensor.MustNew(tensor.Float32, n)
+	for range 3 {
+		_, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": x})
+		require.NoError(t, err)
+	}
+	s.arenas.mu.Lock()
+	require.Len(t, s.arenas.idle, 1)
+	w := s.arenas.idle[0].workers
+	s.arenas.mu.Unlock()
+	require.NotNil(t, w, "the run has workers")
+	// What the cleanup does once the session is garbage (ops tests that
+	// Close ends the goroutines).
+	s.arenas.close()
+	assert.Empty(t, s.arenas.idle)
+}

@@ -114,13 +114,17 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{
+	s = &Session{
 		inputs:  m.Graph.FeedInputs(),
 		outputs: m.Graph.Outputs,
 		prog:    prog,
 		threads: threads,
 		arenas:  &arenaPool{},
-	}, nil
+	}
+	// Idle workers block without spinning; once the session is garbage,
+	// they end.
+	goruntime.AddCleanup(s, (*arenaPool).close, s.arenas)
+	return s, nil
 }
 
 // foldedGraph returns g with the nodes that compilation folded into
@@ -199,6 +203,14 @@ func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map
 	defer s.arenas.put(ar)
 	rc := &ops.RunContext{Ctx: ctx, Threads: s.threads, Alloc: ar}
 	rc.Seed, rc.Seeded = ctx.Value(seedKey{}).(uint64)
+	if s.threads > 1 {
+		// The arena's workers take the run's splits; they stay hot
+		// between kernels and between back-to-back runs.
+		if ar.workers == nil {
+			ar.workers = ops.NewWorkers(s.threads - 1)
+		}
+		rc.Workers = ar.workers
+	}
 	env, err := s.prog.run(rc, feeds, ar)
 	if err != nil {
 		return nil, err

@@ -82,8 +82,8 @@ type report struct {
 }
 
 func settingsFrom(o options) string {
-	return fmt.Sprintf("threads %s; at least 2 untimed runs (up to %d), then up to %d timed runs, stopping after %v once %d are done",
-		joinInts(o.threads), max(o.warmup, 2), o.runs, o.budget, o.minRuns)
+	return fmt.Sprintf("threads %s; untimed runs first, at least %d and for at least %v (at most %v), then up to %d timed runs, stopping after %v once %d are done",
+		joinInts(o.threads), max(o.warmup, 2), min(500*time.Millisecond, o.budget/2), o.budget/2, o.runs, o.budget, o.minRuns)
 }
 
 func joinInts(v []int) string {

@@ -230,7 +230,11 @@ func Measure(j Job, open Opener) (r Result) {
 	stage = "run"
 	r.Warmups = 1
 	wstart := time.Now()
-	for r.Warmups < max(j.Warmup, 2) && (r.Warmups < 2 || time.Since(wstart) < j.Budget/2) {
+	// Warm up for at least Warmup runs and half a second (a runtime's
+	// steady state, with its allocator and caches settled, is what a
+	// long-running service sees), but at most Budget/2 beyond two runs.
+	warm := min(500*time.Millisecond, j.Budget/2)
+	for r.Warmups < 2 || ((r.Warmups < j.Warmup || time.Since(wstart) < warm) && time.Since(wstart) < j.Budget/2) {
 		if err := rn.Run(); err != nil {
 			return fail(err)
 		}
