@@ -237,6 +237,7 @@ func (g *gemmNode) runFloat32(rc *RunContext, A, B, C *tensor.Tensor, m, n, k in
 	if C != nil && g.beta != 0 || g.act != nil {
 		j.epi = gemmEpilogue(j.c, C, g.beta, g.act)
 	}
+	j.workers = rc.workers()
 	j.run(rc.threads())
 	return y, nil
 }
@@ -475,7 +476,7 @@ func (mm *matmulNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor
 		if B == mm.constB {
 			pb = mm.packed
 		}
-		matmulFloat32(rc.threads(), s, A.Float32s(), B.Float32s(), pb, y.Float32s())
+		matmulFloat32(rc.workers(), rc.threads(), s, A.Float32s(), B.Float32s(), pb, y.Float32s())
 	case tensor.Float64:
 		matmulRun(rc.threads(), s, tensor.Data[float64](A), tensor.Data[float64](B), tensor.Data[float64](y))
 	case tensor.Int32:
@@ -496,22 +497,22 @@ func (mm *matmulNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor
 // makes one product (with pb, B packed, when it is the constant); a
 // batch of products is split over threads by batch entries when there
 // are enough of them and each is small, else each product is split.
-func matmulFloat32(threads int, s *mmShape, a, b []float32, pb *asm.PackedB, y []float32) {
+func matmulFloat32(w *Workers, threads int, s *mmShape, a, b []float32, pb *asm.PackedB, y []float32) {
 	if s.flat {
-		j := sgemmJob{m: s.batch * s.m, n: s.n, k: s.k, alpha: 1, a: a, lda: s.k, b: b, ldb: s.n, pb: pb, c: y, ldc: s.n}
+		j := sgemmJob{m: s.batch * s.m, n: s.n, k: s.k, alpha: 1, a: a, lda: s.k, b: b, ldb: s.n, pb: pb, c: y, ldc: s.n, workers: w}
 		j.run(threads)
 		return
 	}
 	one := s.m * s.n * max(s.k, 1)
 	t := min(threads, max(s.batch*one/gemmThreadWork, 1))
 	if t > 1 && s.batch >= 2*t && one < 4*gemmThreadWork {
-		runTasks(t, s.batch, func(i int) {
+		runTasks(w, t, s.batch, func(i int) {
 			asm.Sgemm(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
 		})
 		return
 	}
 	for i := 0; i < s.batch; i++ {
-		j := sgemmJob{m: s.m, n: s.n, k: s.k, alpha: 1, a: a[s.offA[i]:], lda: s.k, b: b[s.offB[i]:], ldb: s.n, c: y[i*s.m*s.n:], ldc: s.n}
+		j := sgemmJob{m: s.m, n: s.n, k: s.k, alpha: 1, a: a[s.offA[i]:], lda: s.k, b: b[s.offB[i]:], ldb: s.n, c: y[i*s.m*s.n:], ldc: s.n, workers: w}
 		j.run(threads)
 	}
 }

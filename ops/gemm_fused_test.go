@@ -257,7 +257,7 @@ func TestMatMulPacked(t *testing.T) {
 func TestRunTasks(t *testing.T) {
 	for _, tc := range []struct{ threads, n int }{{1, 5}, {2, 1}, {2, 9}, {4, 3}, {3, 100}} {
 		hits := make([]int32, tc.n)
-		runTasks(tc.threads, tc.n, func(i int) { hits[i]++ })
+		runTasks(nil, tc.threads, tc.n, func(i int) { hits[i]++ })
 		for i, h := range hits {
 			if h != 1 {
 				t.Fatalf("threads %d, %d tasks: task %d ran %d times", tc.threads, tc.n, i, h)
@@ -269,7 +269,7 @@ func TestRunTasks(t *testing.T) {
 			t.Error("a panicking task did not panic the caller")
 		}
 	}()
-	runTasks(2, 8, func(i int) {
+	runTasks(nil, 2, 8, func(i int) {
 		if i == 5 {
 			panic("task 5")
 		}

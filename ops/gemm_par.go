@@ -43,6 +43,7 @@ type sgemmJob struct {
 	c              []float32
 	ldc            int
 	epi            asm.Epilogue
+	workers        *Workers // the run's pool, or nil
 }
 
 // run computes the product on up to threads goroutines. A packed B
@@ -116,7 +117,7 @@ func (j *sgemmJob) parallel(t int, cols bool) {
 		panels := (j.n + asm.ColAlign - 1) / asm.ColAlign
 		per := (panels + 2*t - 1) / (2 * t)
 		tasks := (panels + per - 1) / per
-		runTasks(t, tasks, func(i int) {
+		runTasks(j.workers, t, tasks, func(i int) {
 			j0 := i * per * asm.ColAlign
 			j.block(0, j.m, j0, min(j0+per*asm.ColAlign, j.n), j.pb)
 		})
@@ -126,7 +127,7 @@ func (j *sgemmJob) parallel(t int, cols bool) {
 	rb := max((j.m+2*t-1)/(2*t), 2*tr)
 	rb = (rb + tr - 1) / tr * tr
 	tasks := max(j.m/rb, 1)
-	runTasks(t, tasks, func(i int) {
+	runTasks(j.workers, t, tasks, func(i int) {
 		i1 := i*rb + rb
 		if i == tasks-1 {
 			i1 = j.m
@@ -140,8 +141,9 @@ func (j *sgemmJob) parallel(t int, cols bool) {
 // that starts late, on a machine busy with other work, finds the tasks
 // done and leaves at once, and the caller waits only for tasks that
 // were claimed. A panic in fn is re-raised on the caller's goroutine
-// once the claimed tasks are done.
-func runTasks(threads, n int, fn func(i int)) {
+// once the claimed tasks are done. The other goroutines are the run's
+// workers (w), or fresh ones when w is nil.
+func runTasks(w *Workers, threads, n int, fn func(i int)) {
 	if threads <= 1 || n <= 1 {
 		for i := 0; i < n; i++ {
 			fn(i)
@@ -151,7 +153,11 @@ func runTasks(threads, n int, fn func(i int)) {
 	r := &taskRun{n: n, fn: fn}
 	r.done.Add(n)
 	for t := 1; t < min(threads, n); t++ {
-		go r.work()
+		if w != nil && w.max > 0 {
+			w.submit(&chunk{fn: func(int, int) { r.work() }}, min(threads, n)-1)
+		} else {
+			go r.work()
+		}
 	}
 	r.work()
 	r.done.Wait()
