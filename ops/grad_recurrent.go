@@ -3,7 +3,6 @@ package ops
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -294,25 +293,8 @@ func rnnBackward[T Float](a *rnnAttrs, rc *RunContext, in []*tensor.Tensor, lens
 			j.threads = max(threads/2, 1)
 		}
 	}
-	errs := make([]error, nd)
-	if nd == 2 && threads > 1 {
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[1] = dirs[1].run(rc)
-		}()
-		errs[0] = dirs[0].run(rc)
-		wg.Wait()
-	} else {
-		for d, j := range dirs {
-			errs[d] = j.run(rc)
-		}
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
+	if err := runDirections(rc, dirs, threads); err != nil {
+		return nil, err
 	}
 	dx := data(dX)
 	for _, j := range dirs {

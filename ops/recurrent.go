@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -283,4 +284,34 @@ func seqLens(t *tensor.Tensor, s rnnShapes) ([]int, error) {
 		lens[i] = int(l)
 	}
 	return lens, nil
+}
+
+// runDirections runs the directions of a recurrent node (or of its
+// gradient): a bidirectional node that may use two threads runs its
+// backward direction on a goroutine of its own. It returns the forward
+// direction's error first.
+func runDirections[J interface{ run(*RunContext) error }](rc *RunContext, dirs []J, threads int) error {
+	if len(dirs) == 2 && threads > 1 {
+		var (
+			wg      sync.WaitGroup
+			errBack error
+		)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errBack = dirs[1].run(rc)
+		}()
+		errFwd := dirs[0].run(rc)
+		wg.Wait()
+		if errFwd != nil {
+			return errFwd
+		}
+		return errBack
+	}
+	for _, j := range dirs {
+		if err := j.run(rc); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"sync"
-
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -184,28 +182,8 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		}
 	}
 
-	if nd == 2 && threads > 1 {
-		var wg sync.WaitGroup
-		var errBack error
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errBack = dirs[1].run(rc)
-		}()
-		errFwd := dirs[0].run(rc)
-		wg.Wait()
-		if errFwd != nil {
-			return nil, errFwd
-		}
-		if errBack != nil {
-			return nil, errBack
-		}
-		return outs, nil
-	}
-	for _, j := range dirs {
-		if err := j.run(rc); err != nil {
-			return nil, err
-		}
+	if err := runDirections(rc, dirs, threads); err != nil {
+		return nil, err
 	}
 	return outs, nil
 }
