@@ -17,7 +17,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/onyxrt/onyx/models/internal/nn"
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/train"
 	"github.com/onyxrt/onyx/train/data"
 )

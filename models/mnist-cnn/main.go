@@ -22,7 +22,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/onyxrt/onyx/models/internal/nn"
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/onnx"
 	"github.com/onyxrt/onyx/runtime"
 	"github.com/onyxrt/onyx/tensor"
@@ -61,7 +61,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	model := buildCNN(*seed)
+	model := nn.MNISTCNN(*seed)
 	var sched train.Schedule
 	switch *schedule {
 	case "cosine":

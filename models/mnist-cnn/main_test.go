@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/onyxrt/onyx/models/internal/nn"
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/train"
 	"github.com/onyxrt/onyx/train/data"
 )
@@ -17,7 +17,7 @@ func TestLossDrops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := train.NewTrainer(buildCNN(1234), train.TrainerOptions{
+	tr, err := train.NewTrainer(nn.MNISTCNN(1234), train.TrainerOptions{
 		Loss: train.SoftmaxCrossEntropy("logits", "label"), Optimizer: train.NewAdam(1e-3), Threads: 2,
 	})
 	if err != nil {

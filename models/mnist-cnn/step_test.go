@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/runtime"
 	"github.com/onyxrt/onyx/tensor"
 	"github.com/onyxrt/onyx/train"
@@ -25,7 +26,7 @@ func TestTorchStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := buildCNN(1)
+	m := nn.MNISTCNN(1)
 	var params []string
 	for name := range ref {
 		if p, ok := strings.CutPrefix(name, "w/"); ok {

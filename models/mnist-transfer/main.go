@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/onyxrt/onyx/graph"
-	"github.com/onyxrt/onyx/models/internal/nn"
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/tensor"
 	"github.com/onyxrt/onyx/train"
 	"github.com/onyxrt/onyx/train/data"

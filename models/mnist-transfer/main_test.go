@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/onyxrt/onyx/models/internal/nn"
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/train"
 	"github.com/onyxrt/onyx/train/data"
 )

@@ -20,7 +20,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/onyxrt/onyx/models/internal/nn"
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/train"
 	"github.com/onyxrt/onyx/train/data"
 )

@@ -2,7 +2,7 @@ package main
 
 import (
 	"github.com/onyxrt/onyx/graph"
-	"github.com/onyxrt/onyx/models/internal/nn"
+	"github.com/onyxrt/onyx/models/nn"
 )
 
 // buildCNN returns the untrained keyword classifier: input "input"

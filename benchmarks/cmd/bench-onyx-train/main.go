@@ -1,5 +1,5 @@
 // Command bench-onyx-train is cmd/bench's training child for Onyx: it
-// trains the MNIST CNN of models/mnist-cnn (internal/mnistcnn) with Onyx's
+// trains the MNIST CNN of models/mnist-cnn (models/nn.MNISTCNN) with Onyx's
 // train package, Adam and softmax cross-entropy, on batches of MNIST
 // training images read with train/data, and reports the step times (see
 // harness.TrainJob).
@@ -10,7 +10,7 @@ import (
 	"fmt"
 
 	"github.com/onyxrt/onyx/benchmarks/internal/harness"
-	"github.com/onyxrt/onyx/benchmarks/internal/mnistcnn"
+	"github.com/onyxrt/onyx/models/nn"
 	"github.com/onyxrt/onyx/tensor"
 	"github.com/onyxrt/onyx/train"
 	"github.com/onyxrt/onyx/train/data"
@@ -44,7 +44,7 @@ func open(j harness.TrainJob) (harness.TrainStep, string, error) {
 	if lr == 0 {
 		lr = 1e-3
 	}
-	tr, err := train.NewTrainer(mnistcnn.Build(j.Seed), train.TrainerOptions{
+	tr, err := train.NewTrainer(nn.MNISTCNN(j.Seed), train.TrainerOptions{
 		Loss:      train.SoftmaxCrossEntropy("logits", "label"),
 		Optimizer: train.NewAdam(lr),
 		Threads:   j.Threads,

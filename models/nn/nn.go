@@ -2,7 +2,8 @@
 // by layer like a Keras Sequential model: Conv2D, MaxPool, Flatten, Dense,
 // with Keras' default initialization (Glorot-uniform kernels, zero
 // biases) drawn from a seeded RNG, so that every run starts from the same
-// weights.
+// weights. MNISTCNN is the network of models/mnist-cnn; the training
+// benchmark (benchmarks/, a module of its own) builds it from here.
 package nn
 
 import (
