@@ -446,24 +446,12 @@ func buildMaxUnpoolGrad(b *Builder) (Kernel, error) {
 		}
 		// The output element each input element was written to, as
 		// MaxUnpool maps it; on collisions the last write wins.
-		total := prod(def)
-		dstr, ostr := tensor.Strides(def), tensor.Strides(out)
-		dst := make([]int, len(idx))
+		dst, err := unpoolTargets(idx, def, out)
+		if err != nil {
+			return nil, fmt.Errorf("MaxUnpoolGrad: %w", err)
+		}
 		last := map[int]int{}
-		for i, v := range idx {
-			if v < 0 || v >= int64(total) {
-				return nil, fmt.Errorf("MaxUnpoolGrad: index %d is out of range for shape %v", v, def)
-			}
-			o := 0
-			for d := range def {
-				co := int(v) / dstr[d] % def[d]
-				if co >= out[d] {
-					o = -1
-					break
-				}
-				o += co * ostr[d]
-			}
-			dst[i] = o
+		for i, o := range dst {
 			if o >= 0 {
 				last[o] = i
 			}

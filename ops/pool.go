@@ -902,24 +902,9 @@ func buildMaxUnpool(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		// Map flat indices of the default shape to the output shape.
-		dst := make([]int, len(idx))
-		total := prod(def)
-		dstr, ostr := tensor.Strides(def), tensor.Strides(out)
-		for i, v := range idx {
-			if v < 0 || v >= int64(total) {
-				return nil, fmt.Errorf("index %d is out of range for output shape %v", v, def)
-			}
-			o := 0
-			for d := range def {
-				co := int(v) / dstr[d] % def[d]
-				if co >= out[d] {
-					o = -1
-					break
-				}
-				o += co * ostr[d]
-			}
-			dst[i] = o
+		dst, err := unpoolTargets(idx, def, out)
+		if err != nil {
+			return nil, err
 		}
 		if err := scatterFlat(X, y, dst); err != nil {
 			return nil, err
@@ -950,4 +935,29 @@ func scatterInto[T any](x, y []T, dst []int) {
 			y[o] = x[i]
 		}
 	}
+}
+
+// unpoolTargets maps MaxUnpool's indices, flat positions in the default
+// output shape def, to flat positions in the output shape out (-1 for a
+// position that out crops away).
+func unpoolTargets(idx []int64, def, out []int) ([]int, error) {
+	dst := make([]int, len(idx))
+	total := prod(def)
+	dstr, ostr := tensor.Strides(def), tensor.Strides(out)
+	for i, v := range idx {
+		if v < 0 || v >= int64(total) {
+			return nil, fmt.Errorf("index %d is out of range for output shape %v", v, def)
+		}
+		o := 0
+		for d := range def {
+			co := int(v) / dstr[d] % def[d]
+			if co >= out[d] {
+				o = -1
+				break
+			}
+			o += co * ostr[d]
+		}
+		dst[i] = o
+	}
+	return dst, nil
 }
