@@ -138,15 +138,7 @@ func parallelFor(w *Workers, threads, n, grain int, fn func(lo, hi int)) {
 		spawnFor(n, per, fn)
 		return
 	}
-	var (
-		local [4]chunk
-		rest  []chunk
-	)
-	cs := local[:0]
-	if chunks-1 > len(local) {
-		rest = make([]chunk, 0, chunks-1)
-		cs = rest
-	}
+	cs := make([]chunk, 0, chunks-1)
 	for lo := per; lo < n; lo += per {
 		cs = append(cs, chunk{fn: fn, lo: lo, hi: min(lo+per, n)})
 	}

@@ -152,7 +152,7 @@ func TestWithSeedMakesUnseededDropoutReproducible(t *testing.T) {
 	assert.NotEqual(t, one["a"].Float32s(), other["a"].Float32s(), "another seed, another mask")
 }
 
-func TestIdleWorkersEndWithTheSession(t *testing.T) {
+func TestRunsKeepTheirWorkersInTheArena(t *testing.T) {
 	const n = 1 << 18 // enough for Relu to split over two threads
 	ty := graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: tensor.SymShape{{Size: n}}}
 	g := &graph.Graph{
@@ -164,15 +164,17 @@ func TestIdleWorkersEndWithTheSession(t *testing.T) {
 	s, err := Compile(m, Options{Threads: 2})
 	require.NoError(t, err)
 	x := tensor.MustNew(tensor.Float32, n)
-	for range 3 {
+	workers := func() *ops.Workers {
 		_, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": x})
 		require.NoError(t, err)
+		s.arenas.mu.Lock()
+		defer s.arenas.mu.Unlock()
+		require.Len(t, s.arenas.idle, 1)
+		return s.arenas.idle[0].workers
 	}
-	s.arenas.mu.Lock()
-	require.Len(t, s.arenas.idle, 1)
-	w := s.arenas.idle[0].workers
-	s.arenas.mu.Unlock()
-	require.NotNil(t, w, "the run has workers")
+	w := workers()
+	require.NotNil(t, w, "a two-thread run has workers")
+	assert.Same(t, w, workers(), "the next run reuses them, still warm")
 	// What the cleanup does once the session is garbage (ops tests that
 	// Close ends the goroutines).
 	s.arenas.close()
