@@ -257,7 +257,8 @@ func preluTensors(rc *RunContext, x, slope *tensor.Tensor, legacy bool) (*tensor
 	if s, ok := channelSlope(x, slope); ok && legacy {
 		slope = s
 	}
-	shape, err := tensor.BroadcastShapes(x.Shape(), slope.Shape())
+	var buf [8]int
+	shape, err := broadcastShape2(buf[:0], x.Shape(), slope.Shape())
 	if err != nil || !tensor.ShapeEqual(shape, x.Shape()) {
 		return nil, fmt.Errorf("slope of shape %v does not broadcast to input shape %v", slope.Shape(), x.Shape())
 	}
@@ -310,7 +311,7 @@ func buildClip(b *Builder) (Kernel, error) {
 		} else {
 			l, h = Opt(in, 1), Opt(in, 2)
 		}
-		return one(clipTensor(rc, x, l, h))
+		return rc.one(clipTensor(rc, x, l, h))
 	}), nil
 }
 
@@ -325,7 +326,7 @@ func castBound(t *tensor.Tensor, dt tensor.DType) (*tensor.Tensor, error) {
 // single-element tensors of x's type. When lo > hi every element becomes
 // hi (numpy.clip); NaN stays NaN.
 func clipTensor(rc *RunContext, x, lo, hi *tensor.Tensor) (*tensor.Tensor, error) {
-	for _, t := range []*tensor.Tensor{lo, hi} {
+	for _, t := range [2]*tensor.Tensor{lo, hi} {
 		if t == nil {
 			continue
 		}
@@ -385,12 +386,27 @@ func clipT[T Number](rc *RunContext, x, lo, hi *tensor.Tensor) (*tensor.Tensor, 
 	if hi != nil {
 		h = tensor.Data[T](hi)[0]
 	}
-	return mapUnary(rc, x, func(d, s []T) {
-		s = s[:len(d)]
-		for i, v := range s {
-			d[i] = min(max(v, l), h) // branch-free; NaN stays NaN
-		}
-	}, grainCheap)
+	s, err := dataAs[T](x)
+	if err != nil {
+		return nil, err
+	}
+	out, d, err := newOutputUninit[T](rc, x.Shape())
+	if err != nil {
+		return nil, err
+	}
+	if ewSerial(rc, len(d), grainCheap) {
+		clipLoop(d, s, l, h)
+	} else {
+		ewParallel(rc, len(d), grainCheap, func(lo, hi int) { clipLoop(d[lo:hi], s[lo:hi], l, h) })
+	}
+	return out, nil
+}
+
+func clipLoop[T Number](d, s []T, l, h T) {
+	s = s[:len(d)]
+	for i, v := range s {
+		d[i] = min(max(v, l), h) // branch-free; NaN stays NaN
+	}
 }
 
 // numLimits returns the lowest and highest values of T (±Inf for floats).

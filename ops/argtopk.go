@@ -48,32 +48,8 @@ func buildArg(isMax bool) func(b *Builder) (Kernel, error) {
 				return nil, fmt.Errorf("cannot take the arg extreme over axis %d of size 0", ax)
 			}
 			outer, inner := splitAt(shape, ax)
-			var out []int64
-			switch s := x.Data().(type) {
-			case []float32:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []float64:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []int8:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []int16:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []int32:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []int64:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []uint8:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []uint16:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []uint32:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			case []uint64:
-				out = argExtreme(s, outer, n, inner, isMax, last)
-			default:
-				return nil, ErrDType("arg extreme", inputs[0].DType())
-			}
-			outShape := make([]int, 0, len(shape))
+			var outBuf [8]int
+			outShape := outBuf[:0]
 			for i, d := range shape {
 				switch {
 				case i != ax:
@@ -82,11 +58,36 @@ func buildArg(isMax bool) func(b *Builder) (Kernel, error) {
 					outShape = append(outShape, 1)
 				}
 			}
-			y, err := tensor.FromSlice(outShape, out)
+			y, err := rc.NewUninit(tensor.Int64, outShape...)
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{y}, nil
+			out := y.Int64s()
+			switch s := x.Data().(type) {
+			case []float32:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []float64:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []int8:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []int16:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []int32:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []int64:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []uint8:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []uint16:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []uint32:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			case []uint64:
+				argExtreme(out, s, outer, n, inner, isMax, last)
+			default:
+				return nil, ErrDType("arg extreme", inputs[0].DType())
+			}
+			return rc.Results(y), nil
 		}), nil
 	}
 }
@@ -108,9 +109,14 @@ func splitAt(shape []int, axis int) (outer, inner int) {
 // along the middle axis of an [outer, n, inner] array; ties go to the first
 // index, or the last when last is set. A NaN wins over any number, and the
 // first NaN over later ones, as in NumPy.
-func argExtreme[T Number](s []T, outer, n, inner int, isMax, last bool) []int64 {
-	out := make([]int64, outer*inner)
-	best := make([]T, inner)
+func argExtreme[T Number](out []int64, s []T, outer, n, inner int, isMax, last bool) {
+	var bestBuf [16]T
+	best := bestBuf[:0]
+	if inner > len(bestBuf) {
+		best = make([]T, 0, inner)
+	}
+	best = best[:inner]
+	clear(out)
 	for o := 0; o < outer; o++ {
 		base := o * n * inner
 		copy(best, s[base:base+inner])
@@ -138,7 +144,7 @@ func argExtreme[T Number](s []T, outer, n, inner int, isMax, last bool) []int64 
 			}
 		}
 	}
-	return out
+	return
 }
 
 // buildTopK builds TopK; kInput says whether k is the second input
@@ -227,7 +233,7 @@ func buildTopK(kInput bool) func(b *Builder) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{vt, it}, nil
+			return rc.Results(vt, it), nil
 		}), nil
 	}
 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -67,6 +68,14 @@ const (
 // at least grain items each; see parallelFor.
 func ewParallel(rc *RunContext, n, grain int, fn func(lo, hi int)) {
 	parallelFor(rc.workers(), rc.threads(), n, grain, fn)
+}
+
+// ewSerial reports whether ewParallel would run all of [0, n) on the
+// calling goroutine (parallelFor's rule). Kernels then call their loop
+// directly: a closure handed to ewParallel escapes to the heap, which
+// costs an allocation per call even when no split happens.
+func ewSerial(rc *RunContext, n, grain int) bool {
+	return min(rc.threads(), n/max(grain, 1)) <= 1
 }
 
 // newOutput allocates a zeroed output tensor whose element type is O.
@@ -242,9 +251,10 @@ func broadcastBinary[A, B, O tensor.Elem](rc *RunContext, a, b *tensor.Tensor, k
 		return nil, err
 	}
 	var shape []int
+	var shapeBuf [8]int
 	if tensor.ShapeEqual(a.Shape(), b.Shape()) {
 		shape = a.Shape()
-	} else if shape, err = tensor.BroadcastShapes(a.Shape(), b.Shape()); err != nil {
+	} else if shape, err = broadcastShape2(shapeBuf[:0], a.Shape(), b.Shape()); err != nil {
 		return nil, err
 	}
 	out, od, err := newOutputUninit[O](rc, shape)
@@ -255,17 +265,41 @@ func broadcastBinary[A, B, O tensor.Elem](rc *RunContext, a, b *tensor.Tensor, k
 	if n == 0 {
 		return out, nil
 	}
+	serial := ewSerial(rc, n, grain)
 	switch {
 	case len(ad) == n && len(bd) == n:
-		ewParallel(rc, n, grain, func(lo, hi int) { k.vv(od[lo:hi], ad[lo:hi], bd[lo:hi]) })
+		if serial {
+			k.vv(od, ad, bd)
+		} else {
+			ewParallel(rc, n, grain, func(lo, hi int) { k.vv(od[lo:hi], ad[lo:hi], bd[lo:hi]) })
+		}
 		return out, nil
 	case len(ad) == n && len(bd) == 1:
-		s := bd[0]
-		ewParallel(rc, n, grain, func(lo, hi int) { k.vs(od[lo:hi], ad[lo:hi], s) })
+		if serial {
+			k.vs(od, ad, bd[0])
+		} else {
+			s := bd[0]
+			ewParallel(rc, n, grain, func(lo, hi int) { k.vs(od[lo:hi], ad[lo:hi], s) })
+		}
 		return out, nil
 	case len(ad) == 1 && len(bd) == n:
-		s := ad[0]
-		ewParallel(rc, n, grain, func(lo, hi int) { k.sv(od[lo:hi], s, bd[lo:hi]) })
+		if serial {
+			k.sv(od, ad[0], bd)
+		} else {
+			s := ad[0]
+			ewParallel(rc, n, grain, func(lo, hi int) { k.sv(od[lo:hi], s, bd[lo:hi]) })
+		}
+		return out, nil
+	}
+	var q bcast2
+	if q.init(shape, a.Shape(), b.Shape()) {
+		rowGrain := max(1, grain/max(q.inner, 1))
+		if ewSerial(rc, q.rows, rowGrain) {
+			bcast2Rows(&q, k, od, ad, bd, 0, q.rows)
+		} else {
+			pq := q // a copy for the other goroutines (q stays on the stack)
+			ewParallel(rc, q.rows, rowGrain, func(lo, hi int) { bcast2Rows(&pq, k, od, ad, bd, lo, hi) })
+		}
 		return out, nil
 	}
 	p, err := newBcastPlan(a.Shape(), b.Shape())
@@ -336,5 +370,143 @@ func broadcastTernary[A, B, C, O tensor.Elem](rc *RunContext, a, b, c *tensor.Te
 			ic += sc
 		}
 	})
+	return out, nil
+}
+
+// bcast2 is the bcastPlan of two or three inputs whose broadcast has
+// rank at most 8, held in arrays rather than slices so that it lives on
+// the stack.
+type bcast2 struct {
+	nd      int    // number of collapsed outer dimensions
+	outer   [8]int // their sizes, outermost first
+	st      [3][8]int
+	inner   int // length of the innermost run
+	innerSt [3]int
+	rows    int // number of inner runs
+}
+
+// init plans the broadcast of shapes (two or three) to out, their
+// broadcast shape. It returns false when out has more than 8 dimensions.
+func (p *bcast2) init(out []int, shapes ...[]int) bool {
+	r := len(out)
+	if r > len(p.outer) || len(shapes) > len(p.st) {
+		return false
+	}
+	var dims [8]int
+	var masks [8]uint8 // bit j set: input j is broadcast along the dimension
+	nd := 0
+	size := 1
+	for i := 0; i < r; i++ {
+		size *= out[i]
+		if out[i] == 1 {
+			continue
+		}
+		var m uint8
+		for j, s := range shapes {
+			off := r - len(s)
+			if i < off || s[i-off] == 1 {
+				m |= 1 << j
+			}
+		}
+		if nd > 0 && masks[nd-1] == m {
+			dims[nd-1] *= out[i]
+		} else {
+			dims[nd], masks[nd] = out[i], m
+			nd++
+		}
+	}
+	if nd == 0 {
+		dims[0], masks[0], nd = 1, 0, 1
+	}
+	last := nd - 1
+	for j := range shapes {
+		acc := 1
+		for d := last; d >= 0; d-- {
+			if masks[d]&(1<<j) == 0 {
+				p.st[j][d] = acc
+				acc *= dims[d]
+			} else {
+				p.st[j][d] = 0
+			}
+		}
+		p.innerSt[j] = p.st[j][last]
+	}
+	p.nd = last
+	copy(p.outer[:last], dims[:last])
+	p.inner = dims[last]
+	p.rows = 0
+	if p.inner > 0 {
+		p.rows = size / p.inner
+	}
+	return true
+}
+
+// bcast2Rows applies k to the inner runs lo..hi-1 of p.
+func bcast2Rows[A, B, O any](p *bcast2, k binaryKernel[A, B, O], od []O, ad []A, bd []B, lo, hi int) {
+	nd := p.nd
+	var idx [8]int
+	rem := lo
+	for d := nd - 1; d >= 0; d-- {
+		idx[d] = rem % p.outer[d]
+		rem /= p.outer[d]
+	}
+	oa, ob := 0, 0
+	for d := 0; d < nd; d++ {
+		oa += idx[d] * p.st[0][d]
+		ob += idx[d] * p.st[1][d]
+	}
+	m := p.inner
+	sa, sb := p.innerSt[0], p.innerSt[1]
+	for row := lo; row < hi; row++ {
+		o := row * m
+		switch {
+		case sa == 1 && sb == 1:
+			k.vv(od[o:o+m], ad[oa:oa+m], bd[ob:ob+m])
+		case sa == 1:
+			k.vs(od[o:o+m], ad[oa:oa+m], bd[ob])
+		case sb == 1:
+			k.sv(od[o:o+m], ad[oa], bd[ob:ob+m])
+		default: // both broadcast along the run: one value repeated
+			k.vs(od[o:o+1], ad[oa:oa+1], bd[ob])
+			for i := o + 1; i < o+m; i++ {
+				od[i] = od[o]
+			}
+		}
+		for d := nd - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < p.outer[d] {
+				oa += p.st[0][d]
+				ob += p.st[1][d]
+				break
+			}
+			oa -= p.st[0][d] * (p.outer[d] - 1)
+			ob -= p.st[1][d] * (p.outer[d] - 1)
+			idx[d] = 0
+		}
+	}
+}
+
+// broadcastShape2 is tensor.BroadcastShapes of two shapes, appended to
+// dst[:0].
+func broadcastShape2(dst, a, b []int) ([]int, error) {
+	r := max(len(a), len(b))
+	out := dst[:0]
+	for i := 0; i < r; i++ {
+		da, db := 1, 1
+		if j := i - (r - len(a)); j >= 0 {
+			da = a[j]
+		}
+		if j := i - (r - len(b)); j >= 0 {
+			db = b[j]
+		}
+		switch {
+		case da == db || db == 1:
+			out = append(out, da)
+		case da == 1:
+			out = append(out, db)
+		default:
+			return nil, fmt.Errorf("shapes %v and %v are not broadcastable (dimension %d: %d vs %d)", slices.Clone(a), slices.Clone(b), i, da, db)
+		}
+	}
 	return out, nil
 }

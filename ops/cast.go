@@ -75,8 +75,147 @@ func buildCast(b *Builder) (Kernel, error) {
 		if !saturate && to.Size() == 1 && to.IsFloat() {
 			return castFloat8NoSaturate(x, to)
 		}
+		if y, ok, err := castNumeric(rc, x, to); ok {
+			return y, err
+		}
 		return castTensor(x, to)
 	}), nil
+}
+
+// castNumeric converts between the numeric types and bool (Cast's
+// semantics: floats truncate toward zero and NaN becomes 0 when cast to
+// integers, non-zero becomes true) into a tensor from the run's
+// allocator. ok is false for the other types (half precision, float8,
+// strings), which castTensor handles.
+func castNumeric(rc *RunContext, x *tensor.Tensor, to tensor.DType) (y *tensor.Tensor, ok bool, err error) {
+	if x.Kind() != tensor.KindTensor || !castable(x.DType()) || !castable(to) {
+		return nil, false, nil
+	}
+	if y, err = rc.NewUninit(to, x.Shape()...); err != nil {
+		return nil, true, err
+	}
+	switch s := x.Data().(type) {
+	case []float32:
+		castFrom(y.Data(), s)
+	case []float64:
+		castFrom(y.Data(), s)
+	case []int8:
+		castFrom(y.Data(), s)
+	case []int16:
+		castFrom(y.Data(), s)
+	case []int32:
+		castFrom(y.Data(), s)
+	case []int64:
+		castFrom(y.Data(), s)
+	case []uint8:
+		castFrom(y.Data(), s)
+	case []uint16:
+		castFrom(y.Data(), s)
+	case []uint32:
+		castFrom(y.Data(), s)
+	case []uint64:
+		castFrom(y.Data(), s)
+	case []bool:
+		switch d := y.Data().(type) {
+		case []bool:
+			copy(d, s)
+		case []float32:
+			castBool(d, s)
+		case []float64:
+			castBool(d, s)
+		case []int8:
+			castBool(d, s)
+		case []int16:
+			castBool(d, s)
+		case []int32:
+			castBool(d, s)
+		case []int64:
+			castBool(d, s)
+		case []uint8:
+			castBool(d, s)
+		case []uint16:
+			castBool(d, s)
+		case []uint32:
+			castBool(d, s)
+		case []uint64:
+			castBool(d, s)
+		}
+	}
+	return y, true, nil
+}
+
+// castable reports whether castNumeric handles dt.
+func castable(dt tensor.DType) bool {
+	switch dt {
+	case tensor.Float32, tensor.Float64, tensor.Int8, tensor.Int16, tensor.Int32, tensor.Int64,
+		tensor.Uint8, tensor.Uint16, tensor.Uint32, tensor.Uint64, tensor.Bool:
+		return true
+	}
+	return false
+}
+
+// castFrom converts s into dst, a slice of a castable type.
+func castFrom[S Number](dst any, s []S) {
+	switch d := dst.(type) {
+	case []float32:
+		castNums(d, s)
+	case []float64:
+		castNums(d, s)
+	case []int8:
+		castNums(d, s)
+	case []int16:
+		castNums(d, s)
+	case []int32:
+		castNums(d, s)
+	case []int64:
+		castNums(d, s)
+	case []uint8:
+		castNums(d, s)
+	case []uint16:
+		castNums(d, s)
+	case []uint32:
+		castNums(d, s)
+	case []uint64:
+		castNums(d, s)
+	case []bool:
+		s = s[:len(d)]
+		for i, v := range s {
+			d[i] = v != 0
+		}
+	}
+}
+
+// castNums converts numbers like tensor.Tensor.Cast: NaN becomes 0 in an
+// integer type.
+func castNums[D, S Number](d []D, s []S) {
+	s = s[:len(d)]
+	half := 0.5
+	if D(half) == 0 { // integer target
+		var z S
+		if S(half) != z { // float source
+			for i, v := range s {
+				if v != v {
+					d[i] = 0
+				} else {
+					d[i] = D(v)
+				}
+			}
+			return
+		}
+	}
+	for i, v := range s {
+		d[i] = D(v)
+	}
+}
+
+func castBool[D Number](d []D, s []bool) {
+	s = s[:len(d)]
+	for i, v := range s {
+		d[i] = 0
+		if v {
+			d[i] = 1
+		}
+	}
 }
 
 func buildCastLike(b *Builder) (Kernel, error) {
@@ -84,7 +223,10 @@ func buildCastLike(b *Builder) (Kernel, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
-		return one(castTensor(in[0], in[1].DType()))
+		if y, ok, err := castNumeric(rc, in[0], in[1].DType()); ok {
+			return rc.one(y, err)
+		}
+		return rc.one(castTensor(in[0], in[1].DType()))
 	}), nil
 }
 

@@ -22,7 +22,7 @@ func buildCenterCropPad(b *Builder) (Kernel, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
-		return one(centerCropPad(in[0], in[1], axes))
+		return rc.one(centerCropPad(in[0], in[1], axes))
 	}), nil
 }
 

@@ -55,7 +55,7 @@ func buildCol2Im(b *Builder) (Kernel, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
-		return one(col2imOp(in[0], in[1], in[2], a))
+		return rc.one(col2imOp(in[0], in[1], in[2], a))
 	})
 	return halfWrap(run), nil
 }

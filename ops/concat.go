@@ -19,8 +19,9 @@ func buildConcat(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		var ins []*tensor.Tensor
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		var insBuf [8]*tensor.Tensor
+		ins := insBuf[:0]
 		for _, t := range in {
 			if t != nil {
 				ins = append(ins, t)
@@ -38,7 +39,8 @@ func buildConcat(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		shape := append([]int{}, first.Shape()...)
+		var shapeBuf [8]int
+		shape := append(shapeBuf[:0], first.Shape()...)
 		shape[a] = 0
 		for i, t := range ins {
 			s := t.Shape()
@@ -55,16 +57,27 @@ func buildConcat(b *Builder) (Kernel, error) {
 			}
 			shape[a] += s[a]
 		}
-		out, err := layoutNew(first.DType(), shape)
+		out, err := layoutNewUninit(rc, first.DType(), shape)
 		if err != nil {
 			return nil, err
 		}
-		f, err := layoutPick(first.DType(), concatRaw[uint8], concatRaw[uint16], concatRaw[uint32], concatRaw[uint64], concatRaw[string])
+		w, err := layoutWidth(first.DType())
 		if err != nil {
 			return nil, err
 		}
-		f(out, ins, a)
-		return layoutOne(out), nil
+		switch w {
+		case 1:
+			concatRaw[uint8](out, ins, a)
+		case 2:
+			concatRaw[uint16](out, ins, a)
+		case 4:
+			concatRaw[uint32](out, ins, a)
+		case 8:
+			concatRaw[uint64](out, ins, a)
+		default:
+			concatRaw[string](out, ins, a)
+		}
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -112,7 +125,7 @@ func buildSplit(b *Builder) (Kernel, error) {
 	}
 	nOut := b.NumOutputs
 	splitInput := b.Opset >= 13 || b.Opset < 2
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -140,7 +153,8 @@ func buildSplit(b *Builder) (Kernel, error) {
 		if n <= 0 {
 			n = len(split)
 		}
-		sizes := make([]int, n)
+		var sizesBuf [8]int
+		sizes := intsBuf(sizesBuf[:], n)
 		if split != nil && numOutputs > 0 {
 			return nil, fmt.Errorf("split and num_outputs must not both be given")
 		}
@@ -177,26 +191,37 @@ func buildSplit(b *Builder) (Kernel, error) {
 				return nil, fmt.Errorf("split %v sums to %d, dimension %d has size %d", split, sum, a, dim)
 			}
 		}
-		f, err := layoutPick(x.DType(), splitRaw[uint8], splitRaw[uint16], splitRaw[uint32], splitRaw[uint64], splitRaw[string])
+		w, err := layoutWidth(x.DType())
 		if err != nil {
 			return nil, err
 		}
-		return f(x, a, sizes)
+		switch w {
+		case 1:
+			return splitRaw[uint8](rc, x, a, sizes)
+		case 2:
+			return splitRaw[uint16](rc, x, a, sizes)
+		case 4:
+			return splitRaw[uint32](rc, x, a, sizes)
+		case 8:
+			return splitRaw[uint64](rc, x, a, sizes)
+		}
+		return splitRaw[string](rc, x, a, sizes)
 	}), nil
 }
 
-func splitRaw[T layoutElem](x *tensor.Tensor, axis int, sizes []int) ([]*tensor.Tensor, error) {
+func splitRaw[T layoutElem](rc *RunContext, x *tensor.Tensor, axis int, sizes []int) ([]*tensor.Tensor, error) {
 	src := layoutRaw[T](x)
 	s := x.Shape()
 	outer := layoutProd(s[:axis])
 	inner := layoutProd(s[axis+1:])
 	rowLen := s[axis] * inner
-	outs := make([]*tensor.Tensor, len(sizes))
+	outs := rc.resultSlots(len(sizes))
 	off := 0
+	var shapeBuf [8]int
 	for i, sz := range sizes {
-		shape := append([]int{}, s...)
+		shape := append(shapeBuf[:0], s...)
 		shape[axis] = sz
-		t, err := layoutNew(x.DType(), shape)
+		t, err := layoutNewUninit(rc, x.DType(), shape)
 		if err != nil {
 			return nil, err
 		}
@@ -216,7 +241,7 @@ func splitRaw[T layoutElem](x *tensor.Tensor, axis int, sizes []int) ([]*tensor.
 // buildTile1 handles Tile-1: inputs (input, tiles, axis), repeating along
 // one axis.
 func buildTile1(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
@@ -238,17 +263,17 @@ func buildTile1(b *Builder) (Kernel, error) {
 			reps[i] = 1
 		}
 		reps[a] = tiles
-		out, err := tileTensor(x, reps)
+		out, err := tileTensor(rc, x, reps)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 // buildTile handles Tile-6 and later (repeats input).
 func buildTile(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -256,23 +281,24 @@ func buildTile(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := tileTensor(in[0], reps)
+		out, err := tileTensor(rc, in[0], reps)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 // tileTensor repeats x reps[i] times along each axis i, as a strided copy
 // from a view of rank 2r: (reps[0], d[0], reps[1], d[1], ...) whose repeat
 // dimensions have source stride 0.
-func tileTensor(x *tensor.Tensor, reps []int64) (*tensor.Tensor, error) {
+func tileTensor(rc *RunContext, x *tensor.Tensor, reps []int64) (*tensor.Tensor, error) {
 	s := x.Shape()
 	if len(reps) != len(s) {
 		return nil, fmt.Errorf("repeats %v has %d entries for an input of rank %d", reps, len(reps), len(s))
 	}
-	outShape := make([]int, len(s))
+	var outBuf, strBuf, viewBuf, vsBuf [8]int
+	outShape := intsBuf(outBuf[:], len(s))
 	for i, r := range reps {
 		if r < 0 {
 			return nil, fmt.Errorf("repeats %v has negative entry", reps)
@@ -282,16 +308,16 @@ func tileTensor(x *tensor.Tensor, reps []int64) (*tensor.Tensor, error) {
 		}
 		outShape[i] = s[i] * int(r)
 	}
-	out, err := layoutNew(x.DType(), outShape)
+	out, err := layoutNewUninit(rc, x.DType(), outShape)
 	if err != nil {
 		return nil, err
 	}
 	if out.Len() == 0 {
 		return out, nil
 	}
-	inStr := tensor.Strides(s)
-	view := make([]int, 2*len(s))
-	vs := make([]int, 2*len(s))
+	inStr := stridesInto(intsBuf(strBuf[:], len(s)), s)
+	view := intsBuf(viewBuf[:], 2*len(s))
+	vs := intsBuf(vsBuf[:], 2*len(s))
 	for i := range s {
 		view[2*i], view[2*i+1] = int(reps[i]), s[i]
 		vs[2*i], vs[2*i+1] = 0, inStr[i]
@@ -305,20 +331,32 @@ func tileTensor(x *tensor.Tensor, reps []int64) (*tensor.Tensor, error) {
 // layoutStrided fills out (contiguous, holding the elements of shape view)
 // from x read from element so on with source strides ss.
 func layoutStrided(out, x *tensor.Tensor, so int, view, ss []int) error {
-	f, err := layoutPick(x.DType(), stridedRaw[uint8], stridedRaw[uint16], stridedRaw[uint32], stridedRaw[uint64], stridedRaw[string])
+	w, err := layoutWidth(x.DType())
 	if err != nil {
 		return err
 	}
-	f(out, x, so, view, ss)
+	switch w {
+	case 1:
+		stridedRaw[uint8](out, x, so, view, ss)
+	case 2:
+		stridedRaw[uint16](out, x, so, view, ss)
+	case 4:
+		stridedRaw[uint32](out, x, so, view, ss)
+	case 8:
+		stridedRaw[uint64](out, x, so, view, ss)
+	default:
+		stridedRaw[string](out, x, so, view, ss)
+	}
 	return nil
 }
 
 func stridedRaw[T layoutElem](out, x *tensor.Tensor, so int, view, ss []int) {
-	layoutCopy(layoutRaw[T](out), 0, tensor.Strides(view), layoutRaw[T](x), so, ss, view)
+	var buf [8]int
+	layoutCopy(layoutRaw[T](out), 0, stridesInto(intsBuf(buf[:], len(view)), view), layoutRaw[T](x), so, ss, view)
 }
 
 func buildExpand(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -327,23 +365,39 @@ func buildExpand(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		shape, err := layoutDims(spec, "shape")
+		var shapeBuf, outBuf, strBuf [8]int
+		shape, err := layoutDimsInto(shapeBuf[:], spec, "shape")
 		if err != nil {
 			return nil, err
 		}
-		outShape, err := tensor.BroadcastShapes(x.Shape(), shape)
+		outShape, err := broadcastShape2(outBuf[:0], x.Shape(), shape)
 		if err != nil {
 			return nil, err
 		}
-		out, err := layoutNew(x.DType(), outShape)
+		out, err := layoutNewUninit(rc, x.DType(), outShape)
 		if err != nil {
 			return nil, err
 		}
 		if out.Len() > 0 {
-			if err := layoutStrided(out, x, 0, outShape, tensor.BroadcastStrides(x.Shape(), outShape)); err != nil {
+			if err := layoutStrided(out, x, 0, outShape, broadcastStridesInto(intsBuf(strBuf[:], len(outShape)), x.Shape(), outShape)); err != nil {
 				return nil, err
 			}
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
+}
+
+// broadcastStridesInto is tensor.BroadcastStrides writing into dst (of
+// len(out)).
+func broadcastStridesInto(dst, in, out []int) []int {
+	clear(dst)
+	off := len(out) - len(in)
+	acc := 1
+	for i := len(in) - 1; i >= 0; i-- {
+		if in[i] != 1 {
+			dst[off+i] = acc
+		}
+		acc *= in[i]
+	}
+	return dst
 }

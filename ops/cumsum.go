@@ -73,7 +73,7 @@ func buildCumSum(b *Builder) (Kernel, error) {
 		if y, err = Downcast(y, dt); err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 

@@ -78,7 +78,7 @@ func buildDeformConv(b *Builder) (Kernel, error) {
 		default:
 			return nil, ErrDType("DeformConv", X.DType())
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return halfWrap(k), nil
 }

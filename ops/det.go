@@ -44,7 +44,7 @@ func buildDet(b *Builder) (Kernel, error) {
 		if y, err = y.Cast(x.DType()); err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 

@@ -66,19 +66,27 @@ func buildDropout(b *Builder) (Kernel, error) {
 		}
 		var y, mask *tensor.Tensor
 		if !training {
-			y = X.Clone()
+			// The identity: a view, like Identity's.
+			y, err := rc.View(X, X.Shape()...)
+			if err != nil {
+				return nil, err
+			}
 			if wantMask {
 				if opset < 10 {
-					mask = tensor.MustNew(X.DType(), X.Shape()...)
+					if mask, err = rc.NewUninit(X.DType(), X.Shape()...); err != nil {
+						return nil, err
+					}
 					fillOnes(mask)
 				} else {
-					mask = tensor.MustNew(tensor.Bool, X.Shape()...)
+					if mask, err = rc.NewUninit(tensor.Bool, X.Shape()...); err != nil {
+						return nil, err
+					}
 					for i := range tensor.Data[bool](mask) {
 						tensor.Data[bool](mask)[i] = true
 					}
 				}
 			}
-			return []*tensor.Tensor{y, mask}, nil
+			return rc.Results(y, mask), nil
 		}
 		s := uint32(seed)
 		switch {
@@ -105,7 +113,7 @@ func buildDropout(b *Builder) (Kernel, error) {
 		if wantMask {
 			mask, _ = tensor.FromSlice(X.Shape(), keep)
 		}
-		return []*tensor.Tensor{y, mask}, nil
+		return rc.Results(y, mask), nil
 	}
 	return halfWrap(k), nil
 }

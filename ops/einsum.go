@@ -165,7 +165,7 @@ func buildEinsum(b *Builder) (Kernel, error) {
 		if y, err = Downcast(y, dt); err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 

@@ -44,7 +44,9 @@ func regVersions(r *Registry, name string, build func(*Builder) (Kernel, error),
 	}
 }
 
-// one wraps a single result (or error) as a kernel's output list.
+// one wraps a single result (or error) as a kernel's output list in a
+// fresh slice; kernels with a RunContext use rc.one, which allocates
+// nothing.
 func one(t *tensor.Tensor, err error) ([]*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
@@ -76,7 +78,7 @@ func binaryKernelFunc(lb *legacyBroadcast, fn binaryFn) Kernel {
 		if err != nil {
 			return nil, err
 		}
-		return one(fn(rc, a, b))
+		return rc.one(fn(rc, a, b))
 	})
 }
 
@@ -382,9 +384,16 @@ func variadicBuilder(op numOp, mean bool) func(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 			if len(in) == 1 {
-				acc = acc.Clone()
+				c, err := rc.NewUninit(acc.DType(), acc.Shape()...)
+				if err != nil {
+					return nil, err
+				}
+				if err := tensor.Copy(c, acc); err != nil {
+					return nil, err
+				}
+				acc = c
 			}
-			for _, t := range in[1:] {
+			for i, t := range in[1:] {
 				if t.DType() != dt {
 					return nil, fmt.Errorf("input element types differ: %v and %v", dt, t.DType())
 				}
@@ -392,8 +401,12 @@ func variadicBuilder(op numOp, mean bool) func(b *Builder) (Kernel, error) {
 				if err != nil {
 					return nil, err
 				}
+				prev := acc
 				if acc, err = op.apply(rc, acc, u); err != nil {
 					return nil, err
+				}
+				if i > 0 {
+					rc.Free(prev) // an intermediate sum of ours
 				}
 			}
 			if mean && len(in) > 1 {
@@ -401,7 +414,7 @@ func variadicBuilder(op numOp, mean bool) func(b *Builder) (Kernel, error) {
 					return nil, err
 				}
 			}
-			return one(Downcast(acc, dt))
+			return rc.one(Downcast(acc, dt))
 		}), nil
 	}
 }
@@ -465,7 +478,15 @@ func powTensors(rc *RunContext, x, y *tensor.Tensor) (*tensor.Tensor, error) {
 	yInt := y.DType().IsInt()
 	var yf *tensor.Tensor // y as float64 (for float bases and float exponents)
 	if !yInt || dt.IsFloat() {
-		if yf, err = y.Cast(tensor.Float64); err != nil {
+		if y.DType() == tensor.Float64 {
+			yf = y
+		} else if f, ok, err := castNumeric(rc, y, tensor.Float64); ok {
+			if err != nil {
+				return nil, err
+			}
+			yf = f
+			defer rc.Free(f)
+		} else if yf, err = y.Cast(tensor.Float64); err != nil {
 			return nil, err
 		}
 	}

@@ -11,11 +11,17 @@ import (
 // gatherIndexList reads an index tensor, wrapping negative indices into
 // [0, n) and rejecting out-of-range ones.
 func gatherIndexList(t *tensor.Tensor, n int) ([]int, error) {
+	return gatherIndexListInto(nil, t, n)
+}
+
+// gatherIndexListInto is gatherIndexList writing into dst when it is long
+// enough.
+func gatherIndexListInto(dst []int, t *tensor.Tensor, n int) ([]int, error) {
 	v, err := t.AsInt64s()
 	if err != nil {
 		return nil, fmt.Errorf("indices: %w", err)
 	}
-	out := make([]int, len(v))
+	out := intsBuf(dst, len(v))
 	for i, x := range v {
 		if out[i], err = layoutIndex(x, n); err != nil {
 			return nil, fmt.Errorf("indices: %w", err)
@@ -29,7 +35,7 @@ func buildGather(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -42,36 +48,75 @@ func buildGather(b *Builder) (Kernel, error) {
 			return nil, fmt.Errorf("cannot gather from a scalar")
 		}
 		s := x.Shape()
-		idx, err := gatherIndexList(ind, s[a])
+		var idxBuf [64]int
+		var idx []int
+		if i64, ok := ind.Data().([]int64); ok && len(i64) > len(idxBuf) {
+			// Many indices: read them in place (no list to allocate).
+			if err := checkIndices(i64, s[a]); err != nil {
+				return nil, err
+			}
+		} else if idx, err = gatherIndexListInto(idxBuf[:], ind, s[a]); err != nil {
+			return nil, err
+		}
+		var shapeBuf [8]int
+		shape := append(append(append(shapeBuf[:0], s[:a]...), ind.Shape()...), s[a+1:]...)
+		out, err := layoutNewUninit(rc, x.DType(), shape)
 		if err != nil {
 			return nil, err
 		}
-		out, err := gatherIndices(x, s, a, idx)
-		if err != nil {
-			return nil, err
+		if out.Len() > 0 {
+			w, err := layoutWidth(x.DType())
+			if err != nil {
+				return nil, err
+			}
+			outer, dim, inner := layoutProd(s[:a]), s[a], layoutProd(s[a+1:])
+			if idx == nil {
+				i64 := ind.Int64s()
+				switch w {
+				case 1:
+					gatherRaw[uint8, int64](out, x, outer, dim, inner, i64)
+				case 2:
+					gatherRaw[uint16, int64](out, x, outer, dim, inner, i64)
+				case 4:
+					gatherRaw[uint32, int64](out, x, outer, dim, inner, i64)
+				case 8:
+					gatherRaw[uint64, int64](out, x, outer, dim, inner, i64)
+				default:
+					gatherRaw[string, int64](out, x, outer, dim, inner, i64)
+				}
+				return rc.Results(out), nil
+			}
+			switch w {
+			case 1:
+				gatherRaw[uint8, int](out, x, outer, dim, inner, idx)
+			case 2:
+				gatherRaw[uint16, int](out, x, outer, dim, inner, idx)
+			case 4:
+				gatherRaw[uint32, int](out, x, outer, dim, inner, idx)
+			case 8:
+				gatherRaw[uint64, int](out, x, outer, dim, inner, idx)
+			default:
+				gatherRaw[string, int](out, x, outer, dim, inner, idx)
+			}
 		}
-		shape := append(append(append([]int{}, s[:a]...), ind.Shape()...), s[a+1:]...)
-		if out, err = out.Reshape(shape...); err != nil {
-			return nil, err
-		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 // gatherIndices returns x, read as having shape, with the entries idx
 // (valid, non-negative) taken along axis: its axis dimension becomes
 // len(idx).
-func gatherIndices(x *tensor.Tensor, shape []int, axis int, idx []int) (*tensor.Tensor, error) {
+func gatherIndices(rc *RunContext, x *tensor.Tensor, shape []int, axis int, idx []int) (*tensor.Tensor, error) {
 	outShape := append([]int{}, shape...)
 	outShape[axis] = len(idx)
-	out, err := layoutNew(x.DType(), outShape)
+	out, err := layoutNewUninit(rc, x.DType(), outShape)
 	if err != nil {
 		return nil, err
 	}
 	if out.Len() == 0 {
 		return out, nil
 	}
-	f, err := layoutPick(x.DType(), gatherRaw[uint8], gatherRaw[uint16], gatherRaw[uint32], gatherRaw[uint64], gatherRaw[string])
+	f, err := layoutPick(x.DType(), gatherRaw[uint8, int], gatherRaw[uint16, int], gatherRaw[uint32, int], gatherRaw[uint64, int], gatherRaw[string, int])
 	if err != nil {
 		return nil, err
 	}
@@ -79,23 +124,45 @@ func gatherIndices(x *tensor.Tensor, shape []int, axis int, idx []int) (*tensor.
 	return out, nil
 }
 
-func gatherRaw[T layoutElem](out, x *tensor.Tensor, outer, dim, inner int, idx []int) {
+// gatherRaw copies the entries idx along the middle dimension (of size
+// dim) of x, read as (outer, dim, inner), to out. Indices are valid;
+// negative ones count from the end.
+func gatherRaw[T layoutElem, I int | int64](out, x *tensor.Tensor, outer, dim, inner int, idx []I) {
 	dst, src := layoutRaw[T](out), layoutRaw[T](x)
 	d := 0
 	for o := 0; o < outer; o++ {
 		base := o * dim * inner
 		if inner == 1 {
 			for _, i := range idx {
-				dst[d] = src[base+i]
+				j := int(i)
+				if j < 0 {
+					j += dim
+				}
+				dst[d] = src[base+j]
 				d++
 			}
 			continue
 		}
 		for _, i := range idx {
-			copy(dst[d:d+inner], src[base+i*inner:base+(i+1)*inner])
+			j := int(i)
+			if j < 0 {
+				j += dim
+			}
+			copy(dst[d:d+inner], src[base+j*inner:base+(j+1)*inner])
 			d += inner
 		}
 	}
+}
+
+// checkIndices fails when an index is outside [-n, n).
+func checkIndices(v []int64, n int) error {
+	for _, x := range v {
+		if x < -int64(n) || x >= int64(n) {
+			_, err := layoutIndex(x, n)
+			return fmt.Errorf("indices: %w", err)
+		}
+	}
+	return nil
 }
 
 func buildGatherElements(b *Builder) (Kernel, error) {
@@ -103,7 +170,7 @@ func buildGatherElements(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -116,7 +183,7 @@ func buildGatherElements(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := layoutNew(x.DType(), ind.Shape())
+		out, err := layoutNewUninit(rc, x.DType(), ind.Shape())
 		if err != nil {
 			return nil, err
 		}
@@ -125,7 +192,7 @@ func buildGatherElements(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(out, x, offs)
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -205,7 +272,7 @@ func buildGatherND(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -217,7 +284,7 @@ func buildGatherND(b *Builder) (Kernel, error) {
 		is := ind.Shape()
 		k := is[len(is)-1]
 		shape := append(append([]int{}, is[:len(is)-1]...), x.Shape()[int(batchDims)+k:]...)
-		out, err := layoutNew(x.DType(), shape)
+		out, err := layoutNewUninit(rc, x.DType(), shape)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +293,7 @@ func buildGatherND(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(out, x, offs, slice)
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -293,7 +360,7 @@ func buildOneHot(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
@@ -331,7 +398,7 @@ func buildOneHot(b *Builder) (Kernel, error) {
 		if _, err := tensor.NumElements(shape); err != nil {
 			return nil, err
 		}
-		out, err := layoutNew(vals.DType(), shape)
+		out, err := layoutNew(rc, vals.DType(), shape)
 		if err != nil {
 			return nil, err
 		}
@@ -340,7 +407,7 @@ func buildOneHot(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(out, vals, idx, layoutProd(s[a:]), d[0])
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 

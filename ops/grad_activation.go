@@ -219,9 +219,9 @@ func buildActivationGrad(b *Builder) (Kernel, error) {
 		}
 		switch dy.DType() {
 		case tensor.Float32:
-			return []*tensor.Tensor{activationGradT[float32](rc, dy, x, f)}, nil
+			return rc.Results(activationGradT[float32](rc, dy, x, f)), nil
 		default:
-			return []*tensor.Tensor{activationGradT[float64](rc, dy, x, f)}, nil
+			return rc.Results(activationGradT[float64](rc, dy, x, f)), nil
 		}
 	}), nil
 }

@@ -113,7 +113,7 @@ func buildGatherElementsGrad(b *Builder) (Kernel, error) {
 		for i, o := range offs {
 			dx[o] += dy[i]
 		}
-		return one(gxOut(dx, dyT.DType(), shape))
+		return rc.one(gxOut(dx, dyT.DType(), shape))
 	}), nil
 }
 
@@ -153,7 +153,7 @@ func buildGatherNDGrad(b *Builder) (Kernel, error) {
 				dx[o+j] += v
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), shape))
+		return rc.one(gxOut(dx, dyT.DType(), shape))
 	}), nil
 }
 
@@ -487,7 +487,7 @@ func buildCol2ImGrad(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return one(gxOut(im2colGather(dy, geo), dyT.DType(), x.Shape()))
+		return rc.one(gxOut(im2colGather(dy, geo), dyT.DType(), x.Shape()))
 	}), nil
 }
 

@@ -114,7 +114,7 @@ func buildSumToShape(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -143,7 +143,7 @@ func sumToShape(x *tensor.Tensor, shape []int) (*tensor.Tensor, error) {
 	if !reduce {
 		return x.Clone().Reshape(shape...)
 	}
-	y, err := reduceMask(x, red, true, redSum)
+	y, err := reduceMask(nil, x, red, true, redSum)
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ func buildConstantLike(b *Builder) (Kernel, error) {
 				d[i] = v
 			}
 		}
-		return one(f.Cast(x.DType()))
+		return rc.one(f.Cast(x.DType()))
 	}), nil
 }
 
@@ -190,9 +190,9 @@ func buildScale(b *Builder) (Kernel, error) {
 		}
 		switch x := in[0].Data().(type) {
 		case []float32:
-			return []*tensor.Tensor{tensor.From(in[0].Shape(), scaled(x, float32(s)))}, nil
+			return rc.Results(tensor.From(in[0].Shape(), scaled(x, float32(s)))), nil
 		case []float64:
-			return []*tensor.Tensor{tensor.From(in[0].Shape(), scaled(x, s))}, nil
+			return rc.Results(tensor.From(in[0].Shape(), scaled(x, s))), nil
 		}
 		return nil, ErrDType("Scale", in[0].DType())
 	}), nil
@@ -212,9 +212,9 @@ func buildGradCastLike(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		if in[0].DType() == in[1].DType() {
-			return []*tensor.Tensor{in[0].Clone()}, nil
+			return rc.Results(in[0].Clone()), nil
 		}
-		return one(in[0].Cast(in[1].DType()))
+		return rc.one(in[0].Cast(in[1].DType()))
 	}), nil
 }
 
@@ -350,7 +350,7 @@ func unaryGradT[T Float](rc *RunContext, dy, x, y *tensor.Tensor, f func(dy, x, 
 			out[i] = T(f(float64(g[i]), xv, yv))
 		}
 	})
-	return []*tensor.Tensor{res}, nil
+	return rc.Results(res), nil
 }
 
 // reluGradT is UnaryGrad for Relu: dy where ref (Relu's input or output)
@@ -370,7 +370,7 @@ func reluGradT[T Float](rc *RunContext, dy, ref *tensor.Tensor) ([]*tensor.Tenso
 			reluGradLoop64(gs[lo:hi], any(r).([]float64)[lo:hi], any(out).([]float64)[lo:hi])
 		}
 	})
-	return []*tensor.Tensor{res}, nil
+	return rc.Results(res), nil
 }
 
 // reluGradLoop32 sets out to g where r > 0, else 0, through a bit mask:
@@ -435,7 +435,7 @@ func buildClipGrad(b *Builder) (Kernel, error) {
 				g[i] = 0
 			}
 		}
-		return one(tensor.From(dy.Shape(), g).Cast(dy.DType()))
+		return rc.one(tensor.From(dy.Shape(), g).Cast(dy.DType()))
 	}), nil
 }
 
@@ -480,7 +480,7 @@ func buildPowGrad(b *Builder) (Kernel, error) {
 		} else if dpT, err = tensor.New(p.DType(), shape...); err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{dxT, dpT}, nil
+		return rc.Results(dxT, dpT), nil
 	}), nil
 }
 
@@ -726,9 +726,9 @@ func buildReduceGrad(b *Builder) (Kernel, error) {
 		}
 		switch g := dy.Data().(type) {
 		case []float32:
-			return []*tensor.Tensor{tensor.From(shape, scaled(broadcastTo(g, kept, shape), float32(scale)))}, nil
+			return rc.Results(tensor.From(shape, scaled(broadcastTo(g, kept, shape), float32(scale)))), nil
 		case []float64:
-			return []*tensor.Tensor{tensor.From(shape, scaled(broadcastTo(g, kept, shape), scale))}, nil
+			return rc.Results(tensor.From(shape, scaled(broadcastTo(g, kept, shape), scale))), nil
 		}
 		return nil, ErrDType("ReduceGrad", dy.DType())
 	}), nil
@@ -828,9 +828,9 @@ func buildSoftmaxGrad(logSoftmax bool) func(b *Builder) (Kernel, error) {
 			}
 			switch dy.DType() {
 			case tensor.Float32:
-				return []*tensor.Tensor{softmaxGradT[float32](dy, y, outer, n, inner, logSoftmax)}, nil
+				return rc.Results(softmaxGradT[float32](dy, y, outer, n, inner, logSoftmax)), nil
 			case tensor.Float64:
-				return []*tensor.Tensor{softmaxGradT[float64](dy, y, outer, n, inner, logSoftmax)}, nil
+				return rc.Results(softmaxGradT[float64](dy, y, outer, n, inner, logSoftmax)), nil
 			}
 			return nil, ErrDType("SoftmaxGrad", dy.DType())
 		}), nil
@@ -922,7 +922,7 @@ func buildLossGrad(softmax bool) func(b *Builder) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			return one(tensor.FromSlice(X.Shape(), dx))
+			return rc.one(tensor.FromSlice(X.Shape(), dx))
 		}), nil
 	}
 }

@@ -476,7 +476,7 @@ func buildPoolGrad(kind poolKind) func(b *Builder) (Kernel, error) {
 			default:
 				return nil, ErrDType(name, X.DType())
 			}
-			return []*tensor.Tensor{dx}, nil
+			return rc.Results(dx), nil
 		}
 		return halfWrap(k, 1), nil
 	}
@@ -514,7 +514,7 @@ func maxPoolGradDirect(rc *RunContext, p *poolPlan, X, dY *tensor.Tensor, relu b
 			}
 		}
 	})
-	return []*tensor.Tensor{dx}, nil
+	return rc.Results(dx), nil
 }
 
 // poolGradRun adds each output's gradient to its window's inputs; with
@@ -586,7 +586,7 @@ func buildGlobalPoolGrad(kind poolKind) func(b *Builder) (Kernel, error) {
 			default:
 				return nil, ErrDType(name, X.DType())
 			}
-			return []*tensor.Tensor{dx}, nil
+			return rc.Results(dx), nil
 		}
 		return halfWrap(k, 1), nil
 	}
@@ -895,7 +895,7 @@ func buildDropoutGrad(b *Builder) (Kernel, error) {
 			training = tv[0]
 		}
 		if !training || ratio == 0 {
-			return []*tensor.Tensor{dY.Clone()}, nil
+			return rc.Results(dY.Clone()), nil
 		}
 		if !(ratio >= 0 && ratio < 1) {
 			return nil, fmt.Errorf("ratio must be in [0, 1), got %v", ratio)
@@ -932,7 +932,7 @@ func buildDropoutGrad(b *Builder) (Kernel, error) {
 		default:
 			return nil, ErrDType("DropoutGrad", dY.DType())
 		}
-		return []*tensor.Tensor{dx}, nil
+		return rc.Results(dx), nil
 	}
 	return halfWrap(k), nil
 }

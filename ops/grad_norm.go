@@ -248,7 +248,7 @@ func buildLRNGrad(b *Builder) (Kernel, error) {
 				}
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }
 
@@ -324,7 +324,7 @@ func buildLpNormGrad(b *Builder) (Kernel, error) {
 				}
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }
 
@@ -374,6 +374,6 @@ func buildMVNGrad(b *Builder) (Kernel, error) {
 				dx[i] = out[k]
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }

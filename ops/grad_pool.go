@@ -107,7 +107,7 @@ func buildLpPoolGrad(b *Builder) (Kernel, error) {
 				lpTapGrad(dst, src, taps, a.p, lpNorm(src, taps, a.p), dy[pl*p.outSize+o])
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }
 
@@ -152,7 +152,7 @@ func buildGlobalLpPoolGrad(b *Builder) (Kernel, error) {
 				lpTapGrad(dx[pl*size:(pl+1)*size], src, taps, p, lpNorm(src, taps, p), dy[pl])
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }
 
@@ -229,7 +229,7 @@ func buildMaxRoiPoolGrad(b *Builder) (Kernel, error) {
 				}
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }
 
@@ -300,7 +300,7 @@ func buildRoiAlignGrad(b *Builder) (Kernel, error) {
 		c, h, w := xs[1], xs[2], xs[3]
 		dx := make([]float64, len(x))
 		if h == 0 || w == 0 {
-			return one(gxOut(dx, dyT.DType(), xs))
+			return rc.one(gxOut(dx, dyT.DType(), xs))
 		}
 		for r, bi := range idx {
 			if bi < 0 || bi >= int64(xs[0]) {
@@ -343,7 +343,7 @@ func buildRoiAlignGrad(b *Builder) (Kernel, error) {
 				}
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }
 
@@ -462,6 +462,6 @@ func buildMaxUnpoolGrad(b *Builder) (Kernel, error) {
 				dx[i] = dy[o]
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }

@@ -114,7 +114,7 @@ func buildReduceOpGrad(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		dx := reduceOpGrad(op, dy, x, y, group, ng)
-		return one(gxOut(dx, dyT.DType(), xs))
+		return rc.one(gxOut(dx, dyT.DType(), xs))
 	}), nil
 }
 
@@ -401,7 +401,7 @@ func buildDetGrad(b *Builder) (Kernel, error) {
 				dx[i*m*m+j] = g * c
 			}
 		}
-		return one(gxOut(dx, dyT.DType(), shape))
+		return rc.one(gxOut(dx, dyT.DType(), shape))
 	}), nil
 }
 

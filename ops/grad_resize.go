@@ -162,7 +162,7 @@ func buildResizeGrad(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return one(gxOut(dx, dyT.DType(), shape))
+		return rc.one(gxOut(dx, dyT.DType(), shape))
 	}), nil
 }
 

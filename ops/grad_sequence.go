@@ -326,7 +326,7 @@ func addSlices[T Float](a, b []T) []T {
 
 // GradSum sums gradients of one value (tensors, sequences or optionals).
 func buildGradSum(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if len(in) == 0 || in[0] == nil {
 			return nil, errors.New("GradSum needs at least one input")
 		}
@@ -340,24 +340,24 @@ func buildGradSum(b *Builder) (Kernel, error) {
 		if s == in[0] {
 			s = s.Clone()
 		}
-		return []*tensor.Tensor{s}, nil
+		return rc.Results(s), nil
 	}), nil
 }
 
 // GradZerosLike makes the zero gradient of a tensor, sequence or optional.
 func buildGradZerosLike(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
-		return one(zerosLike(in[0]))
+		return rc.one(zerosLike(in[0]))
 	}), nil
 }
 
 // SequenceAtGrad(S, position, dy): zeros like S's elements, dy at the
 // position.
 func buildSequenceAtGrad(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		s, err := seqArg(in, 0, "input_sequence")
 		if err != nil {
 			return nil, err
@@ -383,14 +383,14 @@ func buildSequenceAtGrad(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		return []*tensor.Tensor{tensor.NewSequence(dy.DType(), elems)}, nil
+		return rc.Results(tensor.NewSequence(dy.DType(), elems)), nil
 	}), nil
 }
 
 // SequenceInsertGrad(dS', position): dS' without the inserted position,
 // and dS' at it.
 func buildSequenceInsertGrad(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		d, err := seqArg(in, 0, "output gradient")
 		if err != nil {
 			return nil, err
@@ -408,14 +408,14 @@ func buildSequenceInsertGrad(b *Builder) (Kernel, error) {
 		el := d.Elems()
 		rest := make([]*tensor.Tensor, 0, n)
 		rest = append(append(rest, el[:pos]...), el[pos+1:]...)
-		return []*tensor.Tensor{tensor.NewSequence(d.DType(), rest), el[pos]}, nil
+		return rc.Results(tensor.NewSequence(d.DType(), rest), el[pos]), nil
 	}), nil
 }
 
 // SequenceEraseGrad(dS', S, position): dS' with zeros like the erased
 // element put back.
 func buildSequenceEraseGrad(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		d, err := seqArg(in, 0, "output gradient")
 		if err != nil {
 			return nil, err
@@ -441,7 +441,7 @@ func buildSequenceEraseGrad(b *Builder) (Kernel, error) {
 		el := d.Elems()
 		out := make([]*tensor.Tensor, 0, n)
 		out = append(append(append(out, el[:pos]...), z), el[pos:]...)
-		return []*tensor.Tensor{tensor.NewSequence(s.DType(), out)}, nil
+		return rc.Results(tensor.NewSequence(s.DType(), out)), nil
 	}), nil
 }
 
@@ -453,7 +453,7 @@ func buildSplitToSequenceGrad(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		d, err := seqArg(in, 0, "gradient")
 		if err != nil {
 			return nil, err
@@ -481,7 +481,7 @@ func buildSplitToSequenceGrad(b *Builder) (Kernel, error) {
 		if !tensor.ShapeEqual(out.Shape(), x.Shape()) {
 			return nil, fmt.Errorf("joined gradient has shape %v, the input %v", out.Shape(), x.Shape())
 		}
-		return []*tensor.Tensor{out}, nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -493,7 +493,7 @@ func buildConcatFromSequenceGrad(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		dy, err := tensorArg(in, 0, "gradient")
 		if err != nil {
 			return nil, err
@@ -541,22 +541,22 @@ func buildConcatFromSequenceGrad(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		return []*tensor.Tensor{tensor.NewSequence(dy.DType(), parts)}, nil
+		return rc.Results(tensor.NewSequence(dy.DType(), parts)), nil
 	}), nil
 }
 
 // OptionalGetElementGrad(O, dy): an optional holding dy when O is an
 // optional, else dy.
 func buildOptionalGetElementGrad(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		o, dy := Opt(in, 0), Opt(in, 1)
 		if o == nil || dy == nil {
 			return nil, errors.New("input and gradient are required")
 		}
 		if o.Kind() != tensor.KindOptional {
-			return []*tensor.Tensor{dy}, nil
+			return rc.Results(dy), nil
 		}
-		return []*tensor.Tensor{tensor.NewOptional(dy, dy.DType(), dy.Kind() == tensor.KindSequence)}, nil
+		return rc.Results(tensor.NewOptional(dy, dy.DType(), dy.Kind() == tensor.KindSequence)), nil
 	}), nil
 }
 

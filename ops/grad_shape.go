@@ -251,7 +251,7 @@ func buildGatherGrad(b *Builder) (Kernel, error) {
 		case tensor.Float64:
 			gatherGradRun(tensor.Data[float64](dY), tensor.Data[float64](dx), idx, outer, dim, inner)
 		}
-		return []*tensor.Tensor{dx}, nil
+		return rc.Results(dx), nil
 	}
 	return halfWrap(k, 2), nil
 }
@@ -308,19 +308,19 @@ func buildSliceGrad(b *Builder) (Kernel, error) {
 		if !tensor.ShapeEqual(dY.Shape(), view) {
 			return nil, fmt.Errorf("dY has shape %v, the slice has %v", dY.Shape(), view)
 		}
-		dx, err := layoutNew(dY.DType(), s)
+		dx, err := layoutNew(rc, dY.DType(), s)
 		if err != nil {
 			return nil, err
 		}
 		if dY.Len() == 0 {
-			return layoutOne(dx), nil
+			return rc.Results(dx), nil
 		}
 		f, err := layoutPick(dY.DType(), scatterViewRaw[uint8], scatterViewRaw[uint16], scatterViewRaw[uint32], scatterViewRaw[uint64], scatterViewRaw[string])
 		if err != nil {
 			return nil, err
 		}
 		f(dx, off, strides, dY, view)
-		return layoutOne(dx), nil
+		return rc.Results(dx), nil
 	}), nil
 }
 
@@ -596,7 +596,7 @@ func buildTileGrad(b *Builder) (Kernel, error) {
 		case tensor.Float64:
 			tileGradRun(tensor.Data[float64](dY), tensor.Data[float64](dx), ys, s)
 		}
-		return []*tensor.Tensor{dx}, nil
+		return rc.Results(dx), nil
 	}
 	return halfWrap(k), nil
 }
@@ -691,7 +691,7 @@ func buildSplitGrad(b *Builder) (Kernel, error) {
 		if first == nil {
 			return nil, fmt.Errorf("no gradient is given")
 		}
-		dx, err := layoutNew(first.DType(), xs)
+		dx, err := layoutNew(rc, first.DType(), xs)
 		if err != nil {
 			return nil, err
 		}
@@ -700,7 +700,7 @@ func buildSplitGrad(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(dx, parts, sizes, a)
-		return layoutOne(dx), nil
+		return rc.Results(dx), nil
 	}), nil
 }
 

@@ -130,7 +130,7 @@ func buildDFTGrad(b *Builder) (Kernel, error) {
 				}
 			}
 		}
-		return one(gxOut(dx, xT.DType(), shape))
+		return rc.one(gxOut(dx, xT.DType(), shape))
 	}), nil
 }
 
@@ -340,6 +340,6 @@ func buildDequantizeLinearGrad(b *Builder) (Kernel, error) {
 			c := p.channel(i)
 			ds[c] += dy[i] * float64(v-int64(p.zp[c]))
 		}
-		return one(gxOut(ds, sT.DType(), sT.Shape()))
+		return rc.one(gxOut(ds, sT.DType(), sT.Shape()))
 	}), nil
 }

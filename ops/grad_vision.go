@@ -331,7 +331,7 @@ func buildAffineGridGrad(b *Builder) (Kernel, error) {
 				}
 			}
 		}
-		return one(gxOut(dth, dgT.DType(), []int{n, k, k + 1}))
+		return rc.one(gxOut(dth, dgT.DType(), []int{n, k, k + 1}))
 	}), nil
 }
 

@@ -81,7 +81,7 @@ func buildGridSample(b *Builder) (Kernel, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
-		return one(gridSample(rc, in[0], in[1], a))
+		return rc.one(gridSample(rc, in[0], in[1], a))
 	})
 	return halfWrap(run), nil
 }
@@ -367,7 +367,7 @@ func buildAffineGrid(b *Builder) (Kernel, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
-		return one(affineGrid(in[0], in[1], align))
+		return rc.one(affineGrid(in[0], in[1], align))
 	})
 	return halfWrap(run), nil
 }

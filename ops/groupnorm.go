@@ -48,7 +48,7 @@ func buildGroupNorm(b *Builder) (Kernel, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
-		return one(groupNorm(in[0], in[1], in[2], a))
+		return rc.one(groupNorm(in[0], in[1], in[2], a))
 	}), nil
 }
 

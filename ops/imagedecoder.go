@@ -62,6 +62,6 @@ func buildImageDecoder(b *Builder) (Kernel, error) {
 				i += c
 			}
 		}
-		return []*tensor.Tensor{out}, nil
+		return rc.Results(out), nil
 	}), nil
 }

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/onyxrt/onyx/tensor"
@@ -14,7 +15,9 @@ import (
 // nil in inputs. Run returns one tensor per node output; an output the
 // node does not name may be returned as nil. The inputs slice itself is
 // the runtime's and may be reused once Run returns: keep the tensors, not
-// the slice.
+// the slice. Likewise the returned slice is read once by the caller and
+// not kept, so a kernel may return rc.Results(...), storage the run
+// reuses for every node, instead of a fresh slice.
 type Kernel interface {
 	Run(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tensor, error)
 }
@@ -51,6 +54,9 @@ type RunContext struct {
 	// per-run arena, which recycles the buffers of dead values); nil
 	// means fresh memory from tensor.New.
 	Alloc Allocator
+
+	// results is the storage Results hands out, reused by every node.
+	results [8]*tensor.Tensor
 }
 
 // Allocator supplies tensor storage to kernels. Its buffers may be
@@ -59,18 +65,37 @@ type RunContext struct {
 // goroutines allocate before they split.
 type Allocator interface {
 	// NewUninit returns a tensor whose elements the caller must all
-	// write before it returns the tensor.
+	// write before it returns the tensor. It must not keep shape.
 	NewUninit(dt tensor.DType, shape []int) (*tensor.Tensor, error)
+}
+
+// PoolAllocator is an Allocator that also recycles tensor headers, so
+// that a kernel's outputs (and views, see RunContext.View) cost no heap
+// allocation in steady state: RunContext asks it for the elements
+// (Buffer) and builds the header from its pool (Headers).
+type PoolAllocator interface {
+	Allocator
+	// Buffer returns storage for n elements of dt (a slice of exactly n
+	// elements, contents undefined) and a tag that identifies the
+	// storage, or ok false when it has none to give (the caller then
+	// allocates fresh memory).
+	Buffer(dt tensor.DType, n int) (data, tag any, ok bool)
+	// Headers returns the pool of the run's tensor headers; a header
+	// wrapping storage from Buffer carries its tag.
+	Headers() *tensor.HeaderPool
+	// Free takes back t, a tensor the allocator gave out during this run
+	// that nothing reads any more (see RunContext.Free).
+	Free(t *tensor.Tensor)
 }
 
 // NewTensor returns a zero-filled output tensor, from rc.Alloc when set.
 // Kernels allocate their outputs through it (or NewUninit) rather than
 // tensor.New, so that the runtime can reuse memory across runs.
 func (rc *RunContext) NewTensor(dt tensor.DType, shape ...int) (*tensor.Tensor, error) {
-	if rc == nil || rc.Alloc == nil {
+	if rc == nil || rc.Alloc == nil || dt == tensor.String {
 		return tensor.New(dt, shape...)
 	}
-	t, err := rc.Alloc.NewUninit(dt, shape)
+	t, err := rc.NewUninit(dt, shape...)
 	if err != nil {
 		return nil, err
 	}
@@ -80,12 +105,113 @@ func (rc *RunContext) NewTensor(dt tensor.DType, shape ...int) (*tensor.Tensor, 
 
 // NewUninit is NewTensor without the zeroing: the kernel must write every
 // element of the returned tensor. Fixed-size element types only (strings
-// are always zeroed).
+// are always zeroed). The shape is copied.
 func (rc *RunContext) NewUninit(dt tensor.DType, shape ...int) (*tensor.Tensor, error) {
 	if rc == nil || rc.Alloc == nil || dt == tensor.String {
 		return tensor.New(dt, shape...)
 	}
-	return rc.Alloc.NewUninit(dt, shape)
+	pa, ok := rc.Alloc.(PoolAllocator)
+	if !ok {
+		// An interface call would make every caller's shape escape to
+		// the heap: hand the allocator a copy instead.
+		return rc.Alloc.NewUninit(dt, slices.Clone(shape))
+	}
+	n, err := tensor.NumElements(shape)
+	if err != nil {
+		return nil, err
+	}
+	data, tag, ok := pa.Buffer(dt, n)
+	if !ok {
+		return tensor.New(dt, shape...)
+	}
+	return pa.Headers().Get(dt, shape, data, tag)
+}
+
+// Free gives back t, a scratch tensor the kernel made with NewUninit or
+// NewTensor during this call and does not return, so that its storage
+// serves later allocations (a scratch tensor that is just dropped is
+// only collected by the Go heap, and the run's allocator makes a new one
+// in the next run). The kernel must not use t, nor any view of it,
+// afterwards. Tensors from elsewhere are ignored.
+func (rc *RunContext) Free(t *tensor.Tensor) {
+	if rc == nil || rc.Alloc == nil || t == nil {
+		return
+	}
+	if pa, ok := rc.Alloc.(PoolAllocator); ok {
+		pa.Free(t)
+	}
+}
+
+// View returns a tensor that shares t's elements under another shape of
+// the same element count: the output of layout operators (Reshape,
+// Flatten, Squeeze, Unsqueeze, Identity). Its header comes from the run's
+// pool when there is one. The shape is copied.
+func (rc *RunContext) View(t *tensor.Tensor, shape ...int) (*tensor.Tensor, error) {
+	if t.Kind() != tensor.KindTensor {
+		return nil, fmt.Errorf("a %s has no shape to view", kindName(t.Kind()))
+	}
+	var pa PoolAllocator
+	if rc != nil && rc.Alloc != nil {
+		pa, _ = rc.Alloc.(PoolAllocator)
+	}
+	if pa == nil {
+		return t.Reshape(shape...)
+	}
+	n, err := tensor.NumElements(shape)
+	if err != nil {
+		return nil, err
+	}
+	if n != t.Len() {
+		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", t.Shape(), t.Len(), slices.Clone(shape), n)
+	}
+	hp := pa.Headers()
+	tag, _ := hp.Tag(t)
+	return hp.Get(t.DType(), shape, t.Data(), tag)
+}
+
+func kindName(k tensor.Kind) string {
+	switch k {
+	case tensor.KindSequence:
+		return "sequence"
+	case tensor.KindOptional:
+		return "optional"
+	}
+	return "tensor"
+}
+
+// Results returns ts as a kernel's output list, in storage that rc
+// reuses for every node of the run (so returning it costs no
+// allocation): `return rc.Results(y), nil`. The slice is valid until the
+// next call of Results on rc, which is after the runtime has read it;
+// a kernel that calls other kernels must read their results before it
+// calls Results itself. With a nil rc, or more than 8 tensors, the
+// slice is a fresh one.
+func (rc *RunContext) Results(ts ...*tensor.Tensor) []*tensor.Tensor {
+	if rc == nil || len(ts) > len(rc.results) {
+		return append([]*tensor.Tensor(nil), ts...)
+	}
+	n := copy(rc.results[:], ts)
+	clear(rc.results[n:])
+	return rc.results[:n:n]
+}
+
+// resultSlots returns n nil entries of rc's reused result storage (see
+// Results), for a kernel that fills its outputs one by one.
+func (rc *RunContext) resultSlots(n int) []*tensor.Tensor {
+	if rc == nil || n > len(rc.results) {
+		return make([]*tensor.Tensor, n)
+	}
+	clear(rc.results[:])
+	return rc.results[:n:n]
+}
+
+// one wraps a single result (or error) as a kernel's output list, in
+// rc's reused storage (see Results).
+func (rc *RunContext) one(t *tensor.Tensor, err error) ([]*tensor.Tensor, error) {
+	if err != nil {
+		return nil, err
+	}
+	return rc.Results(t), nil
 }
 
 // clearData zeroes t's elements.

@@ -245,7 +245,7 @@ func buildWhere(b *Builder) (Kernel, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
-		return one(whereTensors(rc, in[0], in[1], in[2]))
+		return rc.one(whereTensors(rc, in[0], in[1], in[2]))
 	}), nil
 }
 
@@ -303,7 +303,43 @@ func whereT[T tensor.Elem](rc *RunContext, c, x, y *tensor.Tensor) (*tensor.Tens
 	if err != nil {
 		return nil, err
 	}
-	p, err := newBcastPlan(c.Shape(), x.Shape(), y.Shape())
+	cs, xs, ys := c.Shape(), x.Shape(), y.Shape()
+	if tensor.ShapeEqual(cs, xs) && tensor.ShapeEqual(cs, ys) {
+		out, od, err := newOutputUninit[T](rc, xs)
+		if err != nil {
+			return nil, err
+		}
+		if ewSerial(rc, len(od), grainCheap) {
+			whereLoop(od, cd, xd, yd)
+		} else {
+			ewParallel(rc, len(od), grainCheap, func(lo, hi int) { whereLoop(od[lo:hi], cd[lo:hi], xd[lo:hi], yd[lo:hi]) })
+		}
+		return out, nil
+	}
+	var shapeBuf, shapeBuf2 [8]int
+	shape, err := broadcastShape2(shapeBuf[:0], cs, xs)
+	if err == nil {
+		shape, err = broadcastShape2(shapeBuf2[:0], shape, ys)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var q bcast2
+	if q.init(shape, cs, xs, ys) {
+		out, od, err := newOutputUninit[T](rc, shape)
+		if err != nil || len(od) == 0 {
+			return out, err
+		}
+		rowGrain := max(1, grainCheap/max(q.inner, 1))
+		if ewSerial(rc, q.rows, rowGrain) {
+			whereRows(&q, od, cd, xd, yd, 0, q.rows)
+		} else {
+			pq := q
+			ewParallel(rc, q.rows, rowGrain, func(lo, hi int) { whereRows(&pq, od, cd, xd, yd, lo, hi) })
+		}
+		return out, nil
+	}
+	p, err := newBcastPlan(cs, xs, ys)
 	if err != nil {
 		return nil, err
 	}
@@ -339,4 +375,66 @@ func whereT[T tensor.Elem](rc *RunContext, c, x, y *tensor.Tensor) (*tensor.Tens
 		}
 	})
 	return out, nil
+}
+
+// whereLoop selects x where c is set, else y, over equal-length slices.
+func whereLoop[T any](dst []T, c []bool, x, y []T) {
+	c, x, y = c[:len(dst)], x[:len(dst)], y[:len(dst)]
+	for i := range dst {
+		if c[i] {
+			dst[i] = x[i]
+		} else {
+			dst[i] = y[i]
+		}
+	}
+}
+
+// whereRows is Where over the inner runs lo..hi-1 of p (inputs c, x, y).
+func whereRows[T any](p *bcast2, od []T, cd []bool, xd, yd []T, lo, hi int) {
+	nd := p.nd
+	var idx [8]int
+	rem := lo
+	for d := nd - 1; d >= 0; d-- {
+		idx[d] = rem % p.outer[d]
+		rem /= p.outer[d]
+	}
+	var ic, ix, iy int
+	for d := 0; d < nd; d++ {
+		ic += idx[d] * p.st[0][d]
+		ix += idx[d] * p.st[1][d]
+		iy += idx[d] * p.st[2][d]
+	}
+	m := p.inner
+	sc, sx, sy := p.innerSt[0], p.innerSt[1], p.innerSt[2]
+	for row := lo; row < hi; row++ {
+		dst := od[row*m : (row+1)*m]
+		if sc == 1 && sx == 1 && sy == 1 {
+			whereLoop(dst, cd[ic:ic+m], xd[ix:ix+m], yd[iy:iy+m])
+		} else {
+			c, x, y := ic, ix, iy
+			for i := range dst {
+				if cd[c] {
+					dst[i] = xd[x]
+				} else {
+					dst[i] = yd[y]
+				}
+				c += sc
+				x += sx
+				y += sy
+			}
+		}
+		for d := nd - 1; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < p.outer[d] {
+				ic += p.st[0][d]
+				ix += p.st[1][d]
+				iy += p.st[2][d]
+				break
+			}
+			ic -= p.st[0][d] * (p.outer[d] - 1)
+			ix -= p.st[1][d] * (p.outer[d] - 1)
+			iy -= p.st[2][d] * (p.outer[d] - 1)
+			idx[d] = 0
+		}
+	}
 }

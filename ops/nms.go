@@ -33,7 +33,7 @@ func buildNMS(b *Builder) (Kernel, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
-		return one(nonMaxSuppression(rc, in, center == 1))
+		return rc.one(nonMaxSuppression(rc, in, center == 1))
 	}), nil
 }
 

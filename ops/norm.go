@@ -83,7 +83,7 @@ func buildLpNorm(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return one(t.Cast(x.DType()))
+		return rc.one(t.Cast(x.DType()))
 	}), nil
 }
 
@@ -130,6 +130,24 @@ func buildBatchNorm(b *Builder) (Kernel, error) {
 	if b.Opset >= 14 && !training && (b.Out(1) || b.Out(2)) {
 		return nil, fmt.Errorf("running_mean and running_var outputs need training_mode=1")
 	}
+	// Inference with constant parameters: y = x*mul + add per channel,
+	// with mul and add computed here, once.
+	var constMul, constAdd []float64
+	if !training {
+		var ps [4][]float64
+		for i := range ps {
+			if c := b.ConstInput(i + 1); c != nil && c.DType().IsFloat() && c.Kind() == tensor.KindTensor {
+				ps[i] = c.Float64s()
+			}
+		}
+		if g := len(ps[0]); ps[0] != nil && ps[1] != nil && ps[2] != nil && ps[3] != nil && len(ps[1]) == g && len(ps[2]) == g && len(ps[3]) == g {
+			constMul, constAdd = make([]float64, g), make([]float64, g)
+			for i := range constMul {
+				constMul[i] = ps[0][i] / math.Sqrt(ps[3][i]+eps)
+				constAdd[i] = ps[1][i] - ps[2][i]*constMul[i]
+			}
+		}
+	}
 	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 5); err != nil {
 			return nil, err
@@ -138,6 +156,23 @@ func buildBatchNorm(b *Builder) (Kernel, error) {
 		xs := X.Shape()
 		if len(xs) < 2 {
 			return nil, fmt.Errorf("X must have rank at least 2 (N×C×...), got shape %v", xs)
+		}
+		if constMul != nil && (X.DType() == tensor.Float32 || X.DType() == tensor.Float64) {
+			c, inner := xs[1], prod(xs[2:])
+			groups := len(constMul)
+			if groups == c || groups == c*inner {
+				y, err := rc.NewUninit(X.DType(), xs...)
+				if err != nil {
+					return nil, err
+				}
+				per := inner * c / groups
+				if X.DType() == tensor.Float32 {
+					affineGroups(X.Float32s(), y.Float32s(), constMul, constAdd, per)
+				} else {
+					affineGroups(tensor.Data[float64](X), tensor.Data[float64](y), constMul, constAdd, per)
+				}
+				return rc.Results(y), nil
+			}
 		}
 		params := make([][]float64, 4)
 		for i, name := range []string{"scale", "B", "mean", "var"} {
@@ -177,7 +212,7 @@ func buildBatchNorm(b *Builder) (Kernel, error) {
 			mul[g] = params[0][g] / math.Sqrt(variance[g]+eps)
 			add[g] = params[1][g] - mean[g]*mul[g]
 		}
-		y, err := tensor.New(xu.DType(), xs...)
+		y, err := rc.NewUninit(xu.DType(), xs...)
 		if err != nil {
 			return nil, err
 		}
@@ -192,10 +227,10 @@ func buildBatchNorm(b *Builder) (Kernel, error) {
 		if y, err = Downcast(y, xdt); err != nil {
 			return nil, err
 		}
-		outs := []*tensor.Tensor{y, nil, nil, nil, nil}
 		if !training {
-			return outs[:1], nil
+			return rc.Results(y), nil
 		}
+		outs := []*tensor.Tensor{y, nil, nil, nil, nil}
 		runMean := make([]float64, groups)
 		runVar := make([]float64, groups)
 		for g := range runMean {
@@ -312,7 +347,7 @@ func buildInstanceNorm(b *Builder) (Kernel, error) {
 		default:
 			return nil, ErrDType("InstanceNormalization", X.DType())
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return halfWrap(k), nil
 }
@@ -351,6 +386,12 @@ func buildLayerNorm(b *Builder) (Kernel, error) {
 		}
 		norm := xs[ax:]
 		rows, size := prod(xs[:ax]), prod(norm)
+		if y, ok, err := layerNormDirect(rc, X, S, B, rows, size, eps, norm, wantStats); ok {
+			if err != nil {
+				return nil, err
+			}
+			return rc.Results(y), nil
+		}
 		scale, err := paramTo(S, norm, "Scale")
 		if err != nil {
 			return nil, err
@@ -365,7 +406,7 @@ func buildLayerNorm(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		y, err := tensor.New(xu.DType(), xs...)
+		y, err := rc.NewUninit(xu.DType(), xs...)
 		if err != nil {
 			return nil, err
 		}
@@ -395,6 +436,60 @@ func buildLayerNorm(b *Builder) (Kernel, error) {
 		}
 		return outs, nil
 	}), nil
+}
+
+// layerNormDirect is LayerNormalization's common case, with no
+// allocation: float32 or float64 X whose Scale and B have the normalized
+// shape exactly, and no mean or inverse deviation output. ok is false
+// for the other cases.
+func layerNormDirect(rc *RunContext, X, S, B *tensor.Tensor, rows, size int, eps float64, norm []int, wantStats [2]bool) (y *tensor.Tensor, ok bool, err error) {
+	if wantStats[0] || wantStats[1] || !tensor.ShapeEqual(S.Shape(), norm) || (B != nil && !tensor.ShapeEqual(B.Shape(), norm)) {
+		return nil, false, nil
+	}
+	switch X.DType() {
+	case tensor.Float32:
+		if y, err = rc.NewUninit(X.DType(), X.Shape()...); err == nil {
+			layerNormRows(X.Float32s(), y.Float32s(), S.Float32s(), optData[float32](B), rows, size, eps)
+		}
+		return y, true, err
+	case tensor.Float64:
+		if y, err = rc.NewUninit(X.DType(), X.Shape()...); err == nil {
+			layerNormRows(tensor.Data[float64](X), tensor.Data[float64](y), tensor.Data[float64](S), optData[float64](B), rows, size, eps)
+		}
+		return y, true, err
+	}
+	return nil, false, nil
+}
+
+// layerNormRows normalizes rows of size elements of x into y, like
+// layerNormRun (statistics in float64), with scale and bias of x's type.
+func layerNormRows[T Float](x, y, scale, bias []T, rows, size int, eps float64) {
+	if size == 0 {
+		return
+	}
+	scale = scale[:size]
+	for r := 0; r < rows; r++ {
+		src := x[r*size : (r+1)*size]
+		dst := y[r*size : (r+1)*size]
+		var s float64
+		for _, v := range src {
+			s += float64(v)
+		}
+		m := s / float64(size)
+		var ss float64
+		for _, v := range src {
+			d := float64(v) - m
+			ss += d * d
+		}
+		is := 1 / math.Sqrt(ss/float64(size)+eps)
+		for j, v := range src {
+			o := (float64(v) - m) * is * float64(scale[j])
+			if bias != nil {
+				o += float64(bias[j])
+			}
+			dst[j] = T(o)
+		}
+	}
 }
 
 // paramTo returns a float parameter broadcast (unidirectionally) to shape.
@@ -470,7 +565,7 @@ func buildLRN(b *Builder) (Kernel, error) {
 		default:
 			return nil, ErrDType("LRN", X.DType())
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return halfWrap(k), nil
 }
@@ -540,7 +635,7 @@ func buildMVN(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return KernelFunc(k), nil
 }

@@ -40,10 +40,10 @@ func buildOptional(b *Builder) (Kernel, error) {
 	if !b.In(0) && !hasType {
 		return nil, fmt.Errorf("an Optional without input needs the \"type\" attribute")
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := Opt(in, 0)
 		if x == nil {
-			return []*tensor.Tensor{tensor.NewOptional(nil, elem, isSeq)}, nil
+			return rc.Results(tensor.NewOptional(nil, elem, isSeq)), nil
 		}
 		if x.Kind() == tensor.KindOptional {
 			return nil, fmt.Errorf("input must be a tensor or a sequence, got an optional")
@@ -51,12 +51,12 @@ func buildOptional(b *Builder) (Kernel, error) {
 		if hasType && elem != tensor.Undefined && x.DType() != elem && !(x.Kind() == tensor.KindSequence && x.DType() == tensor.Undefined) {
 			return nil, fmt.Errorf("input of type %v does not match the type attribute's %v", x.DType(), elem)
 		}
-		return []*tensor.Tensor{tensor.NewOptional(x.Clone(), elem, isSeq)}, nil
+		return rc.Results(tensor.NewOptional(x.Clone(), elem, isSeq)), nil
 	}), nil
 }
 
 func buildOptionalHasElement(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := Opt(in, 0)
 		has := false
 		switch {
@@ -66,23 +66,23 @@ func buildOptionalHasElement(b *Builder) (Kernel, error) {
 		default:
 			has = true
 		}
-		return []*tensor.Tensor{tensor.Scalar(has)}, nil
+		return rc.Results(tensor.Scalar(has)), nil
 	}), nil
 }
 
 func buildOptionalGetElement(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x := Opt(in, 0)
 		if x == nil {
 			return nil, fmt.Errorf("input is missing")
 		}
 		if x.Kind() != tensor.KindOptional {
-			return []*tensor.Tensor{x.Clone()}, nil
+			return rc.Results(x.Clone()), nil
 		}
 		v, ok := x.OptionalValue()
 		if !ok {
 			return nil, fmt.Errorf("the optional input is empty")
 		}
-		return []*tensor.Tensor{v.Clone()}, nil
+		return rc.Results(v.Clone()), nil
 	}), nil
 }

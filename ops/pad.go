@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -26,7 +27,7 @@ func buildPadAttr(b *Builder) (Kernel, error) {
 	if err := padCheckMode(mode); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -39,11 +40,11 @@ func buildPadAttr(b *Builder) (Kernel, error) {
 			}
 			cv = c
 		}
-		out, err := padTensor(x, pads, nil, mode, cv)
+		out, err := padTensor(rc, x, pads, nil, mode, cv)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -57,7 +58,7 @@ func buildPad(b *Builder) (Kernel, error) {
 	if err := padCheckMode(mode); err != nil && (mode != "wrap" || b.Opset < 19) {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -82,11 +83,11 @@ func buildPad(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		out, err := padTensor(x, pads, axes, mode, cv)
+		out, err := padTensor(rc, x, pads, axes, mode, cv)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -100,40 +101,44 @@ func padCheckMode(mode string) error {
 
 // padTensor pads x by pads ([begin per axis..., end per axis...] over axes,
 // all axes when nil). cv is the constant value (nil: zero).
-func padTensor(x *tensor.Tensor, pads, axes []int64, mode string, cv *tensor.Tensor) (*tensor.Tensor, error) {
+func padTensor(rc *RunContext, x *tensor.Tensor, pads, axes []int64, mode string, cv *tensor.Tensor) (*tensor.Tensor, error) {
 	s := x.Shape()
 	r := len(s)
+	var axesBuf [8]int64
+	var axBuf, beginBuf, endBuf, outBuf [8]int
 	if axes == nil {
-		axes = make([]int64, r)
-		for i := range axes {
-			axes[i] = int64(i)
+		axes = axesBuf[:0]
+		for i := 0; i < r; i++ {
+			axes = append(axes, int64(i))
 		}
 	}
-	ax, err := NormAxes(axes, r)
+	ax, err := normAxesInto(axBuf[:], axes, r)
 	if err != nil {
 		return nil, err
 	}
 	if len(pads) != 2*len(ax) {
-		return nil, fmt.Errorf("pads %v has %d entries, want %d", pads, len(pads), 2*len(ax))
+		return nil, fmt.Errorf("pads %v has %d entries, want %d", slices.Clone(pads), len(pads), 2*len(ax))
 	}
-	begin, end := make([]int, r), make([]int, r)
-	outShape := make([]int, r)
+	begin, end := intsBuf(beginBuf[:], r), intsBuf(endBuf[:], r)
+	clear(begin)
+	clear(end)
+	outShape := intsBuf(outBuf[:], r)
 	copy(outShape, s)
 	for i, a := range ax {
 		pb, pe := pads[i], pads[len(ax)+i]
 		if pb > math.MaxInt32 || pe > math.MaxInt32 || pb < math.MinInt32 || pe < math.MinInt32 {
-			return nil, fmt.Errorf("pads %v: %w", pads, tensor.ErrTooLarge)
+			return nil, fmt.Errorf("pads %v: %w", slices.Clone(pads), tensor.ErrTooLarge)
 		}
 		n := int64(s[a]) + pb + pe
 		if n < 0 {
-			return nil, fmt.Errorf("pads %v make dimension %d negative", pads, a)
+			return nil, fmt.Errorf("pads %v make dimension %d negative", slices.Clone(pads), a)
 		}
 		if n > math.MaxInt {
-			return nil, fmt.Errorf("pads %v: %w", pads, tensor.ErrTooLarge)
+			return nil, fmt.Errorf("pads %v: %w", slices.Clone(pads), tensor.ErrTooLarge)
 		}
 		begin[a], end[a], outShape[a] = int(pb), int(pe), int(n)
 	}
-	out, err := layoutNew(x.DType(), outShape)
+	out, err := layoutNew(rc, x.DType(), outShape)
 	if err != nil {
 		return nil, err
 	}
@@ -146,28 +151,40 @@ func padTensor(x *tensor.Tensor, pads, axes []int64, mode string, cv *tensor.Ten
 				return nil, fmt.Errorf("cannot %s-pad dimension %d of size 0", mode, a)
 			}
 			if mode == "wrap" && outShape[a] > 0 && s[a]-max(0, -begin[a])-max(0, -end[a]) <= 0 {
-				return nil, fmt.Errorf("cannot wrap-pad dimension %d: pads %v crop all of it", a, pads)
+				return nil, fmt.Errorf("cannot wrap-pad dimension %d: pads %v crop all of it", a, slices.Clone(pads))
 			}
 		}
 	}
-	f, err := layoutPick(x.DType(), padRaw[uint8], padRaw[uint16], padRaw[uint32], padRaw[uint64], padRaw[string])
+	w, err := layoutWidth(x.DType())
 	if err != nil {
 		return nil, err
 	}
-	f(out, x, begin, end, mode, cv)
+	switch w {
+	case 1:
+		padRaw[uint8](out, x, begin, end, mode, cv)
+	case 2:
+		padRaw[uint16](out, x, begin, end, mode, cv)
+	case 4:
+		padRaw[uint32](out, x, begin, end, mode, cv)
+	case 8:
+		padRaw[uint64](out, x, begin, end, mode, cv)
+	default:
+		padRaw[string](out, x, begin, end, mode, cv)
+	}
 	return out, nil
 }
 
 func padRaw[T layoutElem](out, x *tensor.Tensor, begin, end []int, mode string, cv *tensor.Tensor) {
 	dst, src := layoutRaw[T](out), layoutRaw[T](x)
 	s, os := x.Shape(), out.Shape()
-	inStr, outStr := tensor.Strides(s), tensor.Strides(os)
+	var inBuf, outBuf, cntBuf [8]int
+	inStr, outStr := stridesInto(intsBuf(inBuf[:], len(s)), s), stridesInto(intsBuf(outBuf[:], len(os)), os)
 	if mode == "constant" {
 		if cv != nil {
 			layoutFill(dst, layoutRaw[T](cv)[0])
 		}
 		// Copy the part of x that survives cropping.
-		cnt := make([]int, len(s))
+		cnt := intsBuf(cntBuf[:], len(s))
 		so, do := 0, 0
 		for a := range s {
 			cropB, cropE := max(0, -begin[a]), max(0, -end[a])

@@ -352,7 +352,7 @@ func buildQuantizeLinear(b *Builder) (Kernel, error) {
 		case tensor.Uint16:
 			quantizeInto(rc, x, p, tensor.Data[uint16](y))
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -411,7 +411,7 @@ func buildDequantizeLinear(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -458,7 +458,7 @@ func buildDynamicQuantizeLinear(b *Builder) (Kernel, error) {
 		}
 		p := qParams{scale: []float32{scale}, zp: []int32{zp}, inner: 1}
 		quantizeInto(rc, X.Float32s(), p, tensor.Data[uint8](y))
-		return []*tensor.Tensor{y, tensor.Scalar(scale), tensor.Scalar(uint8(zp))}, nil
+		return rc.Results(y, tensor.Scalar(scale), tensor.Scalar(uint8(zp))), nil
 	}), nil
 }
 
@@ -645,7 +645,7 @@ func buildQLinearMatMul(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -721,6 +721,6 @@ func buildQLinearConv(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }

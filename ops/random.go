@@ -135,7 +135,7 @@ func randomBuilder(uniform, like bool) func(*Builder) (Kernel, error) {
 			if uniform {
 				clampBelow(y, p1, p2)
 			}
-			return []*tensor.Tensor{y}, nil
+			return rc.Results(y), nil
 		}), nil
 	}
 }
@@ -257,7 +257,7 @@ func buildMultinomial(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -304,6 +304,6 @@ func buildBernoulli(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }

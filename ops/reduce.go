@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -104,33 +105,46 @@ func buildReduce(op reduceOp, axesInput bool) func(b *Builder) (Kernel, error) {
 					// elementwise part (ReduceL1 gives |x|,
 					// ReduceSumSquare x², ...), as in ONNX Runtime and
 					// the ONNX reference implementation.
-					y, err := reduceMask(x, make([]bool, x.Rank()), keep, op)
+					var none [8]bool
+					y, err := reduceMask(rc, x, boolsBuf(none[:], x.Rank()), keep, op)
 					if err != nil {
 						return nil, err
 					}
-					return []*tensor.Tensor{y}, nil
+					return rc.Results(y), nil
 				}
 			}
-			y, err := reduceTensor(x, axes, keep, op)
+			y, err := reduceTensor(rc, x, axes, keep, op)
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{y}, nil
+			return rc.Results(y), nil
 		}), nil
 	}
 }
 
+// boolsBuf returns buf[:n] cleared when buf is long enough, else a new
+// slice (see intsBuf).
+func boolsBuf(buf []bool, n int) []bool {
+	if n <= len(buf) {
+		clear(buf[:n])
+		return buf[:n]
+	}
+	return make([]bool, n)
+}
+
 // reduceTensor reduces x over axes (all axes when empty) with op.
-func reduceTensor(x *tensor.Tensor, axes []int64, keep bool, op reduceOp) (*tensor.Tensor, error) {
+func reduceTensor(rc *RunContext, x *tensor.Tensor, axes []int64, keep bool, op reduceOp) (*tensor.Tensor, error) {
 	shape := x.Shape()
 	rank := len(shape)
-	red := make([]bool, rank)
+	var redBuf [8]bool
+	red := boolsBuf(redBuf[:], rank)
 	if len(axes) == 0 {
 		for i := range red {
 			red[i] = true
 		}
 	} else {
-		norm, err := NormAxes(axes, rank)
+		var axBuf [8]int
+		norm, err := normAxesInto(axBuf[:], axes, rank)
 		if err != nil {
 			return nil, err
 		}
@@ -138,13 +152,14 @@ func reduceTensor(x *tensor.Tensor, axes []int64, keep bool, op reduceOp) (*tens
 			red[a] = true
 		}
 	}
-	return reduceMask(x, red, keep, op)
+	return reduceMask(rc, x, red, keep, op)
 }
 
 // reduceMask reduces x over the axes i where red[i] is set (possibly none).
-func reduceMask(x *tensor.Tensor, red []bool, keep bool, op reduceOp) (*tensor.Tensor, error) {
+func reduceMask(rc *RunContext, x *tensor.Tensor, red []bool, keep bool, op reduceOp) (*tensor.Tensor, error) {
 	shape := x.Shape()
-	var outShape []int
+	var outBuf [8]int
+	outShape := outBuf[:0]
 	for i, d := range shape {
 		switch {
 		case !red[i]:
@@ -153,14 +168,17 @@ func reduceMask(x *tensor.Tensor, red []bool, keep bool, op reduceOp) (*tensor.T
 			outShape = append(outShape, 1)
 		}
 	}
-	p := newReducePlan(shape, red)
+	var p reducePlan
+	p.init(shape, red)
 	if x.DType() == tensor.Bool && (op == redMax || op == redMin) {
 		// ReduceMax-20 / ReduceMin-20 on bool: any / all, through uint8.
 		xb, err := x.Cast(tensor.Uint8)
 		if err != nil {
 			return nil, err
 		}
-		y, err := tensor.FromSlice(outShape, reduceInt(tensor.Data[uint8](xb), p, op))
+		acc := make([]uint8, p.outLen)
+		reduceIntInto(acc, tensor.Data[uint8](xb), &p, op)
+		y, err := tensor.FromSlice(outShape, acc)
 		if err != nil {
 			return nil, err
 		}
@@ -170,52 +188,81 @@ func reduceMask(x *tensor.Tensor, red []bool, keep bool, op reduceOp) (*tensor.T
 	if err != nil {
 		return nil, err
 	}
-	var data any
-	switch s := xu.Data().(type) {
-	case []float32:
-		data = reduceFloat(s, p, op)
-	case []float64:
-		data = reduceFloat(s, p, op)
-	case []int8:
-		data = reduceInt(s, p, op)
-	case []int16:
-		data = reduceInt(s, p, op)
-	case []int32:
-		data = reduceInt(s, p, op)
-	case []int64:
-		data = reduceInt(s, p, op)
-	case []uint8:
-		data = reduceInt(s, p, op)
-	case []uint16:
-		data = reduceInt(s, p, op)
-	case []uint32:
-		data = reduceInt(s, p, op)
-	case []uint64:
-		data = reduceInt(s, p, op)
+	switch xu.DType() {
+	case tensor.Float32, tensor.Float64, tensor.Int8, tensor.Int16, tensor.Int32, tensor.Int64,
+		tensor.Uint8, tensor.Uint16, tensor.Uint32, tensor.Uint64:
 	default:
 		return nil, ErrDType("reduce", x.DType())
 	}
-	y, err := tensor.FromSlice(outShape, data)
+	y, err := rc.NewUninit(xu.DType(), outShape...)
 	if err != nil {
 		return nil, err
+	}
+	switch s := xu.Data().(type) {
+	case []float32:
+		reduceFloatInto(y.Float32s(), s, &p, op)
+	case []float64:
+		reduceFloatInto(tensor.Data[float64](y), s, &p, op)
+	case []int8:
+		reduceIntInto(tensor.Data[int8](y), s, &p, op)
+	case []int16:
+		reduceIntInto(tensor.Data[int16](y), s, &p, op)
+	case []int32:
+		reduceIntInto(tensor.Data[int32](y), s, &p, op)
+	case []int64:
+		reduceIntInto(tensor.Data[int64](y), s, &p, op)
+	case []uint8:
+		reduceIntInto(tensor.Data[uint8](y), s, &p, op)
+	case []uint16:
+		reduceIntInto(tensor.Data[uint16](y), s, &p, op)
+	case []uint32:
+		reduceIntInto(tensor.Data[uint32](y), s, &p, op)
+	case []uint64:
+		reduceIntInto(tensor.Data[uint64](y), s, &p, op)
 	}
 	return Downcast(y, dt)
 }
 
+// maxReduceDims bounds the merged dimensions of a reducePlan (merging
+// leaves at most rank, and reduced and kept dimensions alternate).
+const maxReduceDims = 16
+
 // reducePlan describes a reduction over a row-major tensor after merging
 // adjacent dimensions that are both reduced or both kept and dropping
-// size-1 dimensions.
+// size-1 dimensions. It is a value (arrays, not slices), so that it lives
+// on the stack.
 type reducePlan struct {
-	dims      []int  // merged input dimensions (never empty)
-	red       []bool // whether each merged dimension is reduced
-	outStride []int  // output stride of each merged dimension (0 when reduced)
-	inLen     int    // number of input elements
-	outLen    int    // number of output elements
-	count     int    // number of input elements folded into each output
+	n         int                 // number of merged dimensions (>= 1)
+	dims      [maxReduceDims]int  // merged input dimensions
+	red       [maxReduceDims]bool // whether each merged dimension is reduced
+	outStride [maxReduceDims]int  // output stride of each merged dimension (0 when reduced)
+	inLen     int                 // number of input elements
+	outLen    int                 // number of output elements
+	count     int                 // number of input elements folded into each output
+	big       *reducePlanDims     // the dimensions when there are more than maxReduceDims
 }
 
-func newReducePlan(shape []int, red []bool) *reducePlan {
-	p := &reducePlan{inLen: 1, outLen: 1, count: 1}
+// reducePlanDims holds the dimensions of a plan of high rank.
+type reducePlanDims struct {
+	dims, outStride []int
+	red             []bool
+}
+
+// dimsOf returns the plan's merged dimensions, reduced flags and output
+// strides.
+func (p *reducePlan) dimsOf() ([]int, []bool, []int) {
+	if p.big != nil {
+		return p.big.dims, p.big.red, p.big.outStride
+	}
+	return p.dims[:p.n], p.red[:p.n], p.outStride[:p.n]
+}
+
+func (p *reducePlan) init(shape []int, red []bool) {
+	*p = reducePlan{inLen: 1, outLen: 1, count: 1}
+	dims, reds := p.dims[:0], p.red[:0]
+	if len(shape) > maxReduceDims {
+		dims, reds = nil, nil
+	}
 	for i, d := range shape {
 		p.inLen *= d
 		if red[i] {
@@ -226,25 +273,32 @@ func newReducePlan(shape []int, red []bool) *reducePlan {
 		if d == 1 {
 			continue
 		}
-		if n := len(p.dims); n > 0 && p.red[n-1] == red[i] {
-			p.dims[n-1] *= d
+		if n := len(dims); n > 0 && reds[n-1] == red[i] {
+			dims[n-1] *= d
 			continue
 		}
-		p.dims = append(p.dims, d)
-		p.red = append(p.red, red[i])
+		dims = append(dims, d)
+		reds = append(reds, red[i])
 	}
-	if len(p.dims) == 0 {
-		p.dims, p.red = []int{1}, []bool{true}
+	if len(dims) == 0 {
+		dims, reds = append(dims, 1), append(reds, true)
 	}
-	p.outStride = make([]int, len(p.dims))
+	outStride := p.outStride[:len(dims):len(dims)]
+	if len(shape) > maxReduceDims {
+		// Fresh slices and copies, so that the heap never points into p.
+		big := &reducePlanDims{dims: slices.Clone(dims), outStride: make([]int, len(dims)), red: slices.Clone(reds)}
+		p.big = big
+		dims, reds, outStride = big.dims, big.red, big.outStride
+	}
+	p.n = len(dims)
 	acc := 1
-	for i := len(p.dims) - 1; i >= 0; i-- {
-		if !p.red[i] {
-			p.outStride[i] = acc
-			acc *= p.dims[i]
+	for i := len(dims) - 1; i >= 0; i-- {
+		outStride[i] = 0
+		if !reds[i] {
+			outStride[i] = acc
+			acc *= dims[i]
 		}
 	}
-	return p
 }
 
 // each calls fn for every run of the innermost merged dimension: input
@@ -254,52 +308,57 @@ func (p *reducePlan) each(fn func(src, dst, n int, red bool)) {
 	if p.inLen == 0 {
 		return
 	}
-	last := len(p.dims) - 1
-	n, red := p.dims[last], p.red[last]
+	dims, reds, outStride := p.dimsOf()
+	last := len(dims) - 1
+	n, red := dims[last], reds[last]
 	outer := p.inLen / n
-	idx := make([]int, last)
+	var idxBuf [maxReduceDims]int
+	idx := intsBuf(idxBuf[:], last)
 	src, dst := 0, 0
 	for k := 0; k < outer; k++ {
 		fn(src, dst, n, red)
 		src += n
 		for j := last - 1; j >= 0; j-- {
 			idx[j]++
-			dst += p.outStride[j]
-			if idx[j] < p.dims[j] {
+			dst += outStride[j]
+			if idx[j] < dims[j] {
 				break
 			}
-			dst -= p.outStride[j] * p.dims[j]
+			dst -= outStride[j] * dims[j]
 			idx[j] = 0
 		}
 	}
 }
 
-// reduceFloat reduces float data, accumulating in float64.
-func reduceFloat[T Float](s []T, p *reducePlan, op reduceOp) []T {
-	return convertSlice[float64, T](reduceRun[T, float64](s, p, op))
+// reduceFloatInto reduces float data into dst, accumulating in float64.
+func reduceFloatInto[T Float](dst, s []T, p *reducePlan, op reduceOp) {
+	acc := getScratch[float64](p.outLen)
+	reduceRun(*acc, s, p, op)
+	for i, v := range *acc {
+		dst[i] = T(v)
+	}
+	putScratch(acc)
 }
 
-// reduceInt reduces integer data in its own type, except for the
-// reductions that go through logarithms or square roots.
-func reduceInt[T Number](s []T, p *reducePlan, op reduceOp) []T {
+// reduceIntInto reduces integer data into dst, in its own type, except for
+// the reductions that go through logarithms or square roots.
+func reduceIntInto[T Number](dst, s []T, p *reducePlan, op reduceOp) {
 	switch op {
 	case redL2, redLogSum, redLogSumExp:
-		return convertSlice[float64, T](reduceRun[T, float64](s, p, op))
+		acc := getScratch[float64](p.outLen)
+		reduceRun(*acc, s, p, op)
+		for i, v := range *acc {
+			dst[i] = T(v)
+		}
+		putScratch(acc)
+		return
 	}
-	return reduceRun[T, T](s, p, op)
+	reduceRun(dst, s, p, op)
 }
 
-func convertSlice[S, D Number](s []S) []D {
-	out := make([]D, len(s))
-	for i, v := range s {
-		out[i] = D(v)
-	}
-	return out
-}
-
-// reduceRun performs the reduction of s with accumulator type A.
-func reduceRun[T, A Number](s []T, p *reducePlan, op reduceOp) []A {
-	acc := make([]A, p.outLen)
+// reduceRun performs the reduction of s into acc (p.outLen elements, of
+// the accumulator type A).
+func reduceRun[T, A Number](acc []A, s []T, p *reducePlan, op reduceOp) {
 	switch op {
 	case redMax:
 		fillSlice(acc, lowest[A]())
@@ -307,6 +366,8 @@ func reduceRun[T, A Number](s []T, p *reducePlan, op reduceOp) []A {
 		fillSlice(acc, highest[A]())
 	case redProd:
 		fillSlice(acc, 1)
+	default:
+		clear(acc)
 	}
 	var shift []A
 	if op == redLogSumExp {
@@ -328,7 +389,7 @@ func reduceRun[T, A Number](s []T, p *reducePlan, op reduceOp) []A {
 			if isFloatType[A]() {
 				fillSlice(acc, A(math.NaN()))
 			}
-			return acc
+			return
 		}
 		c := A(p.count)
 		for i := range acc {
@@ -347,7 +408,6 @@ func reduceRun[T, A Number](s []T, p *reducePlan, op reduceOp) []A {
 			acc[i] = A(math.Log(float64(v)) + float64(shift[i]))
 		}
 	}
-	return acc
 }
 
 // accumulate folds xs into acc: into acc[dst] when red, else element-wise
@@ -502,4 +562,12 @@ func highest[A Number]() A {
 		*p = math.MaxUint64
 	}
 	return z
+}
+
+func convertSlice[S, D Number](s []S) []D {
+	out := make([]D, len(s))
+	for i, v := range s {
+		out[i] = D(v)
+	}
+	return out
 }

@@ -105,7 +105,7 @@ func buildResize(version int) func(b *Builder) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{y}, nil
+			return rc.Results(y), nil
 		}), nil
 	}
 }
@@ -150,7 +150,7 @@ func buildUpsample(scalesInput bool) func(b *Builder) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{y}, nil
+			return rc.Results(y), nil
 		}), nil
 	}
 }

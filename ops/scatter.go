@@ -49,7 +49,7 @@ func buildScatterND(b *Builder) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
@@ -67,7 +67,7 @@ func buildScatterND(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -85,7 +85,7 @@ func buildScatterElements(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
@@ -105,7 +105,7 @@ func buildScatterElements(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 

@@ -98,13 +98,13 @@ func buildSequenceEmpty(b *Builder) (Kernel, error) {
 	if !dt.Supported() {
 		return nil, fmt.Errorf("dtype %v is not supported", dt)
 	}
-	return KernelFunc(func(_ *RunContext, _ []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, _ []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		return []*tensor.Tensor{tensor.NewSequence(dt, []*tensor.Tensor{})}, nil
 	}), nil
 }
 
 func buildSequenceConstruct(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if len(in) == 0 {
 			return nil, fmt.Errorf("needs at least one input")
 		}
@@ -120,12 +120,12 @@ func buildSequenceConstruct(b *Builder) (Kernel, error) {
 			}
 			elems[i] = t.Clone()
 		}
-		return []*tensor.Tensor{tensor.NewSequence(dt, elems)}, nil
+		return rc.Results(tensor.NewSequence(dt, elems)), nil
 	}), nil
 }
 
 func buildSequenceInsert(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		s, err := seqArg(in, 0, "input_sequence")
 		if err != nil {
 			return nil, err
@@ -149,12 +149,12 @@ func buildSequenceInsert(b *Builder) (Kernel, error) {
 		elems = append(elems, old[:pos]...)
 		elems = append(elems, t.Clone())
 		elems = append(elems, old[pos:]...)
-		return []*tensor.Tensor{tensor.NewSequence(dt, elems)}, nil
+		return rc.Results(tensor.NewSequence(dt, elems)), nil
 	}), nil
 }
 
 func buildSequenceAt(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		s, err := seqArg(in, 0, "input_sequence")
 		if err != nil {
 			return nil, err
@@ -167,12 +167,12 @@ func buildSequenceAt(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{s.Elems()[pos].Clone()}, nil
+		return rc.Results(s.Elems()[pos].Clone()), nil
 	}), nil
 }
 
 func buildSequenceErase(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		s, err := seqArg(in, 0, "input_sequence")
 		if err != nil {
 			return nil, err
@@ -190,17 +190,17 @@ func buildSequenceErase(b *Builder) (Kernel, error) {
 		elems := make([]*tensor.Tensor, 0, len(old)-1)
 		elems = append(elems, old[:pos]...)
 		elems = append(elems, old[pos+1:]...)
-		return []*tensor.Tensor{tensor.NewSequence(s.DType(), elems)}, nil
+		return rc.Results(tensor.NewSequence(s.DType(), elems)), nil
 	}), nil
 }
 
 func buildSequenceLength(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		s, err := seqArg(in, 0, "input_sequence")
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{tensor.Scalar(int64(s.Len()))}, nil
+		return rc.Results(tensor.Scalar(int64(s.Len()))), nil
 	}), nil
 }
 
@@ -210,7 +210,7 @@ func buildSplitToSequence(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, err := tensorArg(in, 0, "input")
 		if err != nil {
 			return nil, err
@@ -265,7 +265,7 @@ func buildSplitToSequence(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{tensor.NewSequence(x.DType(), elems)}, nil
+		return rc.Results(tensor.NewSequence(x.DType(), elems)), nil
 	}), nil
 }
 
@@ -318,7 +318,7 @@ func buildConcatFromSequence(b *Builder) (Kernel, error) {
 	if newAxis != 0 && newAxis != 1 {
 		return nil, fmt.Errorf("new_axis must be 0 or 1, got %d", newAxis)
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		s, err := seqArg(in, 0, "input_sequence")
 		if err != nil {
 			return nil, err
@@ -350,7 +350,7 @@ func buildConcatFromSequence(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		return []*tensor.Tensor{out}, nil
+		return rc.Results(out), nil
 	}), nil
 }
 

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -10,9 +11,6 @@ import (
 // Shape-only operators (Reshape, Flatten, Squeeze, Unsqueeze, Identity),
 // shape queries (Shape, Size) and generators (Constant, ConstantOfShape,
 // EyeLike, Range).
-
-// layoutOne wraps a single output.
-func layoutOne(t *tensor.Tensor) []*tensor.Tensor { return []*tensor.Tensor{t} }
 
 // buildReshape1 handles Reshape-1, whose target shape is an attribute.
 func buildReshape1(b *Builder) (Kernel, error) {
@@ -23,15 +21,15 @@ func buildReshape1(b *Builder) (Kernel, error) {
 	if shape == nil {
 		return nil, fmt.Errorf("attribute \"shape\" is missing")
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
-		out, err := reshapeTo(in[0], shape, false)
+		out, err := reshapeTo(rc, in[0], shape, false)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -41,7 +39,7 @@ func buildReshape(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -49,43 +47,52 @@ func buildReshape(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := reshapeTo(in[0], shape, allowZero)
+		out, err := reshapeTo(rc, in[0], shape, allowZero)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 // reshapeShape resolves a Reshape target: 0 copies the input dimension
 // (unless allowZero), -1 is inferred from the element count.
 func reshapeShape(in []int, spec []int64, allowZero bool) ([]int, error) {
-	out := make([]int, len(spec))
+	return reshapeShapeInto(make([]int, len(spec)), in, spec, allowZero)
+}
+
+// reshapeShapeInto is reshapeShape writing into dst, or into a new slice
+// when dst is shorter than spec.
+func reshapeShapeInto(dst, in []int, spec []int64, allowZero bool) ([]int, error) {
+	if len(dst) < len(spec) {
+		dst = make([]int, len(spec))
+	}
+	out := dst[:len(spec)]
 	infer := -1
 	known := 1
 	for i, d := range spec {
 		switch {
 		case d == -1:
 			if infer >= 0 {
-				return nil, fmt.Errorf("shape %v has more than one -1", spec)
+				return nil, fmt.Errorf("shape %v has more than one -1", slices.Clone(spec))
 			}
 			infer = i
 			continue
 		case d == 0 && !allowZero:
 			if i >= len(in) {
-				return nil, fmt.Errorf("shape %v copies dimension %d (0) but the input has rank %d", spec, i, len(in))
+				return nil, fmt.Errorf("shape %v copies dimension %d (0) but the input has rank %d", slices.Clone(spec), i, len(in))
 			}
 			out[i] = in[i]
 		case d < 0:
-			return nil, fmt.Errorf("shape %v has invalid dimension %d", spec, d)
+			return nil, fmt.Errorf("shape %v has invalid dimension %d", slices.Clone(spec), d)
 		default:
 			if uint64(d) > uint64(math.MaxInt) {
-				return nil, fmt.Errorf("shape %v: %w", spec, tensor.ErrTooLarge)
+				return nil, fmt.Errorf("shape %v: %w", slices.Clone(spec), tensor.ErrTooLarge)
 			}
 			out[i] = int(d)
 		}
 		if out[i] != 0 && known > math.MaxInt/out[i] {
-			return nil, fmt.Errorf("shape %v: %w", spec, tensor.ErrTooLarge)
+			return nil, fmt.Errorf("shape %v: %w", slices.Clone(spec), tensor.ErrTooLarge)
 		}
 		known *= out[i]
 	}
@@ -93,28 +100,29 @@ func reshapeShape(in []int, spec []int64, allowZero bool) ([]int, error) {
 	if infer >= 0 {
 		if known == 0 {
 			if allowZero {
-				return nil, fmt.Errorf("shape %v has both 0 and -1 with allowzero set", spec)
+				return nil, fmt.Errorf("shape %v has both 0 and -1 with allowzero set", slices.Clone(spec))
 			}
-			return nil, fmt.Errorf("cannot infer -1 in shape %v: the other dimensions have zero elements", spec)
+			return nil, fmt.Errorf("cannot infer -1 in shape %v: the other dimensions have zero elements", slices.Clone(spec))
 		}
 		if total%known != 0 {
-			return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v", in, total, spec)
+			return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v", slices.Clone(in), total, slices.Clone(spec))
 		}
 		out[infer] = total / known
 		known = total
 	}
 	if known != total {
-		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", in, total, out, known)
+		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", slices.Clone(in), total, slices.Clone(out), known)
 	}
 	return out, nil
 }
 
-func reshapeTo(x *tensor.Tensor, spec []int64, allowZero bool) (*tensor.Tensor, error) {
-	shape, err := reshapeShape(x.Shape(), spec, allowZero)
+func reshapeTo(rc *RunContext, x *tensor.Tensor, spec []int64, allowZero bool) (*tensor.Tensor, error) {
+	var buf [8]int
+	shape, err := reshapeShapeInto(buf[:], x.Shape(), spec, allowZero)
 	if err != nil {
 		return nil, err
 	}
-	return layoutClone(x, shape)
+	return rc.View(x, shape...)
 }
 
 func buildFlatten(b *Builder) (Kernel, error) {
@@ -122,7 +130,7 @@ func buildFlatten(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -134,11 +142,11 @@ func buildFlatten(b *Builder) (Kernel, error) {
 		if a < 0 {
 			a += len(s)
 		}
-		out, err := layoutClone(in[0], []int{layoutProd(s[:a]), layoutProd(s[a:])})
+		out, err := rc.View(in[0], layoutProd(s[:a]), layoutProd(s[a:]))
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -149,7 +157,7 @@ func buildSqueeze(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -168,13 +176,19 @@ func buildSqueeze(b *Builder) (Kernel, error) {
 			}
 		}
 		s := in[0].Shape()
-		drop := make([]bool, len(s))
+		var dropBuf [8]bool
+		var axBuf, shapeBuf [8]int
+		drop := dropBuf[:0]
+		if len(s) > len(dropBuf) {
+			drop = make([]bool, 0, len(s))
+		}
+		drop = drop[:len(s)]
 		if axes == nil {
 			for i, d := range s {
 				drop[i] = d == 1
 			}
 		} else {
-			ax, err := NormAxes(axes, len(s))
+			ax, err := normAxesInto(axBuf[:], axes, len(s))
 			if err != nil {
 				return nil, err
 			}
@@ -185,17 +199,17 @@ func buildSqueeze(b *Builder) (Kernel, error) {
 				drop[a] = true
 			}
 		}
-		shape := make([]int, 0, len(s))
+		shape := shapeBuf[:0]
 		for i, d := range s {
 			if !drop[i] {
 				shape = append(shape, d)
 			}
 		}
-		out, err := layoutClone(in[0], shape)
+		out, err := rc.View(in[0], shape...)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -209,7 +223,7 @@ func buildUnsqueeze(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		axes := attrAxes
 		if fromInput {
 			if err := Need(in, 2); err != nil {
@@ -224,45 +238,50 @@ func buildUnsqueeze(b *Builder) (Kernel, error) {
 		}
 		s := in[0].Shape()
 		rank := len(s) + len(axes)
-		ax, err := NormAxes(axes, rank)
+		var axBuf, shapeBuf [8]int
+		ax, err := normAxesInto(axBuf[:], axes, rank)
 		if err != nil {
 			return nil, err
 		}
-		ins := make([]bool, rank)
-		for _, a := range ax {
-			ins[a] = true
+		shape := shapeBuf[:0]
+		if rank > len(shapeBuf) {
+			shape = make([]int, 0, rank)
 		}
-		shape := make([]int, rank)
+		shape = shape[:rank]
+		for i := range shape {
+			shape[i] = -1
+		}
+		for _, a := range ax {
+			shape[a] = 1
+		}
 		j := 0
 		for i := range shape {
-			if ins[i] {
-				shape[i] = 1
-			} else {
+			if shape[i] < 0 {
 				shape[i] = s[j]
 				j++
 			}
 		}
-		out, err := layoutClone(in[0], shape)
+		out, err := rc.View(in[0], shape...)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 func buildIdentity(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
 		if in[0].Kind() != tensor.KindTensor {
-			return layoutOne(in[0]), nil // sequences and optionals are immutable values
+			return rc.Results(in[0]), nil // sequences and optionals are immutable values
 		}
-		out, err := in[0].Reshape(in[0].Shape()...)
+		out, err := rc.View(in[0], in[0].Shape()...)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -273,7 +292,7 @@ func buildShape(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -290,20 +309,29 @@ func buildShape(b *Builder) (Kernel, error) {
 			hi = clamp(end)
 		}
 		hi = max(hi, lo)
-		v := make([]int64, hi-lo)
+		out, err := rc.NewUninit(tensor.Int64, hi-lo)
+		if err != nil {
+			return nil, err
+		}
+		v := out.Int64s()
 		for i := range v {
 			v[i] = int64(s[lo+i])
 		}
-		return layoutOne(tensor.From([]int{len(v)}, v)), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 func buildSize(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
-		return layoutOne(tensor.Scalar(int64(in[0].Len()))), nil
+		out, err := rc.NewUninit(tensor.Int64)
+		if err != nil {
+			return nil, err
+		}
+		out.Int64s()[0] = int64(in[0].Len())
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -349,8 +377,16 @@ func buildConstant(b *Builder) (Kernel, error) {
 		return nil, fmt.Errorf("constant value is missing")
 	}
 	val = val.Clone()
-	return KernelFunc(func(_ *RunContext, _ []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		return layoutOne(val.Clone()), nil
+	return KernelFunc(func(rc *RunContext, _ []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		// A copy: the caller may get the output and write it.
+		out, err := rc.NewUninit(val.DType(), val.Shape()...)
+		if err != nil {
+			return nil, err
+		}
+		if err := tensor.Copy(out, val); err != nil {
+			return nil, err
+		}
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -366,7 +402,7 @@ func buildConstantOfShape(b *Builder) (Kernel, error) {
 		return nil, fmt.Errorf("value must have exactly one element, got shape %v", val.Shape())
 	}
 	val = val.Clone()
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -374,11 +410,12 @@ func buildConstantOfShape(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		shape, err := layoutDims(spec, "shape")
+		var buf [8]int
+		shape, err := layoutDimsInto(buf[:], spec, "shape")
 		if err != nil {
 			return nil, err
 		}
-		out, err := layoutNew(val.DType(), shape)
+		out, err := rc.NewUninit(val.DType(), shape...)
 		if err != nil {
 			return nil, err
 		}
@@ -387,7 +424,7 @@ func buildConstantOfShape(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(out, val)
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -406,7 +443,7 @@ func buildEyeLike(b *Builder) (Kernel, error) {
 	if hasDType && (!dtype.Supported() || dtype == tensor.String) {
 		return nil, fmt.Errorf("unsupported dtype %v", dtype)
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -421,7 +458,7 @@ func buildEyeLike(b *Builder) (Kernel, error) {
 		if dt == tensor.String {
 			return nil, ErrDType("EyeLike", dt)
 		}
-		out, err := layoutNew(dt, s)
+		out, err := layoutNew(rc, dt, s)
 		if err != nil {
 			return nil, err
 		}
@@ -434,7 +471,7 @@ func buildEyeLike(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(out, oneT, k)
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -450,7 +487,7 @@ func eyeRaw[T layoutElem](out, oneT *tensor.Tensor, k int64) {
 }
 
 func buildRange(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
@@ -468,15 +505,15 @@ func buildRange(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		out, err := f(in[0], in[1], in[2])
+		out, err := f(rc, in[0], in[1], in[2])
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
-func rangeFloat[T Float](st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
+func rangeFloat[T Float](rc *RunContext, st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
 	start, limit, delta := tensor.Data[T](st)[0], tensor.Data[T](lt)[0], tensor.Data[T](dt)[0]
 	if delta == 0 {
 		return nil, fmt.Errorf("delta must not be zero")
@@ -493,7 +530,7 @@ func rangeFloat[T Float](st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := tensor.New(st.DType(), n)
+	out, err := rc.NewUninit(st.DType(), n)
 	if err != nil {
 		return nil, err
 	}
@@ -504,7 +541,7 @@ func rangeFloat[T Float](st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
 	return out, nil
 }
 
-func rangeInt[T ~int8 | ~int16 | ~int32 | ~int64](st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
+func rangeInt[T ~int8 | ~int16 | ~int32 | ~int64](rc *RunContext, st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
 	start, limit, delta := tensor.Data[T](st)[0], tensor.Data[T](lt)[0], tensor.Data[T](dt)[0]
 	if delta == 0 {
 		return nil, fmt.Errorf("delta must not be zero")
@@ -524,7 +561,7 @@ func rangeInt[T ~int8 | ~int16 | ~int32 | ~int64](st, lt, dt *tensor.Tensor) (*t
 	if err != nil {
 		return nil, err
 	}
-	out, err := tensor.New(st.DType(), count)
+	out, err := rc.NewUninit(st.DType(), count)
 	if err != nil {
 		return nil, err
 	}
@@ -537,7 +574,7 @@ func rangeInt[T ~int8 | ~int16 | ~int32 | ~int64](st, lt, dt *tensor.Tensor) (*t
 	return out, nil
 }
 
-func rangeUint[T ~uint8 | ~uint16 | ~uint32 | ~uint64](st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
+func rangeUint[T ~uint8 | ~uint16 | ~uint32 | ~uint64](rc *RunContext, st, lt, dt *tensor.Tensor) (*tensor.Tensor, error) {
 	start, limit, delta := tensor.Data[T](st)[0], tensor.Data[T](lt)[0], tensor.Data[T](dt)[0]
 	if delta == 0 {
 		return nil, fmt.Errorf("delta must not be zero")
@@ -551,7 +588,7 @@ func rangeUint[T ~uint8 | ~uint16 | ~uint32 | ~uint64](st, lt, dt *tensor.Tensor
 	if err != nil {
 		return nil, err
 	}
-	out, err := tensor.New(st.DType(), count)
+	out, err := rc.NewUninit(st.DType(), count)
 	if err != nil {
 		return nil, err
 	}

@@ -177,7 +177,7 @@ func buildDFT(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -285,7 +285,7 @@ func buildSTFT(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -310,7 +310,7 @@ func windowBuilder(a0, a1, a2 float64) func(*Builder) (Kernel, error) {
 		if err := b.Err(); err != nil {
 			return nil, err
 		}
-		return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 			if err := Need(in, 1); err != nil {
 				return nil, err
 			}
@@ -345,7 +345,7 @@ func windowBuilder(a0, a1, a2 float64) func(*Builder) (Kernel, error) {
 			if err != nil {
 				return nil, err
 			}
-			return []*tensor.Tensor{y}, nil
+			return rc.Results(y), nil
 		}), nil
 	}
 }
@@ -362,7 +362,7 @@ func buildMelWeightMatrix(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 5); err != nil {
 			return nil, err
 		}
@@ -427,6 +427,6 @@ func buildMelWeightMatrix(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -16,22 +17,22 @@ func buildSlice1(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
-		out, err := sliceTensor(in[0], starts, ends, axes, nil)
+		out, err := sliceTensor(rc, in[0], starts, ends, axes, nil)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 // buildSlice handles Slice-10 and later: inputs data, starts, ends, and
 // optional axes and steps.
 func buildSlice(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 3); err != nil {
 			return nil, err
 		}
@@ -54,11 +55,11 @@ func buildSlice(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		out, err := sliceTensor(in[0], starts, ends, axes, steps)
+		out, err := sliceTensor(rc, in[0], starts, ends, axes, steps)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -89,30 +90,32 @@ func sliceRange(start, end, step int64, dim int) (first, count int) {
 	return int(start), int(uint64(start-end-1)/neg + 1)
 }
 
-func sliceTensor(x *tensor.Tensor, starts, ends, axes, steps []int64) (*tensor.Tensor, error) {
+func sliceTensor(rc *RunContext, x *tensor.Tensor, starts, ends, axes, steps []int64) (*tensor.Tensor, error) {
 	s := x.Shape()
 	if len(starts) != len(ends) {
-		return nil, fmt.Errorf("starts %v and ends %v differ in length", starts, ends)
+		return nil, fmt.Errorf("starts %v and ends %v differ in length", slices.Clone(starts), slices.Clone(ends))
 	}
+	var axesBuf [8]int64
 	if axes == nil {
-		axes = make([]int64, len(starts))
-		for i := range axes {
-			axes[i] = int64(i)
+		axes = axesBuf[:0]
+		for i := range starts {
+			axes = append(axes, int64(i))
 		}
 	}
 	if len(axes) != len(starts) {
-		return nil, fmt.Errorf("axes %v and starts %v differ in length", axes, starts)
+		return nil, fmt.Errorf("axes %v and starts %v differ in length", slices.Clone(axes), slices.Clone(starts))
 	}
 	if steps != nil && len(steps) != len(starts) {
-		return nil, fmt.Errorf("steps %v and starts %v differ in length", steps, starts)
+		return nil, fmt.Errorf("steps %v and starts %v differ in length", slices.Clone(steps), slices.Clone(starts))
 	}
-	ax, err := NormAxes(axes, len(s))
+	var axBuf, strBuf, shapeBuf, ssBuf [8]int
+	ax, err := normAxesInto(axBuf[:], axes, len(s))
 	if err != nil {
 		return nil, err
 	}
-	inStr := tensor.Strides(s)
-	shape := append([]int{}, s...)
-	ss := append([]int{}, inStr...)
+	inStr := stridesInto(intsBuf(strBuf[:], len(s)), s)
+	shape := append(shapeBuf[:0], s...)
+	ss := append(ssBuf[:0], inStr...)
 	off := 0
 	for i, a := range ax {
 		step := int64(1)
@@ -120,7 +123,7 @@ func sliceTensor(x *tensor.Tensor, starts, ends, axes, steps []int64) (*tensor.T
 			step = steps[i]
 		}
 		if step == 0 {
-			return nil, fmt.Errorf("steps %v has a zero step", steps)
+			return nil, fmt.Errorf("steps %v has a zero step", slices.Clone(steps))
 		}
 		first, count := sliceRange(starts[i], ends[i], step, s[a])
 		shape[a] = count
@@ -132,7 +135,7 @@ func sliceTensor(x *tensor.Tensor, starts, ends, axes, steps []int64) (*tensor.T
 			}
 		}
 	}
-	out, err := layoutNew(x.DType(), shape)
+	out, err := layoutNewUninit(rc, x.DType(), shape)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +153,7 @@ func buildCompress(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -188,11 +191,11 @@ func buildCompress(b *Builder) (Kernel, error) {
 				idx = append(idx, i)
 			}
 		}
-		out, err := gatherIndices(x, shape, a, idx)
+		out, err := gatherIndices(rc, x, shape, a, idx)
 		if err != nil {
 			return nil, err
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -205,7 +208,7 @@ func buildReverseSequence(b *Builder) (Kernel, error) {
 	if (timeAxis != 0 && timeAxis != 1) || (batchAxis != 0 && batchAxis != 1) || timeAxis == batchAxis {
 		return nil, fmt.Errorf("time_axis %d and batch_axis %d must be 0 and 1 in some order", timeAxis, batchAxis)
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
@@ -227,7 +230,7 @@ func buildReverseSequence(b *Builder) (Kernel, error) {
 				return nil, fmt.Errorf("sequence length %d is out of range [0, %d]", l, steps)
 			}
 		}
-		out, err := layoutNew(x.DType(), s)
+		out, err := layoutNew(rc, x.DType(), s)
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +239,7 @@ func buildReverseSequence(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(out, x, lens, timeAxis == 0)
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -272,7 +275,7 @@ func buildTrilu(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -287,7 +290,7 @@ func buildTrilu(b *Builder) (Kernel, error) {
 				return nil, err
 			}
 		}
-		out, err := layoutNew(x.DType(), x.Shape())
+		out, err := layoutNew(rc, x.DType(), x.Shape())
 		if err != nil {
 			return nil, err
 		}
@@ -296,7 +299,7 @@ func buildTrilu(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		f(out, x, k, upper)
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 

@@ -66,7 +66,7 @@ func softmaxBuilder(kind softmaxKind) func(b *Builder) (Kernel, error) {
 			case tensor.Float32:
 				out, err = softmaxT(rc, x, outer, n, inner, kind, expSlice32)
 			case tensor.Float64:
-				out, err = softmaxT(rc, x, outer, n, inner, kind, mathLoop[float64](math.Exp))
+				out, err = softmaxT(rc, x, outer, n, inner, kind, exp64)
 			default:
 				return nil, ErrDType(softmaxNames[kind], dt)
 			}
@@ -87,23 +87,32 @@ func softmaxT[T Float](rc *RunContext, x *tensor.Tensor, outer, n, inner int, ki
 	if err != nil || len(d) == 0 {
 		return out, err
 	}
-	block := n * inner
-	ewParallel(rc, outer, max(1, grainHeavy/block), func(lo, hi int) {
-		var m, sum []T
-		if inner > 1 {
-			m, sum = make([]T, inner), make([]T, inner)
-		}
-		for o := lo; o < hi; o++ {
-			sb, db := s[o*block:(o+1)*block], d[o*block:(o+1)*block]
-			if inner == 1 {
-				softmaxRow(db, sb, kind, exp)
-			} else {
-				softmaxStrided(db, sb, n, inner, m, sum, kind, exp)
-			}
-		}
-	})
+	grain := max(1, grainHeavy/(n*inner))
+	if ewSerial(rc, outer, grain) {
+		softmaxBlocks(d, s, 0, outer, n, inner, kind, exp)
+	} else {
+		ewParallel(rc, outer, grain, func(lo, hi int) { softmaxBlocks(d, s, lo, hi, n, inner, kind, exp) })
+	}
 	return out, nil
 }
+
+// softmaxBlocks runs softmaxT's blocks lo..hi-1.
+func softmaxBlocks[T Float](d, s []T, lo, hi, n, inner int, kind softmaxKind, exp func(d, s []T)) {
+	block := n * inner
+	if inner == 1 {
+		for o := lo; o < hi; o++ {
+			softmaxRow(d[o*block:(o+1)*block], s[o*block:(o+1)*block], kind, exp)
+		}
+		return
+	}
+	m, sum := make([]T, inner), make([]T, inner)
+	for o := lo; o < hi; o++ {
+		softmaxStrided(d[o*block:(o+1)*block], s[o*block:(o+1)*block], n, inner, m, sum, kind, exp)
+	}
+}
+
+// exp64 is the float64 exponential loop of Softmax and LogSoftmax.
+var exp64 = mathLoop[float64](math.Exp)
 
 // softmaxRow handles one contiguous row.
 func softmaxRow[T Float](d, s []T, kind softmaxKind, exp func(d, s []T)) {

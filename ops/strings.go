@@ -42,7 +42,7 @@ func buildStringNormalizer(b *Builder) (Kernel, error) {
 		}
 		stop[w] = true
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, err := tensorArg(in, 0, "X")
 		if err != nil {
 			return nil, err
@@ -80,6 +80,6 @@ func buildStringNormalizer(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }

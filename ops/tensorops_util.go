@@ -96,6 +96,23 @@ func layoutPick[F any](dt tensor.DType, f1, f2, f4, f8, fs F) (F, error) {
 	return zero, fmt.Errorf("unsupported element type %v", dt)
 }
 
+// layoutWidth returns the storage width layoutPick dispatches on: 1, 2, 4
+// or 8 bytes, 0 for strings. Kernels switch on it to call their generic
+// instantiations directly: a call through the function value layoutPick
+// returns makes every slice argument escape to the heap.
+func layoutWidth(dt tensor.DType) (int, error) {
+	if dt == tensor.String {
+		return 0, nil
+	}
+	if dt.Supported() {
+		switch w := dt.Size(); w {
+		case 1, 2, 4, 8:
+			return w, nil
+		}
+	}
+	return 0, fmt.Errorf("unsupported element type %v", dt)
+}
+
 // numberPick returns the instantiation of a numeric kernel for dtype dt
 // (float16 and bfloat16 excluded: callers upcast them).
 func numberPick[F any](dt tensor.DType, f32, f64, i8, i16, i32, i64, u8, u16, u32, u64 F) (F, error) {
@@ -125,9 +142,34 @@ func numberPick[F any](dt tensor.DType, f32, f64, i8, i16, i32, i64, u8, u16, u3
 	return zero, fmt.Errorf("unsupported element type %v", dt)
 }
 
-// layoutNew allocates an output tensor of dt and shape, checking the size.
-func layoutNew(dt tensor.DType, shape []int) (*tensor.Tensor, error) {
-	return tensor.New(dt, shape...)
+// layoutNew allocates a zeroed output tensor of dt and shape from the
+// run's allocator, checking the size.
+func layoutNew(rc *RunContext, dt tensor.DType, shape []int) (*tensor.Tensor, error) {
+	return rc.NewTensor(dt, shape...)
+}
+
+// layoutNewUninit is layoutNew for kernels that write every element.
+func layoutNewUninit(rc *RunContext, dt tensor.DType, shape []int) (*tensor.Tensor, error) {
+	return rc.NewUninit(dt, shape...)
+}
+
+// intsBuf returns buf[:n] when buf is long enough, else a new slice: with
+// a caller's stack array as buf, small shapes cost no allocation.
+func intsBuf(buf []int, n int) []int {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make([]int, n)
+}
+
+// stridesInto is tensor.Strides writing into dst (of len(shape)).
+func stridesInto(dst, shape []int) []int {
+	acc := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		dst[i] = acc
+		acc *= shape[i]
+	}
+	return dst
 }
 
 // layoutCopy copies a block of the given shape from src (first element at
@@ -136,9 +178,10 @@ func layoutNew(dt tensor.DType, shape []int) (*tensor.Tensor, error) {
 func layoutCopy[T layoutElem](dst []T, do int, ds []int, src []T, so int, ss []int, shape []int) {
 	// Simplify: drop size-1 dimensions and merge dimensions that are
 	// contiguous in both source and destination.
-	n := make([]int, 0, len(shape))
-	dstr := make([]int, 0, len(shape))
-	sstr := make([]int, 0, len(shape))
+	var nBuf, dBuf, sBuf, iBuf [8]int
+	n := intsBuf(nBuf[:], len(shape))[:0]
+	dstr := intsBuf(dBuf[:], len(shape))[:0]
+	sstr := intsBuf(sBuf[:], len(shape))[:0]
 	for i, d := range shape {
 		if d == 0 {
 			return
@@ -162,7 +205,8 @@ func layoutCopy[T layoutElem](dst []T, do int, ds []int, src []T, so int, ss []i
 		return
 	}
 	inner, dIn, sIn := n[r-1], dstr[r-1], sstr[r-1]
-	idx := make([]int, r-1)
+	idx := intsBuf(iBuf[:], r-1)
+	clear(idx)
 	for {
 		switch {
 		case dIn == 1 && sIn == 1:
@@ -252,7 +296,16 @@ func layoutScalarInt(t *tensor.Tensor, what string) (int64, error) {
 // layoutDims converts int64 dimensions to ints, rejecting negative ones and
 // values that do not fit an int or whose product overflows.
 func layoutDims(v []int64, what string) ([]int, error) {
-	out := make([]int, len(v))
+	return layoutDimsInto(nil, v, what)
+}
+
+// layoutDimsInto is layoutDims writing into dst, or into a new slice when
+// dst is shorter than v.
+func layoutDimsInto(dst []int, v []int64, what string) ([]int, error) {
+	if len(dst) < len(v) {
+		dst = make([]int, len(v))
+	}
+	out := dst[:len(v)]
 	for i, d := range v {
 		if d < 0 {
 			return nil, fmt.Errorf("%s has negative dimension %d", what, d)

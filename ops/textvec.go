@@ -200,7 +200,7 @@ func (t *tfidf) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, erro
 			t.weigh(out[r*t.size : (r+1)*t.size])
 		}
 	})
-	return []*tensor.Tensor{y}, nil
+	return rc.Results(y), nil
 }
 
 // countRow adds the n-gram counts of the row of cols items starting at
@@ -293,7 +293,7 @@ func buildRegexFullMatch(b *Builder) (Kernel, error) {
 				ys[i] = re.MatchString(xs[i])
 			}
 		})
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -312,7 +312,7 @@ func buildStringConcat(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -329,7 +329,7 @@ func buildStringSplit(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		x, err := tensorArg(in, 0, "X")
 		if err != nil {
 			return nil, err
@@ -356,7 +356,7 @@ func buildStringSplit(b *Builder) (Kernel, error) {
 		for i, p := range parts {
 			copy(ys[i*width:], p)
 		}
-		return []*tensor.Tensor{y, z}, nil
+		return rc.Results(y, z), nil
 	}), nil
 }
 

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -18,7 +19,8 @@ func buildTranspose(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		p, err := transposePerm(perm, x.Rank())
+		var pBuf [8]int
+		p, err := transposePermInto(pBuf[:], perm, x.Rank())
 		if err != nil {
 			return nil, err
 		}
@@ -26,13 +28,19 @@ func buildTranspose(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return rc.Results(out), nil
 	}), nil
 }
 
 // transposePerm validates perm for rank (nil means reversed dimensions).
 func transposePerm(perm []int64, rank int) ([]int, error) {
-	p := make([]int, rank)
+	return transposePermInto(nil, perm, rank)
+}
+
+// transposePermInto is transposePerm writing into dst when it is long
+// enough.
+func transposePermInto(dst []int, perm []int64, rank int) ([]int, error) {
+	p := intsBuf(dst, rank)
 	if perm == nil {
 		for i := range p {
 			p[i] = rank - 1 - i
@@ -40,14 +48,12 @@ func transposePerm(perm []int64, rank int) ([]int, error) {
 		return p, nil
 	}
 	if len(perm) != rank {
-		return nil, fmt.Errorf("perm %v has %d entries for an input of rank %d", perm, len(perm), rank)
+		return nil, fmt.Errorf("perm %v has %d entries for an input of rank %d", slices.Clone(perm), len(perm), rank)
 	}
-	seen := make([]bool, rank)
 	for i, v := range perm {
-		if v < 0 || v >= int64(rank) || seen[v] {
-			return nil, fmt.Errorf("perm %v is not a permutation of 0..%d", perm, rank-1)
+		if v < 0 || v >= int64(rank) || slices.Contains(p[:i], int(v)) {
+			return nil, fmt.Errorf("perm %v is not a permutation of 0..%d", slices.Clone(perm), rank-1)
 		}
-		seen[v] = true
 		p[i] = int(v)
 	}
 	return p, nil
@@ -56,15 +62,16 @@ func transposePerm(perm []int64, rank int) ([]int, error) {
 // transposeTensor returns x's data, read as having shape (same element
 // count as x), with its dimensions permuted by perm.
 func transposeTensor(rc *RunContext, x *tensor.Tensor, shape []int, perm []int) (*tensor.Tensor, error) {
-	outShape := make([]int, len(perm))
+	var buf [8]int
+	outShape := intsBuf(buf[:], len(perm))
 	for i, p := range perm {
 		outShape[i] = shape[p]
 	}
-	out, err := layoutNew(x.DType(), outShape)
+	out, err := layoutNewUninit(rc, x.DType(), outShape)
 	if err != nil {
 		return nil, err
 	}
-	f, err := layoutPick(x.DType(), transposeRaw[uint8], transposeRaw[uint16], transposeRaw[uint32], transposeRaw[uint64], transposeRaw[string])
+	w, err := layoutWidth(x.DType())
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +79,18 @@ func transposeTensor(rc *RunContext, x *tensor.Tensor, shape []int, perm []int) 
 	if rc != nil && rc.Threads > 1 {
 		threads = rc.Threads
 	}
-	f(out, x, shape, perm, threads)
+	switch w {
+	case 1:
+		transposeRaw[uint8](out, x, shape, perm, threads)
+	case 2:
+		transposeRaw[uint16](out, x, shape, perm, threads)
+	case 4:
+		transposeRaw[uint32](out, x, shape, perm, threads)
+	case 8:
+		transposeRaw[uint64](out, x, shape, perm, threads)
+	default:
+		transposeRaw[string](out, x, shape, perm, threads)
+	}
 	return out, nil
 }
 
@@ -90,8 +108,9 @@ func transposeRaw[T layoutElem](out, x *tensor.Tensor, shape, perm []int, thread
 	}
 	// Output dimensions with the source stride of each, simplified: drop
 	// size-1 dimensions and merge runs that stay contiguous.
-	inStr := tensor.Strides(shape)
-	var n, ss []int
+	var strBuf, nBuf, ssBuf, dsBuf, outerBuf, odBuf, osBuf [8]int
+	inStr := stridesInto(intsBuf(strBuf[:], len(shape)), shape)
+	n, ss := nBuf[:0], ssBuf[:0]
 	for _, p := range perm {
 		d := shape[p]
 		if d == 1 {
@@ -110,7 +129,7 @@ func transposeRaw[T layoutElem](out, x *tensor.Tensor, shape, perm []int, thread
 		copy(dst, src)
 		return
 	}
-	ds := tensor.Strides(n)
+	ds := stridesInto(intsBuf(dsBuf[:], r), n)
 	if ss[r-1] == 1 {
 		// The innermost output dimension is contiguous in the source:
 		// whole rows move with copy.
@@ -125,9 +144,7 @@ func transposeRaw[T layoutElem](out, x *tensor.Tensor, shape, perm []int, thread
 			q = i
 		}
 	}
-	outer := make([]int, 0, r-2)
-	od := make([]int, 0, r-2)
-	os := make([]int, 0, r-2)
+	outer, od, os := outerBuf[:0], odBuf[:0], osBuf[:0]
 	for i := 0; i < r-1; i++ {
 		if i != q {
 			outer = append(outer, n[i])
@@ -138,41 +155,16 @@ func transposeRaw[T layoutElem](out, x *tensor.Tensor, shape, perm []int, thread
 	rows, cols := n[q], n[r-1]
 	dRow, sCol := ds[q], ss[r-1]
 	count := layoutProd(outer)
-	tile := func(d0, s0 int) {
-		transposeTiles(dst, d0, dRow, src, s0, sCol, rows, cols)
-	}
-	walk := func(lo, hi int) {
-		// Offsets of outer index lo, then step the odometer.
-		idx := make([]int, len(outer))
-		d0, s0 := 0, 0
-		rem := lo
-		for k := len(outer) - 1; k >= 0; k-- {
-			idx[k] = rem % outer[k]
-			rem /= outer[k]
-			d0 += idx[k] * od[k]
-			s0 += idx[k] * os[k]
-		}
-		for it := lo; it < hi; it++ {
-			tile(d0, s0)
-			for k := len(outer) - 1; k >= 0; k-- {
-				idx[k]++
-				d0 += od[k]
-				s0 += os[k]
-				if idx[k] < outer[k] {
-					break
-				}
-				d0 -= od[k] * outer[k]
-				s0 -= os[k] * outer[k]
-				idx[k] = 0
-			}
-		}
-	}
 	if threads <= 1 || len(dst) < transposeParallelMin {
-		walk(0, count)
+		transposeWalk(dst, src, outer, od, os, rows, cols, dRow, sCol, 0, count)
 		return
 	}
 	if count >= threads {
-		layoutParallel(count, threads, walk)
+		// Heap copies for the other goroutines.
+		outer, od, os := slices.Clone(outer), slices.Clone(od), slices.Clone(os)
+		layoutParallel(count, threads, func(lo, hi int) {
+			transposeWalk(dst, src, outer, od, os, rows, cols, dRow, sCol, lo, hi)
+		})
 		return
 	}
 	// Few large matrices: split each matrix's rows instead.
@@ -191,6 +183,36 @@ func transposeRaw[T layoutElem](out, x *tensor.Tensor, shape, perm []int, thread
 			r1 := min(hi*transposeBlock, rows)
 			transposeTiles(dst, d0+r0*dRow, dRow, src, s0+r0, sCol, r1-r0, cols)
 		})
+	}
+}
+
+// transposeWalk transposes the (rows x cols) tiles of outer indices
+// lo..hi-1 (output strides od, source strides os along outer).
+func transposeWalk[T layoutElem](dst, src []T, outer, od, os []int, rows, cols, dRow, sCol, lo, hi int) {
+	// Offsets of outer index lo, then step the odometer.
+	var idxBuf [8]int
+	idx := intsBuf(idxBuf[:], len(outer))
+	d0, s0 := 0, 0
+	rem := lo
+	for k := len(outer) - 1; k >= 0; k-- {
+		idx[k] = rem % outer[k]
+		rem /= outer[k]
+		d0 += idx[k] * od[k]
+		s0 += idx[k] * os[k]
+	}
+	for it := lo; it < hi; it++ {
+		transposeTiles(dst, d0, dRow, src, s0, sCol, rows, cols)
+		for k := len(outer) - 1; k >= 0; k-- {
+			idx[k]++
+			d0 += od[k]
+			s0 += os[k]
+			if idx[k] < outer[k] {
+				break
+			}
+			d0 -= od[k] * outer[k]
+			s0 -= os[k] * outer[k]
+			idx[k] = 0
+		}
 	}
 }
 
@@ -322,7 +344,7 @@ func buildDepthToSpace(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -356,6 +378,6 @@ func buildSpaceToDepth(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{out}, nil
+		return rc.Results(out), nil
 	}), nil
 }

@@ -54,7 +54,7 @@ func unaryKernel(fn unaryFn) Kernel {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
-		return one(fn(rc, in[0]))
+		return rc.one(fn(rc, in[0]))
 	})
 }
 
@@ -69,7 +69,11 @@ func mapUnary[S, D tensor.Elem](rc *RunContext, x *tensor.Tensor, f func(d []D, 
 	if err != nil {
 		return nil, err
 	}
-	ewParallel(rc, len(d), grain, func(lo, hi int) { f(d[lo:hi], s[lo:hi]) })
+	if ewSerial(rc, len(d), grain) {
+		f(d, s)
+	} else {
+		ewParallel(rc, len(d), grain, func(lo, hi int) { f(d[lo:hi], s[lo:hi]) })
+	}
 	return out, nil
 }
 
@@ -152,6 +156,13 @@ var unaryKindNames = [...]string{"Neg", "Abs", "Sign", "Erf", "BitwiseNot", "Rel
 // numericUnary returns the kernel function of an operator that accepts
 // every numeric type (BitwiseNot: integers only).
 func numericUnary(k unaryKind) unaryFn {
+	// The loops are picked here, once: a generic function value made at
+	// run time is a closure allocated on the heap.
+	var (
+		f32, f64          = numUnaryLoop[float32](k), numUnaryLoop[float64](k)
+		i8, i16, i32, i64 = numUnaryLoop[int8](k), numUnaryLoop[int16](k), numUnaryLoop[int32](k), numUnaryLoop[int64](k)
+		u8, u16, u32, u64 = numUnaryLoop[uint8](k), numUnaryLoop[uint16](k), numUnaryLoop[uint32](k), numUnaryLoop[uint64](k)
+	)
 	return func(rc *RunContext, x *tensor.Tensor) (*tensor.Tensor, error) {
 		if k == uBitNot {
 			return bitNotTensor(rc, x)
@@ -163,25 +174,25 @@ func numericUnary(k unaryKind) unaryFn {
 		var out *tensor.Tensor
 		switch x.DType() {
 		case tensor.Float32:
-			out, err = mapUnary(rc, x, numUnaryLoop[float32](k), grainCheap)
+			out, err = mapUnary(rc, x, f32, grainCheap)
 		case tensor.Float64:
-			out, err = mapUnary(rc, x, numUnaryLoop[float64](k), grainCheap)
+			out, err = mapUnary(rc, x, f64, grainCheap)
 		case tensor.Int8:
-			out, err = mapUnary(rc, x, numUnaryLoop[int8](k), grainCheap)
+			out, err = mapUnary(rc, x, i8, grainCheap)
 		case tensor.Int16:
-			out, err = mapUnary(rc, x, numUnaryLoop[int16](k), grainCheap)
+			out, err = mapUnary(rc, x, i16, grainCheap)
 		case tensor.Int32:
-			out, err = mapUnary(rc, x, numUnaryLoop[int32](k), grainCheap)
+			out, err = mapUnary(rc, x, i32, grainCheap)
 		case tensor.Int64:
-			out, err = mapUnary(rc, x, numUnaryLoop[int64](k), grainCheap)
+			out, err = mapUnary(rc, x, i64, grainCheap)
 		case tensor.Uint8:
-			out, err = mapUnary(rc, x, numUnaryLoop[uint8](k), grainCheap)
+			out, err = mapUnary(rc, x, u8, grainCheap)
 		case tensor.Uint16:
-			out, err = mapUnary(rc, x, numUnaryLoop[uint16](k), grainCheap)
+			out, err = mapUnary(rc, x, u16, grainCheap)
 		case tensor.Uint32:
-			out, err = mapUnary(rc, x, numUnaryLoop[uint32](k), grainCheap)
+			out, err = mapUnary(rc, x, u32, grainCheap)
 		case tensor.Uint64:
-			out, err = mapUnary(rc, x, numUnaryLoop[uint64](k), grainCheap)
+			out, err = mapUnary(rc, x, u64, grainCheap)
 		default:
 			return nil, ErrDType(unaryKindNames[k], dt)
 		}

@@ -11,7 +11,7 @@ import (
 // NonZero and Unique: value-dependent output shapes.
 
 func buildNonZero(b *Builder) (Kernel, error) {
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -44,7 +44,7 @@ func buildNonZero(b *Builder) (Kernel, error) {
 				p %= str[a]
 			}
 		}
-		return layoutOne(out), nil
+		return rc.Results(out), nil
 	}), nil
 }
 
@@ -77,7 +77,7 @@ func buildUnique(b *Builder) (Kernel, error) {
 	if err := b.Err(); err != nil {
 		return nil, err
 	}
-	return KernelFunc(func(_ *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
@@ -153,7 +153,7 @@ func buildUnique(b *Builder) (Kernel, error) {
 		for i := range inverse {
 			inverse[i] = int64(rank[group[i]])
 		}
-		y, err := gatherIndices(x, shape, a, idx)
+		y, err := gatherIndices(rc, x, shape, a, idx)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -29,18 +30,24 @@ func NormAxis(axis int64, rank int) (int, error) {
 
 // NormAxes normalizes every axis and rejects duplicates.
 func NormAxes(axes []int64, rank int) ([]int, error) {
-	out := make([]int, len(axes))
-	seen := map[int]bool{}
-	for i, ax := range axes {
+	return normAxesInto(make([]int, 0, len(axes)), axes, rank)
+}
+
+// normAxesInto is NormAxes appending to dst[:0] (a caller's stack buffer
+// spares the allocation).
+func normAxesInto(dst []int, axes []int64, rank int) ([]int, error) {
+	out := dst[:0]
+	for _, ax := range axes {
 		a, err := NormAxis(ax, rank)
 		if err != nil {
 			return nil, err
 		}
-		if seen[a] {
-			return nil, fmt.Errorf("axis %d appears twice in %v", a, axes)
+		for _, b := range out {
+			if a == b {
+				return nil, fmt.Errorf("axis %d appears twice in %v", a, slices.Clone(axes))
+			}
 		}
-		seen[a] = true
-		out[i] = a
+		out = append(out, a)
 	}
 	return out, nil
 }

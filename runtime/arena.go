@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"math/bits"
 	"reflect"
 	"sync"
@@ -33,15 +34,26 @@ import (
 // idle arena holds at most about one run's working set.
 type arena struct {
 	// envBuf and inBuf are the run's value table and a step's input list,
-	// reused from run to run.
-	envBuf, inBuf []*tensor.Tensor
+	// and resBuf the list of its outputs, reused from run to run.
+	envBuf, inBuf, resBuf []*tensor.Tensor
 	// workers are the run's worker goroutines (nil with one thread).
 	workers *ops.Workers
+	// rc is the run's context, reset for each run.
+	rc ops.RunContext
+	// live is the value table of the running top-level program and
+	// liveSlots its slots that are not constants, for Free.
+	live      []*tensor.Tensor
+	liveSlots []int
+	// hdrs recycles the headers of the run's tensors: a dead value's
+	// header comes back with its buffer, and a generation ends with
+	// each run, so that no header that left a run is touched again.
+	hdrs tensor.HeaderPool
 
-	mu    sync.Mutex
-	free  map[classKey][]any // recycled buffers, full class length
-	used  map[classKey]bool  // classes asked for during this run
-	owned map[uintptr]owned  // buffers handed out during this run, by address
+	mu      sync.Mutex
+	classes map[classKey]*class // recycled buffers by size class
+	// out lists the blocks handed out during this run and not yet
+	// recycled (block.outIdx is a block's position).
+	out []*block
 }
 
 type classKey struct {
@@ -49,14 +61,61 @@ type classKey struct {
 	n  int // class length in elements
 }
 
-type owned struct {
+// class holds the recycled buffers of one size class.
+type class struct {
+	free []*block
+	used bool // asked for during this run
+}
+
+// block is one buffer of a size class: its storage and what the arena
+// knows of it. Tensors made on it (NewUninit's, and views made with
+// RunContext.View) carry the block as their header tag.
+type block struct {
 	key   classKey
-	buf   any // the full class-length buffer
+	buf   any     // the full class-length slice
+	addr  uintptr // where its elements are
 	bytes uintptr
+	// outIdx is the block's index in arena.out while it is handed out,
+	// -1 while it is free.
+	outIdx int
+	// views caches buf[:n] as an interface value for the lengths asked
+	// for so far (nviews of them), so that handing the block out boxes no
+	// slice header.
+	views  [maxViews]view
+	nviews int
+}
+
+type view struct {
+	n    int
+	data any
+}
+
+// maxViews bounds a block's cache of prefixes; a class spans lengths
+// within 12.5% of each other, of which a model uses few.
+const maxViews = 8
+
+// prefix returns buf[:n] boxed, from the cache when it has it.
+func (b *block) prefix(n int) any {
+	for _, v := range b.views[:b.nviews] {
+		if v.n == n {
+			return v.data
+		}
+	}
+	d := b.buf
+	if n != b.key.n {
+		d = prefix(b.buf, n)
+	}
+	if b.nviews < maxViews {
+		b.views[b.nviews] = view{n, d}
+		b.nviews++
+	} else {
+		b.views[n%maxViews] = view{n, d}
+	}
+	return d
 }
 
 func newArena() *arena {
-	return &arena{free: map[classKey][]any{}, used: map[classKey]bool{}, owned: map[uintptr]owned{}}
+	return &arena{classes: map[classKey]*class{}}
 }
 
 // env returns the run's value table, a copy of consts.
@@ -78,6 +137,14 @@ func (a *arena) inputs(n int) []*tensor.Tensor {
 	return a.inBuf[:n]
 }
 
+// results returns a slice of n elements for the run's outputs.
+func (a *arena) results(n int) []*tensor.Tensor {
+	if cap(a.resBuf) < n {
+		a.resBuf = make([]*tensor.Tensor, n)
+	}
+	return a.resBuf[:n]
+}
+
 // sizeClass rounds n up so that only its three most significant bits may
 // be set.
 func sizeClass(n int) int {
@@ -94,47 +161,116 @@ func (a *arena) NewUninit(dt tensor.DType, shape []int) (*tensor.Tensor, error) 
 	if err != nil {
 		return nil, err
 	}
-	if n == 0 || !recyclable(dt) {
+	data, tag, ok := a.Buffer(dt, n)
+	if !ok {
 		return tensor.New(dt, shape...)
+	}
+	return a.hdrs.Get(dt, shape, data, tag)
+}
+
+// Headers implements ops.PoolAllocator.
+func (a *arena) Headers() *tensor.HeaderPool { return &a.hdrs }
+
+// Buffer implements ops.PoolAllocator: n elements of dt from a recycled
+// buffer of n's size class, or from a new one.
+func (a *arena) Buffer(dt tensor.DType, n int) (data, tag any, ok bool) {
+	if n == 0 || !recyclable(dt) {
+		return nil, nil, false
 	}
 	key := classKey{dt, sizeClass(n)}
 	a.mu.Lock()
-	a.used[key] = true
-	var buf any
-	if list := a.free[key]; len(list) > 0 {
-		buf = list[len(list)-1]
-		list[len(list)-1] = nil
-		a.free[key] = list[:len(list)-1]
+	defer a.mu.Unlock()
+	c := a.classes[key]
+	if c == nil {
+		c = &class{}
+		a.classes[key] = c
 	}
-	a.mu.Unlock()
-	if buf == nil {
-		t, err := tensor.New(dt, key.n)
-		if err != nil {
+	c.used = true
+	var b *block
+	if k := len(c.free); k > 0 {
+		b = c.free[k-1]
+		c.free[k-1] = nil
+		c.free = c.free[:k-1]
+	} else {
+		if key.n > tensor.MaxBytes/max(dt.Size(), 1) {
 			// The class may exceed a size limit that n itself meets.
-			return tensor.New(dt, shape...)
+			return nil, nil, false
 		}
-		buf = t.Data()
+		b = &block{key: key, buf: makeBuffer(dt, key.n)}
+		b.addr, b.bytes = span(b.buf)
 	}
-	data := prefix(buf, n)
-	t, err := tensor.FromSlice(shape, data)
-	if err != nil {
-		return nil, err
+	b.outIdx = len(a.out)
+	a.out = append(a.out, b)
+	return b.prefix(n), b, true
+}
+
+// recycle puts b, which no live value reads, back on its class's free
+// list. The caller holds a.mu.
+func (a *arena) recycle(b *block) {
+	last := len(a.out) - 1
+	a.out[b.outIdx] = a.out[last]
+	a.out[b.outIdx].outIdx = b.outIdx
+	a.out[last] = nil
+	a.out = a.out[:last]
+	b.outIdx = -1
+	c := a.classes[b.key]
+	if c == nil {
+		c = &class{}
+		a.classes[b.key] = c
 	}
-	addr, bytes := span(buf)
-	a.mu.Lock()
-	a.owned[addr] = owned{key: key, buf: buf, bytes: bytes}
-	a.mu.Unlock()
-	return t, nil
+	c.free = append(c.free, b)
+}
+
+// blockAt returns the handed-out block holding address addr, or nil: the
+// storage of a tensor that a kernel built on an arena buffer without the
+// arena's help. The caller holds a.mu.
+func (a *arena) blockAt(addr uintptr) *block {
+	for _, b := range a.out {
+		if b.addr <= addr && addr < b.addr+b.bytes {
+			return b
+		}
+	}
+	return nil
 }
 
 // recyclable reports whether buffers of dt go through the free lists:
 // fixed-size types that prefix and span know.
 func recyclable(dt tensor.DType) bool {
+	return dt != tensor.String && dt.Supported()
+}
+
+// makeBuffer returns a new slice of n elements of dt, a type recyclable
+// allows.
+func makeBuffer(dt tensor.DType, n int) any {
 	switch dt {
-	case tensor.Float32, tensor.Float64, tensor.Int64, tensor.Int32, tensor.Uint8, tensor.Int8, tensor.Bool:
-		return true
+	case tensor.Float32:
+		return make([]float32, n)
+	case tensor.Float64:
+		return make([]float64, n)
+	case tensor.Int64:
+		return make([]int64, n)
+	case tensor.Int32:
+		return make([]int32, n)
+	case tensor.Uint8:
+		return make([]uint8, n)
+	case tensor.Int8:
+		return make([]int8, n)
+	case tensor.Bool:
+		return make([]bool, n)
+	case tensor.Float16:
+		return make([]tensor.Half, n)
+	case tensor.BFloat16:
+		return make([]tensor.BF16, n)
+	case tensor.Int16:
+		return make([]int16, n)
+	case tensor.Uint16:
+		return make([]uint16, n)
+	case tensor.Uint32:
+		return make([]uint32, n)
+	case tensor.Uint64:
+		return make([]uint64, n)
 	}
-	return false
+	return tensor.MustNew(dt, n).Data() // the float8 types
 }
 
 // prefix returns buf[:n] for the slice types recyclable allows.
@@ -154,8 +290,22 @@ func prefix(buf any, n int) any {
 		return b[:n]
 	case []bool:
 		return b[:n]
+	case []tensor.Half:
+		return b[:n]
+	case []tensor.BF16:
+		return b[:n]
+	case []int16:
+		return b[:n]
+	case []uint16:
+		return b[:n]
+	case []uint32:
+		return b[:n]
+	case []uint64:
+		return b[:n]
+	case []tensor.Float8:
+		return b[:n]
 	}
-	panic("arena: unexpected buffer type")
+	panic(fmt.Sprintf("arena: unexpected buffer type %T", buf))
 }
 
 // span returns the address and byte length of a tensor's elements (0, 0
@@ -176,6 +326,8 @@ func span(data any) (uintptr, uintptr) {
 		return uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b))
 	case []bool:
 		return uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b))
+	case nil:
+		return 0, 0
 	}
 	if v := reflect.ValueOf(data); v.Kind() == reflect.Slice && v.Len() > 0 {
 		return v.Pointer(), uintptr(v.Len()) * v.Type().Elem().Size()
@@ -183,34 +335,89 @@ func span(data any) (uintptr, uintptr) {
 	return 0, 0
 }
 
-// release takes back the buffer of t, a value that is now dead, unless
-// the arena does not own it or a live value overlaps it (t itself is no
-// longer among the live values, but another value may be the same
-// tensor, as Identity returns its input).
-func (a *arena) release(t *tensor.Tensor, p *program, env []*tensor.Tensor) {
+// Free implements ops.PoolAllocator: a kernel's scratch tensor t is
+// dead. The run's value table is checked as for any release, so that a
+// kernel freeing one of its inputs by mistake frees nothing.
+func (a *arena) Free(t *tensor.Tensor) { a.release(t, a.live, a.liveSlots) }
+
+// release takes back t, a value that is now dead: its header, unless a
+// live value is that very tensor or holds it (Identity returns its input;
+// a sequence holds its elements), and its buffer, unless a live value has
+// elements in it (a view). The live values are live[i] for i in slots, or
+// all of live when slots is nil: the run's value table without its
+// constants (which never hold arena memory) or, after the run, its
+// remaining outputs. Only what the arena handed out during this run is
+// taken back.
+func (a *arena) release(t *tensor.Tensor, live []*tensor.Tensor, slots []int) {
 	if t == nil || t.Kind() != tensor.KindTensor {
 		return
 	}
+	if anyLive(live, slots, func(v *tensor.Tensor) bool { return holds(v, t) }) {
+		return
+	}
 	addr, _ := span(t.Data())
+	tag, mine := a.hdrs.Tag(t)
+	if mine {
+		a.hdrs.Put(t)
+	}
+	b, _ := tag.(*block)
 	if addr == 0 {
 		return
 	}
 	a.mu.Lock()
-	o, ok := a.owned[addr]
-	a.mu.Unlock()
-	if !ok {
+	if b == nil {
+		b = a.blockAt(addr)
+	}
+	if b == nil || b.outIdx < 0 {
+		a.mu.Unlock()
 		return
 	}
-	lo, hi := addr, addr+o.bytes
-	for s, v := range env {
-		if v != nil && p.constEnv[s] == nil && touches(v, lo, hi) {
-			return
-		}
+	a.mu.Unlock()
+	lo, hi := b.addr, b.addr+b.bytes
+	if anyLive(live, slots, func(v *tensor.Tensor) bool { return touches(v, lo, hi) }) {
+		return
 	}
 	a.mu.Lock()
-	delete(a.owned, addr)
-	a.free[o.key] = append(a.free[o.key], o.buf)
+	a.recycle(b)
 	a.mu.Unlock()
+}
+
+// anyLive reports whether f holds for a live value (see release).
+func anyLive(live []*tensor.Tensor, slots []int, f func(*tensor.Tensor) bool) bool {
+	if slots == nil {
+		for _, v := range live {
+			if v != nil && f(v) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range slots {
+		if v := live[s]; v != nil && f(v) {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether v is t or a sequence or optional holding t.
+func holds(v, t *tensor.Tensor) bool {
+	if v == t {
+		return true
+	}
+	switch v.Kind() {
+	case tensor.KindSequence:
+		for _, e := range v.Elems() {
+			if holds(e, t) {
+				return true
+			}
+		}
+	case tensor.KindOptional:
+		if e, ok := v.OptionalValue(); ok && e != nil {
+			return holds(e, t)
+		}
+	}
+	return false
 }
 
 // touches reports whether v (a tensor, or a sequence or optional holding
@@ -271,19 +478,27 @@ func shares(a, b *tensor.Tensor) bool {
 	return lo != 0 && touches(a, lo, lo+n)
 }
 
-// endRun forgets the buffers still handed out (they are the run's outputs,
-// now the caller's, or were dropped by a failed run) and drops the classes
-// the run did not use.
+// endRun forgets the buffers and headers still handed out (they are the
+// run's outputs, now the caller's, or were dropped by a failed run or a
+// kernel) and drops the classes the run did not use.
 func (a *arena) endRun() {
+	a.hdrs.EndGeneration()
+	a.rc = ops.RunContext{}
+	a.live, a.liveSlots = nil, nil
+	clear(a.resBuf)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	clear(a.owned)
-	for k := range a.free {
-		if !a.used[k] {
-			delete(a.free, k)
-		}
+	for i, b := range a.out {
+		b.outIdx = -1
+		a.out[i] = nil
 	}
-	clear(a.used)
+	a.out = a.out[:0]
+	for k, c := range a.classes {
+		if !c.used {
+			delete(a.classes, k)
+		}
+		c.used = false
+	}
 }
 
 // arenaPool holds the arenas of idle runs of one session.
@@ -321,4 +536,4 @@ func (p *arenaPool) put(a *arena) {
 	p.mu.Unlock()
 }
 
-var _ ops.Allocator = (*arena)(nil)
+var _ ops.PoolAllocator = (*arena)(nil)

@@ -85,12 +85,12 @@ func TestArenaRecyclesDeadValues(t *testing.T) {
 	// a comes back once its view b0 is dead too, then serves "unused";
 	// b1 and unused come back at the end. The outputs b and d never do.
 	total := 0
-	for k, list := range ar.free {
+	for k, c := range ar.classes {
 		assert.Equal(t, tensor.Float32, k.dt)
-		total += len(list)
+		total += len(c.free)
 	}
 	assert.Equal(t, 2, total)
-	assert.Empty(t, ar.owned, "endRun forgets the returned outputs")
+	assert.Empty(t, ar.out, "endRun forgets the returned outputs")
 }
 
 func TestOutputsNeverAliasFeedsOrConstants(t *testing.T) {

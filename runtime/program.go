@@ -20,8 +20,9 @@ type program struct {
 	slotOf    map[string]int
 	consts    map[int]*tensor.Tensor
 	// constEnv is consts laid out by slot (nil elsewhere), copied into
-	// each run's value table in one go.
+	// each run's value table in one go; varSlots lists the other slots.
 	constEnv   []*tensor.Tensor
+	varSlots   []int
 	inputNames []string
 	inputSlots []int
 	outputs    []int // slot of each graph output
@@ -212,6 +213,16 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 			buildErrs = append(buildErrs, fmt.Sprintf("%s: %v", desc, err))
 			continue
 		}
+		if c.fold && outer == nil && !st.scoped {
+			if v := staticShapeOf(n, b, p, here); v != nil {
+				// Shape or Size of a graph input whose declared shape is
+				// fully known: Run checks feeds against it, so the value
+				// is a constant, and so may be what depends on it alone.
+				p.consts[st.out[0]] = v
+				here.metas[n.Outputs[0]] = ops.MetaOf(v)
+				continue
+			}
+		}
 		if c.fold && !st.scoped && !nondeterministic[n.OpType] && c.foldable(p, st) {
 			outs, err := runStep(&ops.RunContext{Threads: c.threads}, st, p.gather(st, nil))
 			if err != nil {
@@ -252,7 +263,60 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 	for s, t := range p.consts {
 		p.constEnv[s] = t
 	}
+	p.varSlots = []int{}
+	for s, t := range p.constEnv {
+		if t == nil {
+			p.varSlots = append(p.varSlots, s)
+		}
+	}
 	return p, nil
+}
+
+// staticShapeOf returns the output of n when n is a Shape or Size node
+// of the default domain reading a graph input whose declared shape has
+// no symbolic dimension, else nil.
+func staticShapeOf(n *graph.Node, b *ops.Builder, p *program, here *scope) *tensor.Tensor {
+	if n.Domain != "" || (n.OpType != "Shape" && n.OpType != "Size") || len(n.Inputs) != 1 || len(n.Outputs) != 1 || n.Outputs[0] == "" {
+		return nil
+	}
+	input := false
+	for _, name := range p.inputNames {
+		input = input || name == n.Inputs[0]
+	}
+	m, ok := here.metas[n.Inputs[0]]
+	if !input || !ok || m.Shape == nil {
+		return nil
+	}
+	dims := make([]int64, len(m.Shape))
+	size := int64(1)
+	for i, d := range m.Shape {
+		if !d.Known() {
+			return nil
+		}
+		dims[i] = d.Size
+		size *= d.Size
+	}
+	if n.OpType == "Size" {
+		return tensor.Scalar(size)
+	}
+	// Shape-15's start and end, as the kernel reads them.
+	r := int64(len(dims))
+	clamp := func(v int64) int64 {
+		if v < 0 {
+			v += r
+		}
+		return min(max(v, 0), r)
+	}
+	lo, hi := clamp(b.Int("start", 0)), r
+	if b.Has("end") {
+		hi = clamp(b.Int("end", 0))
+	}
+	if b.Err() != nil {
+		return nil
+	}
+	hi = max(hi, lo)
+	v := dims[lo:hi]
+	return tensor.From([]int{len(v)}, v)
 }
 
 // infer runs shape inference for one node and records the output Metas,
@@ -378,6 +442,7 @@ func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor, ar *a
 	var env []*tensor.Tensor
 	if ar != nil {
 		env = ar.env(p.constEnv)
+		ar.live, ar.liveSlots = env, p.varSlots
 		defer clear(env) // the arena outlives the run: drop its references
 	} else {
 		env = p.newEnv()
@@ -456,11 +521,16 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 			t := env[s]
 			env[s] = nil
 			if ar != nil && t != nil {
-				ar.release(t, p, env)
+				ar.release(t, env, p.varSlots)
 			}
 		}
 	}
-	res := make([]*tensor.Tensor, len(p.outputs))
+	var res []*tensor.Tensor
+	if ar != nil {
+		res = ar.results(len(p.outputs))
+	} else {
+		res = make([]*tensor.Tensor, len(p.outputs))
+	}
 	for i, s := range p.outputs {
 		res[i] = env[s]
 	}

@@ -13,9 +13,23 @@
 // in this run or an earlier one, grouped in size classes; a value's buffer
 // goes back as soon as its last reader has run, unless a live view
 // (Reshape, Identity and the other layout ops share their input's
-// storage) still points into it. Outputs returned to the caller are never
-// recycled, and a returned output that would share storage with a feed or
-// a constant is copied first.
+// storage, through ops.RunContext.View) still points into it. The tensor
+// headers come back too (a tensor.HeaderPool per arena, whose generation
+// ends with the run), and a kernel returns its output list in storage the
+// run reuses (ops.RunContext.Results), as does the runtime's bookkeeping:
+// a warm run asks the Go heap for nothing. Outputs returned to the caller
+// are never recycled, and a returned output that would share storage with
+// a feed or a constant is copied first.
+//
+// Run returns fresh output tensors (and a fresh map) each time. RunInto
+// writes the outputs into tensors the caller bound once, so that a warm
+// call makes no heap allocation at all (TestZeroAllocationRuns and
+// TestOperatorsRunWithoutAllocating check this); the caller then owns
+// what it reads until its next RunInto on those tensors.
+//
+// Shape and Size of a graph input whose declared shape is fully static are
+// folded at compile time (Run checks feeds against that shape), and with
+// them what depends only on them.
 //
 // The runtime imports graph, ops and tensor, never onnx: models reach it as
 // graph.Model values.
@@ -192,16 +206,76 @@ func WithSeed(ctx context.Context, seed uint64) context.Context {
 // Run executes the model on feeds (input name to tensor) and returns every
 // graph output by name. Feeds are checked against the declared input types
 // and shapes. Run stops early with ctx's error when ctx is cancelled.
+// The returned tensors are the caller's: no later run reads or writes
+// them. See RunInto for runs that allocate nothing.
 func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map[string]*tensor.Tensor, error) {
+	out := make(map[string]*tensor.Tensor, len(s.outputs))
+	if err := s.run(ctx, feeds, out, false); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RunInto is Run writing the outputs into tensors the caller provides,
+// like ONNX Runtime's bound outputs: for each graph output, when
+// outputs[name] is a tensor of the output's element type and shape, the
+// result is copied into it; otherwise (the name is absent, its tensor is
+// nil or of another type or shape, or the output is a sequence or an
+// optional) outputs[name] is set to a fresh tensor, as Run would return
+// it. outputs must not hold names that are not graph outputs.
+//
+// Bind the outputs once (an empty map filled by a first RunInto will do)
+// and reuse the map and the feeds: a warm RunInto then makes no heap
+// allocation at all, since the run's intermediate values, tensor headers
+// and bookkeeping come from the arena the session keeps for it (kernels
+// that still allocate are listed by TestZeroAllocationRuns). An output
+// tensor may also be a feed of the same call (a recurrent state, say):
+// it is written only after every node has run.
+//
+// outputs is written by RunInto, so concurrent calls need maps of their
+// own; the session itself is shared as for Run.
+func (s *Session) RunInto(ctx context.Context, feeds, outputs map[string]*tensor.Tensor) error {
+	if outputs == nil {
+		return errors.New("RunInto: the outputs map is nil")
+	}
+	for name := range outputs {
+		if !s.isOutput(name) {
+			return fmt.Errorf("RunInto: %q is not an output of the model (outputs: %s)", name, valueNames(s.outputs))
+		}
+	}
+	return s.run(ctx, feeds, outputs, true)
+}
+
+func (s *Session) isOutput(name string) bool {
+	for _, o := range s.outputs {
+		if o.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func valueNames(vs []graph.ValueInfo) string {
+	names := make([]string, len(vs))
+	for i, v := range vs {
+		names[i] = v.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// run executes the model and stores its outputs in out; into says
+// whether fitting tensors already in out receive copies (RunInto).
+func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor, into bool) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := s.checkFeeds(feeds); err != nil {
-		return nil, err
+		return err
 	}
 	ar := s.arenas.get()
 	defer s.arenas.put(ar)
-	rc := &ops.RunContext{Ctx: ctx, Threads: s.threads, Alloc: ar}
+	rc := &ar.rc
+	*rc = ops.RunContext{Ctx: ctx, Threads: s.threads, Alloc: ar}
 	rc.Seed, rc.Seeded = ctx.Value(seedKey{}).(uint64)
 	if s.threads > 1 {
 		// The arena's workers take the run's splits; they stay hot
@@ -211,25 +285,52 @@ func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map
 		}
 		rc.Workers = ar.workers
 	}
-	env, err := s.prog.run(rc, feeds, ar)
+	res, err := s.prog.run(rc, feeds, ar)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	out := make(map[string]*tensor.Tensor, len(s.outputs))
 	for i, o := range s.outputs {
-		t := env[i]
-		if t == nil {
-			return nil, fmt.Errorf("graph output %q was not produced", o.Name)
+		if res[i] == nil {
+			return fmt.Errorf("graph output %q was not produced", o.Name)
+		}
+	}
+	for i, o := range s.outputs {
+		t := res[i]
+		if into {
+			if dst := out[o.Name]; dst == t {
+				continue
+			} else if dst != nil && fits(dst, t) {
+				if err := tensor.Copy(dst, t); err != nil {
+					return err
+				}
+				// The value is dead now, unless another output is it
+				// or reads its buffer.
+				res[i] = nil
+				ar.release(t, res, nil)
+				continue
+			}
 		}
 		if s.prog.aliasesFixed(t, feeds) {
 			// A view of a feed or a constant (Identity, Reshape): the
 			// caller gets its own copy, so that writing it changes
 			// neither their input nor the model.
-			t = t.Clone()
+			c := t.Clone()
+			res[i] = nil
+			ar.release(t, res, nil)
+			t = c
+		} else {
+			// The caller's now: the arena forgets it.
+			ar.hdrs.Detach(t)
 		}
 		out[o.Name] = t
 	}
-	return out, nil
+	return nil
+}
+
+// fits reports whether dst can receive a copy of t.
+func fits(dst, t *tensor.Tensor) bool {
+	return dst.Kind() == tensor.KindTensor && t.Kind() == tensor.KindTensor &&
+		dst.DType() == t.DType() && tensor.ShapeEqual(dst.Shape(), t.Shape())
 }
 
 func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 )
 
@@ -33,6 +34,9 @@ type Tensor struct {
 	dtype DType
 	shape []int
 	data  any
+	// pool links a header that a HeaderPool handed out to its pool (nil
+	// for every other tensor).
+	pool *poolLink
 }
 
 // NumElements returns the product of shape, or an error when a dimension is
@@ -41,10 +45,10 @@ func NumElements(shape []int) (int, error) {
 	n := 1
 	for _, d := range shape {
 		if d < 0 {
-			return 0, fmt.Errorf("negative dimension %d in shape %v", d, shape)
+			return 0, fmt.Errorf("negative dimension %d in shape %v", d, slices.Clone(shape))
 		}
 		if d != 0 && n > math.MaxInt/d {
-			return 0, fmt.Errorf("shape %v: %w (element count overflows)", shape, ErrTooLarge)
+			return 0, fmt.Errorf("shape %v: %w (element count overflows)", slices.Clone(shape), ErrTooLarge)
 		}
 		n *= d
 	}
@@ -66,7 +70,7 @@ func New(dt DType, shape ...int) (*Tensor, error) {
 		sz = 16 // a string header
 	}
 	if n > MaxBytes/sz {
-		return nil, fmt.Errorf("shape %v of %v needs %d bytes: %w (limit %d)", shape, dt, uint64(n)*uint64(sz), ErrTooLarge, MaxBytes)
+		return nil, fmt.Errorf("shape %v of %v needs %d bytes: %w (limit %d)", slices.Clone(shape), dt, uint64(n)*uint64(sz), ErrTooLarge, MaxBytes)
 	}
 	return &Tensor{dtype: dt, shape: cloneInts(shape), data: makeSlice(dt, n)}, nil
 }
@@ -166,7 +170,7 @@ func FromSlice(shape []int, data any) (*Tensor, error) {
 		return nil, err
 	}
 	if l := sliceLen(data); l != n {
-		return nil, fmt.Errorf("shape %v needs %d elements, data has %d", shape, n, l)
+		return nil, fmt.Errorf("shape %v needs %d elements, data has %d", slices.Clone(shape), n, l)
 	}
 	return &Tensor{dtype: dt, shape: cloneInts(shape), data: data}, nil
 }
@@ -223,8 +227,9 @@ func sliceLen(data any) int {
 // DType returns the element type.
 func (t *Tensor) DType() DType { return t.dtype }
 
-// Shape returns the dimensions. The slice is the tensor's own: do not
-// modify it.
+// Shape returns the dimensions. The slice may be shared with other
+// tensors of that shape (see HeaderPool): never modify it. It stays valid
+// for as long as it is kept, even after the tensor is dead.
 func (t *Tensor) Shape() []int { return t.shape }
 
 // Rank returns the number of dimensions.
@@ -275,7 +280,7 @@ func (t *Tensor) Reshape(shape ...int) (*Tensor, error) {
 		return nil, err
 	}
 	if n != t.Len() {
-		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", t.shape, t.Len(), shape, n)
+		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", t.shape, t.Len(), slices.Clone(shape), n)
 	}
 	return &Tensor{dtype: t.dtype, shape: cloneInts(shape), data: t.data}, nil
 }

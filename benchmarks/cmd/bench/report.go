@@ -279,7 +279,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Runtimes: ONNX Runtime %s (`libonnxruntime.so.1` of npm onnxruntime-node %s) through onnxruntime_go %s; gonnx %s; onnx-go %s with Gorgonia %s\n",
 		ortV, orQ(m.ORTNode), r.moduleVersion("github.com/yalue/onnxruntime_go"), r.moduleVersion("github.com/advancedclimatesystems/gonnx"),
 		r.moduleVersion("github.com/owulveryck/onnx-go"), r.moduleVersion("gorgonia.org/gorgonia"))
-	fmt.Fprintf(&b, "- **Threads** (column `threads`): Onyx `Options.Threads` and GOMAXPROCS; ORT intra-op threads (inter-op 1, sequential, all graph optimizations, inputs and outputs bound once); gonnx and onnx-go have no thread setting, so GOMAXPROCS\n")
+	fmt.Fprintf(&b, "- **Threads** (column `threads`): Onyx `Options.Threads` and GOMAXPROCS (`Session.RunInto`, outputs reused from run to run); ORT intra-op threads (inter-op 1, sequential, all graph optimizations, inputs and outputs bound once); gonnx and onnx-go have no thread setting, so GOMAXPROCS\n")
 	fmt.Fprintf(&b, "- Each runtime, model and thread count runs in a process of its own: load once, %s; the tables show the median. RSS is that process's peak resident set (VmHWM), MiB. Outputs are checked against ORT's (relative difference ≤ %g)\n\n", r.Settings, outputTolerance)
 
 	threads := r.Opts.threads
