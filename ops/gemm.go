@@ -201,7 +201,7 @@ func (g *gemmNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, e
 			return nil, err
 		}
 	}
-	return []*tensor.Tensor{y}, nil
+	return rc.Results(y), nil
 }
 
 // broadcastsTo2D reports whether a tensor of shape cs (rank at most 2)
@@ -490,7 +490,7 @@ func (mm *matmulNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor
 	default:
 		return nil, ErrDType("MatMul", A.DType())
 	}
-	return []*tensor.Tensor{y}, nil
+	return rc.Results(y), nil
 }
 
 // matmulFloat32 is matmulRun for float32: a B without batch dimensions
@@ -609,6 +609,6 @@ func buildMatMulInteger(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		matmulRun(rc.threads(), s, a, bv, tensor.Data[int32](y))
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }

@@ -56,6 +56,18 @@ func (j *sgemmJob) run(threads int) {
 	}
 	t := min(threads, max(j.m*j.n*max(j.k, 1)/gemmThreadWork, 1))
 	tr := asm.TileRows()
+	if t > 1 && j.pb == nil && j.m >= 2*t*tr && j.n >= 2*t*asm.ColAlign && asm.SgemmPacks(j.transA, tr, j.n, j.k) &&
+		asm.SgemmPacksA(j.transA, j.rowBlock(t), j.n, j.k) {
+		// Tall and wide, with an A that Sgemm packs even in blocks of
+		// rows: B is packed once, by all threads (each its own columns),
+		// then split by rows like a constant B, so that every task packs
+		// only its own rows of A. (Split by columns, each task would pack
+		// all of A; where the row blocks are too small to pack, the
+		// column split measured slightly better.)
+		cp := *j // see below: j stays on its caller's stack
+		cp.sharedB(t)
+		return
+	}
 	cols := j.n >= 2*t*asm.ColAlign && (j.pb == nil || j.m < 2*t*tr)
 	rows := !cols && j.m >= 2*t*tr
 	if t <= 1 || !cols && !rows {
@@ -66,6 +78,27 @@ func (j *sgemmJob) run(threads int) {
 	// caller's job can live on its stack.
 	cp := *j
 	cp.parallel(t, cols)
+}
+
+// sharedB runs the product on t goroutines: B packed into a scratch
+// buffer split by columns, then C split by rows over the packed B. The
+// blocks are those of parallel, so the results are Sgemm's.
+func (j *sgemmJob) sharedB(t int) {
+	buf := getScratch[float32](asm.PackedBLen(j.k, j.n))
+	defer putScratch(buf)
+	panels := (j.n + asm.ColAlign - 1) / asm.ColAlign
+	per := (panels + t - 1) / t
+	pb := new(*asm.PackedB)
+	runTasks(j.workers, t, (panels+per-1)/per, func(i int) {
+		j0 := i * per * asm.ColAlign
+		p := asm.PackBPart(j.transB, j.k, j.n, j.b, j.ldb, *buf, j0, min(j0+per*asm.ColAlign, j.n))
+		if i == 0 {
+			*pb = p
+		}
+	})
+	cp := *j
+	cp.b, cp.pb = nil, *pb
+	cp.parallel(t, false)
 }
 
 // block computes rows i0..i1 and columns j0..j1 of C, with pb (op(B)
@@ -123,17 +156,21 @@ func (j *sgemmJob) parallel(t int, cols bool) {
 		})
 		return
 	}
+	rb := j.rowBlock(t)
+	// The last task takes what is left, less than rb rows (not up to
+	// 2*rb, which would leave a thread idle for half of it).
+	tasks := (j.m + rb - 1) / rb
+	runTasks(j.workers, t, tasks, func(i int) {
+		j.block(i*rb, min(i*rb+rb, j.m), 0, j.n, j.pb)
+	})
+}
+
+// rowBlock is the number of rows of each task of a split by rows on t
+// goroutines: about two tasks per thread, a multiple of the tile height.
+func (j *sgemmJob) rowBlock(t int) int {
 	tr := asm.TileRows()
 	rb := max((j.m+2*t-1)/(2*t), 2*tr)
-	rb = (rb + tr - 1) / tr * tr
-	tasks := max(j.m/rb, 1)
-	runTasks(j.workers, t, tasks, func(i int) {
-		i1 := i*rb + rb
-		if i == tasks-1 {
-			i1 = j.m
-		}
-		j.block(i*rb, i1, 0, j.n, j.pb)
-	})
+	return (rb + tr - 1) / tr * tr
 }
 
 // runTasks calls fn(i) for every i < n on up to threads goroutines (the

@@ -15,6 +15,13 @@ type sgemmImpl struct {
 	// a packed panel of k rows of panelN floats.
 	tile func(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int)
 
+	// tileP, when not nil, is tile on a packed A: a holds k steps of mm
+	// floats (a[p*mm+i] is row i at step p), as packATiles lays them out.
+	// Sgemm and SgemmPacked then take the packed-A driver
+	// (sgemmBlockedPA), in which every tile reads one sequential stream
+	// of A instead of mm strided rows.
+	tileP func(k int, a []float32, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int)
+
 	// gemv, when not nil, sets c = alpha*a·op(B) + beta*c for a 1×k row a
 	// and unpacked B (n×k at stride ldb when transB, else k×n).
 	gemv func(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32)

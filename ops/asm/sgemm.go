@@ -72,8 +72,20 @@ func PackedBLen(k, n int) int { return k*roundUp(n, panelN) + 16 }
 // changes from call to call; the PackedB is valid while buf is not
 // reused. buf nil means fresh memory.
 func PackBInto(transB bool, k, n int, b []float32, ldb int, buf []float32) *PackedB {
+	return PackBPart(transB, k, n, b, ldb, buf, 0, n)
+}
+
+// PackBPart packs only the columns j0 ≤ j < j1 of op(B) (j0, and j1 unless
+// it is n, multiples of ColAlign) into buf, where PackBInto(transB, k, n, b, ldb, buf) puts
+// them, and returns the PackedB that PackBInto returns: goroutines that
+// each pack a part of the columns into one buf (not nil) together make
+// the whole PackedB, valid once all of them have returned.
+func PackBPart(transB bool, k, n int, b []float32, ldb int, buf []float32, j0, j1 int) *PackedB {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("asm.PackB: negative dimension k=%d n=%d", k, n))
+	}
+	if j0 < 0 || j1 > n || j0 > j1 || j0%panelN != 0 || j1 < n && j1%panelN != 0 {
+		panic(fmt.Sprintf("asm.PackBPart: columns %d..%d of %d: j0 and j1 < n must be multiples of %d", j0, j1, n, panelN))
 	}
 	pb := &PackedB{k: k, n: n, kcb: kBlock(k), npad: roundUp(n, panelN)}
 	if k == 0 || n == 0 {
@@ -92,8 +104,12 @@ func PackBInto(transB bool, k, n int, b []float32, ldb int, buf []float32) *Pack
 		}
 		pb.data = buf[off : off+k*pb.npad : off+k*pb.npad]
 	}
+	if j0 == j1 {
+		return pb
+	}
 	for pc := 0; pc < k; pc += pb.kcb {
-		packBBlock(transB, min(pb.kcb, k-pc), n, b, ldb, pc, 0, pb.data[pc*pb.npad:])
+		kb := min(pb.kcb, k-pc)
+		packBBlock(transB, kb, j1-j0, b, ldb, pc, j0, pb.data[pc*pb.npad+j0*kb:])
 	}
 	return pb
 }
@@ -136,11 +152,28 @@ func SgemmPacks(transA bool, m, n, k int) bool {
 	return im.direct == nil && m > 1 && n > 0 && k > 0 && m*n*k >= im.smallWork
 }
 
-// Blocking of the SGEMM driver. B is packed in panels of panelN columns,
-// kc deep; a kc×nc block of B (256 KiB: half of Zen 3's L2, a quarter of
-// Zen 4's) stays in L2 while tiles of mr rows of A (read in place, mr×kc
-// floats, in L1) sweep across its panels. Measured on Zen 3, kc 128..512
-// and nc 128..512 were all within the noise of this choice.
+// SgemmPacksA reports whether Sgemm and SgemmPacked copy op(A) into
+// packed tiles for a product with op(A) m×k and n columns, as they do
+// when A is transposed, or large and used for many columns, and the
+// implementation has tiles for a packed A: every call then reads all of
+// op(A) once more. A caller that splits such a product over goroutines
+// does better to split it by rows than by columns.
+func SgemmPacksA(transA bool, m, n, k int) bool {
+	return usePackedA(sgemmDefault, transA, m, n, k)
+}
+
+// usePackedA is whether sgemmBlockedEpi takes the packed-A driver.
+func usePackedA(im *sgemmImpl, transA bool, m, n, k int) bool {
+	return im.tileP != nil && (im.tile == nil || transA || m*k >= paMinA && n > nc)
+}
+
+// Blocking of the SGEMM driver for tiles that read A in place
+// (sgemmBlocked: implementations without a packed-A tile, and SgemmAct).
+// B is packed in panels of panelN columns, kc deep; a kc×nc block of B
+// (256 KiB: half of Zen 3's L2, a quarter of Zen 4's) stays in L2 while
+// tiles of mr rows of A (read in place, mr×kc floats, in L1) sweep across
+// its panels. Measured on Zen 3, kc 128..512 and nc 128..512 were all
+// within the noise of this choice.
 const (
 	panelN = 32
 	kc     = 256
@@ -265,6 +298,8 @@ var sgemmPool = sync.Pool{New: func() any {
 // (packed here, or taken from pb), tiles of mr rows of op(A) are multiplied
 // by each 32-column panel of the block. A is read in place unless
 // transposed, in which case each mr×kc tile is transposed into a buffer.
+// An implementation with a packed-A tile takes sgemmBlockedPA instead when
+// A is transposed, or large and used for many columns (see paMinA).
 func sgemmBlocked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int) {
 	sgemmBlockedEpi(im, transA, m, n, k, alpha, a, lda, transB, b, ldb, pb, beta, c, ldc, nil)
 }
@@ -272,6 +307,10 @@ func sgemmBlocked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []fl
 // sgemmBlockedEpi is sgemmBlocked that applies epi (when not nil) to each
 // tile after its last k block.
 func sgemmBlockedEpi(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int, epi Epilogue) {
+	if usePackedA(im, transA, m, n, k) {
+		sgemmBlockedPA(im, transA, m, n, k, alpha, a, lda, transB, b, ldb, pb, beta, c, ldc, epi)
+		return
+	}
 	var bufs *sgemmBufs
 	if pb == nil || transA {
 		// Packed B and A read in place need no buffer.
@@ -317,6 +356,124 @@ func sgemmBlockedEpi(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a [
 						epi(c, ldc, ic, jc+jr, mm, nn)
 					}
 				}
+			}
+		}
+	}
+}
+
+// Blocking of the packed-A driver (sgemmBlockedPA), as in BLIS: a kc×ncPA
+// block of B is packed (or taken from a PackedB) and stays in L2 and L3;
+// an mcPA×kc block of A is packed into tiles and stays in L2; one 32-wide
+// panel of B at a time is multiplied by every tile of the A block, so
+// that the panel is reused from L1 and L2 while the tiles of A stream in
+// from L2, each as one sequential read. Measured on Zen 3 (n = 512 and
+// 1024): mcPA from 72 to 240 were within the noise; at n = 1024, ncPA =
+// 1024 beat 512 by about 3% (A is packed half as often), and 256 was
+// worse still.
+const (
+	mcPA = 144 // a multiple of every mr with a tileP
+	ncPA = 1024
+
+	// paMinA is the size of op(A) (m*k floats) from which an
+	// implementation that has both kinds of tile packs A, when there are
+	// more than nc columns (sgemmBlocked reads A once per nc columns): a
+	// smaller A stays in L2, and a narrower product reads it once anyway,
+	// so that its packing costs more (a few percent at n = 256, up to 15%
+	// at 64) than it saves. Transposed A is always packed. Both drivers
+	// give the same results bit for bit.
+	paMinA = 1 << 18
+)
+
+// sgemmPABufs holds the packing buffers of one sgemmBlockedPA call.
+type sgemmPABufs struct {
+	a []float32 // an mcPA×kc block of op(A) in tiles
+	b []float32 // a kc×ncPA block of op(B) in panels
+}
+
+var sgemmPAPool = sync.Pool{New: func() any {
+	return &sgemmPABufs{a: alignedFloats(mcPA * kc), b: alignedFloats(kc * ncPA)}
+}}
+
+// sgemmBlockedPA is sgemmBlockedEpi for an implementation with a packed-A
+// tile (im.tileP): the loops of BLIS, B panels outside and tiles of A
+// inside, with both operands packed. The tiles are the same as
+// sgemmBlocked's (mr rows from row 0, the last one shorter), so that a
+// product split by rows at multiples of mr, or by columns at multiples of
+// panelN, gives the same results.
+func sgemmBlockedPA(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []float32, lda int, transB bool, b []float32, ldb int, pb *PackedB, beta float32, c []float32, ldc int, epi Epilogue) {
+	bufs := sgemmPAPool.Get().(*sgemmPABufs)
+	defer sgemmPAPool.Put(bufs)
+	kcb := kBlock(k)
+	if pb != nil {
+		kcb = pb.kcb
+	}
+	mr := im.mr
+	for jc := 0; jc < n; jc += ncPA {
+		nb := min(ncPA, n-jc)
+		for pc := 0; pc < k; pc += kcb {
+			kb := min(kcb, k-pc)
+			var bp []float32
+			if pb != nil {
+				bp = pb.data[pc*pb.npad+(pb.j0+jc)*kb:]
+			} else {
+				packBBlock(transB, kb, nb, b, ldb, pc, jc, bufs.b)
+				bp = bufs.b
+			}
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			last := epi != nil && pc+kb >= k
+			for ic := 0; ic < m; ic += mcPA {
+				mb := min(mcPA, m-ic)
+				ap := bufs.a[:mb*kb]
+				packATiles(transA, mr, mb, kb, a, lda, ic, pc, ap)
+				for jr := 0; jr < nb; jr += panelN {
+					nn := min(panelN, nb-jr)
+					bpan := bp[jr*kb : jr*kb+panelN*kb]
+					for ir := 0; ir < mb; ir += mr {
+						mm := min(mr, mb-ir)
+						im.tileP(kb, ap[ir*kb:(ir+mm)*kb], bpan, c[(ic+ir)*ldc+jc+jr:], ldc, alpha, bet, mm, nn)
+					}
+					if last {
+						epi(c, ldc, ic, jc+jr, mb, nn)
+					}
+				}
+			}
+		}
+	}
+}
+
+// packATiles packs the mb×kb block of op(A) at (i0, p0) as tiles of mr
+// rows (the last one mb mod mr): the tile of rows t.. is r rows at
+// dst[t*kb:], r floats per k step (dst[t*kb+p*r+i] = op(A)[i0+t+i][p0+p]).
+func packATiles(transA bool, mr, mb, kb int, a []float32, lda, i0, p0 int, dst []float32) {
+	for t := 0; t < mb; t += mr {
+		r := min(mr, mb-t)
+		d := dst[t*kb : (t+r)*kb]
+		if transA {
+			// Row p of A holds the r values of step p side by side.
+			if r == 6 {
+				for p := 0; p < kb; p++ {
+					o := (p0+p)*lda + i0 + t
+					*(*[6]float32)(d[p*6:]) = *(*[6]float32)(a[o : o+6])
+				}
+				continue
+			}
+			for p := 0; p < kb; p++ {
+				o := (p0+p)*lda + i0 + t
+				copy(d[p*r:p*r+r], a[o:o+r])
+			}
+			continue
+		}
+		o := (i0+t)*lda + p0
+		p := 0
+		if r == 6 {
+			p = packA6(kb, a[o:], lda, d)
+		}
+		for ; p < kb; p++ {
+			for i := 0; i < r; i++ {
+				d[p*r+i] = a[o+i*lda+p]
 			}
 		}
 	}

@@ -12,6 +12,8 @@ import (
 // archSgemmImpls are the amd64 SGEMM kernels (sgemm_amd64.s, generated
 // by _gen): AVX-512 with a 14×32 tile and AVX2 with 6×16 passes over the
 // same 32-wide panels (AVX-512 only on request for now: see avx512OptIn).
+// AVX2 also has tiles on a packed A (tileP), which Sgemm and SgemmPacked
+// use; SgemmAct and AVX-512 read A in place.
 // x/sys/cpu reports AVX and AVX-512 only when the OS saves their
 // registers; AVX2 is used only together with FMA.
 var archSgemmImpls = []*sgemmImpl{
@@ -28,6 +30,7 @@ var archSgemmImpls = []*sgemmImpl{
 		available:  cpuHasAVX2FMA(),
 		mr:         6,
 		tile:       tileAVX2,
+		tileP:      tileAVX2P,
 		gemv:       gemvAVX2,
 		gemvPacked: gemvPackedAVX2,
 		smallWork:  200,
@@ -64,6 +67,22 @@ func tileAVX512(k int, a []float32, lda int, b []float32, c []float32, ldc int, 
 func tileAVX2(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
 	checkTile(k, a, lda, b, c, ldc, mm, nn)
 	avx2Tiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
+}
+
+type tilePFunc = func(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+var avx2PTiles = [...]tilePFunc{nil,
+	sgemmTileAVX2P1, sgemmTileAVX2P2, sgemmTileAVX2P3, sgemmTileAVX2P4, sgemmTileAVX2P5, sgemmTileAVX2P6}
+
+// tileAVX2P is tileAVX2 on a packed A (see sgemmImpl.tileP).
+func tileAVX2P(k int, a []float32, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
+	_ = a[mm*k-1]
+	_ = b[k*panelN-1]
+	_ = c[(mm-1)*ldc+nn-1]
+	if nn > panelN || k <= 0 || mm > len(avx2PTiles)-1 {
+		panic("asm: bad tile")
+	}
+	avx2PTiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
 }
 
 // gemvAVX2 is the m == 1 product on unpacked B: dot products with the
@@ -151,6 +170,19 @@ func packPanels(kb, np int, src []float32, ldb int, dst []float32) {
 		return
 	}
 	sgemmPackBAVX2(kb, np, unsafe.SliceData(src), ldb, unsafe.SliceData(dst))
+}
+
+// packA6 packs the first kb8 = kb&^7 steps of a tile of six rows of A
+// (dst[p*6+i] = a[i*lda+p]) and returns kb8; the caller packs the rest.
+func packA6(kb int, a []float32, lda int, dst []float32) int {
+	kb8 := kb &^ 7
+	if kb8 == 0 || !hasAVX2FMA {
+		return 0
+	}
+	_ = a[5*lda+kb8-1]
+	_ = dst[6*kb8-1]
+	sgemmPackA6AVX2(kb8, unsafe.SliceData(a), lda, unsafe.SliceData(dst))
+	return kb8
 }
 
 // packPanelT packs the first kb8 = kb&^7 rows of a full panel of op(B)

@@ -5809,6 +5809,8 @@ TEXT ·sgemmTileAVX2x1(SB), NOSPLIT, $0-64
 	MOVQ nn+56(FP), SI
 
 sgemmTileAVX2x1_half:
+	CMPQ   SI, $+8
+	JLE    sgemmTileAVX2x1_q
 	MOVQ   AX, DI
 	MOVQ   CX, R8
 	MOVQ   DX, R9
@@ -5915,8 +5917,13 @@ sgemmTileAVX2x1_done:
 	JL           sgemmTileAVX2x1_partial
 
 	// C = alpha*acc + beta*C, all loads of C before any store.
-	VMULPS       Y12, Y0, Y0
-	VMULPS       Y12, Y1, Y1
+	MOVL   alpha+48(FP), DI
+	CMPL   DI, $0x3f800000
+	JE     sgemmTileAVX2x1_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+
+sgemmTileAVX2x1_full_beta:
 	MOVL         beta+52(FP), DI
 	ANDL         $0x7fffffff, DI
 	JE           sgemmTileAVX2x1_full_store
@@ -5928,11 +5935,7 @@ sgemmTileAVX2x1_done:
 sgemmTileAVX2x1_full_store:
 	VMOVUPS Y0, (R10)
 	VMOVUPS Y1, 32(R10)
-	SUBQ    $+16, SI
-	JLE     sgemmTileAVX2x1_ret
-	ADDQ    $+64, DX
-	ADDQ    $+64, BX
-	JMP     sgemmTileAVX2x1_half
+	JMP     sgemmTileAVX2x1_next
 
 	// Fewer than 16 columns left: mask h of this pass starts at
 	// sgemmMaskTable + 4*(16 - nn + 8*h).
@@ -5963,8 +5966,91 @@ sgemmTileAVX2x1_partial_beta0:
 	VMOVUPS    32(AX), Y14
 	VMULPS     Y12, Y1, Y1
 	VMASKMOVPS Y1, Y14, 32(R10)
+	JMP        sgemmTileAVX2x1_ret
+
+sgemmTileAVX2x1_next:
+	SUBQ $+16, SI
+	JLE  sgemmTileAVX2x1_ret
+	ADDQ $+64, DX
+	ADDQ $+64, BX
+	JMP  sgemmTileAVX2x1_half
 
 sgemmTileAVX2x1_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2x1_q:
+	MOVQ       DX, DX
+	MOVQ       CX, R8
+	MOVQ       BX, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2x1_q_tail
+
+sgemmTileAVX2x1_q_loop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 4(R8), Y14
+	VFMADD231PS  Y12, Y14, Y1
+	VMOVUPS      256(DX), Y12
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VMOVUPS      384(DX), Y12
+	VBROADCASTSS 12(R8), Y14
+	VFMADD231PS  Y12, Y14, Y3
+	ADDQ         $+16, R8
+	ADDQ         $+512, DX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2x1_q_loop
+
+sgemmTileAVX2x1_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2x1_q_done
+
+sgemmTileAVX2x1_q_tailloop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	ADDQ         $+4, R8
+	ADDQ         $+128, DX
+	DECQ         AX
+	JNE          sgemmTileAVX2x1_q_tailloop
+
+sgemmTileAVX2x1_q_done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y0, Y0
+	MOVL         alpha+48(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2x1_q_beta
+	VBROADCASTSS alpha+48(FP), Y12
+	VMULPS       Y12, Y0, Y0
+
+sgemmTileAVX2x1_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         SI
+	LEAQ         64(AX)(SI*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         BX, CX
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2x1_q_store
+	VBROADCASTSS beta+52(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	MOVQ         BX, CX
+
+sgemmTileAVX2x1_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
 	VZEROUPPER
 	RET
 
@@ -5982,6 +6068,8 @@ TEXT ·sgemmTileAVX2x2(SB), NOSPLIT, $0-64
 	MOVQ nn+56(FP), R8
 
 sgemmTileAVX2x2_half:
+	CMPQ   R8, $+8
+	JLE    sgemmTileAVX2x2_q
 	MOVQ   AX, R9
 	MOVQ   CX, R10
 	MOVQ   BX, R11
@@ -6116,10 +6204,15 @@ sgemmTileAVX2x2_done:
 	JL           sgemmTileAVX2x2_partial
 
 	// C = alpha*acc + beta*C, all loads of C before any store.
-	VMULPS       Y12, Y0, Y0
-	VMULPS       Y12, Y1, Y1
-	VMULPS       Y12, Y2, Y2
-	VMULPS       Y12, Y3, Y3
+	MOVL   alpha+48(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2x2_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+
+sgemmTileAVX2x2_full_beta:
 	MOVL         beta+52(FP), R9
 	ANDL         $0x7fffffff, R9
 	JE           sgemmTileAVX2x2_full_store
@@ -6137,11 +6230,7 @@ sgemmTileAVX2x2_full_store:
 	ADDQ    DI, R12
 	VMOVUPS Y2, (R12)
 	VMOVUPS Y3, 32(R12)
-	SUBQ    $+16, R8
-	JLE     sgemmTileAVX2x2_ret
-	ADDQ    $+64, BX
-	ADDQ    $+64, SI
-	JMP     sgemmTileAVX2x2_half
+	JMP     sgemmTileAVX2x2_next
 
 	// Fewer than 16 columns left: mask h of this pass starts at
 	// sgemmMaskTable + 4*(16 - nn + 8*h).
@@ -6190,8 +6279,117 @@ sgemmTileAVX2x2_partial_beta0:
 	VMOVUPS    32(AX), Y14
 	VMULPS     Y12, Y3, Y3
 	VMASKMOVPS Y3, Y14, 32(R12)
+	JMP        sgemmTileAVX2x2_ret
+
+sgemmTileAVX2x2_next:
+	SUBQ $+16, R8
+	JLE  sgemmTileAVX2x2_ret
+	ADDQ $+64, BX
+	ADDQ $+64, SI
+	JMP  sgemmTileAVX2x2_half
 
 sgemmTileAVX2x2_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2x2_q:
+	MOVQ       BX, BX
+	MOVQ       CX, R10
+	MOVQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2x2_q_tail
+
+sgemmTileAVX2x2_q_loop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VMOVUPS      128(BX), Y12
+	VBROADCASTSS 4(R10), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 4(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VMOVUPS      256(BX), Y12
+	VBROADCASTSS 8(R10), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 8(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VMOVUPS      384(BX), Y12
+	VBROADCASTSS 12(R10), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	ADDQ         $+16, R10
+	ADDQ         $+512, BX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2x2_q_loop
+
+sgemmTileAVX2x2_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2x2_q_done
+
+sgemmTileAVX2x2_q_tailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	ADDQ         $+4, R10
+	ADDQ         $+128, BX
+	DECQ         AX
+	JNE          sgemmTileAVX2x2_q_tailloop
+
+sgemmTileAVX2x2_q_done:
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	MOVL         alpha+48(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2x2_q_beta
+	VBROADCASTSS alpha+48(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+
+sgemmTileAVX2x2_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         R8
+	LEAQ         64(AX)(R8*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         SI, CX
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2x2_q_store
+	VBROADCASTSS beta+52(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	MOVQ         SI, CX
+
+sgemmTileAVX2x2_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y14, (CX)
 	VZEROUPPER
 	RET
 
@@ -6209,6 +6407,8 @@ TEXT ·sgemmTileAVX2x3(SB), NOSPLIT, $0-64
 	MOVQ nn+56(FP), R8
 
 sgemmTileAVX2x3_half:
+	CMPQ   R8, $+8
+	JLE    sgemmTileAVX2x3_q
 	MOVQ   AX, R9
 	MOVQ   CX, R10
 	MOVQ   BX, R11
@@ -6379,12 +6579,17 @@ sgemmTileAVX2x3_done:
 	JL           sgemmTileAVX2x3_partial
 
 	// C = alpha*acc + beta*C, all loads of C before any store.
-	VMULPS       Y12, Y0, Y0
-	VMULPS       Y12, Y1, Y1
-	VMULPS       Y12, Y2, Y2
-	VMULPS       Y12, Y3, Y3
-	VMULPS       Y12, Y4, Y4
-	VMULPS       Y12, Y5, Y5
+	MOVL   alpha+48(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2x3_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+
+sgemmTileAVX2x3_full_beta:
 	MOVL         beta+52(FP), R9
 	ANDL         $0x7fffffff, R9
 	JE           sgemmTileAVX2x3_full_store
@@ -6408,11 +6613,7 @@ sgemmTileAVX2x3_full_store:
 	ADDQ    DI, R12
 	VMOVUPS Y4, (R12)
 	VMOVUPS Y5, 32(R12)
-	SUBQ    $+16, R8
-	JLE     sgemmTileAVX2x3_ret
-	ADDQ    $+64, BX
-	ADDQ    $+64, SI
-	JMP     sgemmTileAVX2x3_half
+	JMP     sgemmTileAVX2x3_next
 
 	// Fewer than 16 columns left: mask h of this pass starts at
 	// sgemmMaskTable + 4*(16 - nn + 8*h).
@@ -6479,8 +6680,143 @@ sgemmTileAVX2x3_partial_beta0:
 	VMOVUPS    32(AX), Y14
 	VMULPS     Y12, Y5, Y5
 	VMASKMOVPS Y5, Y14, 32(R12)
+	JMP        sgemmTileAVX2x3_ret
+
+sgemmTileAVX2x3_next:
+	SUBQ $+16, R8
+	JLE  sgemmTileAVX2x3_ret
+	ADDQ $+64, BX
+	ADDQ $+64, SI
+	JMP  sgemmTileAVX2x3_half
 
 sgemmTileAVX2x3_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2x3_q:
+	MOVQ       BX, BX
+	MOVQ       CX, R10
+	MOVQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2x3_q_tail
+
+sgemmTileAVX2x3_q_loop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VMOVUPS      128(BX), Y12
+	VBROADCASTSS 4(R10), Y14
+	VFMADD231PS  Y12, Y14, Y3
+	VBROADCASTSS 4(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y4
+	VBROADCASTSS 4(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y5
+	VMOVUPS      256(BX), Y12
+	VBROADCASTSS 8(R10), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 8(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VBROADCASTSS 8(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VMOVUPS      384(BX), Y12
+	VBROADCASTSS 12(R10), Y14
+	VFMADD231PS  Y12, Y14, Y9
+	VBROADCASTSS 12(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VBROADCASTSS 12(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y11
+	ADDQ         $+16, R10
+	ADDQ         $+512, BX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2x3_q_loop
+
+sgemmTileAVX2x3_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2x3_q_done
+
+sgemmTileAVX2x3_q_tailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	ADDQ         $+4, R10
+	ADDQ         $+128, BX
+	DECQ         AX
+	JNE          sgemmTileAVX2x3_q_tailloop
+
+sgemmTileAVX2x3_q_done:
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y1, Y1
+	VADDPS       Y5, Y2, Y2
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	VADDPS       Y8, Y2, Y2
+	VADDPS       Y9, Y0, Y0
+	VADDPS       Y10, Y1, Y1
+	VADDPS       Y11, Y2, Y2
+	MOVL         alpha+48(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2x3_q_beta
+	VBROADCASTSS alpha+48(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+
+sgemmTileAVX2x3_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         R8
+	LEAQ         64(AX)(R8*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         SI, CX
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2x3_q_store
+	VBROADCASTSS beta+52(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	MOVQ         SI, CX
+
+sgemmTileAVX2x3_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y2, Y14, (CX)
 	VZEROUPPER
 	RET
 
@@ -6499,6 +6835,8 @@ TEXT ·sgemmTileAVX2x4(SB), NOSPLIT, $0-64
 	LEAQ (DX)(DX*2), R11
 
 sgemmTileAVX2x4_half:
+	CMPQ   R8, $+8
+	JLE    sgemmTileAVX2x4_q
 	MOVQ   AX, R9
 	MOVQ   CX, R10
 	MOVQ   BX, R12
@@ -6689,14 +7027,19 @@ sgemmTileAVX2x4_done:
 	JL           sgemmTileAVX2x4_partial
 
 	// C = alpha*acc + beta*C, all loads of C before any store.
-	VMULPS       Y12, Y0, Y0
-	VMULPS       Y12, Y1, Y1
-	VMULPS       Y12, Y2, Y2
-	VMULPS       Y12, Y3, Y3
-	VMULPS       Y12, Y4, Y4
-	VMULPS       Y12, Y5, Y5
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y12, Y7, Y7
+	MOVL   alpha+48(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2x4_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+
+sgemmTileAVX2x4_full_beta:
 	MOVL         beta+52(FP), R9
 	ANDL         $0x7fffffff, R9
 	JE           sgemmTileAVX2x4_full_store
@@ -6726,11 +7069,7 @@ sgemmTileAVX2x4_full_store:
 	ADDQ    DI, R13
 	VMOVUPS Y6, (R13)
 	VMOVUPS Y7, 32(R13)
-	SUBQ    $+16, R8
-	JLE     sgemmTileAVX2x4_ret
-	ADDQ    $+64, BX
-	ADDQ    $+64, SI
-	JMP     sgemmTileAVX2x4_half
+	JMP     sgemmTileAVX2x4_next
 
 	// Fewer than 16 columns left: mask h of this pass starts at
 	// sgemmMaskTable + 4*(16 - nn + 8*h).
@@ -6815,8 +7154,153 @@ sgemmTileAVX2x4_partial_beta0:
 	VMOVUPS    32(AX), Y14
 	VMULPS     Y12, Y7, Y7
 	VMASKMOVPS Y7, Y14, 32(R13)
+	JMP        sgemmTileAVX2x4_ret
+
+sgemmTileAVX2x4_next:
+	SUBQ $+16, R8
+	JLE  sgemmTileAVX2x4_ret
+	ADDQ $+64, BX
+	ADDQ $+64, SI
+	JMP  sgemmTileAVX2x4_half
 
 sgemmTileAVX2x4_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2x4_q:
+	MOVQ       BX, BX
+	MOVQ       CX, R10
+	MOVQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2x4_q_tail
+
+sgemmTileAVX2x4_q_loop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS (R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VMOVUPS      128(BX), Y12
+	VBROADCASTSS 4(R10), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 4(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VBROADCASTSS 4(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 4(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VMOVUPS      256(BX), Y12
+	VBROADCASTSS 8(R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 8(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 8(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VMOVUPS      384(BX), Y12
+	VBROADCASTSS 12(R10), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 12(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VBROADCASTSS 12(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 12(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	ADDQ         $+16, R10
+	ADDQ         $+512, BX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2x4_q_loop
+
+sgemmTileAVX2x4_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2x4_q_done
+
+sgemmTileAVX2x4_q_tailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS (R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	ADDQ         $+4, R10
+	ADDQ         $+128, BX
+	DECQ         AX
+	JNE          sgemmTileAVX2x4_q_tailloop
+
+sgemmTileAVX2x4_q_done:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
+	MOVL         alpha+48(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2x4_q_beta
+	VBROADCASTSS alpha+48(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+	VMULPS       Y12, Y3, Y3
+
+sgemmTileAVX2x4_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         R8
+	LEAQ         64(AX)(R8*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         SI, CX
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2x4_q_store
+	VBROADCASTSS beta+52(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y3
+	MOVQ         SI, CX
+
+sgemmTileAVX2x4_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y2, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y3, Y14, (CX)
 	VZEROUPPER
 	RET
 
@@ -6835,6 +7319,8 @@ TEXT ·sgemmTileAVX2x5(SB), NOSPLIT, $0-64
 	LEAQ (DX)(DX*2), R11
 
 sgemmTileAVX2x5_half:
+	CMPQ   R8, $+8
+	JLE    sgemmTileAVX2x5_q
 	MOVQ   AX, R9
 	MOVQ   CX, R10
 	MOVQ   BX, R12
@@ -7057,16 +7543,21 @@ sgemmTileAVX2x5_done:
 	JL           sgemmTileAVX2x5_partial
 
 	// C = alpha*acc + beta*C, all loads of C before any store.
-	VMULPS       Y12, Y0, Y0
-	VMULPS       Y12, Y1, Y1
-	VMULPS       Y12, Y2, Y2
-	VMULPS       Y12, Y3, Y3
-	VMULPS       Y12, Y4, Y4
-	VMULPS       Y12, Y5, Y5
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y12, Y8, Y8
-	VMULPS       Y12, Y9, Y9
+	MOVL   alpha+48(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2x5_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+	VMULPS Y12, Y8, Y8
+	VMULPS Y12, Y9, Y9
+
+sgemmTileAVX2x5_full_beta:
 	MOVL         beta+52(FP), R9
 	ANDL         $0x7fffffff, R9
 	JE           sgemmTileAVX2x5_full_store
@@ -7102,11 +7593,7 @@ sgemmTileAVX2x5_full_store:
 	ADDQ    DI, R13
 	VMOVUPS Y8, (R13)
 	VMOVUPS Y9, 32(R13)
-	SUBQ    $+16, R8
-	JLE     sgemmTileAVX2x5_ret
-	ADDQ    $+64, BX
-	ADDQ    $+64, SI
-	JMP     sgemmTileAVX2x5_half
+	JMP     sgemmTileAVX2x5_next
 
 	// Fewer than 16 columns left: mask h of this pass starts at
 	// sgemmMaskTable + 4*(16 - nn + 8*h).
@@ -7209,8 +7696,175 @@ sgemmTileAVX2x5_partial_beta0:
 	VMOVUPS    32(AX), Y14
 	VMULPS     Y12, Y9, Y9
 	VMASKMOVPS Y9, Y14, 32(R13)
+	JMP        sgemmTileAVX2x5_ret
+
+sgemmTileAVX2x5_next:
+	SUBQ $+16, R8
+	JLE  sgemmTileAVX2x5_ret
+	ADDQ $+64, BX
+	ADDQ $+64, SI
+	JMP  sgemmTileAVX2x5_half
 
 sgemmTileAVX2x5_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2x5_q:
+	MOVQ       BX, BX
+	MOVQ       CX, R10
+	MOVQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2x5_q_tail
+
+sgemmTileAVX2x5_q_loop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS (R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS (R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VMOVUPS      128(BX), Y12
+	VBROADCASTSS 4(R10), Y14
+	VFMADD231PS  Y12, Y14, Y5
+	VBROADCASTSS 4(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 4(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y7
+	VBROADCASTSS 4(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VBROADCASTSS 4(R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y9
+	VMOVUPS      256(BX), Y12
+	VBROADCASTSS 8(R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 8(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 8(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 8(R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VMOVUPS      384(BX), Y12
+	VBROADCASTSS 12(R10), Y14
+	VFMADD231PS  Y12, Y14, Y5
+	VBROADCASTSS 12(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 12(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y7
+	VBROADCASTSS 12(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VBROADCASTSS 12(R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y9
+	ADDQ         $+16, R10
+	ADDQ         $+512, BX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2x5_q_loop
+
+sgemmTileAVX2x5_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2x5_q_done
+
+sgemmTileAVX2x5_q_tailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS (R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS (R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	ADDQ         $+4, R10
+	ADDQ         $+128, BX
+	DECQ         AX
+	JNE          sgemmTileAVX2x5_q_tailloop
+
+sgemmTileAVX2x5_q_done:
+	VADDPS       Y5, Y0, Y0
+	VADDPS       Y6, Y1, Y1
+	VADDPS       Y7, Y2, Y2
+	VADDPS       Y8, Y3, Y3
+	VADDPS       Y9, Y4, Y4
+	MOVL         alpha+48(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2x5_q_beta
+	VBROADCASTSS alpha+48(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+	VMULPS       Y12, Y3, Y3
+	VMULPS       Y12, Y4, Y4
+
+sgemmTileAVX2x5_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         R8
+	LEAQ         64(AX)(R8*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         SI, CX
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2x5_q_store
+	VBROADCASTSS beta+52(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y3
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y4
+	MOVQ         SI, CX
+
+sgemmTileAVX2x5_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y2, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y3, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y4, Y14, (CX)
 	VZEROUPPER
 	RET
 
@@ -7230,6 +7884,8 @@ TEXT ·sgemmTileAVX2x6(SB), NOSPLIT, $0-64
 	LEAQ (DX)(DX*4), R12
 
 sgemmTileAVX2x6_half:
+	CMPQ   R8, $+8
+	JLE    sgemmTileAVX2x6_q
 	MOVQ   AX, R9
 	MOVQ   CX, R10
 	MOVQ   BX, R13
@@ -7484,18 +8140,23 @@ sgemmTileAVX2x6_done:
 	JL           sgemmTileAVX2x6_partial
 
 	// C = alpha*acc + beta*C, all loads of C before any store.
-	VMULPS       Y12, Y0, Y0
-	VMULPS       Y12, Y1, Y1
-	VMULPS       Y12, Y2, Y2
-	VMULPS       Y12, Y3, Y3
-	VMULPS       Y12, Y4, Y4
-	VMULPS       Y12, Y5, Y5
-	VMULPS       Y12, Y6, Y6
-	VMULPS       Y12, Y7, Y7
-	VMULPS       Y12, Y8, Y8
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y12, Y10, Y10
-	VMULPS       Y12, Y11, Y11
+	MOVL   alpha+48(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2x6_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+	VMULPS Y12, Y8, Y8
+	VMULPS Y12, Y9, Y9
+	VMULPS Y12, Y10, Y10
+	VMULPS Y12, Y11, Y11
+
+sgemmTileAVX2x6_full_beta:
 	MOVL         beta+52(FP), R9
 	ANDL         $0x7fffffff, R9
 	JE           sgemmTileAVX2x6_full_store
@@ -7537,11 +8198,7 @@ sgemmTileAVX2x6_full_store:
 	ADDQ    DI, R14
 	VMOVUPS Y10, (R14)
 	VMOVUPS Y11, 32(R14)
-	SUBQ    $+16, R8
-	JLE     sgemmTileAVX2x6_ret
-	ADDQ    $+64, BX
-	ADDQ    $+64, SI
-	JMP     sgemmTileAVX2x6_half
+	JMP     sgemmTileAVX2x6_next
 
 	// Fewer than 16 columns left: mask h of this pass starts at
 	// sgemmMaskTable + 4*(16 - nn + 8*h).
@@ -7662,8 +8319,197 @@ sgemmTileAVX2x6_partial_beta0:
 	VMOVUPS    32(AX), Y14
 	VMULPS     Y12, Y11, Y11
 	VMASKMOVPS Y11, Y14, 32(R14)
+	JMP        sgemmTileAVX2x6_ret
+
+sgemmTileAVX2x6_next:
+	SUBQ $+16, R8
+	JLE  sgemmTileAVX2x6_ret
+	ADDQ $+64, BX
+	ADDQ $+64, SI
+	JMP  sgemmTileAVX2x6_half
 
 sgemmTileAVX2x6_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2x6_q:
+	MOVQ       BX, BX
+	MOVQ       CX, R10
+	MOVQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       DI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2x6_q_tail
+
+sgemmTileAVX2x6_q_loop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS (R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS (R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS (R10)(R12*1), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VMOVUPS      128(BX), Y12
+	VBROADCASTSS 4(R10), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 4(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VBROADCASTSS 4(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 4(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VBROADCASTSS 4(R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VBROADCASTSS 4(R10)(R12*1), Y15
+	VFMADD231PS  Y12, Y15, Y11
+	VMOVUPS      256(BX), Y12
+	VBROADCASTSS 8(R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 8(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 8(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 8(R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 8(R10)(R12*1), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VMOVUPS      384(BX), Y12
+	VBROADCASTSS 12(R10), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 12(R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VBROADCASTSS 12(R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 12(R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VBROADCASTSS 12(R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VBROADCASTSS 12(R10)(R12*1), Y15
+	VFMADD231PS  Y12, Y15, Y11
+	ADDQ         $+16, R10
+	ADDQ         $+512, BX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2x6_q_loop
+
+sgemmTileAVX2x6_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2x6_q_done
+
+sgemmTileAVX2x6_q_tailloop:
+	VMOVUPS      (BX), Y12
+	VBROADCASTSS (R10), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS (R10)(DX*1), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS (R10)(DX*2), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS (R10)(R11*1), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS (R10)(DX*4), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS (R10)(R12*1), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	ADDQ         $+4, R10
+	ADDQ         $+128, BX
+	DECQ         AX
+	JNE          sgemmTileAVX2x6_q_tailloop
+
+sgemmTileAVX2x6_q_done:
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	VADDPS       Y8, Y2, Y2
+	VADDPS       Y9, Y3, Y3
+	VADDPS       Y10, Y4, Y4
+	VADDPS       Y11, Y5, Y5
+	MOVL         alpha+48(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2x6_q_beta
+	VBROADCASTSS alpha+48(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+	VMULPS       Y12, Y3, Y3
+	VMULPS       Y12, Y4, Y4
+	VMULPS       Y12, Y5, Y5
+
+sgemmTileAVX2x6_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         R8
+	LEAQ         64(AX)(R8*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         SI, CX
+	MOVL         beta+52(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2x6_q_store
+	VBROADCASTSS beta+52(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y3
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y4
+	ADDQ         DI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y5
+	MOVQ         SI, CX
+
+sgemmTileAVX2x6_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y2, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y3, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y4, Y14, (CX)
+	ADDQ       DI, CX
+	VMASKMOVPS Y5, Y14, (CX)
 	VZEROUPPER
 	RET
 
@@ -9319,5 +10165,2413 @@ lstmUpdateAVX2_tail:
 	VMASKMOVPS Y6, Y15, (BX)
 
 lstmUpdateAVX2_ret:
+	VZEROUPPER
+	RET
+
+// func sgemmTileAVX2P1(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmTileAVX2P1(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ ldc+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ nn+48(FP), SI
+
+	// Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).
+	MOVQ       BX, DI
+	PREFETCHT0 (DI)
+	PREFETCHT0 64(DI)
+	PREFETCHT0 124(DI)
+
+sgemmTileAVX2P1_half:
+	CMPQ   SI, $+8
+	JLE    sgemmTileAVX2P1_q
+	MOVQ   AX, DI
+	MOVQ   CX, R8
+	MOVQ   DX, R9
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ   DI, $+4
+	JL     sgemmTileAVX2P1_tail
+
+sgemmTileAVX2P1_loop:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VMOVUPS      128(R9), Y12
+	VMOVUPS      160(R9), Y13
+	VBROADCASTSS 4(R8), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VFMADD231PS  Y13, Y14, Y3
+	VMOVUPS      256(R9), Y12
+	VMOVUPS      288(R9), Y13
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VMOVUPS      384(R9), Y12
+	VMOVUPS      416(R9), Y13
+	VBROADCASTSS 12(R8), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	ADDQ         $+16, R8
+	ADDQ         $+512, R9
+	SUBQ         $+4, DI
+	CMPQ         DI, $+4
+	JGE          sgemmTileAVX2P1_loop
+
+sgemmTileAVX2P1_tail:
+	TESTQ DI, DI
+	JE    sgemmTileAVX2P1_done
+
+sgemmTileAVX2P1_tailloop:
+	VMOVUPS      (R9), Y12
+	VMOVUPS      32(R9), Y13
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	ADDQ         $+4, R8
+	ADDQ         $+128, R9
+	DECQ         DI
+	JNE          sgemmTileAVX2P1_tailloop
+
+sgemmTileAVX2P1_done:
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	VBROADCASTSS alpha+40(FP), Y12
+	MOVQ         BX, DI
+	CMPQ         SI, $+16
+	JL           sgemmTileAVX2P1_partial
+
+	// C = alpha*acc + beta*C, all loads of C before any store.
+	MOVL   alpha+40(FP), R8
+	CMPL   R8, $0x3f800000
+	JE     sgemmTileAVX2P1_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+
+sgemmTileAVX2P1_full_beta:
+	MOVL         beta+44(FP), R8
+	ANDL         $0x7fffffff, R8
+	JE           sgemmTileAVX2P1_full_store
+	VBROADCASTSS beta+44(FP), Y13
+	VFMADD231PS  (DI), Y13, Y0
+	VFMADD231PS  32(DI), Y13, Y1
+	MOVQ         BX, DI
+
+sgemmTileAVX2P1_full_store:
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	JMP     sgemmTileAVX2P1_next
+
+	// Fewer than 16 columns left: mask h of this pass starts at
+	// sgemmMaskTable + 4*(16 - nn + 8*h).
+sgemmTileAVX2P1_partial:
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         SI
+	LEAQ         64(AX)(SI*4), AX
+	MOVL         beta+44(FP), CX
+	ANDL         $0x7fffffff, CX
+	JE           sgemmTileAVX2P1_partial_beta0
+	VBROADCASTSS beta+44(FP), Y13
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (DI), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y0, Y15
+	VMASKMOVPS   Y15, Y14, (DI)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(DI), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y1, Y15
+	VMASKMOVPS   Y15, Y14, 32(DI)
+	JMP          sgemmTileAVX2P1_ret
+
+sgemmTileAVX2P1_partial_beta0:
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y14, (DI)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y14, 32(DI)
+	JMP        sgemmTileAVX2P1_ret
+
+sgemmTileAVX2P1_next:
+	SUBQ $+16, SI
+	JLE  sgemmTileAVX2P1_ret
+	ADDQ $+64, DX
+	ADDQ $+64, BX
+	JMP  sgemmTileAVX2P1_half
+
+sgemmTileAVX2P1_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2P1_q:
+	MOVQ       DX, DX
+	MOVQ       CX, R8
+	MOVQ       BX, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2P1_q_tail
+
+sgemmTileAVX2P1_q_loop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 4(R8), Y14
+	VFMADD231PS  Y12, Y14, Y1
+	VMOVUPS      256(DX), Y12
+	VBROADCASTSS 8(R8), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VMOVUPS      384(DX), Y12
+	VBROADCASTSS 12(R8), Y14
+	VFMADD231PS  Y12, Y14, Y3
+	ADDQ         $+16, R8
+	ADDQ         $+512, DX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2P1_q_loop
+
+sgemmTileAVX2P1_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2P1_q_done
+
+sgemmTileAVX2P1_q_tailloop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R8), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	ADDQ         $+4, R8
+	ADDQ         $+128, DX
+	DECQ         AX
+	JNE          sgemmTileAVX2P1_q_tailloop
+
+sgemmTileAVX2P1_q_done:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y0, Y0
+	MOVL         alpha+40(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2P1_q_beta
+	VBROADCASTSS alpha+40(FP), Y12
+	VMULPS       Y12, Y0, Y0
+
+sgemmTileAVX2P1_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         SI
+	LEAQ         64(AX)(SI*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         BX, CX
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2P1_q_store
+	VBROADCASTSS beta+44(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	MOVQ         BX, CX
+
+sgemmTileAVX2P1_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	VZEROUPPER
+	RET
+
+// func sgemmTileAVX2P2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmTileAVX2P2(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ ldc+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ nn+48(FP), DI
+
+	// Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).
+	MOVQ       BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+
+sgemmTileAVX2P2_half:
+	CMPQ   DI, $+8
+	JLE    sgemmTileAVX2P2_q
+	MOVQ   AX, R8
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ   R8, $+4
+	JL     sgemmTileAVX2P2_tail
+
+sgemmTileAVX2P2_loop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VMOVUPS      128(R10), Y12
+	VMOVUPS      160(R10), Y13
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VMOVUPS      256(R10), Y12
+	VMOVUPS      288(R10), Y13
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VMOVUPS      384(R10), Y12
+	VMOVUPS      416(R10), Y13
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	ADDQ         $+32, R9
+	ADDQ         $+512, R10
+	SUBQ         $+4, R8
+	CMPQ         R8, $+4
+	JGE          sgemmTileAVX2P2_loop
+
+sgemmTileAVX2P2_tail:
+	TESTQ R8, R8
+	JE    sgemmTileAVX2P2_done
+
+sgemmTileAVX2P2_tailloop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	ADDQ         $+8, R9
+	ADDQ         $+128, R10
+	DECQ         R8
+	JNE          sgemmTileAVX2P2_tailloop
+
+sgemmTileAVX2P2_done:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
+	VBROADCASTSS alpha+40(FP), Y12
+	MOVQ         BX, R8
+	CMPQ         DI, $+16
+	JL           sgemmTileAVX2P2_partial
+
+	// C = alpha*acc + beta*C, all loads of C before any store.
+	MOVL   alpha+40(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2P2_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+
+sgemmTileAVX2P2_full_beta:
+	MOVL         beta+44(FP), R9
+	ANDL         $0x7fffffff, R9
+	JE           sgemmTileAVX2P2_full_store
+	VBROADCASTSS beta+44(FP), Y13
+	VFMADD231PS  (R8), Y13, Y0
+	VFMADD231PS  32(R8), Y13, Y1
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y2
+	VFMADD231PS  32(R8), Y13, Y3
+	MOVQ         BX, R8
+
+sgemmTileAVX2P2_full_store:
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	JMP     sgemmTileAVX2P2_next
+
+	// Fewer than 16 columns left: mask h of this pass starts at
+	// sgemmMaskTable + 4*(16 - nn + 8*h).
+sgemmTileAVX2P2_partial:
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	MOVL         beta+44(FP), CX
+	ANDL         $0x7fffffff, CX
+	JE           sgemmTileAVX2P2_partial_beta0
+	VBROADCASTSS beta+44(FP), Y13
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y0, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y1, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y2, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y3, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	JMP          sgemmTileAVX2P2_ret
+
+sgemmTileAVX2P2_partial_beta0:
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y14, 32(R8)
+	JMP        sgemmTileAVX2P2_ret
+
+sgemmTileAVX2P2_next:
+	SUBQ $+16, DI
+	JLE  sgemmTileAVX2P2_ret
+	ADDQ $+64, DX
+	ADDQ $+64, BX
+	JMP  sgemmTileAVX2P2_half
+
+sgemmTileAVX2P2_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2P2_q:
+	MOVQ       DX, DX
+	MOVQ       CX, R9
+	MOVQ       BX, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2P2_q_tail
+
+sgemmTileAVX2P2_q_loop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VMOVUPS      256(DX), Y12
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VMOVUPS      384(DX), Y12
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	ADDQ         $+32, R9
+	ADDQ         $+512, DX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2P2_q_loop
+
+sgemmTileAVX2P2_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2P2_q_done
+
+sgemmTileAVX2P2_q_tailloop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	ADDQ         $+8, R9
+	ADDQ         $+128, DX
+	DECQ         AX
+	JNE          sgemmTileAVX2P2_q_tailloop
+
+sgemmTileAVX2P2_q_done:
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	MOVL         alpha+40(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2P2_q_beta
+	VBROADCASTSS alpha+40(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+
+sgemmTileAVX2P2_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         BX, CX
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2P2_q_store
+	VBROADCASTSS beta+44(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	MOVQ         BX, CX
+
+sgemmTileAVX2P2_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	VZEROUPPER
+	RET
+
+// func sgemmTileAVX2P3(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmTileAVX2P3(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ ldc+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ nn+48(FP), DI
+
+	// Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).
+	MOVQ       BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+
+sgemmTileAVX2P3_half:
+	CMPQ   DI, $+8
+	JLE    sgemmTileAVX2P3_q
+	MOVQ   AX, R8
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	CMPQ   R8, $+4
+	JL     sgemmTileAVX2P3_tail
+
+sgemmTileAVX2P3_loop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VMOVUPS      128(R10), Y12
+	VMOVUPS      160(R10), Y13
+	VBROADCASTSS 12(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 16(R9), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VFMADD231PS  Y13, Y15, Y9
+	VBROADCASTSS 20(R9), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	VMOVUPS      256(R10), Y12
+	VMOVUPS      288(R10), Y13
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 32(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VMOVUPS      384(R10), Y12
+	VMOVUPS      416(R10), Y13
+	VBROADCASTSS 36(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VFMADD231PS  Y13, Y14, Y7
+	VBROADCASTSS 40(R9), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VFMADD231PS  Y13, Y15, Y9
+	VBROADCASTSS 44(R9), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VFMADD231PS  Y13, Y14, Y11
+	ADDQ         $+48, R9
+	ADDQ         $+512, R10
+	SUBQ         $+4, R8
+	CMPQ         R8, $+4
+	JGE          sgemmTileAVX2P3_loop
+
+sgemmTileAVX2P3_tail:
+	TESTQ R8, R8
+	JE    sgemmTileAVX2P3_done
+
+sgemmTileAVX2P3_tailloop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	ADDQ         $+12, R9
+	ADDQ         $+128, R10
+	DECQ         R8
+	JNE          sgemmTileAVX2P3_tailloop
+
+sgemmTileAVX2P3_done:
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	VADDPS       Y8, Y2, Y2
+	VADDPS       Y9, Y3, Y3
+	VADDPS       Y10, Y4, Y4
+	VADDPS       Y11, Y5, Y5
+	VBROADCASTSS alpha+40(FP), Y12
+	MOVQ         BX, R8
+	CMPQ         DI, $+16
+	JL           sgemmTileAVX2P3_partial
+
+	// C = alpha*acc + beta*C, all loads of C before any store.
+	MOVL   alpha+40(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2P3_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+
+sgemmTileAVX2P3_full_beta:
+	MOVL         beta+44(FP), R9
+	ANDL         $0x7fffffff, R9
+	JE           sgemmTileAVX2P3_full_store
+	VBROADCASTSS beta+44(FP), Y13
+	VFMADD231PS  (R8), Y13, Y0
+	VFMADD231PS  32(R8), Y13, Y1
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y2
+	VFMADD231PS  32(R8), Y13, Y3
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y4
+	VFMADD231PS  32(R8), Y13, Y5
+	MOVQ         BX, R8
+
+sgemmTileAVX2P3_full_store:
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	JMP     sgemmTileAVX2P3_next
+
+	// Fewer than 16 columns left: mask h of this pass starts at
+	// sgemmMaskTable + 4*(16 - nn + 8*h).
+sgemmTileAVX2P3_partial:
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	MOVL         beta+44(FP), CX
+	ANDL         $0x7fffffff, CX
+	JE           sgemmTileAVX2P3_partial_beta0
+	VBROADCASTSS beta+44(FP), Y13
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y0, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y1, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y2, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y3, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y4, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y5, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	JMP          sgemmTileAVX2P3_ret
+
+sgemmTileAVX2P3_partial_beta0:
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y14, 32(R8)
+	JMP        sgemmTileAVX2P3_ret
+
+sgemmTileAVX2P3_next:
+	SUBQ $+16, DI
+	JLE  sgemmTileAVX2P3_ret
+	ADDQ $+64, DX
+	ADDQ $+64, BX
+	JMP  sgemmTileAVX2P3_half
+
+sgemmTileAVX2P3_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2P3_q:
+	MOVQ       DX, DX
+	MOVQ       CX, R9
+	MOVQ       BX, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2P3_q_tail
+
+sgemmTileAVX2P3_q_loop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 12(R9), Y14
+	VFMADD231PS  Y12, Y14, Y3
+	VBROADCASTSS 16(R9), Y15
+	VFMADD231PS  Y12, Y15, Y4
+	VBROADCASTSS 20(R9), Y14
+	VFMADD231PS  Y12, Y14, Y5
+	VMOVUPS      256(DX), Y12
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VBROADCASTSS 32(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VMOVUPS      384(DX), Y12
+	VBROADCASTSS 36(R9), Y14
+	VFMADD231PS  Y12, Y14, Y9
+	VBROADCASTSS 40(R9), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VBROADCASTSS 44(R9), Y14
+	VFMADD231PS  Y12, Y14, Y11
+	ADDQ         $+48, R9
+	ADDQ         $+512, DX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2P3_q_loop
+
+sgemmTileAVX2P3_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2P3_q_done
+
+sgemmTileAVX2P3_q_tailloop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	ADDQ         $+12, R9
+	ADDQ         $+128, DX
+	DECQ         AX
+	JNE          sgemmTileAVX2P3_q_tailloop
+
+sgemmTileAVX2P3_q_done:
+	VADDPS       Y3, Y0, Y0
+	VADDPS       Y4, Y1, Y1
+	VADDPS       Y5, Y2, Y2
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	VADDPS       Y8, Y2, Y2
+	VADDPS       Y9, Y0, Y0
+	VADDPS       Y10, Y1, Y1
+	VADDPS       Y11, Y2, Y2
+	MOVL         alpha+40(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2P3_q_beta
+	VBROADCASTSS alpha+40(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+
+sgemmTileAVX2P3_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         BX, CX
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2P3_q_store
+	VBROADCASTSS beta+44(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	MOVQ         BX, CX
+
+sgemmTileAVX2P3_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y2, Y14, (CX)
+	VZEROUPPER
+	RET
+
+// func sgemmTileAVX2P4(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmTileAVX2P4(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ ldc+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ nn+48(FP), DI
+
+	// Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).
+	MOVQ       BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+
+sgemmTileAVX2P4_half:
+	CMPQ   DI, $+8
+	JLE    sgemmTileAVX2P4_q
+	MOVQ   AX, R8
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	CMPQ   R8, $+4
+	JL     sgemmTileAVX2P4_tail
+
+sgemmTileAVX2P4_loop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VMOVUPS      128(R10), Y12
+	VMOVUPS      160(R10), Y13
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VMOVUPS      256(R10), Y12
+	VMOVUPS      288(R10), Y13
+	VBROADCASTSS 32(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 36(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 40(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 44(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VMOVUPS      384(R10), Y12
+	VMOVUPS      416(R10), Y13
+	VBROADCASTSS 48(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 52(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 56(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 60(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	ADDQ         $+64, R9
+	ADDQ         $+512, R10
+	SUBQ         $+4, R8
+	CMPQ         R8, $+4
+	JGE          sgemmTileAVX2P4_loop
+
+sgemmTileAVX2P4_tail:
+	TESTQ R8, R8
+	JE    sgemmTileAVX2P4_done
+
+sgemmTileAVX2P4_tailloop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	ADDQ         $+16, R9
+	ADDQ         $+128, R10
+	DECQ         R8
+	JNE          sgemmTileAVX2P4_tailloop
+
+sgemmTileAVX2P4_done:
+	VBROADCASTSS alpha+40(FP), Y12
+	MOVQ         BX, R8
+	CMPQ         DI, $+16
+	JL           sgemmTileAVX2P4_partial
+
+	// C = alpha*acc + beta*C, all loads of C before any store.
+	MOVL   alpha+40(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2P4_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+
+sgemmTileAVX2P4_full_beta:
+	MOVL         beta+44(FP), R9
+	ANDL         $0x7fffffff, R9
+	JE           sgemmTileAVX2P4_full_store
+	VBROADCASTSS beta+44(FP), Y13
+	VFMADD231PS  (R8), Y13, Y0
+	VFMADD231PS  32(R8), Y13, Y1
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y2
+	VFMADD231PS  32(R8), Y13, Y3
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y4
+	VFMADD231PS  32(R8), Y13, Y5
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y6
+	VFMADD231PS  32(R8), Y13, Y7
+	MOVQ         BX, R8
+
+sgemmTileAVX2P4_full_store:
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
+	JMP     sgemmTileAVX2P4_next
+
+	// Fewer than 16 columns left: mask h of this pass starts at
+	// sgemmMaskTable + 4*(16 - nn + 8*h).
+sgemmTileAVX2P4_partial:
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	MOVL         beta+44(FP), CX
+	ANDL         $0x7fffffff, CX
+	JE           sgemmTileAVX2P4_partial_beta0
+	VBROADCASTSS beta+44(FP), Y13
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y0, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y1, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y2, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y3, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y4, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y5, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y6, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y7, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	JMP          sgemmTileAVX2P4_ret
+
+sgemmTileAVX2P4_partial_beta0:
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y6, Y6
+	VMASKMOVPS Y6, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y14, 32(R8)
+	JMP        sgemmTileAVX2P4_ret
+
+sgemmTileAVX2P4_next:
+	SUBQ $+16, DI
+	JLE  sgemmTileAVX2P4_ret
+	ADDQ $+64, DX
+	ADDQ $+64, BX
+	JMP  sgemmTileAVX2P4_half
+
+sgemmTileAVX2P4_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2P4_q:
+	MOVQ       DX, DX
+	MOVQ       CX, R9
+	MOVQ       BX, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2P4_q_tail
+
+sgemmTileAVX2P4_q_loop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VMOVUPS      256(DX), Y12
+	VBROADCASTSS 32(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 36(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 40(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 44(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VMOVUPS      384(DX), Y12
+	VBROADCASTSS 48(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 52(R9), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VBROADCASTSS 56(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 60(R9), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	ADDQ         $+64, R9
+	ADDQ         $+512, DX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2P4_q_loop
+
+sgemmTileAVX2P4_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2P4_q_done
+
+sgemmTileAVX2P4_q_tailloop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	ADDQ         $+16, R9
+	ADDQ         $+128, DX
+	DECQ         AX
+	JNE          sgemmTileAVX2P4_q_tailloop
+
+sgemmTileAVX2P4_q_done:
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y3, Y3
+	MOVL         alpha+40(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2P4_q_beta
+	VBROADCASTSS alpha+40(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+	VMULPS       Y12, Y3, Y3
+
+sgemmTileAVX2P4_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         BX, CX
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2P4_q_store
+	VBROADCASTSS beta+44(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y3
+	MOVQ         BX, CX
+
+sgemmTileAVX2P4_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y2, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y3, Y14, (CX)
+	VZEROUPPER
+	RET
+
+// func sgemmTileAVX2P5(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmTileAVX2P5(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ ldc+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ nn+48(FP), DI
+
+	// Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).
+	MOVQ       BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+
+sgemmTileAVX2P5_half:
+	CMPQ   DI, $+8
+	JLE    sgemmTileAVX2P5_q
+	MOVQ   AX, R8
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	CMPQ   R8, $+4
+	JL     sgemmTileAVX2P5_tail
+
+sgemmTileAVX2P5_loop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VMOVUPS      128(R10), Y12
+	VMOVUPS      160(R10), Y13
+	VBROADCASTSS 20(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 24(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 28(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 32(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 36(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VMOVUPS      256(R10), Y12
+	VMOVUPS      288(R10), Y13
+	VBROADCASTSS 40(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 44(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 48(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 52(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 56(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VMOVUPS      384(R10), Y12
+	VMOVUPS      416(R10), Y13
+	VBROADCASTSS 60(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 64(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 68(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 72(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 76(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	ADDQ         $+80, R9
+	ADDQ         $+512, R10
+	SUBQ         $+4, R8
+	CMPQ         R8, $+4
+	JGE          sgemmTileAVX2P5_loop
+
+sgemmTileAVX2P5_tail:
+	TESTQ R8, R8
+	JE    sgemmTileAVX2P5_done
+
+sgemmTileAVX2P5_tailloop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	ADDQ         $+20, R9
+	ADDQ         $+128, R10
+	DECQ         R8
+	JNE          sgemmTileAVX2P5_tailloop
+
+sgemmTileAVX2P5_done:
+	VBROADCASTSS alpha+40(FP), Y12
+	MOVQ         BX, R8
+	CMPQ         DI, $+16
+	JL           sgemmTileAVX2P5_partial
+
+	// C = alpha*acc + beta*C, all loads of C before any store.
+	MOVL   alpha+40(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2P5_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+	VMULPS Y12, Y8, Y8
+	VMULPS Y12, Y9, Y9
+
+sgemmTileAVX2P5_full_beta:
+	MOVL         beta+44(FP), R9
+	ANDL         $0x7fffffff, R9
+	JE           sgemmTileAVX2P5_full_store
+	VBROADCASTSS beta+44(FP), Y13
+	VFMADD231PS  (R8), Y13, Y0
+	VFMADD231PS  32(R8), Y13, Y1
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y2
+	VFMADD231PS  32(R8), Y13, Y3
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y4
+	VFMADD231PS  32(R8), Y13, Y5
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y6
+	VFMADD231PS  32(R8), Y13, Y7
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y8
+	VFMADD231PS  32(R8), Y13, Y9
+	MOVQ         BX, R8
+
+sgemmTileAVX2P5_full_store:
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y8, (R8)
+	VMOVUPS Y9, 32(R8)
+	JMP     sgemmTileAVX2P5_next
+
+	// Fewer than 16 columns left: mask h of this pass starts at
+	// sgemmMaskTable + 4*(16 - nn + 8*h).
+sgemmTileAVX2P5_partial:
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	MOVL         beta+44(FP), CX
+	ANDL         $0x7fffffff, CX
+	JE           sgemmTileAVX2P5_partial_beta0
+	VBROADCASTSS beta+44(FP), Y13
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y0, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y1, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y2, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y3, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y4, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y5, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y6, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y7, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y8, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y9, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	JMP          sgemmTileAVX2P5_ret
+
+sgemmTileAVX2P5_partial_beta0:
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y6, Y6
+	VMASKMOVPS Y6, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y8, Y8
+	VMASKMOVPS Y8, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y14, 32(R8)
+	JMP        sgemmTileAVX2P5_ret
+
+sgemmTileAVX2P5_next:
+	SUBQ $+16, DI
+	JLE  sgemmTileAVX2P5_ret
+	ADDQ $+64, DX
+	ADDQ $+64, BX
+	JMP  sgemmTileAVX2P5_half
+
+sgemmTileAVX2P5_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2P5_q:
+	MOVQ       DX, DX
+	MOVQ       CX, R9
+	MOVQ       BX, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2P5_q_tail
+
+sgemmTileAVX2P5_q_loop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 20(R9), Y14
+	VFMADD231PS  Y12, Y14, Y5
+	VBROADCASTSS 24(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 28(R9), Y14
+	VFMADD231PS  Y12, Y14, Y7
+	VBROADCASTSS 32(R9), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VBROADCASTSS 36(R9), Y14
+	VFMADD231PS  Y12, Y14, Y9
+	VMOVUPS      256(DX), Y12
+	VBROADCASTSS 40(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 44(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 48(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 52(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 56(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VMOVUPS      384(DX), Y12
+	VBROADCASTSS 60(R9), Y14
+	VFMADD231PS  Y12, Y14, Y5
+	VBROADCASTSS 64(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VBROADCASTSS 68(R9), Y14
+	VFMADD231PS  Y12, Y14, Y7
+	VBROADCASTSS 72(R9), Y15
+	VFMADD231PS  Y12, Y15, Y8
+	VBROADCASTSS 76(R9), Y14
+	VFMADD231PS  Y12, Y14, Y9
+	ADDQ         $+80, R9
+	ADDQ         $+512, DX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2P5_q_loop
+
+sgemmTileAVX2P5_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2P5_q_done
+
+sgemmTileAVX2P5_q_tailloop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	ADDQ         $+20, R9
+	ADDQ         $+128, DX
+	DECQ         AX
+	JNE          sgemmTileAVX2P5_q_tailloop
+
+sgemmTileAVX2P5_q_done:
+	VADDPS       Y5, Y0, Y0
+	VADDPS       Y6, Y1, Y1
+	VADDPS       Y7, Y2, Y2
+	VADDPS       Y8, Y3, Y3
+	VADDPS       Y9, Y4, Y4
+	MOVL         alpha+40(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2P5_q_beta
+	VBROADCASTSS alpha+40(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+	VMULPS       Y12, Y3, Y3
+	VMULPS       Y12, Y4, Y4
+
+sgemmTileAVX2P5_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         BX, CX
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2P5_q_store
+	VBROADCASTSS beta+44(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y3
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y4
+	MOVQ         BX, CX
+
+sgemmTileAVX2P5_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y2, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y3, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y4, Y14, (CX)
+	VZEROUPPER
+	RET
+
+// func sgemmTileAVX2P6(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmTileAVX2P6(SB), NOSPLIT, $0-56
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ ldc+32(FP), SI
+	SHLQ $0x02, SI
+	MOVQ nn+48(FP), DI
+
+	// Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).
+	MOVQ       BX, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+	ADDQ       SI, R8
+	PREFETCHT0 (R8)
+	PREFETCHT0 64(R8)
+	PREFETCHT0 124(R8)
+
+sgemmTileAVX2P6_half:
+	CMPQ   DI, $+8
+	JLE    sgemmTileAVX2P6_q
+	MOVQ   AX, R8
+	MOVQ   CX, R9
+	MOVQ   DX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	CMPQ   R8, $+4
+	JL     sgemmTileAVX2P6_tail
+
+sgemmTileAVX2P6_loop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	VMOVUPS      128(R10), Y12
+	VMOVUPS      160(R10), Y13
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 32(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 36(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 40(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 44(R9), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	VMOVUPS      256(R10), Y12
+	VMOVUPS      288(R10), Y13
+	VBROADCASTSS 48(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 52(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 56(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 60(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 64(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 68(R9), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	VMOVUPS      384(R10), Y12
+	VMOVUPS      416(R10), Y13
+	VBROADCASTSS 72(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 76(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 80(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 84(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 88(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 92(R9), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         $+96, R9
+	ADDQ         $+512, R10
+	SUBQ         $+4, R8
+	CMPQ         R8, $+4
+	JGE          sgemmTileAVX2P6_loop
+
+sgemmTileAVX2P6_tail:
+	TESTQ R8, R8
+	JE    sgemmTileAVX2P6_done
+
+sgemmTileAVX2P6_tailloop:
+	VMOVUPS      (R10), Y12
+	VMOVUPS      32(R10), Y13
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VFMADD231PS  Y13, Y14, Y1
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y2
+	VFMADD231PS  Y13, Y15, Y3
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VFMADD231PS  Y13, Y14, Y5
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y6
+	VFMADD231PS  Y13, Y15, Y7
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VFMADD231PS  Y13, Y14, Y9
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y10
+	VFMADD231PS  Y13, Y15, Y11
+	ADDQ         $+24, R9
+	ADDQ         $+128, R10
+	DECQ         R8
+	JNE          sgemmTileAVX2P6_tailloop
+
+sgemmTileAVX2P6_done:
+	VBROADCASTSS alpha+40(FP), Y12
+	MOVQ         BX, R8
+	CMPQ         DI, $+16
+	JL           sgemmTileAVX2P6_partial
+
+	// C = alpha*acc + beta*C, all loads of C before any store.
+	MOVL   alpha+40(FP), R9
+	CMPL   R9, $0x3f800000
+	JE     sgemmTileAVX2P6_full_beta
+	VMULPS Y12, Y0, Y0
+	VMULPS Y12, Y1, Y1
+	VMULPS Y12, Y2, Y2
+	VMULPS Y12, Y3, Y3
+	VMULPS Y12, Y4, Y4
+	VMULPS Y12, Y5, Y5
+	VMULPS Y12, Y6, Y6
+	VMULPS Y12, Y7, Y7
+	VMULPS Y12, Y8, Y8
+	VMULPS Y12, Y9, Y9
+	VMULPS Y12, Y10, Y10
+	VMULPS Y12, Y11, Y11
+
+sgemmTileAVX2P6_full_beta:
+	MOVL         beta+44(FP), R9
+	ANDL         $0x7fffffff, R9
+	JE           sgemmTileAVX2P6_full_store
+	VBROADCASTSS beta+44(FP), Y13
+	VFMADD231PS  (R8), Y13, Y0
+	VFMADD231PS  32(R8), Y13, Y1
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y2
+	VFMADD231PS  32(R8), Y13, Y3
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y4
+	VFMADD231PS  32(R8), Y13, Y5
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y6
+	VFMADD231PS  32(R8), Y13, Y7
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y8
+	VFMADD231PS  32(R8), Y13, Y9
+	ADDQ         SI, R8
+	VFMADD231PS  (R8), Y13, Y10
+	VFMADD231PS  32(R8), Y13, Y11
+	MOVQ         BX, R8
+
+sgemmTileAVX2P6_full_store:
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y2, (R8)
+	VMOVUPS Y3, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y4, (R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y6, (R8)
+	VMOVUPS Y7, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y8, (R8)
+	VMOVUPS Y9, 32(R8)
+	ADDQ    SI, R8
+	VMOVUPS Y10, (R8)
+	VMOVUPS Y11, 32(R8)
+	JMP     sgemmTileAVX2P6_next
+
+	// Fewer than 16 columns left: mask h of this pass starts at
+	// sgemmMaskTable + 4*(16 - nn + 8*h).
+sgemmTileAVX2P6_partial:
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	MOVL         beta+44(FP), CX
+	ANDL         $0x7fffffff, CX
+	JE           sgemmTileAVX2P6_partial_beta0
+	VBROADCASTSS beta+44(FP), Y13
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y0, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y1, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y2, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y3, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y4, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y5, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y6, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y7, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y8, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y9, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	ADDQ         SI, R8
+	VMOVUPS      (AX), Y14
+	VMASKMOVPS   (R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y10, Y15
+	VMASKMOVPS   Y15, Y14, (R8)
+	VMOVUPS      32(AX), Y14
+	VMASKMOVPS   32(R8), Y14, Y15
+	VMULPS       Y13, Y15, Y15
+	VFMADD231PS  Y12, Y11, Y15
+	VMASKMOVPS   Y15, Y14, 32(R8)
+	JMP          sgemmTileAVX2P6_ret
+
+sgemmTileAVX2P6_partial_beta0:
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y0, Y0
+	VMASKMOVPS Y0, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y1, Y1
+	VMASKMOVPS Y1, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y2, Y2
+	VMASKMOVPS Y2, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y3, Y3
+	VMASKMOVPS Y3, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y4, Y4
+	VMASKMOVPS Y4, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y5, Y5
+	VMASKMOVPS Y5, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y6, Y6
+	VMASKMOVPS Y6, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y7, Y7
+	VMASKMOVPS Y7, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y8, Y8
+	VMASKMOVPS Y8, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y9, Y9
+	VMASKMOVPS Y9, Y14, 32(R8)
+	ADDQ       SI, R8
+	VMOVUPS    (AX), Y14
+	VMULPS     Y12, Y10, Y10
+	VMASKMOVPS Y10, Y14, (R8)
+	VMOVUPS    32(AX), Y14
+	VMULPS     Y12, Y11, Y11
+	VMASKMOVPS Y11, Y14, 32(R8)
+	JMP        sgemmTileAVX2P6_ret
+
+sgemmTileAVX2P6_next:
+	SUBQ $+16, DI
+	JLE  sgemmTileAVX2P6_ret
+	ADDQ $+64, DX
+	ADDQ $+64, BX
+	JMP  sgemmTileAVX2P6_half
+
+sgemmTileAVX2P6_ret:
+	VZEROUPPER
+	RET
+
+sgemmTileAVX2P6_q:
+	MOVQ       DX, DX
+	MOVQ       CX, R9
+	MOVQ       BX, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	ADDQ       SI, CX
+	PREFETCHT0 (CX)
+	PREFETCHT0 28(CX)
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
+	CMPQ       AX, $+4
+	JL         sgemmTileAVX2P6_q_tail
+
+sgemmTileAVX2P6_q_loop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VMOVUPS      128(DX), Y12
+	VBROADCASTSS 24(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 28(R9), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VBROADCASTSS 32(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 36(R9), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VBROADCASTSS 40(R9), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VBROADCASTSS 44(R9), Y15
+	VFMADD231PS  Y12, Y15, Y11
+	VMOVUPS      256(DX), Y12
+	VBROADCASTSS 48(R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 52(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 56(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 60(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 64(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 68(R9), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	VMOVUPS      384(DX), Y12
+	VBROADCASTSS 72(R9), Y14
+	VFMADD231PS  Y12, Y14, Y6
+	VBROADCASTSS 76(R9), Y15
+	VFMADD231PS  Y12, Y15, Y7
+	VBROADCASTSS 80(R9), Y14
+	VFMADD231PS  Y12, Y14, Y8
+	VBROADCASTSS 84(R9), Y15
+	VFMADD231PS  Y12, Y15, Y9
+	VBROADCASTSS 88(R9), Y14
+	VFMADD231PS  Y12, Y14, Y10
+	VBROADCASTSS 92(R9), Y15
+	VFMADD231PS  Y12, Y15, Y11
+	ADDQ         $+96, R9
+	ADDQ         $+512, DX
+	SUBQ         $+4, AX
+	CMPQ         AX, $+4
+	JGE          sgemmTileAVX2P6_q_loop
+
+sgemmTileAVX2P6_q_tail:
+	TESTQ AX, AX
+	JE    sgemmTileAVX2P6_q_done
+
+sgemmTileAVX2P6_q_tailloop:
+	VMOVUPS      (DX), Y12
+	VBROADCASTSS (R9), Y14
+	VFMADD231PS  Y12, Y14, Y0
+	VBROADCASTSS 4(R9), Y15
+	VFMADD231PS  Y12, Y15, Y1
+	VBROADCASTSS 8(R9), Y14
+	VFMADD231PS  Y12, Y14, Y2
+	VBROADCASTSS 12(R9), Y15
+	VFMADD231PS  Y12, Y15, Y3
+	VBROADCASTSS 16(R9), Y14
+	VFMADD231PS  Y12, Y14, Y4
+	VBROADCASTSS 20(R9), Y15
+	VFMADD231PS  Y12, Y15, Y5
+	ADDQ         $+24, R9
+	ADDQ         $+128, DX
+	DECQ         AX
+	JNE          sgemmTileAVX2P6_q_tailloop
+
+sgemmTileAVX2P6_q_done:
+	VADDPS       Y6, Y0, Y0
+	VADDPS       Y7, Y1, Y1
+	VADDPS       Y8, Y2, Y2
+	VADDPS       Y9, Y3, Y3
+	VADDPS       Y10, Y4, Y4
+	VADDPS       Y11, Y5, Y5
+	MOVL         alpha+40(FP), AX
+	CMPL         AX, $0x3f800000
+	JE           sgemmTileAVX2P6_q_beta
+	VBROADCASTSS alpha+40(FP), Y12
+	VMULPS       Y12, Y0, Y0
+	VMULPS       Y12, Y1, Y1
+	VMULPS       Y12, Y2, Y2
+	VMULPS       Y12, Y3, Y3
+	VMULPS       Y12, Y4, Y4
+	VMULPS       Y12, Y5, Y5
+
+sgemmTileAVX2P6_q_beta:
+	// Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).
+	LEAQ         sgemmMaskTable<>+0(SB), AX
+	NEGQ         DI
+	LEAQ         64(AX)(DI*4), AX
+	VMOVUPS      (AX), Y14
+	MOVQ         BX, CX
+	MOVL         beta+44(FP), AX
+	ANDL         $0x7fffffff, AX
+	JE           sgemmTileAVX2P6_q_store
+	VBROADCASTSS beta+44(FP), Y13
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y0
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y1
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y2
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y3
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y4
+	ADDQ         SI, CX
+	VMASKMOVPS   (CX), Y14, Y15
+	VFMADD231PS  Y13, Y15, Y5
+	MOVQ         BX, CX
+
+sgemmTileAVX2P6_q_store:
+	VMASKMOVPS Y0, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y1, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y2, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y3, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y4, Y14, (CX)
+	ADDQ       SI, CX
+	VMASKMOVPS Y5, Y14, (CX)
+	VZEROUPPER
+	RET
+
+// func sgemmPackA6AVX2(kb int, a *float32, lda int, dst *float32)
+// Requires: AVX
+TEXT ·sgemmPackA6AVX2(SB), NOSPLIT, $0-32
+	MOVQ kb+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ dst+24(FP), BX
+	LEAQ (DX)(DX*2), SI
+	LEAQ (DX)(DX*4), DI
+	SHRQ $0x03, AX
+	JE   sgemmPackA6AVX2_done
+
+sgemmPackA6AVX2_loop:
+	VMOVUPS      (CX), Y0
+	VMOVUPS      (CX)(DX*1), Y1
+	VMOVUPS      (CX)(DX*2), Y2
+	VMOVUPS      (CX)(SI*1), Y3
+	VMOVUPS      (CX)(DX*4), Y4
+	VMOVUPS      (CX)(DI*1), Y5
+	VUNPCKLPS    Y1, Y0, Y6
+	VUNPCKHPS    Y1, Y0, Y7
+	VUNPCKLPS    Y3, Y2, Y8
+	VUNPCKHPS    Y3, Y2, Y9
+	VUNPCKLPS    Y5, Y4, Y10
+	VUNPCKHPS    Y5, Y4, Y11
+	VSHUFPS      $0x44, Y8, Y6, Y0
+	VSHUFPS      $0xee, Y8, Y6, Y1
+	VSHUFPS      $0x44, Y9, Y7, Y2
+	VSHUFPS      $0xee, Y9, Y7, Y3
+	VEXTRACTF128 $0x01, Y10, X12
+	VEXTRACTF128 $0x01, Y11, X13
+	VMOVUPS      X0, (BX)
+	VMOVLPS      X10, 16(BX)
+	VMOVUPS      X1, 24(BX)
+	VMOVHPS      X10, 40(BX)
+	VMOVUPS      X2, 48(BX)
+	VMOVLPS      X11, 64(BX)
+	VMOVUPS      X3, 72(BX)
+	VMOVHPS      X11, 88(BX)
+	VEXTRACTF128 $0x01, Y0, 96(BX)
+	VMOVLPS      X12, 112(BX)
+	VEXTRACTF128 $0x01, Y1, 120(BX)
+	VMOVHPS      X12, 136(BX)
+	VEXTRACTF128 $0x01, Y2, 144(BX)
+	VMOVLPS      X13, 160(BX)
+	VEXTRACTF128 $0x01, Y3, 168(BX)
+	VMOVHPS      X13, 184(BX)
+	ADDQ         $+32, CX
+	ADDQ         $+192, BX
+	DECQ         AX
+	JNE          sgemmPackA6AVX2_loop
+
+sgemmPackA6AVX2_done:
 	VZEROUPPER
 	RET

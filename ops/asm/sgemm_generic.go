@@ -408,6 +408,32 @@ func tileGeneric(k int, a []float32, lda int, b []float32, c []float32, ldc int,
 
 // tileGeneric1 is tileGeneric for a single row: c[j] = alpha*Σp
 // a[p]*b[p*panelN+j] + beta*c[j], a row of sums updated per step of p.
+// tilePGeneric is the reference of the packed-A tiles (sgemmImpl.tileP):
+// C[i][j] = alpha*Σp a[p*mm+i]*b[p*panelN+j] + beta*C[i][j] for i < mm,
+// j < nn, C unread when beta is 0.
+func tilePGeneric(k int, a []float32, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
+	var acc [maxMR][panelN]float32
+	a, b = a[:k*mm], b[:k*panelN]
+	for p := 0; p < k; p++ {
+		row := (*[panelN]float32)(b[p*panelN:])
+		for i, x := range a[p*mm : p*mm+mm] {
+			for j := range acc[i] {
+				acc[i][j] += x * row[j]
+			}
+		}
+	}
+	for i := 0; i < mm; i++ {
+		crow := c[i*ldc : i*ldc+nn]
+		for j := range crow {
+			if beta == 0 {
+				crow[j] = alpha * acc[i][j]
+			} else {
+				crow[j] = alpha*acc[i][j] + beta*crow[j]
+			}
+		}
+	}
+}
+
 func tileGeneric1(k int, a, b, c []float32, alpha, beta float32) {
 	var acc [panelN]float32
 	for p, x := range a {

@@ -15,3 +15,6 @@ func packPanels(kb, np int, src []float32, ldb int, dst []float32) {
 
 // packPanelT packs nothing without assembly: the caller's loop does all.
 func packPanelT(kb int, src []float32, ldb int, dst []float32) int { return 0 }
+
+// packA6 packs nothing without assembly: the caller's loop does all.
+func packA6(kb int, a []float32, lda int, dst []float32) int { return 0 }

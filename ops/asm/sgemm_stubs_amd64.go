@@ -111,6 +111,8 @@ func fmaPeakAVX2(iters int)
 
 // sgemvPackedAVX2 computes c[j] = alpha*Σp a[p]*b[(j/32)*32*k + p*32 + j%32] + beta*c[j]
 // for j < 32*np (c unread when beta is 0): np packed panels of k rows.
+//
+//go:noescape
 func sgemvPackedAVX2(k int, a *float32, b *float32, c *float32, np int, alpha float32, beta float32)
 
 // sigmoidAVX2 sets y[i] = 1/(1+exp(-x[i])) for i < n; y may be x.
@@ -122,3 +124,30 @@ func tanhAVX2(n int, x *float32, y *float32)
 // lstmUpdateAVX2 sets c[j] = f[j]*c[j] + i[j]*g[j] and h[j] = o[j]*tanh(c[j]) for j < n,
 // where i, o, f and g are the blocks of n values at gates, in that order.
 func lstmUpdateAVX2(n int, gates *float32, c *float32, h *float32)
+
+// sgemmTileAVX2P1 computes an 1×32 tile: C[i][j] = alpha*Σp a[p*1+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX2P1(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX2P2 computes an 2×32 tile: C[i][j] = alpha*Σp a[p*2+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX2P2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX2P3 computes an 3×32 tile: C[i][j] = alpha*Σp a[p*3+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX2P3(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX2P4 computes an 4×32 tile: C[i][j] = alpha*Σp a[p*4+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX2P4(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX2P5 computes an 5×32 tile: C[i][j] = alpha*Σp a[p*5+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX2P5(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX2P6 computes an 6×32 tile: C[i][j] = alpha*Σp a[p*6+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX2P6(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmPackA6AVX2 sets dst[p*6+i] = a[i*lda+p] for i < 6, p < kb; kb is a multiple of 8.
+func sgemmPackA6AVX2(kb int, a *float32, lda int, dst *float32)

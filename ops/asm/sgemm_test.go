@@ -77,6 +77,8 @@ func gemmCases() []gemmCase {
 		cases = append(cases, gemmCase{15, n, 5}, gemmCase{7, n, 3}, gemmCase{2, n, kc + 1})
 	}
 	cases = append(cases, gemmCase{mc - 1, dnc + 3, 5}, gemmCase{2*mc + 5, dnc + 1, 3}, gemmCase{70, 70, 70}, gemmCase{29, nc + 33, kc + 1})
+	// The blocks of the packed-A driver.
+	cases = append(cases, gemmCase{mcPA + 7, 40, kc + 5}, gemmCase{2*mcPA + 1, 33, 9}, gemmCase{13, ncPA + 33, 12}, gemmCase{mcPA + 1, ncPA + 1, 3})
 	for _, n := range []int{1, 3, 4, 5, 63, 64, 65, 129} {
 		for _, k := range []int{1, 15, 16, 17, 31, 32, 33, 100} {
 			cases = append(cases, gemmCase{1, n, k})
@@ -148,7 +150,7 @@ func checkGemm[T float](t *testing.T, fn gemmFunc[T], tol float64) {
 // forEachSgemmImpl runs f as a subtest for every SGEMM implementation
 // compiled in, skipping those the CPU lacks (like crypto/internal/impl).
 func forEachSgemmImpl(t *testing.T, f func(t *testing.T, im *sgemmImpl)) {
-	for _, im := range sgemmImpls {
+	for _, im := range append(append([]*sgemmImpl(nil), sgemmImpls...), packedARef) {
 		t.Run(im.name, func(t *testing.T) {
 			if !im.available {
 				t.Skipf("the CPU does not support %s", im.name)

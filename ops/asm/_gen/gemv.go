@@ -13,6 +13,7 @@ import (
 func gemvPackedAVX2() {
 	name := "sgemvPackedAVX2"
 	TEXT(name, NOSPLIT, "func(k int, a *float32, b *float32, c *float32, np int, alpha float32, beta float32)")
+	Pragma("noescape") // the kernel keeps no pointer, so a caller's stack buffer stays on the stack
 	Doc(name+" computes c[j] = alpha*Σp a[p]*b[(j/32)*32*k + p*32 + j%32] + beta*c[j]",
 		"for j < 32*np (c unread when beta is 0): np packed panels of k rows.")
 	k := Load(Param("k"), GP64())

@@ -3,10 +3,12 @@
 // gen_test.go fails when the committed files differ from its output.
 //
 // The kernels multiply an mr×k block of A, read in place as mr rows at
-// stride lda, by a packed panel of B (k rows of panelN = 32 floats, 64-byte
-// aligned), into an mr×32 block of C of which only the first nn columns are
-// stored: C = alpha*A·B + beta*C, C unread when beta is 0. There is one
-// function per row count so that bottom-edge tiles do no wasted work.
+// stride lda (or, for the AVX2 P kernels of tilep.go, packed: mr floats
+// per k step), by a packed panel of B (k rows of panelN = 32 floats,
+// 64-byte aligned), into an mr×32 block of C of which only the first nn
+// columns are stored: C = alpha*A·B + beta*C, C unread when beta is 0.
+// There is one function per row count so that bottom-edge tiles do no
+// wasted work.
 // Beside them: matrix-vector products (gemv.go for a packed B), packing,
 // and the activation kernels of the recurrent cells (act.go: sigmoid,
 // tanh and the LSTM cell update).
@@ -73,6 +75,10 @@ func main() {
 	sigmoidAVX2()
 	tanhAVX2()
 	lstmUpdateAVX2()
+	for r := 1; r <= mrAVX2; r++ {
+		tileAVX2P(r)
+	}
+	packA6AVX2()
 	Generate()
 }
 
@@ -149,6 +155,19 @@ func (ra rowAddr) advance(bytes int) {
 	if ra.base7 != nil {
 		ADDQ(I32(int32(bytes)), ra.base7)
 	}
+}
+
+// jumpIfAlphaOne jumps to label when alpha is 1 (a product by it is exact,
+// so skipping it changes no result).
+func jumpIfAlphaOne(label string) {
+	al, err := Param("alpha").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	bits := GP32()
+	MOVL(al.Addr, bits)
+	CMPL(bits, U32(0x3f800000))
+	JE(LabelRef(label))
 }
 
 // loadBetaIsZero sets the flags so that JE jumps when beta is ±0.
@@ -336,7 +355,8 @@ func mainLoop(name string, k Register, unroll int, body func(u int), advance fun
 // tileAVX2 emits sgemmTileAVX2x<r>: r rows by 32 columns done as two
 // passes of 16 columns (r×16 with two ymm per row: Y0..Y11 at most), B in
 // Y12/Y13, A broadcasts alternating in Y14/Y15. A partial pass masks C
-// through VMASKMOVPS with masks from sgemmMaskTable.
+// through VMASKMOVPS with masks from sgemmMaskTable; a last pass of at
+// most 8 columns runs r×8 instead (quarterPass).
 func tileAVX2(r int) {
 	name := fmt.Sprintf("sgemmTileAVX2x%d", r)
 	TEXT(name, NOSPLIT, tileArgs)
@@ -361,6 +381,8 @@ func tileAVX2(r int) {
 	ra := newRowAddr(r, a, lda)
 
 	Label(name + "_half")
+	CMPQ(nn, I32(8))
+	JLE(LabelRef(name + "_q"))
 	MOVQ(k0, k)
 	MOVQ(a0, a)
 	ra.setBase7()
@@ -410,85 +432,20 @@ func tileAVX2(r int) {
 		}
 	}
 
-	broadcastParam("alpha", Y12)
-	MOVQ(c, cp)
-	CMPQ(nn, I32(16))
-	JL(LabelRef(name + "_partial"))
-
-	Comment("C = alpha*acc + beta*C, all loads of C before any store.")
-	for i := 0; i < r; i++ {
-		for h := 0; h < 2; h++ {
-			VMULPS(Y12, acc(0, i, h), acc(0, i, h))
-		}
-	}
-	loadBetaIsZero()
-	JE(LabelRef(name + "_full_store"))
-	broadcastParam("beta", Y13)
-	for i := 0; i < r; i++ {
-		for h := 0; h < 2; h++ {
-			VFMADD231PS(Mem{Base: cp, Disp: 32 * h}, Y13, acc(0, i, h))
-		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
-	MOVQ(c, cp)
-	Label(name + "_full_store")
-	for i := 0; i < r; i++ {
-		for h := 0; h < 2; h++ {
-			VMOVUPS(acc(0, i, h), Mem{Base: cp, Disp: 32 * h})
-		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
-
+	storeTileAVX2(name, r, func(i, h int) VecPhysical { return acc(0, i, h) }, c, ldc, nn, cp)
 	Label(name + "_next")
 	SUBQ(I32(16), nn)
 	JLE(LabelRef(name + "_ret"))
 	ADDQ(I32(64), b)
 	ADDQ(I32(64), c)
 	JMP(LabelRef(name + "_half"))
-
-	Comment("Fewer than 16 columns left: mask h of this pass starts at",
-		"sgemmMaskTable + 4*(16 - nn + 8*h).")
-	Label(name + "_partial")
-	mt := GP64()
-	LEAQ(maskTable, mt)
-	NEGQ(nn)
-	LEAQ(Mem{Base: mt, Index: nn, Scale: 4, Disp: 4 * maskEntries}, mt)
-	maskMem := func(h int) Mem { return Mem{Base: mt, Disp: 32 * h} }
-	loadBetaIsZero()
-	JE(LabelRef(name + "_partial_beta0"))
-	broadcastParam("beta", Y13)
-	for i := 0; i < r; i++ {
-		for h := 0; h < 2; h++ {
-			m := Mem{Base: cp, Disp: 32 * h}
-			VMOVUPS(maskMem(h), av[0])
-			VMASKMOVPS(m, av[0], av[1])
-			VMULPS(Y13, av[1], av[1])
-			VFMADD231PS(Y12, acc(0, i, h), av[1])
-			VMASKMOVPS(av[1], av[0], m)
-		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
-	JMP(LabelRef(name + "_ret"))
-	Label(name + "_partial_beta0")
-	for i := 0; i < r; i++ {
-		for h := 0; h < 2; h++ {
-			VMOVUPS(maskMem(h), av[0])
-			VMULPS(Y12, acc(0, i, h), acc(0, i, h))
-			VMASKMOVPS(acc(0, i, h), av[0], Mem{Base: cp, Disp: 32 * h})
-		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
 	Label(name + "_ret")
 	VZEROUPPER()
 	RET()
+	quarterPass(name, r, func() {
+		MOVQ(a0, a)
+		ra.setBase7()
+	}, func(i, u int) Mem { return ra.row(i, 4*u) }, func(steps int) { ra.advance(4 * steps) }, b, c, ldc, nn, k0)
 }
 
 func zmm(i int) VecPhysical {

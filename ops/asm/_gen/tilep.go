@@ -1,0 +1,363 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+const tilePackedArgs = "func(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)"
+
+// tileAVX2P emits sgemmTileAVX2P<r>: tileAVX2 with A packed, r floats per
+// k step (a[p*r+i]), so that the broadcasts read one sequential stream.
+// Like tileAVX2, a last pass of at most 8 columns runs r×8 (quarterPass).
+// The C rows are prefetched on entry: the kernel runs long enough (kc
+// steps) to hide a miss to memory, and a packed A and B leave L1 room.
+func tileAVX2P(r int) {
+	name := fmt.Sprintf("sgemmTileAVX2P%d", r)
+	TEXT(name, NOSPLIT, tilePackedArgs)
+	Doc(fmt.Sprintf("%s computes an %d×32 tile: C[i][j] = alpha*Σp a[p*%d+i]*b[p*32+j] + beta*C[i][j]", name, r, r),
+		"for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.")
+	sets := accSets(2 * r)
+	acc := func(s, i, h int) VecPhysical { return ymm((s*r+i)*2 + h) }
+	bv := [2]VecPhysical{Y12, Y13}
+	av := [2]VecPhysical{Y14, Y15}
+
+	k0 := Load(Param("k"), GP64())
+	a0 := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+	nn := Load(Param("nn"), GP64())
+	k, a, bp, cp := GP64(), GP64(), GP64(), GP64()
+
+	Comment("Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).")
+	MOVQ(c, cp)
+	for i := 0; i < r; i++ {
+		PREFETCHT0(Mem{Base: cp})
+		PREFETCHT0(Mem{Base: cp, Disp: 64})
+		PREFETCHT0(Mem{Base: cp, Disp: 124})
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+
+	Label(name + "_half")
+	CMPQ(nn, I32(8))
+	JLE(LabelRef(name + "_q"))
+	MOVQ(k0, k)
+	MOVQ(a0, a)
+	MOVQ(b, bp)
+	for s := 0; s < sets; s++ {
+		for i := 0; i < r; i++ {
+			for h := 0; h < 2; h++ {
+				VXORPS(acc(s, i, h), acc(s, i, h), acc(s, i, h))
+			}
+		}
+	}
+	step := func(u, s int) {
+		VMOVUPS(Mem{Base: bp, Disp: panelBytes * u}, bv[0])
+		VMOVUPS(Mem{Base: bp, Disp: panelBytes*u + 32}, bv[1])
+		for i := 0; i < r; i++ {
+			x := av[i%2]
+			VBROADCASTSS(Mem{Base: a, Disp: 4 * (r*u + i)}, x)
+			VFMADD231PS(bv[0], x, acc(s, i, 0))
+			VFMADD231PS(bv[1], x, acc(s, i, 1))
+		}
+	}
+	CMPQ(k, I32(kUnroll))
+	JL(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	for u := 0; u < kUnroll; u++ {
+		step(u, u%sets)
+	}
+	ADDQ(I32(int32(4*r*kUnroll)), a)
+	ADDQ(I32(panelBytes*kUnroll), bp)
+	SUBQ(I32(kUnroll), k)
+	CMPQ(k, I32(kUnroll))
+	JGE(LabelRef(name + "_loop"))
+	Label(name + "_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_done"))
+	Label(name + "_tailloop")
+	step(0, 0)
+	ADDQ(I32(int32(4*r)), a)
+	ADDQ(I32(panelBytes), bp)
+	DECQ(k)
+	JNE(LabelRef(name + "_tailloop"))
+	Label(name + "_done")
+	for s := 1; s < sets; s++ {
+		for i := 0; i < r; i++ {
+			for h := 0; h < 2; h++ {
+				VADDPS(acc(s, i, h), acc(0, i, h), acc(0, i, h))
+			}
+		}
+	}
+	storeTileAVX2(name, r, func(i, h int) VecPhysical { return acc(0, i, h) }, c, ldc, nn, cp)
+	Label(name + "_next")
+	SUBQ(I32(16), nn)
+	JLE(LabelRef(name + "_ret"))
+	ADDQ(I32(64), b)
+	ADDQ(I32(64), c)
+	JMP(LabelRef(name + "_half"))
+	Label(name + "_ret")
+	VZEROUPPER()
+	RET()
+	quarterPass(name, r, func() { MOVQ(a0, a) }, func(i, u int) Mem { return Mem{Base: a, Disp: 4 * (r*u + i)} },
+		func(steps int) { ADDQ(I32(int32(4*r*steps)), a) }, b, c, ldc, nn, k0)
+}
+
+// storeTileAVX2 emits C = alpha*acc + beta*C for r rows of 16 columns at
+// c (only the first nn < 16 columns through masks, jumping to
+// name_ret when done; with nn ≥ 16 it falls through to name_next). Y12
+// to Y15 are free.
+func storeTileAVX2(name string, r int, acc func(i, h int) VecPhysical, c, ldc, nn, cp Register) {
+	av := [2]VecPhysical{Y14, Y15}
+	broadcastParam("alpha", Y12)
+	MOVQ(c, cp)
+	CMPQ(nn, I32(16))
+	JL(LabelRef(name + "_partial"))
+
+	Comment("C = alpha*acc + beta*C, all loads of C before any store.")
+	jumpIfAlphaOne(name + "_full_beta")
+	for i := 0; i < r; i++ {
+		for h := 0; h < 2; h++ {
+			VMULPS(Y12, acc(i, h), acc(i, h))
+		}
+	}
+	Label(name + "_full_beta")
+	loadBetaIsZero()
+	JE(LabelRef(name + "_full_store"))
+	broadcastParam("beta", Y13)
+	for i := 0; i < r; i++ {
+		for h := 0; h < 2; h++ {
+			VFMADD231PS(Mem{Base: cp, Disp: 32 * h}, Y13, acc(i, h))
+		}
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+	MOVQ(c, cp)
+	Label(name + "_full_store")
+	for i := 0; i < r; i++ {
+		for h := 0; h < 2; h++ {
+			VMOVUPS(acc(i, h), Mem{Base: cp, Disp: 32 * h})
+		}
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+	JMP(LabelRef(name + "_next"))
+
+	Comment("Fewer than 16 columns left: mask h of this pass starts at",
+		"sgemmMaskTable + 4*(16 - nn + 8*h).")
+	Label(name + "_partial")
+	mt := GP64()
+	LEAQ(maskTable, mt)
+	NEGQ(nn)
+	LEAQ(Mem{Base: mt, Index: nn, Scale: 4, Disp: 4 * maskEntries}, mt)
+	maskMem := func(h int) Mem { return Mem{Base: mt, Disp: 32 * h} }
+	loadBetaIsZero()
+	JE(LabelRef(name + "_partial_beta0"))
+	broadcastParam("beta", Y13)
+	for i := 0; i < r; i++ {
+		for h := 0; h < 2; h++ {
+			m := Mem{Base: cp, Disp: 32 * h}
+			VMOVUPS(maskMem(h), av[0])
+			VMASKMOVPS(m, av[0], av[1])
+			VMULPS(Y13, av[1], av[1])
+			VFMADD231PS(Y12, acc(i, h), av[1])
+			VMASKMOVPS(av[1], av[0], m)
+		}
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+	JMP(LabelRef(name + "_ret"))
+	Label(name + "_partial_beta0")
+	for i := 0; i < r; i++ {
+		for h := 0; h < 2; h++ {
+			VMOVUPS(maskMem(h), av[0])
+			VMULPS(Y12, acc(i, h), acc(i, h))
+			VMASKMOVPS(acc(i, h), av[0], Mem{Base: cp, Disp: 32 * h})
+		}
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+	JMP(LabelRef(name + "_ret"))
+}
+
+// packA6AVX2 emits sgemmPackA6AVX2, which packs 6 rows of A (at stride
+// lda) for the packed-A tiles, 8 columns at a time: dst[p*6+i] =
+// a[i*lda+p] for i < 6, p < kb (kb a multiple of 8).
+func packA6AVX2() {
+	name := "sgemmPackA6AVX2"
+	TEXT(name, NOSPLIT, "func(kb int, a *float32, lda int, dst *float32)")
+	Doc(name + " sets dst[p*6+i] = a[i*lda+p] for i < 6, p < kb; kb is a multiple of 8.")
+	kb := Load(Param("kb"), GP64())
+	a := Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(Imm(2), lda)
+	dst := Load(Param("dst"), GP64())
+	lda3, lda5 := GP64(), GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 4}, lda5)
+	SHRQ(Imm(3), kb)
+	JE(LabelRef(name + "_done"))
+	Label(name + "_loop")
+	rows := []Mem{
+		{Base: a}, {Base: a, Index: lda, Scale: 1}, {Base: a, Index: lda, Scale: 2},
+		{Base: a, Index: lda3, Scale: 1}, {Base: a, Index: lda, Scale: 4}, {Base: a, Index: lda5, Scale: 1},
+	}
+	for i, m := range rows {
+		VMOVUPS(m, ymm(i))
+	}
+	// t0..t5 in Y6..Y11: unpack pairs of rows.
+	for i := 0; i < 3; i++ {
+		VUNPCKLPS(ymm(2*i+1), ymm(2*i), ymm(6+2*i))
+		VUNPCKHPS(ymm(2*i+1), ymm(2*i), ymm(7+2*i))
+	}
+	// s0..s3 in Y0..Y3: rows 0-3 of columns (0|4), (1|5), (2|6), (3|7).
+	VSHUFPS(U8(0x44), Y8, Y6, Y0)
+	VSHUFPS(U8(0xEE), Y8, Y6, Y1)
+	VSHUFPS(U8(0x44), Y9, Y7, Y2)
+	VSHUFPS(U8(0xEE), Y9, Y7, Y3)
+	// Rows 4-5: Y10 holds columns (0,1|4,5), Y11 (2,3|6,7).
+	VEXTRACTF128(Imm(1), Y10, X12)
+	VEXTRACTF128(Imm(1), Y11, X13)
+	for p := 0; p < 8; p++ {
+		s := ymm(p % 4)
+		off := 24 * p
+		if p < 4 {
+			VMOVUPS(s.(VecPhysical).AsX(), Mem{Base: dst, Disp: off})
+		} else {
+			VEXTRACTF128(Imm(1), s, Mem{Base: dst, Disp: off})
+		}
+		var src VecPhysical
+		switch {
+		case p < 2:
+			src = X10
+		case p < 4:
+			src = X11
+		case p < 6:
+			src = X12
+		default:
+			src = X13
+		}
+		if p%2 == 0 {
+			VMOVLPS(src, Mem{Base: dst, Disp: off + 16})
+		} else {
+			VMOVHPS(src, Mem{Base: dst, Disp: off + 16})
+		}
+	}
+	ADDQ(I32(32), a)
+	ADDQ(I32(24*8), dst)
+	DECQ(kb)
+	JNE(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// quarterPass emits, at label name_q, the pass of an AVX2 tile over the
+// last nn ≤ 8 columns of a panel: r×8 with one ymm accumulator per row
+// (in accSets(r) sets over k, so that enough FMA chains are in flight),
+// instead of a 16-column pass that would waste half its work or more.
+// setup points the A registers at the tile's first step, bcast addresses
+// row i of A at unrolled step u and advance moves A on by steps steps; b
+// and c are the panel and the C tile at the pass's first column, k0 the
+// depth. It returns from the function.
+func quarterPass(name string, r int, setup func(), bcast func(i, u int) Mem, advance func(steps int), b, c, ldc, nn, k0 Register) {
+	sets := accSets(r)
+	acc := func(s, i int) VecPhysical { return ymm(s*r + i) }
+	av := [2]VecPhysical{Y14, Y15}
+	Label(name + "_q")
+	k, bp, cp := GP64(), GP64(), GP64()
+	MOVQ(k0, k)
+	MOVQ(b, bp)
+	setup()
+	MOVQ(c, cp)
+	for i := 0; i < r; i++ {
+		PREFETCHT0(Mem{Base: cp})
+		PREFETCHT0(Mem{Base: cp, Disp: 28})
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+	for s := 0; s < sets; s++ {
+		for i := 0; i < r; i++ {
+			VXORPS(acc(s, i), acc(s, i), acc(s, i))
+		}
+	}
+	step := func(u, s int) {
+		VMOVUPS(Mem{Base: bp, Disp: panelBytes * u}, Y12)
+		for i := 0; i < r; i++ {
+			x := av[i%2]
+			VBROADCASTSS(bcast(i, u), x)
+			VFMADD231PS(Y12, x, acc(s, i))
+		}
+	}
+	CMPQ(k, I32(kUnroll))
+	JL(LabelRef(name + "_q_tail"))
+	Label(name + "_q_loop")
+	for u := 0; u < kUnroll; u++ {
+		step(u, u%sets)
+	}
+	advance(kUnroll)
+	ADDQ(I32(panelBytes*kUnroll), bp)
+	SUBQ(I32(kUnroll), k)
+	CMPQ(k, I32(kUnroll))
+	JGE(LabelRef(name + "_q_loop"))
+	Label(name + "_q_tail")
+	TESTQ(k, k)
+	JE(LabelRef(name + "_q_done"))
+	Label(name + "_q_tailloop")
+	step(0, 0)
+	advance(1)
+	ADDQ(I32(panelBytes), bp)
+	DECQ(k)
+	JNE(LabelRef(name + "_q_tailloop"))
+	Label(name + "_q_done")
+	for s := 1; s < sets; s++ {
+		for i := 0; i < r; i++ {
+			VADDPS(acc(s, i), acc(0, i), acc(0, i))
+		}
+	}
+	jumpIfAlphaOne(name + "_q_beta")
+	broadcastParam("alpha", Y12)
+	for i := 0; i < r; i++ {
+		VMULPS(Y12, acc(0, i), acc(0, i))
+	}
+	Label(name + "_q_beta")
+	Comment("Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).")
+	mt := GP64()
+	LEAQ(maskTable, mt)
+	NEGQ(nn)
+	LEAQ(Mem{Base: mt, Index: nn, Scale: 4, Disp: 4 * maskEntries}, mt)
+	VMOVUPS(Mem{Base: mt}, av[0])
+	MOVQ(c, cp)
+	loadBetaIsZero()
+	JE(LabelRef(name + "_q_store"))
+	broadcastParam("beta", Y13)
+	for i := 0; i < r; i++ {
+		VMASKMOVPS(Mem{Base: cp}, av[0], av[1])
+		VFMADD231PS(Y13, av[1], acc(0, i))
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+	MOVQ(c, cp)
+	Label(name + "_q_store")
+	for i := 0; i < r; i++ {
+		VMASKMOVPS(acc(0, i), av[0], Mem{Base: cp})
+		if i+1 < r {
+			ADDQ(ldc, cp)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
