@@ -23,26 +23,53 @@ func (rc *RunContext) workers() *Workers {
 	return rc.Workers
 }
 
-// Workers is the worker pool of one run: goroutines that take the chunks
-// parallelFor hands out. A worker that has just finished a chunk keeps
-// polling for the next one for a short while (WorkerSpin) before it
-// blocks, because the kernels of a run come in quick succession and
-// waking a parked thread costs tens of microseconds, as much as a small
-// convolution. Workers start on first use and end at Close; a pool whose
-// run is over never spins, and an idle worker blocks rather than spins.
+// Workers is the worker pool of one run: goroutines that help with the
+// splits of parallelFor. A split is published, not handed over: its
+// pieces are claimed one at a time (an atomic counter) by the goroutine
+// that split the work and by whichever workers are awake, so a worker
+// that is slow to wake (a parked thread takes tens of microseconds to
+// run again, more on a busy machine) never holds up the caller, which
+// simply runs the unclaimed pieces itself. A worker that has just
+// finished a piece keeps polling for the next split for a short while
+// (WorkerSpin) before it parks, because the kernels of a run come in
+// quick succession. Workers start on first use and end at Close; an idle
+// worker parks rather than spins.
 type Workers struct {
-	jobs    chan *chunk
+	slots  [maxSplits]atomic.Pointer[split] // published splits with pieces left
+	wake   chan struct{}                    // tokens for parked workers
+	quit   chan struct{}                    // closed by Close
+	parked atomic.Int32                     // workers blocked on wake
+	closed atomic.Bool
+
 	mu      sync.Mutex
 	started int
 	max     int
-	closed  bool
 	live    atomic.Int32 // workers running (for tests)
 }
 
-// WorkerSpin is how long a worker polls for more work before it blocks.
+// maxSplits bounds the splits published at once (nested parallelFor
+// calls each publish one); a split that finds no free slot runs on its
+// caller alone.
+const maxSplits = 16
+
+// WorkerSpin is how long a worker polls for more work before it parks.
 const WorkerSpin = 200 * time.Microsecond
 
-// chunk is one range of a parallelFor.
+// split is one parallelFor call: fn over [0, n) in pieces of per items.
+type split struct {
+	fn     func(lo, hi int)
+	n, per int
+	pieces int32
+	slot   int          // index in Workers.slots while published
+	next   atomic.Int32 // next piece to claim
+	done   atomic.Int32 // pieces finished
+
+	mu       sync.Mutex
+	panicked any
+}
+
+// chunk is a piece of work handed to the pool with submit (runTasks of
+// gemm_par.go hands out calls to its own task loop this way).
 type chunk struct {
 	fn       func(lo, hi int)
 	lo, hi   int
@@ -53,59 +80,149 @@ type chunk struct {
 // NewWorkers returns a pool of at most n worker goroutines (n < 1 means
 // none: parallelFor then starts goroutines of its own).
 func NewWorkers(n int) *Workers {
-	return &Workers{jobs: make(chan *chunk, 4*max(n, 1)), max: n}
+	return &Workers{wake: make(chan struct{}, max(n, 1)), quit: make(chan struct{}), max: n}
 }
 
-// Close ends the workers once they finish what they hold. The pool must
-// not be used afterwards.
+// Close ends the workers once they finish the piece they hold. The pool
+// must not be used afterwards.
 func (w *Workers) Close() {
 	if w == nil {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.closed {
-		w.closed = true
-		close(w.jobs)
+	if w.closed.CompareAndSwap(false, true) {
+		close(w.quit)
+	}
+}
+
+// start makes sure that min(helpers, w.max) workers run.
+func (w *Workers) start(helpers int) {
+	if int(w.live.Load()) >= min(helpers, w.max) {
+		return
+	}
+	w.mu.Lock()
+	for w.started < min(helpers, w.max) && !w.closed.Load() {
+		w.started++
+		w.live.Add(1)
+		go w.work()
+	}
+	w.mu.Unlock()
+}
+
+// publish makes s claimable by the workers and wakes up to helpers of
+// them. It reports false when every slot is taken.
+func (w *Workers) publish(s *split, helpers int) bool {
+	w.start(helpers)
+	for i := range w.slots {
+		s.slot = i
+		if w.slots[i].CompareAndSwap(nil, s) {
+			for n := min(helpers, int(w.parked.Load())); n > 0; n-- {
+				select {
+				case w.wake <- struct{}{}:
+				default:
+				}
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// claim takes the next piece of s, unpublishing s with its last piece.
+func (w *Workers) claim(s *split) (lo, hi int, ok bool) {
+	k := s.next.Add(1) - 1
+	if k >= s.pieces {
+		return 0, 0, false
+	}
+	if k == s.pieces-1 && w != nil {
+		w.slots[s.slot].CompareAndSwap(s, nil)
+	}
+	lo = int(k) * s.per
+	return lo, min(lo+s.per, s.n), true
+}
+
+// runPiece calls s.fn(lo, hi), keeping a panic for the caller.
+func (s *split) runPiece(lo, hi int) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.mu.Lock()
+			if s.panicked == nil {
+				s.panicked = p
+			}
+			s.mu.Unlock()
+		}
+		s.done.Add(1)
+	}()
+	s.fn(lo, hi)
+}
+
+// help runs one unclaimed piece of any published split and reports
+// whether it found one.
+func (w *Workers) help() bool {
+	for i := range w.slots {
+		s := w.slots[i].Load()
+		if s == nil {
+			continue
+		}
+		if lo, hi, ok := w.claim(s); ok {
+			s.runPiece(lo, hi)
+			return true
+		}
+	}
+	return false
+}
+
+// pending reports whether a published split has pieces left.
+func (w *Workers) pending() bool {
+	for i := range w.slots {
+		if s := w.slots[i].Load(); s != nil && s.next.Load() < s.pieces {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *Workers) work() {
+	defer w.live.Add(-1)
+	idle := time.Now()
+	for polls := 0; ; polls++ {
+		if w.help() {
+			polls, idle = 0, time.Time{}
+			continue
+		}
+		if w.closed.Load() {
+			return
+		}
+		if idle.IsZero() {
+			idle = time.Now()
+		}
+		// Poll (yielding the processor each time) until WorkerSpin has
+		// passed without work, reading the clock now and then.
+		if polls&31 != 31 || time.Since(idle) < WorkerSpin {
+			runtime.Gosched()
+			continue
+		}
+		w.parked.Add(1)
+		if w.pending() { // published after the last poll
+			w.parked.Add(-1)
+			continue
+		}
+		select {
+		case <-w.wake:
+		case <-w.quit:
+		}
+		w.parked.Add(-1)
+		polls, idle = 0, time.Time{}
 	}
 }
 
 // submit hands c to a worker, starting one when fewer than needed run.
+// The caller does not wait for c: it is a ticket for a worker to join
+// work that the caller shares out itself (runTasks).
 func (w *Workers) submit(c *chunk, needed int) {
-	w.mu.Lock()
-	if w.started < min(needed, w.max) {
-		w.started++
-		go w.work()
-	}
-	w.mu.Unlock()
-	w.jobs <- c
-}
-
-func (w *Workers) work() {
-	w.live.Add(1)
-	defer w.live.Add(-1)
-	for {
-		var c *chunk
-		deadline := time.Now().Add(WorkerSpin)
-		for c == nil {
-			select {
-			case j, ok := <-w.jobs:
-				if !ok {
-					return
-				}
-				c = j
-			default:
-				if time.Now().After(deadline) {
-					j, ok := <-w.jobs
-					if !ok {
-						return
-					}
-					c = j
-				} else {
-					runtime.Gosched()
-				}
-			}
-		}
+	s := &split{fn: func(int, int) { c.run() }, n: 1, per: 1, pieces: 1}
+	if !w.publish(s, needed) {
 		c.run()
 	}
 }
@@ -118,13 +235,27 @@ func (c *chunk) run() {
 	c.fn(c.lo, c.hi)
 }
 
+// minSplitWork is the least work (multiply-adds, or simple operations on
+// elements) that one extra thread must get for a split to pay: handing a
+// piece to a hot worker costs about a microsecond, to a parked one tens.
+const minSplitWork = 1 << 18
+
+// parallelForWork is parallelFor for a job whose total cost is about
+// work (multiply-adds, or simple operations on elements): it uses only as
+// many threads as get minSplitWork each, so that small work never pays
+// for a split.
+func parallelForWork(w *Workers, threads, n int, work int64, fn func(lo, hi int)) {
+	t := int(min(int64(threads), work/minSplitWork))
+	parallelFor(w, max(t, 1), n, 1, fn)
+}
+
 // parallelFor is the one way kernels split work: it calls fn over [0, n)
-// in at most threads contiguous chunks of at least grain items, running
-// the first chunk on the calling goroutine and the others on the run's
-// workers (w; with a nil w, on fresh goroutines). It calls fn(0, n)
-// directly when one chunk is all the work is worth. A panic in a chunk is
-// re-raised on the caller's goroutine, so that the session boundary
-// recovers it.
+// in at most threads contiguous chunks of at least grain items, claimed
+// in turn by the calling goroutine and by the run's workers (w; with a
+// nil w, chunks after the first run on fresh goroutines). It calls fn(0,
+// n) directly when one chunk is all the work is worth. It returns when
+// every chunk is done; a panic in a chunk is re-raised on the caller's
+// goroutine, so that the session boundary recovers it.
 func parallelFor(w *Workers, threads, n, grain int, fn func(lo, hi int)) {
 	chunks := min(threads, n/max(grain, 1))
 	if chunks <= 1 {
@@ -138,59 +269,55 @@ func parallelFor(w *Workers, threads, n, grain int, fn func(lo, hi int)) {
 		spawnFor(n, per, fn)
 		return
 	}
-	cs := make([]chunk, 0, chunks-1)
-	for lo := per; lo < n; lo += per {
-		cs = append(cs, chunk{fn: fn, lo: lo, hi: min(lo+per, n)})
+	s := &split{fn: fn, n: n, per: per, pieces: int32((n + per - 1) / per)}
+	if !w.publish(s, int(s.pieces)-1) {
+		w = nil // every slot taken: run the pieces here
 	}
-	for i := range cs {
-		w.submit(&cs[i], chunks-1)
+	for {
+		lo, hi, ok := w.claim(s)
+		if !ok {
+			break
+		}
+		s.runPiece(lo, hi)
 	}
-	fn(0, per)
-	for i := range cs {
-		for !cs[i].done.Load() {
-			// Run queued chunks meanwhile (ours, or those of a nested
-			// parallelFor whose caller holds the only worker).
-			select {
-			case c, ok := <-w.jobs:
-				if ok {
-					c.run()
-				}
-			default:
-				runtime.Gosched()
-			}
+	// Wait for the pieces the workers took, helping with other splits
+	// (nested ones whose callers wait for us) meanwhile.
+	for s.done.Load() < s.pieces {
+		if w == nil || !w.help() {
+			runtime.Gosched()
 		}
 	}
-	for i := range cs {
-		if cs[i].panicked != nil {
-			panic(cs[i].panicked)
-		}
+	if s.panicked != nil {
+		panic(s.panicked)
 	}
 }
 
-// spawnFor runs the chunks after the first on fresh goroutines.
+// spawnFor runs the pieces of [0, n) on the caller and on fresh
+// goroutines, one started per piece after the first. Like the pool's,
+// the pieces are claimed, not handed over: a goroutine that starts late
+// (a new goroutine may need a parked thread woken) finds its piece done
+// by the caller and ends, and the caller waits only for pieces already
+// under way.
 func spawnFor(n, per int, fn func(lo, hi int)) {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		panicked any
-	)
-	for lo := per; lo < n; lo += per {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			defer func() {
-				if p := recover(); p != nil {
-					mu.Lock()
-					panicked = p
-					mu.Unlock()
-				}
-			}()
-			fn(lo, hi)
-		}(lo, min(lo+per, n))
+	s := &split{fn: fn, n: n, per: per, pieces: int32((n + per - 1) / per)}
+	var none *Workers
+	take := func() {
+		for {
+			lo, hi, ok := none.claim(s)
+			if !ok {
+				return
+			}
+			s.runPiece(lo, hi)
+		}
 	}
-	fn(0, per)
-	wg.Wait()
-	if panicked != nil {
-		panic(panicked)
+	for i := int32(1); i < s.pieces; i++ {
+		go take()
+	}
+	take()
+	for s.done.Load() < s.pieces {
+		runtime.Gosched()
+	}
+	if s.panicked != nil {
+		panic(s.panicked)
 	}
 }

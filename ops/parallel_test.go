@@ -80,3 +80,84 @@ func TestWorkersEndAtClose(t *testing.T) {
 	var none *Workers
 	none.Close() // a nil pool (one thread) closes too
 }
+
+func TestParallelForConcurrentCallersShareAPool(t *testing.T) {
+	w := NewWorkers(2)
+	defer w.Close()
+	done := make(chan bool)
+	for g := range 4 {
+		go func() {
+			ok := true
+			for r := range 200 {
+				n := 10 + (g*7+r)%90
+				seen := make([]atomic.Int32, n)
+				parallelFor(w, 3, n, 1+r%3, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				})
+				for i := range seen {
+					ok = ok && seen[i].Load() == 1
+				}
+			}
+			done <- ok
+		}()
+	}
+	for range 4 {
+		assert.True(t, <-done)
+	}
+}
+
+func TestParallelForDeepNestingRunsInline(t *testing.T) {
+	// More nested splits than the pool publishes at once: the extra ones
+	// run on their callers.
+	w := NewWorkers(1)
+	defer w.Close()
+	var leaves atomic.Int64
+	var nest func(depth int)
+	nest = func(depth int) {
+		if depth == 0 {
+			leaves.Add(1)
+			return
+		}
+		parallelFor(w, 2, 2, 1, func(lo, hi int) {
+			for range hi - lo {
+				nest(depth - 1)
+			}
+		})
+	}
+	nest(maxSplits + 1)
+	assert.Equal(t, int64(1)<<(maxSplits+1), leaves.Load())
+}
+
+func TestParallelForWorkSmallWorkStaysOnTheCaller(t *testing.T) {
+	w := NewWorkers(1)
+	defer w.Close()
+	var calls atomic.Int32
+	parallelForWork(w, 2, 1000, minSplitWork-1, func(lo, hi int) {
+		calls.Add(1)
+		assert.Equal(t, 0, lo)
+		assert.Equal(t, 1000, hi)
+	})
+	assert.Equal(t, int32(1), calls.Load())
+	assert.Equal(t, int32(0), w.live.Load(), "no worker starts for work that small")
+	seen := make([]atomic.Int32, 1000)
+	parallelForWork(w, 2, 1000, 4*minSplitWork, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			seen[i].Add(1)
+		}
+	})
+	for i := range seen {
+		require.Equal(t, int32(1), seen[i].Load(), "index %d", i)
+	}
+}
+
+func TestSubmitTicketsRunOnce(t *testing.T) {
+	w := NewWorkers(2)
+	defer w.Close()
+	for range 100 {
+		var runs atomic.Int32
+		runTasks(w, 3, 50, func(int) { runs.Add(1) })
+		assert.Equal(t, int32(50), runs.Load())
+	}
+}

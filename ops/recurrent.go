@@ -3,7 +3,6 @@ package ops
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -47,6 +46,13 @@ type rnnAttrs struct {
 	// pack holds W and R packed for the float32 path when both are
 	// float32 constants (recurrent_fast.go).
 	pack *rnnPack
+
+	// fused marks FusedLSTM and FusedGRU (recurrent_fused.go): one
+	// direction with Y of shape [steps, batch, hidden] and states of
+	// shape [batch, hidden], over time steps tStart to tStart+tSteps-1
+	// of X.
+	fused          bool
+	tStart, tSteps int
 }
 
 func registerRecurrent(r *Registry) {
@@ -57,6 +63,7 @@ func registerRecurrent(r *Registry) {
 	for _, v := range []int{1, 3, 7, 14} {
 		r.Register(&Def{Name: "GRU", Since: v, Build: rnnBuilder(kindGRU, v)})
 	}
+	registerFusedRecurrent(r)
 }
 
 // rnnBuilder returns the Build function of one version of RNN, GRU or LSTM.
@@ -65,18 +72,27 @@ func registerRecurrent(r *Registry) {
 // v14 adds layout.
 func rnnBuilder(kind rnnKind, since int) func(b *Builder) (Kernel, error) {
 	return func(b *Builder) (Kernel, error) {
-		a, err := parseRNNAttrs(b, kind, since)
-		if err != nil {
-			return nil, err
-		}
-		a.outY, a.outYh = b.Out(0), b.Out(1)
-		a.outYc = kind == kindLSTM && b.Out(2)
-		if r := b.ConstInput(2); r != nil && r.Rank() == 3 && r.DType() == tensor.Float64 {
-			a.constR, a.constRT = r, transposeR(tensor.Data[float64](r), r.Shape())
-		}
-		a.pack = buildRNNPack(a, b)
-		return KernelFunc(a.run), nil
+		return newRNNKernel(b, kind, since, nil)
 	}
+}
+
+// newRNNKernel parses a recurrent node and returns its kernel; set, when not
+// nil, adjusts the parsed attributes first (the fused variants).
+func newRNNKernel(b *Builder, kind rnnKind, since int, set func(*rnnAttrs)) (Kernel, error) {
+	a, err := parseRNNAttrs(b, kind, since)
+	if err != nil {
+		return nil, err
+	}
+	if set != nil {
+		set(a)
+	}
+	a.outY, a.outYh = b.Out(0), b.Out(1)
+	a.outYc = kind == kindLSTM && b.Out(2)
+	if r := b.ConstInput(2); r != nil && r.Rank() == 3 && r.DType() == tensor.Float64 {
+		a.constR, a.constRT = r, transposeR(tensor.Data[float64](r), r.Shape())
+	}
+	a.pack = buildRNNPack(a, b)
+	return KernelFunc(a.run), nil
 }
 
 // parseRNNAttrs reads and checks the attributes of one version of RNN, GRU
@@ -147,6 +163,9 @@ func parseRNNAttrs(b *Builder, kind rnnKind, since int) (*rnnAttrs, error) {
 // rnnShapes holds the dimensions of one call, checked against every input.
 type rnnShapes struct {
 	seq, batch, in, hid int
+	// xOff is the offset in X's data of the first time step to run
+	// (nonzero only for fused nodes that start after step 0).
+	xOff int
 }
 
 // run is the kernel: it checks the inputs, upcasts half types and runs the
@@ -204,7 +223,8 @@ func (a *rnnAttrs) run(rc *RunContext, inputs []*tensor.Tensor) ([]*tensor.Tenso
 // checkShape reports an error unless t has exactly the shape want.
 func checkShape(name string, t *tensor.Tensor, want ...int) error {
 	if !tensor.ShapeEqual(t.Shape(), want) {
-		return fmt.Errorf("%s has shape %v, want %v", name, t.Shape(), want)
+		// A copy, so that want itself does not escape.
+		return fmt.Errorf("%s has shape %v, want %v", name, t.Shape(), append([]int(nil), want...))
 	}
 	return nil
 }
@@ -221,6 +241,12 @@ func (a *rnnAttrs) shapes(in []*tensor.Tensor) (rnnShapes, error) {
 		s.seq, s.batch, s.in = x.Shape()[0], x.Shape()[1], x.Shape()[2]
 	} else {
 		s.batch, s.seq, s.in = x.Shape()[0], x.Shape()[1], x.Shape()[2]
+	}
+	if a.fused {
+		if s.seq < a.tStart+a.tSteps {
+			return s, fmt.Errorf("X has %d time steps, the node reads steps %d to %d", s.seq, a.tStart, a.tStart+a.tSteps-1)
+		}
+		s.seq, s.xOff = a.tSteps, a.tStart*s.batch*s.in
 	}
 	if r.Rank() != 3 {
 		return s, fmt.Errorf("R must have rank 3, has shape %v", r.Shape())
@@ -242,10 +268,7 @@ func (a *rnnAttrs) shapes(in []*tensor.Tensor) (rnnShapes, error) {
 			return s, err
 		}
 	}
-	state := []int{nd, s.batch, s.hid}
-	if a.layout == 1 {
-		state = []int{s.batch, nd, s.hid}
-	}
+	state := a.stateShape(s)
 	if in[5] != nil {
 		if err := checkShape("initial_h", in[5], state...); err != nil {
 			return s, err
@@ -262,6 +285,28 @@ func (a *rnnAttrs) shapes(in []*tensor.Tensor) (rnnShapes, error) {
 		}
 	}
 	return s, nil
+}
+
+// stateShape is the shape of initial_h, initial_c, Y_h and Y_c.
+func (a *rnnAttrs) stateShape(s rnnShapes) []int {
+	switch {
+	case a.fused:
+		return []int{s.batch, s.hid}
+	case a.layout == 1:
+		return []int{s.batch, a.numDir, s.hid}
+	}
+	return []int{a.numDir, s.batch, s.hid}
+}
+
+// yShape is the shape of Y.
+func (a *rnnAttrs) yShape(s rnnShapes) []int {
+	switch {
+	case a.fused:
+		return []int{s.seq, s.batch, s.hid}
+	case a.layout == 1:
+		return []int{s.batch, s.seq, a.numDir, s.hid}
+	}
+	return []int{s.seq, a.numDir, s.batch, s.hid}
 }
 
 // seqLens reads sequence_lens into per-batch lengths (nil when absent).
@@ -287,26 +332,22 @@ func seqLens(t *tensor.Tensor, s rnnShapes) ([]int, error) {
 }
 
 // runDirections runs the directions of a recurrent node (or of its
-// gradient): a bidirectional node that may use two threads runs its
-// backward direction on a goroutine of its own. It returns the forward
-// direction's error first.
+// gradient): a bidirectional node that may use two threads shares its
+// directions out with parallelFor, so that a worker takes the backward
+// direction when it is awake and the caller runs both otherwise. It
+// returns the forward direction's error first.
 func runDirections[J interface{ run(*RunContext) error }](rc *RunContext, dirs []J, threads int) error {
 	if len(dirs) == 2 && threads > 1 {
-		var (
-			wg      sync.WaitGroup
-			errBack error
-		)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errBack = dirs[1].run(rc)
-		}()
-		errFwd := dirs[0].run(rc)
-		wg.Wait()
-		if errFwd != nil {
-			return errFwd
+		var errs [2]error
+		parallelFor(rc.workers(), 2, 2, 1, func(lo, hi int) {
+			for d := lo; d < hi; d++ {
+				errs[d] = dirs[d].run(rc)
+			}
+		})
+		if errs[0] != nil {
+			return errs[0]
 		}
-		return errBack
+		return errs[1]
 	}
 	for _, j := range dirs {
 		if err := j.run(rc); err != nil {

@@ -31,15 +31,9 @@ func runRNN[T Float](a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*
 	if a.kind == kindLSTM {
 		outs = make([]*tensor.Tensor, 3)
 	}
-	state := []int{nd, s.batch, hid}
-	if a.layout == 1 {
-		state = []int{s.batch, nd, hid}
-	}
+	state := a.stateShape(s)
 	if a.outY {
-		shape := []int{s.seq, nd, s.batch, hid}
-		if a.layout == 1 {
-			shape = []int{s.batch, s.seq, nd, hid}
-		}
+		shape := a.yShape(s)
 		if outs[0], err = tensor.New(dt, shape...); err != nil {
 			return nil, err
 		}
@@ -68,7 +62,7 @@ func runRNN[T Float](a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*
 		return nil, err
 	}
 	xw := tensor.Data[T](xwT)
-	gemmNTPar(threads, rows, nd*gh, s.in, tensor.Data[T](in[0]), s.in, tensor.Data[T](in[1]), s.in, xw, nd*gh)
+	gemmNTPar(threads, rows, nd*gh, s.in, tensor.Data[T](in[0])[s.xOff:], s.in, tensor.Data[T](in[1]), s.in, xw, nd*gh)
 
 	// R transposed to hid×gh per direction, so that each step's product
 	// reads rows of R^T contiguously.

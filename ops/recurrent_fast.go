@@ -17,9 +17,13 @@ import (
 // asm.SgemmPacked, with the tensors they were packed from.
 type rnnPack struct {
 	w, r *tensor.Tensor
-	pw   *asm.PackedB   // W^T of all directions: in × nd*gh
-	pr   []*asm.PackedB // per direction, R^T: hid × gh (GRU without linear_before_reset: its z and r blocks, hid × 2hid)
-	prh  []*asm.PackedB // GRU without linear_before_reset, per direction: Rh^T, hid × hid
+	// b is input B when it is a float32 constant, and bias and rbh its
+	// per-direction sums made once (see rnnBiases).
+	b         *tensor.Tensor
+	bias, rbh [][]float32
+	pw        *asm.PackedB   // W^T of all directions: in × nd*gh
+	pr        []*asm.PackedB // per direction, R^T: hid × gh (GRU without linear_before_reset: its z and r blocks, hid × 2hid)
+	prh       []*asm.PackedB // GRU without linear_before_reset, per direction: Rh^T, hid × hid
 }
 
 // packRNN packs W (nd×gh×in) and R (nd×gh×hid); wd may be nil (W is not
@@ -55,7 +59,41 @@ func buildRNNPack(a *rnnAttrs, b *Builder) *rnnPack {
 	}
 	p := packRNN(a, w.Float32s(), r.Float32s(), nd, gh, in, hid)
 	p.w, p.r = w, r
+	if bt := b.ConstInput(3); bt != nil && bt.DType() == tensor.Float32 && tensor.ShapeEqual(bt.Shape(), []int{nd, 2 * gh}) {
+		p.b = bt
+		for d := 0; d < nd; d++ {
+			bias, rbh := rnnBiases(a, bt.Float32s(), d, hid)
+			p.bias = append(p.bias, bias)
+			p.rbh = append(p.rbh, rbh)
+		}
+	}
 	return p
+}
+
+// rnnBiases returns direction d's bias Wb+Rb from B's data (for a GRU with
+// linear_before_reset the h block is Wbh alone, and rbh is Rbh, applied
+// inside r⊙(...); else rbh is nil).
+func rnnBiases(a *rnnAttrs, b []float32, d, hid int) (bias, rbh []float32) {
+	gh := a.kind.gates() * hid
+	bias = make([]float32, gh)
+	bd := b[d*2*gh : (d+1)*2*gh]
+	wb, rb := bd[:gh], bd[gh:]
+	for i := range bias {
+		bias[i] = wb[i] + rb[i]
+	}
+	if a.kind == kindGRU && a.lbr {
+		copy(bias[2*hid:], wb[2*hid:])
+		rbh = rb[2*hid:]
+	}
+	return bias, rbh
+}
+
+// rnnRun32 holds what one run of a float32 recurrent node allocates, in
+// one allocation.
+type rnnRun32 struct {
+	dirs [2]rnnDir32
+	ptrs [2]*rnnDir32
+	outs [3]*tensor.Tensor
 }
 
 // runRNN32 is runRNN for float32 data.
@@ -71,19 +109,14 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 	nd, hid := a.numDir, s.hid
 	gh := a.kind.gates() * hid
 
-	outs := make([]*tensor.Tensor, 2)
+	run := &rnnRun32{}
+	outs := run.outs[:2]
 	if a.kind == kindLSTM {
-		outs = make([]*tensor.Tensor, 3)
+		outs = run.outs[:3]
 	}
-	state := []int{nd, s.batch, hid}
-	if a.layout == 1 {
-		state = []int{s.batch, nd, hid}
-	}
+	state := a.stateShape(s)
 	if a.outY {
-		shape := []int{s.seq, nd, s.batch, hid}
-		if a.layout == 1 {
-			shape = []int{s.batch, s.seq, nd, hid}
-		}
+		shape := a.yShape(s)
 		// Zeroed: steps past a sequence's length stay 0.
 		if outs[0], err = rc.NewTensor(tensor.Float32, shape...); err != nil {
 			return nil, err
@@ -106,30 +139,24 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		pack = packRNN(a, nil, in[2].Float32s(), nd, gh, s.in, hid)
 	}
 
-	// Biases per direction (Wb+Rb; for a GRU with linear_before_reset the
-	// h block is Wbh alone, Rbh being applied inside r⊙(...)).
-	dirs := make([]*rnnDir32, nd)
+	dirs := run.ptrs[:nd]
 	for d := range dirs {
-		j := &rnnDir32{rnnDir: rnnDir[float32]{
+		j := &run.dirs[d]
+		j.rnnDir = rnnDir[float32]{
 			a: a, s: s, d: d, reverse: a.reverse || d == 1, lens: lens,
 			xwStride: nd * gh, xwOff: d * gh,
 			acts: a.acts[d*a.kind.acts() : (d+1)*a.kind.acts()],
-		}}
+		}
 		j.pr = pack.pr[d]
 		if pack.prh != nil {
 			j.prh = pack.prh[d]
 		}
-		if in[3] != nil {
-			j.bias = make([]float32, gh)
-			bd := in[3].Float32s()[d*2*gh : (d+1)*2*gh]
-			wb, rb := bd[:gh], bd[gh:]
-			for i := range j.bias {
-				j.bias[i] = wb[i] + rb[i]
-			}
-			if a.kind == kindGRU && a.lbr {
-				copy(j.bias[2*hid:], wb[2*hid:])
-				j.rbh = rb[2*hid:]
-			}
+		switch {
+		case in[3] == nil:
+		case in[3] == pack.b:
+			j.bias, j.rbh = pack.bias[d], pack.rbh[d]
+		default:
+			j.bias, j.rbh = rnnBiases(a, in[3].Float32s(), d, hid)
 		}
 		if in[7] != nil {
 			j.p = in[7].Float32s()[d*3*hid : (d+1)*3*hid]
@@ -172,10 +199,12 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		}
 	}
 	proj := sgemmJob{transB: true, m: rows, n: nd * gh, k: s.in, alpha: 1, beta: beta,
-		a: in[0].Float32s(), lda: s.in, b: in[1].Float32s(), ldb: s.in, pb: pack.pw, c: xw, ldc: nd * gh}
+		a: in[0].Float32s()[s.xOff:], lda: s.in, b: in[1].Float32s(), ldb: s.in, pb: pack.pw, c: xw, ldc: nd * gh,
+		workers: rc.workers()}
 	proj.run(threads)
 	for _, j := range dirs {
 		j.xw = xw
+		j.workers = rc.workers()
 		j.threads = threads
 		if nd == 2 && threads > 1 {
 			j.threads = max(threads/2, 1)
@@ -192,14 +221,27 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 // generic rnnDir, its xw rows already hold the bias.
 type rnnDir32 struct {
 	rnnDir[float32]
-	pr  *asm.PackedB // R^T (GRU without linear_before_reset: z and r blocks)
-	prh *asm.PackedB // GRU without linear_before_reset: Rh^T
+	pr      *asm.PackedB // R^T (GRU without linear_before_reset: z and r blocks)
+	prh     *asm.PackedB // GRU without linear_before_reset: Rh^T
+	workers *Workers
 }
 
 // recurrent sets C = H·R^T + beta*C for the batch's hidden states h and
 // C at stride ldc (n = pr's columns).
 func (j *rnnDir32) recurrent(h []float32, beta float32, c []float32, ldc int) {
-	p := sgemmJob{m: j.s.batch, n: j.pr.N(), k: j.s.hid, alpha: 1, beta: beta, a: h, lda: j.s.hid, pb: j.pr, c: c, ldc: ldc}
+	j.product(h, j.pr, beta, c, ldc)
+}
+
+// product sets C = A·P + beta*C for the batch's rows A (hid wide) and a
+// packed P, splitting it over the direction's threads only when each gets
+// enough work (a step's product is mostly far too small to split).
+func (j *rnnDir32) product(a []float32, pb *asm.PackedB, beta float32, c []float32, ldc int) {
+	m, n, k := j.s.batch, pb.N(), j.s.hid
+	if j.threads <= 1 || m*n*k < 2*gemmThreadWork {
+		asm.SgemmPacked(false, m, n, k, 1, a, k, pb, beta, c, ldc)
+		return
+	}
+	p := sgemmJob{m: m, n: n, k: k, alpha: 1, beta: beta, a: a, lda: k, pb: pb, c: c, ldc: ldc, workers: j.workers}
 	p.run(j.threads)
 }
 
@@ -379,8 +421,7 @@ func (j *rnnDir32) run(rc *RunContext) error {
 			if a.lbr {
 				break
 			}
-			p := sgemmJob{m: batch, n: hid, k: hid, alpha: 1, a: tmp, lda: hid, pb: j.prh, c: gates[2*hid:], ldc: gh}
-			p.run(j.threads)
+			j.product(tmp, j.prh, 0, gates[2*hid:], gh)
 			for b := 0; b < batch; b++ {
 				t, ok := j.timeOf(step, b)
 				if !ok {
