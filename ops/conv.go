@@ -3,6 +3,9 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
+	"sync/atomic"
 
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
@@ -21,23 +24,106 @@ func registerConv(r *Registry) {
 		r.Register(&Def{Name: "ConvTranspose", Since: v, Build: buildConvTranspose, Infer: inferConvTranspose})
 	}
 	r.Register(&Def{Name: "ConvInteger", Since: 10, Build: buildConvInteger, Infer: inferConvInteger})
-	r.Register(&Def{Domain: FusedDomain, Name: "FusedConv", Since: 1, Build: buildFusedConv, Infer: inferConvPool(true), Grad: NotDifferentiable})
+	r.Register(&Def{Domain: FusedDomain, Name: "FusedConv", Since: 1, Build: buildFusedConv, Infer: inferFusedConv, Grad: NotDifferentiable})
 }
 
 // FusedDomain is the domain of the operators that graph passes create by
-// fusing ONNX operators (FusedConv = Conv + activation). Only compiled
-// graphs hold them; exported models never do.
+// fusing ONNX operators (FusedConv, FusedGemm). Only compiled graphs hold
+// them; exported models never do.
 const FusedDomain = "ai.onyx"
 
-// buildFusedConv is Conv followed by the activation named by the
-// "activation" attribute (Relu, LeakyRelu with "alpha", or Clip with "min"
-// and "max"), applied to each output band while it is in cache.
+// FusedConv (domain FusedDomain) is what the graph passes make of a Conv
+// and what follows it (graph/optimize.go, graph/fuse_conv.go):
+//
+//	Y = pool(act(Conv(X, W, B) + Z))
+//
+// It has Conv's inputs and attributes, plus an optional fourth input Z
+// (the other operand of an Add, usually of the Conv's output shape; it
+// broadcasts as Add does), "activation" (Relu, LeakyRelu with "alpha",
+// Clip with "min" and "max", or absent for none), and "pool" ("MaxPool",
+// or absent) with MaxPool's attributes prefixed by "pool_"
+// (pool_kernel_shape, pool_strides, pool_pads, pool_auto_pad,
+// pool_ceil_mode, pool_dilations). For float32 the bias, Z and the
+// activation are applied to each output tile while it is in cache, and
+// the pool to each image's output while it is in cache; other types run
+// the operators one after the other. The sum is (Conv + B) + Z, as the
+// unfused nodes compute it, so that the fused node gives the same values.
 func buildFusedConv(b *Builder) (Kernel, error) {
 	act, err := readActivation(b)
 	if err != nil {
 		return nil, err
 	}
-	return buildConvWith(b, act)
+	f := &convFusion{act: act, sum: b.In(3)}
+	switch kind := b.String("pool", ""); kind {
+	case "":
+	case "MaxPool":
+		pb := poolBuilder(b)
+		if f.pool, err = readPoolAttrs(pb, poolMax); err != nil {
+			return nil, fmt.Errorf("pool: %w", err)
+		}
+		if f.poolK, err = buildMaxPool(pb); err != nil {
+			return nil, fmt.Errorf("pool: %w", err)
+		}
+	default:
+		return nil, fmt.Errorf("unsupported fused pool %q", kind)
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
+	}
+	return buildConvWith(b, f)
+}
+
+// convFusion is what a FusedConv adds to a Conv.
+type convFusion struct {
+	act   *activation // nil: none
+	sum   bool        // input 3 is a summand Z
+	pool  *poolAttrs  // a max pool of the result, or nil
+	poolK Kernel      // that MaxPool, for the paths that run it apart
+}
+
+// poolPrefix marks FusedConv's MaxPool attributes.
+const poolPrefix = "pool_"
+
+// poolBuilder returns a Builder for the MaxPool that a FusedConv's
+// "pool_" attributes describe.
+func poolBuilder(b *Builder) *Builder {
+	pb := &Builder{
+		NodeName: b.NodeName, OpType: "MaxPool", Opset: 12,
+		NumInputs: 1, NumOutputs: 1, InputPresent: []bool{true}, OutputPresent: []bool{true},
+		Attrs: map[string]*Attr{},
+	}
+	for name, a := range b.Attrs {
+		if strings.HasPrefix(name, poolPrefix) {
+			c := *a
+			c.Name = strings.TrimPrefix(name, poolPrefix)
+			pb.Attrs[c.Name] = &c
+		}
+	}
+	return pb
+}
+
+// inferFusedConv is Conv's shape rule, then Add's broadcast with Z, then
+// MaxPool's rule.
+func inferFusedConv(b *Builder, in []Meta) ([]Meta, error) {
+	conv := in
+	if len(conv) > 3 {
+		conv = conv[:3]
+	}
+	out, err := inferConvPool(true)(b, conv)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	if len(in) > 3 && b.In(3) && out[0].Shape != nil && in[3].Shape != nil {
+		s, err := broadcastSym(out[0].Shape, in[3].Shape)
+		if err != nil {
+			return nil, err
+		}
+		out[0].Shape = s
+	}
+	if b.String("pool", "") != "" {
+		return inferConvPool(false)(poolBuilder(b), out[:1])
+	}
+	return out[:1], nil
 }
 
 // activation is an in-place epilogue for float32 and float64 outputs;
@@ -56,6 +142,8 @@ func readActivation(b *Builder) (*activation, error) {
 		return nil, err
 	}
 	switch name {
+	case "":
+		return nil, nil
 	case "Relu":
 		a := asm.ConvAct{Lo: 0, Hi: float32(math.Inf(1))}
 		return &activation{f32: act32Slice(a), f64: clampSlice[float64](0, math.Inf(1)), a32: a}, nil
@@ -265,18 +353,56 @@ var im2colBudget = 4 << 20
 
 func buildConv(b *Builder) (Kernel, error) { return buildConvWith(b, nil) }
 
-// buildConvWith builds Conv with an optional activation epilogue.
-func buildConvWith(b *Builder, act *activation) (Kernel, error) {
-	var act32 func([]float32)
-	var act64 func([]float64)
-	a32 := asm.ConvActNone()
-	if act != nil {
-		act32, act64, a32 = act.f32, act.f64, act.a32
+// convShape is a convolution resolved for one input and filter shape:
+// the plans every run of that shape uses (a kernel keeps the last one).
+type convShape struct {
+	xs, ws   []int
+	p        *convPlan
+	outShape []int       // the convolution's output shape
+	q        *conv32Plan // the float32 path, with the fused pool
+	pool     *poolPlan   // the fused pool's plan, or nil
+	poolOut  []int       // its output shape
+	poolErr  error       // why the pool does not fit the output
+}
+
+// convShapes resolves input shapes into convShapes, keeping the last.
+type convShapes struct {
+	a    *convAttrs
+	pool *poolAttrs
+	last atomic.Pointer[convShape]
+}
+
+func (c *convShapes) get(xs, ws []int) (*convShape, error) {
+	if s := c.last.Load(); s != nil && slices.Equal(s.xs, xs) && slices.Equal(s.ws, ws) {
+		return s, nil
+	}
+	p, err := c.a.plan(xs, ws)
+	if err != nil {
+		return nil, err
+	}
+	s := &convShape{xs: slices.Clone(xs), ws: slices.Clone(ws), p: p, outShape: p.outShape()}
+	if c.pool != nil {
+		s.pool, s.poolErr = c.pool.plan(s.outShape)
+		if s.poolErr == nil {
+			s.poolOut = c.pool.outShape(s.outShape, s.pool)
+		}
+	}
+	s.q = newConv32Plan(p, s.pool)
+	c.last.Store(s)
+	return s, nil
+}
+
+// buildConvWith builds Conv, or FusedConv with what f adds (f may be
+// nil).
+func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
+	if f == nil {
+		f = &convFusion{}
 	}
 	a, err := readConvAttrs(b)
 	if err != nil {
 		return nil, err
 	}
+	shapes := &convShapes{a: &a, pool: f.pool}
 	// A constant filter is transformed for the Winograd path once, here.
 	constW := b.ConstInput(1)
 	var u32 []float32
@@ -294,62 +420,198 @@ func buildConvWith(b *Builder, act *activation) (Kernel, error) {
 			u64 = winogradFilter(wd, ws[0], ws[1], a.group)
 		}
 	}
-	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	// conv computes Conv(X, W, B) with the activation act (or none).
+	conv := func(act *activation) KernelFunc {
+		var act32 func([]float32)
+		var act64 func([]float64)
+		a32 := asm.ConvActNone()
+		if act != nil {
+			act32, act64, a32 = act.f32, act.f64, act.a32
+		}
+		k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if err := Need(in, 2); err != nil {
+				return nil, err
+			}
+			X, W, B := in[0], in[1], Opt(in, 2)
+			if err := sameDType("Conv", X, W, B); err != nil {
+				return nil, err
+			}
+			cs, err := shapes.get(X.Shape(), W.Shape())
+			if err != nil {
+				return nil, err
+			}
+			p := cs.p
+			if B != nil && (B.Rank() != 1 || B.Len() != p.m) {
+				return nil, fmt.Errorf("bias B has shape %v, want [%d]", B.Shape(), p.m)
+			}
+			// Every path below writes all of y.
+			y, err := rc.NewUninit(X.DType(), cs.outShape...)
+			if err != nil {
+				return nil, err
+			}
+			wino := p.winograd()
+			switch X.DType() {
+			case tensor.Float32:
+				// With an assembly GEMM, im2col + GEMM beats the Winograd
+				// transforms at the sizes measured (the MNIST CNN).
+				if wino && asm.SgemmImplementation() == "generic" {
+					u := u32
+					if W != constW {
+						u = nil
+					}
+					winogradRun(p, X.Float32s(), W.Float32s(), u, optData[float32](B), y.Float32s())
+					if act32 != nil {
+						act32(y.Float32s())
+					}
+				} else {
+					q := cs.q
+					if q.pool != nil {
+						q = q.noPool
+					}
+					q.run(rc.workers(), rc.threads(), X.Float32s(), W.Float32s(), optData[float32](B), nil, y.Float32s(), &a32)
+				}
+			case tensor.Float64:
+				if wino {
+					u := u64
+					if W != constW {
+						u = nil
+					}
+					winogradRun(p, tensor.Data[float64](X), tensor.Data[float64](W), u, optData[float64](B), tensor.Data[float64](y))
+					if act64 != nil {
+						act64(tensor.Data[float64](y))
+					}
+				} else {
+					convRun(rc.workers(), rc.threads(), p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y), act64)
+				}
+			default:
+				return nil, ErrDType("Conv", X.DType())
+			}
+			return rc.Results(y), nil
+		}
+		return halfWrap(k)
+	}
+	plain := conv(f.act)
+	if !f.sum && f.pool == nil {
+		return plain, nil
+	}
+	var bare KernelFunc // the convolution alone, when Z comes before the activation
+	if f.sum {
+		bare = conv(nil)
+	}
+	a32 := asm.ConvActNone()
+	if f.act != nil {
+		a32 = f.act.a32
+	}
+	// apart runs the fused operators one after the other: the path for
+	// other types than float32, for Z that broadcasts, and for the
+	// pure-Go Winograd path.
+	apart := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+		var Z *tensor.Tensor
+		if f.sum {
+			Z = Opt(in, 3)
+		}
+		in = in[:min(len(in), 3)]
+		k := plain
+		if Z != nil {
+			k = bare
+		}
+		out, err := k(rc, in)
+		if err != nil {
+			return nil, err
+		}
+		y := out[0]
+		if Z != nil {
+			conv := y
+			if y, err = opAdd.apply(rc, conv, Z); err != nil {
+				return nil, err
+			}
+			rc.Free(conv)
+			if f.act != nil {
+				if y, err = applyActivation(f.act, y); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if f.poolK != nil {
+			out, err := f.poolK.Run(rc, []*tensor.Tensor{y})
+			if err != nil {
+				return nil, err
+			}
+			rc.Free(y)
+			y = out[0]
+		}
+		return rc.Results(y), nil
+	}
+	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 2); err != nil {
 			return nil, err
 		}
 		X, W, B := in[0], in[1], Opt(in, 2)
-		if err := sameDType("Conv", X, W, B); err != nil {
-			return nil, err
+		var Z *tensor.Tensor
+		if f.sum {
+			Z = Opt(in, 3)
 		}
-		p, err := a.plan(X.Shape(), W.Shape())
+		if X.DType() != tensor.Float32 || W.DType() != tensor.Float32 || (B != nil && B.DType() != tensor.Float32) ||
+			(Z != nil && Z.DType() != tensor.Float32) {
+			return apart(rc, in)
+		}
+		cs, err := shapes.get(X.Shape(), W.Shape())
 		if err != nil {
 			return nil, err
 		}
-		if B != nil && (B.Rank() != 1 || B.Len() != p.m) {
-			return nil, fmt.Errorf("bias B has shape %v, want [%d]", B.Shape(), p.m)
+		if (Z != nil && !slices.Equal(Z.Shape(), cs.outShape)) || (cs.p.winograd() && asm.SgemmImplementation() == "generic") {
+			return apart(rc, in)
 		}
-		// Every path below writes all of y.
-		y, err := rc.NewUninit(X.DType(), p.outShape()...)
+		if B != nil && (B.Rank() != 1 || B.Len() != cs.p.m) {
+			return nil, fmt.Errorf("bias B has shape %v, want [%d]", B.Shape(), cs.p.m)
+		}
+		shape := cs.outShape
+		if f.pool != nil {
+			if cs.poolErr != nil {
+				return nil, fmt.Errorf("pool: %w", cs.poolErr)
+			}
+			shape = cs.poolOut
+		}
+		y, err := rc.NewUninit(tensor.Float32, shape...)
 		if err != nil {
 			return nil, err
 		}
-		wino := p.winograd()
-		switch X.DType() {
-		case tensor.Float32:
-			// With an assembly GEMM, im2col + GEMM beats the Winograd
-			// transforms at the sizes measured (the MNIST CNN).
-			if wino && asm.SgemmImplementation() == "generic" {
-				u := u32
-				if W != constW {
-					u = nil
-				}
-				winogradRun(p, X.Float32s(), W.Float32s(), u, optData[float32](B), y.Float32s())
-				if act32 != nil {
-					act32(y.Float32s())
-				}
-			} else {
-				convRun32(rc.workers(), rc.threads(), p, X.Float32s(), W.Float32s(), optData[float32](B), y.Float32s(), &a32)
+		x, w, b, z := X.Float32s(), W.Float32s(), optData[float32](B), optData[float32](Z)
+		if q := cs.q; q.pool != nil && !q.poolUnit {
+			// The whole output, from the run's allocator, then the pool.
+			t, err := rc.NewUninit(tensor.Float32, cs.outShape...)
+			if err != nil {
+				return nil, err
 			}
-		case tensor.Float64:
-			if wino {
-				u := u64
-				if W != constW {
-					u = nil
-				}
-				winogradRun(p, tensor.Data[float64](X), tensor.Data[float64](W), u, optData[float64](B), tensor.Data[float64](y))
-				if act64 != nil {
-					act64(tensor.Data[float64](y))
-				}
-			} else {
-				convRun(rc.workers(), rc.threads(), p, tensor.Data[float64](X), tensor.Data[float64](W), optData[float64](B), tensor.Data[float64](y), act64)
-			}
-		default:
-			return nil, ErrDType("Conv", X.DType())
+			q.runThenPool(rc.workers(), rc.threads(), x, w, b, z, t.Float32s(), y.Float32s(), &a32)
+			rc.Free(t)
+		} else {
+			q.run(rc.workers(), rc.threads(), x, w, b, z, y.Float32s(), &a32)
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
+	}), nil
+}
+
+// applyActivation applies act to y (float32, float64, or a half type
+// through float32), in place when it can.
+func applyActivation(act *activation, y *tensor.Tensor) (*tensor.Tensor, error) {
+	switch y.DType() {
+	case tensor.Float32:
+		act.f32(y.Float32s())
+		return y, nil
+	case tensor.Float64:
+		act.f64(tensor.Data[float64](y))
+		return y, nil
 	}
-	return halfWrap(k), nil
+	u, dt, err := Upcast(y)
+	if err != nil {
+		return nil, err
+	}
+	if u.DType() != tensor.Float32 {
+		return nil, ErrDType("FusedConv", y.DType())
+	}
+	act.f32(u.Float32s())
+	return Downcast(u, dt)
 }
 
 // optData is tensor.Data that accepts a nil tensor.
@@ -413,7 +675,7 @@ func buildConvInteger(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		convRun(rc.workers(), rc.threads(), p, x, w, nil, tensor.Data[int32](y), nil)
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}), nil
 }
 
@@ -467,7 +729,7 @@ func buildConvTranspose(b *Builder) (Kernel, error) {
 		default:
 			return nil, ErrDType("ConvTranspose", X.DType())
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return halfWrap(k), nil
 }

@@ -1,6 +1,9 @@
 package ops
 
 import (
+	"math"
+	"sync"
+
 	"github.com/onyxrt/onyx/ops/asm"
 )
 
@@ -20,153 +23,396 @@ import (
 // when planes are small.
 const convBatchCols = 512
 
-// convRun32 computes y = act(conv(x, w) + bias) (bias may be nil) on up to
-// threads goroutines. y is fully written.
-func convRun32(wk *Workers, threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
-	if p.n == 0 || p.m == 0 || p.outSize == 0 {
-		return
+// convPoolBudget is the most floats of convolution output that one unit
+// of a convolution with a fused max pool keeps in a scratch buffer (in
+// L2) before pooling it; larger units pool in a second pass.
+const convPoolBudget = 96 << 10
+
+// conv32Plan is a float32 convolution resolved for one input and filter
+// shape: how convRun32 splits it into GEMMs, the im2col layout, and the
+// fused max pool, if any. It is built once per shape and then only read.
+type conv32Plan struct {
+	p            *convPlan
+	g2           *geom // 2-D geometry (1-D as 2-D); nil for N-D and depthwise
+	cg, mg, kdim int
+	imgs         int // images stacked into one GEMM
+	units, cols  int // (stack, group) units and the columns of a unit
+	macs         int
+	direct, sub  bool
+	ic           *im2colPlan
+	// pool is the fused max pool (nil: none); poolUnit tells whether
+	// each unit is pooled straight from its scratch, else the whole
+	// output is pooled afterwards. poolBand is the columns of a band of
+	// pooled rows when pooling windows do not overlap vertically (a unit
+	// may then be split by columns), else 0.
+	pool     *poolPlan
+	poolUnit bool
+	poolBand int
+	// poolTall tells whether the planes of consecutive channels, one
+	// under the other, pool as one tall plane: every window lies inside
+	// its plane, and the rows computed pair up with the pooled rows
+	// exactly.
+	poolTall bool
+	// unitCols is the columns of a unit of one image that are computed:
+	// all, or with a pool, only the rows its windows read.
+	unitCols int
+	// bufs recycles the scratch of one goroutine (*conv32Bufs) sized
+	// for this plan, and jobs the *conv32Job of split runs.
+	bufs, jobs sync.Pool
+	// noPool is the plan without the pool (when there is one), for
+	// pooling afterwards.
+	noPool *conv32Plan
+}
+
+// conv32Bufs is one goroutine's scratch: the zero-padded input copy (or
+// the subsampled input), the product of a stack of images or a unit to
+// pool, and the copy of the end of the input that the last unit reads
+// (made when first needed).
+type conv32Bufs struct {
+	pad, out, tail []float32
+}
+
+// newConv32Plan resolves p (and the max pool pool of its output, or nil)
+// for convRun32.
+func newConv32Plan(p *convPlan, pool *poolPlan) *conv32Plan {
+	q := newConv32PlanNoPool(p, pool)
+	if pool != nil {
+		q.noPool = newConv32PlanNoPool(p, nil)
 	}
-	if p.depthwise3x3() {
-		depthwiseRun(wk, threads, p, x, w, bias, y, act)
-		return
+	return q
+}
+
+func newConv32PlanNoPool(p *convPlan, pool *poolPlan) *conv32Plan {
+	q := &conv32Plan{p: p, pool: pool}
+	q.cg, q.mg = p.c/p.group, p.m/p.group
+	q.kdim = q.cg * p.kSize
+	q.macs = p.n * p.m * q.kdim * p.outSize
+	if p.n == 0 || p.m == 0 || p.outSize == 0 || p.depthwise3x3() {
+		return q
 	}
 	g2 := p.g
 	if len(g2.in) == 1 {
 		g2 = g2.as2D()
 	}
 	if len(g2.in) != 2 {
-		// N-D: the generic path, with the vector epilogue.
-		var f func([]float32)
-		if *act != asm.ConvActNone() {
-			f = func(s []float32) { asm.BiasAct(1, len(s), s, len(s), nil, act, s, len(s)) }
-		}
-		convRun(wk, threads, p, x, w, bias, y, f)
-		return
+		return q
 	}
-	cg, mg := p.c/p.group, p.m/p.group
-	kdim := cg * p.kSize
+	q.g2 = g2
 	// Stack images when the padding of the last panel would waste more
 	// than an eighth of the work.
-	imgs := 1
+	q.imgs = 1
 	if pad := roundUpInt(p.outSize, asm.PanelWidth); p.n > 1 && 8*(pad-p.outSize) > pad {
-		imgs = min(p.n, max(1, convBatchCols/p.outSize))
-	}
-	stacks := (p.n + imgs - 1) / imgs
-	units := stacks * p.group
-	cols := imgs * p.outSize
-	macs := p.n * p.m * kdim * p.outSize
-	threads = max(1, min(threads, macs>>21))
-	// Split a unit's columns (in whole panels), or else its rows, so that
-	// every thread has work.
-	colParts, rowParts := 1, 1
-	if units < threads {
-		per := (threads + units - 1) / units
-		if panels := (cols + asm.PanelWidth - 1) / asm.PanelWidth; panels >= 2*per {
-			colParts = per
-		} else {
-			rowParts = min(per, max(1, mg/8))
+		q.imgs = min(p.n, max(1, convBatchCols/p.outSize))
+		// Stacks of equal size, an even number of them when there are
+		// several, so that two threads share them evenly.
+		if stacks := (p.n + q.imgs - 1) / q.imgs; stacks > 1 {
+			stacks += stacks % 2
+			q.imgs = (p.n + stacks - 1) / stacks
 		}
 	}
-	parts := colParts * rowParts
-	direct := p.direct && imgs == 1
+	stacks := (p.n + q.imgs - 1) / q.imgs
+	q.units = stacks * p.group
+	q.cols = q.imgs * p.outSize
+	q.unitCols = p.outSize
+	q.direct = p.direct && q.imgs == 1
 	// A strided 1×1 convolution without padding reads a subsampled copy
 	// of the input directly.
-	sub := !direct && imgs == 1 && p.kSize == 1 && g2.pb[0] == 0 && g2.pb[1] == 0 && g2.pe[0] == 0 && g2.pe[1] == 0
-	var ic *im2colPlan
-	if !direct && !sub {
-		ic = newIm2colPlan(p, g2, imgs)
+	q.sub = !q.direct && q.imgs == 1 && p.kSize == 1 && g2.pb[0] == 0 && g2.pb[1] == 0 && g2.pe[0] == 0 && g2.pe[1] == 0
+	if !q.direct && !q.sub {
+		q.ic = newIm2colPlan(p, g2, q.imgs)
 	}
-	parallelFor(wk, threads, units*parts, 1, func(lo, hi int) {
-		var scratch, padBuf *[]float32
-		defer func() {
-			if scratch != nil {
-				putScratch(scratch)
+	if pool != nil {
+		pg := pool.g
+		q.poolUnit = pool.direct && len(pg.in) == 2 && pg.d[0] == 1 && pg.d[1] == 1 &&
+			asm.MaxColsSupported(pg.k[1], pg.s[1]) && q.mg*q.cols <= convPoolBudget
+		if q.poolUnit && q.imgs == 1 && pg.pb[0] == 0 && pg.k[0] <= pg.s[0] {
+			q.poolBand = pg.s[0] * g2.out[1]
+		}
+		// Rows below the last window are not computed.
+		rows := min(pg.in[0], max(0, (pg.out[0]-1)*pg.s[0]-pg.pb[0]+pg.k[0]))
+		if q.poolUnit && q.imgs == 1 && rows > 0 {
+			q.unitCols = rows * g2.out[1]
+		}
+		ylo, yhi := insideRange(pg.in[0], pg.k[0], pg.s[0], pg.pb[0], pg.out[0])
+		xlo, xhi := insideRange(pg.in[1], pg.k[1], pg.s[1], pg.pb[1], pg.out[1])
+		q.poolTall = q.poolUnit && ylo == 0 && yhi == pg.out[0] && xlo == 0 && xhi == pg.out[1] &&
+			pg.pb[0] == 0 && pg.pb[1] == 0 && pg.k[0] <= pg.s[0] && q.unitCols == pg.out[0]*pg.s[0]*g2.out[1]
+	}
+	return q
+}
+
+// getBufs returns a goroutine's scratch, sized for q.
+func (q *conv32Plan) getBufs() *conv32Bufs {
+	if b, ok := q.bufs.Get().(*conv32Bufs); ok {
+		return b
+	}
+	b := &conv32Bufs{}
+	switch {
+	case q.sub:
+		b.pad = make([]float32, q.cg*q.p.outSize)
+	case q.ic != nil && q.ic.copy:
+		b.pad = make([]float32, q.ic.img*q.imgs+asm.CopyRunsSlack)
+	}
+	if q.imgs > 1 || q.poolUnit {
+		b.out = make([]float32, q.mg*q.cols+asm.MaxPlaneSlack)
+	}
+	return b
+}
+
+// convRun32 computes y = act(conv(x, w) + bias) (bias may be nil) on up to
+// threads goroutines. y is fully written.
+func convRun32(wk *Workers, threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
+	newConv32Plan(p, nil).run(wk, threads, x, w, bias, nil, y, act)
+}
+
+// run computes y = act(conv(x, w) + bias + z), or its max pool when q
+// has one, on up to threads goroutines (bias and z may be nil; z has the
+// convolution's output shape). y is fully written.
+func (q *conv32Plan) run(wk *Workers, threads int, x, w, bias, z, y []float32, act *asm.ConvAct) {
+	p := q.p
+	if q.pool != nil && !q.poolUnit {
+		// Convolve into scratch, then pool.
+		buf := getScratch[float32](p.n * p.m * p.outSize)
+		defer putScratch(buf)
+		q.runThenPool(wk, threads, x, w, bias, z, *buf, y, act)
+		return
+	}
+	if p.n == 0 || p.m == 0 || p.outSize == 0 {
+		return
+	}
+	if q.g2 == nil {
+		// Depthwise, or N-D (the generic path with the vector
+		// epilogue); a summand goes in a second pass.
+		none := asm.ConvActNone()
+		a := act
+		if z != nil {
+			a = &none
+		}
+		if p.depthwise3x3() {
+			depthwiseRun(wk, threads, p, x, w, bias, y, a)
+		} else {
+			var f func([]float32)
+			if *a != none {
+				f = func(s []float32) { asm.BiasAct(1, len(s), s, len(s), nil, a, s, len(s)) }
 			}
-			if padBuf != nil {
-				putScratch(padBuf)
+			convRun(wk, threads, p, x, w, bias, y, f)
+		}
+		if z != nil {
+			asm.BiasSumAct(1, len(y), y, len(y), nil, z, len(y), act, y, len(y))
+		}
+		return
+	}
+	// Each thread gets at least about a million multiply-adds.
+	threads = max(1, min(threads, q.macs>>20))
+	// Split a unit's columns (in whole panels, or in bands of pooled
+	// rows), or else its rows, so that every thread has work.
+	j := conv32Job{q: q, x: x, w: w, bias: bias, z: z, y: y, act: act, colParts: 1, rowParts: 1, colAlign: asm.PanelWidth}
+	if units := q.units; units < threads {
+		per := (threads + units - 1) / units
+		switch {
+		case q.pool == nil && (q.cols+asm.PanelWidth-1)/asm.PanelWidth >= 2*per:
+			j.colParts = per
+		case q.pool != nil && q.poolBand > 0 && q.unitCols/q.poolBand >= 2*per:
+			j.colParts, j.colAlign = per, q.poolBand
+		default:
+			j.rowParts = min(per, max(1, q.mg/8))
+		}
+	}
+	items := q.units * j.colParts * j.rowParts
+	if threads == 1 || items == 1 {
+		j.run(0, items) // no closure to allocate
+		return
+	}
+	// Split: a job from the plan's pool, whose bound run method is made
+	// once, so that the split allocates nothing of ours.
+	hj, _ := q.jobs.Get().(*conv32Job)
+	if hj == nil {
+		hj = new(conv32Job)
+		hj.fn = hj.run
+	}
+	fn := hj.fn
+	*hj = j
+	hj.fn = fn
+	parallelFor(wk, threads, items, 1, fn)
+	*hj = conv32Job{fn: fn} // drop the operands
+	q.jobs.Put(hj)
+}
+
+// runThenPool is run for a plan whose pool does not read units from
+// scratch: the convolution into t (of the convolution's output size),
+// then the pool of t into y.
+func (q *conv32Plan) runThenPool(wk *Workers, threads int, x, w, bias, z, t, y []float32, act *asm.ConvAct) {
+	q.noPool.run(wk, threads, x, w, bias, z, t, act)
+	pp := *q.pool
+	pp.threads, pp.workers = threads, wk
+	maxPoolRun(&pp, t, y, nil, false, float32(-math.MaxFloat32))
+}
+
+// conv32Job is one run of a conv32Plan: its operands, and how units are
+// split into parts.
+type conv32Job struct {
+	q                  *conv32Plan
+	x, w, bias, z, y   []float32
+	act                *asm.ConvAct
+	colParts, rowParts int
+	colAlign           int              // columns a column part holds a multiple of
+	fn                 func(lo, hi int) // run, bound once (pooled jobs)
+}
+
+// run computes the items [lo, hi) of (unit, part).
+func (j *conv32Job) run(lo, hi int) {
+	q, p := j.q, j.q.p
+	x, w, bias, z, y, act := j.x, j.w, j.bias, j.z, j.y, j.act
+	g2 := q.g2
+	cg, mg, kdim, imgs := q.cg, q.mg, q.kdim, q.imgs
+	colParts, rowParts, colAlign := j.colParts, j.rowParts, j.colAlign
+	parts := colParts * rowParts
+	var pool *geom
+	poolOut := 0
+	if q.pool != nil {
+		pool, poolOut = q.pool.g, q.pool.outSize
+	}
+	bufs := q.getBufs()
+	defer q.bufs.Put(bufs)
+	var runBuf [3 * 256]int32
+	var startBuf [9]int32
+	for it := lo; it < hi; it++ {
+		part := it % parts
+		u := it / parts
+		gi := u % p.group
+		img0 := (u / p.group) * imgs
+		ni := min(imgs, p.n-img0)
+		ucols := ni * p.outSize
+		if ni == 1 {
+			ucols = q.unitCols
+		}
+		cp, rp := part%colParts, part/colParts
+		j0, j1 := splitRange(ucols, colParts, cp, colAlign)
+		m0, m1 := splitRange(mg, rowParts, rp, 1)
+		if j0 >= j1 || m0 >= m1 {
+			continue
+		}
+		base := (img0*p.c + gi*cg) * p.inSize
+		var pack asm.PackFunc
+		switch {
+		case q.direct:
+			xg := x[base : base+cg*p.inSize]
+			pack = func(p0, kb, jj, nb int, dst []float32) {
+				asm.PackBlock(xg, p.inSize, p0, kb, j0+jj, nb, dst)
 			}
-		}()
-		var runBuf [3 * 256]int32
-		var startBuf [9]int32
-		for it := lo; it < hi; it++ {
-			part := it % parts
-			u := it / parts
-			gi := u % p.group
-			img0 := (u / p.group) * imgs
-			ni := min(imgs, p.n-img0)
-			ucols := ni * p.outSize
-			cp, rp := part%colParts, part/colParts
-			j0, j1 := splitRange(ucols, colParts, cp, asm.PanelWidth)
-			m0, m1 := splitRange(mg, rowParts, rp, 1)
-			if j0 >= j1 || m0 >= m1 {
-				continue
+		case q.sub:
+			xs := bufs.pad
+			subsample(x[base:], cg, p.inSize, g2, xs)
+			pack = func(p0, kb, jj, nb int, dst []float32) {
+				asm.PackBlock(xs, p.outSize, p0, kb, j0+jj, nb, dst)
 			}
-			base := (img0*p.c + gi*cg) * p.inSize
-			var pack asm.PackFunc
+		default:
+			ic := q.ic
+			src := x[base:]
 			switch {
-			case direct:
-				xg := x[base : base+cg*p.inSize]
-				pack = func(p0, kb, jj, nb int, dst []float32) {
-					asm.PackBlock(xg, p.inSize, p0, kb, j0+jj, nb, dst)
+			case ic.copy:
+				// Only the padded rows that the part's output rows read.
+				r0, r1 := 0, ic.rows
+				if ni == 1 && colParts > 1 {
+					ow := g2.out[1]
+					r0 = (j0 / ow) * g2.s[0]
+					r1 = min(ic.rows, ((j1-1)/ow)*g2.s[0]+(g2.k[0]-1)*g2.d[0]+1)
 				}
-			case sub:
-				if padBuf == nil {
-					padBuf = getScratch[float32](cg * p.outSize)
+				ic.fill(x, base, ni, bufs.pad, r0, r1)
+				src = bufs.pad
+			case ic.tail(base, ni, p.outSize, len(x)):
+				// The last unit: read a copy of the rest of x.
+				need := len(src) + asm.CopyRunsSlack
+				if cap(bufs.tail) < need {
+					bufs.tail = make([]float32, need)
 				}
-				xs := *padBuf
-				subsample(x[base:], cg, p.inSize, g2, xs)
-				pack = func(p0, kb, jj, nb int, dst []float32) {
-					asm.PackBlock(xs, p.outSize, p0, kb, j0+jj, nb, dst)
+				t := bufs.tail[:need]
+				copy(t, src)
+				src = t
+			}
+			pack = func(p0, kb, jj, nb int, dst []float32) {
+				if c0, c1 := j0+jj, j0+jj+nb; c0%asm.PanelWidth == 0 && (c1%asm.PanelWidth == 0 || c1 == len(ic.colIdx)) {
+					// Whole panels: their runs were split once, in the plan.
+					q0 := c0 / asm.PanelWidth
+					np := (nb + asm.PanelWidth - 1) / asm.PanelWidth
+					asm.CopyRuns(dst, kb, np, src, ic.rowOff[p0:p0+kb], ic.runs, ic.starts[q0:q0+np+1])
+					return
 				}
-			default:
-				src := x[base:]
-				switch {
-				case ic.copy:
-					if padBuf == nil {
-						padBuf = getScratch[float32](ic.img*imgs + asm.CopyRunsSlack)
-						clear(*padBuf)
-					}
-					ic.fill(x, base, ni, *padBuf)
-					src = *padBuf
-				case ic.tail(base, ni, p.outSize, len(x)):
-					// The last unit: read a copy of the rest of x.
-					t := getScratch[float32](len(src) + asm.CopyRunsSlack)
-					defer putScratch(t)
-					copy(*t, src)
-					src = *t
-				}
-				pack = func(p0, kb, jj, nb int, dst []float32) {
-					runs, starts := im2colRuns(ic.colIdx[j0+jj:j0+jj+nb], runBuf[:0], startBuf[:0])
-					asm.CopyRuns(dst, kb, len(starts)-1, src, ic.rowOff[p0:p0+kb], runs, starts)
+				runs, starts := im2colRuns(ic.colIdx[j0+jj:j0+jj+nb], runBuf[:0], startBuf[:0])
+				asm.CopyRuns(dst, kb, len(starts)-1, src, ic.rowOff[p0:p0+kb], runs, starts)
+			}
+		}
+		wg := w[(gi*mg+m0)*kdim:]
+		var bg []float32
+		if bias != nil {
+			bg = bias[gi*mg+m0 : gi*mg+m1]
+		}
+		// zAt is the summand of row m0 of the unit's image img at
+		// position pos.
+		zAt := func(img, pos int) []float32 {
+			if z == nil {
+				return nil
+			}
+			return z[((img0+img)*p.m+gi*mg+m0)*p.outSize+pos:]
+		}
+		n := j1 - j0
+		switch {
+		case ni == 1 && pool == nil:
+			c := y[(img0*p.m+gi*mg+m0)*p.outSize+j0:]
+			asm.SgemmActSum(m1-m0, n, kdim, wg, kdim, pack, bg, zAt(0, j0), p.outSize, act, c, p.outSize)
+		case ni == 1:
+			// One image: its rows [j0/ow, j1/ow) go to scratch, then
+			// their pooled rows to y.
+			c := bufs.out
+			asm.SgemmActSum(m1-m0, n, kdim, wg, kdim, pack, bg, zAt(0, j0), p.outSize, act, c, n)
+			ow := g2.out[1]
+			pr0, pr1 := 0, pool.out[0]
+			if colParts > 1 {
+				pr0 = j0 / colAlign
+				if j1 < ucols {
+					pr1 = j1 / colAlign
 				}
 			}
-			wg := w[(gi*mg+m0)*kdim:]
-			var bg []float32
-			if bias != nil {
-				bg = bias[gi*mg+m0 : gi*mg+m1]
+			if q.poolTall && colParts == 1 {
+				// The channels' planes, one under the other, in one call.
+				dst := y[(img0*p.m+gi*mg+m0)*poolOut : (img0*p.m+gi*mg+m1)*poolOut]
+				asm.MaxPlane(dst, pool.out[1], pool.out[1], (m1-m0)*pool.out[0], c, ow, pool.k[0], pool.k[1], pool.s[0], pool.s[1])
+				break
 			}
-			if ni == 1 {
-				c := y[(img0*p.m+gi*mg+m0)*p.outSize+j0:]
-				asm.SgemmAct(m1-m0, j1-j0, kdim, wg, kdim, pack, bg, act, c, p.outSize)
-				continue
+			for i := 0; i < m1-m0; i++ {
+				dst := y[(img0*p.m+gi*mg+m0+i)*poolOut:]
+				maxPoolPlane32(pool, c[i*n:], ow, j0/ow, dst[:poolOut], pr0, pr1, float32(-math.MaxFloat32))
 			}
-			// Stacked images: the product goes to a scratch matrix, then
-			// each image's columns get the epilogue on their way to y.
-			n := j1 - j0
-			if scratch == nil {
-				scratch = getScratch[float32](mg * cols)
-			}
-			c := (*scratch)[:(m1-m0)*n]
+		default:
+			// Stacked images: the product goes to scratch, then each
+			// image's columns get the epilogue on their way to y, or
+			// in place and pooled.
+			c := bufs.out[:(m1-m0)*n+asm.MaxPlaneSlack]
 			asm.SgemmAct(m1-m0, n, kdim, wg, kdim, pack, nil, nil, c, n)
 			for j := j0; j < j1; {
 				img, pos := j/p.outSize, j%p.outSize
 				run := min(p.outSize-pos, j1-j)
-				dst := y[((img0+img)*p.m+gi*mg+m0)*p.outSize+pos:]
-				asm.BiasAct(m1-m0, run, c[j-j0:], n, bg, act, dst, p.outSize)
+				if pool == nil {
+					dst := y[((img0+img)*p.m+gi*mg+m0)*p.outSize+pos:]
+					if run == p.outSize {
+						// A whole image: its channels' planes follow each other.
+						asm.BiasSumActPacked(m1-m0, run, c[j-j0:], n, bg, zAt(img, pos), p.outSize, act, dst[:(m1-m0)*p.outSize])
+					} else {
+						asm.BiasSumAct(m1-m0, run, c[j-j0:], n, bg, zAt(img, pos), p.outSize, act, dst, p.outSize)
+					}
+				} else {
+					// Whole images (colParts is 1).
+					ci := c[j-j0:]
+					asm.BiasSumAct(m1-m0, run, ci, n, bg, zAt(img, pos), p.outSize, act, ci, n)
+					for i := 0; i < m1-m0; i++ {
+						dst := y[((img0+img)*p.m+gi*mg+m0+i)*poolOut:]
+						maxPoolPlane32(pool, ci[i*n:], g2.out[1], 0, dst[:poolOut], 0, pool.out[0], float32(-math.MaxFloat32))
+					}
+				}
 				j += run
 			}
 		}
-	})
+	}
 }
 
 // im2colPlan lays out the im2col matrix of one group of a stack of
@@ -185,6 +431,9 @@ type im2colPlan struct {
 	plane, img     int // floats per plane and per image of the source
 	inPlane, inImg int // the same in the input
 	rowOff, colIdx []int32
+	// runs and starts are the runs of colIdx for asm.CopyRuns, panel
+	// by panel (im2colRuns of all the columns).
+	runs, starts []int32
 }
 
 func newIm2colPlan(p *convPlan, g *geom, imgs int) *im2colPlan {
@@ -221,6 +470,7 @@ func newIm2colPlan(p *convPlan, g *geom, imgs int) *im2colPlan {
 		oy, ox := pos/ow, pos%ow
 		q.colIdx[i] = int32(img*q.img + oy*sh*q.rowLen + ox)
 	}
+	q.runs, q.starts = im2colRuns(q.colIdx, nil, nil)
 	return q
 }
 
@@ -233,13 +483,13 @@ func (q *im2colPlan) tail(base, ni, outSize, xlen int) bool {
 }
 
 // fill copies the group of ni images at x[base:] into buf (whose
-// padding is already zero).
-func (q *im2colPlan) fill(x []float32, base, ni int, buf []float32) {
+// padding is already zero): the padded rows [r0, r1) of every plane.
+func (q *im2colPlan) fill(x []float32, base, ni int, buf []float32, r0, r1 int) {
 	g := q.g
 	h, w := g.in[0], g.in[1]
 	pt, pl := g.pb[0], g.pb[1]
 	s := q.rowLen / q.phaseLen
-	y0, y1 := max(0, -pt), min(h, q.rows-pt)
+	y0, y1 := max(0, -pt, r0-pt), min(h, q.rows-pt, r1-pt)
 	x0, x1 := 0, min(w, q.phaseLen*s-pl)
 	if x1 <= x0 {
 		return
@@ -331,49 +581,3 @@ func splitRange(n, parts, i, align int) (lo, hi int) {
 }
 
 func roundUpInt(x, m int) int { return (x + m - 1) / m * m }
-
-// depthwise3x3 reports whether p is a 3×3 depthwise convolution (one
-// input and one output channel per group) with equal strides of 1 or 2
-// and no dilation, which depthwiseRun computes directly.
-func (p *convPlan) depthwise3x3() bool {
-	g := p.g
-	return len(g.k) == 2 && g.k[0] == 3 && g.k[1] == 3 && p.group == p.c && p.group == p.m &&
-		g.s[0] == g.s[1] && asm.DepthwiseSupported(g.s[0]) && g.d[0] == 1 && g.d[1] == 1
-}
-
-// depthwiseRun computes a 3×3 depthwise convolution plane by plane: each
-// input plane is copied into a zero-bordered buffer that holds every tap,
-// then asm.Depthwise3x3 computes the output plane.
-func depthwiseRun(wk *Workers, threads int, p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
-	g := p.g
-	h, wd := g.in[0], g.in[1]
-	oh, ow := g.out[0], g.out[1]
-	s := g.s[0]
-	pt, pl := g.pb[0], g.pb[1]
-	lds := (ow-1)*s + 3
-	rows := (oh-1)*s + 3
-	planes := p.n * p.c
-	// Each thread needs about 30k outputs to pay for waking it.
-	threads = max(1, min(threads, planes*p.outSize/30000))
-	parallelFor(wk, threads, planes, 1, func(lo, hi int) {
-		buf := getScratch[float32](rows*lds + asm.DepthwiseSlack)
-		defer putScratch(buf)
-		pad := *buf
-		clear(pad)
-		// Input rows and columns that land in the buffer.
-		y0, y1 := max(0, -pt), min(h, rows-pt)
-		x0, x1 := max(0, -pl), min(wd, lds-pl)
-		for pi := lo; pi < hi; pi++ {
-			ch := pi % p.c
-			src := x[pi*p.inSize : (pi+1)*p.inSize]
-			if x1 > x0 && y1 > y0 {
-				asm.CopyRows(pad[(y0+pt)*lds+x0+pl:], lds, src[y0*wd+x0:], wd, x1-x0, y1-y0)
-			}
-			var b float32
-			if bias != nil {
-				b = bias[ch]
-			}
-			asm.Depthwise3x3(y[pi*p.outSize:(pi+1)*p.outSize], ow, oh, pad, lds, s, w[ch*9:ch*9+9], b, act)
-		}
-	})
-}

@@ -3,6 +3,8 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
+	"sync/atomic"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -333,19 +335,27 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
+	var last atomic.Pointer[poolShape] // the plan of the last input shape
 	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
 		X := in[0]
-		p, err := a.plan(X.Shape())
-		if err != nil {
-			return nil, err
+		ps := last.Load()
+		if ps == nil || !slices.Equal(ps.xs, X.Shape()) {
+			p, err := a.plan(X.Shape())
+			if err != nil {
+				return nil, err
+			}
+			ps = &poolShape{xs: slices.Clone(X.Shape()), p: p, out: a.outShape(X.Shape(), p)}
+			last.Store(ps)
 		}
+		p := new(poolPlan)
+		*p = *ps.p
 		p.threads = rc.threads()
 		p.workers = rc.workers()
 		// Every path writes all of y.
-		y, err := rc.NewUninit(X.DType(), a.outShape(X.Shape(), p)...)
+		y, err := rc.NewUninit(X.DType(), ps.out...)
 		if err != nil {
 			return nil, err
 		}
@@ -367,9 +377,16 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 		default:
 			return nil, ErrDType("MaxPool", X.DType())
 		}
-		return []*tensor.Tensor{y, idx}, nil
+		return rc.Results(y, idx), nil
 	}
 	return halfWrap(k), nil
+}
+
+// poolShape is a pooling resolved for one input shape; the plan is only
+// read (a run copies it to set its threads).
+type poolShape struct {
+	xs, out []int
+	p       *poolPlan
 }
 
 func maxPoolRun[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowest T) {
@@ -453,7 +470,7 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 		default:
 			return nil, ErrDType(name, X.DType())
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return halfWrap(k), nil
 }
@@ -546,7 +563,7 @@ func buildGlobalPool(kind poolKind) func(b *Builder) (Kernel, error) {
 			default:
 				return nil, ErrDType(name, X.DType())
 			}
-			return []*tensor.Tensor{y}, nil
+			return rc.Results(y), nil
 		}
 		return halfWrap(k), nil
 	}
@@ -631,7 +648,7 @@ func buildMaxRoiPool(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return halfWrap(k), nil
 }
@@ -746,7 +763,7 @@ func buildRoiAlign(b *Builder) (Kernel, error) {
 		default:
 			return nil, ErrDType("RoiAlign", X.DType())
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return halfWrap(k), nil
 }
@@ -909,7 +926,7 @@ func buildMaxUnpool(b *Builder) (Kernel, error) {
 		if err := scatterFlat(X, y, dst); err != nil {
 			return nil, err
 		}
-		return []*tensor.Tensor{y}, nil
+		return rc.Results(y), nil
 	}
 	return KernelFunc(k), nil
 }

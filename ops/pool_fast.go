@@ -104,69 +104,83 @@ func maxPoolRows[T Number](p *poolPlan, x, y []T, lowest T) {
 }
 
 // maxPoolPlanes32 is the float32 2-D MaxPool (no indices, no dilation)
-// for window widths and column strides that asm.MaxPlane handles: the
-// windows that lie inside the plane go to the vector kernel, the border
-// ones are walked here. Planes are split over p.threads goroutines.
+// for window widths and column strides that asm.MaxPlane handles (see
+// maxPoolPlane32), plane by plane. Planes are split over p.threads
+// goroutines.
 func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
 	g := p.g
-	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
+	threads := max(1, min(p.threads, p.nc*p.outSize*g.k[0]*g.k[1]/(1<<18)))
+	parallelFor(p.workers, threads, p.nc, 1, func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			maxPoolPlane32(g, x[pi*p.inSize:], g.in[1], 0, y[pi*p.outSize:(pi+1)*p.outSize], 0, g.out[0], lowest)
+		}
+	})
+}
+
+// maxPoolPlane32 computes the output rows [pr0, pr1) of one plane of a
+// float32 2-D MaxPool (no dilation; asm.MaxColsSupported(kw, sw)) of
+// geometry g: the windows that lie inside the plane go to asm.MaxPlane,
+// the border ones are walked here. src holds the input rows from r0 on,
+// lds floats apart (input (iy, ix) is src[(iy-r0)*lds+ix]; lds ≥ the
+// plane's width), at least every row the windows
+// of the output rows read, and may extend past them (the vector kernel
+// reads up to asm.MaxPlaneSlack floats past a window when src has them);
+// dst is the output plane (output (i, j) is dst[i*ow+j]), and nothing
+// past row pr1 of it is written.
+func maxPoolPlane32(g *geom, src []float32, lds, r0 int, dst []float32, pr0, pr1 int, lowest float32) {
+	h, w, ow := g.in[0], g.in[1], g.out[1]
 	kh, kw, sh, sw := g.k[0], g.k[1], g.s[0], g.s[1]
 	pt, pl := g.pb[0], g.pb[1]
-	ylo, yhi := insideRange(h, kh, sh, pt, oh)
+	ylo, yhi := insideRange(h, kh, sh, pt, g.out[0])
 	xlo, xhi := insideRange(w, kw, sw, pl, ow)
-	window := func(src []float32, i, j int) float32 {
+	ylo, yhi = max(ylo, pr0), min(yhi, pr1)
+	dst = dst[:pr1*ow]
+	window := func(i, j int) float32 {
 		y0, x0 := i*sh-pt, j*sw-pl
 		a, b := max(0, y0), min(h, y0+kh)
 		c, d := max(0, x0), min(w, x0+kw)
 		if a >= b || c >= d {
 			return lowest
 		}
-		m := src[a*w+c]
+		m := src[(a-r0)*lds+c]
 		for yy := a; yy < b; yy++ {
-			for _, v := range src[yy*w+c : yy*w+d] {
+			for _, v := range src[(yy-r0)*lds+c : (yy-r0)*lds+d] {
 				m = max(m, v)
 			}
 		}
 		return m
 	}
-	threads := max(1, min(p.threads, p.nc*p.outSize*kh*kw/(1<<18)))
-	parallelFor(p.workers, threads, p.nc, 1, func(lo, hi int) {
-		for pi := lo; pi < hi; pi++ {
-			src := x[pi*p.inSize : (pi+1)*p.inSize]
-			dst := y[pi*p.outSize : (pi+1)*p.outSize]
-			ny, nx := yhi-ylo, xhi-xlo
-			if nx > 0 {
-				// The kernel reads past the last window: keep it inside x.
-				for ny > 0 {
-					end := pi*p.inSize + ((ylo+ny-1)*sh-pt+kh-1)*w + (xhi-1)*sw - pl + kw - 1 + asm.MaxPlaneSlack
-					if end < len(x) {
-						break
-					}
-					ny--
-				}
-			} else {
-				ny = 0
+	ny, nx := yhi-ylo, xhi-xlo
+	if nx > 0 {
+		// The kernel reads past the last window: keep it inside src.
+		for ny > 0 {
+			end := ((ylo+ny-1)*sh-pt+kh-1-r0)*lds + (xhi-1)*sw - pl + kw - 1 + asm.MaxPlaneSlack
+			if end < len(src) {
+				break
 			}
-			if ny > 0 {
-				asm.MaxPlane(dst[ylo*ow+xlo:], ow, nx, ny, x[pi*p.inSize+(ylo*sh-pt)*w+xlo*sw-pl:], w, kh, kw, sh, sw)
-			}
-			for i := 0; i < oh; i++ {
-				out := dst[i*ow : (i+1)*ow]
-				if i >= ylo && i < ylo+ny {
-					for j := 0; j < xlo; j++ {
-						out[j] = window(src, i, j)
-					}
-					for j := xhi; j < ow; j++ {
-						out[j] = window(src, i, j)
-					}
-					continue
-				}
-				for j := range out {
-					out[j] = window(src, i, j)
-				}
-			}
+			ny--
 		}
-	})
+	} else {
+		ny = 0
+	}
+	if ny > 0 {
+		asm.MaxPlane(dst[ylo*ow+xlo:], ow, nx, ny, src[(ylo*sh-pt-r0)*lds+xlo*sw-pl:], lds, kh, kw, sh, sw)
+	}
+	for i := pr0; i < pr1; i++ {
+		out := dst[i*ow : (i+1)*ow]
+		if i >= ylo && i < ylo+ny {
+			for j := 0; j < xlo; j++ {
+				out[j] = window(i, j)
+			}
+			for j := xhi; j < ow; j++ {
+				out[j] = window(i, j)
+			}
+			continue
+		}
+		for j := range out {
+			out[j] = window(i, j)
+		}
+	}
 }
 
 // insideRange returns the outputs [lo, hi) (of n) whose window of k

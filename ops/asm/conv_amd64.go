@@ -15,6 +15,9 @@ var convAVX2 = hasAVX2FMA && sgemmDefault.name != "generic"
 func convBiasActAVX2(src *float32, lds int, dst *float32, ldd int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)
 
 //go:noescape
+func convBiasSumActAVX2(src *float32, lds int, dst *float32, ldd int, z *float32, ldz int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)
+
+//go:noescape
 func convDepthwise3x3AVX2(dst *float32, ow int, oh int, src *float32, lds int, stride int, w *float32, bias float32, lo float32, hi float32, alpha float32, mode int, maskRows int)
 
 // biasAct is BiasAct with the extents checked.
@@ -28,6 +31,19 @@ func biasAct(rows, n int, src []float32, lds int, bias []float32, act *ConvAct, 
 		bp = unsafe.SliceData(bias)
 	}
 	convBiasActAVX2(unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldd, rows, n, bp, act.Lo, act.Hi, act.Alpha, act.mode())
+}
+
+// biasSumAct is BiasSumAct with the extents checked.
+func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int, act *ConvAct, dst []float32, ldd int) {
+	if !convAVX2 {
+		biasSumActGo(rows, n, src, lds, bias, z, ldz, act, dst, ldd)
+		return
+	}
+	var bp *float32
+	if bias != nil {
+		bp = unsafe.SliceData(bias)
+	}
+	convBiasSumActAVX2(unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldd, unsafe.SliceData(z), ldz, rows, n, bp, act.Lo, act.Hi, act.Alpha, act.mode())
 }
 
 // depthwise3x3 is Depthwise3x3 with the extents checked.

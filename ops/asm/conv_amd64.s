@@ -398,21 +398,39 @@ runs_row:
 	MOVQ    R11, R15
 
 runs_run:
+	// A run of one or two groups copies them; a longer one copies 32
+	// floats (a run is at most a panel row): what lies past its end the
+	// next runs, rows and panels overwrite, and the copy needs no loop.
 	CMPQ    R15, R12
 	JGE     runs_rowdone
 	MOVLQSX (R15), AX
 	LEAQ    (BX)(AX*4), AX
 	MOVLQSX 4(R15), R8
 	LEAQ    (DI)(R8*4), R8
-	MOVLQSX 8(R15), CX
-
-runs_vec:
 	VMOVUPS (AX), Y0
+	MOVLQSX 8(R15), CX
+	CMPQ    CX, $2
+	JGT     runs_four
+	JEQ     runs_two
 	VMOVUPS Y0, (R8)
-	ADDQ    $32, AX
-	ADDQ    $32, R8
-	DECQ    CX
-	JNE     runs_vec
+	ADDQ    $12, R15
+	JMP     runs_run
+
+runs_two:
+	VMOVUPS 32(AX), Y1
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	ADDQ    $12, R15
+	JMP     runs_run
+
+runs_four:
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS Y0, (R8)
+	VMOVUPS Y1, 32(R8)
+	VMOVUPS Y2, 64(R8)
+	VMOVUPS Y3, 96(R8)
 	ADDQ    $12, R15
 	JMP     runs_run
 
@@ -833,5 +851,104 @@ cr_next:
 	JNE  cr_row
 
 cr_done:
+	VZEROUPPER
+	RET
+
+// EPI_SUM(op): Y0 = act(src + bias + z) for 8 lanes at column R10 (src
+// SI, z R13, bias Y10), stored to DI; op is EPI_CLAMP or EPI_LEAKY. The
+// sum is (src + bias) + z, the order of a Conv with bias and then an Add.
+#define EPI_SUM(op) \
+	VADDPS  (SI)(R10*4), Y10, Y0 \
+	VADDPS  (R13)(R10*4), Y0, Y0 \
+	op                           \
+	VMOVUPS Y0, (DI)(R10*4)
+
+// EPI_SUMTAIL(op): EPI_SUM for the lanes of mask Y12.
+#define EPI_SUMTAIL(op) \
+	VMASKMOVPS (SI)(R10*4), Y12, Y0  \
+	VADDPS     Y0, Y10, Y0           \
+	VMASKMOVPS (R13)(R10*4), Y12, Y3 \
+	VADDPS     Y3, Y0, Y0            \
+	op                               \
+	VMASKMOVPS Y0, Y12, (DI)(R10*4)
+
+// func convBiasSumActAVX2(src *float32, lds int, dst *float32, ldd int, z *float32, ldz int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)
+TEXT ·convBiasSumActAVX2(SB), NOSPLIT, $0-96
+	MOVQ src+0(FP), SI
+	MOVQ lds+8(FP), AX
+	SHLQ $2, AX
+	MOVQ dst+16(FP), DI
+	MOVQ ldd+24(FP), BX
+	SHLQ $2, BX
+	MOVQ z+32(FP), R13
+	MOVQ ldz+40(FP), R14
+	SHLQ $2, R14
+	MOVQ rows+48(FP), CX
+	MOVQ n+56(FP), DX
+	MOVQ bias+64(FP), R8
+	MOVQ mode+88(FP), R9
+	VBROADCASTSS lo+72(FP), Y13
+	VBROADCASTSS hi+76(FP), Y14
+	TESTQ R9, R9
+	JEQ  sum_masks
+	VBROADCASTSS alpha+80(FP), Y13
+
+sum_masks:
+	MOVQ DX, R10
+	ANDQ $7, R10
+	NEGQ R10
+	LEAQ convMask<>(SB), R11
+	VMOVUPS 32(R11)(R10*4), Y12
+	VXORPS Y11, Y11, Y11
+	MOVQ DX, R12
+	SUBQ $8, R12
+	TESTQ CX, CX
+	JLE  sum_done
+
+sum_row:
+	VXORPS Y10, Y10, Y10
+	TESTQ R8, R8
+	JEQ  sum_rowgo
+	VBROADCASTSS (R8), Y10
+	ADDQ $4, R8
+
+sum_rowgo:
+	XORQ R10, R10
+	TESTQ R9, R9
+	JNE  sum_leaky
+
+sum_clamp:
+	CMPQ R10, R12
+	JGT  sum_clamptail
+	EPI_SUM(EPI_CLAMP)
+	ADDQ $8, R10
+	JMP  sum_clamp
+
+sum_clamptail:
+	CMPQ R10, DX
+	JGE  sum_next
+	EPI_SUMTAIL(EPI_CLAMP)
+	JMP  sum_next
+
+sum_leaky:
+	CMPQ R10, R12
+	JGT  sum_leakytail
+	EPI_SUM(EPI_LEAKY)
+	ADDQ $8, R10
+	JMP  sum_leaky
+
+sum_leakytail:
+	CMPQ R10, DX
+	JGE  sum_next
+	EPI_SUMTAIL(EPI_LEAKY)
+
+sum_next:
+	ADDQ AX, SI
+	ADDQ BX, DI
+	ADDQ R14, R13
+	DECQ CX
+	JNE  sum_row
+
+sum_done:
 	VZEROUPPER
 	RET

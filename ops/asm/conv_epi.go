@@ -100,6 +100,82 @@ func biasActGo(rows, n int, src []float32, lds int, bias []float32, act *ConvAct
 	}
 }
 
+// BiasSumAct sets dst[i*ldd+j] = act(src[i*lds+j] + bias[i] + z[i*ldz+j])
+// for i < rows, j < n (no bias when bias is nil), adding in that order:
+// (src + bias) + z, as a Conv with a bias followed by an Add gives. src,
+// z and dst may be the same matrix.
+func BiasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int, act *ConvAct, dst []float32, ldd int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	if z == nil {
+		BiasAct(rows, n, src, lds, bias, act, dst, ldd)
+		return
+	}
+	_ = src[(rows-1)*lds+n-1]
+	_ = dst[(rows-1)*ldd+n-1]
+	_ = z[(rows-1)*ldz+n-1]
+	if bias != nil {
+		_ = bias[rows-1]
+	}
+	biasSumAct(rows, n, src, lds, bias, z, ldz, act, dst, ldd)
+}
+
+// BiasSumActPacked is BiasSumAct into rows of dst that follow each other
+// (ldd = n), for a dst that overlaps neither src nor z: every row but the
+// last is written in whole vectors, whose spill past the row the next
+// row overwrites, so that only the last row needs masked stores (which
+// are slow). z may be nil.
+func BiasSumActPacked(rows, n int, src []float32, lds int, bias, z []float32, ldz int, act *ConvAct, dst []float32) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	if n >= 8 && rows > 1 && n%8 != 0 && lds >= n && (z == nil || ldz >= n) {
+		// Rows 0..rows-2 as rows of roundUp(n, 8) floats: the extra
+		// floats read lie in the next row, and those written are
+		// overwritten by it.
+		nv := roundUp(n, 8)
+		_ = src[(rows-1)*lds+n-1]
+		_ = dst[(rows-1)*n+n-1]
+		if bias != nil {
+			_ = bias[rows-1]
+		}
+		if z != nil {
+			_ = z[(rows-1)*ldz+n-1]
+			biasSumAct(rows-1, nv, src, lds, bias, z, ldz, act, dst, n)
+		} else {
+			biasAct(rows-1, nv, src, lds, bias, act, dst, n)
+		}
+		last := rows - 1
+		var bl, zl []float32
+		if bias != nil {
+			bl = bias[last : last+1]
+		}
+		if z != nil {
+			zl = z[last*ldz:]
+		}
+		BiasSumAct(1, n, src[last*lds:], lds, bl, zl, ldz, act, dst[last*n:], n)
+		return
+	}
+	BiasSumAct(rows, n, src, lds, bias, z, ldz, act, dst, n)
+}
+
+// biasSumActGo is the reference of biasSumAct.
+func biasSumActGo(rows, n int, src []float32, lds int, bias, z []float32, ldz int, act *ConvAct, dst []float32, ldd int) {
+	for i := 0; i < rows; i++ {
+		var b float32
+		if bias != nil {
+			b = bias[i]
+		}
+		s := src[i*lds : i*lds+n]
+		zr := z[i*ldz : i*ldz+n]
+		d := dst[i*ldd : i*ldd+n]
+		for j, v := range s {
+			d[j] = act.apply(v + b + zr[j])
+		}
+	}
+}
+
 // PanelWidth is the number of columns in one panel of a packed right-hand
 // operand (see PackFunc).
 const PanelWidth = panelN
@@ -140,6 +216,14 @@ var actBufPool = sync.Pool{New: func() any {
 // length m (or nil) and C m×n at stride ldc: each tile of C gets the bias
 // and the activation as soon as its last product is stored.
 func SgemmAct(m, n, k int, a []float32, lda int, pack PackFunc, bias []float32, act *ConvAct, c []float32, ldc int) {
+	SgemmActSum(m, n, k, a, lda, pack, bias, nil, 0, act, c, ldc)
+}
+
+// SgemmActSum is SgemmAct that also adds an m×n matrix z (at stride ldz;
+// nil for none) before the activation: C = act(A·B + bias + z), summed
+// in that order (see BiasSumAct), each tile while it is in cache. z must
+// not overlap C.
+func SgemmActSum(m, n, k int, a []float32, lda int, pack PackFunc, bias, z []float32, ldz int, act *ConvAct, c []float32, ldc int) {
 	if m <= 0 || n <= 0 {
 		return
 	}
@@ -147,11 +231,26 @@ func SgemmAct(m, n, k int, a []float32, lda int, pack PackFunc, bias []float32, 
 	if bias != nil {
 		_ = bias[m-1]
 	}
+	if z != nil {
+		_ = z[(m-1)*ldz+n-1]
+	}
 	if act == nil {
 		none := ConvActNone()
 		act = &none
 	}
 	if k <= 0 {
+		if z != nil {
+			// (0 + bias) + z: a zero product, as a Conv of nothing gives.
+			zero := make([]float32, n)
+			for i := 0; i < m; i++ {
+				var bi []float32
+				if bias != nil {
+					bi = bias[i : i+1]
+				}
+				biasSumAct(1, n, zero, n, bi, z[i*ldz:], ldz, act, c[i*ldc:], ldc)
+			}
+			return
+		}
 		for i := 0; i < m; i++ {
 			clear(c[i*ldc : i*ldc+n])
 		}
@@ -193,7 +292,11 @@ func SgemmAct(m, n, k int, a []float32, lda int, pack PackFunc, bias []float32, 
 						bi = bias[i0:i1]
 					}
 					ct := c[i0*ldc+jc:]
-					biasAct(i1-i0, nb, ct, ldc, bi, act, ct, ldc)
+					if z != nil {
+						biasSumAct(i1-i0, nb, ct, ldc, bi, z[i0*ldz+jc:], ldz, act, ct, ldc)
+					} else {
+						biasAct(i1-i0, nb, ct, ldc, bi, act, ct, ldc)
+					}
 				}
 				i0 = i1
 			}
@@ -289,21 +392,21 @@ func depthwise3x3Go(dst []float32, ow, oh int, src []float32, lds, s int, w []fl
 	}
 }
 
-// CopyRunsSlack is how many floats past the end of a run CopyRuns may
-// read from src and write to dst.
-const CopyRunsSlack = 8
+// CopyRunsSlack is how many floats from the start of a run CopyRuns may
+// read from src and write to dst (a whole panel row).
+const CopyRunsSlack = panelN
 
 // CopyRuns is a packer for an operand whose rows are sets of contiguous
 // runs of one source: for panel q < np and row r < kb, each run i in
 // [panelStart[q], panelStart[q+1]) copies the runs[3i+2] groups of 8
 // floats at src[rowOff[r]+runs[3i]:] to the panel row at column
 // runs[3i+1], that is to dst[(q*kb+r)*32+runs[3i+1]:]. The runs of a panel
-// must be in increasing column order: the last group of a run may spill
-// up to 7 floats past the run's end, which the next run, the next row or
-// the next panel overwrites (the columns of the last panel past the runs
-// are left holding whatever finite values the spills put there); src and
-// dst must extend CopyRunsSlack floats past the last element read or
-// written.
+// must be in increasing column order: a run may copy up to CopyRunsSlack
+// floats from its start, spilling past its end, which the next run, the
+// next row or the next panel overwrites (the columns of the last panel
+// past the runs are left holding whatever finite values the spills put
+// there); src and dst must extend CopyRunsSlack floats past the start of
+// the last run read or written.
 func CopyRuns(dst []float32, kb, np int, src []float32, rowOff, runs, panelStart []int32) {
 	if kb <= 0 || np <= 0 {
 		return
@@ -326,7 +429,7 @@ func CopyRuns(dst []float32, kb, np int, src []float32, rowOff, runs, panelStart
 	}
 	for i := int(panelStart[0]); i < nr; i++ {
 		s, d, n := int64(runs[3*i]), runs[3*i+1], int64(runs[3*i+2])
-		if n <= 0 || d < 0 || d >= panelN || int64(lo)+s < 0 || int64(hi)+s+8*n > int64(len(src)) {
+		if n <= 0 || d < 0 || d >= panelN || int64(lo)+s < 0 || int64(hi)+s+max(8*n, CopyRunsSlack) > int64(len(src)) {
 			panic(fmt.Sprintf("asm.CopyRuns: run %d (src %d, column %d, %d groups) outside a source of %d", i, s, d, n, len(src)))
 		}
 	}

@@ -284,3 +284,172 @@ func TestCopyRows(t *testing.T) {
 		}
 	}
 }
+
+// TestBiasSumAct checks the epilogue with a summand against its
+// reference, bit for bit, over ragged widths, offsets and strides, and in
+// place (src = dst, and z = dst).
+func TestBiasSumAct(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	for _, act := range convActs {
+		for _, rows := range []int{1, 2, 3, 7} {
+			for _, n := range []int{1, 5, 7, 8, 9, 15, 16, 17, 33, 70} {
+				for _, off := range []int{0, 1, 3} {
+					for _, withBias := range []bool{false, true} {
+						name := fmt.Sprintf("%+v/rows=%d/n=%d/off=%d/bias=%v", act, rows, n, off, withBias)
+						lds, ldd, ldz := n+off+2, n+3, n+off+5
+						src := randSlice[float32](r, off+rows*lds)[off:]
+						z := randSlice[float32](r, 2*off+rows*ldz)[2*off:]
+						if n > 3 {
+							src[1] = float32(math.NaN())
+							src[2] = float32(math.Inf(-1))
+							z[3] = float32(math.NaN())
+						}
+						var bias []float32
+						if withBias {
+							bias = randSlice[float32](r, rows+off)[off:]
+						}
+						want := make([]float32, rows*ldd+4)
+						got := make([]float32, rows*ldd+4)
+						for i := range want {
+							want[i], got[i] = guard, guard
+						}
+						for i := 0; i < rows; i++ {
+							var b float32
+							if bias != nil {
+								b = bias[i]
+							}
+							for j := 0; j < n; j++ {
+								want[i*ldd+j] = act.apply((src[i*lds+j] + b) + z[i*ldz+j])
+							}
+						}
+						BiasSumAct(rows, n, src, lds, bias, z, ldz, &act, got, ldd)
+						for i := range want {
+							if !convClose(got[i], want[i], 0) {
+								t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
+							}
+						}
+						inp := append([]float32(nil), src...)
+						BiasSumAct(rows, n, inp, lds, bias, z, ldz, &act, inp, lds)
+						inz := append([]float32(nil), z...)
+						BiasSumAct(rows, n, src, lds, bias, inz, ldz, &act, inz, ldz)
+						for i := 0; i < rows; i++ {
+							for j := 0; j < n; j++ {
+								if !convClose(inp[i*lds+j], want[i*ldd+j], 0) || !convClose(inz[i*ldz+j], want[i*ldd+j], 0) {
+									t.Fatalf("%s: in place (%d,%d) = %v, %v, want %v", name, i, j, inp[i*lds+j], inz[i*ldz+j], want[i*ldd+j])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmActSum checks SgemmActSum against SgemmAct followed by the
+// sum and the activation: the same values, bit for bit.
+func TestSgemmActSum(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	none := ConvActNone()
+	for _, act := range convActs {
+		for _, c := range []gemmCase{{1, 1, 1}, {5, 7, 3}, {6, 32, 9}, {7, 33, 27}, {13, 65, 288}, {64, 257, 513}, {300, 70, 300}, {127, 40, 9}, {3, 5, 0}} {
+			for _, withBias := range []bool{false, true} {
+				name := fmt.Sprintf("%+v/%dx%dx%d/bias=%v", act, c.m, c.n, c.k, withBias)
+				lda, ldb, ldc, ldz := c.k+1, c.n+2, c.n+3, c.n+1
+				a := randSlice[float32](r, max(1, c.m*lda))
+				b := randSlice[float32](r, max(1, c.k*ldb))
+				z := randSlice[float32](r, c.m*ldz)
+				var bias []float32
+				if withBias {
+					bias = randSlice[float32](r, c.m)
+				}
+				pack := func(p0, kb, j0, nb int, dst []float32) { PackBlock(b, ldb, p0, kb, j0, nb, dst) }
+				want := make([]float32, c.m*ldc)
+				got := make([]float32, c.m*ldc)
+				for i := range got {
+					got[i], want[i] = guard, guard
+				}
+				SgemmAct(c.m, c.n, c.k, a, lda, pack, bias, &none, want, ldc)
+				for i := 0; i < c.m; i++ {
+					for j := 0; j < c.n; j++ {
+						want[i*ldc+j] = act.apply(want[i*ldc+j] + z[i*ldz+j])
+					}
+				}
+				SgemmActSum(c.m, c.n, c.k, a, lda, pack, bias, z, ldz, &act, got, ldc)
+				for i := range want {
+					if !convClose(got[i], want[i], 0) {
+						t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+func BenchmarkCopyRuns30(b *testing.B) {
+	// CIFAR conv2: rows of 30 outputs in rows of 32 inputs, so the run
+	// lengths of a panel vary (30, 2 | 28, 4 | ...).
+	kb, np := 288, 28
+	src := make([]float32, 1<<16)
+	rowOff := make([]int32, kb)
+	for i := range rowOff {
+		rowOff[i] = int32(i * 30)
+	}
+	var runs []int32
+	panelStart := make([]int32, np+1)
+	for q := 0; q < np; q++ {
+		panelStart[q] = int32(len(runs) / 3)
+		for c := 0; c < 32; {
+			j := q*32 + c
+			oy, ox := j/30, j%30
+			n := min(30-ox, 32-c)
+			runs = append(runs, int32(oy*32+ox), int32(c), int32((n+7)/8))
+			c += n
+		}
+	}
+	panelStart[np] = int32(len(runs) / 3)
+	dst := make([]float32, kb*np*32+CopyRunsSlack)
+	b.SetBytes(int64(kb * np * 32 * 4))
+	for i := 0; i < b.N; i++ {
+		CopyRuns(dst, kb, np, src, rowOff, runs, panelStart)
+	}
+}
+
+// TestBiasSumActPacked checks the packed-rows epilogue against BiasSumAct
+// over widths around the vector width, with and without bias and z; the
+// guard values after the last row must stay.
+func TestBiasSumActPacked(t *testing.T) {
+	r := rand.New(rand.NewSource(14))
+	for _, act := range convActs {
+		for _, rows := range []int{1, 2, 5} {
+			for _, n := range []int{1, 7, 8, 9, 13, 26, 31} {
+				for _, withBias := range []bool{false, true} {
+					for _, withZ := range []bool{false, true} {
+						name := fmt.Sprintf("%+v/rows=%d/n=%d/bias=%v/z=%v", act, rows, n, withBias, withZ)
+						lds, ldz := n+3, n+1
+						src := randSlice[float32](r, rows*lds)[:(rows-1)*lds+n]
+						var bias, z []float32
+						if withBias {
+							bias = randSlice[float32](r, rows)
+						}
+						if withZ {
+							z = randSlice[float32](r, rows*ldz)[:(rows-1)*ldz+n]
+						}
+						want := make([]float32, rows*n+5)
+						got := make([]float32, rows*n+5)
+						for i := range want {
+							want[i], got[i] = guard, guard
+						}
+						BiasSumAct(rows, n, src, lds, bias, z, ldz, &act, want, n)
+						BiasSumActPacked(rows, n, src, lds, bias, z, ldz, &act, got[:rows*n])
+						for i := range want {
+							if !convClose(got[i], want[i], 0) {
+								t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}

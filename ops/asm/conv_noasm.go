@@ -8,6 +8,10 @@ func biasAct(rows, n int, src []float32, lds int, bias []float32, act *ConvAct, 
 	biasActGo(rows, n, src, lds, bias, act, dst, ldd)
 }
 
+func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int, act *ConvAct, dst []float32, ldd int) {
+	biasSumActGo(rows, n, src, lds, bias, z, ldz, act, dst, ldd)
+}
+
 func depthwise3x3(dst []float32, ow, oh int, src []float32, lds, s int, w []float32, bias float32, act *ConvAct) {
 	depthwise3x3Go(dst, ow, oh, src, lds, s, w, bias, act)
 }
