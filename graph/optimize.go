@@ -9,8 +9,12 @@ import (
 )
 
 // Optimize returns a copy of g rewritten by the graph passes, in order:
+// zero Pad folding into the Conv after it (fold_pad.go), recurrent
+// Loops made FusedLSTM/FusedGRU nodes (fuse_rnnloop.go),
 // Conv+BatchNormalization folding, Conv+activation fusion (into the
-// FusedConv operator of domain ops.FusedDomain), transpose push-down and
+// FusedConv operator of domain ops.FusedDomain), Conv+Add(+activation)
+// and Conv+MaxPool fusion into FusedConv (fuse_conv.go), MatMul/Gemm
+// fusions (fuse_gemm.go), transpose push-down and
 // cancellation, and dead-node removal. g itself is not modified (initializers and
 // attributes are shared, never mutated). Subgraphs are left as they are.
 //
@@ -31,8 +35,12 @@ func Optimize(g *Graph) *Graph {
 		c.Outputs = append([]string(nil), n.Outputs...)
 		o.Nodes = append(o.Nodes, &c)
 	}
+	foldPad(o)
+	fuseRNNLoops(o)
 	foldBatchNorm(o)
 	fuseConvActivation(o)
+	fuseConvAdd(o)
+	fuseConvMaxPool(o)
 	fuseGemm(o)
 	for pushTransposes(o) {
 	}
