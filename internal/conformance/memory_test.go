@@ -74,8 +74,9 @@ func TestSteadyStateRunsReuseMemory(t *testing.T) {
 // the benchmark models, at 1 and 2 threads.
 //
 // A case with a pending note is one whose remaining allocations are in
-// kernels still being made allocation-free (the note says which); it is
-// measured and skipped while it allocates, and asserted once it does not.
+// kernels still being made allocation-free (the note says which): it is
+// held to the count measured when the note was written (budget), so that
+// no new allocation creeps in, and to zero once the note is dropped.
 func TestZeroAllocationRuns(t *testing.T) {
 	if asm.SgemmImplementation() == "generic" {
 		// The pure-Go path convolves 3x3 filters with Winograd, whose
@@ -85,13 +86,11 @@ func TestZeroAllocationRuns(t *testing.T) {
 	// Where the remaining allocations are (go test -memprofile, pprof
 	// -sample_index=alloc_objects -lines), as of this writing.
 	const (
-		conv = "Conv/FusedConv result slices (ops/conv.go: return []*tensor.Tensor{y})"
-		gemm = "Gemm (ops/gemm.go: result slice, the escaping sgemmJob of runFloat32, gemmEpilogue's closure)"
-		lstm = "LSTM (ops/recurrent_fast.go runRNN32: &rnnRun32{}, the escaping projection sgemmJob), " +
-			"asm.gemvPackedAVX2 (ops/asm/sgemm_amd64.go: the escaping panel array, 10 per run) and " + gemm
-		mm   = "MatMul (ops/gemm.go: matmulShape's &mmShape, BroadcastShapes and append, the result slice, the escaping sgemmJob)"
-		pool = "GlobalAveragePool (ops/pool.go: outShape append, result slice)"
-		par  = "; at 2 threads parallelFor's split (ops/parallel.go), runTasks' closures and chunks and sgemmJob copies (ops/gemm_par.go), new(conv32Job) (ops/conv_fast.go)"
+		gemm = "Gemm's bias/activation epilogue closure (ops/gemm.go gemmEpilogue, one per Gemm with a bias or activation)"
+		conv = "conv and pooling paths (ops/conv_fast.go, ops/conv_depthwise.go, ops/pool.go GlobalAveragePool and MaxPool)"
+		lstm = "LSTM (ops/recurrent_fast.go runRNN32)"
+		mm   = "MatMul (ops/gemm.go matmulShape: &mmShape, BroadcastShapes)"
+		par  = "; at 2 threads parallelFor's split (ops/parallel.go), runTasks' closures and sgemmJob copies (ops/gemm_par.go)"
 	)
 	mnist := filepath.Join("models", "mnist-cnn", "model.onnx")
 	bench := func(dir string) string { return filepath.Join("benchmarks", "models", dir, "model.onnx") }
@@ -101,20 +100,21 @@ func TestZeroAllocationRuns(t *testing.T) {
 		batch   int // MNIST's batch (synthetic input); 0: the benchmark's input files
 		threads int
 		pending string
+		budget  float64 // allocations per run allowed while pending
 	}{
-		{"mnist-cnn b1", mnist, 1, 1, conv + ", " + gemm},
-		{"mnist-cnn b1", mnist, 1, 2, conv + ", " + gemm},
-		{"mnist-cnn b64", mnist, 64, 1, conv + ", " + gemm},
-		{"mnist-cnn b64", mnist, 64, 2, conv + ", " + gemm + par},
-		{"lstm50x10", bench("lstm50x10"), 0, 1, lstm},
-		{"lstm50x10", bench("lstm50x10"), 0, 2, lstm},
-		{"embed-lstm64x100", bench("embed_lstm64x100"), 0, 1, lstm},
-		{"cifar-cnn", bench("cifar_cnn"), 0, 1, conv + ", " + gemm},
-		{"speech-cnn", bench("speech_cnn"), 0, 1, conv + ", " + gemm + ", " + pool},
-		{"mobilenet-v2", bench("mobilenet_v2"), 0, 1, conv + ", asm.ConvActNone (ops/conv_fast.go), depthwiseRun's closure (ops/conv_depthwise.go), " + gemm + ", " + pool},
-		{"resnet-50", bench("resnet50"), 0, 1, conv + ", " + gemm + ", " + pool + ", MaxPool (ops/pool.go)"},
-		{"matmul-64", bench("matmul_64"), 0, 1, mm},
-		{"matmul-256", bench("matmul_256"), 0, 2, mm + par},
+		{"mnist-cnn b1", mnist, 1, 1, gemm, 2},
+		{"mnist-cnn b1", mnist, 1, 2, gemm + par, 4},
+		{"mnist-cnn b64", mnist, 64, 1, gemm, 2},
+		{"mnist-cnn b64", mnist, 64, 2, gemm + par, 16},
+		{"lstm50x10", bench("lstm50x10"), 0, 1, lstm + ", " + gemm, 2},
+		{"lstm50x10", bench("lstm50x10"), 0, 2, lstm + ", " + gemm, 2},
+		{"embed-lstm64x100", bench("embed_lstm64x100"), 0, 1, lstm + ", " + gemm, 2},
+		{"cifar-cnn", bench("cifar_cnn"), 0, 1, conv + ", " + gemm, 2},
+		{"speech-cnn", bench("speech_cnn"), 0, 1, conv + ", " + gemm, 6},
+		{"mobilenet-v2", bench("mobilenet_v2"), 0, 1, conv + ", " + gemm, 40},
+		{"resnet-50", bench("resnet50"), 0, 1, conv + ", " + gemm, 9},
+		{"matmul-64", bench("matmul_64"), 0, 1, mm, 4},
+		{"matmul-256", bench("matmul_256"), 0, 2, mm + par, 16},
 	}
 	root := repoRoot(t)
 	for _, tc := range tests {
@@ -163,11 +163,14 @@ func TestZeroAllocationRuns(t *testing.T) {
 			for name, w := range want {
 				require.NoError(t, conformance.Compare(outs[name], w, 1e-5, 1e-6), name)
 			}
-			if tc.pending != "" && allocs > 0 {
-				t.Skipf("%.0f allocations per run, pending: %s", allocs, tc.pending)
-			}
 			if tc.pending != "" {
-				t.Logf("allocation-free now: drop the pending note (%s)", tc.pending)
+				if allocs == 0 {
+					t.Logf("allocation-free now: drop the pending note (%s)", tc.pending)
+				} else {
+					t.Logf("%.0f allocations per run, pending: %s", allocs, tc.pending)
+				}
+				assert.LessOrEqual(t, allocs, tc.budget, "heap allocations per warm RunInto (pending: %s)", tc.pending)
+				return
 			}
 			assert.Zero(t, allocs, "heap allocations per warm RunInto")
 		})
