@@ -75,31 +75,9 @@ func TestDepthwiseRunThreads(t *testing.T) {
 	}
 }
 
-// depthwiseRunPadded is the previous depthwise path, kept to compare
-// against in BenchmarkDepthwiseRun: each plane copied into a
-// zero-bordered buffer, then asm.Depthwise3x3.
-func depthwiseRunPadded(p *convPlan, x, w, bias, y []float32, act *asm.ConvAct) {
-	g := p.g
-	h, wd := g.in[0], g.in[1]
-	oh, ow := g.out[0], g.out[1]
-	s := g.s[0]
-	pt, pl := g.pb[0], g.pb[1]
-	lds := (ow-1)*s + 3
-	rows := (oh-1)*s + 3
-	pad := make([]float32, rows*lds+asm.DepthwiseSlack)
-	y0, y1 := max(0, -pt), min(h, rows-pt)
-	x0, x1 := max(0, -pl), min(wd, lds-pl)
-	for pi := 0; pi < p.n*p.c; pi++ {
-		ch := pi % p.c
-		src := x[pi*p.inSize : (pi+1)*p.inSize]
-		asm.CopyRows(pad[(y0+pt)*lds+x0+pl:], lds, src[y0*wd+x0:], wd, x1-x0, y1-y0)
-		asm.Depthwise3x3(y[pi*p.outSize:(pi+1)*p.outSize], ow, oh, pad, lds, s, w[ch*9:ch*9+9], bias[ch], act)
-	}
-}
-
 // BenchmarkDepthwiseRun times the MobileNetV2 depthwise layers on one
-// thread, the direct path against the padded-copy one, and reports
-// outputs per nanosecond of the thread's CPU time (robust to load).
+// thread and reports outputs per nanosecond of the thread's CPU time
+// (robust to load).
 func BenchmarkDepthwiseRun(b *testing.B) {
 	for _, c := range []struct {
 		name          string
@@ -118,22 +96,16 @@ func BenchmarkDepthwiseRun(b *testing.B) {
 		bias := make([]float32, c.planes)
 		y := make([]float32, c.planes*p.outSize)
 		act := asm.ConvAct{Lo: 0, Hi: 6}
-		for _, impl := range []string{"direct", "padded"} {
-			b.Run(c.name+"/"+impl, func(b *testing.B) {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				cpu0 := threadCPU()
-				for i := 0; i < b.N; i++ {
-					if impl == "direct" {
-						depthwiseRun(nil, 1, p, x, w, bias, y, &act)
-					} else {
-						depthwiseRunPadded(p, x, w, bias, y, &act)
-					}
-				}
-				if cpu := threadCPU() - cpu0; cpu > 0 {
-					b.ReportMetric(float64(b.N)*float64(len(y))/float64(cpu.Nanoseconds()), "out/cpu-ns")
-				}
-			})
-		}
+		b.Run(c.name, func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			cpu0 := threadCPU()
+			for i := 0; i < b.N; i++ {
+				depthwiseRun(nil, 1, p, x, w, bias, y, &act)
+			}
+			if cpu := threadCPU() - cpu0; cpu > 0 {
+				b.ReportMetric(float64(b.N)*float64(len(y))/float64(cpu.Nanoseconds()), "out/cpu-ns")
+			}
+		})
 	}
 }

@@ -17,9 +17,6 @@ func convBiasActAVX2(src *float32, lds int, dst *float32, ldd int, rows int, n i
 //go:noescape
 func convBiasSumActAVX2(src *float32, lds int, dst *float32, ldd int, z *float32, ldz int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)
 
-//go:noescape
-func convDepthwise3x3AVX2(dst *float32, ow int, oh int, src *float32, lds int, stride int, w *float32, bias float32, lo float32, hi float32, alpha float32, mode int, maskRows int)
-
 // biasAct is BiasAct with the extents checked.
 func biasAct(rows, n int, src []float32, lds int, bias []float32, act *ConvAct, dst []float32, ldd int) {
 	if !convAVX2 {
@@ -44,18 +41,6 @@ func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int,
 		bp = unsafe.SliceData(bias)
 	}
 	convBiasSumActAVX2(unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldd, unsafe.SliceData(z), ldz, rows, n, bp, act.Lo, act.Hi, act.Alpha, act.mode())
-}
-
-// depthwise3x3 is Depthwise3x3 with the extents checked.
-func depthwise3x3(dst []float32, ow, oh int, src []float32, lds, s int, w []float32, bias float32, act *ConvAct) {
-	if !convAVX2 {
-		depthwise3x3Go(dst, ow, oh, src, lds, s, w, bias, act)
-		return
-	}
-	// The last rows whose full-vector tail would spill past the plane
-	// store it masked.
-	maskRows := min(oh, (8+ow-1)/ow)
-	convDepthwise3x3AVX2(unsafe.SliceData(dst), ow, oh, unsafe.SliceData(src), lds, s, unsafe.SliceData(w), bias, act.Lo, act.Hi, act.Alpha, act.mode(), maskRows)
 }
 
 //go:noescape
@@ -101,15 +86,4 @@ func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh
 		return
 	}
 	poolMaxPlaneAVX2(unsafe.SliceData(dst), ldd, nx, ny, unsafe.SliceData(src), lds, kh, kw, sh, sw, maskRows)
-}
-
-//go:noescape
-func convCopyRowsAVX2(dst *float32, ldd int, src *float32, lds int, n int, rows int)
-
-func copyRows(dst []float32, ldd int, src []float32, lds, n, rows int) {
-	if !convAVX2 {
-		copyRowsGo(dst, ldd, src, lds, n, rows)
-		return
-	}
-	convCopyRowsAVX2(unsafe.SliceData(dst), ldd, unsafe.SliceData(src), lds, n, rows)
 }

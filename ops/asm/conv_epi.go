@@ -344,53 +344,9 @@ func tileRows(left, mr int) int {
 	return mr
 }
 
-// DepthwiseSupported reports whether Depthwise3x3 handles stride s.
+// DepthwiseSupported reports whether the depthwise 3x3 kernels
+// (DepthwisePlanes) handle stride s.
 func DepthwiseSupported(s int) bool { return s == 1 || s == 2 }
-
-// DepthwiseSlack is how many floats past the last padded row Depthwise3x3
-// may read (their values do not matter).
-const DepthwiseSlack = 40
-
-// Depthwise3x3 computes one output plane of a 3×3 convolution of one
-// input channel: dst[y*ow+x] = act(bias + Σ w[3i+j]*src[(y*s+i)*lds +
-// x*s+j]) for y < oh, x < ow, where src is the channel already padded
-// (its rows are lds floats apart and hold every tap of every output), and
-// s is 1 or 2. src must extend DepthwiseSlack floats past the last element
-// a tap reads.
-func Depthwise3x3(dst []float32, ow, oh int, src []float32, lds, s int, w []float32, bias float32, act *ConvAct) {
-	if ow <= 0 || oh <= 0 {
-		return
-	}
-	if !DepthwiseSupported(s) {
-		panic(fmt.Sprintf("asm.Depthwise3x3: stride %d", s))
-	}
-	_ = dst[oh*ow-1]
-	_ = w[8]
-	_ = src[((oh-1)*s+2)*lds+(ow-1)*s+2+DepthwiseSlack-1]
-	if act == nil {
-		none := ConvActNone()
-		act = &none
-	}
-	depthwise3x3(dst, ow, oh, src, lds, s, w, bias, act)
-}
-
-// depthwise3x3Go is the reference of depthwise3x3.
-func depthwise3x3Go(dst []float32, ow, oh int, src []float32, lds, s int, w []float32, bias float32, act *ConvAct) {
-	for y := 0; y < oh; y++ {
-		r0 := src[y*s*lds:]
-		r1 := r0[lds:]
-		r2 := r1[lds:]
-		out := dst[y*ow : (y+1)*ow]
-		for x := range out {
-			i := x * s
-			v := bias
-			v += w[0]*r0[i] + w[1]*r0[i+1] + w[2]*r0[i+2]
-			v += w[3]*r1[i] + w[4]*r1[i+1] + w[5]*r1[i+2]
-			v += w[6]*r2[i] + w[7]*r2[i+1] + w[8]*r2[i+2]
-			out[x] = act.apply(v)
-		}
-	}
-}
 
 // CopyRunsSlack is how many floats from the start of a run CopyRuns may
 // read from src and write to dst (a whole panel row).
@@ -447,23 +403,5 @@ func copyRunsGo(dst []float32, kb, np int, src []float32, rowOff, runs, panelSta
 				copy(d[do:do+n], s[so:so+n])
 			}
 		}
-	}
-}
-
-// CopyRows copies rows of n floats: dst[r*ldd+i] = src[r*lds+i] for
-// r < rows, i < n (one call for a whole plane of short rows, such as the
-// interior of a zero-padded copy).
-func CopyRows(dst []float32, ldd int, src []float32, lds, n, rows int) {
-	if n <= 0 || rows <= 0 {
-		return
-	}
-	_ = dst[(rows-1)*ldd+n-1]
-	_ = src[(rows-1)*lds+n-1]
-	copyRows(dst, ldd, src, lds, n, rows)
-}
-
-func copyRowsGo(dst []float32, ldd int, src []float32, lds, n, rows int) {
-	for r := 0; r < rows; r++ {
-		copy(dst[r*ldd:r*ldd+n], src[r*lds:r*lds+n])
 	}
 }

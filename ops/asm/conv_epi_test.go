@@ -107,38 +107,6 @@ func TestSgemmAct(t *testing.T) {
 	}
 }
 
-func TestDepthwise3x3(t *testing.T) {
-	r := rand.New(rand.NewSource(3))
-	for _, act := range convActs {
-		for _, s := range []int{1, 2} {
-			for _, ow := range []int{1, 2, 7, 8, 9, 14, 16, 17, 28, 57} {
-				for _, oh := range []int{1, 2, 5} {
-					for _, off := range []int{0, 1, 5} {
-						name := fmt.Sprintf("%+v/s=%d/ow=%d/oh=%d/off=%d", act, s, ow, oh, off)
-						lds := (ow-1)*s + 3 + off
-						rows := (oh-1)*s + 3
-						src := randSlice[float32](r, off+rows*lds+DepthwiseSlack)[off:]
-						w := randSlice[float32](r, 9+off)[off:]
-						bias := float32(r.Float64() - 0.5)
-						want := make([]float32, ow*oh+8)
-						got := make([]float32, ow*oh+8)
-						for i := range want {
-							want[i], got[i] = guard, guard
-						}
-						depthwise3x3Go(want, ow, oh, src, lds, s, w, bias, &act)
-						Depthwise3x3(got, ow, oh, src, lds, s, w, bias, &act)
-						for i := range want {
-							if !convClose(got[i], want[i], 1e-5) {
-								t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 func BenchmarkPackBlock(b *testing.B) {
 	kb, nb := 256, 256
 	src := make([]float32, kb*nb)
@@ -244,44 +212,6 @@ func BenchmarkCopyRuns56(b *testing.B) {
 	b.SetBytes(int64(kb * np * 32 * 4))
 	for i := 0; i < b.N; i++ {
 		CopyRuns(dst, kb, np, src, rowOff, runs, panelStart)
-	}
-}
-
-func BenchmarkDepthwise(b *testing.B) {
-	for _, wd := range []int{7, 14, 56} {
-		src := make([]float32, (wd+2)*(wd+2)+DepthwiseSlack)
-		dst := make([]float32, wd*wd)
-		w := make([]float32, 9)
-		act := ConvAct{Lo: 0, Hi: 6}
-		b.Run(fmt.Sprintf("padded/%d", wd), func(b *testing.B) {
-			for i := 0; i < b.N; i++ {
-				Depthwise3x3(dst, wd, wd, src, wd+2, 1, w, 0, &act)
-			}
-		})
-	}
-}
-
-func TestCopyRows(t *testing.T) {
-	r := rand.New(rand.NewSource(9))
-	for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 56} {
-		for _, rows := range []int{1, 3} {
-			for _, off := range []int{0, 1, 5} {
-				lds, ldd := n+off, n+2
-				src := randSlice[float32](r, off+rows*lds)[off:]
-				want := make([]float32, rows*ldd+3)
-				got := make([]float32, rows*ldd+3)
-				for i := range want {
-					want[i], got[i] = guard, guard
-				}
-				copyRowsGo(want, ldd, src, lds, n, rows)
-				CopyRows(got, ldd, src, lds, n, rows)
-				for i := range want {
-					if got[i] != want[i] {
-						t.Fatalf("n=%d rows=%d off=%d: element %d = %v, want %v", n, rows, off, i, got[i], want[i])
-					}
-				}
-			}
-		}
 	}
 }
 

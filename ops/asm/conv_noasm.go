@@ -12,10 +12,6 @@ func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int,
 	biasSumActGo(rows, n, src, lds, bias, z, ldz, act, dst, ldd)
 }
 
-func depthwise3x3(dst []float32, ow, oh int, src []float32, lds, s int, w []float32, bias float32, act *ConvAct) {
-	depthwise3x3Go(dst, ow, oh, src, lds, s, w, bias, act)
-}
-
 func copyRuns(dst []float32, kb, np int, src []float32, rowOff, runs, panelStart []int32) {
 	copyRunsGo(dst, kb, np, src, rowOff, runs, panelStart)
 }
@@ -26,8 +22,4 @@ func poolMaxCols(dst, src []float32, k, s int) { poolMaxColsGo(dst, src, k, s) }
 
 func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int) {
 	poolMaxPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw)
-}
-
-func copyRows(dst []float32, ldd int, src []float32, lds, n, rows int) {
-	copyRowsGo(dst, ldd, src, lds, n, rows)
 }
