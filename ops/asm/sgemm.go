@@ -317,6 +317,10 @@ func sgemmBlockedEpi(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a [
 		bufs = sgemmPool.Get().(*sgemmBufs)
 		defer sgemmPool.Put(bufs)
 	}
+	var bbuf []float32 // B's block when not packed ahead
+	if bufs != nil {
+		bbuf = bufs.b
+	}
 	kcb := kBlock(k)
 	if pb != nil {
 		kcb = pb.kcb
@@ -326,16 +330,10 @@ func sgemmBlockedEpi(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a [
 		nb := min(nc, n-jc)
 		for pc := 0; pc < k; pc += kcb {
 			kb := min(kcb, k-pc)
-			var bp []float32
-			if pb != nil {
-				bp = pb.data[pc*pb.npad+(pb.j0+jc)*kb:]
-			} else {
-				packBBlock(transB, kb, nb, b, ldb, pc, jc, bufs.b)
-				bp = bufs.b
-			}
+			bp := bBlock(pb, transB, kb, nb, b, ldb, pc, jc, bbuf)
 			bet := beta
 			if pc > 0 {
-				bet = 1
+				bet = 1 // later k blocks accumulate onto the first
 			}
 			last := epi != nil && pc+kb >= k
 			for ic := 0; ic < m; ic += mr {
@@ -394,6 +392,16 @@ var sgemmPAPool = sync.Pool{New: func() any {
 	return &sgemmPABufs{a: alignedFloats(mcPA * kc), b: alignedFloats(kc * ncPA)}
 }}
 
+// bBlock returns the packed kb×nb block of B at row pc, column jc: a
+// slice of pb when B was packed ahead, else B packed into buf.
+func bBlock(pb *PackedB, transB bool, kb, nb int, b []float32, ldb, pc, jc int, buf []float32) []float32 {
+	if pb != nil {
+		return pb.data[pc*pb.npad+(pb.j0+jc)*kb:]
+	}
+	packBBlock(transB, kb, nb, b, ldb, pc, jc, buf)
+	return buf
+}
+
 // sgemmBlockedPA is sgemmBlockedEpi for an implementation with a packed-A
 // tile (im.tileP): the loops of BLIS, B panels outside and tiles of A
 // inside, with both operands packed. The tiles are the same as
@@ -412,16 +420,10 @@ func sgemmBlockedPA(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []
 		nb := min(ncPA, n-jc)
 		for pc := 0; pc < k; pc += kcb {
 			kb := min(kcb, k-pc)
-			var bp []float32
-			if pb != nil {
-				bp = pb.data[pc*pb.npad+(pb.j0+jc)*kb:]
-			} else {
-				packBBlock(transB, kb, nb, b, ldb, pc, jc, bufs.b)
-				bp = bufs.b
-			}
+			bp := bBlock(pb, transB, kb, nb, b, ldb, pc, jc, bufs.b)
 			bet := beta
 			if pc > 0 {
-				bet = 1
+				bet = 1 // later k blocks accumulate onto the first
 			}
 			last := epi != nil && pc+kb >= k
 			for ic := 0; ic < m; ic += mcPA {
