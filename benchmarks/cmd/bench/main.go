@@ -313,9 +313,33 @@ func findORTLib() string {
 // runChild measures one job in a child process and fills c.
 func runChild(prog string, j harness.Job, timeout time.Duration, c *cell) {
 	spec, _ := json.Marshal(j)
+	c.Result = runChildProcess(&c.childRun, []string{prog, string(spec)}, timeout, func(r *harness.Result) (bool, string, string) {
+		return r.OK, r.Stage, r.Error
+	})
+}
+
+// childRun is how a child process ended, as model and training cells
+// record it.
+type childRun struct {
+	// Reason is why there is no number; empty when the runtime ran.
+	Reason string `json:"reason,omitempty"`
+	Stderr string `json:"stderr,omitempty"`
+	// MaxRSSKiB is wait4's ru_maxrss for the child, kept as a cross-check
+	// of the VmHWM that the child reads itself (the table's figure, which
+	// cannot include anything of the parent's address space).
+	MaxRSSKiB int64   `json:"ru_maxrss_kib,omitempty"`
+	WallS     float64 `json:"wall_s"`
+}
+
+// runChildProcess runs argv, killing it after timeout, and records its wall
+// time and peak RSS in cr. The child's result is the last line of its stdout
+// that decodes into an R which status says is finished: ok, or failed with a
+// message. It returns that result (nil if there is none) and sets cr.Reason
+// (with the tail of stderr) unless the child ran to an ok result.
+func runChildProcess[R any](cr *childRun, argv []string, timeout time.Duration, status func(*R) (ok bool, stage, msg string)) *R {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, prog, string(spec))
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
@@ -323,33 +347,39 @@ func runChild(prog string, j harness.Job, timeout time.Duration, c *cell) {
 	cmd.Env = os.Environ()
 	start := time.Now()
 	err := cmd.Run()
-	c.WallS = time.Since(start).Seconds()
+	cr.WallS = time.Since(start).Seconds()
 	if ps := cmd.ProcessState; ps != nil {
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			c.MaxRSSKiB = ru.Maxrss
+			cr.MaxRSSKiB = ru.Maxrss
 		}
 	}
-	// The result is the last line of stdout that parses.
+	var res *R
+	ok, stage, msg := false, "", ""
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var r harness.Result
-	parsed := false
-	for i := len(lines) - 1; i >= 0 && !parsed; i-- {
-		parsed = json.Unmarshal([]byte(lines[i]), &r) == nil && (r.OK || r.Error != "")
+	for i := len(lines) - 1; i >= 0 && res == nil; i-- {
+		r := new(R)
+		if json.Unmarshal([]byte(lines[i]), r) != nil {
+			continue
+		}
+		if ok, stage, msg = status(r); ok || msg != "" {
+			res = r
+		}
 	}
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		c.Reason = fmt.Sprintf("timed out after %v", timeout)
-	case parsed && r.OK:
-		c.Result = &r
-	case parsed:
-		c.Result = &r
-		c.Reason = r.Stage + ": " + r.Error
+		cr.Reason = fmt.Sprintf("timed out after %v", timeout)
+	case res != nil && ok:
+	case res != nil:
+		cr.Reason = stage + ": " + msg
+	case err != nil && strings.Contains(err.Error(), "executable file not found"), err != nil && os.IsNotExist(err):
+		cr.Reason = "cannot run " + argv[0] + ": " + err.Error()
 	default:
-		c.Reason = crashReason(err, stderr.String())
+		cr.Reason = crashReason(err, stderr.String())
 	}
-	if c.Reason != "" {
-		c.Stderr = lastLines(stderr.String(), 30)
+	if cr.Reason != "" {
+		cr.Stderr = lastLines(stderr.String(), 30)
 	}
+	return res
 }
 
 // crashReason describes a child that printed no result: the panic or

@@ -25,14 +25,7 @@ type cell struct {
 	N       int             `json:"n,omitempty"`
 	MFLOP   float64         `json:"mflop,omitempty"`
 	Result  *harness.Result `json:"result,omitempty"`
-	// Reason is why there is no number; empty when the runtime ran.
-	Reason string `json:"reason,omitempty"`
-	Stderr string `json:"stderr,omitempty"`
-	// MaxRSSKiB is wait4's ru_maxrss for the child, kept as a cross-check
-	// of the VmHWM that the child reads itself (the table's figure, which
-	// cannot include anything of the parent's address space).
-	MaxRSSKiB int64   `json:"ru_maxrss_kib,omitempty"`
-	WallS     float64 `json:"wall_s"`
+	childRun
 	// Diff is the relative difference of the output from ONNX Runtime's
 	// (see harness.RelDiff); Wrong is set when it exceeds the tolerance.
 	Diff   *float64 `json:"diff_vs_ort,omitempty"`

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/onyxrt/onyx/benchmarks/internal/harness"
@@ -36,11 +32,7 @@ type trainCell struct {
 	Threads int                  `json:"threads"`
 	Job     harness.TrainJob     `json:"job"`
 	Result  *harness.TrainResult `json:"result,omitempty"`
-	// Reason is why there is no number; empty when the runtime ran.
-	Reason    string  `json:"reason,omitempty"`
-	Stderr    string  `json:"stderr,omitempty"`
-	MaxRSSKiB int64   `json:"ru_maxrss_kib,omitempty"`
-	WallS     float64 `json:"wall_s"`
+	childRun
 }
 
 func (c *trainCell) ok() bool { return c.Reason == "" && c.Result != nil && c.Result.OK }
@@ -93,43 +85,9 @@ func runTraining(o options) []*trainCell {
 
 // runTrainChild runs one training child and fills c.
 func runTrainChild(argv []string, timeout time.Duration, c *trainCell) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 64 << 10}
-	cmd.Stdout, cmd.Stderr = &stdout, stderr
-	cmd.Env = os.Environ()
-	start := time.Now()
-	err := cmd.Run()
-	c.WallS = time.Since(start).Seconds()
-	if ps := cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			c.MaxRSSKiB = ru.Maxrss
-		}
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var r harness.TrainResult
-	parsed := false
-	for i := len(lines) - 1; i >= 0 && !parsed; i-- {
-		parsed = json.Unmarshal([]byte(lines[i]), &r) == nil && (r.OK || r.Error != "")
-	}
-	switch {
-	case ctx.Err() == context.DeadlineExceeded:
-		c.Reason = fmt.Sprintf("timed out after %v", timeout)
-	case parsed && r.OK:
-		c.Result = &r
-	case parsed:
-		c.Result = &r
-		c.Reason = r.Stage + ": " + r.Error
-	case err != nil && strings.Contains(err.Error(), "executable file not found"), err != nil && os.IsNotExist(err):
-		c.Reason = "cannot run " + argv[0] + ": " + err.Error()
-	default:
-		c.Reason = crashReason(err, stderr.String())
-	}
-	if c.Reason != "" {
-		c.Stderr = lastLines(stderr.String(), 30)
-	}
+	c.Result = runChildProcess(&c.childRun, argv, timeout, func(r *harness.TrainResult) (bool, string, string) {
+		return r.OK, r.Stage, r.Error
+	})
 }
 
 func (r *report) trainCell(rt string, threads int) *trainCell {
