@@ -15,12 +15,7 @@ import (
 // become the sums, and the Pad goes.
 func foldPad(g *Graph) {
 	u := uses(g)
-	producer := map[string]*Node{}
-	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			producer[o] = n
-		}
-	}
+	producer := producers(g)
 	dead := map[*Node]bool{}
 	for _, conv := range g.Nodes {
 		if conv.OpType != "Conv" || conv.Domain != "" || len(conv.Inputs) < 2 {

@@ -1,7 +1,6 @@
 package graph_test
 
 import (
-	"math"
 	"testing"
 
 	"github.com/onyxrt/onyx/graph"
@@ -15,107 +14,71 @@ import (
 // TestFuseGemm checks the MatMul+Add and Gemm+activation fusions: the
 // node types they leave, and that the outputs do not change.
 func TestFuseGemm(t *testing.T) {
-	seq := func(n int, scale float32) []float32 {
-		v := make([]float32, n)
-		for i := range v {
-			v[i] = float32(math.Sin(float64(i)*0.7)) * scale
-		}
-		return v
-	}
 	weights := func(g *graph.Graph) {
-		g.AddInitializer("w", tensor.From([]int{5, 3}, seq(15, 1)))    // K=5, N=3
-		g.AddInitializer("wt", tensor.From([]int{3, 5}, seq(15, 0.5))) // transposed
+		g.AddInitializer("w", tensor.From([]int{5, 3}, wave(15, 0.7, 1)))    // K=5, N=3
+		g.AddInitializer("wt", tensor.From([]int{3, 5}, wave(15, 0.7, 0.5))) // transposed
 		g.AddInitializer("bias", tensor.From([]int{3}, []float32{0.5, -1, 0.25}))
 		g.AddInitializer("bias2d", tensor.From([]int{1, 3}, []float32{0.5, -1, 0.25}))
 		g.AddInitializer("lo", tensor.Scalar[float32](-0.3))
 		g.AddInitializer("hi", tensor.Scalar[float32](0.4))
 	}
-	node := func(op string, in []string, out string, attrs ...*ops.Attr) *graph.Node {
-		return &graph.Node{OpType: op, Inputs: in, Outputs: []string{out}, Attrs: attrs}
-	}
-	tests := []struct {
-		name  string
-		nodes []*graph.Node
-		in    graph.Type
-		want  []string
-	}{
-		{"matmul and add become gemm", []*graph.Node{
+	tests := []passCase{
+		{"matmul and add become gemm", 13, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, "m"),
 			node("Add", []string{"m", "bias"}, "y"),
 		}, f32(4, 5), []string{"Gemm"}},
-		{"bias first", []*graph.Node{
+		{"bias first", 13, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, "m"),
 			node("Add", []string{"bias", "m"}, "y"),
 		}, f32(4, 5), []string{"Gemm"}},
-		{"3-D input becomes FusedGemm", []*graph.Node{
+		{"3-D input becomes FusedGemm", 13, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, "m"),
 			node("Add", []string{"m", "bias"}, "y"),
 		}, f32(2, 4, 5), []string{"FusedGemm"}},
-		{"vector input becomes FusedGemm", []*graph.Node{
+		{"vector input becomes FusedGemm", 13, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, "m"),
 			node("Add", []string{"m", "bias"}, "y"),
 		}, f32(5), []string{"FusedGemm"}},
-		{"matmul, add and relu become one node", []*graph.Node{
+		{"matmul, add and relu become one node", 13, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, "m"),
 			node("Add", []string{"m", "bias"}, "a"),
 			node("Relu", []string{"a"}, "y"),
 		}, f32(2, 4, 5), []string{"FusedGemm"}},
-		{"gemm and relu", []*graph.Node{
+		{"gemm and relu", 13, []*graph.Node{
 			node("Gemm", []string{"x", "w", "bias"}, "m"),
 			node("Relu", []string{"m"}, "y"),
 		}, f32(4, 5), []string{"FusedGemm"}},
-		{"gemm transB, alpha, beta and leaky relu", []*graph.Node{
+		{"gemm transB, alpha, beta and leaky relu", 13, []*graph.Node{
 			node("Gemm", []string{"x", "wt", "bias"}, "m", ops.IntAttr("transB", 1), ops.FloatAttr("alpha", 0.5), ops.FloatAttr("beta", 2)),
 			node("LeakyRelu", []string{"m"}, "y", ops.FloatAttr("alpha", 0.2)),
 		}, f32(4, 5), []string{"FusedGemm"}},
-		{"gemm transA and clip", []*graph.Node{
+		{"gemm transA and clip", 13, []*graph.Node{
 			node("Gemm", []string{"x", "w", "bias"}, "m", ops.IntAttr("transA", 1)),
 			node("Clip", []string{"m", "lo", "hi"}, "y"),
 		}, f32(5, 4), []string{"FusedGemm"}},
-		{"gemm without C and sigmoid", []*graph.Node{
+		{"gemm without C and sigmoid", 13, []*graph.Node{
 			node("Gemm", []string{"x", "w"}, "m"),
 			node("Sigmoid", []string{"m"}, "y"),
 		}, f32(4, 5), []string{"FusedGemm"}},
-		{"gemm and tanh", []*graph.Node{
+		{"gemm and tanh", 13, []*graph.Node{
 			node("Gemm", []string{"x", "w", "bias"}, "m"),
 			node("Tanh", []string{"m"}, "y"),
 		}, f32(7, 5), []string{"FusedGemm"}},
-		{"a 2-D bias is left alone", []*graph.Node{
+		{"a 2-D bias is left alone", 13, []*graph.Node{
 			node("MatMul", []string{"x", "w"}, "m"),
 			node("Add", []string{"m", "bias2d"}, "y"),
 		}, f32(4, 5), []string{"MatMul", "Add"}},
-		{"a product read twice is left alone", []*graph.Node{
+		{"a product read twice is left alone", 13, []*graph.Node{
 			node("Gemm", []string{"x", "w", "bias"}, "m"),
 			node("Relu", []string{"m"}, "r"),
 			node("Add", []string{"m", "r"}, "y"),
 		}, f32(4, 5), []string{"Gemm", "Relu", "Add"}},
-		{"an input B is not fused into a bias add", []*graph.Node{
+		{"an input B is not fused into a bias add", 13, []*graph.Node{
 			node("MatMul", []string{"x", "x"}, "m"),
 			node("Add", []string{"m", "bias"}, "y"),
 		}, f32(3, 3), []string{"MatMul", "Add"}},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			g := &graph.Graph{
-				Inputs:  []graph.ValueInfo{{Name: "x", Type: tc.in}},
-				Outputs: []graph.ValueInfo{{Name: "y"}},
-				Nodes:   tc.nodes,
-			}
-			weights(g)
-			before := len(g.Nodes)
-			o := graph.Optimize(g)
-			assert.Equal(t, tc.want, opTypes(o))
-			assert.Len(t, g.Nodes, before, "the input graph must not change")
-
-			m := &graph.Model{IRVersion: 8, Opsets: []graph.OpsetImport{{Version: 13}}, Graph: g}
-			x, err := tensor.New(tensor.Float32, shapeOf(tc.in)...)
-			require.NoError(t, err)
-			for i := range x.Float32s() {
-				x.Float32s()[i] = float32(math.Cos(float64(i)*1.3)) * 2
-			}
-			compare(t, m, map[string]*tensor.Tensor{"x": x})
-		})
-	}
+	runPassCases(t, tests, weights, nil)
 }
 
 // TestFuseGemmMNIST checks the passes on the MNIST CNN of models/: of
@@ -124,19 +87,10 @@ func TestFuseGemm(t *testing.T) {
 func TestFuseGemmMNIST(t *testing.T) {
 	m, err := onnx.DecodeFile("../models/mnist-cnn/model.onnx")
 	require.NoError(t, err)
-	count := func(g *graph.Graph, op string) int {
-		n := 0
-		for _, x := range g.Nodes {
-			if x.OpType == op {
-				n++
-			}
-		}
-		return n
-	}
 	o := graph.Optimize(m.Graph)
-	assert.Equal(t, 2, count(m.Graph, "Gemm"))
-	assert.Equal(t, 1, count(o, "Gemm"))
-	assert.Equal(t, 1, count(o, "FusedGemm"))
+	assert.Equal(t, 2, countOps(m.Graph, "Gemm", ""))
+	assert.Equal(t, 1, countOps(o, "Gemm", ""))
+	assert.Equal(t, 1, countOps(o, "FusedGemm", ""))
 	for _, n := range []int{1, 3} {
 		x, err := tensor.New(tensor.Float32, n, 1, 28, 28)
 		require.NoError(t, err)

@@ -37,14 +37,6 @@ type rnnLoopCase struct {
 	fused   bool // whether the Loop must become a fused node
 }
 
-func wave(n int, f, scale float64) []float32 {
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = float32(math.Sin(float64(i)*f+0.3) * scale)
-	}
-	return v
-}
-
 // rnnLoopModel builds the model of c: inputs x [seq, batch, in] and h0
 // (and c0) [batch, hid]; outputs y (the scan output), hf (final h) and,
 // with useAll, tf and wk.
@@ -328,29 +320,4 @@ func foldConstants(t *testing.T, m *graph.Model) *graph.Graph {
 		}
 	}
 	return &g
-}
-
-// compareRuns checks that m gives the same outputs with and without the
-// graph passes, to within tol relative to 1+|want|.
-func compareRuns(t *testing.T, m *graph.Model, feeds map[string]*tensor.Tensor, tol float64) {
-	t.Helper()
-	plain, err := runtime.Compile(m, runtime.Options{DisableGraphPasses: true})
-	require.NoError(t, err)
-	opt, err := runtime.Compile(m, runtime.Options{})
-	require.NoError(t, err)
-	want, err := plain.Run(context.Background(), feeds)
-	require.NoError(t, err)
-	got, err := opt.Run(context.Background(), feeds)
-	require.NoError(t, err)
-	require.Equal(t, len(want), len(got))
-	for name, w := range want {
-		g := got[name]
-		require.NotNil(t, g, name)
-		require.True(t, tensor.ShapeEqual(w.Shape(), g.Shape()), "%s: shape %v, want %v", name, g.Shape(), w.Shape())
-		require.Equal(t, w.DType(), g.DType(), name)
-		wf, gf := w.Float64s(), g.Float64s()
-		for i := range wf {
-			assert.InDelta(t, wf[i], gf[i], tol*(1+math.Abs(wf[i])), "%s[%d]", name, i)
-		}
-	}
 }

@@ -149,12 +149,7 @@ func (g *Graph) freshName(base string) string {
 // channel.
 func foldBatchNorm(g *Graph) {
 	u := uses(g)
-	producer := map[string]*Node{}
-	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			producer[o] = n
-		}
-	}
+	producer := producers(g)
 	dead := map[*Node]bool{}
 	for _, bn := range g.Nodes {
 		if bn.OpType != "BatchNormalization" || bn.Domain != "" || len(bn.Inputs) != 5 || len(bn.Outputs) < 1 {
@@ -234,12 +229,7 @@ func foldBatchNorm(g *Graph) {
 // FusedConv that applies the activation to each output band in cache.
 func fuseConvActivation(g *Graph) {
 	u := uses(g)
-	producer := map[string]*Node{}
-	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			producer[o] = n
-		}
-	}
+	producer := producers(g)
 	dead := map[*Node]bool{}
 	for _, act := range g.Nodes {
 		if act.Domain != "" || len(act.Inputs) == 0 || len(act.Outputs) != 1 {
@@ -250,22 +240,8 @@ func fuseConvActivation(g *Graph) {
 			u[act.Inputs[0]] != 1 || isGraphOutput(g, act.Inputs[0]) || dead[conv] {
 			continue
 		}
-		attrs := []*ops.Attr{ops.StringAttr("activation", act.OpType)}
-		switch act.OpType {
-		case "Relu":
-		case "LeakyRelu":
-			alpha := float32(0.01)
-			if a := act.Attr("alpha"); a != nil {
-				alpha = a.Float
-			}
-			attrs = append(attrs, ops.FloatAttr("alpha", alpha))
-		case "Clip":
-			bounds, ok := clipBounds(g, act)
-			if !ok {
-				continue
-			}
-			attrs = append(attrs, bounds...)
-		default:
+		attrs, ok := convActivation(g, act)
+		if !ok {
 			continue
 		}
 		conv.Domain, conv.OpType = ops.FusedDomain, "FusedConv"
