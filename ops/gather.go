@@ -17,6 +17,18 @@ func gatherIndexList(t *tensor.Tensor, n int) ([]int, error) {
 // gatherIndexListInto is gatherIndexList writing into dst when it is long
 // enough.
 func gatherIndexListInto(dst []int, t *tensor.Tensor, n int) ([]int, error) {
+	if v, ok := t.Data().([]int32); ok {
+		// int32 indices (what tf2onnx's Cast makes) read in place: no
+		// int64 copy to allocate.
+		out := intsBuf(dst, len(v))
+		for i, x := range v {
+			var err error
+			if out[i], err = layoutIndex(int64(x), n); err != nil {
+				return nil, fmt.Errorf("indices: %w", err)
+			}
+		}
+		return out, nil
+	}
 	v, err := t.AsInt64s()
 	if err != nil {
 		return nil, fmt.Errorf("indices: %w", err)

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
@@ -85,6 +86,12 @@ type gemmNode struct {
 	act    *gemmAct // FusedGemm's activation, or nil
 	constB *tensor.Tensor
 	packed *asm.PackedB
+	// epi, when set, is the float32 epilogue (beta*C and the
+	// activation) made at Build time for the constant C constC (nil:
+	// the node has no C) and n = epiN columns; see buildEpilogue.
+	epi    asm.Epilogue
+	constC *tensor.Tensor
+	epiN   int
 }
 
 func buildGemm(b *Builder) (Kernel, error) { return buildGemmNode(b, false) }
@@ -120,8 +127,77 @@ func buildGemmNode(b *Builder, fused bool) (Kernel, error) {
 			k, n = n, k
 		}
 		g.constB, g.packed = B, asm.PackB(g.transB, k, n, B.Float32s(), B.Shape()[1])
+		g.buildEpilogue(b, n)
 	}
 	return halfWrap(g.run), nil
+}
+
+// buildEpilogue makes g.epi, the epilogue of a float32 product with n
+// columns, when C is absent or a constant that is the same for every row
+// (shape [], [1], [n], [1 1] or [1 n]) and the activation has a form
+// asm.GemmBiasClamp computes as the operators do: beta*C is laid out as
+// one row at Build time, so a run adds it without allocating anything
+// (a closure made per run would be one heap allocation per node).
+func (g *gemmNode) buildEpilogue(b *Builder, n int) {
+	inf := float32(math.Inf(1))
+	lo, hi := -inf, inf
+	post := g.act // applied after the clamp, row by row
+	if a := g.act; a != nil {
+		switch a.kind {
+		case "Relu":
+			lo, post = 0, nil
+		case "Clip":
+			// A hi of -0 is the one bound whose min differs from Go's.
+			if a.lo != a.lo || a.hi != a.hi || a.hi == 0 && math.Signbit(float64(a.hi)) {
+				return
+			}
+			lo, hi, post = a.lo, a.hi, nil
+		}
+	}
+	var row []float32
+	C := b.ConstInput(2)
+	switch {
+	case C == nil && b.In(2):
+		return // C is computed at run time
+	case C == nil || g.beta == 0:
+		if g.act == nil {
+			return // nothing to do
+		}
+		row = asm.NegZeros(n) // adds nothing
+	default:
+		if C.DType() != tensor.Float32 || C.Rank() > 2 || C.Rank() == 2 && C.Shape()[0] != 1 {
+			return
+		}
+		cd := C.Float32s()
+		row = make([]float32, n)
+		switch len(cd) {
+		case 1:
+			v := g.beta * cd[0]
+			for j := range row {
+				row[j] = v
+			}
+		case n:
+			for j := range row {
+				row[j] = g.beta * cd[j]
+			}
+		default:
+			return // does not broadcast: the run reports it
+		}
+	}
+	g.constC, g.epiN = C, n
+	g.epi = func(c []float32, ldc, i0, j0, rows, cols int) {
+		// c is a tail of the product's output, whose capacity ends with
+		// its last element (runFloat32), so its column offset in the
+		// output is what its capacity lacks of a whole number of rows.
+		bj := (ldc - cap(c)%ldc) % ldc
+		c = c[i0*ldc+j0:]
+		asm.GemmBiasClamp(rows, cols, c, ldc, row[bj+j0:], 0, lo, hi)
+		if post != nil {
+			for i := 0; i < rows; i++ {
+				post.apply32(c[i*ldc : i*ldc+cols])
+			}
+		}
+	}
 }
 
 func (g *gemmNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
@@ -137,12 +213,13 @@ func (g *gemmNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	}
 	var m, ka int
 	var outShape []int // Y's shape when A is not 2-D (FusedGemm)
+	var shapeBuf [8]int
 	switch {
 	case g.flatA && A.Rank() >= 1 && A.Rank() != 2 && B.Rank() == 2:
 		as := A.Shape()
 		ka = as[len(as)-1]
 		m = prod(as[:len(as)-1])
-		outShape = append(append([]int(nil), as[:len(as)-1]...), 0)
+		outShape = append(append(shapeBuf[:0], as[:len(as)-1]...), 0)
 	case A.Rank() == 2 && B.Rank() == 2:
 		m, ka = A.Shape()[0], A.Shape()[1]
 		if g.transA {
@@ -176,7 +253,12 @@ func (g *gemmNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, e
 	var err error
 	switch A.DType() {
 	case tensor.Float32:
-		y, err = g.runFloat32(rc, A, B, C, m, n, ka)
+		shape := outShape
+		if shape == nil {
+			shape = append(shapeBuf[:0], m, n)
+		}
+		y, err = g.runFloat32(rc, A, B, C, m, n, ka, shape)
+		outShape = nil // y has it
 	case tensor.Float64:
 		y, err = gemmOp[float64](rc.threads(), A, B, C, g.transA, g.transB, m, n, ka, g.alpha, g.beta)
 	case tensor.Int32:
@@ -222,19 +304,23 @@ func broadcastsTo2D(cs []int, m, n int) bool {
 // the product (rather than accumulating onto it) makes Gemm(A, B, bias)
 // give bit for bit what MatMul(A, B) followed by Add(bias) gives, which
 // the MatMul+Add fusion relies on.
-func (g *gemmNode) runFloat32(rc *RunContext, A, B, C *tensor.Tensor, m, n, k int) (*tensor.Tensor, error) {
-	y, err := rc.NewUninit(tensor.Float32, m, n)
+func (g *gemmNode) runFloat32(rc *RunContext, A, B, C *tensor.Tensor, m, n, k int, shape []int) (*tensor.Tensor, error) {
+	y, err := rc.NewUninit(tensor.Float32, shape...)
 	if err != nil {
 		return nil, err
 	}
 	j := sgemmJob{
 		transA: g.transA, transB: g.transB, m: m, n: n, k: k, alpha: g.alpha,
-		a: A.Float32s(), lda: A.Shape()[A.Rank()-1], b: B.Float32s(), ldb: B.Shape()[1], c: y.Float32s(), ldc: n,
+		// c's capacity ends with its last element, which g.epi relies on.
+		a: A.Float32s(), lda: A.Shape()[A.Rank()-1], b: B.Float32s(), ldb: B.Shape()[1], c: y.Float32s()[: m*n : m*n], ldc: n,
 	}
 	if B == g.constB {
 		j.pb = g.packed
 	}
-	if C != nil && g.beta != 0 || g.act != nil {
+	switch {
+	case g.epi != nil && C == g.constC && n == g.epiN:
+		j.epi = g.epi
+	case C != nil && g.beta != 0 || g.act != nil:
 		j.epi = gemmEpilogue(j.c, C, g.beta, g.act)
 	}
 	j.workers = rc.workers()
@@ -266,14 +352,16 @@ func gemmEpilogue(y []float32, C *tensor.Tensor, beta float32, act *gemmAct) asm
 			if cd != nil {
 				cr := cd[((bi+i)%rowsC)*colsC:]
 				if colsC == 1 {
-					v := beta * cr[0]
+					v := float32(beta * cr[0])
 					for j := range row {
 						row[j] += v
 					}
 				} else {
 					cr = cr[bj+j0 : bj+j0+cols]
 					for j := range row {
-						row[j] += beta * cr[j]
+						// Rounded before the sum (no fused multiply-add),
+						// as the constant C's row of buildEpilogue is.
+						row[j] += float32(beta * cr[j])
 					}
 				}
 			}
@@ -387,15 +475,35 @@ func matmulShape(sa, sb []int) (*mmShape, error) {
 	return s, nil
 }
 
+// flatMatMulShape returns the geometry of a product whose B has no batch
+// dimensions (rank 2) and whose A has rank 1 to cap(out), the output
+// shape apart (in out's storage; s.out is left nil, so that s may go
+// where out may not), and whether it applies: MatMul's common case,
+// resolved without allocating. Other shapes, and mismatched ones (whose
+// error matmulShape reports), are left to matmulShape.
+func flatMatMulShape(sa, sb []int, out []int) (s mmShape, shape []int, ok bool) {
+	if len(sb) != 2 || len(sa) < 1 || len(sa) > cap(out) || sa[len(sa)-1] != sb[0] {
+		return mmShape{}, nil, false
+	}
+	s = mmShape{m: 1, k: sb[0], n: sb[1], batch: 1, flat: true}
+	if len(sa) > 1 {
+		s.m = sa[len(sa)-2]
+		s.batch = prod(sa[:len(sa)-2])
+	}
+	return s, append(append(out[:0], sa[:len(sa)-1]...), s.n), true
+}
+
 func matmulRun[T Number](threads int, s *mmShape, a, b, y []T) {
 	if s.flat {
 		gemmPar(threads, false, false, s.batch*s.m, s.n, s.k, 1, a, s.k, b, s.n, 0, y, s.n)
 		return
 	}
 	if s.batch >= threads {
+		// Locals for the closure, so that s does not escape.
+		m, n, k, offA, offB := s.m, s.n, s.k, s.offA, s.offB
 		parallelFor(nil, threads, s.batch, 1, func(lo, hi int) {
 			for i := lo; i < hi; i++ {
-				gemmT(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
+				gemmT(false, false, m, n, k, 1, a[offA[i]:], k, b[offB[i]:], n, 0, y[i*m*n:], n)
 			}
 		})
 		return
@@ -462,11 +570,17 @@ func (mm *matmulNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor
 	if err := sameDType("MatMul", A, B); err != nil {
 		return nil, err
 	}
-	s, err := matmulShape(A.Shape(), B.Shape())
-	if err != nil {
-		return nil, err
+	var outBuf [8]int
+	geo, shape, ok := flatMatMulShape(A.Shape(), B.Shape(), outBuf[:0])
+	if !ok {
+		p, err := matmulShape(A.Shape(), B.Shape())
+		if err != nil {
+			return nil, err
+		}
+		geo, shape = *p, p.out
 	}
-	y, err := rc.NewUninit(A.DType(), s.out...)
+	s := &geo
+	y, err := rc.NewUninit(A.DType(), shape...)
 	if err != nil {
 		return nil, err
 	}
@@ -506,8 +620,10 @@ func matmulFloat32(w *Workers, threads int, s *mmShape, a, b []float32, pb *asm.
 	one := s.m * s.n * max(s.k, 1)
 	t := min(threads, max(s.batch*one/gemmThreadWork, 1))
 	if t > 1 && s.batch >= 2*t && one < 4*gemmThreadWork {
+		// Locals for the closure, so that s does not escape.
+		m, n, k, offA, offB := s.m, s.n, s.k, s.offA, s.offB
 		runTasks(w, t, s.batch, func(i int) {
-			asm.Sgemm(false, false, s.m, s.n, s.k, 1, a[s.offA[i]:], s.k, b[s.offB[i]:], s.n, 0, y[i*s.m*s.n:], s.n)
+			asm.Sgemm(false, false, m, n, k, 1, a[offA[i]:], k, b[offB[i]:], n, 0, y[i*m*n:], n)
 		})
 		return
 	}

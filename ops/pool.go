@@ -225,12 +225,6 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 	g := p.g
 	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
 	dy, dx := g.d[0], g.d[1]
-	// Valid kernel taps of every output column, computed once.
-	xr := make([][2]int, ow)
-	for j := range xr {
-		lo, hi := taps2D(j*g.s[1]-g.pb[1], g.k[1], dx, 0, w)
-		xr[j] = [2]int{lo, hi}
-	}
 	if _, f32 := any(x).([]float32); idx == nil && !f32 && g.k[0] == 2 && g.k[1] == 2 && g.s[0] == 2 && g.s[1] == 2 && dy == 1 && dx == 1 &&
 		g.pb[0] == 0 && g.pb[1] == 0 && 2*oh <= h && 2*ow <= w {
 		maxPool2x2(p.nc, h, w, oh, ow, p.inSize, p.outSize, x, y)
@@ -239,6 +233,12 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 	if idx == nil && dy == 1 && dx == 1 {
 		maxPoolRows(p, x, y, lowest)
 		return
+	}
+	// Valid kernel taps of every output column, computed once.
+	xr := make([][2]int, ow)
+	for j := range xr {
+		lo, hi := taps2D(j*g.s[1]-g.pb[1], g.k[1], dx, 0, w)
+		xr[j] = [2]int{lo, hi}
 	}
 	for pl := 0; pl < p.nc; pl++ {
 		src := x[pl*p.inSize : (pl+1)*p.inSize]
@@ -350,8 +350,8 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 			ps = &poolShape{xs: slices.Clone(X.Shape()), p: p, out: a.outShape(X.Shape(), p)}
 			last.Store(ps)
 		}
-		p := new(poolPlan)
-		*p = *ps.p
+		pl := *ps.p
+		p := &pl
 		p.threads = rc.threads()
 		p.workers = rc.workers()
 		// Every path writes all of y.
@@ -547,11 +547,13 @@ func buildGlobalPool(kind poolKind) func(b *Builder) (Kernel, error) {
 			if len(xs) < 2 {
 				return nil, fmt.Errorf("X must have rank at least 2, got shape %v", xs)
 			}
-			out := []int{xs[0], xs[1]}
+			var outBuf [8]int
+			out := append(outBuf[:0], xs[0], xs[1])
 			for range xs[2:] {
 				out = append(out, 1)
 			}
-			y, err := tensor.New(X.DType(), out...)
+			// Every element is written (a reduction of each plane).
+			y, err := rc.NewUninit(X.DType(), out...)
 			if err != nil {
 				return nil, err
 			}

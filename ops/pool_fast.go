@@ -108,11 +108,19 @@ func maxPoolRows[T Number](p *poolPlan, x, y []T, lowest T) {
 // maxPoolPlane32), plane by plane. Planes are split over p.threads
 // goroutines.
 func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
-	g := p.g
-	threads := max(1, min(p.threads, p.nc*p.outSize*g.k[0]*g.k[1]/(1<<18)))
+	// Locals for the closure, so that p does not escape.
+	g, inSize, outSize := p.g, p.inSize, p.outSize
+	threads := max(1, min(p.threads, p.nc*outSize*g.k[0]*g.k[1]/(1<<18)))
+	if threads == 1 {
+		// No closure to allocate.
+		for pi := 0; pi < p.nc; pi++ {
+			maxPoolPlane32(g, x[pi*inSize:], g.in[1], 0, y[pi*outSize:(pi+1)*outSize], 0, g.out[0], lowest)
+		}
+		return
+	}
 	parallelFor(p.workers, threads, p.nc, 1, func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
-			maxPoolPlane32(g, x[pi*p.inSize:], g.in[1], 0, y[pi*p.outSize:(pi+1)*p.outSize], 0, g.out[0], lowest)
+			maxPoolPlane32(g, x[pi*inSize:], g.in[1], 0, y[pi*outSize:(pi+1)*outSize], 0, g.out[0], lowest)
 		}
 	})
 }

@@ -88,11 +88,9 @@ func rnnBiases(a *rnnAttrs, b []float32, d, hid int) (bias, rbh []float32) {
 	return bias, rbh
 }
 
-// rnnRun32 holds what one run of a float32 recurrent node allocates, in
-// one allocation.
+// rnnRun32 holds a run's directions and outputs, on runRNN32's stack.
 type rnnRun32 struct {
 	dirs [2]rnnDir32
-	ptrs [2]*rnnDir32
 	outs [3]*tensor.Tensor
 }
 
@@ -109,7 +107,9 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 	nd, hid := a.numDir, s.hid
 	gh := a.kind.gates() * hid
 
-	run := &rnnRun32{}
+	// On the stack: the directions run here, or, two at once, from a
+	// copy (runBoth).
+	var run rnnRun32
 	outs := run.outs[:2]
 	if a.kind == kindLSTM {
 		outs = run.outs[:3]
@@ -139,9 +139,9 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		pack = packRNN(a, nil, in[2].Float32s(), nd, gh, s.in, hid)
 	}
 
-	dirs := run.ptrs[:nd]
+	dirs := run.dirs[:nd]
 	for d := range dirs {
-		j := &run.dirs[d]
+		j := &dirs[d]
 		j.rnnDir = rnnDir[float32]{
 			a: a, s: s, d: d, reverse: a.reverse || d == 1, lens: lens,
 			xwStride: nd * gh, xwOff: d * gh,
@@ -180,7 +180,6 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 				j.yc = o.Float32s()
 			}
 		}
-		dirs[d] = j
 	}
 
 	// Input projection with the bias: xw = bias + X·W^T, X as a
@@ -193,7 +192,8 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 	if in[3] != nil {
 		beta = 1
 		for r := 0; r < rows; r++ {
-			for _, j := range dirs {
+			for d := range dirs {
+				j := &dirs[d]
 				copy(xw[r*nd*gh+j.xwOff:r*nd*gh+j.xwOff+gh], j.bias)
 			}
 		}
@@ -202,7 +202,8 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		a: in[0].Float32s()[s.xOff:], lda: s.in, b: in[1].Float32s(), ldb: s.in, pb: pack.pw, c: xw, ldc: nd * gh,
 		workers: rc.workers()}
 	proj.run(threads)
-	for _, j := range dirs {
+	for d := range dirs {
+		j := &dirs[d]
 		j.xw = xw
 		j.workers = rc.workers()
 		j.threads = threads
@@ -211,10 +212,25 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		}
 	}
 
-	if err := runDirections(rc, dirs, threads); err != nil {
-		return nil, err
+	if nd == 2 && threads > 1 {
+		if err := runBoth(rc, run.dirs, threads); err != nil {
+			return nil, err
+		}
+	} else {
+		for d := range dirs {
+			if err := dirs[d].run(rc); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return outs, nil
+	return rc.Results(outs...), nil
+}
+
+// runBoth runs two directions at once, from a copy on the heap, which
+// their goroutines share.
+func runBoth(rc *RunContext, dirs [2]rnnDir32, threads int) error {
+	p := &dirs
+	return runDirections(rc, []*rnnDir32{&p[0], &p[1]}, threads)
 }
 
 // rnnDir32 is one direction of a float32 recurrent node. Unlike the

@@ -34,8 +34,9 @@ import (
 // idle arena holds at most about one run's working set.
 type arena struct {
 	// envBuf and inBuf are the run's value table and a step's input list,
-	// and resBuf the list of its outputs, reused from run to run.
-	envBuf, inBuf, resBuf []*tensor.Tensor
+	// resBuf the list of its outputs and feedBuf of its feeds, reused
+	// from run to run.
+	envBuf, inBuf, resBuf, feedBuf []*tensor.Tensor
 	// workers are the run's worker goroutines (nil with one thread).
 	workers *ops.Workers
 	// rc is the run's context, reset for each run.
@@ -50,7 +51,9 @@ type arena struct {
 	hdrs tensor.HeaderPool
 
 	mu      sync.Mutex
-	classes map[classKey]*class // recycled buffers by size class
+	classes map[uint64]*class // recycled buffers by size class (classKey.id)
+	// used lists the classes asked for during this run (class.used).
+	used []*class
 	// out lists the blocks handed out during this run and not yet
 	// recycled (block.outIdx is a block's position).
 	out []*block
@@ -60,6 +63,9 @@ type classKey struct {
 	dt tensor.DType
 	n  int // class length in elements
 }
+
+// id is the key as one integer, for a faster map.
+func (k classKey) id() uint64 { return uint64(uint32(k.dt))<<48 | uint64(k.n) }
 
 // class holds the recycled buffers of one size class.
 type class struct {
@@ -72,6 +78,7 @@ type class struct {
 // RunContext.View) carry the block as their header tag.
 type block struct {
 	key   classKey
+	cls   *class  // its class
 	buf   any     // the full class-length slice
 	addr  uintptr // where its elements are
 	bytes uintptr
@@ -115,7 +122,7 @@ func (b *block) prefix(n int) any {
 }
 
 func newArena() *arena {
-	return &arena{classes: map[classKey]*class{}}
+	return &arena{classes: map[uint64]*class{}}
 }
 
 // env returns the run's value table, a copy of consts.
@@ -135,6 +142,14 @@ func (a *arena) inputs(n int) []*tensor.Tensor {
 		a.inBuf = make([]*tensor.Tensor, n)
 	}
 	return a.inBuf[:n]
+}
+
+// feeds returns a slice of n elements for the run's feeds.
+func (a *arena) feeds(n int) []*tensor.Tensor {
+	if cap(a.feedBuf) < n {
+		a.feedBuf = make([]*tensor.Tensor, n)
+	}
+	return a.feedBuf[:n]
 }
 
 // results returns a slice of n elements for the run's outputs.
@@ -180,12 +195,15 @@ func (a *arena) Buffer(dt tensor.DType, n int) (data, tag any, ok bool) {
 	key := classKey{dt, sizeClass(n)}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	c := a.classes[key]
+	c := a.classes[key.id()]
 	if c == nil {
 		c = &class{}
-		a.classes[key] = c
+		a.classes[key.id()] = c
 	}
-	c.used = true
+	if !c.used {
+		c.used = true
+		a.used = append(a.used, c)
+	}
 	var b *block
 	if k := len(c.free); k > 0 {
 		b = c.free[k-1]
@@ -196,7 +214,7 @@ func (a *arena) Buffer(dt tensor.DType, n int) (data, tag any, ok bool) {
 			// The class may exceed a size limit that n itself meets.
 			return nil, nil, false
 		}
-		b = &block{key: key, buf: makeBuffer(dt, key.n)}
+		b = &block{key: key, cls: c, buf: makeBuffer(dt, key.n)}
 		b.addr, b.bytes = span(b.buf)
 	}
 	b.outIdx = len(a.out)
@@ -213,11 +231,9 @@ func (a *arena) recycle(b *block) {
 	a.out[last] = nil
 	a.out = a.out[:last]
 	b.outIdx = -1
-	c := a.classes[b.key]
-	if c == nil {
-		c = &class{}
-		a.classes[b.key] = c
-	}
+	// The class was asked for during this run (the block was handed out
+	// in it), so endRun has not dropped it.
+	c := b.cls
 	c.free = append(c.free, b)
 }
 
@@ -356,30 +372,24 @@ func (a *arena) release(t *tensor.Tensor, live []*tensor.Tensor, slots []int) {
 		return
 	}
 	addr, _ := span(t.Data())
-	tag, mine := a.hdrs.Tag(t)
-	if mine {
-		a.hdrs.Put(t)
-	}
+	tag, _ := a.hdrs.Take(t)
 	b, _ := tag.(*block)
 	if addr == 0 {
 		return
 	}
 	a.mu.Lock()
+	defer a.mu.Unlock()
 	if b == nil {
 		b = a.blockAt(addr)
 	}
 	if b == nil || b.outIdx < 0 {
-		a.mu.Unlock()
 		return
 	}
-	a.mu.Unlock()
 	lo, hi := b.addr, b.addr+b.bytes
 	if anyLive(live, slots, func(v *tensor.Tensor) bool { return touches(v, lo, hi) }) {
 		return
 	}
-	a.mu.Lock()
 	a.recycle(b)
-	a.mu.Unlock()
 }
 
 // anyLive reports whether f holds for a live value (see release).
@@ -486,6 +496,7 @@ func (a *arena) endRun() {
 	a.rc = ops.RunContext{}
 	a.live, a.liveSlots = nil, nil
 	clear(a.resBuf)
+	clear(a.feedBuf)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i, b := range a.out {
@@ -493,12 +504,18 @@ func (a *arena) endRun() {
 		a.out[i] = nil
 	}
 	a.out = a.out[:0]
-	for k, c := range a.classes {
-		if !c.used {
-			delete(a.classes, k)
+	if len(a.used) < len(a.classes) {
+		for k, c := range a.classes {
+			if !c.used {
+				delete(a.classes, k)
+			}
 		}
-		c.used = false
 	}
+	for i, c := range a.used {
+		c.used = false
+		a.used[i] = nil
+	}
+	a.used = a.used[:0]
 }
 
 // arenaPool holds the arenas of idle runs of one session.

@@ -224,7 +224,7 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 			}
 		}
 		if c.fold && !st.scoped && !nondeterministic[n.OpType] && c.foldable(p, st) {
-			outs, err := runStep(&ops.RunContext{Threads: c.threads}, st, p.gather(st, nil))
+			outs, err := runStep(&ops.RunContext{Threads: c.threads}, &st, p.gather(&st, nil))
 			if err != nil {
 				return nil, err
 			}
@@ -453,6 +453,17 @@ func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor, ar *a
 	return p.exec(rc, env, ar)
 }
 
+// runFed is run with the feeds given in the order of p.inputNames.
+func (p *program) runFed(rc *ops.RunContext, vals []*tensor.Tensor, ar *arena) ([]*tensor.Tensor, error) {
+	env := ar.env(p.constEnv)
+	ar.live, ar.liveSlots = env, p.varSlots
+	defer clear(env) // the arena outlives the run: drop its references
+	for i, s := range p.inputSlots {
+		env[s] = vals[i]
+	}
+	return p.exec(rc, env, ar)
+}
+
 // newEnv returns a run's value table with the constants in place.
 func (p *program) newEnv() []*tensor.Tensor {
 	return append([]*tensor.Tensor(nil), p.constEnv...)
@@ -478,7 +489,8 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 		own := *rc // steps get their own seeds; the caller's rc stays as it is
 		rc = &own
 	}
-	for i, st := range p.steps {
+	for i := range p.steps {
+		st := &p.steps[i]
 		if err := rc.Err(); err != nil {
 			return nil, err
 		}
@@ -548,13 +560,13 @@ func mixSeed(seed, step uint64) uint64 {
 
 // gather collects a step's inputs from env (or from constants when env is
 // nil, during folding).
-func (p *program) gather(st step, env []*tensor.Tensor) []*tensor.Tensor {
+func (p *program) gather(st *step, env []*tensor.Tensor) []*tensor.Tensor {
 	return p.gatherInto(make([]*tensor.Tensor, len(st.in)), st, env)
 }
 
 // gatherInto is gather into in (of len(st.in) elements), or into a new
 // slice when in is nil.
-func (p *program) gatherInto(in []*tensor.Tensor, st step, env []*tensor.Tensor) []*tensor.Tensor {
+func (p *program) gatherInto(in []*tensor.Tensor, st *step, env []*tensor.Tensor) []*tensor.Tensor {
 	if in == nil {
 		in = make([]*tensor.Tensor, len(st.in))
 	}
@@ -572,7 +584,7 @@ func (p *program) gatherInto(in []*tensor.Tensor, st step, env []*tensor.Tensor)
 
 // runStep calls a kernel, turning a panic into an error that names the
 // node.
-func runStep(rc *ops.RunContext, st step, in []*tensor.Tensor) (outs []*tensor.Tensor, err error) {
+func runStep(rc *ops.RunContext, st *step, in []*tensor.Tensor) (outs []*tensor.Tensor, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			outs, err = nil, fmt.Errorf("%s: internal error: %v\n%s", st.desc, r, debug.Stack())

@@ -152,6 +152,7 @@ func TestRunIntoOutputs(t *testing.T) {
 
 	assert.ErrorContains(t, s.RunInto(ctx, feeds, nil), "nil")
 	assert.ErrorContains(t, s.RunInto(ctx, feeds, map[string]*tensor.Tensor{"nope": nil}), `"nope" is not an output`)
+	assert.ErrorContains(t, s.RunInto(ctx, feeds, map[string]*tensor.Tensor{s.Outputs()[0].Name: nil, "nope": nil}), `"nope" is not an output`)
 }
 
 // TestRunIntoOutputMayBeAFeed binds a feed as the output that replaces

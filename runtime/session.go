@@ -71,6 +71,14 @@ type Session struct {
 	outputs []graph.ValueInfo
 	prog    *program
 	threads int
+	// distinctInputs is whether no two inputs share a name (as in any
+	// valid model), so that feeds with one entry per input hold no other.
+	distinctInputs bool
+	// distinctOutputs likewise for the outputs.
+	distinctOutputs bool
+	// feedOrder is whether the program takes its inputs in the order of
+	// inputs, so that a run hands it the feeds as a list (runFed).
+	feedOrder bool
 	// arenas recycle intermediate buffers from run to run; the pool is
 	// the one part of a Session that changes, and it locks.
 	arenas *arenaPool
@@ -134,6 +142,20 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 		prog:    prog,
 		threads: threads,
 		arenas:  &arenaPool{},
+	}
+	names := map[string]bool{}
+	for _, in := range s.inputs {
+		names[in.Name] = true
+	}
+	s.distinctInputs = len(names) == len(s.inputs)
+	clear(names)
+	for _, o := range s.outputs {
+		names[o.Name] = true
+	}
+	s.distinctOutputs = len(names) == len(s.outputs)
+	s.feedOrder = len(prog.inputNames) == len(s.inputs)
+	for i, name := range prog.inputNames {
+		s.feedOrder = s.feedOrder && s.inputs[i].Name == name
 	}
 	// Idle workers block without spinning; once the session is garbage,
 	// they end.
@@ -238,6 +260,17 @@ func (s *Session) RunInto(ctx context.Context, feeds, outputs map[string]*tensor
 	if outputs == nil {
 		return errors.New("RunInto: the outputs map is nil")
 	}
+	if s.distinctOutputs {
+		bound := 0
+		for _, o := range s.outputs {
+			if _, ok := outputs[o.Name]; ok {
+				bound++
+			}
+		}
+		if bound == len(outputs) {
+			return s.run(ctx, feeds, outputs, true) // no other name: no need to walk the map
+		}
+	}
 	for name := range outputs {
 		if !s.isOutput(name) {
 			return fmt.Errorf("RunInto: %q is not an output of the model (outputs: %s)", name, valueNames(s.outputs))
@@ -269,11 +302,15 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if err := s.checkFeeds(feeds); err != nil {
-		return err
-	}
 	ar := s.arenas.get()
 	defer s.arenas.put(ar)
+	var vals []*tensor.Tensor // the feeds in input order, for runFed
+	if s.feedOrder {
+		vals = ar.feeds(len(s.inputs))
+	}
+	if err := s.checkFeeds(feeds, vals); err != nil {
+		return err
+	}
 	rc := &ar.rc
 	*rc = ops.RunContext{Ctx: ctx, Threads: s.threads, Alloc: ar}
 	rc.Seed, rc.Seeded = ctx.Value(seedKey{}).(uint64)
@@ -285,7 +322,13 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 		}
 		rc.Workers = ar.workers
 	}
-	res, err := s.prog.run(rc, feeds, ar)
+	var res []*tensor.Tensor
+	var err error
+	if vals != nil {
+		res, err = s.prog.runFed(rc, vals, ar)
+	} else {
+		res, err = s.prog.run(rc, feeds, ar)
+	}
 	if err != nil {
 		return err
 	}
@@ -333,10 +376,19 @@ func fits(dst, t *tensor.Tensor) bool {
 		dst.DType() == t.DType() && tensor.ShapeEqual(dst.Shape(), t.Shape())
 }
 
-func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor) error {
+// checkFeeds checks feeds against the inputs and, when vals is not nil,
+// sets vals[i] to the feed of input i.
+func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor, vals []*tensor.Tensor) error {
 	var problems []string
-	for _, in := range s.inputs {
+	found := 0
+	for i, in := range s.inputs {
 		t, ok := feeds[in.Name]
+		if ok {
+			found++
+		}
+		if vals != nil {
+			vals[i] = t
+		}
 		if !ok || t == nil {
 			problems = append(problems, fmt.Sprintf("input %q (%v) is not fed", in.Name, in.Type))
 			continue
@@ -358,6 +410,11 @@ func (s *Session) checkFeeds(feeds map[string]*tensor.Tensor) error {
 		if !in.Type.Shape.Matches(t.Shape()) {
 			problems = append(problems, fmt.Sprintf("input %q has shape %v, the model wants %v", in.Name, t.Shape(), in.Type.Shape))
 		}
+	}
+	if found == len(feeds) && problems == nil && s.distinctInputs {
+		// Every feed is an input (input names are distinct): no need to
+		// walk the map.
+		return nil
 	}
 	for name := range feeds {
 		if !slices.ContainsFunc(s.inputs, func(in graph.ValueInfo) bool { return in.Name == name }) {

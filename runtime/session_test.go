@@ -116,6 +116,8 @@ func TestFeedErrors(t *testing.T) {
 	}{
 		{"missing", map[string]*tensor.Tensor{}, `input "x"`},
 		{"misnamed", map[string]*tensor.Tensor{"x": tensor.From([]int{1, 2}, []float32{1, 2}), "z": tensor.Scalar[float32](1)}, `"z" is not an input`},
+		{"misnamed only", map[string]*tensor.Tensor{"z": tensor.From([]int{1, 2}, []float32{1, 2})}, `"z" is not an input`},
+		{"nil", map[string]*tensor.Tensor{"x": nil}, `input "x"`},
 		{"dtype", map[string]*tensor.Tensor{"x": tensor.From([]int{1, 2}, []int64{1, 2})}, "has type int64, the model wants float32"},
 		{"shape", map[string]*tensor.Tensor{"x": tensor.From([]int{2, 1}, []float32{1, 2})}, "has shape [2 1], the model wants [N 2]"},
 	}

@@ -55,11 +55,11 @@ func (d DType) String() string {
 // Supported reports whether tensors of this type can be created.
 func (d DType) Supported() bool {
 	switch d {
-	case Undefined, Complex64, Complex128:
-		return false
+	case Float32, Uint8, Int8, Uint16, Int16, Int32, Int64, String, Bool, Float16, Float64,
+		Uint32, Uint64, BFloat16, Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ:
+		return true
 	}
-	_, ok := dtypeNames[d]
-	return ok
+	return false
 }
 
 // Size is the number of bytes of one element (0 for String).

@@ -58,7 +58,17 @@ func (p *HeaderPool) Get(dt DType, shape []int, data any, tag any) (*Tensor, err
 	p.mu.Lock()
 	var t *Tensor
 	if n := len(p.free); n > 0 {
-		t = p.free[n-1]
+		// Prefer a recent header of this very shape, whose shape slice
+		// serves as it is (no interning).
+		k := n - 1
+		for i := n - 1; i >= max(0, n-maxShapeScan); i-- {
+			if ShapeEqual(p.free[i].shape, shape) {
+				k = i
+				break
+			}
+		}
+		t = p.free[k]
+		p.free[k] = p.free[n-1]
 		p.free[n-1] = nil
 		p.free = p.free[:n-1]
 	} else {
@@ -81,6 +91,10 @@ func (p *HeaderPool) Get(dt DType, shape []int, data any, tag any) (*Tensor, err
 	t.dtype, t.data = dt, data
 	return t, nil
 }
+
+// maxShapeScan is how many of the most recently freed headers Get looks
+// through for one of the wanted shape.
+const maxShapeScan = 8
 
 // maxInterned bounds the shapes a pool keeps (a model with dynamic shapes
 // could otherwise grow it without end); beyond it, shapes are allocated.
@@ -118,6 +132,12 @@ func (p *HeaderPool) intern(shape []int) []int {
 // checkData checks that data is a slice of dt's element type holding as
 // many elements as shape does.
 func checkData(dt DType, shape []int, data any) error {
+	if d, ok := data.([]float32); ok && dt == Float32 {
+		// The common case, without the general type switches.
+		if n, err := NumElements(shape); err == nil && n == len(d) {
+			return nil
+		}
+	}
 	n, err := NumElements(shape)
 	if err != nil {
 		return err
@@ -176,6 +196,26 @@ func (p *HeaderPool) Put(t *Tensor) bool {
 	t.data = nil
 	p.free = append(p.free, t)
 	return true
+}
+
+// Take is Tag followed by Put, under one lock: it returns the tag Get
+// attached to t and takes t back, when p handed t out in the current
+// generation and it has not been put back; otherwise it returns nil and
+// false and leaves t alone.
+func (p *HeaderPool) Take(t *Tensor) (any, bool) {
+	if t == nil || t.pool == nil {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.mine(t) {
+		return nil, false
+	}
+	tag := t.pool.tag
+	t.pool.out, t.pool.tag = false, nil
+	t.data = nil
+	p.free = append(p.free, t)
+	return tag, true
 }
 
 // Detach turns t, and the elements of a sequence or an optional t holds,

@@ -130,3 +130,33 @@ func TestHeaderPoolGetAllocatesNothingWhenWarm(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+// TestHeaderPoolTake checks Take: Tag and Put at once, for the pool's own
+// headers of the current generation only.
+func TestHeaderPoolTake(t *testing.T) {
+	var p, other HeaderPool
+	x, err := p.Get(Float32, []int{2}, []float32{1, 2}, "tag")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag, ok := other.Take(x); ok || tag != nil {
+		t.Fatalf("another pool took the header: %v %v", tag, ok)
+	}
+	if tag, ok := p.Take(x); !ok || tag != "tag" {
+		t.Fatalf("Take = %v, %v; want tag, true", tag, ok)
+	}
+	if p.Len() != 1 {
+		t.Fatalf("%d free headers after Take, want 1", p.Len())
+	}
+	if _, ok := p.Take(x); ok {
+		t.Fatal("a header was taken twice")
+	}
+	y, _ := p.Get(Float32, []int{1}, []float32{3}, nil)
+	p.EndGeneration()
+	if _, ok := p.Take(y); ok {
+		t.Fatal("a header of an ended generation was taken")
+	}
+	if _, ok := p.Take(MustNew(Float32, 1)); ok {
+		t.Fatal("an ordinary tensor was taken")
+	}
+}
