@@ -259,6 +259,11 @@ func SgemmActSum(m, n, k int, a []float32, lda int, pack PackFunc, bias, z []flo
 	}
 	checkA(false, m, k, a, lda)
 	im := sgemmDefault
+	if im.tilePActN != nil {
+		// Tiles that store C with the epilogue applied (sgemm_act.go).
+		sgemmActBlocked(im, m, n, k, a, lda, pack, bias, z, ldz, act, c, ldc)
+		return
+	}
 	bp := actBufPool.Get().(*[]float32)
 	defer actBufPool.Put(bp)
 	buf := *bp

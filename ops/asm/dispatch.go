@@ -32,6 +32,18 @@ type sgemmImpl struct {
 	// panels of k rows one after the other.
 	gemvPacked func(k int, a, b, c []float32, n int, alpha, beta float32)
 
+	// tilePAct, when not nil, is tileP with alpha 1 followed by a
+	// convolution's clamp epilogue (see sgemmActBlocked): C[i][j] =
+	// min(max((Σp a[p*mm+i]*b[p*panelN+j] + beta*C[i][j] + bias[i]) +
+	// z[i*ldc+j], lo), hi) (no z when nil; z has C's stride), for nn =
+	// 16 or 32 columns only, bit for bit what tile and biasSumAct give.
+	tilePAct func(k int, a []float32, b []float32, c []float32, ldc int, bias, z []float32, lo, hi, beta float32, mm, nn int)
+
+	// tilePActN, when not nil, is tilePAct with beta 0 over nt tiles of
+	// mr rows in one call: tile t reads a[t*mr*k:], writes C (and reads
+	// z) from row t*mr and adds bias[t*mr*bstep:] (bstep 0 or 1).
+	tilePActN func(k int, a []float32, b []float32, c []float32, ldc int, bias []float32, bstep int, z []float32, lo, hi float32, nn, nt int)
+
 	// smallWork is the m*n*k below which the unpacked Go loops are used.
 	smallWork int
 

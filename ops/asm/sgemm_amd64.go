@@ -31,6 +31,8 @@ var archSgemmImpls = []*sgemmImpl{
 		mr:         6,
 		tile:       tileAVX2,
 		tileP:      tileAVX2P,
+		tilePAct:   tilePActAVX2,
+		tilePActN:  tilePActNAVX2,
 		gemv:       gemvAVX2,
 		gemvPacked: gemvPackedAVX2,
 		smallWork:  200,
@@ -67,6 +69,49 @@ func tileAVX512(k int, a []float32, lda int, b []float32, c []float32, ldc int, 
 func tileAVX2(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
 	checkTile(k, a, lda, b, c, ldc, mm, nn)
 	avx2Tiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
+}
+
+// zOffset checks that z (nil for none) covers an mm×nn block at stride
+// ldc and returns its offset in bytes from c and the fused tiles' sum
+// flag.
+func zOffset(z, c []float32, ldc, mm, nn int) (zoff, sum int) {
+	if z == nil {
+		return 0, 0
+	}
+	_ = z[(mm-1)*ldc+nn-1]
+	return int(uintptr(unsafe.Pointer(unsafe.SliceData(z))) - uintptr(unsafe.Pointer(unsafe.SliceData(c)))), 1
+}
+
+type tilePActFunc = func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo, hi, beta float32, nn, zoff, sum int)
+
+var avx2PActTiles = [...]tilePActFunc{nil,
+	sgemmTileAVX2PAct1, sgemmTileAVX2PAct2, sgemmTileAVX2PAct3, sgemmTileAVX2PAct4, sgemmTileAVX2PAct5, sgemmTileAVX2PAct6}
+
+// tilePActAVX2 is tileAVX2P with the clamp epilogue (see sgemmImpl.tilePAct).
+func tilePActAVX2(k int, a []float32, b []float32, c []float32, ldc int, bias, z []float32, lo, hi, beta float32, mm, nn int) {
+	if nn != 16 && nn != 32 || k <= 0 || mm > len(avx2PActTiles)-1 {
+		panic("asm: bad tile")
+	}
+	_ = a[mm*k-1]
+	_ = b[(k-1)*panelN+nn-1]
+	_ = c[(mm-1)*ldc+nn-1]
+	_ = bias[mm-1]
+	zoff, sum := zOffset(z, c, ldc, mm, nn)
+	avx2PActTiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, beta, nn, zoff, sum)
+}
+
+// tilePActNAVX2 is tilePActAVX2 with beta 0 over nt tiles of 6 rows (see
+// sgemmImpl.tilePActN).
+func tilePActNAVX2(k int, a []float32, b []float32, c []float32, ldc int, bias []float32, bstep int, z []float32, lo, hi float32, nn, nt int) {
+	if nn != 16 && nn != 32 || k <= 0 || nt <= 0 || bstep != 0 && bstep != 1 {
+		panic("asm: bad tile")
+	}
+	_ = a[6*nt*k-1]
+	_ = b[(k-1)*panelN+nn-1]
+	_ = c[(6*nt-1)*ldc+nn-1]
+	_ = bias[6*((nt-1)*bstep+1)-1]
+	zoff, sum := zOffset(z, c, ldc, 6*nt, nn)
+	sgemmTileAVX2PAct6N(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, nn, nt, bstep, zoff, sum)
 }
 
 type tilePFunc = func(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)

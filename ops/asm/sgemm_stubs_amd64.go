@@ -151,3 +151,31 @@ func sgemmTileAVX2P6(k int, a *float32, b *float32, c *float32, ldc int, alpha f
 
 // sgemmPackA6AVX2 sets dst[p*6+i] = a[i*lda+p] for i < 6, p < kb; kb is a multiple of 8.
 func sgemmPackA6AVX2(kb int, a *float32, lda int, dst *float32)
+
+// sgemmTileAVX2PAct1 computes an 1×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*1+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX2PAct1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX2PAct2 computes an 2×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*2+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX2PAct2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX2PAct3 computes an 3×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*3+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX2PAct3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX2PAct4 computes an 4×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*4+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX2PAct4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX2PAct5 computes an 5×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*5+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX2PAct5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX2PAct6 computes an 6×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*6+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX2PAct6(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX2PAct6N computes nt tiles of 6×nn (nn 16 or 32) as sgemmTileAVX2PAct6 does with beta 0: tile t on A
+// at a + 6*k*t, C at c + 6*ldc*t and bias at bias + 6*bstep*t (and z zoff bytes past C when sum is not 0).
+func sgemmTileAVX2PAct6N(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)

@@ -79,6 +79,10 @@ func main() {
 		tileAVX2P(r)
 	}
 	packA6AVX2()
+	for r := 1; r <= mrAVX2; r++ {
+		tileAVX2PAct(r)
+	}
+	tileAVX2PActN()
 	Generate()
 }
 

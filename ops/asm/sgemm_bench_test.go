@@ -1,0 +1,125 @@
+package asm
+
+import (
+	"fmt"
+	"math/rand"
+	"testing"
+)
+
+// convGemmShapes are GEMMs that convolutions hand to SgemmAct: m output
+// channels, k = input channels × kernel area, n output positions
+// (ResNet-50, MobileNetV2 and the MNIST CNN).
+var convGemmShapes = []struct {
+	name    string
+	m, n, k int
+}{
+	{"r50_64x3136x576", 64, 3136, 576},
+	{"r50_256x3136x64", 256, 3136, 64},
+	{"r50_64x3136x256", 64, 3136, 256},
+	{"r50_128x784x1152", 128, 784, 1152},
+	{"r50_512x196x256", 512, 196, 256},
+	{"mnist_64x121x288", 64, 121, 288},
+	{"mnist_32x676x9", 32, 676, 9},
+	{"mbv2_96x3136x16", 96, 3136, 16},
+	{"mbv2_24x3136x96", 24, 3136, 96},
+}
+
+// BenchmarkSgemmAct times SgemmAct (the convolution driver, B packed
+// block by block from a row-major matrix) on convolution shapes.
+func BenchmarkSgemmAct(b *testing.B) {
+	for _, s := range convGemmShapes {
+		r := rand.New(rand.NewSource(1))
+		x, y, z := randSlice[float32](r, s.m*s.k), randSlice[float32](r, s.k*s.n), make([]float32, s.m*s.n)
+		bias := randSlice[float32](r, s.m)
+		act := ConvAct{Lo: 0, Hi: 6}
+		pack := func(p0, kb, j0, nb int, dst []float32) { PackBlock(y, s.n, p0, kb, j0, nb, dst) }
+		b.Run(s.name, func(b *testing.B) {
+			loop(b, 2*float64(s.m*s.n*s.k), func() {
+				SgemmAct(s.m, s.n, s.k, x, s.k, pack, bias, &act, z, s.n)
+			})
+		})
+	}
+}
+
+// BenchmarkSgemmConvShapes times Sgemm and SgemmPacked (B packed ahead)
+// on the convolution shapes.
+func BenchmarkSgemmConvShapes(b *testing.B) {
+	for _, s := range convGemmShapes {
+		r := rand.New(rand.NewSource(1))
+		x, y, z := randSlice[float32](r, s.m*s.k), randSlice[float32](r, s.k*s.n), make([]float32, s.m*s.n)
+		b.Run(s.name, func(b *testing.B) {
+			loop(b, 2*float64(s.m*s.n*s.k), func() {
+				Sgemm(false, false, s.m, s.n, s.k, 1, x, s.k, y, s.n, 0, z, s.n)
+			})
+		})
+		pb := PackB(false, s.k, s.n, y, s.n)
+		b.Run(s.name+"Packed", func(b *testing.B) {
+			loop(b, 2*float64(s.m*s.n*s.k), func() {
+				SgemmPacked(false, s.m, s.n, s.k, 1, x, s.k, pb, 0, z, s.n)
+			})
+		})
+	}
+}
+
+// BenchmarkSgemmSquare times Sgemm on n×n×n as the benchmarks module
+// does (B as stored, beta 0) with the default implementation.
+func BenchmarkSgemmSquare(b *testing.B) {
+	for _, n := range []int{256, 512, 1024} {
+		r := rand.New(rand.NewSource(1))
+		x, y, z := randSlice[float32](r, n*n), randSlice[float32](r, n*n), make([]float32, n*n)
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			loop(b, 2*float64(n*n*n), func() {
+				Sgemm(false, false, n, n, n, 1, x, n, y, n, 0, z, n)
+			})
+		})
+	}
+}
+
+// BenchmarkTileP times the packed-A tile alone (6 rows, all in L1) over
+// kb steps, one pass (16 columns) or the whole panel.
+func BenchmarkTileP(b *testing.B) {
+	im := sgemmDefault
+	if im.tileP == nil {
+		b.Skip("no packed-A tile")
+	}
+	for _, kb := range []int{64, 256} {
+		for _, nn := range []int{16, 32} {
+			r := rand.New(rand.NewSource(1))
+			a := randSlice[float32](r, im.mr*kb)
+			pan := alignedFloats(kb * panelN)
+			copy(pan, randSlice[float32](r, kb*panelN))
+			c := alignedFloats(im.mr * 64)
+			b.Run(fmt.Sprintf("k%d_n%d", kb, nn), func(b *testing.B) {
+				loop(b, 2*float64(im.mr*nn*kb)*100, func() {
+					for range 100 {
+						im.tileP(kb, a, pan, c, 64, 1, 1, im.mr, nn)
+					}
+				})
+			})
+		}
+	}
+}
+
+// BenchmarkTilePActN times the fused packed-A tiles over nt tiles in one
+// call, C at stride ldc (small: in L1; large: rows 4 KiB and more apart).
+func BenchmarkTilePActN(b *testing.B) {
+	im := sgemmDefault
+	if im.tilePActN == nil {
+		b.Skip("no fused tiles")
+	}
+	for _, s := range []struct{ k, nt, ldc int }{{9, 4, 32}, {9, 4, 676}, {16, 16, 32}, {16, 16, 3136}, {64, 16, 3136}} {
+		r := rand.New(rand.NewSource(1))
+		a := randSlice[float32](r, 6*s.nt*s.k)
+		pan := alignedFloats(s.k * panelN)
+		copy(pan, randSlice[float32](r, s.k*panelN))
+		c := alignedFloats(6 * s.nt * s.ldc)
+		bias := randSlice[float32](r, 6*s.nt)
+		b.Run(fmt.Sprintf("k%d_nt%d_ldc%d", s.k, s.nt, s.ldc), func(b *testing.B) {
+			loop(b, 2*float64(6*s.nt*32*s.k)*100, func() {
+				for range 100 {
+					im.tilePActN(s.k, a, pan, c, s.ldc, bias, 1, nil, 0, 6, 32, s.nt)
+				}
+			})
+		})
+	}
+}
