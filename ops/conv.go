@@ -405,6 +405,7 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 	shapes := &convShapes{a: &a, pool: f.pool}
 	// A constant filter is transformed for the Winograd path once, here.
 	constW := b.ConstInput(1)
+	posW := newConvPosWeights(constW, a.group) // for the position-major path (conv_pos.go)
 	var u32 []float32
 	var u64 []float64
 	if constW != nil && constW.Rank() == 4 && constW.Shape()[2] == 3 && constW.Shape()[3] == 3 && a.group > 0 && constW.Shape()[0]%a.group == 0 {
@@ -468,7 +469,9 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 					if q.pool != nil {
 						q = q.noPool
 					}
-					q.run(rc.workers(), rc.threads(), X.Float32s(), W.Float32s(), optData[float32](B), nil, y.Float32s(), &a32)
+					if !q.runPos(rc.workers(), rc.threads(), X.Float32s(), W.Float32s(), posW.forW(W), optData[float32](B), nil, y.Float32s(), &a32) {
+						q.run(rc.workers(), rc.threads(), X.Float32s(), W.Float32s(), optData[float32](B), nil, y.Float32s(), &a32)
+					}
 				}
 			case tensor.Float64:
 				if wino {
@@ -577,6 +580,9 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 			return nil, err
 		}
 		x, w, b, z := X.Float32s(), W.Float32s(), optData[float32](B), optData[float32](Z)
+		if cs.q.runPos(rc.workers(), rc.threads(), x, w, posW.forW(W), b, z, y.Float32s(), &a32) {
+			return rc.Results(y), nil
+		}
 		if q := cs.q; q.pool != nil && !q.poolUnit {
 			// The whole output, from the run's allocator, then the pool.
 			t, err := rc.NewUninit(tensor.Float32, cs.outShape...)

@@ -31,20 +31,38 @@ func depthwiseRun(wk *Workers, threads int, p *convPlan, x, w, bias, y []float32
 	}
 	planes := p.n * p.c
 	threads = max(1, min(threads, planes*p.outSize/depthwiseMinWork))
-	parallelFor(wk, threads, planes, 1, func(lo, hi int) {
-		geo := geo // a copy on this goroutine's stack
-		buf := getScratch[float32](geo.ScratchLen())
-		defer putScratch(buf)
-		for pi := lo; pi < hi; {
-			ch := pi % p.c
-			n := min(hi-pi, p.c-ch)
-			var b []float32
-			if bias != nil {
-				b = bias[ch : ch+n]
-			}
-			asm.DepthwisePlanes(y[pi*p.outSize:(pi+n)*p.outSize], x[pi*p.inSize:(pi+n)*p.inSize], n, &geo,
-				w[ch*9:(ch+n)*9], b, act, *buf)
-			pi += n
-		}
+	if threads == 1 {
+		depthwiseRange(p, &geo, x, w, bias, y, act, 0, planes)
+		return
+	}
+	depthwiseSplit(wk, threads, p, geo, x, w, bias, y, act)
+}
+
+// depthwiseSplit is depthwiseRun's split over threads. It is a function
+// of its own so that its closure, which must escape, takes its copy of
+// geo with it: one thread's run allocates nothing.
+func depthwiseSplit(wk *Workers, threads int, p *convPlan, geo asm.DepthwiseGeom, x, w, bias, y []float32, act *asm.ConvAct) {
+	planes := p.n * p.c
+	parallelPieces(wk, threads, planes, pieceItems(threads, planes), func(lo, hi int) {
+		depthwiseRange(p, &geo, x, w, bias, y, act, lo, hi)
 	})
+}
+
+// depthwiseRange computes the planes [lo, hi) of depthwiseRun, one call
+// per run of planes within an image.
+func depthwiseRange(p *convPlan, g *asm.DepthwiseGeom, x, w, bias, y []float32, act *asm.ConvAct, lo, hi int) {
+	geo := *g // a copy on this goroutine's stack
+	buf := getScratch[float32](geo.ScratchLen())
+	defer putScratch(buf)
+	for pi := lo; pi < hi; {
+		ch := pi % p.c
+		n := min(hi-pi, p.c-ch)
+		var b []float32
+		if bias != nil {
+			b = bias[ch : ch+n]
+		}
+		asm.DepthwisePlanes(y[pi*p.outSize:(pi+n)*p.outSize], x[pi*p.inSize:(pi+n)*p.inSize], n, &geo,
+			w[ch*9:(ch+n)*9], b, act, *buf)
+		pi += n
+	}
 }

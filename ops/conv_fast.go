@@ -18,6 +18,10 @@ import (
 // of few output positions (a 32-column panel would be mostly padding)
 // stack the columns of several images into one GEMM and scatter the
 // result.
+// Small convolutions (few channels, small planes: the MNIST and CIFAR
+// CNNs) take the position-major path of conv_pos.go instead, when their
+// plan has one (conv32Plan.pos): output positions as GEMM rows, read
+// straight from the input, no im2col copy and no padded panels.
 
 // convBatchCols is about how many GEMM columns a stack of images gets
 // when planes are small.
@@ -56,12 +60,18 @@ type conv32Plan struct {
 	// unitCols is the columns of a unit of one image that are computed:
 	// all, or with a pool, only the rows its windows read.
 	unitCols int
+	// none is the identity activation, for a first pass whose summand
+	// is added after it (read-only, so that it need not escape per run).
+	none asm.ConvAct
 	// bufs recycles the scratch of one goroutine (*conv32Bufs) sized
 	// for this plan, and jobs the *conv32Job of split runs.
 	bufs, jobs sync.Pool
 	// noPool is the plan without the pool (when there is one), for
 	// pooling afterwards.
 	noPool *conv32Plan
+	// pos is the position-major plan (conv_pos.go), or nil when the
+	// convolution does not take that path.
+	pos *convPosPlan
 }
 
 // conv32Bufs is one goroutine's scratch: the zero-padded input copy (or
@@ -83,10 +93,11 @@ func newConv32Plan(p *convPlan, pool *poolPlan) *conv32Plan {
 }
 
 func newConv32PlanNoPool(p *convPlan, pool *poolPlan) *conv32Plan {
-	q := &conv32Plan{p: p, pool: pool}
+	q := &conv32Plan{p: p, pool: pool, none: asm.ConvActNone()}
 	q.cg, q.mg = p.c/p.group, p.m/p.group
 	q.kdim = q.cg * p.kSize
 	q.macs = p.n * p.m * q.kdim * p.outSize
+	q.pos = newConvPosPlan(p, pool)
 	if p.n == 0 || p.m == 0 || p.outSize == 0 || p.depthwise3x3() {
 		return q
 	}
@@ -183,16 +194,15 @@ func (q *conv32Plan) run(wk *Workers, threads int, x, w, bias, z, y []float32, a
 	if q.g2 == nil {
 		// Depthwise, or N-D (the generic path with the vector
 		// epilogue); a summand goes in a second pass.
-		none := asm.ConvActNone()
 		a := act
 		if z != nil {
-			a = &none
+			a = &q.none
 		}
 		if p.depthwise3x3() {
 			depthwiseRun(wk, threads, p, x, w, bias, y, a)
 		} else {
 			var f func([]float32)
-			if *a != none {
+			if *a != q.none {
 				f = func(s []float32) { asm.BiasAct(1, len(s), s, len(s), nil, a, s, len(s)) }
 			}
 			convRun(wk, threads, p, x, w, bias, y, f)
@@ -207,16 +217,8 @@ func (q *conv32Plan) run(wk *Workers, threads int, x, w, bias, z, y []float32, a
 	// Split a unit's columns (in whole panels, or in bands of pooled
 	// rows), or else its rows, so that every thread has work.
 	j := conv32Job{q: q, x: x, w: w, bias: bias, z: z, y: y, act: act, colParts: 1, rowParts: 1, colAlign: asm.PanelWidth}
-	if units := q.units; units < threads {
-		per := (threads + units - 1) / units
-		switch {
-		case q.pool == nil && (q.cols+asm.PanelWidth-1)/asm.PanelWidth >= 2*per:
-			j.colParts = per
-		case q.pool != nil && q.poolBand > 0 && q.unitCols/q.poolBand >= 2*per:
-			j.colParts, j.colAlign = per, q.poolBand
-		default:
-			j.rowParts = min(per, max(1, q.mg/8))
-		}
+	if threads > 1 {
+		j.colParts, j.rowParts, j.colAlign = q.splitParts(threads) // conv_split.go
 	}
 	items := q.units * j.colParts * j.rowParts
 	if threads == 1 || items == 1 {
@@ -233,7 +235,8 @@ func (q *conv32Plan) run(wk *Workers, threads int, x, w, bias, z, y []float32, a
 	fn := hj.fn
 	*hj = j
 	hj.fn = fn
-	parallelFor(wk, threads, items, 1, fn)
+	// Pieces as conv_split.go decides.
+	parallelPieces(wk, threads, items, pieceItems(threads, items), fn)
 	*hj = conv32Job{fn: fn} // drop the operands
 	q.jobs.Put(hj)
 }

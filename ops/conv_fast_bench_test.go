@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/onyxrt/onyx/ops/asm"
 )
@@ -72,16 +70,6 @@ func BenchmarkConvRun32(b *testing.B) {
 			})
 		}
 	}
-}
-
-// threadCPU returns the CPU time the calling thread has used (0 where
-// the OS does not tell).
-func threadCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(1 /* RUSAGE_THREAD */, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkConvPool times a convolution with ReLU followed by a 2×2 max

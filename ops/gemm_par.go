@@ -1,9 +1,6 @@
 package ops
 
 import (
-	"sync"
-	"sync/atomic"
-
 	"github.com/onyxrt/onyx/ops/asm"
 )
 
@@ -174,12 +171,10 @@ func (j *sgemmJob) rowBlock(t int) int {
 }
 
 // runTasks calls fn(i) for every i < n on up to threads goroutines (the
-// caller's among them), which claim tasks one at a time: a goroutine
-// that starts late, on a machine busy with other work, finds the tasks
-// done and leaves at once, and the caller waits only for tasks that
-// were claimed. A panic in fn is re-raised on the caller's goroutine
-// once the claimed tasks are done. The other goroutines are the run's
-// workers (w), or fresh ones when w is nil.
+// caller's among them): parallelPieces with pieces of one task, so that
+// a goroutine that starts late finds the tasks done and leaves at once.
+// A panic in fn is re-raised on the caller's goroutine. The other
+// goroutines are the run's workers (w), or fresh ones when w is nil.
 func runTasks(w *Workers, threads, n int, fn func(i int)) {
 	if threads <= 1 || n <= 1 {
 		for i := 0; i < n; i++ {
@@ -187,53 +182,9 @@ func runTasks(w *Workers, threads, n int, fn func(i int)) {
 		}
 		return
 	}
-	r := &taskRun{n: n, fn: fn}
-	r.done.Add(n)
-	for t := 1; t < min(threads, n); t++ {
-		if w != nil && w.max > 0 {
-			w.submit(&chunk{fn: func(int, int) { r.work() }}, min(threads, n)-1)
-		} else {
-			go r.work()
+	parallelPieces(w, threads, n, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			fn(i)
 		}
-	}
-	r.work()
-	r.done.Wait()
-	if r.panicked != nil {
-		panic(r.panicked)
-	}
-}
-
-// taskRun is the shared state of one runTasks call.
-type taskRun struct {
-	next     atomic.Int64
-	done     sync.WaitGroup
-	mu       sync.Mutex
-	panicked any
-	n        int
-	fn       func(i int)
-}
-
-// work claims and runs tasks until none is left.
-func (r *taskRun) work() {
-	for {
-		i := int(r.next.Add(1)) - 1
-		if i >= r.n {
-			return
-		}
-		r.one(i)
-	}
-}
-
-func (r *taskRun) one(i int) {
-	defer r.done.Done()
-	defer func() {
-		if p := recover(); p != nil {
-			r.mu.Lock()
-			if r.panicked == nil {
-				r.panicked = p
-			}
-			r.mu.Unlock()
-		}
-	}()
-	r.fn(i)
+	})
 }

@@ -68,15 +68,6 @@ type split struct {
 	panicked any
 }
 
-// chunk is a piece of work handed to the pool with submit (runTasks of
-// gemm_par.go hands out calls to its own task loop this way).
-type chunk struct {
-	fn       func(lo, hi int)
-	lo, hi   int
-	done     atomic.Bool
-	panicked any
-}
-
 // NewWorkers returns a pool of at most n worker goroutines (n < 1 means
 // none: parallelFor then starts goroutines of its own).
 func NewWorkers(n int) *Workers {
@@ -217,24 +208,6 @@ func (w *Workers) work() {
 	}
 }
 
-// submit hands c to a worker, starting one when fewer than needed run.
-// The caller does not wait for c: it is a ticket for a worker to join
-// work that the caller shares out itself (runTasks).
-func (w *Workers) submit(c *chunk, needed int) {
-	s := &split{fn: func(int, int) { c.run() }, n: 1, per: 1, pieces: 1}
-	if !w.publish(s, needed) {
-		c.run()
-	}
-}
-
-func (c *chunk) run() {
-	defer func() {
-		c.panicked = recover()
-		c.done.Store(true)
-	}()
-	c.fn(c.lo, c.hi)
-}
-
 // minSplitWork is the least work (multiply-adds, or simple operations on
 // elements) that one extra thread must get for a split to pay: handing a
 // piece to a hot worker costs about a microsecond, to a parked one tens.
@@ -264,13 +237,31 @@ func parallelFor(w *Workers, threads, n, grain int, fn func(lo, hi int)) {
 		}
 		return
 	}
-	per := (n + chunks - 1) / chunks
-	if w == nil || w.max < 1 {
-		spawnFor(n, per, fn)
+	parallelPieces(w, chunks, n, (n+chunks-1)/chunks, fn)
+}
+
+// parallelPieces is parallelFor with pieces of per items (the last one
+// shorter), possibly more of them than threads: the calling goroutine
+// and up to threads-1 workers claim them one at a time, so that a thread
+// that starts late, or that the OS preempts, leaves the pieces it has
+// not claimed to the others. Kernels use it where a piece costs little
+// more to set up than the same items in a larger chunk.
+func parallelPieces(w *Workers, threads, n, per int, fn func(lo, hi int)) {
+	per = max(per, 1)
+	pieces := (n + per - 1) / per
+	if threads <= 1 || pieces <= 1 {
+		if n > 0 {
+			fn(0, n)
+		}
 		return
 	}
-	s := &split{fn: fn, n: n, per: per, pieces: int32((n + per - 1) / per)}
-	if !w.publish(s, int(s.pieces)-1) {
+	helpers := min(threads, pieces) - 1
+	if w == nil || w.max < 1 {
+		spawnFor(helpers, n, per, fn)
+		return
+	}
+	s := &split{fn: fn, n: n, per: per, pieces: int32(pieces)}
+	if !w.publish(s, helpers) {
 		w = nil // every slot taken: run the pieces here
 	}
 	for {
@@ -292,13 +283,13 @@ func parallelFor(w *Workers, threads, n, grain int, fn func(lo, hi int)) {
 	}
 }
 
-// spawnFor runs the pieces of [0, n) on the caller and on fresh
-// goroutines, one started per piece after the first. Like the pool's,
+// spawnFor runs the pieces of [0, n) on the caller and on helpers fresh
+// goroutines. Like the pool's,
 // the pieces are claimed, not handed over: a goroutine that starts late
 // (a new goroutine may need a parked thread woken) finds its piece done
 // by the caller and ends, and the caller waits only for pieces already
 // under way.
-func spawnFor(n, per int, fn func(lo, hi int)) {
+func spawnFor(helpers, n, per int, fn func(lo, hi int)) {
 	s := &split{fn: fn, n: n, per: per, pieces: int32((n + per - 1) / per)}
 	var none *Workers
 	take := func() {
@@ -310,7 +301,7 @@ func spawnFor(n, per int, fn func(lo, hi int)) {
 			s.runPiece(lo, hi)
 		}
 	}
-	for i := int32(1); i < s.pieces; i++ {
+	for range helpers {
 		go take()
 	}
 	take()

@@ -1,0 +1,39 @@
+//go:build !purego
+
+package asm
+
+import "unsafe"
+
+// The AVX2 kernels of the position-major convolution (convpos_amd64.s);
+// without AVX2 and FMA, or when INFER_KERNELS=generic chose the generic
+// SGEMM, the Go references run.
+
+//go:noescape
+func convPosTilesAVX2(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)
+
+//go:noescape
+func convPosEpiAVX2(c *float32, src *int32, win int, nq int, bias *float32, lo float32, hi float32, alpha float32, y *float32, ldy int, groups int, mode int)
+
+func convPosTiles(k int, x []float32, posOff []int32, nt int, kOff []int32, b []float32, c []float32, ldc int, acc bool) {
+	if !convAVX2 {
+		convPosTilesGo(k, x, posOff, nt, kOff, b, c, ldc, acc)
+		return
+	}
+	a := 0
+	if acc {
+		a = 1
+	}
+	convPosTilesAVX2(k, unsafe.SliceData(x), unsafe.SliceData(posOff), nt, unsafe.SliceData(kOff), unsafe.SliceData(b), unsafe.SliceData(c), ldc, a)
+}
+
+func convPosEpi(c []float32, src []int32, win, nq, groups int, bias []float32, act *ConvAct, y []float32, ldy int) {
+	if !convAVX2 {
+		convPosEpiGo(c, src, win, nq, groups, bias, act, y, ldy)
+		return
+	}
+	var bp *float32
+	if bias != nil {
+		bp = unsafe.SliceData(bias)
+	}
+	convPosEpiAVX2(unsafe.SliceData(c), unsafe.SliceData(src), win, nq, bp, act.Lo, act.Hi, act.Alpha, unsafe.SliceData(y), ldy, groups, act.mode())
+}

@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package asm
+
+// Without assembly the position-major convolution kernels are the Go
+// references.
+
+func convPosTiles(k int, x []float32, posOff []int32, nt int, kOff []int32, b []float32, c []float32, ldc int, acc bool) {
+	convPosTilesGo(k, x, posOff, nt, kOff, b, c, ldc, acc)
+}
+
+func convPosEpi(c []float32, src []int32, win, nq, groups int, bias []float32, act *ConvAct, y []float32, ldy int) {
+	convPosEpiGo(c, src, win, nq, groups, bias, act, y, ldy)
+}
