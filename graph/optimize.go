@@ -13,10 +13,12 @@ import (
 // Loops made FusedLSTM/FusedGRU nodes (fuse_rnnloop.go),
 // Conv+BatchNormalization folding, Conv+activation fusion (into the
 // FusedConv operator of domain ops.FusedDomain), Conv+Add(+activation)
-// and Conv+MaxPool fusion into FusedConv (fuse_conv.go), MatMul/Gemm
-// fusions (fuse_gemm.go), transpose push-down and
-// cancellation, and dead-node removal. g itself is not modified (initializers and
-// attributes are shared, never mutated). Subgraphs are left as they are.
+// and Conv+MaxPool fusion into FusedConv (fuse_conv.go), MobileNet's
+// expand/depthwise/project blocks into FusedDwBlock (fuse_dwblock.go),
+// MatMul/Gemm fusions (fuse_gemm.go), transpose push-down and
+// cancellation, and dead-node removal. g itself is not modified
+// (initializers and attributes are shared, never mutated). Subgraphs are
+// left as they are.
 //
 // Each pass preserves the graph's outputs; the conformance suites run with
 // the passes on.
@@ -41,6 +43,7 @@ func Optimize(g *Graph) *Graph {
 	fuseConvActivation(o)
 	fuseConvAdd(o)
 	fuseConvMaxPool(o)
+	fuseDwBlocks(o)
 	fuseGemm(o)
 	for pushTransposes(o) {
 	}

@@ -6,6 +6,7 @@ package ops
 func registerNN(r *Registry) {
 	registerGemm(r)
 	registerConv(r)
+	registerDwBlock(r)
 	registerPool(r)
 	registerNorm(r)
 	registerDropout(r)

@@ -1,0 +1,388 @@
+package ops
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/onyxrt/onyx/ops/asm"
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// FusedDwBlock (domain FusedDomain) is what graph/fuse_dwblock.go makes
+// of MobileNet's inverted residual block: an optional pointwise (1×1)
+// "expand" convolution, a 3×3 depthwise convolution and a pointwise
+// "project" convolution, each with its bias and activation, the last
+// with an optional summand Z:
+//
+//	Y = P(D(E(X))) (+ Z before P's activation)
+//
+// Inputs: X, We, Be, Wd, Bd, Wp, Bp, Z (We, Be, the biases and Z may be
+// absent). Each stage's attributes are those of the FusedConv it was
+// made from, prefixed by "expand_", "dw_" and "project_" (strides, pads,
+// group, activation, min, max, ...).
+//
+// When the expanded tensor is large (see dwBlockMinBytes), the block is
+// computed in bands of output rows: the expanded rows a band needs (kept
+// from the previous band where they overlap), the depthwise rows of the
+// band, then the project GEMM of the band straight into Y, so that the
+// expanded tensors, six times the size of the block's input and output,
+// stay in the L2 cache instead of going through memory. Other shapes run
+// the three float32 convolutions one after the other; a summand Z of
+// another shape than Y is added as Add would (broadcast), before the
+// project activation.
+func buildDwBlock(b *Builder) (Kernel, error) {
+	k := &dwBlockKernel{expand: b.In(1), sum: b.In(7)}
+	var err error
+	for i, pre := range []string{"expand_", "dw_", "project_"} {
+		sb := stageBuilder(b, pre)
+		if k.act[i], err = readActivation(sb); err != nil {
+			return nil, fmt.Errorf("%s: %w", strings.TrimSuffix(pre, "_"), err)
+		}
+		if k.attrs[i], err = readConvAttrs(sb); err != nil {
+			return nil, fmt.Errorf("%s: %w", strings.TrimSuffix(pre, "_"), err)
+		}
+		if err := sb.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for i, a := range k.act {
+		k.acts[i] = asm.ConvActNone()
+		if a != nil {
+			k.acts[i] = a.a32
+		}
+	}
+	if !b.In(0) || !b.In(3) || !b.In(5) {
+		return nil, fmt.Errorf("FusedDwBlock needs X, Wd and Wp")
+	}
+	return k, nil
+}
+
+// stageBuilder returns a Builder holding the attributes of b that start
+// with prefix, without it.
+func stageBuilder(b *Builder, prefix string) *Builder {
+	sb := &Builder{NodeName: b.NodeName, OpType: "FusedConv", Domain: FusedDomain, Opset: 1,
+		NumInputs: 3, NumOutputs: 1, InputPresent: []bool{true, true, true}, OutputPresent: []bool{true},
+		Attrs: map[string]*Attr{}}
+	for name, a := range b.Attrs {
+		if strings.HasPrefix(name, prefix) {
+			c := *a
+			c.Name = strings.TrimPrefix(name, prefix)
+			sb.Attrs[c.Name] = &c
+		}
+	}
+	return sb
+}
+
+// inferDwBlock is the depthwise convolution's shape rule with the
+// project convolution's output channels.
+func inferDwBlock(b *Builder, in []Meta) ([]Meta, error) {
+	if len(in) < 6 {
+		return []Meta{{DType: first(in).DType}}, nil
+	}
+	x := in[0]
+	if x.Shape != nil && len(x.Shape) >= 2 && in[1].Shape != nil && len(in[1].Shape) >= 1 {
+		x.Shape = slices.Clone(x.Shape)
+		x.Shape[1] = in[1].Shape[0]
+	}
+	out, err := inferConvPool(true)(stageBuilder(b, "dw_"), []Meta{x, in[3]})
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	if s := out[0].Shape; s != nil && len(s) >= 2 && in[5].Shape != nil && len(in[5].Shape) >= 1 {
+		out[0].Shape = slices.Clone(s)
+		out[0].Shape[1] = in[5].Shape[0]
+	}
+	return out[:1], nil
+}
+
+// dwBlockKernel is a built FusedDwBlock.
+type dwBlockKernel struct {
+	expand, sum bool
+	act         [3]*activation // expand, dw, project; nil: none
+	acts        [3]asm.ConvAct // the same for the float32 kernels
+	attrs       [3]convAttrs
+	last        atomic.Pointer[dwBlockShape]
+}
+
+// dwBlockShape is a FusedDwBlock resolved for one input shape.
+type dwBlockShape struct {
+	xs, ws          [3][]int // X's and the filters' shapes (xs[1], xs[2]: inputs of D and P)
+	p               [3]*convPlan
+	q               [3]*conv32Plan
+	mid             [2][]int // the shapes of E's and D's outputs
+	outShape        []int
+	banded          bool
+	n, cin, e, cout int
+	h, w, oh, ow    int
+	s, pt, pl       int
+	ob, rows        int // output rows per band; expanded rows a band holds
+	dwScratch       int
+}
+
+// The banded path pays only where the expanded tensor is much larger than
+// the L2 cache (measured on Zen 3 with BenchmarkDwBlock: MobileNetV2's
+// 112×112 block with stride 2 gains 10-15%; the 56×56 blocks and
+// smaller, whose expanded tensors are under 2 MiB, gain nothing, and
+// bands of fewer than a few hundred columns lose to the GEMMs' panel
+// overhead). dwBlockMinBytes is the smallest expanded tensor (bytes per
+// image) that is banded and dwBlockBudget about how many bytes of
+// expanded and depthwise rows a band holds. Tests change them, and set
+// dwBlockApart to run the three convolutions one after the other.
+var (
+	dwBlockMinBytes = 3 << 20
+	dwBlockBudget   = 1 << 20
+	dwBlockApart    = false
+)
+
+func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
+	if s := k.last.Load(); s != nil && slices.Equal(s.xs[0], xs) && slices.Equal(s.ws[0], we) &&
+		slices.Equal(s.ws[1], wd) && slices.Equal(s.ws[2], wp) {
+		return s, nil
+	}
+	s := &dwBlockShape{}
+	s.xs[0], s.ws[0], s.ws[1], s.ws[2] = slices.Clone(xs), slices.Clone(we), slices.Clone(wd), slices.Clone(wp)
+	in := xs
+	var err error
+	if k.expand {
+		if s.p[0], err = k.attrs[0].plan(in, we); err != nil {
+			return nil, fmt.Errorf("expand: %w", err)
+		}
+		in = s.p[0].outShape()
+		s.mid[0] = in
+	}
+	s.xs[1] = in
+	if s.p[1], err = k.attrs[1].plan(in, wd); err != nil {
+		return nil, fmt.Errorf("dw: %w", err)
+	}
+	s.mid[1] = s.p[1].outShape()
+	s.xs[2] = s.mid[1]
+	if s.p[2], err = k.attrs[2].plan(s.mid[1], wp); err != nil {
+		return nil, fmt.Errorf("project: %w", err)
+	}
+	s.outShape = s.p[2].outShape()
+	for i, p := range s.p {
+		if p != nil {
+			s.q[i] = newConv32Plan(p, nil)
+		}
+	}
+	pd := s.p[1]
+	s.banded = !dwBlockApart && len(xs) == 4 && k.expand && pd.depthwise3x3() && s.p[2].direct && s.p[2].group == 1 &&
+		s.p[0].direct && s.p[0].group == 1 && 4*pd.c*pd.inSize >= dwBlockMinBytes
+	if s.banded {
+		g := pd.g
+		s.n, s.cin, s.e, s.cout = xs[0], xs[1], pd.c, s.p[2].m
+		s.h, s.w, s.oh, s.ow = g.in[0], g.in[1], g.out[0], g.out[1]
+		s.s, s.pt, s.pl = g.s[0], g.pb[0], g.pb[1]
+		// The most output rows whose expanded and depthwise rows fit the
+		// budget; at least one.
+		s.ob = 1
+		for ob := 2; ob <= s.oh; ob++ {
+			rows := (ob-1)*s.s + 3
+			if 4*s.e*(rows*s.w+ob*s.ow) > dwBlockBudget {
+				break
+			}
+			s.ob = ob
+		}
+		// Equal bands, of an even number of rows at stride 1 (the
+		// depthwise kernel computes two rows at a time).
+		bands := (s.oh + s.ob - 1) / s.ob
+		s.ob = (s.oh + bands - 1) / bands
+		if s.s == 1 && s.ob%2 == 1 && s.ob < s.oh {
+			s.ob++
+		}
+		s.rows = (s.ob-1)*s.s + 3
+		geo := asm.DepthwiseGeom{H: s.rows, W: s.w, OH: s.ob, OW: s.ow, PadT: 2, PadL: s.pl, Stride: s.s}
+		s.dwScratch = geo.ScratchLen()
+	}
+	k.last.Store(s)
+	return s, nil
+}
+
+// Run computes the block.
+func (k *dwBlockKernel) Run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+	if len(in) < 6 || in[0] == nil || in[3] == nil || in[5] == nil {
+		return nil, fmt.Errorf("FusedDwBlock needs X, Wd and Wp")
+	}
+	X, We, Be, Wd, Bd, Wp, Bp := in[0], Opt(in, 1), Opt(in, 2), in[3], Opt(in, 4), in[5], Opt(in, 6)
+	var Z *tensor.Tensor
+	if k.sum {
+		Z = Opt(in, 7)
+	}
+	if k.expand && We == nil {
+		return nil, fmt.Errorf("FusedDwBlock: expand weights missing")
+	}
+	for _, t := range []*tensor.Tensor{X, We, Be, Wd, Bd, Wp, Bp, Z} {
+		if t != nil && t.DType() != tensor.Float32 {
+			return nil, ErrDType("FusedDwBlock", t.DType())
+		}
+	}
+	var wes []int
+	if We != nil {
+		wes = We.Shape()
+	}
+	s, err := k.shape(X.Shape(), wes, Wd.Shape(), Wp.Shape())
+	if err != nil {
+		return nil, err
+	}
+	for i, B := range []*tensor.Tensor{Be, Bd, Bp} {
+		if B != nil && s.p[i] != nil && (B.Rank() != 1 || B.Len() != s.p[i].m) {
+			return nil, fmt.Errorf("bias %d has shape %v, want [%d]", i, B.Shape(), s.p[i].m)
+		}
+	}
+	acts := &k.acts
+	y, err := rc.NewUninit(tensor.Float32, s.outShape...)
+	if err != nil {
+		return nil, err
+	}
+	x, we, be, wd, bd, wp, bp := X.Float32s(), optData[float32](We), optData[float32](Be), Wd.Float32s(),
+		optData[float32](Bd), Wp.Float32s(), optData[float32](Bp)
+	zSame := Z == nil || slices.Equal(Z.Shape(), s.outShape)
+	if s.banded && zSame {
+		s.run(rc.workers(), rc.threads(), x, we, be, wd, bd, wp, bp, optData[float32](Z), y.Float32s(), acts)
+		return rc.Results(y), nil
+	}
+	// The three convolutions one after the other.
+	wk, threads := rc.workers(), rc.threads()
+	src := x
+	var tmp [2]*tensor.Tensor
+	for i := 0; i < 2; i++ {
+		if s.p[i] == nil {
+			continue
+		}
+		if tmp[i], err = rc.NewUninit(tensor.Float32, s.mid[i]...); err != nil {
+			return nil, err
+		}
+		w, b := we, be
+		if i == 1 {
+			w, b = wd, bd
+		}
+		if i == 1 && s.p[1].depthwise3x3() {
+			depthwiseRun(wk, threads, s.p[1], src, w, b, tmp[i].Float32s(), &acts[i])
+		} else {
+			s.q[i].run(wk, threads, src, w, b, nil, tmp[i].Float32s(), &acts[i])
+		}
+		src = tmp[i].Float32s()
+	}
+	if zSame {
+		s.q[2].run(wk, threads, src, wp, bp, optData[float32](Z), y.Float32s(), &acts[2])
+	} else {
+		none := asm.ConvActNone()
+		s.q[2].run(wk, threads, src, wp, bp, nil, y.Float32s(), &none)
+		sum, err := opAdd.apply(rc, y, Z)
+		if err != nil {
+			return nil, err
+		}
+		rc.Free(y)
+		y = sum
+		if k.act[2] != nil {
+			k.act[2].f32(y.Float32s())
+		}
+	}
+	for _, t := range tmp {
+		if t != nil {
+			rc.Free(t)
+		}
+	}
+	return rc.Results(y), nil
+}
+
+// dwBlockMinWork is about how many multiply-adds a thread needs to pay
+// for waking it.
+const dwBlockMinWork = 1 << 20
+
+// run computes the block band by band on up to threads goroutines: each
+// takes whole images, or, with fewer images than threads, a range of
+// the output rows of one.
+func (s *dwBlockShape) run(wk *Workers, threads int, x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct) {
+	macs := s.n * (s.e*s.h*s.w*s.cin + s.e*s.oh*s.ow*9 + s.cout*s.oh*s.ow*s.e)
+	threads = max(1, min(threads, macs/dwBlockMinWork))
+	chunks := 1
+	if s.n < threads {
+		chunks = min((threads+s.n-1)/s.n, (s.oh+s.ob-1)/s.ob)
+	}
+	items := s.n * chunks
+	if threads == 1 || items == 1 {
+		s.runItems(x, we, be, wd, bd, wp, bp, z, y, acts, chunks, 0, items)
+		return
+	}
+	parallelFor(wk, min(threads, items), items, 1, func(lo, hi int) {
+		s.runItems(x, we, be, wd, bd, wp, bp, z, y, acts, chunks, lo, hi)
+	})
+}
+
+// runItems computes the items [lo, hi) of (image, chunk of its bands).
+func (s *dwBlockShape) runItems(x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct, chunks, lo, hi int) {
+	bands := (s.oh + s.ob - 1) / s.ob
+	eLen, dLen := s.e*s.rows*s.w, s.e*s.ob*s.ow
+	buf := getScratch[float32](eLen + dLen + s.dwScratch)
+	defer putScratch(buf)
+	e, d, dws := (*buf)[:eLen], (*buf)[eLen:eLen+dLen], (*buf)[eLen+dLen:]
+	for it := lo; it < hi; it++ {
+		img, c := it/chunks, it%chunks
+		b0, b1 := bands*c/chunks, bands*(c+1)/chunks
+		xi := x[img*s.cin*s.h*s.w : (img+1)*s.cin*s.h*s.w]
+		yi := y[img*s.cout*s.oh*s.ow : (img+1)*s.cout*s.oh*s.ow]
+		var zi []float32
+		if z != nil {
+			zi = z[img*s.cout*s.oh*s.ow : (img+1)*s.cout*s.oh*s.ow]
+		}
+		s.runRows(xi, we, be, wd, bd, wp, bp, zi, yi, b0*s.ob, min(s.oh, b1*s.ob), acts, e, d, dws)
+	}
+}
+
+// runRows computes output rows [oa, oz) of one image.
+func (s *dwBlockShape) runRows(x, we, be, wd, bd, wp, bp, z, y []float32, oa, oz int, acts *[3]asm.ConvAct, e, d, dws []float32) {
+	w, plane, ePlane, oPlane := s.w, s.h*s.w, s.rows*s.w, s.oh*s.ow
+	prevLo, prevHi := 0, 0 // the input rows e holds, from its first row
+	for o0 := oa; o0 < oz; o0 += s.ob {
+		o1 := min(o0+s.ob, oz)
+		first := o0*s.s - s.pt
+		last := (o1-1)*s.s - s.pt + 3
+		lo, hi := max(0, first), min(s.h, last)
+		start := lo
+		if prevHi > lo && prevLo <= lo {
+			// Keep the rows [lo, prevHi) from the previous band.
+			if off := (lo - prevLo) * w; off > 0 {
+				n := (prevHi - lo) * w
+				for c := 0; c < s.e; c++ {
+					pl := e[c*ePlane : (c+1)*ePlane]
+					copy(pl[:n], pl[off:off+n])
+				}
+			}
+			start = prevHi
+		}
+		if start < hi {
+			cols := (hi - start) * w
+			j0 := start * w
+			pack := func(p0, kb, jj, nb int, dst []float32) {
+				asm.PackBlock(x, plane, p0, kb, j0+jj, nb, dst)
+			}
+			asm.SgemmAct(s.e, cols, s.cin, we, s.cin, pack, be, &acts[0], e[(start-lo)*w:], ePlane)
+		}
+		if hi < last {
+			// Rows below the input, which the band reads as padding.
+			for c := 0; c < s.e; c++ {
+				clear(e[c*ePlane+(hi-lo)*w : c*ePlane+(last-lo)*w])
+			}
+		}
+		prevLo, prevHi = lo, hi
+		geo := asm.DepthwiseGeom{H: s.rows, W: w, OH: o1 - o0, OW: s.ow, PadT: lo - first, PadL: s.pl, Stride: s.s}
+		nb := (o1 - o0) * s.ow
+		db := d[:s.e*nb]
+		asm.DepthwisePlanes(db, e, s.e, &geo, wd, bd, &acts[1], dws)
+		pack := func(p0, kb, jj, n int, dst []float32) {
+			asm.PackBlock(db, nb, p0, kb, jj, n, dst)
+		}
+		var zb []float32
+		if z != nil {
+			zb = z[o0*s.ow:]
+		}
+		asm.SgemmActSum(s.cout, nb, s.e, wp, s.e, pack, bp, zb, oPlane, &acts[2], y[o0*s.ow:], oPlane)
+	}
+}
+
+func registerDwBlock(r *Registry) {
+	r.Register(&Def{Domain: FusedDomain, Name: "FusedDwBlock", Since: 1, Build: buildDwBlock, Infer: inferDwBlock, Grad: NotDifferentiable})
+}
