@@ -4,53 +4,11 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
-	"sync/atomic"
 	"testing"
 
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/stretchr/testify/require"
 )
-
-func TestParallelPiecesCoversTheRangeOnce(t *testing.T) {
-	tests := []struct {
-		name                  string
-		pool, threads, n, per int
-	}{
-		{"no pool, more pieces than threads", 0, 2, 1000, 7},
-		{"pool, more pieces than threads", 1, 2, 1000, 9},
-		{"pool, one item a piece", 1, 2, 37, 1},
-		{"pool smaller than threads", 1, 4, 1001, 13},
-		{"one piece", 1, 2, 10, 20},
-		{"one thread", 1, 1, 100, 3},
-		{"per zero means one", 1, 2, 50, 0},
-		{"empty", 1, 2, 0, 1},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var w *Workers
-			if tc.pool > 0 {
-				w = NewWorkers(tc.pool)
-				defer w.Close()
-			}
-			for range 50 {
-				seen := make([]atomic.Int32, tc.n)
-				var calls atomic.Int32
-				parallelPieces(w, tc.threads, tc.n, tc.per, func(lo, hi int) {
-					calls.Add(1)
-					if tc.threads > 1 && hi-lo > max(tc.per, 1) {
-						t.Errorf("piece [%d, %d) is longer than %d", lo, hi, tc.per)
-					}
-					for i := lo; i < hi; i++ {
-						seen[i].Add(1)
-					}
-				})
-				for i := range seen {
-					require.Equal(t, int32(1), seen[i].Load(), "index %d", i)
-				}
-			}
-		})
-	}
-}
 
 // TestConvSplitParts checks how splitParts splits convolutions of one
 // image on two threads, and that the split runs give the single-threaded

@@ -9,16 +9,28 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestParallelForCoversTheRangeOnce(t *testing.T) {
+// TestSplitsCoverTheRangeOnce checks that parallelFor (chunks of at
+// least grain items) and parallelPieces (pieces of per items) call fn on
+// every index exactly once, and that pieces are no longer than per.
+func TestSplitsCoverTheRangeOnce(t *testing.T) {
 	tests := []struct {
 		name                string
+		pieces              bool // parallelPieces with per = g, else parallelFor with grain g
 		pool, threads, n, g int
 	}{
-		{"no pool", 0, 3, 1000, 1},
-		{"pool", 1, 2, 1000, 1},
-		{"pool smaller than threads", 1, 4, 1001, 7},
-		{"grain leaves one chunk", 2, 3, 10, 20},
-		{"empty", 1, 2, 0, 1},
+		{"for: no pool", false, 0, 3, 1000, 1},
+		{"for: pool", false, 1, 2, 1000, 1},
+		{"for: pool smaller than threads", false, 1, 4, 1001, 7},
+		{"for: grain leaves one chunk", false, 2, 3, 10, 20},
+		{"for: empty", false, 1, 2, 0, 1},
+		{"pieces: no pool, more pieces than threads", true, 0, 2, 1000, 7},
+		{"pieces: pool, more pieces than threads", true, 1, 2, 1000, 9},
+		{"pieces: one item a piece", true, 1, 2, 37, 1},
+		{"pieces: pool smaller than threads", true, 1, 4, 1001, 13},
+		{"pieces: one piece", true, 1, 2, 10, 20},
+		{"pieces: one thread", true, 1, 1, 100, 3},
+		{"pieces: per zero means one", true, 1, 2, 50, 0},
+		{"pieces: empty", true, 1, 2, 0, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -29,11 +41,19 @@ func TestParallelForCoversTheRangeOnce(t *testing.T) {
 			}
 			for range 50 {
 				seen := make([]atomic.Int32, tc.n)
-				parallelFor(w, tc.threads, tc.n, tc.g, func(lo, hi int) {
+				fn := func(lo, hi int) {
+					if tc.pieces && tc.threads > 1 && hi-lo > max(tc.g, 1) {
+						t.Errorf("piece [%d, %d) is longer than %d", lo, hi, tc.g)
+					}
 					for i := lo; i < hi; i++ {
 						seen[i].Add(1)
 					}
-				})
+				}
+				if tc.pieces {
+					parallelPieces(w, tc.threads, tc.n, tc.g, fn)
+				} else {
+					parallelFor(w, tc.threads, tc.n, tc.g, fn)
+				}
 				for i := range seen {
 					require.Equal(t, int32(1), seen[i].Load(), "index %d", i)
 				}
