@@ -80,7 +80,7 @@ func parentMain(args []string) int {
 	fs.StringVar(&sgemm, "sgemm", "64,128,256,512,1024", "comma-separated SGEMM sizes n, or none (with -quick: 64)")
 	fs.StringVar(&runtimes, "runtimes", strings.Join(harness.Runtimes, ","), "comma-separated runtimes")
 	fs.StringVar(&threads, "threads", "1,2", "comma-separated thread counts (with -quick: 1)")
-	fs.IntVar(&o.runs, "runs", 50, "timed runs at most (with -quick: 1)")
+	fs.IntVar(&o.runs, "runs", 300, "timed runs at most (with -quick: 1)")
 	fs.IntVar(&o.warmup, "warmup", 5, "untimed runs before timing, at least 2 (with -quick: 2)")
 	fs.IntVar(&o.minRuns, "min-runs", 3, "timed runs at least, unless one run takes longer than 3 budgets (with -quick: 1)")
 	fs.DurationVar(&o.budget, "budget", 10*time.Second, "time after which timing stops once -min-runs are done (with -quick: 2s)")
