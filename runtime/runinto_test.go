@@ -100,8 +100,9 @@ func TestRunIntoAllocatesNothing(t *testing.T) {
 				for k, v := range outs {
 					bound[k] = v
 				}
-				allocs := testing.AllocsPerRun(50, run)
-				assert.Zero(t, allocs, "allocations per warm RunInto")
+				if allocs := testing.AllocsPerRun(50, run); !raceEnabled {
+					assert.Zero(t, allocs, "allocations per warm RunInto")
+				}
 				for k, v := range want {
 					assert.Same(t, bound[k], outs[k], "%s is written in place", k)
 					assert.Equal(t, v.Shape(), outs[k].Shape(), k)

@@ -138,7 +138,9 @@ func TestOperatorsRunWithoutAllocating(t *testing.T) {
 			require.NoError(t, err)
 			outs := map[string]*tensor.Tensor{}
 			require.NoError(t, s.RunInto(ctx, feeds, outs))
-			assert.Zero(t, testing.AllocsPerRun(20, func() { _ = s.RunInto(ctx, feeds, outs) }), "allocations per warm run")
+			if allocs := testing.AllocsPerRun(20, func() { _ = s.RunInto(ctx, feeds, outs) }); !raceEnabled {
+				assert.Zero(t, allocs, "allocations per warm run")
+			}
 			for name, w := range want {
 				got := outs[name]
 				assert.Equal(t, w.Shape(), got.Shape(), name)
