@@ -37,7 +37,7 @@ func suites(t *testing.T) map[string]string {
 	return s
 }
 
-func repoRoot(t *testing.T) string {
+func repoRoot(t testing.TB) string {
 	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)

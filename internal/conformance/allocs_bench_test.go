@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"testing"
 
 	"github.com/onyxrt/onyx/onnx"
@@ -54,7 +53,7 @@ func benchModels() []benchModel {
 // load compiles the model and reads its feeds; ok is false when the
 // files are missing.
 func (b benchModel) load(t testing.TB, threads int) (*runtime.Session, map[string]*tensor.Tensor, bool) {
-	root := repoRoot(t.(*testing.T))
+	root := repoRoot(t)
 	if _, err := os.Stat(filepath.Join(root, b.model)); err != nil {
 		return nil, nil, false
 	}
@@ -75,58 +74,48 @@ func (b benchModel) load(t testing.TB, threads int) (*runtime.Session, map[strin
 	return s, feeds, true
 }
 
-// measureAllocs runs f warm and returns its heap allocations and bytes
-// per call.
-func measureAllocs(runs int, f func()) (allocs, bytes float64) {
-	for range 3 {
-		f()
-	}
-	var before, after goruntime.MemStats
-	goruntime.ReadMemStats(&before)
-	allocs = testing.AllocsPerRun(runs, f) // runs+1 calls
-	goruntime.ReadMemStats(&after)
-	return allocs, float64(after.TotalAlloc-before.TotalAlloc) / float64(runs+1)
-}
-
-// TestAllocationReport logs the heap allocations and bytes of a warm
-// run of every benchmark model, through Run (fresh outputs) and RunInto
-// (outputs bound once). It asserts nothing: set ONYX_ALLOC_REPORT=1 to run
-// it.
-func TestAllocationReport(t *testing.T) {
-	if os.Getenv("ONYX_ALLOC_REPORT") == "" {
-		t.Skip("set ONYX_ALLOC_REPORT=1 to measure every benchmark model")
-	}
-	only := os.Getenv("ONYX_ALLOC_MODEL")
-	for _, b := range benchModels() {
-		if only != "" && only != b.name {
-			continue
-		}
+// BenchmarkRunAllocations runs every benchmark model warm, through Run
+// (fresh outputs) and RunInto (outputs bound once), at one and two
+// threads; its allocs/op and B/op (reported always) are where a run still
+// asks the Go heap for memory. TestZeroAllocationRuns holds the RunInto
+// counts to their budgets. Models that `make bench` has not built are
+// skipped.
+func BenchmarkRunAllocations(b *testing.B) {
+	for _, bm := range benchModels() {
 		for _, threads := range []int{1, 2} {
-			if th := os.Getenv("ONYX_ALLOC_THREADS"); th != "" && th != itoa(threads) {
-				continue
-			}
-			s, feeds, ok := b.load(t, threads)
-			if !ok {
-				t.Logf("%-18s missing", b.name)
-				continue
-			}
-			runs := 20
-			if b.name == "resnet-50" || b.name == "mobilenet-v2" || b.name == "matmul-1024" {
-				runs = 3
-			}
-			ctx := context.Background()
-			a1, b1 := measureAllocs(runs, func() {
-				if _, err := s.Run(ctx, feeds); err != nil {
-					t.Fatal(err)
+			for _, into := range []bool{false, true} {
+				api := "Run"
+				if into {
+					api = "RunInto"
 				}
-			})
-			outs := map[string]*tensor.Tensor{}
-			a2, b2 := measureAllocs(runs, func() {
-				if err := s.RunInto(ctx, feeds, outs); err != nil {
-					t.Fatal(err)
-				}
-			})
-			t.Logf("%-18s threads %d  Run: %6.0f allocs %9.0f B   RunInto: %6.0f allocs %9.0f B", b.name, threads, a1, b1, a2, b2)
+				b.Run(bm.name+"/threads_"+itoa(threads)+"/"+api, func(b *testing.B) {
+					s, feeds, ok := bm.load(b, threads)
+					if !ok {
+						b.Skip("model not built: run make bench")
+					}
+					ctx := context.Background()
+					outs := map[string]*tensor.Tensor{}
+					run := func() {
+						var err error
+						if into {
+							err = s.RunInto(ctx, feeds, outs)
+						} else {
+							_, err = s.Run(ctx, feeds)
+						}
+						if err != nil {
+							b.Fatal(err)
+						}
+					}
+					for range 3 {
+						run()
+					}
+					b.ReportAllocs()
+					b.ResetTimer()
+					for range b.N {
+						run()
+					}
+				})
+			}
 		}
 	}
 }
