@@ -259,54 +259,10 @@ func SgemmActSum(m, n, k int, a []float32, lda int, pack PackFunc, bias, z []flo
 	}
 	checkA(false, m, k, a, lda)
 	im := sgemmDefault
-	if im.tilePActN != nil {
-		// Tiles that store C with the epilogue applied (sgemm_act.go).
-		sgemmActBlocked(im, m, n, k, a, lda, pack, bias, z, ldz, act, c, ldc)
-		return
-	}
-	bp := actBufPool.Get().(*[]float32)
-	defer actBufPool.Put(bp)
-	buf := *bp
-	kcb := actKBlock(k)
-	mr := im.mr
-	for jc := 0; jc < n; jc += nc {
-		nb := min(nc, n-jc)
-		for pc := 0; pc < k; pc += kcb {
-			kb := min(kcb, k-pc)
-			pack(pc, kb, jc, nb, buf[:roundUp(nb, panelN)*kb+CopyRunsSlack])
-			bet := float32(0)
-			if pc > 0 {
-				bet = 1
-			}
-			last := pc+kb >= k
-			// Rows in chunks whose A block stays in L2; within a chunk
-			// each B panel stays in L1 while the row tiles pass over it.
-			for i0 := 0; i0 < m; {
-				i1 := chunkEnd(i0, m, mr)
-				for jr := 0; jr < nb; jr += panelN {
-					for ic := i0; ic < i1; {
-						mm := tileRows(i1-ic, mr)
-						im.tile(kb, a[ic*lda+pc:], lda, buf[jr*kb:], c[ic*ldc+jc+jr:], ldc, 1, bet, mm, min(panelN, nb-jr))
-						ic += mm
-					}
-				}
-				if last {
-					// The block of C just stored is still in cache.
-					var bi []float32
-					if bias != nil {
-						bi = bias[i0:i1]
-					}
-					ct := c[i0*ldc+jc:]
-					if z != nil {
-						biasSumAct(i1-i0, nb, ct, ldc, bi, z[i0*ldz+jc:], ldz, act, ct, ldc)
-					} else {
-						biasAct(i1-i0, nb, ct, ldc, bi, act, ct, ldc)
-					}
-				}
-				i0 = i1
-			}
-		}
-	}
+	// The blocked product with the epilogue (sgemm_act.go): applied in
+	// the tiles' stores where the implementation has such tiles and the
+	// product pays for them, else to each block of C while it is in cache.
+	sgemmActBlocked(im, m, n, k, a, lda, pack, bias, z, ldz, act, c, ldc)
 }
 
 // actKC bounds the k blocks of SgemmAct: a panel of B (actKC×32 floats)
