@@ -258,18 +258,13 @@ func (k *dwBlockKernel) Run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tens
 		if i == 1 {
 			w, b = wd, bd
 		}
-		if i == 1 && s.p[1].depthwise3x3() {
-			depthwiseRun(wk, threads, s.p[1], src, w, b, tmp[i].Float32s(), &acts[i])
-		} else {
-			s.q[i].run(wk, threads, src, w, b, nil, tmp[i].Float32s(), &acts[i])
-		}
+		s.q[i].run(wk, threads, src, w, b, nil, tmp[i].Float32s(), &acts[i]) // runs depthwise 3×3 directly too
 		src = tmp[i].Float32s()
 	}
 	if zSame {
 		s.q[2].run(wk, threads, src, wp, bp, optData[float32](Z), y.Float32s(), &acts[2])
 	} else {
-		none := asm.ConvActNone()
-		s.q[2].run(wk, threads, src, wp, bp, nil, y.Float32s(), &none)
+		s.q[2].run(wk, threads, src, wp, bp, nil, y.Float32s(), &s.q[2].none)
 		sum, err := opAdd.apply(rc, y, Z)
 		if err != nil {
 			return nil, err
