@@ -1,12 +1,14 @@
 // Command bench-onyx is cmd/bench's child for Onyx: it measures one job
 // (given as JSON) with an Onyx session, or, for the "sgemm" runtime, with
-// the raw ops/asm.Sgemm kernel.
+// the raw ops/asm.Sgemm kernel, or, for "fmapeak", with a loop of FMAs
+// that measures what one core sustains.
 package main
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/onyxrt/onyx/benchmarks/internal/fmaloop"
 	"github.com/onyxrt/onyx/benchmarks/internal/harness"
 	"github.com/onyxrt/onyx/onnx"
 	"github.com/onyxrt/onyx/ops/asm"
@@ -16,8 +18,11 @@ import (
 
 func main() {
 	harness.Main(func(j harness.Job, feeds []harness.Feed) (harness.Runner, string, error) {
-		if j.Runtime == harness.Sgemm {
+		switch j.Runtime {
+		case harness.Sgemm:
 			return openSgemm(feeds)
+		case harness.FMAPeak:
+			return openFMAPeak()
 		}
 		return openOnyx(j, feeds)
 	})
@@ -110,3 +115,24 @@ func (r *sgemmRunner) Output() (*harness.Summary, error) {
 }
 
 func (r *sgemmRunner) Close() {}
+
+// fmaPeakRunner times fmaloop.Loop.
+type fmaPeakRunner struct{ last float32 }
+
+func openFMAPeak() (harness.Runner, string, error) {
+	if !fmaloop.Available() {
+		return nil, "", fmt.Errorf("no FMA loop for this CPU")
+	}
+	return &fmaPeakRunner{}, "", nil
+}
+
+func (r *fmaPeakRunner) Run() error {
+	r.last = fmaloop.Loop(fmaloop.RunIters)
+	return nil
+}
+
+func (r *fmaPeakRunner) Output() (*harness.Summary, error) {
+	return harness.Summarize("acc", []int{1}, []float32{r.last}), nil
+}
+
+func (r *fmaPeakRunner) Close() {}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/onyxrt/onyx/benchmarks/internal/fmaloop"
 )
 
 // A modelSpec is one row of the model table: a model file and the inputs
@@ -79,6 +81,12 @@ func matmulSpec(n int) modelSpec {
 		Feeds: localCase(name, 2),
 		MFLOP: 2 * float64(n) * float64(n) * float64(n) / 1e6,
 	}
+}
+
+// fmaPeakSpec is the FMA loop that measures what one core sustains (see
+// internal/fmaloop): no model, no inputs.
+func fmaPeakSpec() modelSpec {
+	return modelSpec{Name: "fma loop", What: "independent 256-bit FMAs, no memory operands", MFLOP: fmaloop.RunMFLOP}
 }
 
 // selectModels picks specs by comma-separated names; "all" takes every

@@ -312,15 +312,17 @@ func (r *report) markdown() string {
 
 	var sizes []int
 	for _, c := range r.Cells {
-		if c.Table == "sgemm" && !slices.Contains(sizes, c.N) {
+		if c.Table == "sgemm" && c.Runtime != harness.FMAPeak && !slices.Contains(sizes, c.N) {
 			sizes = append(sizes, c.N)
 		}
 	}
 	if len(sizes) > 0 {
 		fmt.Fprintf(&b, "## SGEMM n×n×n: GFLOP/s of the median (peak %.0f GFLOP/s per core, PERF-ANCHORS.md)\n\n", r.Opts.peak)
 		fmt.Fprintf(&b, "CPU: %s. Onyx asm.Sgemm is the raw kernel on Go slices, one thread; the others run a MatMul model whose two inputs are the matrices. Percentages are of threads × per-core peak. The best-run column is the fastest of the kernel's timed runs, the least disturbed by whatever else shares the machine.\n\n", m.CPU)
-		fmt.Fprintf(&b, "| n | threads | Onyx asm.Sgemm | asm.Sgemm best run | Onyx MatMul | ORT MatMul | Onyx/ORT | gonnx MatMul | onnx-go MatMul | peak |\n")
-		fmt.Fprintf(&b, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		loop := r.cell("sgemm", fmaPeakSpec().Name, harness.FMAPeak, 1)
+		fmt.Fprintf(&b, "%s\n\n", fmaLoopLine(loop))
+		fmt.Fprintf(&b, "| n | threads | Onyx asm.Sgemm | asm.Sgemm best run | asm.Sgemm of FMA loop (median, best) | Onyx MatMul | ORT MatMul | Onyx/ORT | gonnx MatMul | onnx-go MatMul | peak |\n")
+		fmt.Fprintf(&b, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, n := range sizes {
 			model := matmulSpec(n).Name
 			for _, th := range threads {
@@ -328,9 +330,9 @@ func (r *report) markdown() string {
 				row := []string{fmt.Sprint(n), fmt.Sprint(th)}
 				if th == 1 {
 					raw := r.cell("sgemm", model, harness.Sgemm, 1)
-					row = append(row, r.gflopCell(raw, peak, &nts), bestGflopCell(raw, peak))
+					row = append(row, r.gflopCell(raw, peak, &nts), bestGflopCell(raw, peak), ofLoopCell(raw, loop))
 				} else {
-					row = append(row, "–", "–")
+					row = append(row, "–", "–", "–")
 				}
 				row = append(row, r.gflopCell(r.cell("sgemm", model, harness.Onyx, th), peak, &nts))
 				row = append(row, r.gflopCell(r.cell("sgemm", model, harness.ORT, th), peak, &nts))
@@ -419,6 +421,29 @@ func bestGflopCell(c *cell, peak float64) string {
 	}
 	g := c.MFLOP / c.Result.Min
 	return fmt.Sprintf("%.1f (%.0f%%)", g, 100*g/peak)
+}
+
+// fmaLoopLine says what the FMA loop measured in this run.
+func fmaLoopLine(loop *cell) string {
+	if loop == nil || !loop.ok() || loop.Result.Min <= 0 {
+		reason := "it did not run"
+		if loop != nil && loop.Reason != "" {
+			reason = "it failed: " + oneLine(loop.Reason, 120)
+		}
+		return "What one core sustains was not measured (" + reason + ")."
+	}
+	return fmt.Sprintf("What one core sustains in this run: a loop of independent 256-bit FMAs with no memory operands (benchmarks/internal/fmaloop) reaches %.1f GFLOP/s at the median and %.1f in its fastest run. No kernel can beat it; the column \"of FMA loop\" divides asm.Sgemm's median by the loop's median and its best run by the loop's best run.",
+		loop.GFLOPS, loop.MFLOP/loop.Result.Min)
+}
+
+// ofLoopCell is raw's GFLOP/s as a share of the FMA loop's: median over
+// median, best run over best run.
+func ofLoopCell(raw, loop *cell) string {
+	if raw == nil || loop == nil || !raw.ok() || !loop.ok() || raw.Result.Min <= 0 || loop.Result.Min <= 0 || loop.GFLOPS <= 0 {
+		return "–"
+	}
+	best := (raw.MFLOP / raw.Result.Min) / (loop.MFLOP / loop.Result.Min)
+	return fmt.Sprintf("%.0f%%, %.0f%%", 100*raw.GFLOPS/loop.GFLOPS, 100*best)
 }
 
 func ratio(a, b *cell) string {

@@ -32,6 +32,9 @@ const (
 	Gonnx  = "gonnx"
 	OnnxGo = "onnxgo"
 	Sgemm  = "sgemm" // Onyx's ops/asm.Sgemm on raw slices, one thread
+	// FMAPeak is a loop of independent FMAs with no memory operands, one
+	// thread: what one core's FMA units sustain while the bench runs.
+	FMAPeak = "fmapeak"
 )
 
 // Runtimes are the runtimes of the model table, in column order.
@@ -39,7 +42,7 @@ var Runtimes = []string{Onyx, ORT, Gonnx, OnnxGo}
 
 // Binary is the child program that measures a runtime.
 func Binary(runtime string) string {
-	if runtime == Sgemm {
+	if runtime == Sgemm || runtime == FMAPeak {
 		return "bench-onyx"
 	}
 	return "bench-" + runtime

@@ -1,0 +1,38 @@
+package fmaloop
+
+import (
+	"math"
+	"testing"
+)
+
+// TestLoopComputesTheRecurrence checks the loop against the recurrence it
+// runs in every lane: v ← v·0.999999 + 1e-7, from v = 1e-7.
+func TestLoopComputesTheRecurrence(t *testing.T) {
+	if !Available() {
+		t.Skip("no FMA loop on this CPU")
+	}
+	for _, iters := range []int{1, 2, 7, 1000} {
+		v := float32(1e-7)
+		for range iters {
+			v = float32(math.FMA(float64(v), float64(float32(0.999999)), float64(float32(1e-7))))
+		}
+		want := 96 * v // 12 accumulators × 8 lanes
+		if got := Loop(iters); math.Abs(float64(got-want)) > 1e-5*math.Abs(float64(want)) {
+			t.Errorf("Loop(%d) = %g, want %g", iters, got, want)
+		}
+	}
+	if got := Loop(0); got != 0 {
+		t.Errorf("Loop(0) = %g, want 0", got)
+	}
+}
+
+func BenchmarkLoop(b *testing.B) {
+	if !Available() {
+		b.Skip("no FMA loop on this CPU")
+	}
+	const iters = 100000
+	for b.Loop() {
+		Loop(iters)
+	}
+	b.ReportMetric(float64(FlopsPerIter*iters)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
