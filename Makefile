@@ -83,6 +83,13 @@ bench:
 			echo "bench: /usr/bin/python3 lacks torch, onnx or torchvision (as root: apt-get install python3-torch python3-onnx python3-torchvision)" >&2; \
 		fi; \
 	fi
+	@if [ ! -e /usr/lib/$$(gcc -print-multiarch)/libopenblas.so ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libopenblas-dev; \
+		else \
+			echo "bench: libopenblas.so is missing (as root: apt-get install libopenblas-dev)" >&2; \
+		fi; \
+	fi
 	cd benchmarks && /usr/bin/python3 models/make_models.py
 	cd benchmarks && $(GO) mod tidy && CGO_ENABLED=1 $(GO) build -o .bin/ ./cmd/...
 	cd benchmarks && ./.bin/bench $(if $(QUICK),-quick) $(BENCHFLAGS)

@@ -172,7 +172,7 @@ func parentMain(args []string) int {
 		return usage(err)
 	}
 	bins := []string{}
-	for _, rt := range append([]string{harness.Sgemm}, o.runtimes...) {
+	for _, rt := range append([]string{harness.Sgemm, harness.OpenBLAS}, o.runtimes...) {
 		bins = append(bins, harness.Binary(rt))
 	}
 	if o.train != "none" && slices.Contains(o.trainRTs, harness.TrainOnyx) {
@@ -227,7 +227,7 @@ func parentMain(args []string) int {
 		for _, th := range o.threads {
 			s := matmulSpec(n)
 			if th == 1 {
-				todos = append(todos, todo{"sgemm", s, harness.Sgemm, 1, n})
+				todos = append(todos, todo{"sgemm", s, harness.Sgemm, 1, n}, todo{"sgemm", s, harness.OpenBLAS, 1, n})
 			}
 			for _, rt := range o.runtimes {
 				todos = append(todos, todo{"sgemm", s, rt, th, n})

@@ -58,6 +58,7 @@ type machine struct {
 	Modules   []string `json:"modules"`
 	ORTNode   string   `json:"onnxruntime_node"`
 	ORT       string   `json:"onnxruntime"`
+	OpenBLAS  string   `json:"openblas,omitempty"`
 	LoadStart string   `json:"load_start"`
 	LoadEnd   string   `json:"load_end"`
 }
@@ -180,6 +181,9 @@ func (r *report) check() {
 		if c.Runtime == harness.ORT && c.ok() && r.Machine.ORT == "" {
 			r.Machine.ORT = c.Result.Version
 		}
+		if c.Runtime == harness.OpenBLAS && c.ok() && r.Machine.OpenBLAS == "" {
+			r.Machine.OpenBLAS = c.Result.Version
+		}
 		if c.Result != nil {
 			for _, m := range c.Result.Modules {
 				if !slices.Contains(r.Machine.Modules, m) {
@@ -231,7 +235,7 @@ func (r *report) cell(table, model, rt string, threads int) *cell {
 	return nil
 }
 
-var rtTitle = map[string]string{harness.Onyx: "Onyx", harness.ORT: "ORT", harness.Gonnx: "gonnx", harness.OnnxGo: "onnx-go", harness.Sgemm: "Onyx asm.Sgemm"}
+var rtTitle = map[string]string{harness.Onyx: "Onyx", harness.ORT: "ORT", harness.Gonnx: "gonnx", harness.OnnxGo: "onnx-go", harness.Sgemm: "Onyx asm.Sgemm", harness.OpenBLAS: "OpenBLAS", harness.FMAPeak: "the FMA loop"}
 
 // notes collects the footnotes of the tables: one per distinct failure or
 // remark, listing where it applies.
@@ -272,6 +276,9 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- Runtimes: ONNX Runtime %s (`libonnxruntime.so.1` of npm onnxruntime-node %s) through onnxruntime_go %s; gonnx %s; onnx-go %s with Gorgonia %s\n",
 		ortV, orQ(m.ORTNode), r.moduleVersion("github.com/yalue/onnxruntime_go"), r.moduleVersion("github.com/advancedclimatesystems/gonnx"),
 		r.moduleVersion("github.com/owulveryck/onnx-go"), r.moduleVersion("gorgonia.org/gorgonia"))
+	if m.OpenBLAS != "" {
+		fmt.Fprintf(&b, "- SGEMM reference from C: %s (Debian's libopenblas, cblas_sgemm, one thread)\n", m.OpenBLAS)
+	}
 	fmt.Fprintf(&b, "- **Threads** (column `threads`): Onyx `Options.Threads` and GOMAXPROCS (`Session.RunInto`, outputs reused from run to run); ORT intra-op threads (inter-op 1, sequential, all graph optimizations, inputs and outputs bound once); gonnx and onnx-go have no thread setting, so GOMAXPROCS\n")
 	fmt.Fprintf(&b, "- Each runtime, model and thread count runs in a process of its own: load once, %s; the tables show the median. RSS is that process's peak resident set (VmHWM), MiB. Outputs are checked against ORT's (relative difference ≤ %g)\n\n", r.Settings, outputTolerance)
 
@@ -318,11 +325,11 @@ func (r *report) markdown() string {
 	}
 	if len(sizes) > 0 {
 		fmt.Fprintf(&b, "## SGEMM n×n×n: GFLOP/s of the median (peak %.0f GFLOP/s per core, PERF-ANCHORS.md)\n\n", r.Opts.peak)
-		fmt.Fprintf(&b, "CPU: %s. Onyx asm.Sgemm is the raw kernel on Go slices, one thread; the others run a MatMul model whose two inputs are the matrices. Percentages are of threads × per-core peak. The best-run column is the fastest of the kernel's timed runs, the least disturbed by whatever else shares the machine.\n\n", m.CPU)
+		fmt.Fprintf(&b, "CPU: %s. Onyx asm.Sgemm is the raw kernel on Go slices, one thread; the others run a MatMul model whose two inputs are the matrices. OpenBLAS is Debian's cblas_sgemm on the same matrices, one thread, the best C BLAS at hand. Percentages are of threads × per-core peak. The best-run column is the fastest of the kernel's timed runs, the least disturbed by whatever else shares the machine.\n\n", m.CPU)
 		loop := r.cell("sgemm", fmaPeakSpec().Name, harness.FMAPeak, 1)
 		fmt.Fprintf(&b, "%s\n\n", fmaLoopLine(loop))
-		fmt.Fprintf(&b, "| n | threads | Onyx asm.Sgemm | asm.Sgemm best run | asm.Sgemm of FMA loop (median, best) | Onyx MatMul | ORT MatMul | Onyx/ORT | gonnx MatMul | onnx-go MatMul | peak |\n")
-		fmt.Fprintf(&b, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		fmt.Fprintf(&b, "| n | threads | Onyx asm.Sgemm | asm.Sgemm best run | asm.Sgemm of FMA loop (median, best) | OpenBLAS cblas_sgemm | Onyx MatMul | ORT MatMul | Onyx/ORT | gonnx MatMul | onnx-go MatMul | peak |\n")
+		fmt.Fprintf(&b, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, n := range sizes {
 			model := matmulSpec(n).Name
 			for _, th := range threads {
@@ -330,9 +337,10 @@ func (r *report) markdown() string {
 				row := []string{fmt.Sprint(n), fmt.Sprint(th)}
 				if th == 1 {
 					raw := r.cell("sgemm", model, harness.Sgemm, 1)
-					row = append(row, r.gflopCell(raw, peak, &nts), bestGflopCell(raw, peak), ofLoopCell(raw, loop))
+					blas := r.cell("sgemm", model, harness.OpenBLAS, 1)
+					row = append(row, r.gflopCell(raw, peak, &nts), bestGflopCell(raw, peak), ofLoopCell(raw, loop), r.gflopCell(blas, peak, &nts)+bestOf(blas))
 				} else {
-					row = append(row, "–", "–", "–")
+					row = append(row, "–", "–", "–", "–")
 				}
 				row = append(row, r.gflopCell(r.cell("sgemm", model, harness.Onyx, th), peak, &nts))
 				row = append(row, r.gflopCell(r.cell("sgemm", model, harness.ORT, th), peak, &nts))
@@ -421,6 +429,14 @@ func bestGflopCell(c *cell, peak float64) string {
 	}
 	g := c.MFLOP / c.Result.Min
 	return fmt.Sprintf("%.1f (%.0f%%)", g, 100*g/peak)
+}
+
+// bestOf is ", best G" for c's fastest timed run in GFLOP/s.
+func bestOf(c *cell) string {
+	if c == nil || !c.ok() || c.Result.Min <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(", best %.1f", c.MFLOP/c.Result.Min)
 }
 
 // fmaLoopLine says what the FMA loop measured in this run.

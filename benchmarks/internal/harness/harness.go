@@ -35,6 +35,9 @@ const (
 	// FMAPeak is a loop of independent FMAs with no memory operands, one
 	// thread: what one core's FMA units sustain while the bench runs.
 	FMAPeak = "fmapeak"
+	// OpenBLAS is OpenBLAS's cblas_sgemm on raw slices, one thread: the
+	// SGEMM table's reference from C.
+	OpenBLAS = "openblas"
 )
 
 // Runtimes are the runtimes of the model table, in column order.
@@ -42,8 +45,11 @@ var Runtimes = []string{Onyx, ORT, Gonnx, OnnxGo}
 
 // Binary is the child program that measures a runtime.
 func Binary(runtime string) string {
-	if runtime == Sgemm || runtime == FMAPeak {
+	switch runtime {
+	case Sgemm, FMAPeak:
 		return "bench-onyx"
+	case OpenBLAS:
+		return "bench-blas"
 	}
 	return "bench-" + runtime
 }
