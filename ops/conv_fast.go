@@ -83,21 +83,30 @@ type conv32Bufs struct {
 }
 
 // newConv32Plan resolves p (and the max pool pool of its output, or nil)
-// for convRun32.
+// for convRun32. The position-major path is planned only where its
+// kernels are assembly (asm.ConvPosAccelerated).
 func newConv32Plan(p *convPlan, pool *poolPlan) *conv32Plan {
-	q := newConv32PlanNoPool(p, pool)
+	return newConv32PlanPos(p, pool, asm.ConvPosAccelerated())
+}
+
+// newConv32PlanPos is newConv32Plan with the position-major path planned
+// or not as pos says (tests plan it on the Go kernels too).
+func newConv32PlanPos(p *convPlan, pool *poolPlan, pos bool) *conv32Plan {
+	q := newConv32PlanNoPool(p, pool, pos)
 	if pool != nil {
-		q.noPool = newConv32PlanNoPool(p, nil)
+		q.noPool = newConv32PlanNoPool(p, nil, pos)
 	}
 	return q
 }
 
-func newConv32PlanNoPool(p *convPlan, pool *poolPlan) *conv32Plan {
+func newConv32PlanNoPool(p *convPlan, pool *poolPlan, pos bool) *conv32Plan {
 	q := &conv32Plan{p: p, pool: pool, none: asm.ConvActNone()}
 	q.cg, q.mg = p.c/p.group, p.m/p.group
 	q.kdim = q.cg * p.kSize
 	q.macs = p.n * p.m * q.kdim * p.outSize
-	q.pos = newConvPosPlan(p, pool)
+	if pos {
+		q.pos = newConvPosPlan(p, pool)
+	}
 	if p.n == 0 || p.m == 0 || p.outSize == 0 || p.depthwise3x3() {
 		return q
 	}

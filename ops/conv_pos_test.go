@@ -85,7 +85,7 @@ func TestConvPos(t *testing.T) {
 						maxPoolRun(pp, want, pooled, nil, false, float32(-math.MaxFloat32))
 						want = pooled
 					}
-					q := newConv32Plan(p, pp)
+					q := newConv32PlanPos(p, pp, true)
 					if q.pos == nil {
 						t.Fatalf("%s: no position-major plan", name)
 					}
@@ -149,7 +149,7 @@ func TestConvPosDeclines(t *testing.T) {
 	// would be wrong, so the path declines it.
 	a := convAttrs{spatialAttrs: spatialAttrs{autoPad: "NOTSET"}, group: 1}
 	p, _ := a.plan([]int{1, 1, 6, 6}, []int{8, 1, 3, 3})
-	q := newConv32Plan(p, nil)
+	q := newConv32PlanPos(p, nil, true)
 	y := make([]float32, p.n*p.m*p.outSize)
 	if q.runPos(nil, 1, make([]float32, 36), make([]float32, 72), nil, nil, nil, y, &asm.ConvAct{Leaky: true, Alpha: -1}) {
 		t.Error("took a LeakyRelu with a negative slope")
@@ -204,7 +204,7 @@ func BenchmarkConvPosLayers(b *testing.B) {
 				bias := randSlice32(r, c.m)
 				y := make([]float32, ysize)
 				act := asm.ConvAct{Lo: 0, Hi: float32(math.Inf(1))}
-				q := newConv32Plan(p, pp)
+				q := newConv32PlanPos(p, pp, pos)
 				if pos && q.pos == nil {
 					b.Skip("no position-major plan")
 				}
@@ -249,7 +249,7 @@ func TestConvPos1D(t *testing.T) {
 		x, w, bias := randSlice32(r, prod(c.xs)), randSlice32(r, prod(c.ws)), randSlice32(r, c.ws[0])
 		want := make([]float32, p.n*p.m*p.outSize)
 		convRun(nil, 1, p, x, w, bias, want, nil)
-		q := newConv32Plan(p, nil)
+		q := newConv32PlanPos(p, nil, true)
 		got := make([]float32, len(want))
 		none := asm.ConvActNone()
 		if !q.runPos(nil, 1, x, w, nil, bias, nil, got, &none) {

@@ -20,6 +20,11 @@ const PosTileRows = 6
 // weights (the columns of a ConvPosTiles tile).
 const PosPanel = 16
 
+// ConvPosAccelerated reports whether the position-major kernels run as
+// assembly here. Without it they are Go loops that lose to im2col and
+// the SGEMM kernel (NEON on arm64), so callers should not choose them.
+func ConvPosAccelerated() bool { return convPosAccelerated() }
+
 // Offsets is an immutable table of int32 offsets with its bounds, which
 // the kernels of this file check once per call instead of scanning the
 // table.

@@ -14,6 +14,8 @@ func convPosTilesAVX2(k int, x *float32, posOff *int32, nt int, kOff *int32, b *
 //go:noescape
 func convPosEpiAVX2(c *float32, src *int32, win int, nq int, bias *float32, lo float32, hi float32, alpha float32, y *float32, ldy int, groups int, mode int)
 
+func convPosAccelerated() bool { return convAVX2 }
+
 func convPosTiles(k int, x []float32, posOff []int32, nt int, kOff []int32, b []float32, c []float32, ldc int, acc bool) {
 	if !convAVX2 {
 		convPosTilesGo(k, x, posOff, nt, kOff, b, c, ldc, acc)

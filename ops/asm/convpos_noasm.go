@@ -5,6 +5,8 @@ package asm
 // Without assembly the position-major convolution kernels are the Go
 // references.
 
+func convPosAccelerated() bool { return false }
+
 func convPosTiles(k int, x []float32, posOff []int32, nt int, kOff []int32, b []float32, c []float32, ldc int, acc bool) {
 	convPosTilesGo(k, x, posOff, nt, kOff, b, c, ldc, acc)
 }
