@@ -1,0 +1,21 @@
+//go:build !amd64 || purego
+
+package asm
+
+// Without assembly the Winograd kernels are the Go references.
+
+func blockChannels8(rows, w int, src []float32, planeStride, lds, planes int, dst []float32, ldd int) {
+	blockChannels8Go(rows, w, src, planeStride, lds, planes, dst, ldd)
+}
+
+func unblockChannels8(rows, w int, src []float32, lds int, dst []float32, planeStride, ldd, planes int) {
+	unblockChannels8Go(rows, w, src, lds, dst, planeStride, ldd, planes)
+}
+
+func winoInput4x3(nt int, src []float32, lds int, dst []float32, ldxi, ldt int) {
+	winoInput4x3Go(nt, src, lds, dst, ldxi, ldt)
+}
+
+func winoOutput4x3(nt int, src []float32, ldxi, ldt int, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	winoOutput4x3Go(nt, src, ldxi, ldt, bias, act, dst, ldd)
+}
