@@ -26,6 +26,64 @@ func convClose(got, want float32, tol float64) bool {
 	return math.Abs(float64(got-want)) <= tol*(1+math.Abs(float64(want)))
 }
 
+// epiCase is the input of an epilogue test: rows rows of n floats at
+// stride lds in src (off floats into its buffer, so misaligned; NaN and
+// -Inf at 1 and 2 where n > special), bias (nil without), and a
+// reference and an output of rows rows at stride ldd, filled with guards.
+type epiCase struct {
+	name      string
+	rows, n   int
+	src, bias []float32
+	lds, ldd  int
+	want, got []float32
+}
+
+// newEpiCase draws the case of an epilogue with act (named by it) on rows
+// rows of n floats at offset off.
+func newEpiCase(r *rand.Rand, act ConvAct, rows, n, off int, withBias bool, special int) *epiCase {
+	c := &epiCase{name: fmt.Sprintf("%+v/rows=%d/n=%d/off=%d/bias=%v", act, rows, n, off, withBias),
+		rows: rows, n: n, lds: n + off + 2, ldd: n + 3}
+	c.src = randSlice[float32](r, off+rows*c.lds)[off:]
+	if n > special {
+		c.src[1] = float32(math.NaN())
+		c.src[2] = float32(math.Inf(-1))
+	}
+	if withBias {
+		c.bias = randSlice[float32](r, rows+off)[off:]
+	}
+	c.want = make([]float32, rows*c.ldd+4)
+	c.got = make([]float32, rows*c.ldd+4)
+	for i := range c.want {
+		c.want[i], c.got[i] = guard, guard
+	}
+	return c
+}
+
+// check fails t unless got equals want bit for bit (NaN for NaN).
+func (c *epiCase) check(t *testing.T) {
+	t.Helper()
+	for i := range c.want {
+		if !convClose(c.got[i], c.want[i], 0) {
+			t.Fatalf("%s: element %d = %v, want %v", c.name, i, c.got[i], c.want[i])
+		}
+	}
+}
+
+// checkInPlace fails t unless the rows×n values of each of outs (outs[o]
+// at stride lds[o]) are the reference's.
+func (c *epiCase) checkInPlace(t *testing.T, outs [][]float32, lds []int) {
+	t.Helper()
+	for i := 0; i < c.rows; i++ {
+		for j := 0; j < c.n; j++ {
+			for o, out := range outs {
+				if v := out[i*lds[o]+j]; !convClose(v, c.want[i*c.ldd+j], 0) {
+					t.Fatalf("%s: in place %d (%d,%d) = %v, want %v", c.name, o, i, j, v, c.want[i*c.ldd+j])
+				}
+			}
+		}
+	}
+}
+
 func TestBiasAct(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
 	for _, act := range convActs {
@@ -33,39 +91,14 @@ func TestBiasAct(t *testing.T) {
 			for _, n := range []int{0, 1, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 70} {
 				for _, off := range []int{0, 1, 3} {
 					for _, withBias := range []bool{false, true} {
-						name := fmt.Sprintf("%+v/rows=%d/n=%d/off=%d/bias=%v", act, rows, n, off, withBias)
-						lds, ldd := n+off+2, n+3
-						src := randSlice[float32](r, off+rows*lds)[off:]
-						if n > 2 {
-							src[1] = float32(math.NaN())
-							src[2] = float32(math.Inf(-1))
-						}
-						var bias []float32
-						if withBias {
-							bias = randSlice[float32](r, rows+off)[off:]
-						}
-						want := make([]float32, rows*ldd+4)
-						got := make([]float32, rows*ldd+4)
-						for i := range want {
-							want[i], got[i] = guard, guard
-						}
-						biasActGo(rows, n, src, lds, bias, &act, want, ldd)
-						BiasAct(rows, n, src, lds, bias, &act, got, ldd)
-						for i := range want {
-							if !convClose(got[i], want[i], 0) {
-								t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
-							}
-						}
+						c := newEpiCase(r, act, rows, n, off, withBias, 2)
+						biasActGo(rows, n, c.src, c.lds, c.bias, &act, c.want, c.ldd)
+						BiasAct(rows, n, c.src, c.lds, c.bias, &act, c.got, c.ldd)
+						c.check(t)
 						// In place.
-						inp := append([]float32(nil), src...)
-						BiasAct(rows, n, inp, lds, bias, &act, inp, lds)
-						for i := 0; i < rows; i++ {
-							for j := 0; j < n; j++ {
-								if !convClose(inp[i*lds+j], want[i*ldd+j], 0) {
-									t.Fatalf("%s: in place (%d,%d) = %v, want %v", name, i, j, inp[i*lds+j], want[i*ldd+j])
-								}
-							}
-						}
+						inp := append([]float32(nil), c.src...)
+						BiasAct(rows, n, inp, c.lds, c.bias, &act, inp, c.lds)
+						c.checkInPlace(t, [][]float32{inp}, []int{c.lds})
 					}
 				}
 			}
@@ -161,57 +194,48 @@ func TestCopyRuns(t *testing.T) {
 	CopyRuns(make([]float32, 64), 1, 1, make([]float32, 10), []int32{0}, []int32{5, 0, 1}, []int32{0, 1})
 }
 
+// BenchmarkCopyRuns times CopyRuns on the run layouts of three
+// convolutions: the MNIST CNN's second (runs of 11 columns), a ResNet 3×3
+// at 56×56 (padded rows of 58: runs split by output rows) and a CIFAR one
+// (rows of 30 outputs in rows of 32 inputs, so the run lengths of a panel
+// vary: 30, 2 | 28, 4 | ...).
 func BenchmarkCopyRuns(b *testing.B) {
-	// MNIST conv2: runs of 11 columns.
-	kb, np := 288, 4
-	src := make([]float32, 1<<16)
-	rowOff := make([]int32, kb)
-	for i := range rowOff {
-		rowOff[i] = int32(i * 100)
+	// image is the run of the output rows w wide in input rows ld apart.
+	image := func(w, ld int) func(j, c int) (int, int) {
+		return func(j, c int) (int, int) { return j/w*ld + j%w, min(w-j%w, 32-c) }
 	}
-	var runs []int32
-	panelStart := make([]int32, np+1)
-	for q := 0; q < np; q++ {
-		panelStart[q] = int32(len(runs) / 3)
-		for c := 0; c < 32; {
-			n := min(11, 32-c)
-			runs = append(runs, int32(q*40+c), int32(c), int32((n+7)/8))
-			c += n
-		}
-	}
-	panelStart[np] = int32(len(runs) / 3)
-	dst := make([]float32, kb*np*32+CopyRunsSlack)
-	b.SetBytes(int64(kb * np * 32 * 4))
-	for i := 0; i < b.N; i++ {
-		CopyRuns(dst, kb, np, src, rowOff, runs, panelStart)
-	}
-}
-
-func BenchmarkCopyRuns56(b *testing.B) {
-	// ResNet 3×3 at 56×56, padded rows of 58: runs split by output rows.
-	kb, np := 192, 8
-	src := make([]float32, 1<<18)
-	rowOff := make([]int32, kb)
-	for i := range rowOff {
-		rowOff[i] = int32(i * 300)
-	}
-	var runs []int32
-	panelStart := make([]int32, np+1)
-	for q := 0; q < np; q++ {
-		panelStart[q] = int32(len(runs) / 3)
-		for c := 0; c < 32; {
-			j := q*32 + c
-			oy, ox := j/56, j%56
-			n := min(56-ox, 32-c)
-			runs = append(runs, int32(oy*58+ox), int32(c), int32((n+7)/8))
-			c += n
-		}
-	}
-	panelStart[np] = int32(len(runs) / 3)
-	dst := make([]float32, kb*np*32+CopyRunsSlack)
-	b.SetBytes(int64(kb * np * 32 * 4))
-	for i := 0; i < b.N; i++ {
-		CopyRuns(dst, kb, np, src, rowOff, runs, panelStart)
+	for _, bc := range []struct {
+		name                    string
+		kb, np, srcLen, rowStep int
+		run                     func(j, c int) (off, n int) // column j, c in its panel
+	}{
+		{"mnist-conv2", 288, 4, 1 << 16, 100, func(j, c int) (int, int) { return j/32*40 + c, min(11, 32-c) }},
+		{"resnet-56", 192, 8, 1 << 18, 300, image(56, 58)},
+		{"cifar-30", 288, 28, 1 << 16, 30, image(30, 32)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			src := make([]float32, bc.srcLen)
+			rowOff := make([]int32, bc.kb)
+			for i := range rowOff {
+				rowOff[i] = int32(i * bc.rowStep)
+			}
+			var runs []int32
+			panelStart := make([]int32, bc.np+1)
+			for q := 0; q < bc.np; q++ {
+				panelStart[q] = int32(len(runs) / 3)
+				for c := 0; c < 32; {
+					off, n := bc.run(q*32+c, c)
+					runs = append(runs, int32(off), int32(c), int32((n+7)/8))
+					c += n
+				}
+			}
+			panelStart[bc.np] = int32(len(runs) / 3)
+			dst := make([]float32, bc.kb*bc.np*32+CopyRunsSlack)
+			b.SetBytes(int64(bc.kb * bc.np * 32 * 4))
+			for i := 0; i < b.N; i++ {
+				CopyRuns(dst, bc.kb, bc.np, src, rowOff, runs, panelStart)
+			}
+		})
 	}
 }
 
@@ -225,50 +249,28 @@ func TestBiasSumAct(t *testing.T) {
 			for _, n := range []int{1, 5, 7, 8, 9, 15, 16, 17, 33, 70} {
 				for _, off := range []int{0, 1, 3} {
 					for _, withBias := range []bool{false, true} {
-						name := fmt.Sprintf("%+v/rows=%d/n=%d/off=%d/bias=%v", act, rows, n, off, withBias)
-						lds, ldd, ldz := n+off+2, n+3, n+off+5
-						src := randSlice[float32](r, off+rows*lds)[off:]
+						c := newEpiCase(r, act, rows, n, off, withBias, 3)
+						ldz := n + off + 5
 						z := randSlice[float32](r, 2*off+rows*ldz)[2*off:]
 						if n > 3 {
-							src[1] = float32(math.NaN())
-							src[2] = float32(math.Inf(-1))
 							z[3] = float32(math.NaN())
-						}
-						var bias []float32
-						if withBias {
-							bias = randSlice[float32](r, rows+off)[off:]
-						}
-						want := make([]float32, rows*ldd+4)
-						got := make([]float32, rows*ldd+4)
-						for i := range want {
-							want[i], got[i] = guard, guard
 						}
 						for i := 0; i < rows; i++ {
 							var b float32
-							if bias != nil {
-								b = bias[i]
+							if c.bias != nil {
+								b = c.bias[i]
 							}
 							for j := 0; j < n; j++ {
-								want[i*ldd+j] = act.apply((src[i*lds+j] + b) + z[i*ldz+j])
+								c.want[i*c.ldd+j] = act.apply((c.src[i*c.lds+j] + b) + z[i*ldz+j])
 							}
 						}
-						BiasSumAct(rows, n, src, lds, bias, z, ldz, &act, got, ldd)
-						for i := range want {
-							if !convClose(got[i], want[i], 0) {
-								t.Fatalf("%s: element %d = %v, want %v", name, i, got[i], want[i])
-							}
-						}
-						inp := append([]float32(nil), src...)
-						BiasSumAct(rows, n, inp, lds, bias, z, ldz, &act, inp, lds)
+						BiasSumAct(rows, n, c.src, c.lds, c.bias, z, ldz, &act, c.got, c.ldd)
+						c.check(t)
+						inp := append([]float32(nil), c.src...)
+						BiasSumAct(rows, n, inp, c.lds, c.bias, z, ldz, &act, inp, c.lds)
 						inz := append([]float32(nil), z...)
-						BiasSumAct(rows, n, src, lds, bias, inz, ldz, &act, inz, ldz)
-						for i := 0; i < rows; i++ {
-							for j := 0; j < n; j++ {
-								if !convClose(inp[i*lds+j], want[i*ldd+j], 0) || !convClose(inz[i*ldz+j], want[i*ldd+j], 0) {
-									t.Fatalf("%s: in place (%d,%d) = %v, %v, want %v", name, i, j, inp[i*lds+j], inz[i*ldz+j], want[i*ldd+j])
-								}
-							}
-						}
+						BiasSumAct(rows, n, c.src, c.lds, c.bias, inz, ldz, &act, inz, ldz)
+						c.checkInPlace(t, [][]float32{inp, inz}, []int{c.lds, ldz})
 					}
 				}
 			}
@@ -313,35 +315,6 @@ func TestSgemmActSum(t *testing.T) {
 				}
 			}
 		}
-	}
-}
-
-func BenchmarkCopyRuns30(b *testing.B) {
-	// CIFAR conv2: rows of 30 outputs in rows of 32 inputs, so the run
-	// lengths of a panel vary (30, 2 | 28, 4 | ...).
-	kb, np := 288, 28
-	src := make([]float32, 1<<16)
-	rowOff := make([]int32, kb)
-	for i := range rowOff {
-		rowOff[i] = int32(i * 30)
-	}
-	var runs []int32
-	panelStart := make([]int32, np+1)
-	for q := 0; q < np; q++ {
-		panelStart[q] = int32(len(runs) / 3)
-		for c := 0; c < 32; {
-			j := q*32 + c
-			oy, ox := j/30, j%30
-			n := min(30-ox, 32-c)
-			runs = append(runs, int32(oy*32+ox), int32(c), int32((n+7)/8))
-			c += n
-		}
-	}
-	panelStart[np] = int32(len(runs) / 3)
-	dst := make([]float32, kb*np*32+CopyRunsSlack)
-	b.SetBytes(int64(kb * np * 32 * 4))
-	for i := 0; i < b.N; i++ {
-		CopyRuns(dst, kb, np, src, rowOff, runs, panelStart)
 	}
 }
 

@@ -8838,8 +8838,10 @@ TEXT ·sgemvTAVX2(SB), NOSPLIT, $0-56
 	ANDL         $0x7fffffff, R9
 	SETEQ        R8
 	LEAQ         (BX)(BX*2), R9
-	CMPQ         DI, $+4
-	JL           sgemvTAVX2_one
+
+	// Four rows of b at a time.
+	CMPQ DI, $+4
+	JL   sgemvTAVX2_one
 
 sgemvTAVX2_four:
 	LEAQ   (DX)(BX*1), R10

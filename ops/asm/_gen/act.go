@@ -232,11 +232,7 @@ func actLoop(name string, n Register, width int, body func(v int, masked bool)) 
 	TESTQ(n, n)
 	JE(LabelRef(name + "_ret"))
 	Comment("Y15 = mask of the last n < 8 elements: sgemmMaskTable + 4*(16 - n).")
-	tbl := GP64()
-	LEAQ(maskTable, tbl)
-	NEGQ(n)
-	LEAQ(Mem{Base: tbl, Index: n, Scale: 4, Disp: 4 * maskEntries}, tbl)
-	VMOVUPS(Mem{Base: tbl}, Y15)
+	VMOVUPS(Mem{Base: maskAt(n)}, Y15)
 	body(1, true)
 	Label(name + "_ret")
 	VZEROUPPER()
@@ -268,23 +264,23 @@ func regs(v, first, step int) vecs {
 	return r
 }
 
-// sigmoidAVX2 emits sigmoidAVX2: y[i] = 1/(1+e^-x[i]) for i < n, four
-// vectors at a time.
-func sigmoidAVX2() {
-	name := "sigmoidAVX2"
+// unaryAVX2 emits the kernel name, y[i] = f(x[i]) for i < n (y may be
+// x), width vectors at a time: f gets the input vectors and rs, where
+// rs(j) is the j-th of nregs register lists (the inputs the 0th), and
+// returns the output vectors.
+func unaryAVX2(name, doc string, width, nregs int, f func(xs vecs, rs func(j int) vecs) vecs) {
 	TEXT(name, NOSPLIT, actArgs1)
-	Doc(name + " sets y[i] = 1/(1+exp(-x[i])) for i < n; y may be x.")
+	Doc(name + " sets y[i] = " + doc + " for i < n; y may be x.")
 	n := Load(Param("n"), GP64())
 	x := Load(Param("x"), GP64())
 	y := Load(Param("y"), GP64())
-	actLoop(name, n, 4, func(v int, masked bool) {
-		xs, t1, t2, ys := regs(v, 0, 4), regs(v, 1, 4), regs(v, 2, 4), regs(v, 3, 4)
+	actLoop(name, n, width, func(v int, masked bool) {
+		rs := func(j int) vecs { return regs(v, j, nregs) }
+		xs := rs(0)
 		for i := range xs {
 			load(Mem{Base: x, Disp: 32 * i}, xs[i], masked)
 		}
-		sigmoidPrep(xs)
-		emitExp(xs, t1, t2, ys)
-		sigmoidFinish(t1, ys)
+		ys := f(xs, rs)
 		for i := range ys {
 			store(ys[i], Mem{Base: y, Disp: 32 * i}, masked)
 		}
@@ -295,32 +291,32 @@ func sigmoidAVX2() {
 	})
 }
 
+// sigmoidAVX2 emits sigmoidAVX2: y[i] = 1/(1+e^-x[i]) for i < n, four
+// vectors at a time.
+func sigmoidAVX2() {
+	unaryAVX2("sigmoidAVX2", "1/(1+exp(-x[i]))", 4, 4, func(xs vecs, rs func(int) vecs) vecs {
+		t1, t2, ys := rs(1), rs(2), rs(3)
+		sigmoidPrep(xs)
+		emitExp(xs, t1, t2, ys)
+		sigmoidFinish(t1, ys)
+		return ys
+	})
+}
+
 // tanhAVX2 emits tanhAVX2: y[i] = tanh(x[i]) for i < n, two vectors at a
 // time.
 func tanhAVX2() {
-	name := "tanhAVX2"
-	TEXT(name, NOSPLIT, actArgs1)
-	Doc(name + " sets y[i] = tanh(x[i]) for i < n; y may be x.")
-	n := Load(Param("n"), GP64())
-	x := Load(Param("x"), GP64())
-	y := Load(Param("y"), GP64())
-	actLoop(name, n, 2, func(v int, masked bool) {
-		xs, z, s, p := regs(v, 0, 7), regs(v, 1, 7), regs(v, 2, 7), regs(v, 3, 7)
-		t1, t2, ys := regs(v, 4, 7), regs(v, 5, 7), regs(v, 6, 7)
-		for i := range xs {
-			load(Mem{Base: x, Disp: 32 * i}, xs[i], masked)
-		}
-		tanhPrep(xs, z, s, p)
-		emitExp(s, t1, t2, ys)
-		tanhFinish(xs, z, p, t1, ys)
-		for i := range ys {
-			store(ys[i], Mem{Base: y, Disp: 32 * i}, masked)
-		}
-		if !masked {
-			ADDQ(I32(int32(32*v)), x)
-			ADDQ(I32(int32(32*v)), y)
-		}
-	})
+	unaryAVX2("tanhAVX2", "tanh(x[i])", 2, 7, tanhOf)
+}
+
+// tanhOf emits tanh of the vectors xs = rs(0), with rs(1)..rs(5) as
+// scratch, into rs(6), which it returns.
+func tanhOf(xs vecs, rs func(int) vecs) vecs {
+	z, s, p, t1, t2, ys := rs(1), rs(2), rs(3), rs(4), rs(5), rs(6)
+	tanhPrep(xs, z, s, p)
+	emitExp(s, t1, t2, ys)
+	tanhFinish(xs, z, p, t1, ys)
+	return ys
 }
 
 // lstmUpdateAVX2 emits lstmUpdateAVX2, the second half of an LSTM cell:
@@ -352,8 +348,8 @@ func lstmUpdateAVX2() {
 		return Mem{Base: g, Index: stride3, Scale: 1, Disp: disp}
 	}
 	actLoop(name, n, 2, func(v int, masked bool) {
-		xs, z, s, p := regs(v, 0, 7), regs(v, 1, 7), regs(v, 2, 7), regs(v, 3, 7)
-		t1, t2, ys := regs(v, 4, 7), regs(v, 5, 7), regs(v, 6, 7)
+		rs := func(j int) vecs { return regs(v, j, 7) }
+		xs, t1, t2 := rs(0), rs(4), rs(5)
 		for i := range xs {
 			load(Mem{Base: c, Disp: 32 * i}, xs[i], masked)
 			load(gate(2, 32*i), t1[i], masked)
@@ -363,9 +359,7 @@ func lstmUpdateAVX2() {
 			VFMADD231PS(t2[i], t1[i], xs[i])
 			store(xs[i], Mem{Base: c, Disp: 32 * i}, masked)
 		}
-		tanhPrep(xs, z, s, p)
-		emitExp(s, t1, t2, ys)
-		tanhFinish(xs, z, p, t1, ys)
+		ys := tanhOf(xs, rs)
 		for i := range ys {
 			load(gate(1, 32*i), t1[i], masked)
 			VMULPS(t1[i], ys[i], ys[i])

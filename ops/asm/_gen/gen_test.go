@@ -8,15 +8,19 @@ import (
 	"testing"
 )
 
-// TestGenerated fails when ../sgemm_amd64.s, ../sgemm_stubs_amd64.go or
-// ../sgemm_arm64.s differ from what this generator writes now: run
-// `go generate` in ops/asm after changing the generator, and commit them.
+// TestGenerated fails when ../sgemm_amd64.s, ../sgemm_stubs_amd64.go,
+// ../conv_amd64.s, ../convpos_amd64.s or ../sgemm_arm64.s differ from what
+// this generator writes now: run `go generate` in ops/asm after changing
+// the generator, and commit them.
 func TestGenerated(t *testing.T) {
 	dir := t.TempDir()
 	asmOut, stubsOut := filepath.Join(dir, "sgemm_amd64.s"), filepath.Join(dir, "sgemm_stubs_amd64.go")
+	convOut, convPosOut := filepath.Join(dir, "conv_amd64.s"), filepath.Join(dir, "convpos_amd64.s")
 	arm64Out := filepath.Join(dir, "sgemm_arm64.s")
 	for _, args := range [][]string{
 		{"run", ".", "-out", asmOut, "-stubs", stubsOut, "-pkg", "asm"},
+		{"run", ".", "-kernels", "conv", "-out", convOut},
+		{"run", ".", "-kernels", "convpos", "-out", convPosOut},
 		{"run", ".", "-arm64", arm64Out},
 	} {
 		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
@@ -26,6 +30,8 @@ func TestGenerated(t *testing.T) {
 	for _, f := range []struct{ got, committed string }{
 		{asmOut, "../sgemm_amd64.s"},
 		{stubsOut, "../sgemm_stubs_amd64.go"},
+		{convOut, "../conv_amd64.s"},
+		{convPosOut, "../convpos_amd64.s"},
 		{arm64Out, "../sgemm_arm64.s"},
 	} {
 		got, err := os.ReadFile(f.got)

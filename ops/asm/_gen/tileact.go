@@ -20,21 +20,17 @@ const tilePActArgs = "func(k int, a *float32, b *float32, c *float32, ldc int, b
 func actStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, bias, zoff Register, disp int) {
 	broadcastParam("lo", Y12)
 	broadcastParam("hi", Y13)
-	sp, err := Param("sum").Resolve()
-	if err != nil {
-		panic(err)
-	}
 	c0 := GP64()
 	MOVQ(cp, c0)
 	for _, sum := range []bool{true, false} {
 		if sum {
-			CMPQ(sp.Addr, I32(0))
+			CMPQ(paramAddr("sum"), I32(0))
 			JE(LabelRef(label + "_nosum"))
 		} else {
 			Label(label + "_nosum")
 			MOVQ(c0, cp)
 		}
-		for i := 0; i < r; i++ {
+		eachRow(r, cp, ldc, func(i int) {
 			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Y14)
 			for hh := 0; hh < 2; hh++ {
 				x := acc(i, hh)
@@ -46,15 +42,23 @@ func actStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, bia
 				VMINPS(x, Y13, x)
 				VMOVUPS(x, Mem{Base: cp, Disp: disp + 32*hh})
 			}
-			if i+1 < r {
-				ADDQ(ldc, cp)
-			}
-		}
+		})
 		if sum {
 			JMP(LabelRef(label + "_stored"))
 		}
 	}
 	Label(label + "_stored")
+}
+
+// prefetchActC prefetches the 16 columns at byte offset disp of the r
+// rows of C from c on, and those of z, zoff bytes past them (C itself
+// again when there is none: zoff is 0).
+func prefetchActC(r int, c, cp, ldc, zoff Register, disp int) {
+	MOVQ(c, cp)
+	eachRow(r, cp, ldc, func(int) {
+		prefetch(Mem{Base: cp, Disp: disp}, Mem{Base: cp, Disp: disp + 60},
+			Mem{Base: cp, Index: zoff, Scale: 1, Disp: disp}, Mem{Base: cp, Index: zoff, Scale: 1, Disp: disp + 60})
+	})
 }
 
 // tileAVX2PAct emits sgemmTileAVX2PAct<r>: tileAVX2P (A packed, alpha 1)
@@ -69,25 +73,14 @@ func tileAVX2PAct(r int) {
 	TEXT(name, NOSPLIT, tilePActArgs)
 	Doc(fmt.Sprintf("%s computes an %d×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*%d+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)", name, r, r),
 		"(C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.")
-	sets := accSets(2 * r)
-	acc := func(s, i, h int) VecPhysical { return ymm((s*r+i)*2 + h) }
-	bv := [2]VecPhysical{Y12, Y13}
-	av := [2]VecPhysical{Y14, Y15}
+	acc := newAccs(r, 2, accSets(2*r), ymm)
 
-	k0 := Load(Param("k"), GP64())
-	a0 := Load(Param("a"), GP64())
-	b := Load(Param("b"), GP64())
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
-	nn := Load(Param("nn"), GP64())
+	t := loadTile(false, true)
+	k0, a0, b, c, ldc, nn := t.k, t.a, t.b, t.c, t.ldc, t.nn
 	bias := Load(Param("bias"), GP64())
 	zoff := Load(Param("zoff"), GP64())
 	k := GP64()
 	a := GP64()
-	// row addresses A's row i at step u; advance moves A on by steps.
-	row := func(i, u int) Mem { return Mem{Base: a, Disp: 4 * (r*u + i)} }
-	advance := func(steps int) { ADDQ(I32(int32(4*r*steps)), a) }
 
 	Label(name + "_half")
 	MOVQ(k0, k)
@@ -95,77 +88,25 @@ func tileAVX2PAct(r int) {
 	bp := GP64()
 	MOVQ(b, bp)
 	cp := GP64()
-	prefetchC := func() {
-		MOVQ(c, cp)
-		for i := 0; i < r; i++ {
-			PREFETCHT0(Mem{Base: cp})
-			PREFETCHT0(Mem{Base: cp, Disp: 60})
-			// z (C itself again when there is none: zoff is 0).
-			PREFETCHT0(Mem{Base: cp, Index: zoff, Scale: 1})
-			PREFETCHT0(Mem{Base: cp, Index: zoff, Scale: 1, Disp: 60})
-			if i+1 < r {
-				ADDQ(ldc, cp)
-			}
-		}
-	}
-	for s := 0; s < sets; s++ {
-		for i := 0; i < r; i++ {
-			for h := 0; h < 2; h++ {
-				VXORPS(acc(s, i, h), acc(s, i, h), acc(s, i, h))
-			}
-		}
-	}
-	step := func(u, s int) {
-		VMOVUPS(Mem{Base: bp, Disp: panelBytes * u}, bv[0])
-		VMOVUPS(Mem{Base: bp, Disp: panelBytes*u + 32}, bv[1])
-		for i := 0; i < r; i++ {
-			x := av[i%2]
-			VBROADCASTSS(row(i, u), x)
-			VFMADD231PS(bv[0], x, acc(s, i, 0))
-			VFMADD231PS(bv[1], x, acc(s, i, 1))
-		}
-	}
-	mainLoop(name, k, kUnroll, func(u int) { step(u, u%sets) }, func() {
-		advance(kUnroll)
-		ADDQ(I32(panelBytes*kUnroll), bp)
-	}, func() {
-		step(0, 0)
-		advance(1)
-		ADDQ(I32(panelBytes), bp)
-	}, prefetchC)
-	for s := 1; s < sets; s++ {
-		for i := 0; i < r; i++ {
-			for h := 0; h < 2; h++ {
-				VADDPS(acc(s, i, h), acc(0, i, h), acc(0, i, h))
-			}
-		}
-	}
+	acc.zero(VXORPS)
+	packedKLoop(name, acc, k, a, bp, 0, func() { prefetchActC(r, c, cp, ldc, zoff, 0) })
+	acc.reduce()
 
 	Comment("acc += beta*C, all loads of C before any store.")
 	MOVQ(c, cp)
 	loadBetaIsZero()
 	JE(LabelRef(name + "_act"))
 	broadcastParam("beta", Y15)
-	for i := 0; i < r; i++ {
+	eachRow(r, cp, ldc, func(i int) {
 		for h := 0; h < 2; h++ {
-			VFMADD231PS(Mem{Base: cp, Disp: 32 * h}, Y15, acc(0, i, h))
+			VFMADD231PS(Mem{Base: cp, Disp: 32 * h}, Y15, acc.at(i, h))
 		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+	})
 	MOVQ(c, cp)
 	Label(name + "_act")
 	Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
-	actStore(name, r, func(i, hh int) VecPhysical { return acc(0, i, hh) }, cp, ldc, bias, zoff, 0)
-	SUBQ(I32(16), nn)
-	JLE(LabelRef(name + "_ret"))
-	ADDQ(I32(64), b)
-	ADDQ(I32(64), c)
-	JMP(LabelRef(name + "_half"))
-	Label(name + "_ret")
-	VZEROUPPER()
-	RET()
+	actStore(name, r, acc.at, cp, ldc, bias, zoff, 0)
+	nextPass(name, nn, b, c)
 }
 
 // tileAVX2PActN emits sgemmTileAVX2PAct6N: sgemmTileAVX2PAct6 over nt
@@ -179,29 +120,18 @@ func tileAVX2PActN() {
 	TEXT(name, NOSPLIT, "func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)")
 	Doc(name+" computes nt tiles of 6×nn (nn 16 or 32) as sgemmTileAVX2PAct6 does with beta 0: tile t on A",
 		"at a + 6*k*t, C at c + 6*ldc*t and bias at bias + 6*bstep*t (and z zoff bytes past C when sum is not 0).")
-	acc := func(i, h int) VecPhysical { return ymm(i*2 + h) }
-	bv := [2]VecPhysical{Y12, Y13}
-	av := [2]VecPhysical{Y14, Y15}
+	acc := newAccs(r, 2, 1, ymm)
 
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
+	ldc := loadBytes("ldc")
 	bias := Load(Param("bias"), GP64())
 	nt := Load(Param("nt"), GP64())
 	bstep := Load(Param("bstep"), GP64())
 	zoff := Load(Param("zoff"), GP64())
 	IMUL3Q(I32(4*r), bstep, bstep)
 	a0, k, bp, cp := GP64(), GP64(), GP64(), GP64()
-	kp, err := Param("k").Resolve()
-	if err != nil {
-		panic(err)
-	}
-	nnp, err := Param("nn").Resolve()
-	if err != nil {
-		panic(err)
-	}
 	TESTQ(nt, nt)
 	JLE(LabelRef(name + "_ret"))
 	Label(name + "_tile")
@@ -209,53 +139,21 @@ func tileAVX2PActN() {
 	for h := 0; h < 2; h++ {
 		hs := fmt.Sprintf("%s_h%d", name, h)
 		if h == 1 {
-			CMPQ(nnp.Addr, I32(16))
+			CMPQ(paramAddr("nn"), I32(16))
 			JLE(LabelRef(name + "_next"))
 			MOVQ(a0, a)
 		}
-		MOVQ(kp.Addr, k)
+		MOVQ(paramAddr("k"), k)
 		MOVQ(b, bp)
-		for i := 0; i < r; i++ {
-			for hh := 0; hh < 2; hh++ {
-				VXORPS(acc(i, hh), acc(i, hh), acc(i, hh))
-			}
-		}
-		step := func(u int) {
-			VMOVUPS(Mem{Base: bp, Disp: panelBytes*u + 64*h}, bv[0])
-			VMOVUPS(Mem{Base: bp, Disp: panelBytes*u + 64*h + 32}, bv[1])
-			for i := 0; i < r; i++ {
-				x := av[i%2]
-				VBROADCASTSS(Mem{Base: a, Disp: 4 * (r*u + i)}, x)
-				VFMADD231PS(bv[0], x, acc(i, 0))
-				VFMADD231PS(bv[1], x, acc(i, 1))
-			}
-		}
-		mainLoop(hs, k, kUnroll, step, func() {
-			ADDQ(I32(int32(4*r*kUnroll)), a)
-			ADDQ(I32(panelBytes*kUnroll), bp)
-		}, func() {
-			step(0)
-			ADDQ(I32(int32(4*r)), a)
-			ADDQ(I32(panelBytes), bp)
-		}, func() {
-			MOVQ(c, cp)
-			for i := 0; i < r; i++ {
-				PREFETCHT0(Mem{Base: cp, Disp: 64 * h})
-				PREFETCHT0(Mem{Base: cp, Disp: 64*h + 60})
-				PREFETCHT0(Mem{Base: cp, Index: zoff, Scale: 1, Disp: 64 * h})
-				PREFETCHT0(Mem{Base: cp, Index: zoff, Scale: 1, Disp: 64*h + 60})
-				if i+1 < r {
-					ADDQ(ldc, cp)
-				}
-			}
-		})
+		acc.zero(VXORPS)
+		packedKLoop(hs, acc, k, a, bp, 64*h, func() { prefetchActC(r, c, cp, ldc, zoff, 64*h) })
 		Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
 		MOVQ(c, cp)
-		actStore(hs, r, acc, cp, ldc, bias, zoff, 64*h)
+		actStore(hs, r, acc.at, cp, ldc, bias, zoff, 64*h)
 	}
 	Label(name + "_next")
 	Comment("The next tile: A at a0 + 24*k, C six rows down.")
-	MOVQ(kp.Addr, k)
+	MOVQ(paramAddr("k"), k)
 	IMUL3Q(I32(4*r), k, k)
 	LEAQ(Mem{Base: a0, Index: k, Scale: 1}, a)
 	LEAQ(Mem{Base: c, Index: ldc, Scale: 2}, c)

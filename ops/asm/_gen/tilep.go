@@ -17,33 +17,16 @@ const tilePackedArgs = "func(k int, a *float32, b *float32, c *float32, ldc int,
 // steps) to hide a miss to memory, and a packed A and B leave L1 room.
 func tileAVX2P(r int) {
 	name := fmt.Sprintf("sgemmTileAVX2P%d", r)
-	TEXT(name, NOSPLIT, tilePackedArgs)
-	Doc(fmt.Sprintf("%s computes an %d×32 tile: C[i][j] = alpha*Σp a[p*%d+i]*b[p*32+j] + beta*C[i][j]", name, r, r),
-		"for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.")
-	sets := accSets(2 * r)
-	acc := func(s, i, h int) VecPhysical { return ymm((s*r+i)*2 + h) }
-	bv := [2]VecPhysical{Y12, Y13}
-	av := [2]VecPhysical{Y14, Y15}
+	tileHead(name, r, tilePackedArgs, fmt.Sprintf("a[p*%d+i]", r), ": A packed, r floats per k step")
+	acc := newAccs(r, 2, accSets(2*r), ymm)
 
-	k0 := Load(Param("k"), GP64())
-	a0 := Load(Param("a"), GP64())
-	b := Load(Param("b"), GP64())
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
-	nn := Load(Param("nn"), GP64())
+	t := loadTile(false, true)
+	k0, a0, b, c, ldc, nn := t.k, t.a, t.b, t.c, t.ldc, t.nn
 	k, a, bp, cp := GP64(), GP64(), GP64(), GP64()
 
 	Comment("Prefetch the C tile (both halves; 124 covers a row that is not 64-byte aligned).")
 	MOVQ(c, cp)
-	for i := 0; i < r; i++ {
-		PREFETCHT0(Mem{Base: cp})
-		PREFETCHT0(Mem{Base: cp, Disp: 64})
-		PREFETCHT0(Mem{Base: cp, Disp: 124})
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+	eachRow(r, cp, ldc, func(int) { prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: 64}, Mem{Base: cp, Disp: 124}) })
 
 	Label(name + "_half")
 	CMPQ(nn, I32(8))
@@ -51,63 +34,40 @@ func tileAVX2P(r int) {
 	MOVQ(k0, k)
 	MOVQ(a0, a)
 	MOVQ(b, bp)
-	for s := 0; s < sets; s++ {
-		for i := 0; i < r; i++ {
-			for h := 0; h < 2; h++ {
-				VXORPS(acc(s, i, h), acc(s, i, h), acc(s, i, h))
-			}
-		}
-	}
-	step := func(u, s int) {
-		VMOVUPS(Mem{Base: bp, Disp: panelBytes * u}, bv[0])
-		VMOVUPS(Mem{Base: bp, Disp: panelBytes*u + 32}, bv[1])
-		for i := 0; i < r; i++ {
-			x := av[i%2]
-			VBROADCASTSS(Mem{Base: a, Disp: 4 * (r*u + i)}, x)
-			VFMADD231PS(bv[0], x, acc(s, i, 0))
-			VFMADD231PS(bv[1], x, acc(s, i, 1))
-		}
-	}
-	CMPQ(k, I32(kUnroll))
-	JL(LabelRef(name + "_tail"))
-	Label(name + "_loop")
-	for u := 0; u < kUnroll; u++ {
-		step(u, u%sets)
-	}
-	ADDQ(I32(int32(4*r*kUnroll)), a)
-	ADDQ(I32(panelBytes*kUnroll), bp)
-	SUBQ(I32(kUnroll), k)
-	CMPQ(k, I32(kUnroll))
-	JGE(LabelRef(name + "_loop"))
-	Label(name + "_tail")
-	TESTQ(k, k)
-	JE(LabelRef(name + "_done"))
-	Label(name + "_tailloop")
-	step(0, 0)
-	ADDQ(I32(int32(4*r)), a)
-	ADDQ(I32(panelBytes), bp)
-	DECQ(k)
-	JNE(LabelRef(name + "_tailloop"))
-	Label(name + "_done")
-	for s := 1; s < sets; s++ {
-		for i := 0; i < r; i++ {
-			for h := 0; h < 2; h++ {
-				VADDPS(acc(s, i, h), acc(0, i, h), acc(0, i, h))
-			}
-		}
-	}
-	storeTileAVX2(name, r, func(i, h int) VecPhysical { return acc(0, i, h) }, c, ldc, nn, cp)
+	acc.zero(VXORPS)
+	packedKLoop(name, acc, k, a, bp, 0, nil)
+	acc.reduce()
+	storeTileAVX2(name, r, acc.at, c, ldc, nn, cp)
 	Label(name + "_next")
-	SUBQ(I32(16), nn)
-	JLE(LabelRef(name + "_ret"))
-	ADDQ(I32(64), b)
-	ADDQ(I32(64), c)
-	JMP(LabelRef(name + "_half"))
-	Label(name + "_ret")
-	VZEROUPPER()
-	RET()
+	nextPass(name, nn, b, c)
 	quarterPass(name, r, func() { MOVQ(a0, a) }, func(i, u int) Mem { return Mem{Base: a, Disp: 4 * (r*u + i)} },
 		func(steps int) { ADDQ(I32(int32(4*r*steps)), a) }, b, c, ldc, nn, k0)
+}
+
+// packedKLoop emits the k loop of a 16-column pass of an AVX2 tile on a
+// packed A (acc.r floats per step at a), B's rows at bp + disp, B in
+// Y12/Y13 and A's broadcasts in Y14/Y15: kLoop, or mainLoop when there
+// is a prefetchC to run near the end.
+func packedKLoop(name string, acc accs, k, a, bp Register, disp int, prefetchC func()) {
+	r := acc.r
+	step := func(u int) {
+		acc.step(u%acc.sets, Mem{Base: bp, Disp: panelBytes*u + disp}, 32, []VecPhysical{Y12, Y13}, [2]VecPhysical{Y14, Y15},
+			func(i int) Mem { return Mem{Base: a, Disp: 4 * (r*u + i)} })
+	}
+	advance := func() {
+		ADDQ(I32(int32(4*r*kUnroll)), a)
+		ADDQ(I32(panelBytes*kUnroll), bp)
+	}
+	tail := func() {
+		step(0)
+		ADDQ(I32(int32(4*r)), a)
+		ADDQ(I32(panelBytes), bp)
+	}
+	if prefetchC == nil {
+		kLoop(name, k, kUnroll, step, advance, tail)
+	} else {
+		mainLoop(name, k, kUnroll, step, advance, tail, prefetchC)
+	}
 }
 
 // storeTileAVX2 emits C = alpha*acc + beta*C for r rows of 16 columns at
@@ -132,38 +92,29 @@ func storeTileAVX2(name string, r int, acc func(i, h int) VecPhysical, c, ldc, n
 	loadBetaIsZero()
 	JE(LabelRef(name + "_full_store"))
 	broadcastParam("beta", Y13)
-	for i := 0; i < r; i++ {
+	eachRow(r, cp, ldc, func(i int) {
 		for h := 0; h < 2; h++ {
 			VFMADD231PS(Mem{Base: cp, Disp: 32 * h}, Y13, acc(i, h))
 		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+	})
 	MOVQ(c, cp)
 	Label(name + "_full_store")
-	for i := 0; i < r; i++ {
+	eachRow(r, cp, ldc, func(i int) {
 		for h := 0; h < 2; h++ {
 			VMOVUPS(acc(i, h), Mem{Base: cp, Disp: 32 * h})
 		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+	})
 	JMP(LabelRef(name + "_next"))
 
 	Comment("Fewer than 16 columns left: mask h of this pass starts at",
 		"sgemmMaskTable + 4*(16 - nn + 8*h).")
 	Label(name + "_partial")
-	mt := GP64()
-	LEAQ(maskTable, mt)
-	NEGQ(nn)
-	LEAQ(Mem{Base: mt, Index: nn, Scale: 4, Disp: 4 * maskEntries}, mt)
+	mt := maskAt(nn)
 	maskMem := func(h int) Mem { return Mem{Base: mt, Disp: 32 * h} }
 	loadBetaIsZero()
 	JE(LabelRef(name + "_partial_beta0"))
 	broadcastParam("beta", Y13)
-	for i := 0; i < r; i++ {
+	eachRow(r, cp, ldc, func(i int) {
 		for h := 0; h < 2; h++ {
 			m := Mem{Base: cp, Disp: 32 * h}
 			VMOVUPS(maskMem(h), av[0])
@@ -172,23 +123,28 @@ func storeTileAVX2(name string, r int, acc func(i, h int) VecPhysical, c, ldc, n
 			VFMADD231PS(Y12, acc(i, h), av[1])
 			VMASKMOVPS(av[1], av[0], m)
 		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+	})
 	JMP(LabelRef(name + "_ret"))
 	Label(name + "_partial_beta0")
-	for i := 0; i < r; i++ {
+	eachRow(r, cp, ldc, func(i int) {
 		for h := 0; h < 2; h++ {
 			VMOVUPS(maskMem(h), av[0])
 			VMULPS(Y12, acc(i, h), acc(i, h))
 			VMASKMOVPS(acc(i, h), av[0], Mem{Base: cp, Disp: 32 * h})
 		}
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+	})
 	JMP(LabelRef(name + "_ret"))
+}
+
+// maskAt negates n (a count of floats, at most 16) and returns a
+// register pointing at sgemmMaskTable + 4*(16 - n): the 8 floats there are
+// the mask of the first n lanes, the next 8 that of the first n - 8.
+func maskAt(n Register) Register {
+	mt := GP64()
+	LEAQ(maskTable, mt)
+	NEGQ(n)
+	LEAQ(Mem{Base: mt, Index: n, Scale: 4, Disp: 4 * maskEntries}, mt)
+	return mt
 }
 
 // packA6AVX2 emits sgemmPackA6AVX2, which packs 6 rows of A (at stride
@@ -200,8 +156,7 @@ func packA6AVX2() {
 	Doc(name + " sets dst[p*6+i] = a[i*lda+p] for i < 6, p < kb; kb is a multiple of 8.")
 	kb := Load(Param("kb"), GP64())
 	a := Load(Param("a"), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(Imm(2), lda)
+	lda := loadBytes("lda")
 	dst := Load(Param("dst"), GP64())
 	lda3, lda5 := GP64(), GP64()
 	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
@@ -272,8 +227,7 @@ func packA6AVX2() {
 // and c are the panel and the C tile at the pass's first column, k0 the
 // depth. It returns from the function.
 func quarterPass(name string, r int, setup func(), bcast func(i, u int) Mem, advance func(steps int), b, c, ldc, nn, k0 Register) {
-	sets := accSets(r)
-	acc := func(s, i int) VecPhysical { return ymm(s*r + i) }
+	acc := newAccs(r, 1, accSets(r), ymm)
 	av := [2]VecPhysical{Y14, Y15}
 	Label(name + "_q")
 	k, bp, cp := GP64(), GP64(), GP64()
@@ -281,83 +235,39 @@ func quarterPass(name string, r int, setup func(), bcast func(i, u int) Mem, adv
 	MOVQ(b, bp)
 	setup()
 	MOVQ(c, cp)
-	for i := 0; i < r; i++ {
-		PREFETCHT0(Mem{Base: cp})
-		PREFETCHT0(Mem{Base: cp, Disp: 28})
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
-	for s := 0; s < sets; s++ {
-		for i := 0; i < r; i++ {
-			VXORPS(acc(s, i), acc(s, i), acc(s, i))
-		}
-	}
+	eachRow(r, cp, ldc, func(int) { prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: 28}) })
+	acc.zero(VXORPS)
 	step := func(u, s int) {
-		VMOVUPS(Mem{Base: bp, Disp: panelBytes * u}, Y12)
-		for i := 0; i < r; i++ {
-			x := av[i%2]
-			VBROADCASTSS(bcast(i, u), x)
-			VFMADD231PS(Y12, x, acc(s, i))
-		}
+		acc.step(s, Mem{Base: bp, Disp: panelBytes * u}, 32, []VecPhysical{Y12}, av, func(i int) Mem { return bcast(i, u) })
 	}
-	CMPQ(k, I32(kUnroll))
-	JL(LabelRef(name + "_q_tail"))
-	Label(name + "_q_loop")
-	for u := 0; u < kUnroll; u++ {
-		step(u, u%sets)
-	}
-	advance(kUnroll)
-	ADDQ(I32(panelBytes*kUnroll), bp)
-	SUBQ(I32(kUnroll), k)
-	CMPQ(k, I32(kUnroll))
-	JGE(LabelRef(name + "_q_loop"))
-	Label(name + "_q_tail")
-	TESTQ(k, k)
-	JE(LabelRef(name + "_q_done"))
-	Label(name + "_q_tailloop")
-	step(0, 0)
-	advance(1)
-	ADDQ(I32(panelBytes), bp)
-	DECQ(k)
-	JNE(LabelRef(name + "_q_tailloop"))
-	Label(name + "_q_done")
-	for s := 1; s < sets; s++ {
-		for i := 0; i < r; i++ {
-			VADDPS(acc(s, i), acc(0, i), acc(0, i))
-		}
-	}
+	kLoop(name+"_q", k, kUnroll, func(u int) { step(u, u%acc.sets) }, func() {
+		advance(kUnroll)
+		ADDQ(I32(panelBytes*kUnroll), bp)
+	}, func() {
+		step(0, 0)
+		advance(1)
+		ADDQ(I32(panelBytes), bp)
+	})
+	acc.reduce()
 	jumpIfAlphaOne(name + "_q_beta")
 	broadcastParam("alpha", Y12)
 	for i := 0; i < r; i++ {
-		VMULPS(Y12, acc(0, i), acc(0, i))
+		VMULPS(Y12, acc.at(i, 0), acc.at(i, 0))
 	}
 	Label(name + "_q_beta")
 	Comment("Columns past nn masked off: the mask starts at sgemmMaskTable + 4*(16 - nn).")
-	mt := GP64()
-	LEAQ(maskTable, mt)
-	NEGQ(nn)
-	LEAQ(Mem{Base: mt, Index: nn, Scale: 4, Disp: 4 * maskEntries}, mt)
-	VMOVUPS(Mem{Base: mt}, av[0])
+	VMOVUPS(Mem{Base: maskAt(nn)}, av[0])
 	MOVQ(c, cp)
 	loadBetaIsZero()
 	JE(LabelRef(name + "_q_store"))
 	broadcastParam("beta", Y13)
-	for i := 0; i < r; i++ {
+	eachRow(r, cp, ldc, func(i int) {
 		VMASKMOVPS(Mem{Base: cp}, av[0], av[1])
-		VFMADD231PS(Y13, av[1], acc(0, i))
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+		VFMADD231PS(Y13, av[1], acc.at(i, 0))
+	})
 	MOVQ(c, cp)
 	Label(name + "_q_store")
-	for i := 0; i < r; i++ {
-		VMASKMOVPS(acc(0, i), av[0], Mem{Base: cp})
-		if i+1 < r {
-			ADDQ(ldc, cp)
-		}
-	}
+	eachRow(r, cp, ldc, func(i int) { VMASKMOVPS(acc.at(i, 0), av[0], Mem{Base: cp}) })
 	VZEROUPPER()
 	RET()
 }

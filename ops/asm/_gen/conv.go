@@ -1,0 +1,450 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The AVX2 convolution kernels written to ../conv_amd64.s: the bias and
+// activation epilogues, the im2col run copy and the max-pool rows (their
+// Go declarations are in ../conv_amd64.go, their references in
+// ../conv_epi.go and ../conv_pool.go).
+
+// convKernels emits the kernels of conv_amd64.s.
+func convKernels() {
+	mask := maskData("convMask", 8)
+	convBiasActAVX2(mask, false)
+	convCopyRunsAVX2()
+	poolMaxRowsAVX2(mask)
+	poolMaxColsAVX2(mask)
+	poolMaxPlaneAVX2(mask)
+	convBiasActAVX2(mask, true)
+}
+
+// lanesMask loads into dst the mask of the first t < 8 lanes from the
+// table mask (maskData of 8), where neg holds t - 8 (negated here).
+func lanesMask(mask Mem, neg Register, dst VecPhysical) {
+	NEGQ(neg)
+	tbl := GP64()
+	LEAQ(mask, tbl)
+	VMOVUPS(Mem{Base: tbl, Index: neg, Scale: 4, Disp: 32}, dst)
+}
+
+// tailMask loads into dst the mask of the last n mod 8 of n lanes.
+func tailMask(mask Mem, n Register, dst VecPhysical) {
+	t := GP64()
+	MOVQ(n, t)
+	ANDQ(U32(7), t)
+	lanesMask(mask, t, dst)
+}
+
+// convBiasActAVX2 emits convBiasActAVX2, or with sum convBiasSumActAVX2:
+// dst[i*ldd+j] = act(src[i*lds+j] + bias[i]) (with sum: act((src + bias)
+// + z[i*ldz+j]), the order of a Conv with bias and then an Add) for i <
+// rows, j < n, bias nil for none; mode 0 clamps to [lo, hi] (x second,
+// so that a NaN passes), else leaky with alpha. Y10 holds the row's bias,
+// Y12 the mask of the n mod 8 tail, Y11 zero.
+func convBiasActAVX2(mask Mem, sum bool) {
+	name, args, pre := "convBiasActAVX2", "func(src *float32, lds int, dst *float32, ldd int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)", "epi_"
+	if sum {
+		name, args, pre = "convBiasSumActAVX2", "func(src *float32, lds int, dst *float32, ldd int, z *float32, ldz int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)", "sum_"
+	}
+	TEXT(name, NOSPLIT, args)
+	if sum {
+		Doc(name+" sets dst[i*ldd+j] = act((src[i*lds+j] + bias[i]) + z[i*ldz+j]) for i < rows, j < n",
+			"(bias nil: 0); act clamps to [lo, hi] for mode 0, else is leaky with alpha.")
+	} else {
+		Doc(name+" sets dst[i*ldd+j] = act(src[i*lds+j] + bias[i]) for i < rows, j < n",
+			"(bias nil: 0); act clamps to [lo, hi] for mode 0, else is leaky with alpha.")
+	}
+	src := Load(Param("src"), GP64())
+	lds := loadBytes("lds")
+	dst := Load(Param("dst"), GP64())
+	ldd := loadBytes("ldd")
+	var z, ldz Register
+	if sum {
+		z = Load(Param("z"), GP64())
+		ldz = loadBytes("ldz")
+	}
+	rows := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	bias := Load(Param("bias"), GP64())
+	mode := Load(Param("mode"), GP64())
+	broadcastParam("lo", Y13)
+	broadcastParam("hi", Y14)
+	TESTQ(mode, mode)
+	JE(LabelRef(pre + "masks"))
+	broadcastParam("alpha", Y13)
+	Label(pre + "masks")
+	tailMask(mask, n, Y12)
+	VXORPS(Y11, Y11, Y11)
+	last := GP64()
+	MOVQ(n, last)
+	SUBQ(U32(8), last)
+	TESTQ(rows, rows)
+	JLE(LabelRef(pre + "done"))
+
+	Label(pre + "row")
+	VXORPS(Y10, Y10, Y10)
+	TESTQ(bias, bias)
+	JE(LabelRef(pre + "rowgo"))
+	VBROADCASTSS(Mem{Base: bias}, Y10)
+	ADDQ(U32(4), bias)
+	Label(pre + "rowgo")
+	j := GP64()
+	XORQ(j, j)
+	TESTQ(mode, mode)
+	JNE(LabelRef(pre + "leaky"))
+	at := func(base Register) Mem { return Mem{Base: base, Index: j, Scale: 4} }
+	for _, lk := range []bool{false, true} {
+		act, l := func() { clamp(Y0) }, pre+"clamp"
+		if lk {
+			act, l = func() { leaky(Y0, Y11, Y13, Y1, Y2) }, pre+"leaky"
+		}
+		Label(l)
+		CMPQ(j, last)
+		JG(LabelRef(l + "tail"))
+		VADDPS(at(src), Y10, Y0)
+		if sum {
+			VADDPS(at(z), Y0, Y0)
+		}
+		act()
+		VMOVUPS(Y0, at(dst))
+		ADDQ(U32(8), j)
+		JMP(LabelRef(l))
+		Label(l + "tail")
+		CMPQ(j, n)
+		JGE(LabelRef(pre + "next"))
+		VMASKMOVPS(at(src), Y12, Y0)
+		VADDPS(Y0, Y10, Y0)
+		if sum {
+			VMASKMOVPS(at(z), Y12, Y3)
+			VADDPS(Y3, Y0, Y0)
+		}
+		act()
+		VMASKMOVPS(Y0, Y12, at(dst))
+		if !lk {
+			JMP(LabelRef(pre + "next"))
+		}
+	}
+	Label(pre + "next")
+	ADDQ(lds, src)
+	ADDQ(ldd, dst)
+	if sum {
+		ADDQ(ldz, z)
+	}
+	DECQ(rows)
+	JNE(LabelRef(pre + "row"))
+	Label(pre + "done")
+	VZEROUPPER()
+	RET()
+}
+
+// convCopyRunsAVX2 emits convCopyRunsAVX2, the im2col copy by runs: for
+// each of np panels and kb rows, the runs of the panel (triples of a
+// source offset from the row's rowOff, a column and a count of 8-float
+// groups, from runs[3*panelStart[q]] to runs[3*panelStart[q+1]]) copied to
+// the panel row at dst. A run of one or two groups copies them; a longer
+// one copies 32 floats (a run is at most a panel row): what lies past its
+// end the next runs, rows and panels overwrite, and the copy needs no
+// loop.
+func convCopyRunsAVX2() {
+	name := "convCopyRunsAVX2"
+	TEXT(name, NOSPLIT, "func(dst *float32, kb int, np int, src *float32, rowOff *int32, runs *int32, panelStart *int32)")
+	Doc(name+" copies the runs of np panels of kb rows of 32 floats from src to dst (see copyRunsGo);",
+		"dst must extend CopyRunsSlack floats past them.")
+	dst := Load(Param("dst"), GP64())
+	np := Load(Param("np"), GP64())
+	ps := Load(Param("panelStart"), GP64())
+
+	Label("runs_panel")
+	Comment("first, end = the first and past the last run of the panel.")
+	runs := Load(Param("runs"), GP64())
+	first, end := GP64(), GP64()
+	for i, r := range []Register{first, end} {
+		MOVLQSX(Mem{Base: ps, Disp: 4 * i}, r)
+		LEAQ(Mem{Base: r, Index: r, Scale: 2}, r)
+		LEAQ(Mem{Base: runs, Index: r, Scale: 4}, r)
+	}
+	ro := Load(Param("rowOff"), GP64())
+	kb := Load(Param("kb"), GP64())
+
+	Label("runs_row")
+	off := GP64()
+	MOVLQSX(Mem{Base: ro}, off)
+	row := Load(Param("src"), GP64())
+	LEAQ(Mem{Base: row, Index: off, Scale: 4}, row)
+	run := GP64()
+	MOVQ(first, run)
+
+	Label("runs_run")
+	CMPQ(run, end)
+	JGE(LabelRef("runs_rowdone"))
+	from := off
+	MOVLQSX(Mem{Base: run}, from)
+	LEAQ(Mem{Base: row, Index: from, Scale: 4}, from)
+	to := GP64()
+	MOVLQSX(Mem{Base: run, Disp: 4}, to)
+	LEAQ(Mem{Base: dst, Index: to, Scale: 4}, to)
+	VMOVUPS(Mem{Base: from}, Y0)
+	groups := GP64()
+	MOVLQSX(Mem{Base: run, Disp: 8}, groups)
+	CMPQ(groups, U32(2))
+	JG(LabelRef("runs_four"))
+	JE(LabelRef("runs_two"))
+	for _, nv := range []int{1, 2, 4} {
+		switch nv {
+		case 2:
+			Label("runs_two")
+		case 4:
+			Label("runs_four")
+		}
+		for v := 1; v < nv; v++ {
+			VMOVUPS(Mem{Base: from, Disp: 32 * v}, ymm(v))
+		}
+		for v := 0; v < nv; v++ {
+			VMOVUPS(ymm(v), Mem{Base: to, Disp: 32 * v})
+		}
+		ADDQ(U32(12), run)
+		JMP(LabelRef("runs_run"))
+	}
+
+	Label("runs_rowdone")
+	ADDQ(U32(4*panelN), dst)
+	ADDQ(U32(4), ro)
+	DECQ(kb)
+	JNE(LabelRef("runs_row"))
+	ADDQ(U32(4), ps)
+	DECQ(np)
+	JNE(LabelRef("runs_panel"))
+	VZEROUPPER()
+	RET()
+}
+
+// nanMax emits d = max(a, b), NaN when either is NaN (d != a); t is
+// scratch.
+func nanMax(a, b, d, t VecPhysical) {
+	VMAXPS(b, a, d)
+	VCMPPS(U8(3), a, a, t)
+	VBLENDVPS(t, a, d, d)
+}
+
+// windowPair loads, for 8 pooled outputs from column idx of the row at
+// base, the first two columns of their windows at stride s into x0 and
+// x1: for s 2 through t, lanes in the order 0 1 4 5 2 3 6 7.
+func windowPair(base, idx Register, s int, x0, x1, t VecPhysical) {
+	if s == 1 {
+		VMOVUPS(Mem{Base: base, Index: idx, Scale: 4}, x0)
+		VMOVUPS(Mem{Base: base, Index: idx, Scale: 4, Disp: 4}, x1)
+		return
+	}
+	VMOVUPS(Mem{Base: base, Index: idx, Scale: 8}, t)
+	VSHUFPS(U8(0x88), Mem{Base: base, Index: idx, Scale: 8, Disp: 32}, t, x0)
+	VSHUFPS(U8(0xDD), Mem{Base: base, Index: idx, Scale: 8, Disp: 32}, t, x1)
+}
+
+// windowThird loads the third columns of the windows of windowPair into x.
+func windowThird(base, idx Register, s int, x, t VecPhysical) {
+	if s == 1 {
+		VMOVUPS(Mem{Base: base, Index: idx, Scale: 4, Disp: 8}, x)
+		return
+	}
+	VMOVUPS(Mem{Base: base, Index: idx, Scale: 8, Disp: 8}, t)
+	VSHUFPS(U8(0x88), Mem{Base: base, Index: idx, Scale: 8, Disp: 40}, t, x)
+}
+
+// poolMaxRowsAVX2 emits poolMaxRowsAVX2: dst[i] = max(dst[i], src[i])
+// for i < n, NaN when either is.
+func poolMaxRowsAVX2(mask Mem) {
+	TEXT("poolMaxRowsAVX2", NOSPLIT, "func(dst *float32, src *float32, n int)")
+	Doc("poolMaxRowsAVX2 sets dst[i] = max(dst[i], src[i]) for i < n, NaN when either is NaN.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	n := Load(Param("n"), GP64())
+	i := GP64()
+	XORQ(i, i)
+	last := GP64()
+	MOVQ(n, last)
+	SUBQ(U32(8), last)
+	at := func(base Register) Mem { return Mem{Base: base, Index: i, Scale: 4} }
+	Label("pmr_loop")
+	CMPQ(i, last)
+	JG(LabelRef("pmr_tail"))
+	VMOVUPS(at(dst), Y0)
+	VMOVUPS(at(src), Y1)
+	nanMax(Y0, Y1, Y2, Y3)
+	VMOVUPS(Y2, at(dst))
+	ADDQ(U32(8), i)
+	JMP(LabelRef("pmr_loop"))
+	Label("pmr_tail")
+	CMPQ(i, n)
+	JGE(LabelRef("pmr_done"))
+	t := GP64()
+	MOVQ(n, t)
+	SUBQ(i, t)
+	lanesMask(mask, t, Y4)
+	VMASKMOVPS(at(dst), Y4, Y0)
+	VMASKMOVPS(at(src), Y4, Y1)
+	nanMax(Y0, Y1, Y2, Y3)
+	VMASKMOVPS(Y2, Y4, at(dst))
+	Label("pmr_done")
+	VZEROUPPER()
+	RET()
+}
+
+// poolMaxColsAVX2 emits poolMaxColsAVX2: dst[j] = max(src[j*s], ...,
+// src[j*s+k-1]) for j < n, k in {2, 3}, s in {1, 2}; src is read up to 24
+// floats past the last window.
+func poolMaxColsAVX2(mask Mem) {
+	TEXT("poolMaxColsAVX2", NOSPLIT, "func(dst *float32, n int, src *float32, k int, s int)")
+	Doc("poolMaxColsAVX2 sets dst[j] = max(src[j*s], ..., src[j*s+k-1]) for j < n (k 2 or 3, s 1 or 2),",
+		"NaN when any is NaN.")
+	dst := Load(Param("dst"), GP64())
+	n := Load(Param("n"), GP64())
+	src := Load(Param("src"), GP64())
+	k := Load(Param("k"), GP64())
+	s := Load(Param("s"), GP64())
+	Comment("Y15 = mask of the n%8 tail.")
+	tailMask(mask, n, Y15)
+	j := GP64()
+	XORQ(j, j)
+	last := GP64()
+	MOVQ(n, last)
+	SUBQ(U32(8), last)
+	CMPQ(s, U32(1))
+	JNE(LabelRef("pmc_s2"))
+	for _, stride := range []int{1, 2} {
+		l := fmt.Sprintf("pmc_s%d", stride)
+		Label(l)
+		CMPQ(j, n)
+		JGE(LabelRef("pmc_done"))
+		windowPair(src, j, stride, Y0, Y1, Y4)
+		nanMax(Y0, Y1, Y2, Y3)
+		CMPQ(k, U32(3))
+		JNE(LabelRef(l + "store"))
+		windowThird(src, j, stride, Y1, Y4)
+		nanMax(Y2, Y1, Y0, Y3)
+		VMOVAPS(Y0, Y2)
+		Label(l + "store")
+		if stride == 2 {
+			VPERMPD(U8(0xD8), Y2, Y2)
+		}
+		CMPQ(j, last)
+		JG(LabelRef(l + "tail"))
+		VMOVUPS(Y2, Mem{Base: dst, Index: j, Scale: 4})
+		ADDQ(U32(8), j)
+		JMP(LabelRef(l))
+		Label(l + "tail")
+		VMASKMOVPS(Y2, Y15, Mem{Base: dst, Index: j, Scale: 4})
+		if stride == 1 {
+			JMP(LabelRef("pmc_done"))
+		}
+	}
+	Label("pmc_done")
+	VZEROUPPER()
+	RET()
+}
+
+// poolMaxPlaneAVX2 emits poolMaxPlaneAVX2: dst[y*ldd+x] = max over i <
+// kh, j < kw of src[(y*sh+i)*lds + x*sw+j] for y < ny, x < nx; kw in {2,
+// 3}, sw in {1, 2}, one loop for each. Rows but the last maskRows may
+// spill up to 7 floats past nx (the caller overwrites them); src is read
+// up to 24 floats past each window row.
+func poolMaxPlaneAVX2(mask Mem) {
+	TEXT("poolMaxPlaneAVX2", NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)")
+	Doc("poolMaxPlaneAVX2 sets dst[y*ldd+x] = max over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
+		"for y < ny, x < nx (kw 2 or 3, sw 1 or 2), NaN when any is NaN; rows but the last maskRows may spill",
+		"up to 7 floats past nx.")
+	dst := Load(Param("dst"), GP64())
+	ldd := loadBytes("ldd")
+	nx := Load(Param("nx"), GP64())
+	ny := Load(Param("ny"), GP64())
+	src := Load(Param("src"), GP64())
+	lds := loadBytes("lds")
+	step := Load(Param("sh"), GP64())
+	IMULQ(lds, step)
+	kh := Load(Param("kh"), GP64())
+	tailMask(mask, nx, Y15)
+	last := GP64()
+	MOVQ(nx, last)
+	SUBQ(U32(8), last)
+	TESTQ(ny, ny)
+	JLE(LabelRef("pmp_done"))
+	TESTQ(nx, nx)
+	JLE(LabelRef("pmp_done"))
+	kw := Load(Param("kw"), GP64())
+	sw := Load(Param("sw"), GP64())
+	CMPQ(sw, U32(1))
+	JNE(LabelRef("pmp_sw2"))
+	CMPQ(kw, U32(2))
+	JE(LabelRef("pmp_k2s1"))
+	JMP(LabelRef("pmp_k3s1"))
+	Label("pmp_sw2")
+	CMPQ(kw, U32(2))
+	JE(LabelRef("pmp_k2s2"))
+	JMP(LabelRef("pmp_k3s2"))
+
+	x, wr, left := GP64(), GP64(), GP64()
+	// window emits dst = the maximum of the kw×1 windows of 8 outputs at
+	// column x of the row at base (Y5..Y8 scratch).
+	window := func(base Register, k, s int, dst VecPhysical) {
+		windowPair(base, x, s, Y6, Y7, Y5)
+		if k == 2 {
+			nanMax(Y6, Y7, dst, Y5)
+			return
+		}
+		nanMax(Y6, Y7, Y8, Y5)
+		windowThird(base, x, s, Y6, Y5)
+		nanMax(Y8, Y6, dst, Y5)
+	}
+	for _, v := range [][2]int{{2, 1}, {3, 1}, {2, 2}, {3, 2}} {
+		k, s := v[0], v[1]
+		l := fmt.Sprintf("pmp_k%ds%d", k, s)
+		Label(l)
+		XORQ(x, x)
+		Label(l + "_col")
+		CMPQ(x, nx)
+		JGE(LabelRef(l + "_rowdone"))
+		window(src, k, s, Y0)
+		LEAQ(Mem{Base: src, Index: lds, Scale: 1}, wr)
+		MOVQ(kh, left)
+		DECQ(left)
+		JE(LabelRef(l + "_kdone"))
+		Label(l + "_krow")
+		window(wr, k, s, Y1)
+		nanMax(Y0, Y1, Y2, Y3)
+		VMOVAPS(Y2, Y0)
+		ADDQ(lds, wr)
+		DECQ(left)
+		JNE(LabelRef(l + "_krow"))
+		Label(l + "_kdone")
+		if s == 2 {
+			VPERMPD(U8(0xD8), Y0, Y0)
+		}
+		out := Mem{Base: dst, Index: x, Scale: 4}
+		CMPQ(x, last)
+		JG(LabelRef(l + "_tail"))
+		VMOVUPS(Y0, out)
+		ADDQ(U32(8), x)
+		JMP(LabelRef(l + "_col"))
+		Label(l + "_tail")
+		CMPQ(ny, paramAddr("maskRows"))
+		JLE(LabelRef(l + "_masked"))
+		VMOVUPS(Y0, out)
+		JMP(LabelRef(l + "_rowdone"))
+		Label(l + "_masked")
+		VMASKMOVPS(Y0, Y15, out)
+		Label(l + "_rowdone")
+		ADDQ(step, src)
+		ADDQ(ldd, dst)
+		DECQ(ny)
+		JNE(LabelRef(l))
+		JMP(LabelRef("pmp_done"))
+	}
+	Label("pmp_done")
+	VZEROUPPER()
+	RET()
+}
