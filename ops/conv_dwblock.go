@@ -302,9 +302,22 @@ func (s *dwBlockShape) run(wk *Workers, threads int, x, we, be, wd, bd, wp, bp, 
 		s.runItems(x, we, be, wd, bd, wp, bp, z, y, acts, chunks, 0, items)
 		return
 	}
-	parallelFor(wk, min(threads, items), items, 1, func(lo, hi int) {
-		s.runItems(x, we, be, wd, bd, wp, bp, z, y, acts, chunks, lo, hi)
-	})
+	// The operands go into a task of the run's pool (parallelForOf):
+	// the split allocates nothing.
+	j := dwBlockJob{s: s, x: x, we: we, be: be, wd: wd, bd: bd, wp: wp, bp: bp, z: z, y: y, acts: acts, chunks: chunks}
+	parallelForOf(wk, min(threads, items), items, 1, j, (*dwBlockJob).run)
+}
+
+// dwBlockJob is the operands of a split dwBlockShape.run.
+type dwBlockJob struct {
+	s                               *dwBlockShape
+	x, we, be, wd, bd, wp, bp, z, y []float32
+	acts                            *[3]asm.ConvAct
+	chunks                          int
+}
+
+func (j *dwBlockJob) run(lo, hi int) {
+	j.s.runItems(j.x, j.we, j.be, j.wd, j.bd, j.wp, j.bp, j.z, j.y, j.acts, j.chunks, lo, hi)
 }
 
 // runItems computes the items [lo, hi) of (image, chunk of its bands).

@@ -64,8 +64,8 @@ type conv32Plan struct {
 	// is added after it (read-only, so that it need not escape per run).
 	none asm.ConvAct
 	// bufs recycles the scratch of one goroutine (*conv32Bufs) sized
-	// for this plan, and jobs the *conv32Job of split runs.
-	bufs, jobs sync.Pool
+	// for this plan.
+	bufs sync.Pool
 	// noPool is the plan without the pool (when there is one), for
 	// pooling afterwards.
 	noPool *conv32Plan
@@ -161,11 +161,24 @@ func newConv32PlanNoPool(p *convPlan, pool *poolPlan, pos bool) *conv32Plan {
 	return q
 }
 
-// getBufs returns a goroutine's scratch, sized for q.
-func (q *conv32Plan) getBufs() *conv32Bufs {
+// getBufs returns a goroutine's scratch, sized for q: one the run's pool
+// wk keeps (see Workers.reserveScratch), else one of the plan's pool,
+// else a new one.
+func (q *conv32Plan) getBufs(wk *Workers) *conv32Bufs {
+	if b, ok := wk.takeScratch(q).(*conv32Bufs); ok {
+		return b
+	}
 	if b, ok := q.bufs.Get().(*conv32Bufs); ok {
 		return b
 	}
+	return q.newBufs()
+}
+
+// newConv32Bufs is q.newBufs for Workers.reserveScratch.
+func newConv32Bufs(q any) any { return q.(*conv32Plan).newBufs() }
+
+// newBufs returns new scratch for q.
+func (q *conv32Plan) newBufs() *conv32Bufs {
 	b := &conv32Bufs{}
 	switch {
 	case q.sub:
@@ -177,6 +190,13 @@ func (q *conv32Plan) getBufs() *conv32Bufs {
 		b.out = make([]float32, q.mg*q.cols+asm.MaxPlaneSlack)
 	}
 	return b
+}
+
+// putBufs gives back the scratch of getBufs.
+func (q *conv32Plan) putBufs(wk *Workers, b *conv32Bufs) {
+	if !wk.keepScratch(q, b) {
+		q.bufs.Put(b)
+	}
 }
 
 // convRun32 computes y = act(conv(x, w) + bias) (bias may be nil) on up to
@@ -225,7 +245,7 @@ func (q *conv32Plan) run(wk *Workers, threads int, x, w, bias, z, y []float32, a
 	threads = max(1, min(threads, q.macs>>20))
 	// Split a unit's columns (in whole panels, or in bands of pooled
 	// rows), or else its rows, so that every thread has work.
-	j := conv32Job{q: q, x: x, w: w, bias: bias, z: z, y: y, act: act, colParts: 1, rowParts: 1, colAlign: asm.PanelWidth}
+	j := conv32Job{q: q, x: x, w: w, bias: bias, z: z, y: y, act: act, colParts: 1, rowParts: 1, colAlign: asm.PanelWidth, wk: wk}
 	if threads > 1 {
 		j.colParts, j.rowParts, j.colAlign = q.splitParts(threads) // conv_split.go
 	}
@@ -234,20 +254,11 @@ func (q *conv32Plan) run(wk *Workers, threads int, x, w, bias, z, y []float32, a
 		j.run(0, items) // no closure to allocate
 		return
 	}
-	// Split: a job from the plan's pool, whose bound run method is made
-	// once, so that the split allocates nothing of ours.
-	hj, _ := q.jobs.Get().(*conv32Job)
-	if hj == nil {
-		hj = new(conv32Job)
-		hj.fn = hj.run
-	}
-	fn := hj.fn
-	*hj = j
-	hj.fn = fn
-	// Pieces as conv_split.go decides.
-	parallelPieces(wk, threads, items, pieceItems(threads, items), fn)
-	*hj = conv32Job{fn: fn} // drop the operands
-	q.jobs.Put(hj)
+	// Pieces as conv_split.go decides; the job is copied into a task of
+	// the run's pool, and the pool keeps scratch for every goroutine, so
+	// that the split allocates nothing.
+	wk.reserveScratch(q, threads, newConv32Bufs)
+	parallelPiecesOf(wk, threads, items, pieceItems(threads, items), j, (*conv32Job).run)
 }
 
 // runThenPool is run for a plan whose pool does not read units from
@@ -267,8 +278,8 @@ type conv32Job struct {
 	x, w, bias, z, y   []float32
 	act                *asm.ConvAct
 	colParts, rowParts int
-	colAlign           int              // columns a column part holds a multiple of
-	fn                 func(lo, hi int) // run, bound once (pooled jobs)
+	colAlign           int // columns a column part holds a multiple of
+	wk                 *Workers
 }
 
 // run computes the items [lo, hi) of (unit, part).
@@ -284,8 +295,8 @@ func (j *conv32Job) run(lo, hi int) {
 	if q.pool != nil {
 		pool, poolOut = q.pool.g, q.pool.outSize
 	}
-	bufs := q.getBufs()
-	defer q.bufs.Put(bufs)
+	bufs := q.getBufs(j.wk)
+	defer q.putBufs(j.wk, bufs)
 	var runBuf [3 * 256]int32
 	var startBuf [9]int32
 	for it := lo; it < hi; it++ {

@@ -52,7 +52,7 @@ type convPosPlan struct {
 	src            *asm.Offsets // epilogue table of one image (element offsets at ldc = mPad)
 	imgs, units    int          // images per unit, units
 	macs           int
-	bufs, jobs     sync.Pool
+	bufs           sync.Pool
 	kb             int // k block depth
 	ySize, outSize int // output floats per image and per channel plane
 }
@@ -293,8 +293,7 @@ func (q *conv32Plan) runPos(wk *Workers, threads int, x, w, wp, bias, z, y []flo
 		defer putScratch(buf)
 		t = *buf
 	}
-	none := asm.ConvActNone()
-	pq.run(wk, threads, x, wp, bias, t, &none)
+	pq.run(wk, threads, x, wp, bias, t, &q.none) // the plan's identity: no escape per run
 	asm.BiasSumAct(1, len(t), t, len(t), nil, z, len(t), act, t, len(t))
 	if q.pool != nil {
 		pp := *q.pool
@@ -309,14 +308,14 @@ type convPosJob struct {
 	q           *convPosPlan
 	x, w, b, y  []float32
 	act         *asm.ConvAct
-	parts, part int              // channel parts per unit, panels per part
-	fn          func(lo, hi int) // run, bound once (pooled jobs)
+	parts, part int // channel parts per unit, panels per part
+	wk          *Workers
 }
 
 // run computes y = pool(act(conv(x) + bias)) with the packed filter wp.
 func (pq *convPosPlan) run(wk *Workers, threads int, x, wp, bias, y []float32, act *asm.ConvAct) {
 	threads = max(1, min(threads, pq.macs>>20))
-	j := convPosJob{q: pq, x: x, w: wp, b: bias, y: y, act: act, parts: 1}
+	j := convPosJob{q: pq, x: x, w: wp, b: bias, y: y, act: act, parts: 1, wk: wk}
 	panels := pq.mPad / asm.PosPanel
 	if pq.units < threads {
 		j.parts = min(panels, (threads+pq.units-1)/pq.units)
@@ -328,23 +327,30 @@ func (pq *convPosPlan) run(wk *Workers, threads int, x, wp, bias, y []float32, a
 		j.run(0, items)
 		return
 	}
-	hj, _ := pq.jobs.Get().(*convPosJob)
-	if hj == nil {
-		hj = new(convPosJob)
-		hj.fn = hj.run
-	}
-	fn := hj.fn
-	*hj = j
-	hj.fn = fn
-	parallelPieces(wk, threads, items, pieceItems(threads, items), fn)
-	*hj = convPosJob{fn: fn}
-	pq.jobs.Put(hj)
+	// The job is copied into a task of the run's pool, which keeps
+	// scratch for every goroutine: the split allocates nothing.
+	wk.reserveScratch(pq, threads, newConvPosBufs)
+	parallelPiecesOf(wk, threads, items, pieceItems(threads, items), j, (*convPosJob).run)
 }
 
-func (pq *convPosPlan) getBufs() *convPosBufs {
+// getBufs returns a goroutine's scratch: one the run's pool wk keeps
+// (see Workers.reserveScratch), else one of the plan's pool, else a new
+// one.
+func (pq *convPosPlan) getBufs(wk *Workers) *convPosBufs {
+	if b, ok := wk.takeScratch(pq).(*convPosBufs); ok {
+		return b
+	}
 	if b, ok := pq.bufs.Get().(*convPosBufs); ok {
 		return b
 	}
+	return pq.newBufs()
+}
+
+// newConvPosBufs is pq.newBufs for Workers.reserveScratch.
+func newConvPosBufs(pq any) any { return pq.(*convPosPlan).newBufs() }
+
+// newBufs returns new scratch for pq.
+func (pq *convPosPlan) newBufs() *convPosBufs {
 	b := &convPosBufs{c: make([]float32, pq.unitPos.Len()*pq.mPad+8)}
 	if pq.pad {
 		b.pad = make([]float32, pq.imgs*pq.inImg)
@@ -352,12 +358,19 @@ func (pq *convPosPlan) getBufs() *convPosBufs {
 	return b
 }
 
+// putBufs gives back the scratch of getBufs.
+func (pq *convPosPlan) putBufs(wk *Workers, b *convPosBufs) {
+	if !wk.keepScratch(pq, b) {
+		pq.bufs.Put(b)
+	}
+}
+
 // run computes the items [lo, hi) of (unit, channel part).
 func (j *convPosJob) run(lo, hi int) {
 	pq := j.q
 	p := pq.p
-	bufs := pq.getBufs()
-	defer pq.bufs.Put(bufs)
+	bufs := pq.getBufs(j.wk)
+	defer pq.putBufs(j.wk, bufs)
 	for it := lo; it < hi; it++ {
 		u, part := it/j.parts, it%j.parts
 		img0 := u * pq.imgs

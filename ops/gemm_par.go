@@ -61,8 +61,7 @@ func (j *sgemmJob) run(threads int) {
 		// only its own rows of A. (Split by columns, each task would pack
 		// all of A; where the row blocks are too small to pack, the
 		// column split measured slightly better.)
-		cp := *j // see below: j stays on its caller's stack
-		cp.sharedB(t)
+		j.sharedB(t)
 		return
 	}
 	cols := j.n >= 2*t*asm.ColAlign && (j.pb == nil || j.m < 2*t*tr)
@@ -71,10 +70,52 @@ func (j *sgemmJob) run(threads int) {
 		j.block(0, j.m, 0, j.n, j.pb)
 		return
 	}
-	// A copy for the goroutines, so that j itself does not escape and a
-	// caller's job can live on its stack.
-	cp := *j
-	cp.parallel(t, cols)
+	gemmSplit{j: *j}.parallel(t, cols)
+}
+
+// gemmSplit is a split product, the operands of its tasks
+// (parallelPiecesOf copies it into a task of the run's pool, so that a
+// warm run's splits allocate nothing): a copy of the job, and how it is
+// cut.
+type gemmSplit struct {
+	j    sgemmJob
+	kind gemmSplitKind
+	per  int // panels (gemmCols, gemmPack) or rows (gemmRows) of a task
+	// shared says that op(B) is packed in pb (sharedB), not in j.pb.
+	shared bool
+	pb     asm.PackedB
+	buf    []float32 // gemmPack: where B is packed
+}
+
+// gemmSplitKind is what the tasks of a gemmSplit do.
+type gemmSplitKind int8
+
+const (
+	gemmRows gemmSplitKind = iota // blocks of rows of C
+	gemmCols                      // blocks of columns of C
+	gemmPack                      // columns of op(B), packed into buf
+)
+
+// gemmSplitRun runs the tasks [lo, hi) of g.
+func gemmSplitRun(g *gemmSplit, lo, hi int) {
+	j := &g.j
+	pb := j.pb
+	if g.shared {
+		pb = &g.pb
+	}
+	for i := lo; i < hi; i++ {
+		switch g.kind {
+		case gemmPack:
+			j0 := i * g.per * asm.ColAlign
+			var part asm.PackedB
+			asm.PackBPartTo(&part, j.transB, j.k, j.n, j.b, j.ldb, g.buf, j0, min(j0+g.per*asm.ColAlign, j.n))
+		case gemmCols:
+			j0 := i * g.per * asm.ColAlign
+			j.block(0, j.m, j0, min(j0+g.per*asm.ColAlign, j.n), pb)
+		default:
+			j.block(i*g.per, min(i*g.per+g.per, j.m), 0, j.n, pb)
+		}
+	}
 }
 
 // sharedB runs the product on t goroutines: B packed into a scratch
@@ -85,17 +126,12 @@ func (j *sgemmJob) sharedB(t int) {
 	defer putScratch(buf)
 	panels := (j.n + asm.ColAlign - 1) / asm.ColAlign
 	per := (panels + t - 1) / t
-	pb := new(*asm.PackedB)
-	runTasks(j.workers, t, (panels+per-1)/per, func(i int) {
-		j0 := i * per * asm.ColAlign
-		p := asm.PackBPart(j.transB, j.k, j.n, j.b, j.ldb, *buf, j0, min(j0+per*asm.ColAlign, j.n))
-		if i == 0 {
-			*pb = p
-		}
-	})
-	cp := *j
-	cp.b, cp.pb = nil, *pb
-	cp.parallel(t, false)
+	pack := gemmSplit{j: *j, kind: gemmPack, per: per, buf: *buf}
+	parallelPiecesOf(j.workers, t, (panels+per-1)/per, 1, pack, gemmSplitRun)
+	g := gemmSplit{j: *j, shared: true}
+	asm.PackBPartTo(&g.pb, j.transB, j.k, j.n, j.b, j.ldb, *buf, 0, 0) // the header of what the tasks packed
+	g.j.b, g.j.pb = nil, nil
+	g.parallel(t, false)
 }
 
 // block computes rows i0..i1 and columns j0..j1 of C, with pb (op(B)
@@ -120,7 +156,9 @@ func (j *sgemmJob) block(i0, i1, j0, j1 int, pb *asm.PackedB) {
 		}
 		pb = asm.PackBInto(j.transB, j.k, n, j.b[boff:], j.ldb, *buf)
 	} else if pb != nil && (j0 != 0 || j1 != pb.N()) {
-		pb = pb.Cols(j0, j1)
+		var view asm.PackedB // on the stack: no allocation per block
+		pb.ColsTo(&view, j0, j1)
+		pb = &view
 	}
 	if pb != nil && packs {
 		asm.SgemmPackedEpi(j.transA, m, n, j.k, j.alpha, a, j.lda, pb, j.beta, c, j.ldc, epi)
@@ -136,30 +174,31 @@ func (j *sgemmJob) block(i0, i1, j0, j1 int, pb *asm.PackedB) {
 	}
 }
 
-// parallel is run on t > 1 goroutines, splitting columns or rows into
-// two tasks per thread, so that a thread the OS runs late leaves its
-// share to the others. Blocks start on micro-kernel tile and packing
-// panel boundaries (the last block takes the rest), so that every
-// element is computed as on one thread and the results do not depend on
-// the number of threads.
-func (j *sgemmJob) parallel(t int, cols bool) {
+// parallel runs g's product on t > 1 goroutines, splitting columns or
+// rows into two tasks per thread, so that a thread the OS runs late
+// leaves its share to the others. Blocks start on micro-kernel tile and
+// packing panel boundaries (the last block takes the rest), so that
+// every element is computed as on one thread and the results do not
+// depend on the number of threads.
+func (g gemmSplit) parallel(t int, cols bool) {
+	j := &g.j
+	var tasks int
 	if cols {
 		panels := (j.n + asm.ColAlign - 1) / asm.ColAlign
-		per := (panels + 2*t - 1) / (2 * t)
-		tasks := (panels + per - 1) / per
-		runTasks(j.workers, t, tasks, func(i int) {
-			j0 := i * per * asm.ColAlign
-			j.block(0, j.m, j0, min(j0+per*asm.ColAlign, j.n), j.pb)
-		})
+		g.kind, g.per = gemmCols, (panels+2*t-1)/(2*t)
+		tasks = (panels + g.per - 1) / g.per
+	} else {
+		// The last task takes what is left, less than a block of rows
+		// (not up to two, which would leave a thread idle for half of
+		// it).
+		g.kind, g.per = gemmRows, j.rowBlock(t)
+		tasks = (j.m + g.per - 1) / g.per
+	}
+	if tasks <= 1 {
+		gemmSplitRun(&g, 0, tasks)
 		return
 	}
-	rb := j.rowBlock(t)
-	// The last task takes what is left, less than rb rows (not up to
-	// 2*rb, which would leave a thread idle for half of it).
-	tasks := (j.m + rb - 1) / rb
-	runTasks(j.workers, t, tasks, func(i int) {
-		j.block(i*rb, min(i*rb+rb, j.m), 0, j.n, j.pb)
-	})
+	parallelPiecesOf(j.workers, t, tasks, 1, g, gemmSplitRun)
 }
 
 // rowBlock is the number of rows of each task of a split by rows on t

@@ -33,7 +33,10 @@ func (rc *RunContext) workers() *Workers {
 // finished a piece keeps polling for the next split for a short while
 // (WorkerSpin) before it parks, because the kernels of a run come in
 // quick succession. Workers start on first use and end at Close; an idle
-// worker parks rather than spins.
+// worker parks rather than spins. The pool also keeps the state of the
+// run's splits and its goroutines' scratch from split to split and from
+// run to run (a pool serves one run at a time), so that a warm run's
+// splits make no heap allocation (parallelPiecesOf, reserveScratch).
 type Workers struct {
 	slots  [maxSplits]atomic.Pointer[split] // published splits with pieces left
 	wake   chan struct{}                    // tokens for parked workers
@@ -45,6 +48,92 @@ type Workers struct {
 	started int
 	max     int
 	live    atomic.Int32 // workers running (for tests)
+
+	// tasks holds the finished splits of the run, one free list
+	// (*taskList[T]) per type of job, for later splits to reuse: a
+	// warm run's splits allocate nothing. A split goes back to its list
+	// when its last holder lets go of it (split.release), which may be a
+	// worker that found it published just before it ended.
+	tmu   sync.Mutex
+	tasks []any
+	// scratch holds, per key (a kernel's plan), the scratch of the
+	// run's goroutines (see takeScratch).
+	scratch map[any]*scratchList
+}
+
+// scratchList is the scratch the pool keeps for one key: made values,
+// of which free are not held now.
+type scratchList struct {
+	free []any
+	made int
+}
+
+// list returns the scratch list of key, made if missing (tmu held).
+func (w *Workers) list(key any) *scratchList {
+	if w.scratch == nil {
+		w.scratch = map[any]*scratchList{}
+	}
+	l := w.scratch[key]
+	if l == nil {
+		l = &scratchList{free: make([]any, 0, 4)}
+		w.scratch[key] = l
+	}
+	return l
+}
+
+// reserveScratch makes sure that the pool keeps n scratch values for key
+// (a kernel's plan), making the missing ones with mk(key): a kernel calls
+// it before a split of up to n goroutines, each of which then finds one
+// with takeScratch, however the pieces fall. (A sync.Pool hides the
+// value last put on one processor from a goroutine on another, which
+// happens all the time with two threads, and empties at each GC.) What a
+// pool keeps is one value per goroutine and plan, for as long as the pool
+// lives (the session's arena). w nil: nothing.
+func (w *Workers) reserveScratch(key any, n int, mk func(key any) any) {
+	if w == nil {
+		return
+	}
+	w.tmu.Lock()
+	defer w.tmu.Unlock()
+	l := w.list(key)
+	for ; l.made < n; l.made++ {
+		l.free = append(l.free, mk(key))
+	}
+}
+
+// takeScratch returns a scratch value of key that no goroutine holds
+// (see reserveScratch), or nil (none, or w nil).
+func (w *Workers) takeScratch(key any) any {
+	if w == nil {
+		return nil
+	}
+	w.tmu.Lock()
+	defer w.tmu.Unlock()
+	l := w.scratch[key]
+	if l == nil || len(l.free) == 0 {
+		return nil
+	}
+	n := len(l.free)
+	v := l.free[n-1]
+	l.free[n-1] = nil
+	l.free = l.free[:n-1]
+	return v
+}
+
+// keepScratch gives v, scratch of key from takeScratch or made by the
+// caller, to the pool, and reports whether it took it (w is not nil).
+func (w *Workers) keepScratch(key, v any) bool {
+	if w == nil {
+		return false
+	}
+	w.tmu.Lock()
+	defer w.tmu.Unlock()
+	l := w.list(key)
+	if len(l.free) >= l.made {
+		l.made = len(l.free) + 1 // one made outside reserveScratch
+	}
+	l.free = append(l.free, v)
+	return true
 }
 
 // maxSplits bounds the splits published at once (nested parallelFor
@@ -55,17 +144,119 @@ const maxSplits = 16
 // WorkerSpin is how long a worker polls for more work before it parks.
 const WorkerSpin = 200 * time.Microsecond
 
-// split is one parallelFor call: fn over [0, n) in pieces of per items.
+// split is one parallelFor call: job over [0, n) in pieces of per items.
+//
+// A split of a pool is recycled (see Workers.tasks), so a worker may find
+// in a slot a split that finishes, or is even reused by another call,
+// before it looks at it. refs guards against that: the caller holds a
+// reference from the start of the split to its end, and a worker takes
+// one (acquire, which fails on a split that nobody holds) before it
+// checks that the split is still published and reads anything but refs,
+// and drops it (release) when it is done with the split. The last
+// holder to let go returns the split to its free list. Fields other than
+// refs change only while the caller alone holds the split, before it is
+// published.
 type split struct {
-	fn     func(lo, hi int)
+	job    splitJob // the pieces' function and its operands
 	n, per int
 	pieces int32
 	slot   int          // index in Workers.slots while published
 	next   atomic.Int32 // next piece to claim
 	done   atomic.Int32 // pieces finished
+	refs   atomic.Int32 // holders (see above); 0 while on a free list
 
 	mu       sync.Mutex
 	panicked any
+}
+
+// splitJob is what a split runs: a *task[T].
+type splitJob interface {
+	runPieces(lo, hi int)
+	recycle()
+}
+
+// task is a split together with its job: a copy of the operands (arg)
+// and a function of them (body, a plain function or method expression,
+// which costs no allocation to pass). Tasks come from the free lists of
+// the run's Workers, so that a kernel that splits its work with
+// parallelPiecesOf allocates nothing once the run is warm.
+type task[T any] struct {
+	split
+	arg  T
+	body func(arg *T, lo, hi int)
+	w    *Workers     // owner of list (nil: not recycled)
+	list *taskList[T] // the free list the task returns to
+}
+
+// taskList is the free list of the tasks of one job type.
+type taskList[T any] struct {
+	free []*task[T]
+}
+
+func (t *task[T]) runPieces(lo, hi int) { t.body(&t.arg, lo, hi) }
+
+// recycle returns t to its free list; its last holder calls it.
+func (t *task[T]) recycle() {
+	var zero T
+	t.arg, t.body, t.job = zero, nil, nil // let go of the operands
+	if t.w == nil {
+		return
+	}
+	t.w.tmu.Lock()
+	t.list.free = append(t.list.free, t)
+	t.w.tmu.Unlock()
+}
+
+// getTask returns a task of w's free list of T, or a new one, held by
+// the caller (refs 1).
+func getTask[T any](w *Workers) *task[T] {
+	w.tmu.Lock()
+	var list *taskList[T]
+	for _, l := range w.tasks {
+		if l, ok := l.(*taskList[T]); ok {
+			list = l
+			break
+		}
+	}
+	if list == nil {
+		list = new(taskList[T])
+		w.tasks = append(w.tasks, list)
+	}
+	var t *task[T]
+	if n := len(list.free); n > 0 {
+		t = list.free[n-1]
+		list.free[n-1] = nil
+		list.free = list.free[:n-1]
+	}
+	w.tmu.Unlock()
+	if t == nil {
+		t = &task[T]{w: w, list: list}
+	}
+	t.job = t
+	t.refs.Store(1)
+	return t
+}
+
+// acquire takes a reference to s for a worker that found it in a slot,
+// unless nobody holds s any more (it is on its free list, or about to
+// be).
+func (s *split) acquire() bool {
+	for {
+		r := s.refs.Load()
+		if r <= 0 {
+			return false
+		}
+		if s.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
+// release drops a reference to s, recycling s with the last one.
+func (s *split) release() {
+	if s.refs.Add(-1) == 0 {
+		s.job.recycle()
+	}
 }
 
 // NewWorkers returns a pool of at most n worker goroutines (n < 1 means
@@ -145,7 +336,7 @@ func (s *split) runPiece(lo, hi int) {
 		}
 		s.done.Add(1)
 	}()
-	s.fn(lo, hi)
+	s.job.runPieces(lo, hi)
 }
 
 // help runs one unclaimed piece of any published split and reports
@@ -153,21 +344,32 @@ func (s *split) runPiece(lo, hi int) {
 func (w *Workers) help() bool {
 	for i := range w.slots {
 		s := w.slots[i].Load()
-		if s == nil {
+		if s == nil || !s.acquire() {
 			continue
 		}
-		if lo, hi, ok := w.claim(s); ok {
+		// Held now: s cannot be recycled, but it may have finished (and
+		// been reused) between the load and the acquire.
+		if w.slots[i].Load() != s {
+			s.release()
+			continue
+		}
+		lo, hi, ok := w.claim(s)
+		if ok {
 			s.runPiece(lo, hi)
+		}
+		s.release()
+		if ok {
 			return true
 		}
 	}
 	return false
 }
 
-// pending reports whether a published split has pieces left.
+// pending reports whether a split is published (one with pieces left:
+// a split leaves its slot with its last piece).
 func (w *Workers) pending() bool {
 	for i := range w.slots {
-		if s := w.slots[i].Load(); s != nil && s.next.Load() < s.pieces {
+		if w.slots[i].Load() != nil {
 			return true
 		}
 	}
@@ -246,26 +448,80 @@ func parallelFor(w *Workers, threads, n, grain int, fn func(lo, hi int)) {
 // that starts late, or that the OS preempts, leaves the pieces it has
 // not claimed to the others. Kernels use it where a piece costs little
 // more to set up than the same items in a larger chunk.
+//
+// The split itself allocates nothing once the run is warm, but fn, a
+// closure, usually does: kernels on a run's hot path use
+// parallelPiecesOf.
 func parallelPieces(w *Workers, threads, n, per int, fn func(lo, hi int)) {
 	per = max(per, 1)
-	pieces := (n + per - 1) / per
-	if threads <= 1 || pieces <= 1 {
+	if threads <= 1 || n <= per {
 		if n > 0 {
 			fn(0, n)
 		}
 		return
 	}
-	helpers := min(threads, pieces) - 1
-	if w == nil || w.max < 1 {
-		spawnFor(helpers, n, per, fn)
+	parallelPiecesOf(w, threads, n, per, fn, callPieces)
+}
+
+// callPieces is parallelPieces' body: the closure itself is the job.
+func callPieces(fn *func(lo, hi int), lo, hi int) { (*fn)(lo, hi) }
+
+// parallelForOf is parallelFor for a job given as operands (arg, copied)
+// and a function of them (body: a plain function or a method
+// expression, not a closure), which costs no heap allocation once the
+// run's pool is warm (see parallelPiecesOf).
+func parallelForOf[T any](w *Workers, threads, n, grain int, arg T, body func(arg *T, lo, hi int)) {
+	chunks := min(threads, n/max(grain, 1))
+	if chunks <= 1 {
+		chunks = 1
+	}
+	parallelPiecesOf(w, chunks, n, (n+chunks-1)/chunks, arg, body)
+}
+
+// parallelPiecesOf is parallelPieces for a job given as operands (arg)
+// and a function of them (body, called with a pointer to a copy of arg
+// that all pieces share): a plain function or a method expression such
+// as (*convJob).run, not a closure. The copy of arg lives in a task from
+// the run's pool (Workers), recycled when the split ends, so that a warm
+// run's splits make no heap allocation. arg is copied, never retained:
+// a caller's operands may live on its stack (what they point to moves to
+// the heap as for any value stored in the heap).
+func parallelPiecesOf[T any](w *Workers, threads, n, per int, arg T, body func(arg *T, lo, hi int)) {
+	per = max(per, 1)
+	pieces := (n + per - 1) / per
+	if n <= 0 {
 		return
 	}
-	s := &split{fn: fn, n: n, per: per, pieces: int32(pieces)}
+	if w == nil || w.max < 1 {
+		// No pool: a task of our own, on fresh goroutines.
+		t := &task[T]{arg: arg, body: body}
+		t.job = t
+		if threads <= 1 || pieces <= 1 {
+			body(&t.arg, 0, n)
+			return
+		}
+		spawnFor(min(threads, pieces)-1, n, per, t)
+		return
+	}
+	t := getTask[T](w)
+	t.arg, t.body = arg, body
+	s := &t.split
+	if threads <= 1 || pieces <= 1 {
+		body(&t.arg, 0, n)
+		s.release()
+		return
+	}
+	s.n, s.per, s.pieces = n, per, int32(pieces)
+	s.next.Store(0)
+	s.done.Store(0)
+	s.panicked = nil
+	helpers := min(threads, pieces) - 1
+	pw := w
 	if !w.publish(s, helpers) {
-		w = nil // every slot taken: run the pieces here
+		pw = nil // every slot taken: run the pieces here
 	}
 	for {
-		lo, hi, ok := w.claim(s)
+		lo, hi, ok := pw.claim(s)
 		if !ok {
 			break
 		}
@@ -274,23 +530,24 @@ func parallelPieces(w *Workers, threads, n, per int, fn func(lo, hi int)) {
 	// Wait for the pieces the workers took, helping with other splits
 	// (nested ones whose callers wait for us) meanwhile.
 	for s.done.Load() < s.pieces {
-		if w == nil || !w.help() {
+		if pw == nil || !w.help() {
 			runtime.Gosched()
 		}
 	}
-	if s.panicked != nil {
-		panic(s.panicked)
+	p := s.panicked
+	s.release()
+	if p != nil {
+		panic(p)
 	}
 }
 
-// spawnFor runs the pieces of [0, n) on the caller and on helpers fresh
-// goroutines. Like the pool's,
-// the pieces are claimed, not handed over: a goroutine that starts late
-// (a new goroutine may need a parked thread woken) finds its piece done
-// by the caller and ends, and the caller waits only for pieces already
-// under way.
-func spawnFor(helpers, n, per int, fn func(lo, hi int)) {
-	s := &split{fn: fn, n: n, per: per, pieces: int32((n + per - 1) / per)}
+// spawnFor runs the pieces of [0, n) of job on the caller and on helpers
+// fresh goroutines. Like the pool's, the pieces are claimed, not handed
+// over: a goroutine that starts late (a new goroutine may need a parked
+// thread woken) finds its piece done by the caller and ends, and the
+// caller waits only for pieces already under way.
+func spawnFor(helpers, n, per int, job splitJob) {
+	s := &split{job: job, n: n, per: per, pieces: int32((n + per - 1) / per)}
 	var none *Workers
 	take := func() {
 		for {

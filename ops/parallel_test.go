@@ -181,3 +181,146 @@ func TestSubmitTicketsRunOnce(t *testing.T) {
 		assert.Equal(t, int32(50), runs.Load())
 	}
 }
+
+// countJob is a parallelPiecesOf job for the tests: it counts the
+// indices it covers and, with nest set, splits each index again.
+type countJob struct {
+	w     *Workers
+	seen  []atomic.Int32
+	inner *atomic.Int64
+	nest  int
+}
+
+func (j *countJob) run(lo, hi int) {
+	for i := lo; i < hi; i++ {
+		j.seen[i].Add(1)
+		if j.nest > 0 {
+			parallelPiecesOf(j.w, 2, j.nest, 1, countLeaf{j.inner}, (*countLeaf).add)
+		}
+	}
+}
+
+// countLeaf is the inner job of a nested countJob.
+type countLeaf struct{ total *atomic.Int64 }
+
+func (l *countLeaf) add(lo, hi int) { l.total.Add(int64(hi - lo)) }
+
+// TestParallelPiecesOfRecyclesSplitsSafely runs many typed splits, nested
+// ones among them, from several goroutines on one pool, so that workers
+// often find in a slot a split that has just finished and gone back to
+// its free list, or been reused: every index must still be covered
+// exactly once (run it with -race, which also checks that a recycled
+// split is never written while a worker reads it).
+func TestParallelPiecesOfRecyclesSplitsSafely(t *testing.T) {
+	w := NewWorkers(2)
+	defer w.Close()
+	done := make(chan bool)
+	const goroutines = 4
+	for g := range goroutines {
+		go func() {
+			ok := true
+			for r := range 300 {
+				n := 1 + (g*13+r)%60
+				var inner atomic.Int64
+				j := countJob{w: w, seen: make([]atomic.Int32, n), inner: &inner, nest: r % 3 * 5}
+				parallelPiecesOf(w, 3, n, 1+r%4, j, (*countJob).run)
+				for i := range j.seen {
+					ok = ok && j.seen[i].Load() == 1
+				}
+				ok = ok && inner.Load() == int64(n*j.nest)
+			}
+			done <- ok
+		}()
+	}
+	for range goroutines {
+		assert.True(t, <-done)
+	}
+	// Every split has been let go of: each is on its free list.
+	w.tmu.Lock()
+	defer w.tmu.Unlock()
+	for _, l := range w.tasks {
+		switch l := l.(type) {
+		case *taskList[countJob]:
+			for _, tk := range l.free {
+				assert.Equal(t, int32(0), tk.refs.Load())
+				assert.Nil(t, tk.arg.seen, "a recycled task keeps its operands")
+			}
+		}
+	}
+}
+
+func TestParallelPiecesOfReraisesAPanic(t *testing.T) {
+	w := NewWorkers(1)
+	defer w.Close()
+	for range 20 {
+		assert.PanicsWithValue(t, "boom", func() {
+			parallelPiecesOf(w, 2, 10, 1, 0, func(_ *int, lo, hi int) {
+				if lo > 0 {
+					panic("boom")
+				}
+			})
+		})
+	}
+	// The pool still works.
+	seen := make([]atomic.Int32, 100)
+	parallelPieces(w, 2, 100, 3, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			seen[i].Add(1)
+		}
+	})
+	for i := range seen {
+		require.Equal(t, int32(1), seen[i].Load(), "index %d", i)
+	}
+}
+
+// sumJob is a job whose operands live on its caller's stack.
+type sumJob struct {
+	x   []float32
+	out []float32 // one partial sum per piece start
+}
+
+func (j *sumJob) run(lo, hi int) {
+	var s float32
+	for _, v := range j.x[lo:hi] {
+		s += v
+	}
+	j.out[lo] = s
+}
+
+// TestWarmSplitsAllocateNothing checks the point of parallelPiecesOf and
+// of recycled splits: once the pool is warm, a split of a typed job
+// makes no heap allocation, nor does parallelForOf, nor a split product.
+func TestWarmSplitsAllocateNothing(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are asserted without -race")
+	}
+	w := NewWorkers(1)
+	defer w.Close()
+	x := make([]float32, 4096)
+	out := make([]float32, len(x))
+	a := make([]float32, 256*256)
+	c := make([]float32, 256*256)
+	tests := []struct {
+		name string
+		run  func()
+	}{
+		{"parallelPiecesOf", func() {
+			parallelPiecesOf(w, 2, len(x), 256, sumJob{x: x, out: out}, (*sumJob).run)
+		}},
+		{"parallelForOf", func() {
+			parallelForOf(w, 2, len(x), 64, sumJob{x: x, out: out}, (*sumJob).run)
+		}},
+		{"sgemm split by rows and columns", func() {
+			j := sgemmJob{m: 256, n: 256, k: 256, alpha: 1, a: a, lda: 256, b: a, ldb: 256, c: c, ldc: 256, workers: w}
+			j.run(2)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 3 {
+				tc.run()
+			}
+			assert.Zero(t, testing.AllocsPerRun(50, tc.run))
+		})
+	}
+}

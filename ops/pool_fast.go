@@ -108,7 +108,7 @@ func maxPoolRows[T Number](p *poolPlan, x, y []T, lowest T) {
 // maxPoolPlane32), plane by plane. Planes are split over p.threads
 // goroutines.
 func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
-	// Locals for the closure, so that p does not escape.
+	// Locals for the job, so that p does not escape.
 	g, inSize, outSize := p.g, p.inSize, p.outSize
 	threads := max(1, min(p.threads, p.nc*outSize*g.k[0]*g.k[1]/(1<<18)))
 	if threads == 1 {
@@ -118,11 +118,26 @@ func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
 		}
 		return
 	}
-	parallelFor(p.workers, threads, p.nc, 1, func(lo, hi int) {
-		for pi := lo; pi < hi; pi++ {
-			maxPoolPlane32(g, x[pi*inSize:], g.in[1], 0, y[pi*outSize:(pi+1)*outSize], 0, g.out[0], lowest)
-		}
-	})
+	// The operands go into a task of the run's pool (parallelForOf):
+	// the split allocates nothing.
+	j := maxPoolJob{g: g, x: x, y: y, inSize: inSize, outSize: outSize, lowest: lowest}
+	parallelForOf(p.workers, threads, p.nc, 1, j, (*maxPoolJob).run)
+}
+
+// maxPoolJob is the operands of a split maxPoolPlanes32.
+type maxPoolJob struct {
+	g               *geom
+	x, y            []float32
+	inSize, outSize int
+	lowest          float32
+}
+
+// run pools the planes [lo, hi).
+func (j *maxPoolJob) run(lo, hi int) {
+	g := j.g
+	for pi := lo; pi < hi; pi++ {
+		maxPoolPlane32(g, j.x[pi*j.inSize:], g.in[1], 0, j.y[pi*j.outSize:(pi+1)*j.outSize], 0, g.out[0], j.lowest)
+	}
 }
 
 // maxPoolPlane32 computes the output rows [pr0, pr1) of one plane of a

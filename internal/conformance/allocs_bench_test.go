@@ -50,6 +50,29 @@ func benchModels() []benchModel {
 	}
 }
 
+// kerasDir is where the Keras models are, relative to the repository
+// root (outside it: they are skipped when absent).
+var kerasDir = filepath.Join("..", "shared", "models", "keras")
+
+// kerasModels lists the Keras models (shared/models/keras/*) with the
+// inputs of their test_data_set_0, or nothing when they are absent.
+func kerasModels(t testing.TB) []benchModel {
+	root := repoRoot(t)
+	dirs, _ := filepath.Glob(filepath.Join(root, kerasDir, "*", "model.onnx"))
+	var ms []benchModel
+	for _, d := range dirs {
+		name := filepath.Base(filepath.Dir(d))
+		rel := filepath.Join(kerasDir, name)
+		inputs, _ := filepath.Glob(filepath.Join(root, rel, "test_data_set_0", "input_*.pb"))
+		m := benchModel{name: "keras/" + name, model: filepath.Join(rel, "model.onnx")}
+		for i := range inputs {
+			m.feeds = append(m.feeds, filepath.Join(rel, "test_data_set_0", "input_"+itoa(i)+".pb"))
+		}
+		ms = append(ms, m)
+	}
+	return ms
+}
+
 // load compiles the model and reads its feeds; ok is false when the
 // files are missing.
 func (b benchModel) load(t testing.TB, threads int) (*runtime.Session, map[string]*tensor.Tensor, bool) {
@@ -63,6 +86,9 @@ func (b benchModel) load(t testing.TB, threads int) (*runtime.Session, map[strin
 	require.NoError(t, err)
 	feeds := map[string]*tensor.Tensor{}
 	for i, in := range s.Inputs() {
+		if i >= len(b.feeds) {
+			return nil, nil, false
+		}
 		data, err := os.ReadFile(filepath.Join(root, b.feeds[i]))
 		if err != nil {
 			return nil, nil, false
@@ -76,12 +102,12 @@ func (b benchModel) load(t testing.TB, threads int) (*runtime.Session, map[strin
 
 // BenchmarkRunAllocations runs every benchmark model warm, through Run
 // (fresh outputs) and RunInto (outputs bound once), at one and two
-// threads; its allocs/op and B/op (reported always) are where a run still
-// asks the Go heap for memory. TestZeroAllocationRuns holds the RunInto
-// counts to their budgets. Models that `make bench` has not built are
-// skipped.
+// threads, then the Keras models (shared/models/keras); its allocs/op and
+// B/op (reported always) are where a run still asks the Go heap for
+// memory. TestZeroAllocationRuns holds the RunInto counts to their
+// budgets. Models that `make bench` has not built are skipped.
 func BenchmarkRunAllocations(b *testing.B) {
-	for _, bm := range benchModels() {
+	for _, bm := range append(benchModels(), kerasModels(b)...) {
 		for _, threads := range []int{1, 2} {
 			for _, into := range []bool{false, true} {
 				api := "Run"
