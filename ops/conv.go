@@ -358,11 +358,12 @@ func buildConv(b *Builder) (Kernel, error) { return buildConvWith(b, nil) }
 type convShape struct {
 	xs, ws   []int
 	p        *convPlan
-	outShape []int       // the convolution's output shape
-	q        *conv32Plan // the float32 path, with the fused pool
-	pool     *poolPlan   // the fused pool's plan, or nil
-	poolOut  []int       // its output shape
-	poolErr  error       // why the pool does not fit the output
+	outShape []int         // the convolution's output shape
+	q        *conv32Plan   // the float32 path, with the fused pool
+	pool     *poolPlan     // the fused pool's plan, or nil
+	poolOut  []int         // its output shape
+	poolErr  error         // why the pool does not fit the output
+	wino     *convWinoPlan // the Winograd path (conv_wino.go), or nil
 }
 
 // convShapes resolves input shapes into convShapes, keeping the last.
@@ -388,6 +389,7 @@ func (c *convShapes) get(xs, ws []int) (*convShape, error) {
 		}
 	}
 	s.q = newConv32Plan(p, s.pool)
+	s.wino = newConvWinoPlan(p)
 	c.last.Store(s)
 	return s, nil
 }
@@ -406,6 +408,12 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 	// A constant filter is transformed for the Winograd path once, here.
 	constW := b.ConstInput(1)
 	posW := newConvPosWeights(constW, a.group) // for the position-major path (conv_pos.go)
+	winoW := newConvWinoWeights(constW, &a)    // for the Winograd path (conv_wino.go)
+	if winoW != nil {
+		// The Winograd path's transform replaces the packed filter (the
+		// rare shapes it declines pack the filter per run).
+		posW = nil
+	}
 	var u32 []float32
 	var u64 []float64
 	if constW != nil && constW.Rank() == 4 && constW.Shape()[2] == 3 && constW.Shape()[3] == 3 && a.group > 0 && constW.Shape()[0]%a.group == 0 {
@@ -464,7 +472,7 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 					if act32 != nil {
 						act32(y.Float32s())
 					}
-				} else {
+				} else if !winoW.runConst(rc, cs, W, X.Float32s(), optData[float32](B), nil, y.Float32s(), &a32, false) {
 					q := cs.q
 					if q.pool != nil {
 						q = q.noPool
@@ -580,6 +588,9 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 			return nil, err
 		}
 		x, w, b, z := X.Float32s(), W.Float32s(), optData[float32](B), optData[float32](Z)
+		if winoW.runConst(rc, cs, W, x, b, z, y.Float32s(), &a32, f.pool != nil) {
+			return rc.Results(y), nil
+		}
 		if cs.q.runPos(rc.workers(), rc.threads(), x, w, posW.forW(W), b, z, y.Float32s(), &a32) {
 			return rc.Results(y), nil
 		}
