@@ -92,6 +92,30 @@ type gemmNode struct {
 	epi    asm.Epilogue
 	constC *tensor.Tensor
 	epiN   int
+	// fastC: runFast applies (epi is set, or the node has neither C nor
+	// an activation).
+	fastC bool
+	// epiRow, epiLo, epiHi and epiPost are what epi applies: the row of
+	// beta*C, the clamp and the activation after it (nil: none).
+	epiRow       []float32
+	epiLo, epiHi float32
+	epiPost      *gemmAct
+}
+
+// epiWhole is the number of output elements (16 KiB of them) up to which
+// runFast applies the epilogue after the product rather than tile by
+// tile.
+const epiWhole = 4096
+
+// epiAll applies g.epi to all of c, the rows×n output (n = g.epiN),
+// without the offsets of a block.
+func (g *gemmNode) epiAll(c []float32, rows, n int) {
+	asm.GemmBiasClamp(rows, n, c, n, g.epiRow, 0, g.epiLo, g.epiHi)
+	if g.epiPost != nil {
+		for i := 0; i < rows; i++ {
+			g.epiPost.apply32(c[i*n : i*n+n])
+		}
+	}
 }
 
 func buildGemm(b *Builder) (Kernel, error) { return buildGemmNode(b, false) }
@@ -128,8 +152,88 @@ func buildGemmNode(b *Builder, fused bool) (Kernel, error) {
 		}
 		g.constB, g.packed = B, asm.PackB(g.transB, k, n, B.Float32s(), B.Shape()[1])
 		g.buildEpilogue(b, n)
+		g.fastC = g.epi != nil && rowC(g.constC, n) || !b.In(2) && g.act == nil
+		slow := halfWrap(g.run)
+		return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
+			if y, ok, err := g.runFast(rc, in); ok {
+				if err != nil {
+					return nil, err
+				}
+				return rc.Results(y), nil
+			}
+			return slow(rc, in)
+		}), nil
 	}
 	return halfWrap(g.run), nil
+}
+
+// rowC reports whether C is nil or a float32 constant that is one row of
+// n columns, or one value ([], [1], [n], [1 1] or [1 n]): a C that
+// broadcasts to any number of rows, which run would accept whatever A.
+func rowC(C *tensor.Tensor, n int) bool {
+	if C == nil {
+		return true
+	}
+	cs := C.Shape()
+	if C.DType() != tensor.Float32 || len(cs) > 2 || len(cs) == 2 && cs[0] != 1 {
+		return false
+	}
+	return C.Len() == 1 || len(cs) > 0 && cs[len(cs)-1] == n
+}
+
+// runFast is the float32 product on the constant B with a 2-D A and C
+// the constant that g.epi adds (or no C and no activation): the common
+// Dense layer, without the general checks of run, which it gives bit for
+// bit. ok is false when the inputs are not that case (run then takes
+// them).
+func (g *gemmNode) runFast(rc *RunContext, in []*tensor.Tensor) (y *tensor.Tensor, ok bool, err error) {
+	if !g.fastC || len(in) < 2 || len(in) > 3 {
+		return nil, false, nil
+	}
+	A, B := in[0], in[1]
+	if B != g.constB || A == nil || A.DType() != tensor.Float32 || A.Rank() != 2 || Opt(in, 2) != g.constC {
+		return nil, false, nil
+	}
+	as := A.Shape()
+	m, k := as[0], as[1]
+	if g.transA {
+		m, k = k, m
+	}
+	n := g.packed.N()
+	if k != g.packed.K() || g.epi != nil && n != g.epiN {
+		return nil, false, nil
+	}
+	if y, err = rc.NewUninit(tensor.Float32, m, n); err != nil {
+		return nil, true, err
+	}
+	j := sgemmJob{
+		transA: g.transA, transB: g.transB, m: m, n: n, k: k, alpha: g.alpha,
+		a: A.Float32s(), lda: as[1], b: B.Float32s(), ldb: B.Shape()[1], pb: g.packed,
+		c: y.Float32s()[: m*n : m*n], ldc: n, epi: g.epi,
+	}
+	if m == 1 && n > 0 {
+		// What sgemmJob.block does for one row, which Sgemm multiplies
+		// without packing whether B is the constant or not.
+		asm.Sgemm(g.transA, g.transB, 1, n, k, g.alpha, j.a, j.lda, j.b, j.ldb, 0, j.c, n)
+		if g.epi != nil {
+			g.epiAll(j.c, 1, n)
+		}
+	} else if m > 0 && n > 0 {
+		if threads := rc.threads(); threads > 1 && m*n*max(k, 1) >= 2*gemmThreadWork {
+			j.workers = rc.workers()
+			j.run(threads)
+		} else if j.epi != nil && m*n <= epiWhole {
+			// A small output stays in cache: the epilogue in one pass
+			// after the product costs less than one call per tile, and
+			// acts on each element alone, so gives the same values.
+			j.epi = nil
+			j.block(0, m, 0, n, j.pb)
+			g.epiAll(j.c, m, n)
+		} else {
+			j.block(0, m, 0, n, j.pb) // what run does on one thread
+		}
+	}
+	return y, true, nil
 }
 
 // buildEpilogue makes g.epi, the epilogue of a float32 product with n
@@ -185,6 +289,7 @@ func (g *gemmNode) buildEpilogue(b *Builder, n int) {
 		}
 	}
 	g.constC, g.epiN = C, n
+	g.epiRow, g.epiLo, g.epiHi, g.epiPost = row, lo, hi, post
 	g.epi = func(c []float32, ldc, i0, j0, rows, cols int) {
 		// c is a tail of the product's output, whose capacity ends with
 		// its last element (runFloat32), so its column offset in the

@@ -54,6 +54,9 @@ type RunContext struct {
 	// per-run arena, which recycles the buffers of dead values); nil
 	// means fresh memory from tensor.New.
 	Alloc Allocator
+	// Pool, when set, is Alloc as a PoolAllocator (the runtime sets
+	// both), which saves kernels a type assertion per allocation.
+	Pool PoolAllocator
 
 	// results is the storage Results hands out, reused by every node.
 	results [8]*tensor.Tensor
@@ -71,21 +74,48 @@ type Allocator interface {
 
 // PoolAllocator is an Allocator that also recycles tensor headers, so
 // that a kernel's outputs (and views, see RunContext.View) cost no heap
-// allocation in steady state: RunContext asks it for the elements
-// (Buffer) and builds the header from its pool (Headers).
+// allocation in steady state. Shapes go to it by value (PoolShape), so
+// that a call through the interface does not make the kernel's shape
+// escape to the heap.
 type PoolAllocator interface {
 	Allocator
-	// Buffer returns storage for n elements of dt (a slice of exactly n
-	// elements, contents undefined) and a tag that identifies the
-	// storage, or ok false when it has none to give (the caller then
-	// allocates fresh memory).
-	Buffer(dt tensor.DType, n int) (data, tag any, ok bool)
-	// Headers returns the pool of the run's tensor headers; a header
-	// wrapping storage from Buffer carries its tag.
-	Headers() *tensor.HeaderPool
+	// NewPooled returns a tensor of dt and shape s whose n elements (n is
+	// s's element count) come from the pool, contents undefined, or ok
+	// false when it has no storage to give (the caller then allocates
+	// fresh memory).
+	NewPooled(dt tensor.DType, n int, s PoolShape) (t *tensor.Tensor, ok bool, err error)
+	// ViewPooled returns a tensor that shares t's elements under shape s,
+	// of t's element count (checked by the caller), with a header from
+	// the pool.
+	ViewPooled(t *tensor.Tensor, s PoolShape) (*tensor.Tensor, error)
 	// Free takes back t, a tensor the allocator gave out during this run
 	// that nothing reads any more (see RunContext.Free).
 	Free(t *tensor.Tensor)
+}
+
+// PoolRank is the largest rank of a PoolShape; tensors of higher rank
+// are allocated outside the pool.
+const PoolRank = 8
+
+// PoolShape is a shape of rank at most PoolRank: Dims[:Rank].
+type PoolShape struct {
+	Rank int
+	Dims [PoolRank]int
+}
+
+// Slice returns the shape as a slice of s's own storage.
+func (s *PoolShape) Slice() []int { return s.Dims[:s.Rank] }
+
+// pool returns rc's PoolAllocator, or nil.
+func (rc *RunContext) pool() PoolAllocator {
+	if rc == nil || rc.Alloc == nil {
+		return nil
+	}
+	if rc.Pool != nil {
+		return rc.Pool
+	}
+	pa, _ := rc.Alloc.(PoolAllocator)
+	return pa
 }
 
 // NewTensor returns a zero-filled output tensor, from rc.Alloc when set.
@@ -110,21 +140,26 @@ func (rc *RunContext) NewUninit(dt tensor.DType, shape ...int) (*tensor.Tensor, 
 	if rc == nil || rc.Alloc == nil || dt == tensor.String {
 		return tensor.New(dt, shape...)
 	}
-	pa, ok := rc.Alloc.(PoolAllocator)
-	if !ok {
+	pa := rc.pool()
+	if pa == nil {
 		// An interface call would make every caller's shape escape to
 		// the heap: hand the allocator a copy instead.
 		return rc.Alloc.NewUninit(dt, slices.Clone(shape))
+	}
+	if len(shape) > PoolRank {
+		return tensor.New(dt, shape...)
 	}
 	n, err := tensor.NumElements(shape)
 	if err != nil {
 		return nil, err
 	}
-	data, tag, ok := pa.Buffer(dt, n)
-	if !ok {
-		return tensor.New(dt, shape...)
+	var s PoolShape
+	s.Rank = copy(s.Dims[:], shape)
+	t, ok, err := pa.NewPooled(dt, n, s)
+	if err != nil || ok {
+		return t, err
 	}
-	return pa.Headers().Get(dt, shape, data, tag)
+	return tensor.New(dt, shape...)
 }
 
 // Free gives back t, a scratch tensor the kernel made with NewUninit or
@@ -134,10 +169,10 @@ func (rc *RunContext) NewUninit(dt tensor.DType, shape ...int) (*tensor.Tensor, 
 // in the next run). The kernel must not use t, nor any view of it,
 // afterwards. Tensors from elsewhere are ignored.
 func (rc *RunContext) Free(t *tensor.Tensor) {
-	if rc == nil || rc.Alloc == nil || t == nil {
+	if t == nil {
 		return
 	}
-	if pa, ok := rc.Alloc.(PoolAllocator); ok {
+	if pa := rc.pool(); pa != nil {
 		pa.Free(t)
 	}
 }
@@ -150,11 +185,8 @@ func (rc *RunContext) View(t *tensor.Tensor, shape ...int) (*tensor.Tensor, erro
 	if t.Kind() != tensor.KindTensor {
 		return nil, fmt.Errorf("a %s has no shape to view", kindName(t.Kind()))
 	}
-	var pa PoolAllocator
-	if rc != nil && rc.Alloc != nil {
-		pa, _ = rc.Alloc.(PoolAllocator)
-	}
-	if pa == nil {
+	pa := rc.pool()
+	if pa == nil || len(shape) > PoolRank {
 		return t.Reshape(shape...)
 	}
 	n, err := tensor.NumElements(shape)
@@ -164,9 +196,9 @@ func (rc *RunContext) View(t *tensor.Tensor, shape ...int) (*tensor.Tensor, erro
 	if n != t.Len() {
 		return nil, fmt.Errorf("cannot reshape %v (%d elements) to %v (%d elements)", t.Shape(), t.Len(), slices.Clone(shape), n)
 	}
-	hp := pa.Headers()
-	tag, _ := hp.Tag(t)
-	return hp.Get(t.DType(), shape, t.Data(), tag)
+	var s PoolShape
+	s.Rank = copy(s.Dims[:], shape)
+	return pa.ViewPooled(t, s)
 }
 
 func kindName(k tensor.Kind) string {
@@ -190,9 +222,27 @@ func (rc *RunContext) Results(ts ...*tensor.Tensor) []*tensor.Tensor {
 	if rc == nil || len(ts) > len(rc.results) {
 		return append([]*tensor.Tensor(nil), ts...)
 	}
-	n := copy(rc.results[:], ts)
-	clear(rc.results[n:])
-	return rc.results[:n:n]
+	// Element by element: for the one or two results of most nodes, a
+	// loop costs less than copy and clear, which call into the Go
+	// runtime for pointer slices. Entries past n may keep earlier
+	// results until ResetRun.
+	for i, t := range ts {
+		rc.results[i] = t
+	}
+	return rc.results[:len(ts):len(ts)]
+}
+
+// ResetRun drops what rc refers to (the context, the allocator, the
+// workers, the last node's results), keeping nothing alive between runs
+// of the runtime's arena that holds it.
+func (rc *RunContext) ResetRun() {
+	rc.Ctx, rc.Outer, rc.Workers, rc.Alloc, rc.Pool = nil, nil, nil, nil, nil
+	rc.Seed, rc.Seeded, rc.Threads = 0, false, 0
+	// Not `for i := range rc.results`, which the compiler turns into a
+	// call of the Go runtime's clear.
+	for i := 0; i < len(rc.results); i++ {
+		rc.results[i] = nil
+	}
 }
 
 // resultSlots returns n nil entries of rc's reused result storage (see

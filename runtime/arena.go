@@ -5,6 +5,7 @@ import (
 	"math/bits"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/onyxrt/onyx/ops"
@@ -36,7 +37,15 @@ type arena struct {
 	// envBuf and inBuf are the run's value table and a step's input list,
 	// resBuf the list of its outputs and feedBuf of its feeds, reused
 	// from run to run.
-	envBuf, inBuf, resBuf, feedBuf []*tensor.Tensor
+	envBuf, inBuf, resBuf, feedBuf, dstBuf []*tensor.Tensor
+	// dstOf holds, by slot of the top-level program, the tensor RunInto's
+	// caller bound to that graph output, when the node that computes it
+	// may write it there directly (bindOutputs); want is that tensor
+	// while its node runs: NewPooled hands it out for the first request
+	// of its type and shape.
+	dstOf    []*tensor.Tensor
+	want     *tensor.Tensor
+	bindLast bindCache
 	// workers are the run's worker goroutines (nil with one thread).
 	workers *ops.Workers
 	// rc is the run's context, reset for each run.
@@ -48,8 +57,11 @@ type arena struct {
 	// hdrs recycles the headers of the run's tensors: a dead value's
 	// header comes back with its buffer, and a generation ends with
 	// each run, so that no header that left a run is touched again.
+	// It is serialized: it is used under mu only.
 	hdrs tensor.HeaderPool
 
+	// mu guards what follows and hdrs: kernels may free or allocate
+	// from more than one goroutine.
 	mu      sync.Mutex
 	classes map[uint64]*class // recycled buffers by size class (classKey.id)
 	// used lists the classes asked for during this run (class.used).
@@ -122,7 +134,9 @@ func (b *block) prefix(n int) any {
 }
 
 func newArena() *arena {
-	return &arena{classes: map[uint64]*class{}}
+	a := &arena{classes: map[uint64]*class{}}
+	a.hdrs.SetSerialized() // every call below holds a.mu
+	return a
 }
 
 // env returns the run's value table, a copy of consts.
@@ -131,8 +145,31 @@ func (a *arena) env(consts []*tensor.Tensor) []*tensor.Tensor {
 		a.envBuf = make([]*tensor.Tensor, len(consts))
 	}
 	a.envBuf = a.envBuf[:len(consts)]
-	copy(a.envBuf, consts)
+	if len(consts) > smallTable {
+		copy(a.envBuf, consts)
+		return a.envBuf
+	}
+	for i, t := range consts {
+		a.envBuf[i] = t
+	}
 	return a.envBuf
+}
+
+// smallTable is the length up to which the lists of a run are copied
+// and cleared element by element: copy and clear of a pointer slice call
+// into the Go runtime, which costs more for a few elements.
+const smallTable = 32
+
+// clearTensors sets every element of ts to nil.
+func clearTensors(ts []*tensor.Tensor) {
+	if len(ts) > smallTable {
+		clear(ts)
+		return
+	}
+	// Not `for i := range ts`, which the compiler turns into clear.
+	for i := 0; i < len(ts); i++ {
+		ts[i] = nil
+	}
 }
 
 // inputs returns a slice of n nils for a step's inputs; the caller clears
@@ -150,6 +187,15 @@ func (a *arena) feeds(n int) []*tensor.Tensor {
 		a.feedBuf = make([]*tensor.Tensor, n)
 	}
 	return a.feedBuf[:n]
+}
+
+// dsts returns a slice of n elements for the tensors RunInto's caller
+// bound.
+func (a *arena) dsts(n int) []*tensor.Tensor {
+	if cap(a.dstBuf) < n {
+		a.dstBuf = make([]*tensor.Tensor, n)
+	}
+	return a.dstBuf[:n]
 }
 
 // results returns a slice of n elements for the run's outputs.
@@ -176,25 +222,176 @@ func (a *arena) NewUninit(dt tensor.DType, shape []int) (*tensor.Tensor, error) 
 	if err != nil {
 		return nil, err
 	}
-	data, tag, ok := a.Buffer(dt, n)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	data, tag, ok := a.buffer(dt, n)
 	if !ok {
 		return tensor.New(dt, shape...)
 	}
 	return a.hdrs.Get(dt, shape, data, tag)
 }
 
-// Headers implements ops.PoolAllocator.
-func (a *arena) Headers() *tensor.HeaderPool { return &a.hdrs }
+// NewPooled implements ops.PoolAllocator: n elements of dt from a
+// recycled buffer of n's size class, or from a new one, under a header
+// from the pool; or, when the running node computes a graph output that
+// the caller bound (a.want) and the request has its type and shape, the
+// caller's tensor itself.
+func (a *arena) NewPooled(dt tensor.DType, n int, s ops.PoolShape) (*tensor.Tensor, bool, error) {
+	a.mu.Lock()
+	if w := a.want; w != nil && w.DType() == dt && tensor.ShapeEqual(w.Shape(), s.Slice()) {
+		// Once: a second request of this node is not its output.
+		a.want = nil
+		a.mu.Unlock()
+		return w, true, nil
+	}
+	data, tag, ok := a.buffer(dt, n)
+	if !ok {
+		a.mu.Unlock()
+		return nil, false, nil
+	}
+	// data is the block's prefix of n elements of dt (n is the caller's
+	// element count of s).
+	t := a.hdrs.GetSized(dt, s.Slice(), n, data, tag)
+	a.mu.Unlock()
+	return t, true, nil
+}
 
-// Buffer implements ops.PoolAllocator: n elements of dt from a recycled
-// buffer of n's size class, or from a new one.
-func (a *arena) Buffer(dt tensor.DType, n int) (data, tag any, ok bool) {
+// ViewPooled implements ops.PoolAllocator: a header from the pool on
+// t's elements, tagged as t is (so that its block is known on release).
+func (a *arena) ViewPooled(t *tensor.Tensor, s ops.PoolShape) (*tensor.Tensor, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	tag, _ := a.hdrs.Tag(t)
+	return a.hdrs.Get(t.DType(), s.Slice(), t.Data(), tag)
+}
+
+// bindOutputs records in a.dstOf the tensors of dsts (RunInto's bound
+// outputs, in the order of p.outputs) that the nodes computing those
+// outputs may write directly: plain tensors with elements, sharing
+// storage with no feed, no constant of p and no other bound tensor, so
+// that writing one early changes nothing another node reads. A kernel
+// asks for its output's storage at most once per node, so a tensor
+// handed out for another of the node's requests (a scratch buffer) is
+// only overwritten when the run copies the output in at its end, as
+// without binding. It reports whether it bound any.
+func (a *arena) bindOutputs(p *program, dsts, feeds []*tensor.Tensor) bool {
+	if a.bindSame(p, dsts, feeds) {
+		// The tensors of the previous run, whose storage has not moved:
+		// the same outputs are alone.
+		for i, ok := range a.bindLast.ok {
+			if ok {
+				a.dstOf[p.outputs[i]] = dsts[i]
+			}
+		}
+		return a.bindLast.any
+	}
+	bound := a.bindNew(p, dsts, feeds)
+	c := &a.bindLast
+	c.p, c.any = p, bound
+	c.dsts = append(c.dsts[:0], dsts...)
+	c.feeds = append(c.feeds[:0], feeds...)
+	c.ok = c.ok[:0]
+	for i, d := range dsts {
+		c.ok = append(c.ok, bound && d != nil && a.dstOf[p.outputs[i]] == d)
+	}
+	return bound
+}
+
+// bindCache is what bindOutputs found for the bound tensors and feeds of
+// the last run that had any.
+type bindCache struct {
+	p           *program
+	dsts, feeds []*tensor.Tensor
+	ok          []bool // by output: bound
+	any         bool
+}
+
+// bindSame reports whether dsts and feeds are the tensors bindOutputs saw
+// last, for p, none of them a pooled header (whose storage may move).
+func (a *arena) bindSame(p *program, dsts, feeds []*tensor.Tensor) bool {
+	c := &a.bindLast
+	if c.p != p || len(c.dsts) != len(dsts) || len(c.feeds) != len(feeds) {
+		return false
+	}
+	for i, d := range dsts {
+		if d != c.dsts[i] || d != nil && d.Pooled() {
+			return false
+		}
+	}
+	for i, f := range feeds {
+		if f != c.feeds[i] || f != nil && f.Pooled() {
+			return false
+		}
+	}
+	return true
+}
+
+// bindNew is bindOutputs without the cache.
+func (a *arena) bindNew(p *program, dsts, feeds []*tensor.Tensor) bool {
+	bound := false
+	for i, d := range dsts {
+		if d == nil || d.Kind() != tensor.KindTensor {
+			continue
+		}
+		lo, n := span(d.Data())
+		if lo == 0 || !a.alone(p, i, lo, lo+n, dsts, feeds) {
+			continue
+		}
+		if len(a.dstOf) < p.slots {
+			a.dstOf = make([]*tensor.Tensor, p.slots)
+		}
+		a.dstOf[p.outputs[i]] = d
+		bound = true
+	}
+	return bound
+}
+
+// alone reports whether no feed, no constant of p and no tensor of dsts
+// but the i-th (the same tensor bound to two outputs is not alone) has
+// elements in [lo, hi), the storage of dsts[i].
+func (a *arena) alone(p *program, i int, lo, hi uintptr, dsts, feeds []*tensor.Tensor) bool {
+	for _, f := range feeds {
+		if f != nil && touches(f, lo, hi) {
+			return false
+		}
+	}
+	for j, o := range dsts {
+		if o != nil && j != i && touches(o, lo, hi) {
+			return false
+		}
+	}
+	for _, c := range p.constSpans {
+		if c[0] < hi && lo < c[1] {
+			return false
+		}
+	}
+	return true
+}
+
+// unbindOutputs forgets what bindOutputs recorded.
+func (a *arena) unbindOutputs(p *program) {
+	for _, s := range p.outputs {
+		a.dstOf[s] = nil
+	}
+	a.want = nil
+}
+
+// detach makes t, a value the run returns, the caller's (see
+// tensor.HeaderPool.Detach).
+func (a *arena) detach(t *tensor.Tensor) {
+	a.mu.Lock()
+	a.hdrs.Detach(t)
+	a.mu.Unlock()
+}
+
+// buffer returns n elements of dt from a recycled buffer of n's size
+// class, or from a new one, and the block as the tag; ok is false for
+// types and sizes the arena does not recycle. The caller holds a.mu.
+func (a *arena) buffer(dt tensor.DType, n int) (data, tag any, ok bool) {
 	if n == 0 || !recyclable(dt) {
 		return nil, nil, false
 	}
 	key := classKey{dt, sizeClass(n)}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	c := a.classes[key.id()]
 	if c == nil {
 		c = &class{}
@@ -368,46 +565,73 @@ func (a *arena) release(t *tensor.Tensor, live []*tensor.Tensor, slots []int) {
 	if t == nil || t.Kind() != tensor.KindTensor {
 		return
 	}
-	if anyLive(live, slots, func(v *tensor.Tensor) bool { return holds(v, t) }) {
-		return
-	}
-	addr, _ := span(t.Data())
-	tag, _ := a.hdrs.Take(t)
-	b, _ := tag.(*block)
-	if addr == 0 {
-		return
-	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if b == nil {
-		b = a.blockAt(addr)
-	}
-	if b == nil || b.outIdx < 0 {
-		return
-	}
-	lo, hi := b.addr, b.addr+b.bytes
-	if anyLive(live, slots, func(v *tensor.Tensor) bool { return touches(v, lo, hi) }) {
-		return
-	}
-	a.recycle(b)
+	a.releaseLocked(t, live, slots)
+	a.mu.Unlock()
 }
 
-// anyLive reports whether f holds for a live value (see release).
-func anyLive(live []*tensor.Tensor, slots []int, f func(*tensor.Tensor) bool) bool {
+// releaseLocked is release with a.mu held.
+func (a *arena) releaseLocked(t *tensor.Tensor, live []*tensor.Tensor, slots []int) {
+	tag, mine := a.hdrs.Tag(t)
+	b, _ := tag.(*block)
+	if b == nil {
+		if addr, _ := span(t.Data()); addr != 0 {
+			b = a.blockAt(addr)
+		}
+	}
+	var lo, hi uintptr // the block's storage, when it is still out
+	if b != nil && b.outIdx >= 0 {
+		lo, hi = b.addr, b.addr+b.bytes
+	} else if !mine {
+		return // a feed, a constant, or no longer the arena's: nothing to take
+	}
+	// One pass over the live values: one that is or holds t keeps
+	// everything; one with elements in the block keeps the buffer.
+	viewed := false
 	if slots == nil {
 		for _, v := range live {
-			if v != nil && f(v) {
-				return true
+			if v != nil {
+				held, in := relation(v, t, lo, hi)
+				if held {
+					return
+				}
+				viewed = viewed || in
 			}
 		}
-		return false
-	}
-	for _, s := range slots {
-		if v := live[s]; v != nil && f(v) {
-			return true
+	} else {
+		for _, s := range slots {
+			if v := live[s]; v != nil {
+				held, in := relation(v, t, lo, hi)
+				if held {
+					return
+				}
+				viewed = viewed || in
+			}
 		}
 	}
-	return false
+	if mine {
+		a.hdrs.Take(t)
+	}
+	if lo != hi && !viewed {
+		a.recycle(b)
+	}
+}
+
+// relation reports whether the live value v is or holds t (see holds),
+// and whether it has elements in [lo, hi) (see touches; false when the
+// range is empty).
+func relation(v, t *tensor.Tensor, lo, hi uintptr) (held, in bool) {
+	if v == t {
+		return true, false
+	}
+	if v.Kind() != tensor.KindTensor {
+		return holds(v, t), lo != hi && touches(v, lo, hi)
+	}
+	if lo == hi {
+		return false, false
+	}
+	addr, bytes := span(v.Data())
+	return false, addr < hi && lo < addr+bytes
 }
 
 // holds reports whether v is t or a sequence or optional holding t.
@@ -492,13 +716,16 @@ func shares(a, b *tensor.Tensor) bool {
 // run's outputs, now the caller's, or were dropped by a failed run or a
 // kernel) and drops the classes the run did not use.
 func (a *arena) endRun() {
-	a.hdrs.EndGeneration()
-	a.rc = ops.RunContext{}
+	a.rc.ResetRun()
 	a.live, a.liveSlots = nil, nil
-	clear(a.resBuf)
-	clear(a.feedBuf)
+	clearTensors(a.resBuf)
+	clearTensors(a.feedBuf)
+	clearTensors(a.dstBuf)
+	clearTensors(a.inBuf[:cap(a.inBuf)]) // a kernel's panic may have left its inputs
+	a.want = nil
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.hdrs.EndGeneration()
 	for i, b := range a.out {
 		b.outIdx = -1
 		a.out[i] = nil
@@ -518,13 +745,19 @@ func (a *arena) endRun() {
 	a.used = a.used[:0]
 }
 
-// arenaPool holds the arenas of idle runs of one session.
+// arenaPool holds the arenas of idle runs of one session: the last one
+// put back in hot, which back-to-back runs take and return without a
+// lock, and any others in idle.
 type arenaPool struct {
+	hot  atomic.Pointer[arena]
 	mu   sync.Mutex
 	idle []*arena
 }
 
 func (p *arenaPool) get() *arena {
+	if a := p.hot.Swap(nil); a != nil {
+		return a
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n := len(p.idle); n > 0 {
@@ -538,6 +771,9 @@ func (p *arenaPool) get() *arena {
 // close ends the workers of the idle arenas; the session is gone, so
 // there are no others.
 func (p *arenaPool) close() {
+	if a := p.hot.Swap(nil); a != nil {
+		a.workers.Close()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, a := range p.idle {
@@ -548,6 +784,9 @@ func (p *arenaPool) close() {
 
 func (p *arenaPool) put(a *arena) {
 	a.endRun()
+	if p.hot.CompareAndSwap(nil, a) {
+		return
+	}
 	p.mu.Lock()
 	p.idle = append(p.idle, a)
 	p.mu.Unlock()

@@ -169,10 +169,12 @@ func TestRunsKeepTheirWorkersInTheArena(t *testing.T) {
 	workers := func() *ops.Workers {
 		_, err := s.Run(context.Background(), map[string]*tensor.Tensor{"x": x})
 		require.NoError(t, err)
+		a := s.arenas.hot.Load()
+		require.NotNil(t, a, "the arena is back in the pool's hot slot")
 		s.arenas.mu.Lock()
 		defer s.arenas.mu.Unlock()
-		require.Len(t, s.arenas.idle, 1)
-		return s.arenas.idle[0].workers
+		require.Empty(t, s.arenas.idle)
+		return a.workers
 	}
 	w := workers()
 	require.NotNil(t, w, "a two-thread run has workers")
@@ -181,4 +183,5 @@ func TestRunsKeepTheirWorkersInTheArena(t *testing.T) {
 	// Close ends the goroutines).
 	s.arenas.close()
 	assert.Empty(t, s.arenas.idle)
+	assert.Nil(t, s.arenas.hot.Load())
 }

@@ -21,12 +21,18 @@ type program struct {
 	consts    map[int]*tensor.Tensor
 	// constEnv is consts laid out by slot (nil elsewhere), copied into
 	// each run's value table in one go; varSlots lists the other slots.
-	constEnv   []*tensor.Tensor
+	constEnv []*tensor.Tensor
+	// constSpans are the storage ranges [lo, hi) of the constants (of
+	// the tensors a sequence or optional constant holds too).
+	constSpans [][2]uintptr
 	varSlots   []int
 	inputNames []string
 	inputSlots []int
-	outputs    []int // slot of each graph output
-	outNames   []string
+	// fed marks the input slots: their values are the caller's, never
+	// storage of the run's arena, so nothing is released when they die.
+	fed      []bool
+	outputs  []int // slot of each graph output
+	outNames []string
 	// metas is what shape inference found for each value, by name.
 	metas map[string]ops.Meta
 	// outer lists slots whose value comes from an enclosing scope.
@@ -259,6 +265,10 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 	p.slotOf = slotOf
 	p.metas = here.metas
 	p.planLiveness()
+	p.fed = make([]bool, p.slots)
+	for _, s := range p.inputSlots {
+		p.fed[s] = true
+	}
 	p.constEnv = make([]*tensor.Tensor, p.slots)
 	for s, t := range p.consts {
 		p.constEnv[s] = t
@@ -267,9 +277,32 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 	for s, t := range p.constEnv {
 		if t == nil {
 			p.varSlots = append(p.varSlots, s)
+		} else {
+			p.constSpans = appendSpans(p.constSpans, t)
 		}
 	}
 	return p, nil
+}
+
+// appendSpans appends the storage ranges of t (a tensor, or the tensors a
+// sequence or optional holds) to spans.
+func appendSpans(spans [][2]uintptr, t *tensor.Tensor) [][2]uintptr {
+	switch t.Kind() {
+	case tensor.KindSequence:
+		for _, e := range t.Elems() {
+			spans = appendSpans(spans, e)
+		}
+		return spans
+	case tensor.KindOptional:
+		if e, ok := t.OptionalValue(); ok && e != nil {
+			spans = appendSpans(spans, e)
+		}
+		return spans
+	}
+	if lo, n := span(t.Data()); lo != 0 {
+		spans = append(spans, [2]uintptr{lo, lo + n})
+	}
+	return spans
 }
 
 // staticShapeOf returns the output of n when n is a Shape or Size node
@@ -443,7 +476,7 @@ func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor, ar *a
 	if ar != nil {
 		env = ar.env(p.constEnv)
 		ar.live, ar.liveSlots = env, p.varSlots
-		defer clear(env) // the arena outlives the run: drop its references
+		defer clearTensors(env) // the arena outlives the run: drop its references
 	} else {
 		env = p.newEnv()
 	}
@@ -457,7 +490,7 @@ func (p *program) run(rc *ops.RunContext, feeds map[string]*tensor.Tensor, ar *a
 func (p *program) runFed(rc *ops.RunContext, vals []*tensor.Tensor, ar *arena) ([]*tensor.Tensor, error) {
 	env := ar.env(p.constEnv)
 	ar.live, ar.liveSlots = env, p.varSlots
-	defer clear(env) // the arena outlives the run: drop its references
+	defer clearTensors(env) // the arena outlives the run: drop its references
 	for i, s := range p.inputSlots {
 		env[s] = vals[i]
 	}
@@ -473,7 +506,17 @@ func (p *program) newEnv() []*tensor.Tensor {
 // an arena, released values give their buffers back to it; subgraphs run
 // without one, since Loop and Scan bodies hand values from one iteration
 // to the next outside any value table.
-func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*tensor.Tensor, error) {
+func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) (res []*tensor.Tensor, err error) {
+	// A kernel's panic becomes an error that names its node (as runStep
+	// does, with one deferred recover per run instead of one per step).
+	cur := -1
+	defer func() {
+		if cur >= 0 {
+			if r := recover(); r != nil {
+				res, err = nil, fmt.Errorf("%s: internal error: %v\n%s", p.steps[cur].desc, r, debug.Stack())
+			}
+		}
+	}()
 	for _, s := range p.outer {
 		if rc.Outer == nil {
 			return nil, fmt.Errorf("value %q of an enclosing graph is not available", p.slotNames[s])
@@ -484,6 +527,9 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 		}
 		env[s] = t
 	}
+	// A context without a Done channel is never cancelled: its Err need
+	// not be asked before every step.
+	cancellable := rc.Ctx != nil && rc.Ctx.Done() != nil
 	runSeed := rc.Seed
 	if rc.Seeded {
 		own := *rc // steps get their own seeds; the caller's rc stays as it is
@@ -491,8 +537,10 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 	}
 	for i := range p.steps {
 		st := &p.steps[i]
-		if err := rc.Err(); err != nil {
-			return nil, err
+		if cancellable {
+			if err := rc.Err(); err != nil {
+				return nil, err
+			}
 		}
 		if rc.Seeded {
 			rc.Seed = mixSeed(runSeed, uint64(i))
@@ -515,9 +563,30 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 		var in []*tensor.Tensor
 		if ar != nil {
 			in = ar.inputs(len(st.in))
+			if ar.dstOf != nil && len(st.out) == 1 && st.out[0] >= 0 && st.out[0] < len(ar.dstOf) {
+				ar.want = ar.dstOf[st.out[0]] // a bound graph output (see bindOutputs)
+			}
 		}
-		outs, err := runStep(src, st, p.gatherInto(in, st, env))
-		clear(in)
+		if in == nil {
+			in = make([]*tensor.Tensor, len(st.in))
+		}
+		for i, s := range st.in {
+			if s >= 0 {
+				in[i] = env[s]
+			} else {
+				in[i] = nil // an omitted optional input
+			}
+		}
+		cur = i
+		outs, err := st.kernel.Run(src, in)
+		cur = -1
+		if err != nil {
+			err = fmt.Errorf("%s: %w", st.desc, err)
+		}
+		clearTensors(in)
+		if ar != nil {
+			ar.want = nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -532,12 +601,11 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) ([]*
 		for _, s := range st.release {
 			t := env[s]
 			env[s] = nil
-			if ar != nil && t != nil {
+			if ar != nil && t != nil && !p.fed[s] {
 				ar.release(t, env, p.varSlots)
 			}
 		}
 	}
-	var res []*tensor.Tensor
 	if ar != nil {
 		res = ar.results(len(p.outputs))
 	} else {

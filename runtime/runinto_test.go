@@ -238,3 +238,44 @@ func TestConcurrentRunInto(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRunIntoBoundOutputsReadByLaterNodes checks outputs that the nodes
+// computing them may write in place of the caller's tensors: one that
+// later nodes read, one bound to the same tensor as another output
+// (neither is then written early: a transpose into its own input would
+// be wrong), and one bound to a tensor that is also a feed.
+func TestRunIntoBoundOutputsReadByLaterNodes(t *testing.T) {
+	g := &graph.Graph{
+		Inputs: []graph.ValueInfo{{Name: "x", Type: f32(3, 3)}},
+		Outputs: []graph.ValueInfo{
+			{Name: "r", Type: f32(3, 3)}, {Name: "tr", Type: f32(3, 3)}, {Name: "n", Type: f32(3, 3)},
+		},
+		Nodes: []*graph.Node{
+			{Name: "relu", OpType: "Relu", Inputs: []string{"x"}, Outputs: []string{"r"}},
+			{Name: "tr", OpType: "Transpose", Inputs: []string{"r"}, Outputs: []string{"tr"}},
+			{Name: "neg", OpType: "Neg", Inputs: []string{"tr"}, Outputs: []string{"n"}},
+		},
+	}
+	m := &graph.Model{IRVersion: 8, Opsets: []graph.OpsetImport{{Version: 17}}, Graph: g}
+	s, err := runtime.Compile(m, runtime.Options{Threads: 1})
+	require.NoError(t, err)
+	ctx := context.Background()
+	x := tensor.From([]int{3, 3}, []float32{1, -2, 3, 4, 5, -6, 7, 8, 9})
+	want, err := s.Run(ctx, map[string]*tensor.Tensor{"x": x})
+	require.NoError(t, err)
+	r, shared := tensor.MustNew(tensor.Float32, 3, 3), tensor.MustNew(tensor.Float32, 3, 3)
+	for run := range 3 {
+		outs := map[string]*tensor.Tensor{"r": r, "tr": shared, "n": shared}
+		require.NoError(t, s.RunInto(ctx, map[string]*tensor.Tensor{"x": x}, outs), "run %d", run)
+		assert.Equal(t, want["r"].Float32s(), r.Float32s(), "run %d: r", run)
+		// Both names hold the shared tensor, written last with n.
+		assert.Equal(t, want["n"].Float32s(), shared.Float32s(), "run %d: n", run)
+		assert.Same(t, shared, outs["tr"])
+	}
+	// An output bound to the feed it is computed from.
+	fed := x.Clone()
+	outs := map[string]*tensor.Tensor{"r": fed}
+	require.NoError(t, s.RunInto(ctx, map[string]*tensor.Tensor{"x": fed}, outs))
+	assert.Equal(t, want["r"].Float32s(), fed.Float32s())
+	assert.Equal(t, want["n"].Float32s(), outs["n"].Float32s())
+}

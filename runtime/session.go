@@ -255,28 +255,37 @@ func (s *Session) Run(ctx context.Context, feeds map[string]*tensor.Tensor) (map
 // it is written only after every node has run.
 //
 // outputs is written by RunInto, so concurrent calls need maps of their
-// own; the session itself is shared as for Run.
+// own; the session itself is shared as for Run. A bound tensor that
+// shares no storage with a feed, a constant or another bound tensor may
+// receive its output directly from the node that computes it, so that
+// after a failed RunInto its contents are undefined.
 func (s *Session) RunInto(ctx context.Context, feeds, outputs map[string]*tensor.Tensor) error {
 	if outputs == nil {
 		return errors.New("RunInto: the outputs map is nil")
 	}
-	if s.distinctOutputs {
-		bound := 0
-		for _, o := range s.outputs {
-			if _, ok := outputs[o.Name]; ok {
-				bound++
-			}
-		}
-		if bound == len(outputs) {
-			return s.run(ctx, feeds, outputs, true) // no other name: no need to walk the map
+	return s.run(ctx, feeds, outputs, true)
+}
+
+// bindOutputs looks up the tensors bound in out (RunInto), setting dsts[i]
+// to that of output i, and checks that out names no other value.
+func (s *Session) bindOutputs(out map[string]*tensor.Tensor, dsts []*tensor.Tensor) error {
+	bound := 0
+	for i, o := range s.outputs {
+		d, ok := out[o.Name]
+		dsts[i] = d
+		if ok {
+			bound++
 		}
 	}
-	for name := range outputs {
+	if s.distinctOutputs && bound == len(out) {
+		return nil // no other name: no need to walk the map
+	}
+	for name := range out {
 		if !s.isOutput(name) {
 			return fmt.Errorf("RunInto: %q is not an output of the model (outputs: %s)", name, valueNames(s.outputs))
 		}
 	}
-	return s.run(ctx, feeds, outputs, true)
+	return nil
 }
 
 func (s *Session) isOutput(name string) bool {
@@ -304,6 +313,13 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 	}
 	ar := s.arenas.get()
 	defer s.arenas.put(ar)
+	var dsts []*tensor.Tensor // RunInto's bound outputs, in output order
+	if into {
+		dsts = ar.dsts(len(s.outputs))
+		if err := s.bindOutputs(out, dsts); err != nil {
+			return err
+		}
+	}
 	var vals []*tensor.Tensor // the feeds in input order, for runFed
 	if s.feedOrder {
 		vals = ar.feeds(len(s.inputs))
@@ -312,7 +328,9 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 		return err
 	}
 	rc := &ar.rc
-	*rc = ops.RunContext{Ctx: ctx, Threads: s.threads, Alloc: ar}
+	// The rest of rc is zero: endRun reset it (ResetRun), and a new
+	// arena starts zeroed.
+	rc.Ctx, rc.Threads, rc.Alloc, rc.Pool = ctx, s.threads, ar, ar
 	rc.Seed, rc.Seeded = ctx.Value(seedKey{}).(uint64)
 	if s.threads > 1 {
 		// The arena's workers take the run's splits; they stay hot
@@ -325,7 +343,11 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 	var res []*tensor.Tensor
 	var err error
 	if vals != nil {
+		bound := into && s.distinctOutputs && ar.bindOutputs(s.prog, dsts, vals)
 		res, err = s.prog.runFed(rc, vals, ar)
+		if bound {
+			ar.unbindOutputs(s.prog)
+		}
 	} else {
 		res, err = s.prog.run(rc, feeds, ar)
 	}
@@ -340,7 +362,11 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 	for i, o := range s.outputs {
 		t := res[i]
 		if into {
-			if dst := out[o.Name]; dst == t {
+			dst := dsts[i]
+			if !s.distinctOutputs {
+				dst = out[o.Name] // an earlier output of that name may have set it
+			}
+			if dst == t {
 				continue
 			} else if dst != nil && fits(dst, t) {
 				if err := tensor.Copy(dst, t); err != nil {
@@ -363,7 +389,7 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 			t = c
 		} else {
 			// The caller's now: the arena forgets it.
-			ar.hdrs.Detach(t)
+			ar.detach(t)
 		}
 		out[o.Name] = t
 	}

@@ -26,15 +26,43 @@ import (
 // storage the caller supplies.
 //
 // The zero HeaderPool is ready to use. Its methods are safe for concurrent
-// use.
+// use, unless SetSerialized was called.
 type HeaderPool struct {
-	mu   sync.Mutex
-	gen  uint64
-	free []*Tensor
+	mu sync.Mutex
+	// serial: the owner serializes every call (SetSerialized), so mu is
+	// not taken.
+	serial bool
+	gen    uint64
+	free   []*Tensor
 	// spare holds links of detached headers, for reuse.
 	spare []*poolLink
-	// shapes holds the shape slices headers share (see intern).
+	// shapes holds the shape slices headers share (see intern), and
+	// recent the last few of them that intern returned, looked through
+	// before the map.
 	shapes map[shapeKey][]int
+	recent [recentShapes][]int
+	next   int
+}
+
+// recentShapes is how many interned shapes intern looks through before
+// its map: a run's values take few distinct shapes.
+const recentShapes = 8
+
+// SetSerialized tells p that its owner never calls it from two
+// goroutines at once (it holds a lock of its own around every call), so
+// that p need not take its own. Call it before any other method.
+func (p *HeaderPool) SetSerialized() { p.serial = true }
+
+func (p *HeaderPool) lock() {
+	if !p.serial {
+		p.mu.Lock()
+	}
+}
+
+func (p *HeaderPool) unlock() {
+	if !p.serial {
+		p.mu.Unlock()
+	}
 }
 
 // poolLink ties a header to the pool that handed it out.
@@ -55,7 +83,19 @@ func (p *HeaderPool) Get(dt DType, shape []int, data any, tag any) (*Tensor, err
 	if err := checkData(dt, shape, data); err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
+	return p.get(dt, shape, data, tag), nil
+}
+
+// GetSized is Get for a caller that knows data to hold n elements of dt,
+// n being the element count of shape (it computed both), which it does
+// not check again.
+func (p *HeaderPool) GetSized(dt DType, shape []int, n int, data any, tag any) *Tensor {
+	return p.get(dt, shape, data, tag)
+}
+
+// get is Get without the check of data.
+func (p *HeaderPool) get(dt DType, shape []int, data any, tag any) *Tensor {
+	p.lock()
 	var t *Tensor
 	if n := len(p.free); n > 0 {
 		// Prefer a recent header of this very shape, whose shape slice
@@ -87,9 +127,9 @@ func (p *HeaderPool) Get(dt DType, shape []int, data any, tag any) (*Tensor, err
 	if !ShapeEqual(t.shape, shape) || t.shape == nil {
 		t.shape = p.intern(shape)
 	}
-	p.mu.Unlock()
+	p.unlock()
 	t.dtype, t.data = dt, data
-	return t, nil
+	return t
 }
 
 // maxShapeScan is how many of the most recently freed headers Get looks
@@ -115,18 +155,32 @@ func (p *HeaderPool) intern(shape []int) []int {
 	if len(shape) > len(k.d) {
 		return slices.Clone(shape)
 	}
+	for _, s := range p.recent {
+		if s != nil && ShapeEqual(s, shape) {
+			return s
+		}
+	}
 	k.rank = copy(k.d[:], shape)
-	if s, ok := p.shapes[k]; ok {
+	s, ok := p.shapes[k]
+	if ok {
+		p.remember(s)
 		return s
 	}
-	s := append(make([]int, 0, len(shape)), shape...)
+	s = append(make([]int, 0, len(shape)), shape...)
 	if len(p.shapes) < maxInterned {
+		p.remember(s)
 		if p.shapes == nil {
 			p.shapes = map[shapeKey][]int{}
 		}
 		p.shapes[k] = s
 	}
 	return s
+}
+
+// remember puts s, an interned shape, among p.recent.
+func (p *HeaderPool) remember(s []int) {
+	p.recent[p.next] = s
+	p.next = (p.next + 1) % recentShapes
 }
 
 // checkData checks that data is a slice of dt's element type holding as
@@ -164,6 +218,12 @@ func (p *HeaderPool) mine(t *Tensor) bool {
 	return l != nil && l.pool == p && l.out && l.gen == p.gen
 }
 
+// Pooled reports whether t's header belongs to a HeaderPool (it was handed
+// out by Get and not detached): only such a header is ever given other
+// elements or another shape, so a tensor that is not pooled keeps its
+// storage and shape for good.
+func (t *Tensor) Pooled() bool { return t.pool != nil }
+
 // Tag returns the tag Get attached to t and true, when p handed t out in
 // the current generation and it has not been put back; otherwise nil and
 // false.
@@ -171,8 +231,8 @@ func (p *HeaderPool) Tag(t *Tensor) (any, bool) {
 	if t == nil || t.pool == nil {
 		return nil, false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock()
+	defer p.unlock()
 	if !p.mine(t) {
 		return nil, false
 	}
@@ -187,8 +247,8 @@ func (p *HeaderPool) Put(t *Tensor) bool {
 	if t == nil || t.pool == nil {
 		return false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock()
+	defer p.unlock()
 	if !p.mine(t) {
 		return false
 	}
@@ -206,8 +266,8 @@ func (p *HeaderPool) Take(t *Tensor) (any, bool) {
 	if t == nil || t.pool == nil {
 		return nil, false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock()
+	defer p.unlock()
 	if !p.mine(t) {
 		return nil, false
 	}
@@ -238,8 +298,8 @@ func (p *HeaderPool) Detach(t *Tensor) {
 	if l == nil || l.pool != p {
 		return
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock()
+	defer p.unlock()
 	if t.pool != l || !l.out {
 		// Detached meanwhile through another path, or put back (then it
 		// is the pool's again and no caller may hold it).
@@ -254,15 +314,15 @@ func (p *HeaderPool) Detach(t *Tensor) {
 // (a run's outputs, or tensors a run dropped without Put) will never be
 // taken back by Put, and Tag no longer knows them.
 func (p *HeaderPool) EndGeneration() {
-	p.mu.Lock()
+	p.lock()
 	p.gen++
-	p.mu.Unlock()
+	p.unlock()
 }
 
 // Len returns the number of headers ready for reuse (for tests).
 func (p *HeaderPool) Len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.lock()
+	defer p.unlock()
 	return len(p.free)
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"reflect"
 	"slices"
 	"strings"
@@ -47,10 +48,14 @@ func NumElements(shape []int) (int, error) {
 		if d < 0 {
 			return 0, fmt.Errorf("negative dimension %d in shape %v", d, slices.Clone(shape))
 		}
-		if d != 0 && n > math.MaxInt/d {
+		// An overflow check without a division: both factors are
+		// non-negative, so the product fits when its high word is zero
+		// and its low word is at most MaxInt.
+		hi, lo := bits.Mul(uint(n), uint(d))
+		if hi != 0 || lo > math.MaxInt {
 			return 0, fmt.Errorf("shape %v: %w (element count overflows)", slices.Clone(shape), ErrTooLarge)
 		}
-		n *= d
+		n = int(lo)
 	}
 	return n, nil
 }

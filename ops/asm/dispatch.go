@@ -44,6 +44,14 @@ type sgemmImpl struct {
 	// z) from row t*mr and adds bias[t*mr*bstep:] (bstep 0 or 1).
 	tilePActN func(k int, a []float32, b []float32, c []float32, ldc int, bias []float32, bstep int, z []float32, lo, hi float32, nn, nt int)
 
+	// rows4, when not nil, computes four rows of C by ng (2 or 3) groups
+	// of eight columns over k steps: C[i][8g+j] = alpha*Σp
+	// a[i*lda+p]*b[g][p*panelN+j] + beta*C[i][8g+j] (C unread when beta
+	// is 0), each group g read from b[g], a stretch of a packed panel,
+	// bit for bit what tile gives for full-width columns; SgemmPacked
+	// takes it for products of four rows (sgemm_smallm.go).
+	rows4 func(k int, a []float32, lda int, b [3][]float32, c []float32, ldc int, alpha, beta float32, ng int)
+
 	// smallWork is the m*n*k below which the unpacked Go loops are used.
 	smallWork int
 

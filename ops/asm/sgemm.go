@@ -282,6 +282,9 @@ func sgemmPacked(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []flo
 		}
 		return
 	}
+	if sgemmRows4(im, transA, m, n, k, alpha, a, lda, pb, beta, c, ldc, epi) {
+		return
+	}
 	sgemmBlockedEpi(im, transA, m, n, k, alpha, a, lda, false, nil, 0, pb, beta, c, ldc, epi)
 }
 
