@@ -100,13 +100,12 @@ func newConvWinoWeights(w *tensor.Tensor, a *convAttrs) *convWinoWeights {
 
 // winoMaxUBytes bounds the size of a transformed filter (4 times the
 // filter's): the memory it costs must stay small against the model's
-// (a process's peak RSS grows by about the sum of the transforms, made
-// after the model's load), and a large one is streamed from memory for
-// little work per run. ResNet-50's 64- and 128-channel layers (0.6 and
-// 2.4 MiB) take the path; its 256-channel ones (9.4 MiB each, five of
-// them) measured 2× faster but would add 47 MiB, and its 512-channel
-// ones (36 MiB each) barely win.
-const winoMaxUBytes = 4 << 20
+// (the transforms are made at the first runs; runtime.Compile collects
+// the garbage of a large model's load first, so that they reuse it), and
+// a large one is streamed from memory for little work per run. ResNet-50's
+// 64-, 128- and 256-channel layers (0.6, 2.4 and 9.4 MiB) take the path;
+// its 512-channel ones (36 MiB each) barely win at batch 1.
+const winoMaxUBytes = 16 << 20
 
 // winoUBytes is the size of the transformed filter of c input and k
 // output channels.

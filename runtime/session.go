@@ -160,7 +160,30 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 	// Idle workers block without spinning; once the session is garbage,
 	// they end.
 	goruntime.AddCleanup(s, (*arenaPool).close, s.arenas)
+	if weightBytes(m.Graph) >= gcAfterCompileBytes {
+		// Decoding and the first of the two compilations leave garbage
+		// of about the model's size; collecting it now lets the first
+		// runs (which build transformed weights, see ops/conv_wino.go)
+		// reuse that memory instead of raising the process's peak.
+		goruntime.GC()
+	}
 	return s, nil
+}
+
+// gcAfterCompileBytes is the size of a model's initializers from which
+// Compile ends with a garbage collection: for smaller models the
+// collection would cost more time than it saves memory.
+const gcAfterCompileBytes = 16 << 20
+
+// weightBytes is the size of g's initializers.
+func weightBytes(g *graph.Graph) int {
+	n := 0
+	for _, t := range g.Initializers {
+		if t != nil {
+			n += t.Len() * t.DType().Size()
+		}
+	}
+	return n
 }
 
 // foldedGraph returns g with the nodes that compilation folded into
