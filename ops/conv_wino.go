@@ -79,8 +79,10 @@ func newConvWinoWeights(w *tensor.Tensor, a *convAttrs) *convWinoWeights {
 	if s[2] != 3 || s[3] != 3 || s[0] < winoMinChannels || s[1] < winoMinChannels {
 		return nil
 	}
-	if asm.SgemmImplementation() == "generic" {
-		return nil // the pure-Go F(2×2, 3×3) path of conv_winograd.go
+	if asm.SgemmImplementation() == "generic" || !asm.WinoAccelerated() {
+		// The pure-Go F(2×2, 3×3) path of conv_winograd.go serves the
+		// generic GEMM; without assembly transforms, im2col wins.
+		return nil
 	}
 	for _, v := range a.strides {
 		if v != 1 {

@@ -2,15 +2,8 @@
 
 package asm
 
-// Without assembly the convolution helpers are the Go references.
-
-func biasAct(rows, n int, src []float32, lds int, bias []float32, act *ConvAct, dst []float32, ldd int) {
-	biasActGo(rows, n, src, lds, bias, act, dst, ldd)
-}
-
-func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int, act *ConvAct, dst []float32, ldd int) {
-	biasSumActGo(rows, n, src, lds, bias, z, ldz, act, dst, ldd)
-}
+// Without assembly the convolution helpers are the Go references (the
+// epilogues biasAct and biasSumAct: conv_epi_noasm.go).
 
 func copyRuns(dst []float32, kb, np int, src []float32, rowOff, runs, panelStart []int32) {
 	copyRunsGo(dst, kb, np, src, rowOff, runs, panelStart)

@@ -17,10 +17,25 @@ var archSgemmImpls = []*sgemmImpl{
 	},
 }
 
-type tileFuncNEON = func(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
-
-var neonTiles = [...]tileFuncNEON{nil,
-	sgemmTileNEONx1, sgemmTileNEONx2, sgemmTileNEONx3, sgemmTileNEONx4, sgemmTileNEONx5, sgemmTileNEONx6}
+// callTileNEON runs the kernel for mm rows. A switch rather than a table
+// of funcs, so that (with the kernels' //go:noescape) the stack tile of
+// tileNEON stays on the stack.
+func callTileNEON(mm, k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha, beta float32) {
+	switch mm {
+	case 1:
+		sgemmTileNEONx1(k, a, lda, b, c, ldc, alpha, beta)
+	case 2:
+		sgemmTileNEONx2(k, a, lda, b, c, ldc, alpha, beta)
+	case 3:
+		sgemmTileNEONx3(k, a, lda, b, c, ldc, alpha, beta)
+	case 4:
+		sgemmTileNEONx4(k, a, lda, b, c, ldc, alpha, beta)
+	case 5:
+		sgemmTileNEONx5(k, a, lda, b, c, ldc, alpha, beta)
+	default:
+		sgemmTileNEONx6(k, a, lda, b, c, ldc, alpha, beta)
+	}
+}
 
 // tileNEON runs the kernel for mm rows; the kernels store all 32 columns,
 // so a panel with nn < 32 columns left goes through a tile on the stack.
@@ -32,7 +47,7 @@ func tileNEON(k int, a []float32, lda int, b []float32, c []float32, ldc int, al
 		panic("asm: bad tile")
 	}
 	if nn == panelN {
-		neonTiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
+		callTileNEON(mm, k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
 		return
 	}
 	var t [maxMR * panelN]float32
@@ -41,7 +56,7 @@ func tileNEON(k int, a []float32, lda int, b []float32, c []float32, ldc int, al
 			copy(t[i*panelN:i*panelN+nn], c[i*ldc:i*ldc+nn])
 		}
 	}
-	neonTiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), &t[0], panelN, alpha, beta)
+	callTileNEON(mm, k, unsafe.SliceData(a), lda, unsafe.SliceData(b), &t[0], panelN, alpha, beta)
 	for i := 0; i < mm; i++ {
 		copy(c[i*ldc:i*ldc+nn], t[i*panelN:i*panelN+nn])
 	}
@@ -49,9 +64,20 @@ func tileNEON(k int, a []float32, lda int, b []float32, c []float32, ldc int, al
 
 // Declarations of the kernels in sgemm_arm64.s.
 
+//go:noescape
 func sgemmTileNEONx1(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+//go:noescape
 func sgemmTileNEONx2(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+//go:noescape
 func sgemmTileNEONx3(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+//go:noescape
 func sgemmTileNEONx4(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+//go:noescape
 func sgemmTileNEONx5(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)
+
+//go:noescape
 func sgemmTileNEONx6(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32)

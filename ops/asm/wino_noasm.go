@@ -1,8 +1,11 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package asm
 
 // Without assembly the Winograd kernels are the Go references.
+
+// winoAsm is whether the Winograd kernels are assembly (WinoAccelerated).
+const winoAsm = false
 
 func blockChannels8(rows, w int, src []float32, planeStride, lds, planes int, dst []float32, ldd int) {
 	blockChannels8Go(rows, w, src, planeStride, lds, planes, dst, ldd)

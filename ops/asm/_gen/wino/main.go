@@ -3,7 +3,9 @@
 // F(4×4, 3×3) convolution on 8-channel-interleaved data (Go references and
 // the exported wrappers in ../../wino.go). Run it through `go generate` in
 // ops/asm; gen_test.go fails when the committed files differ from its
-// output.
+// output. With -arm64 and -epi it prints the arm64 NEON versions instead
+// (arm64.go): wino_arm64.s, and conv_epi_arm64.s, the convolution
+// epilogues BiasAct and BiasSumAct.
 //
 // Every element of a tile is one YMM register of eight channels, so the
 // transforms are vertical arithmetic: a column pass into a 32-byte
@@ -19,8 +21,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"math"
+	"os"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -51,7 +55,28 @@ func kc(name string) Mem {
 	panic("no constant " + name)
 }
 
+var (
+	arm64Out = flag.String("arm64", "", "write the arm64 Winograd kernels to `file` (instead of the amd64 output)")
+	epiOut   = flag.String("epi", "", "write the arm64 convolution epilogues to `file` (instead of the amd64 output)")
+)
+
 func main() {
+	flag.Parse()
+	if *arm64Out != "" || *epiOut != "" {
+		for _, w := range []struct {
+			path  string
+			write func(string) error
+		}{{*arm64Out, writeWinoARM64}, {*epiOut, writeEpiARM64}} {
+			if w.path == "" {
+				continue
+			}
+			if err := w.write(w.path); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
 	ConstraintExpr("!purego")
 	consts = GLOBL("winoConsts", RODATA|NOPTR)
 	for i, c := range constList {
