@@ -39,8 +39,8 @@ import (
 // largest logit; relative 1.3e-5 for logits above 1% of the largest).
 
 // winoBandBytes is about how many bytes of V and M (the transformed
-// inputs and the products) one band keeps; tests lower it.
-var winoBandBytes = 512 << 10
+// inputs and the products) one band keeps.
+const winoBandBytes = 512 << 10
 
 // winoBandMaxBytes bounds the bytes of V and M of a band.
 const winoBandMaxBytes = 4 << 20
@@ -247,6 +247,12 @@ func newConvWinoPlan(p *convPlan) *convWinoPlan {
 // newConvWinoPlanAny is newConvWinoPlan for any convolution that the path
 // can compute, whether or not it wins (for tests and benchmarks).
 func newConvWinoPlanAny(p *convPlan) *convWinoPlan {
+	return newConvWinoPlanBand(p, winoBandBytes)
+}
+
+// newConvWinoPlanBand is newConvWinoPlanAny with bands of about bandBytes
+// of V and M (tests use smaller ones).
+func newConvWinoPlanBand(p *convPlan, bandBytes int) *convWinoPlan {
 	g := p.g
 	q := &convWinoPlan{n: p.n, c: p.c, k: p.m, h: g.in[0], w: g.in[1], pt: g.pb[0], pl: g.pb[1],
 		oh: g.out[0], ow: g.out[1], none: asm.ConvActNone()}
@@ -257,7 +263,7 @@ func newConvWinoPlanAny(p *convPlan) *convWinoPlan {
 	// Bands that keep V and M in L2, or larger ones where U (streamed
 	// once per band) is large: about as many bytes of V and M per band
 	// as of U (cp·kp·36·4), within winoBandMaxBytes.
-	q.band = max(winoBandBytes/per, min(q.cp*q.kp/(q.cp+q.kp), winoBandMaxBytes/per))
+	q.band = max(bandBytes/per, min(q.cp*q.kp/(q.cp+q.kp), winoBandMaxBytes/per))
 	q.band = max(winoGemmRows, q.band/winoGemmRows*winoGemmRows)
 	if q.band >= q.tiles {
 		q.band = q.tiles
