@@ -46,13 +46,9 @@ func (p *PackedB) N() int { return p.n }
 // calls SgemmPacked(..., j1-j0, ..., p.Cols(j0, j1), ..., c[j0:], ldc).
 // j0 must be a multiple of ColAlign.
 func (p *PackedB) Cols(j0, j1 int) *PackedB {
-	if j0 < 0 || j1 > p.n || j0 > j1 || j0%panelN != 0 {
-		panic(fmt.Sprintf("asm.PackedB.Cols(%d, %d) of %d columns: j0 must be a multiple of %d", j0, j1, p.n, panelN))
-	}
-	q := *p
-	q.j0 += j0
-	q.n = j1 - j0
-	return &q
+	q := new(PackedB)
+	p.ColsTo(q, j0, j1)
+	return q
 }
 
 // ColAlign is the column granularity of PackedB.Cols.
@@ -81,19 +77,26 @@ func PackBInto(transB bool, k, n int, b []float32, ldb int, buf []float32) *Pack
 // each pack a part of the columns into one buf (not nil) together make
 // the whole PackedB, valid once all of them have returned.
 func PackBPart(transB bool, k, n int, b []float32, ldb int, buf []float32, j0, j1 int) *PackedB {
+	pb := new(PackedB)
+	packBPart(pb, transB, k, n, b, ldb, buf, j0, j1)
+	return pb
+}
+
+// packBPart is PackBPart into *dst; a nil buf gets a new aligned one.
+func packBPart(dst *PackedB, transB bool, k, n int, b []float32, ldb int, buf []float32, j0, j1 int) {
 	if k < 0 || n < 0 {
 		panic(fmt.Sprintf("asm.PackB: negative dimension k=%d n=%d", k, n))
 	}
 	if j0 < 0 || j1 > n || j0 > j1 || j0%panelN != 0 || j1 < n && j1%panelN != 0 {
 		panic(fmt.Sprintf("asm.PackBPart: columns %d..%d of %d: j0 and j1 < n must be multiples of %d", j0, j1, n, panelN))
 	}
-	pb := &PackedB{k: k, n: n, kcb: kBlock(k), npad: roundUp(n, panelN)}
+	*dst = PackedB{k: k, n: n, kcb: kBlock(k), npad: roundUp(n, panelN)}
 	if k == 0 || n == 0 {
-		return pb
+		return
 	}
 	checkB(transB, k, n, b, ldb)
 	if buf == nil {
-		pb.data = alignedFloats(k * pb.npad)
+		dst.data = alignedFloats(k * dst.npad)
 	} else {
 		if len(buf) < PackedBLen(k, n) {
 			panic(fmt.Sprintf("asm.PackBInto: buffer of %d floats for %d×%d (want %d)", len(buf), k, n, PackedBLen(k, n)))
@@ -102,16 +105,12 @@ func PackBPart(transB bool, k, n int, b []float32, ldb int, buf []float32, j0, j
 		if off != 0 {
 			off = 16 - off
 		}
-		pb.data = buf[off : off+k*pb.npad : off+k*pb.npad]
+		dst.data = buf[off : off+k*dst.npad : off+k*dst.npad]
 	}
-	if j0 == j1 {
-		return pb
+	for pc := 0; pc < k && j0 < j1; pc += dst.kcb {
+		kb := min(dst.kcb, k-pc)
+		packBBlock(transB, kb, j1-j0, b, ldb, pc, j0, dst.data[pc*dst.npad+j0*kb:])
 	}
-	for pc := 0; pc < k; pc += pb.kcb {
-		kb := min(pb.kcb, k-pc)
-		packBBlock(transB, kb, j1-j0, b, ldb, pc, j0, pb.data[pc*pb.npad+j0*kb:])
-	}
-	return pb
 }
 
 // SgemmPacked is Sgemm with op(B) packed by PackB: C = alpha*op(A)*B +
