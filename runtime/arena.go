@@ -251,7 +251,7 @@ func (a *arena) NewPooled(dt tensor.DType, n int, s ops.PoolShape) (*tensor.Tens
 	}
 	// data is the block's prefix of n elements of dt (n is the caller's
 	// element count of s).
-	t := a.hdrs.GetSized(dt, s.Slice(), n, data, tag)
+	t := a.hdrs.GetUnchecked(dt, s.Slice(), data, tag)
 	a.mu.Unlock()
 	return t, true, nil
 }

@@ -86,10 +86,9 @@ func (p *HeaderPool) Get(dt DType, shape []int, data any, tag any) (*Tensor, err
 	return p.get(dt, shape, data, tag), nil
 }
 
-// GetSized is Get for a caller that knows data to hold n elements of dt,
-// n being the element count of shape (it computed both), which it does
-// not check again.
-func (p *HeaderPool) GetSized(dt DType, shape []int, n int, data any, tag any) *Tensor {
+// GetUnchecked is Get for a caller that made data itself to hold the
+// elements of shape in dt, so that it need not be checked again.
+func (p *HeaderPool) GetUnchecked(dt DType, shape []int, data any, tag any) *Tensor {
 	return p.get(dt, shape, data, tag)
 }
 
