@@ -94,6 +94,14 @@ func newConvWinoWeights(w *tensor.Tensor, a *convAttrs) *convWinoWeights {
 			return nil
 		}
 	}
+	// Explicit pads outside what newConvWinoPlan takes would decline at
+	// every run (auto_pad gives 3×3 stride-1 pads of 0 or 1): keep the
+	// other paths' packed filter for them instead.
+	for _, v := range a.pads {
+		if v < 0 || v > 2 {
+			return nil
+		}
+	}
 	if winoUBytes(s[1], s[0]) > winoMaxUBytes {
 		return nil
 	}
