@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/onyxrt/onyx/graph"
 	"github.com/onyxrt/onyx/ops"
@@ -38,10 +40,20 @@ type program struct {
 	// outer lists slots whose value comes from an enclosing scope.
 	outer []int
 	steps []step
+	// prof, when not nil, accumulates each step's kernel time
+	// (Options.ProfileNodes; the top-level program only).
+	prof []stepTime
+}
+
+// stepTime is what a profiled program records of one step.
+type stepTime struct {
+	calls, nanos atomic.Int64
 }
 
 type step struct {
 	desc   string // `Conv node "conv1"`, for errors
+	node   string // the node's name
+	opType string
 	kernel ops.Kernel
 	in     []int // -1 for an omitted optional input
 	out    []int // -1 for an omitted optional output
@@ -166,7 +178,7 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 			c.unsupportedOps[op] = true
 			continue
 		}
-		st := step{desc: desc, scoped: len(n.Subgraphs()) > 0}
+		st := step{desc: desc, node: n.Name, opType: n.OpType, scoped: len(n.Subgraphs()) > 0}
 		b := &ops.Builder{
 			NodeName: n.Name, OpType: n.OpType, Domain: n.Domain,
 			Opset:     c.opset(n.Domain),
@@ -578,7 +590,15 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) (res
 			}
 		}
 		cur = i
+		var t0 time.Time
+		if p.prof != nil {
+			t0 = time.Now()
+		}
 		outs, err := st.kernel.Run(src, in)
+		if p.prof != nil {
+			p.prof[i].calls.Add(1)
+			p.prof[i].nanos.Add(int64(time.Since(t0)))
+		}
 		cur = -1
 		if err != nil {
 			err = fmt.Errorf("%s: %w", st.desc, err)

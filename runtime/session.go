@@ -63,6 +63,9 @@ type Options struct {
 	// DisableGraphPasses skips graph.Optimize (BatchNorm folding,
 	// transpose cancellation, dead-node removal).
 	DisableGraphPasses bool
+	// ProfileNodes makes the session time each node's kernel on every
+	// run (two clock reads per node), for Session.NodeTimes.
+	ProfileNodes bool
 }
 
 // Session is a compiled model, safe for concurrent use.
@@ -135,6 +138,9 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if opts.ProfileNodes {
+		prog.prof = make([]stepTime, len(prog.steps))
 	}
 	s = &Session{
 		inputs:  m.Graph.FeedInputs(),

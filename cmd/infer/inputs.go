@@ -153,7 +153,14 @@ func loadModel(path string) (*graph.Model, error) {
 // compileModel compiles m, formatting an unsupported-operator error as a
 // readable list.
 func compileModel(m *graph.Model, threads int) (*runtime.Session, error) {
-	sess, err := runtime.Compile(m, runtime.Options{Threads: threads, Registry: registry()})
+	return compileModelWith(m, runtime.Options{Threads: threads})
+}
+
+// compileModelWith is compileModel with more options (the registry is
+// always the CLI's).
+func compileModelWith(m *graph.Model, o runtime.Options) (*runtime.Session, error) {
+	o.Registry = registry()
+	sess, err := runtime.Compile(m, o)
 	if err != nil {
 		var u *runtime.UnsupportedError
 		if errors.As(err, &u) {

@@ -623,11 +623,33 @@ func TestBench(t *testing.T) {
 		assert.Contains(t, stdout, s)
 	}
 
+	// --nodes: the model's one node, with all of the nodes' time.
+	code, stdout, stderr = invoke(t, "bench", "--runs", "3", "--nodes", "5", "--json", add)
+	require.Equal(t, 0, code, stderr)
+	var rn struct {
+		Nodes []struct {
+			OpType string  `json:"op_type"`
+			MS     float64 `json:"ms_per_run"`
+			Share  float64 `json:"share"`
+		} `json:"nodes"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rn), stdout)
+	require.Len(t, rn.Nodes, 1)
+	assert.Equal(t, "Add", rn.Nodes[0].OpType)
+	assert.Equal(t, 1.0, rn.Nodes[0].Share)
+	assert.Positive(t, rn.Nodes[0].MS)
+	code, stdout, stderr = invoke(t, "bench", "--runs", "3", "--nodes", "5", add)
+	require.Equal(t, 0, code, stderr)
+	for _, s := range []string{"slowest nodes", "operator type (nodes)", "Add (1)", "100.0%"} {
+		assert.Contains(t, stdout, s)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		code int
 	}{
 		{[]string{"bench"}, 2},
+		{[]string{"bench", "--nodes", "-1", add}, 2},
 		{[]string{"bench", "--runs", "0", add}, 2},
 		{[]string{"bench", "--threads", "-1", add}, 2},
 		{[]string{"bench", "-h"}, 0},
