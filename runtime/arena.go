@@ -276,8 +276,8 @@ func (a *arena) ViewPooled(t *tensor.Tensor, s ops.PoolShape) (*tensor.Tensor, e
 // without binding. It reports whether it bound any.
 func (a *arena) bindOutputs(p *program, dsts, feeds []*tensor.Tensor) bool {
 	if a.bindSame(p, dsts, feeds) {
-		// The tensors of the previous run, whose storage has not moved:
-		// the same outputs are alone.
+		// The storage of the previous run's tensors: the same outputs
+		// are alone.
 		for i, ok := range a.bindLast.ok {
 			if ok {
 				a.dstOf[p.outputs[i]] = dsts[i]
@@ -288,8 +288,16 @@ func (a *arena) bindOutputs(p *program, dsts, feeds []*tensor.Tensor) bool {
 	bound := a.bindNew(p, dsts, feeds)
 	c := &a.bindLast
 	c.p, c.any = p, bound
-	c.dsts = append(c.dsts[:0], dsts...)
-	c.feeds = append(c.feeds[:0], feeds...)
+	c.dsts, c.feeds = c.dsts[:0], c.feeds[:0]
+	c.valid = true
+	for _, d := range dsts {
+		c.dsts = append(c.dsts, dstSpan(d))
+	}
+	for _, f := range feeds {
+		sp, ok := feedSpan(f)
+		c.feeds = append(c.feeds, sp)
+		c.valid = c.valid && ok
+	}
 	c.ok = c.ok[:0]
 	for i, d := range dsts {
 		c.ok = append(c.ok, bound && d != nil && a.dstOf[p.outputs[i]] == d)
@@ -298,28 +306,57 @@ func (a *arena) bindOutputs(p *program, dsts, feeds []*tensor.Tensor) bool {
 }
 
 // bindCache is what bindOutputs found for the bound tensors and feeds of
-// the last run that had any.
+// the last run that had any. It keeps their storage ranges, not the
+// tensors, so that the caller's tensors are not kept alive by the
+// session between runs: whether a bound tensor may receive its output in
+// place depends on those ranges alone.
 type bindCache struct {
 	p           *program
-	dsts, feeds []*tensor.Tensor
-	ok          []bool // by output: bound
+	dsts, feeds [][2]uintptr // storage [start, bytes) of each
+	ok          []bool       // by output: bound
 	any         bool
+	// valid is false when a feed is a sequence or an optional, whose
+	// elements' storage the ranges do not describe.
+	valid bool
 }
 
-// bindSame reports whether dsts and feeds are the tensors bindOutputs saw
-// last, for p, none of them a pooled header (whose storage may move).
+// dstSpan is the storage range bindNew looks at for a bound tensor: none
+// for nil and for values that are not tensors (never bound).
+func dstSpan(d *tensor.Tensor) [2]uintptr {
+	if d == nil || d.Kind() != tensor.KindTensor {
+		return [2]uintptr{}
+	}
+	lo, n := span(d.Data())
+	return [2]uintptr{lo, n}
+}
+
+// feedSpan is a feed's storage range; ok is false for a sequence or an
+// optional.
+func feedSpan(f *tensor.Tensor) (sp [2]uintptr, ok bool) {
+	if f == nil {
+		return sp, true
+	}
+	if f.Kind() != tensor.KindTensor {
+		return sp, false
+	}
+	lo, n := span(f.Data())
+	return [2]uintptr{lo, n}, true
+}
+
+// bindSame reports whether dsts and feeds have the storage that
+// bindOutputs saw last, for p.
 func (a *arena) bindSame(p *program, dsts, feeds []*tensor.Tensor) bool {
 	c := &a.bindLast
-	if c.p != p || len(c.dsts) != len(dsts) || len(c.feeds) != len(feeds) {
+	if !c.valid || c.p != p || len(c.dsts) != len(dsts) || len(c.feeds) != len(feeds) {
 		return false
 	}
 	for i, d := range dsts {
-		if d != c.dsts[i] || d != nil && d.Pooled() {
+		if dstSpan(d) != c.dsts[i] {
 			return false
 		}
 	}
 	for i, f := range feeds {
-		if f != c.feeds[i] || f != nil && f.Pooled() {
+		if sp, ok := feedSpan(f); !ok || sp != c.feeds[i] {
 			return false
 		}
 	}

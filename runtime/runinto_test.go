@@ -3,8 +3,10 @@ package runtime_test
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"sync"
 	"testing"
+	"weak"
 
 	"github.com/onyxrt/onyx/graph"
 	"github.com/onyxrt/onyx/ops"
@@ -278,4 +280,38 @@ func TestRunIntoBoundOutputsReadByLaterNodes(t *testing.T) {
 	require.NoError(t, s.RunInto(ctx, map[string]*tensor.Tensor{"x": fed}, outs))
 	assert.Equal(t, want["r"].Float32s(), fed.Float32s())
 	assert.Equal(t, want["n"].Float32s(), outs["n"].Float32s())
+}
+
+// TestSessionKeepsNoCallerTensors checks that after RunInto returns, the
+// session holds none of the caller's feeds and bound outputs: dropping
+// them frees them, though the session lives on.
+func TestSessionKeepsNoCallerTensors(t *testing.T) {
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprint("threads ", threads), func(t *testing.T) {
+			s, err := runtime.Compile(layoutModel(), runtime.Options{Threads: threads})
+			require.NoError(t, err)
+			ctx := context.Background()
+			var gone []weak.Pointer[tensor.Tensor]
+			func() {
+				feeds := layoutFeeds(5)
+				outs := map[string]*tensor.Tensor{}
+				for range 3 { // the second and later runs bind outputs
+					require.NoError(t, s.RunInto(ctx, feeds, outs))
+				}
+				for _, v := range feeds {
+					gone = append(gone, weak.Make(v))
+				}
+				for _, v := range outs {
+					gone = append(gone, weak.Make(v))
+				}
+			}()
+			goruntime.GC()
+			for i, w := range gone {
+				assert.Nil(t, w.Value(), "tensor %d is still reachable", i)
+			}
+			// The session still runs.
+			_, err = s.Run(ctx, layoutFeeds(2))
+			require.NoError(t, err)
+		})
+	}
 }
