@@ -27,8 +27,16 @@ import (
 // asm.SgemmPacked), transformed back with the bias and the activation
 // (asm.WinoOutput4x3) and de-interleaved into the output planes
 // (asm.UnblockChannels8), the summand Z of a FusedConv added after. The
-// kernels are those of ops/asm/wino*.go (assembly on amd64, Go
+// kernels are those of ops/asm/wino*.go (assembly on amd64 and arm64, Go
 // references elsewhere).
+//
+// The same machinery runs the Winograd F(3×3, 4×4) convolution of 4×4
+// filters (stride 1, where asm.Wino3x4Accelerated): the same 6×6 input
+// tiles and input transform (now 3 columns apart), the same 36 GEMMs, a
+// 6×4 filter transform G and a 3×6 output transform Aᵀ (asm/wino3x4.go),
+// 3×3 output tiles: 36 multiplies per channel pair for 9 outputs instead
+// of 144. The plan's m (output tile size) and r (filter size) are 4 and 3
+// or 3 and 4.
 //
 // The transforms round worse than a direct sum (the input transform
 // scales by up to 5 and the output one by up to 8): on random normal data
@@ -37,6 +45,9 @@ import (
 // ResNet-50 with its weights and input (six layers on this path) the
 // logits differ from the im2col path's by at most 1.6e-5 (3e-7 of the
 // largest logit; relative 1.3e-5 for logits above 1% of the largest).
+// F(3×3, 4×4) measures up to about 3e-6 of the sum of |terms| (the
+// direct sum about 6e-7): on the Keras MNIST CNN's 4×4 layers with
+// random inputs about 3e-6 of the largest output.
 
 // winoBandBytes is about how many bytes of V and M (the transformed
 // inputs and the products) one band keeps.
@@ -54,6 +65,7 @@ const winoGemmRows = 6
 // that takes the path runs.
 type convWinoWeights struct {
 	w    *tensor.Tensor
+	r    int // the filter size (3 or 4)
 	once sync.Once
 	u    *winoFilter
 }
@@ -69,14 +81,15 @@ type winoFilter struct {
 }
 
 // newConvWinoWeights returns the lazily transformed filter of w (nil:
-// none), when w is a constant float32 filter (K×C×3×3) that the path may
-// use with attributes a.
+// none), when w is a constant float32 filter (K×C×3×3, or K×C×4×4 where
+// asm.Wino3x4Accelerated) that the path may use with attributes a.
 func newConvWinoWeights(w *tensor.Tensor, a *convAttrs) *convWinoWeights {
 	if w == nil || w.DType() != tensor.Float32 || w.Rank() != 4 || a.group != 1 {
 		return nil
 	}
 	s := w.Shape()
-	if s[2] != 3 || s[3] != 3 || s[0] < winoMinChannels || s[1] < winoMinChannels {
+	r := s[2]
+	if s[3] != r || !winoFilterSize(r) || s[0] < winoMinChannels || s[1] < winoMinChannels {
 		return nil
 	}
 	if asm.SgemmImplementation() == "generic" || !asm.WinoAccelerated() {
@@ -95,8 +108,8 @@ func newConvWinoWeights(w *tensor.Tensor, a *convAttrs) *convWinoWeights {
 		}
 	}
 	// Explicit pads outside what newConvWinoPlan takes would decline at
-	// every run (auto_pad gives 3×3 stride-1 pads of 0 or 1): keep the
-	// other paths' packed filter for them instead.
+	// every run (auto_pad gives 3×3 stride-1 pads of 0 or 1, 4×4 ones 1
+	// and 2): keep the other paths' packed filter for them instead.
 	for _, v := range a.pads {
 		if v < 0 || v > 2 {
 			return nil
@@ -105,16 +118,24 @@ func newConvWinoWeights(w *tensor.Tensor, a *convAttrs) *convWinoWeights {
 	if winoUBytes(s[1], s[0]) > winoMaxUBytes {
 		return nil
 	}
-	return &convWinoWeights{w: w}
+	return &convWinoWeights{w: w, r: r}
 }
 
-// winoMaxUBytes bounds the size of a transformed filter (4 times the
-// filter's): the memory it costs must stay small against the model's
-// (the transforms are made at the first runs; runtime.Compile collects
-// the garbage of a large model's load first, so that they reuse it), and
-// a large one is streamed from memory for little work per run. ResNet-50's
-// 64-, 128- and 256-channel layers (0.6, 2.4 and 9.4 MiB) take the path;
-// its 512-channel ones (36 MiB each) barely win at batch 1.
+// winoFilterSize reports whether filters of r×r have a Winograd path
+// here: 3 (F(4×4, 3×3)) always, 4 (F(3×3, 4×4)) where its kernels are
+// assembly.
+func winoFilterSize(r int) bool {
+	return r == 3 || r == 4 && asm.Wino3x4Accelerated()
+}
+
+// winoMaxUBytes bounds the size of a transformed filter (4 times a 3×3
+// filter's, 2.25 times a 4×4 one's): the memory it costs must stay small
+// against the model's (the transforms are made at the first runs;
+// runtime.Compile collects the garbage of a large model's load first, so
+// that they reuse it), and a large one is streamed from memory for little
+// work per run. ResNet-50's 64-, 128- and 256-channel layers (0.6, 2.4
+// and 9.4 MiB) take the path; its 512-channel ones (36 MiB each) barely
+// win at batch 1.
 const winoMaxUBytes = 16 << 20
 
 // winoUBytes is the size of the transformed filter of c input and k
@@ -127,35 +148,40 @@ func winoUBytes(c, k int) int {
 func (ww *convWinoWeights) filter() *winoFilter {
 	ww.once.Do(func() {
 		s := ww.w.Shape()
-		ww.u = newWinoFilter(ww.w.Float32s(), s[0], s[1])
+		ww.u = newWinoFilterR(ww.w.Float32s(), s[0], s[1], ww.r)
 	})
 	return ww.u
 }
 
-// newWinoFilter transforms w (k×c×3×3) and packs U. Each U[ξ] is a
-// linear combination of the nine taps of each filter, (G ⊗ G)[ξ], summed
-// in float64 and rounded once as asm.WinoFilter4x3 does; computing one ξ
-// at a time needs only a cp×kp matrix of scratch before it is packed.
-func newWinoFilter(w []float32, k, c int) *winoFilter {
+// newWinoFilter transforms w (k×c×3×3) and packs U (newWinoFilterR).
+func newWinoFilter(w []float32, k, c int) *winoFilter { return newWinoFilterR(w, k, c, 3) }
+
+// newWinoFilterR transforms w (k×c×r×r, r = 3 or 4) and packs U. Each
+// U[ξ] is a linear combination of the r² taps of each filter, (G ⊗ G)[ξ],
+// summed in float64 and rounded once as asm.WinoFilter4x3 and
+// asm.WinoFilter3x4 do; computing one ξ at a time needs only a cp×kp
+// matrix of scratch before it is packed.
+func newWinoFilterR(w []float32, k, c, r int) *winoFilter {
 	f := &winoFilter{c: c, k: k, cp: roundUpInt(c, 8), kp: roundUpInt(k, 8)}
 	cp, kp := f.cp, f.kp
 	buf := getScratch[float32](cp * kp)
 	defer putScratch(buf)
 	t := *buf
 	clear(t)
-	var coef [36][9]float64
+	rr := r * r
+	var coef [36][16]float64
 	for xi := range 36 {
-		for tap := range 9 {
-			coef[xi][tap] = winoFilterCoef(xi, tap)
+		for tap := range rr {
+			coef[xi][tap] = winoFilterCoefR(r, xi, tap)
 		}
 	}
 	per := asm.PackedBLen(cp, kp)
 	data := make([]float32, 36*per)
-	var taps [9]int
-	var cs [9]float64
+	var taps [16]int
+	var cs [16]float64
 	for xi := range 36 {
 		nz := 0
-		for tap, v := range coef[xi] {
+		for tap, v := range coef[xi][:rr] {
 			if v != 0 {
 				taps[nz], cs[nz] = tap, v
 				nz++
@@ -163,7 +189,7 @@ func newWinoFilter(w []float32, k, c int) *winoFilter {
 		}
 		for oc := 0; oc < k; oc++ {
 			for ci := 0; ci < c; ci++ {
-				g := w[(oc*c+ci)*9 : (oc*c+ci)*9+9]
+				g := w[(oc*c+ci)*rr : (oc*c+ci)*rr+rr]
 				var s float64
 				for i := range nz {
 					s += cs[i] * float64(g[taps[i]])
@@ -181,6 +207,24 @@ func newWinoFilter(w []float32, k, c int) *winoFilter {
 		}
 	}
 	return f
+}
+
+// winoFilterCoefR is the weight of tap (r·a+b) of an r×r filter in U[ξ]
+// (ξ = 6i+j): G[i][a]·G[j][b], with the G of asm.WinoFilter4x3 (r = 3) or
+// asm.WinoFilter3x4 (r = 4).
+func winoFilterCoefR(r, xi, tap int) float64 {
+	if r == 3 {
+		return winoFilterCoef(xi, tap)
+	}
+	g := [6][4]float64{
+		{1.0 / 4, 0, 0, 0},
+		{-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
+		{-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6},
+		{1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3},
+		{1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3},
+		{0, 0, 0, 1},
+	}
+	return g[xi/6][tap/4] * g[xi%6][tap%4]
 }
 
 // winoFilterCoef is the weight of tap (3a+b) of a filter in U[ξ] (ξ =
@@ -205,6 +249,7 @@ const winoMinChannels = 16
 // input shape: tiles, bands and buffer strides. It is built once per
 // shape and then only read.
 type convWinoPlan struct {
+	m, r     int // output tile size and filter size: 4 and 3, or 3 and 4
 	n, c, k  int
 	h, w     int
 	pt, pl   int // top and left padding
@@ -227,7 +272,7 @@ type convWinoPlan struct {
 type winoBufs struct {
 	v, m []float32 // a band's transformed inputs and products
 	blk  []float32 // an interleaved input tile row (6 rows)
-	out  []float32 // an interleaved output tile row (4 rows)
+	out  []float32 // an interleaved output tile row (m rows)
 	bias []float32 // the bias of a last block of fewer than 8 channels (8)
 }
 
@@ -236,7 +281,7 @@ type winoBufs struct {
 // GEMM measured faster).
 func newConvWinoPlan(p *convPlan) *convWinoPlan {
 	g := p.g
-	if p.group != 1 || len(g.in) != 2 || g.k[0] != 3 || g.k[1] != 3 || g.s[0] != 1 || g.s[1] != 1 ||
+	if p.group != 1 || len(g.in) != 2 || g.k[0] != g.k[1] || !winoFilterSize(g.k[0]) || g.s[0] != 1 || g.s[1] != 1 ||
 		g.d[0] != 1 || g.d[1] != 1 || p.n == 0 || p.outSize == 0 || p.c < winoMinChannels || p.m < winoMinChannels {
 		return nil
 	}
@@ -262,9 +307,12 @@ func newConvWinoPlanAny(p *convPlan) *convWinoPlan {
 // of V and M (tests use smaller ones).
 func newConvWinoPlanBand(p *convPlan, bandBytes int) *convWinoPlan {
 	g := p.g
-	q := &convWinoPlan{n: p.n, c: p.c, k: p.m, h: g.in[0], w: g.in[1], pt: g.pb[0], pl: g.pb[1],
+	q := &convWinoPlan{m: 4, r: 3, n: p.n, c: p.c, k: p.m, h: g.in[0], w: g.in[1], pt: g.pb[0], pl: g.pb[1],
 		oh: g.out[0], ow: g.out[1], none: asm.ConvActNone()}
-	q.th, q.tw = (q.oh+3)/4, (q.ow+3)/4
+	if g.k[0] == 4 {
+		q.m, q.r = 3, 4
+	}
+	q.th, q.tw = (q.oh+q.m-1)/q.m, (q.ow+q.m-1)/q.m
 	q.tiles = q.n * q.th * q.tw
 	q.cp, q.kp = roundUpInt(q.c, 8), roundUpInt(q.k, 8)
 	per := 36 * 4 * (q.cp + q.kp) // bytes of V and M per tile
@@ -283,9 +331,9 @@ func newConvWinoPlanBand(p *convPlan, bandBytes int) *convWinoPlan {
 	q.bands = (q.tiles + q.band - 1) / q.band
 	q.ldv = winoStride(q.band * q.cp)
 	q.ldm = winoStride(q.band * q.kp)
-	q.ldb = (4*q.tw + 2) * 8
-	q.slot = 36*(q.ldv+q.ldm) + 6*q.ldb + 4*q.tw*32 + 16
-	q.macs = q.n * q.k * q.c * 9 * p.outSize
+	q.ldb = (q.m*q.tw + 6 - q.m) * 8
+	q.slot = 36*(q.ldv+q.ldm) + 6*q.ldb + q.m*q.tw*q.m*8 + 16
+	q.macs = q.n * q.k * q.c * q.r * q.r * p.outSize
 	return q
 }
 
@@ -304,7 +352,8 @@ func winoStride(n int) int {
 // with at least 16 channels in and out was faster on it than on the
 // position-major or im2col paths (BenchmarkConvWinoLayers: 1.4× to 3×
 // less CPU time on one thread, from the 16-channel 32×32 layer to
-// ResNet-50's 56×56×64; the 512-channel 7×7 layer only about even), so
+// ResNet-50's 56×56×64; the 512-channel 7×7 layer only about even; with
+// 4×4 filters 2× to 3.5× less, the 16-channel 8×8 layer about even), so
 // only the transform's size limits it (winoMaxUBytes).
 func winoWins(q *convWinoPlan) bool {
 	return winoUBytes(q.c, q.k) <= winoMaxUBytes
@@ -334,7 +383,7 @@ func (q *convWinoPlan) bufs(scratch []float32, i int) winoBufs {
 	b.v, s = s[:36*q.ldv], s[36*q.ldv:]
 	b.m, s = s[:36*q.ldm], s[36*q.ldm:]
 	b.blk, s = s[:6*q.ldb], s[6*q.ldb:]
-	b.out, s = s[:4*q.tw*32], s[4*q.tw*32:]
+	b.out, s = s[:q.m*q.tw*q.m*8], s[q.m*q.tw*q.m*8:]
 	b.bias = s[:8]
 	return b
 }
@@ -493,8 +542,8 @@ func (j *winoJob) band(bufs *winoBufs, t0, t1 int, us *[36]*asm.PackedB, k0, k1 
 // interleaved input rows.
 func (j *winoJob) inputSegment(blk []float32, img, ty, tx0, n int, v []float32) {
 	q := j.q
-	wseg := 4*n + 2
-	iy0, ix0 := 4*ty-q.pt, 4*tx0-q.pl
+	wseg := q.m*n + 6 - q.m
+	iy0, ix0 := q.m*ty-q.pt, q.m*tx0-q.pl
 	rlo, rhi := max(0, -iy0), min(6, q.h-iy0)
 	clo, chi := max(0, -ix0), min(wseg, q.w-ix0)
 	// Zero what lies outside the image; BlockChannels8 writes the rest
@@ -521,7 +570,11 @@ func (j *winoJob) inputSegment(blk []float32, img, ty, tx0, n int, v []float32) 
 			src := j.x[(img*q.c+cb)*plane+(iy0+rlo)*q.w+ix0+clo:]
 			asm.BlockChannels8(rhi-rlo, chi-clo, src, plane, q.w, planes, blk[rlo*q.ldb+clo*8:], q.ldb)
 		}
-		asm.WinoInput4x3(n, blk, q.ldb, v[cb:], q.ldv, q.cp)
+		if q.m == 4 {
+			asm.WinoInput4x3(n, blk, q.ldb, v[cb:], q.ldv, q.cp)
+		} else {
+			asm.WinoInput3x4(n, blk, q.ldb, v[cb:], q.ldv, q.cp)
+		}
 	}
 }
 
@@ -532,9 +585,9 @@ func (j *winoJob) inputSegment(blk []float32, img, ty, tx0, n int, v []float32) 
 func (j *winoJob) outputSegment(bufs *winoBufs, img, ty, tx0, n int, m []float32, k0, k1 int) {
 	q := j.q
 	plane := q.oh * q.ow
-	rows := min(4, q.oh-4*ty)
-	cols := min(4*n, q.ow-4*tx0)
-	ldo := 4 * q.tw * 8
+	rows := min(q.m, q.oh-q.m*ty)
+	cols := min(q.m*n, q.ow-q.m*tx0)
+	ldo := q.m * q.tw * 8
 	act := j.act
 	if j.z != nil || j.actIdentity {
 		act = nil
@@ -551,8 +604,12 @@ func (j *winoJob) outputSegment(bufs *winoBufs, img, ty, tx0, n int, m []float32
 				bias = bufs.bias
 			}
 		}
-		asm.WinoOutput4x3(n, m[kb:], q.ldm, q.kp, bias, act, out, ldo)
-		off := (img*q.k+kb)*plane + 4*ty*q.ow + 4*tx0
+		if q.m == 4 {
+			asm.WinoOutput4x3(n, m[kb:], q.ldm, q.kp, bias, act, out, ldo)
+		} else {
+			asm.WinoOutput3x4(n, m[kb:], q.ldm, q.kp, bias, act, out, ldo)
+		}
+		off := (img*q.k+kb)*plane + q.m*ty*q.ow + q.m*tx0
 		asm.UnblockChannels8(rows, cols, out, ldo, j.y[off:], plane, q.ow, planes)
 		if j.z != nil {
 			for l := range planes {

@@ -20,8 +20,13 @@ func winoRef(n, c, h, w, k, pt, pl, oh, ow int, x, wt, bias, z []float32, act *a
 	return y, scale
 }
 
-// winoConvRef is the float64 convolution alone and the sums of |x·w|.
+// winoConvRef is the float64 convolution alone and the sums of |x·w|; the
+// filter wt is k×c×3×3 or k×c×4×4.
 func winoConvRef(n, c, h, w, k, pt, pl, oh, ow int, x, wt []float32) (y, scale []float64) {
+	r := 3
+	if len(wt) == k*c*16 {
+		r = 4
+	}
 	y = make([]float64, n*k*oh*ow)
 	scale = make([]float64, len(y))
 	for img := 0; img < n; img++ {
@@ -30,17 +35,17 @@ func winoConvRef(n, c, h, w, k, pt, pl, oh, ow int, x, wt []float32) (y, scale [
 				for ox := 0; ox < ow; ox++ {
 					var s, a float64
 					for ci := 0; ci < c; ci++ {
-						for i := 0; i < 3; i++ {
+						for i := 0; i < r; i++ {
 							iy := oy + i - pt
 							if iy < 0 || iy >= h {
 								continue
 							}
-							for j := 0; j < 3; j++ {
+							for j := 0; j < r; j++ {
 								ix := ox + j - pl
 								if ix < 0 || ix >= w {
 									continue
 								}
-								v := float64(x[((img*c+ci)*h+iy)*w+ix]) * float64(wt[((oc*c+ci)*3+i)*3+j])
+								v := float64(x[((img*c+ci)*h+iy)*w+ix]) * float64(wt[((oc*c+ci)*r+i)*r+j])
 								s += v
 								a += math.Abs(v)
 							}
@@ -121,28 +126,67 @@ var winoCases = []winoCase{
 	{1, 128, 14, 14, 128, 1, 1, 1, 1}, // a ResNet-like layer
 }
 
+// winoCases3x4 are the F(3×3, 4×4) cases: 4×4 filters, outputs that are
+// and are not multiples of 3.
+var winoCases3x4 = []winoCase{
+	{4, 32, 28, 28, 32, 1, 1, 2, 2}, // the Keras MNIST CNN's second layer
+	{4, 32, 14, 14, 64, 1, 1, 2, 2}, // its third
+	{4, 64, 14, 14, 64, 1, 1, 2, 2}, // its fourth
+	{1, 16, 7, 9, 24, 1, 1, 2, 2},   // ragged
+	{2, 19, 11, 6, 21, 0, 0, 0, 0},  // no padding, odd channels, batch 2
+	{3, 17, 5, 13, 33, 2, 1, 1, 2},  // asymmetric pads
+	{1, 40, 12, 12, 70, 1, 2, 2, 1}, // K not a multiple of 8, > one panel
+	{1, 16, 4, 4, 16, 0, 0, 0, 0},   // one output
+	{1, 16, 2, 2, 16, 2, 2, 2, 2},   // all padding around
+	{1, 16, 1, 20, 16, 2, 1, 1, 2},  // a single input row
+	{1, 64, 20, 20, 64, 1, 1, 2, 2}, // band boundaries inside tile rows
+	{2, 33, 15, 16, 65, 1, 1, 2, 2}, // odd everything
+	{1, 128, 9, 9, 128, 1, 1, 2, 2}, // deep
+	{5, 16, 3, 3, 32, 1, 1, 2, 2},   // many small images
+	{1, 16, 31, 5, 16, 2, 2, 1, 1},  // tall
+	{3, 24, 10, 11, 40, 1, 1, 2, 2}, // several images per band
+	{1, 16, 5, 5, 256, 1, 1, 2, 2},  // many output channels
+	{1, 160, 6, 6, 16, 1, 1, 2, 2},  // many input channels, K = 16
+	{2, 48, 13, 13, 56, 0, 0, 0, 0}, // no padding, 10×10 outputs
+	{1, 24, 17, 17, 24, 1, 1, 1, 1}, // symmetric pads, 16×16 outputs
+}
+
 // TestConvWino checks the Winograd path against a float64 direct
 // convolution: awkward shapes, padding, bias or none, activations, a
-// summand, one to three threads, bands of several sizes.
+// summand, one to three threads, bands of several sizes, 3×3 and 4×4
+// filters.
 func TestConvWino(t *testing.T) {
+	for _, fs := range []int{3, 4} {
+		t.Run(fmt.Sprintf("r=%d", fs), func(t *testing.T) { testConvWino(t, fs) })
+	}
+}
+
+func testConvWino(t *testing.T, fs int) {
 	acts := []asm.ConvAct{asm.ConvActNone(), {Lo: 0, Hi: float32(math.Inf(1))}, {Lo: -0.5, Hi: 0.5}, {Leaky: true, Alpha: 0.1}}
 	r := rand.New(rand.NewSource(3))
 	worst := 0.0
+	cases := winoCases
+	if fs == 4 {
+		cases = winoCases3x4
+	}
 	for _, budget := range []int{winoBandBytes, 40 << 10} {
-		for i, c := range winoCases {
+		for i, c := range cases {
 			if budget != winoBandBytes && c.n*c.h*c.w*c.c > 1<<17 {
 				continue // the large ones once
 			}
 			a := convAttrs{spatialAttrs: spatialAttrs{pads: []int{c.pt, c.pl, c.pb, c.pr}, autoPad: "NOTSET"}, group: 1}
-			xs, ws := []int{c.n, c.c, c.h, c.w}, []int{c.k, c.c, 3, 3}
+			xs, ws := []int{c.n, c.c, c.h, c.w}, []int{c.k, c.c, fs, fs}
 			p, err := a.plan(xs, ws)
 			if err != nil {
 				t.Fatalf("%+v: %v", c, err)
 			}
 			q := newConvWinoPlanBand(p, budget)
+			if q.r != fs {
+				t.Fatalf("%+v: plan for %d×%d filters, want %d", c, q.r, q.r, fs)
+			}
 			x, w := randSlice32(r, prod(xs)), randSlice32(r, prod(ws))
 			bias, zf := randSlice32(r, c.k), randSlice32(r, prod(p.outShape()))
-			u := newWinoFilter(w, c.k, c.c)
+			u := newWinoFilterR(w, c.k, c.c, fs)
 			oh, ow := p.g.out[0], p.g.out[1]
 			conv, convScale := winoConvRef(c.n, c.c, c.h, c.w, c.k, c.pt, c.pl, oh, ow, x, w)
 			for threads := 1; threads <= 3; threads++ {
@@ -195,11 +239,16 @@ func TestConvWinoKernel(t *testing.T) {
 		t.Skip("the generic GEMM keeps the F(2×2, 3×3) path")
 	}
 	r := rand.New(rand.NewSource(4))
-	for _, c := range []winoCase{
-		{1, 64, 22, 22, 64, 1, 1, 1, 1},
-		{2, 48, 13, 15, 40, 0, 1, 2, 1},
+	for _, c := range []struct {
+		winoCase
+		fs int
+	}{
+		{winoCase{1, 64, 22, 22, 64, 1, 1, 1, 1}, 3},
+		{winoCase{2, 48, 13, 15, 40, 0, 1, 2, 1}, 3},
+		{winoCase{4, 32, 28, 28, 32, 1, 1, 2, 2}, 4},
+		{winoCase{2, 40, 13, 15, 24, 2, 1, 0, 2}, 4},
 	} {
-		xs, ws := []int{c.n, c.c, c.h, c.w}, []int{c.k, c.c, 3, 3}
+		xs, ws := []int{c.n, c.c, c.h, c.w}, []int{c.k, c.c, c.fs, c.fs}
 		a := convAttrs{spatialAttrs: spatialAttrs{pads: []int{c.pt, c.pl, c.pb, c.pr}, autoPad: "NOTSET"}, group: 1}
 		p, err := a.plan(xs, ws)
 		if err != nil {
@@ -322,29 +371,39 @@ func TestConvWinoAllocs(t *testing.T) {
 	}
 }
 
-// TestWinoFilterCoef checks newWinoFilter's packed U (taken out row by
-// row with a product by a unit vector) against asm.WinoFilter4x3.
+// TestWinoFilterCoef checks newWinoFilterR's packed U (taken out row by
+// row with a product by a unit vector) against asm.WinoFilter4x3 (3×3
+// filters) and asm.WinoFilter3x4 (4×4).
 func TestWinoFilterCoef(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
 	const k, c = 40, 20
-	w := randSlice32(r, k*c*9)
-	f := newWinoFilter(w, k, c)
-	e := make([]float32, f.cp)
-	row := make([]float32, f.kp)
-	for ci := 0; ci < c; ci++ {
-		clear(e)
-		e[ci] = 1
-		for xi := range 36 {
-			asm.SgemmPacked(false, 1, f.kp, f.cp, 1, e, f.cp, f.whole[xi], 0, row, f.kp)
-			for oc := 0; oc < f.kp; oc++ {
-				var u [36]float32
-				if oc < k {
-					var g [9]float32
-					copy(g[:], w[(oc*c+ci)*9:])
-					asm.WinoFilter4x3(&g, &u)
-				}
-				if d := math.Abs(float64(row[oc] - u[xi])); d > 1e-7*(1+math.Abs(float64(u[xi]))) {
-					t.Fatalf("filter (%d, %d) ξ=%d: %v, WinoFilter4x3 %v", oc, ci, xi, row[oc], u[xi])
+	for _, fs := range []int{3, 4} {
+		rr := fs * fs
+		w := randSlice32(r, k*c*rr)
+		f := newWinoFilterR(w, k, c, fs)
+		e := make([]float32, f.cp)
+		row := make([]float32, f.kp)
+		for ci := 0; ci < c; ci++ {
+			clear(e)
+			e[ci] = 1
+			for xi := range 36 {
+				asm.SgemmPacked(false, 1, f.kp, f.cp, 1, e, f.cp, f.whole[xi], 0, row, f.kp)
+				for oc := 0; oc < f.kp; oc++ {
+					var u [36]float32
+					if oc < k {
+						if fs == 3 {
+							var g [9]float32
+							copy(g[:], w[(oc*c+ci)*rr:])
+							asm.WinoFilter4x3(&g, &u)
+						} else {
+							var g [16]float32
+							copy(g[:], w[(oc*c+ci)*rr:])
+							asm.WinoFilter3x4(&g, &u)
+						}
+					}
+					if d := math.Abs(float64(row[oc] - u[xi])); d > 1e-7*(1+math.Abs(float64(u[xi]))) {
+						t.Fatalf("r=%d: filter (%d, %d) ξ=%d: %v, the asm transform %v", fs, oc, ci, xi, row[oc], u[xi])
+					}
 				}
 			}
 		}

@@ -87,3 +87,32 @@ func winoOutput4x3(nt int, src []float32, ldxi, ldt int, bias []float32, act *Co
 	}
 	winoOutput4x3AVX2(nt, unsafe.SliceData(src), ldxi, ldt, bp, lo, hi, alpha, mode, unsafe.SliceData(dst), ldd)
 }
+
+// wino3x4Asm is whether the F(3×3, 4×4) kernels are assembly
+// (Wino3x4Accelerated).
+var wino3x4Asm = convAVX2
+
+func winoInput3x4(nt int, src []float32, lds int, dst []float32, ldxi, ldt int) {
+	if !convAVX2 {
+		winoInput3x4Go(nt, src, lds, dst, ldxi, ldt)
+		return
+	}
+	winoInput3x4AVX2(nt, unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldxi, ldt)
+}
+
+func winoOutput3x4(nt int, src []float32, ldxi, ldt int, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	if !convAVX2 {
+		winoOutput3x4Go(nt, src, ldxi, ldt, bias, act, dst, ldd)
+		return
+	}
+	var bp *float32
+	if bias != nil {
+		bp = unsafe.SliceData(bias)
+	}
+	mode := 2
+	var lo, hi, alpha float32
+	if act != nil {
+		mode, lo, hi, alpha = act.mode(), act.Lo, act.Hi, act.Alpha
+	}
+	winoOutput3x4AVX2(nt, unsafe.SliceData(src), ldxi, ldt, bp, lo, hi, alpha, mode, unsafe.SliceData(dst), ldd)
+}

@@ -1298,6 +1298,1045 @@ out_tile_none:
 	VZEROUPPER
 	RET
 
+// func winoInput3x4AVX2(nt int, src *float32, lds int, dst *float32, ldxi int, ldt int)
+// Requires: AVX, FMA3
+TEXT ·winoInput3x4AVX2(SB), $1184-48
+	MOVQ    nt+0(FP), AX
+	MOVQ    src+8(FP), CX
+	MOVQ    lds+16(FP), DX
+	MOVQ    dst+24(FP), BX
+	MOVQ    ldxi+32(FP), SI
+	MOVQ    ldt+40(FP), DI
+	SHLQ    $0x02, DX
+	SHLQ    $0x02, SI
+	SHLQ    $0x02, DI
+	LEAQ    (DX)(DX*2), R8
+	LEAQ    (DX)(DX*4), R9
+	LEAQ    (SI)(SI*2), R10
+	LEAQ    (R10)(R10*1), R11
+	LEAQ    (SP), R12
+	ADDQ    $0x1f, R12
+	ANDQ    $-32, R12
+	VMOVUPS winoConsts<>+32(SB), Y0
+
+in_tile:
+	// Column pass: tmp[i][j] = (Bᵀ d)[i][j].
+	VMOVUPS      (CX), Y1
+	VMOVUPS      (CX)(DX*1), Y2
+	VMOVUPS      (CX)(DX*2), Y3
+	VMOVUPS      (CX)(R8*1), Y4
+	VMOVUPS      (CX)(DX*4), Y5
+	VMOVUPS      (CX)(R9*1), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVAPS      Y1, (R12)
+	VMOVAPS      Y2, 192(R12)
+	VMOVAPS      Y4, 384(R12)
+	VMOVAPS      Y8, 576(R12)
+	VMOVAPS      Y5, 768(R12)
+	VMOVAPS      Y6, 960(R12)
+	VMOVUPS      32(CX), Y1
+	VMOVUPS      32(CX)(DX*1), Y2
+	VMOVUPS      32(CX)(DX*2), Y3
+	VMOVUPS      32(CX)(R8*1), Y4
+	VMOVUPS      32(CX)(DX*4), Y5
+	VMOVUPS      32(CX)(R9*1), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVAPS      Y1, 32(R12)
+	VMOVAPS      Y2, 224(R12)
+	VMOVAPS      Y4, 416(R12)
+	VMOVAPS      Y8, 608(R12)
+	VMOVAPS      Y5, 800(R12)
+	VMOVAPS      Y6, 992(R12)
+	VMOVUPS      64(CX), Y1
+	VMOVUPS      64(CX)(DX*1), Y2
+	VMOVUPS      64(CX)(DX*2), Y3
+	VMOVUPS      64(CX)(R8*1), Y4
+	VMOVUPS      64(CX)(DX*4), Y5
+	VMOVUPS      64(CX)(R9*1), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVAPS      Y1, 64(R12)
+	VMOVAPS      Y2, 256(R12)
+	VMOVAPS      Y4, 448(R12)
+	VMOVAPS      Y8, 640(R12)
+	VMOVAPS      Y5, 832(R12)
+	VMOVAPS      Y6, 1024(R12)
+	VMOVUPS      96(CX), Y1
+	VMOVUPS      96(CX)(DX*1), Y2
+	VMOVUPS      96(CX)(DX*2), Y3
+	VMOVUPS      96(CX)(R8*1), Y4
+	VMOVUPS      96(CX)(DX*4), Y5
+	VMOVUPS      96(CX)(R9*1), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVAPS      Y1, 96(R12)
+	VMOVAPS      Y2, 288(R12)
+	VMOVAPS      Y4, 480(R12)
+	VMOVAPS      Y8, 672(R12)
+	VMOVAPS      Y5, 864(R12)
+	VMOVAPS      Y6, 1056(R12)
+	VMOVUPS      128(CX), Y1
+	VMOVUPS      128(CX)(DX*1), Y2
+	VMOVUPS      128(CX)(DX*2), Y3
+	VMOVUPS      128(CX)(R8*1), Y4
+	VMOVUPS      128(CX)(DX*4), Y5
+	VMOVUPS      128(CX)(R9*1), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVAPS      Y1, 128(R12)
+	VMOVAPS      Y2, 320(R12)
+	VMOVAPS      Y4, 512(R12)
+	VMOVAPS      Y8, 704(R12)
+	VMOVAPS      Y5, 896(R12)
+	VMOVAPS      Y6, 1088(R12)
+	VMOVUPS      160(CX), Y1
+	VMOVUPS      160(CX)(DX*1), Y2
+	VMOVUPS      160(CX)(DX*2), Y3
+	VMOVUPS      160(CX)(R8*1), Y4
+	VMOVUPS      160(CX)(DX*4), Y5
+	VMOVUPS      160(CX)(R9*1), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVAPS      Y1, 160(R12)
+	VMOVAPS      Y2, 352(R12)
+	VMOVAPS      Y4, 544(R12)
+	VMOVAPS      Y8, 736(R12)
+	VMOVAPS      Y5, 928(R12)
+	VMOVAPS      Y6, 1120(R12)
+
+	// Row pass: dst[ξ = 6i+j] = (tmp B)[i][j].
+	MOVQ         BX, R13
+	LEAQ         (BX)(R10*1), R14
+	VMOVAPS      (R12), Y1
+	VMOVAPS      32(R12), Y2
+	VMOVAPS      64(R12), Y3
+	VMOVAPS      96(R12), Y4
+	VMOVAPS      128(R12), Y5
+	VMOVAPS      160(R12), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVUPS      Y1, (R13)
+	VMOVUPS      Y2, (R13)(SI*1)
+	VMOVUPS      Y4, (R13)(SI*2)
+	VMOVUPS      Y8, (R14)
+	VMOVUPS      Y5, (R14)(SI*1)
+	VMOVUPS      Y6, (R14)(SI*2)
+	ADDQ         R11, R13
+	ADDQ         R11, R14
+	VMOVAPS      192(R12), Y1
+	VMOVAPS      224(R12), Y2
+	VMOVAPS      256(R12), Y3
+	VMOVAPS      288(R12), Y4
+	VMOVAPS      320(R12), Y5
+	VMOVAPS      352(R12), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVUPS      Y1, (R13)
+	VMOVUPS      Y2, (R13)(SI*1)
+	VMOVUPS      Y4, (R13)(SI*2)
+	VMOVUPS      Y8, (R14)
+	VMOVUPS      Y5, (R14)(SI*1)
+	VMOVUPS      Y6, (R14)(SI*2)
+	ADDQ         R11, R13
+	ADDQ         R11, R14
+	VMOVAPS      384(R12), Y1
+	VMOVAPS      416(R12), Y2
+	VMOVAPS      448(R12), Y3
+	VMOVAPS      480(R12), Y4
+	VMOVAPS      512(R12), Y5
+	VMOVAPS      544(R12), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVUPS      Y1, (R13)
+	VMOVUPS      Y2, (R13)(SI*1)
+	VMOVUPS      Y4, (R13)(SI*2)
+	VMOVUPS      Y8, (R14)
+	VMOVUPS      Y5, (R14)(SI*1)
+	VMOVUPS      Y6, (R14)(SI*2)
+	ADDQ         R11, R13
+	ADDQ         R11, R14
+	VMOVAPS      576(R12), Y1
+	VMOVAPS      608(R12), Y2
+	VMOVAPS      640(R12), Y3
+	VMOVAPS      672(R12), Y4
+	VMOVAPS      704(R12), Y5
+	VMOVAPS      736(R12), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVUPS      Y1, (R13)
+	VMOVUPS      Y2, (R13)(SI*1)
+	VMOVUPS      Y4, (R13)(SI*2)
+	VMOVUPS      Y8, (R14)
+	VMOVUPS      Y5, (R14)(SI*1)
+	VMOVUPS      Y6, (R14)(SI*2)
+	ADDQ         R11, R13
+	ADDQ         R11, R14
+	VMOVAPS      768(R12), Y1
+	VMOVAPS      800(R12), Y2
+	VMOVAPS      832(R12), Y3
+	VMOVAPS      864(R12), Y4
+	VMOVAPS      896(R12), Y5
+	VMOVAPS      928(R12), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVUPS      Y1, (R13)
+	VMOVUPS      Y2, (R13)(SI*1)
+	VMOVUPS      Y4, (R13)(SI*2)
+	VMOVUPS      Y8, (R14)
+	VMOVUPS      Y5, (R14)(SI*1)
+	VMOVUPS      Y6, (R14)(SI*2)
+	ADDQ         R11, R13
+	ADDQ         R11, R14
+	VMOVAPS      960(R12), Y1
+	VMOVAPS      992(R12), Y2
+	VMOVAPS      1024(R12), Y3
+	VMOVAPS      1056(R12), Y4
+	VMOVAPS      1088(R12), Y5
+	VMOVAPS      1120(R12), Y6
+	VSUBPS       Y3, Y5, Y7
+	VSUBPS       Y3, Y1, Y1
+	VFMADD213PS  Y7, Y0, Y1
+	VFNMADD231PS Y0, Y3, Y5
+	VSUBPS       Y2, Y4, Y3
+	VSUBPS       Y4, Y6, Y6
+	VFNMADD231PS Y0, Y2, Y4
+	VADDPS       Y4, Y5, Y2
+	VSUBPS       Y4, Y5, Y4
+	VMULPS       winoConsts<>+0(SB), Y3, Y5
+	VADDPS       Y5, Y7, Y8
+	VSUBPS       Y5, Y7, Y5
+	VFNMADD231PS Y0, Y3, Y6
+	VMOVUPS      Y1, (R13)
+	VMOVUPS      Y2, (R13)(SI*1)
+	VMOVUPS      Y4, (R13)(SI*2)
+	VMOVUPS      Y8, (R14)
+	VMOVUPS      Y5, (R14)(SI*1)
+	VMOVUPS      Y6, (R14)(SI*2)
+	ADDQ         $0x00000060, CX
+	ADDQ         DI, BX
+	DECQ         AX
+	JNZ          in_tile
+	VZEROUPPER
+	RET
+
+// func winoOutput3x4AVX2(nt int, src *float32, ldxi int, ldt int, bias *float32, lo float32, hi float32, alpha float32, mode int, dst *float32, ldd int)
+// Requires: AVX, FMA3
+TEXT ·winoOutput3x4AVX2(SB), $608-80
+	MOVQ  bias+32(FP), AX
+	TESTQ AX, AX
+	JNZ   out_bias
+	LEAQ  winoConsts<>+96(SB), AX
+
+out_bias:
+	VMOVUPS      (AX), Y0
+	MOVQ         mode+56(FP), AX
+	CMPQ         AX, $0x01
+	JE           out_leaky
+	JA           out_none
+	VBROADCASTSS lo+40(FP), Y1
+	VBROADCASTSS hi+44(FP), Y2
+	MOVQ         nt+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         ldxi+16(FP), DX
+	MOVQ         ldt+24(FP), BX
+	MOVQ         dst+64(FP), SI
+	MOVQ         ldd+72(FP), DI
+	SHLQ         $0x02, DX
+	SHLQ         $0x02, BX
+	SHLQ         $0x02, DI
+	LEAQ         (DX)(DX*2), R8
+	ADDQ         R8, R8
+	LEAQ         (R8)(R8*2), R9
+	LEAQ         (SP), R10
+	ADDQ         $0x1f, R10
+	ANDQ         $-32, R10
+
+out_tile_clamp:
+	// Column pass: tmp[i][j] = (Aᵀ m)[i][j].
+	MOVQ        CX, R11
+	LEAQ        (CX)(R9*1), R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, (R10)
+	VMOVAPS     Y4, 192(R10)
+	VMOVAPS     Y9, 384(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 32(R10)
+	VMOVAPS     Y4, 224(R10)
+	VMOVAPS     Y9, 416(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 64(R10)
+	VMOVAPS     Y4, 256(R10)
+	VMOVAPS     Y9, 448(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 96(R10)
+	VMOVAPS     Y4, 288(R10)
+	VMOVAPS     Y9, 480(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 128(R10)
+	VMOVAPS     Y4, 320(R10)
+	VMOVAPS     Y9, 512(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 160(R10)
+	VMOVAPS     Y4, 352(R10)
+	VMOVAPS     Y9, 544(R10)
+
+	// Row pass, bias and activation: dst[i][j] = act((tmp A)[i][j] + bias).
+	VMOVAPS     (R10), Y3
+	VMOVAPS     32(R10), Y4
+	VMOVAPS     64(R10), Y5
+	VMOVAPS     96(R10), Y6
+	VMOVAPS     128(R10), Y7
+	VMOVAPS     160(R10), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VADDPS      Y0, Y3, Y3
+	VMAXPS      Y3, Y1, Y3
+	VMINPS      Y3, Y2, Y3
+	VMOVUPS     Y3, (SI)
+	VADDPS      Y0, Y4, Y4
+	VMAXPS      Y4, Y1, Y4
+	VMINPS      Y4, Y2, Y4
+	VMOVUPS     Y4, 32(SI)
+	VADDPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y1, Y9
+	VMINPS      Y9, Y2, Y9
+	VMOVUPS     Y9, 64(SI)
+	VMOVAPS     192(R10), Y3
+	VMOVAPS     224(R10), Y4
+	VMOVAPS     256(R10), Y5
+	VMOVAPS     288(R10), Y6
+	VMOVAPS     320(R10), Y7
+	VMOVAPS     352(R10), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VADDPS      Y0, Y3, Y3
+	VMAXPS      Y3, Y1, Y3
+	VMINPS      Y3, Y2, Y3
+	VMOVUPS     Y3, (SI)(DI*1)
+	VADDPS      Y0, Y4, Y4
+	VMAXPS      Y4, Y1, Y4
+	VMINPS      Y4, Y2, Y4
+	VMOVUPS     Y4, 32(SI)(DI*1)
+	VADDPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y1, Y9
+	VMINPS      Y9, Y2, Y9
+	VMOVUPS     Y9, 64(SI)(DI*1)
+	VMOVAPS     384(R10), Y3
+	VMOVAPS     416(R10), Y4
+	VMOVAPS     448(R10), Y5
+	VMOVAPS     480(R10), Y6
+	VMOVAPS     512(R10), Y7
+	VMOVAPS     544(R10), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VADDPS      Y0, Y3, Y3
+	VMAXPS      Y3, Y1, Y3
+	VMINPS      Y3, Y2, Y3
+	VMOVUPS     Y3, (SI)(DI*2)
+	VADDPS      Y0, Y4, Y4
+	VMAXPS      Y4, Y1, Y4
+	VMINPS      Y4, Y2, Y4
+	VMOVUPS     Y4, 32(SI)(DI*2)
+	VADDPS      Y0, Y9, Y9
+	VMAXPS      Y9, Y1, Y9
+	VMINPS      Y9, Y2, Y9
+	VMOVUPS     Y9, 64(SI)(DI*2)
+	ADDQ        BX, CX
+	ADDQ        $0x00000060, SI
+	DECQ        AX
+	JNZ         out_tile_clamp
+	VZEROUPPER
+	RET
+
+out_leaky:
+	VBROADCASTSS alpha+48(FP), Y1
+	VXORPS       Y2, Y2, Y2
+	MOVQ         nt+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         ldxi+16(FP), DX
+	MOVQ         ldt+24(FP), BX
+	MOVQ         dst+64(FP), SI
+	MOVQ         ldd+72(FP), DI
+	SHLQ         $0x02, DX
+	SHLQ         $0x02, BX
+	SHLQ         $0x02, DI
+	LEAQ         (DX)(DX*2), R8
+	ADDQ         R8, R8
+	LEAQ         (R8)(R8*2), R9
+	LEAQ         (SP), R10
+	ADDQ         $0x1f, R10
+	ANDQ         $-32, R10
+
+out_tile_leaky:
+	// Column pass: tmp[i][j] = (Aᵀ m)[i][j].
+	MOVQ        CX, R11
+	LEAQ        (CX)(R9*1), R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, (R10)
+	VMOVAPS     Y4, 192(R10)
+	VMOVAPS     Y9, 384(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 32(R10)
+	VMOVAPS     Y4, 224(R10)
+	VMOVAPS     Y9, 416(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 64(R10)
+	VMOVAPS     Y4, 256(R10)
+	VMOVAPS     Y9, 448(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 96(R10)
+	VMOVAPS     Y4, 288(R10)
+	VMOVAPS     Y9, 480(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 128(R10)
+	VMOVAPS     Y4, 320(R10)
+	VMOVAPS     Y9, 512(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y3
+	VMOVUPS     (R11)(R8*1), Y4
+	VMOVUPS     (R11)(R8*2), Y5
+	VMOVUPS     (R12), Y6
+	VMOVUPS     (R12)(R8*1), Y7
+	VMOVUPS     (R12)(R8*2), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VMOVAPS     Y3, 160(R10)
+	VMOVAPS     Y4, 352(R10)
+	VMOVAPS     Y9, 544(R10)
+
+	// Row pass, bias and activation: dst[i][j] = act((tmp A)[i][j] + bias).
+	VMOVAPS     (R10), Y3
+	VMOVAPS     32(R10), Y4
+	VMOVAPS     64(R10), Y5
+	VMOVAPS     96(R10), Y6
+	VMOVAPS     128(R10), Y7
+	VMOVAPS     160(R10), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VADDPS      Y0, Y3, Y3
+	VCMPPS      $0x01, Y2, Y3, Y5
+	VMULPS      Y1, Y3, Y6
+	VBLENDVPS   Y5, Y6, Y3, Y3
+	VMOVUPS     Y3, (SI)
+	VADDPS      Y0, Y4, Y4
+	VCMPPS      $0x01, Y2, Y4, Y3
+	VMULPS      Y1, Y4, Y5
+	VBLENDVPS   Y3, Y5, Y4, Y4
+	VMOVUPS     Y4, 32(SI)
+	VADDPS      Y0, Y9, Y9
+	VCMPPS      $0x01, Y2, Y9, Y3
+	VMULPS      Y1, Y9, Y4
+	VBLENDVPS   Y3, Y4, Y9, Y9
+	VMOVUPS     Y9, 64(SI)
+	VMOVAPS     192(R10), Y3
+	VMOVAPS     224(R10), Y4
+	VMOVAPS     256(R10), Y5
+	VMOVAPS     288(R10), Y6
+	VMOVAPS     320(R10), Y7
+	VMOVAPS     352(R10), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VADDPS      Y0, Y3, Y3
+	VCMPPS      $0x01, Y2, Y3, Y5
+	VMULPS      Y1, Y3, Y6
+	VBLENDVPS   Y5, Y6, Y3, Y3
+	VMOVUPS     Y3, (SI)(DI*1)
+	VADDPS      Y0, Y4, Y4
+	VCMPPS      $0x01, Y2, Y4, Y3
+	VMULPS      Y1, Y4, Y5
+	VBLENDVPS   Y3, Y5, Y4, Y4
+	VMOVUPS     Y4, 32(SI)(DI*1)
+	VADDPS      Y0, Y9, Y9
+	VCMPPS      $0x01, Y2, Y9, Y3
+	VMULPS      Y1, Y9, Y4
+	VBLENDVPS   Y3, Y4, Y9, Y9
+	VMOVUPS     Y9, 64(SI)(DI*1)
+	VMOVAPS     384(R10), Y3
+	VMOVAPS     416(R10), Y4
+	VMOVAPS     448(R10), Y5
+	VMOVAPS     480(R10), Y6
+	VMOVAPS     512(R10), Y7
+	VMOVAPS     544(R10), Y8
+	VADDPS      Y5, Y4, Y9
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y6, Y5
+	VSUBPS      Y7, Y6, Y6
+	VADDPS      Y9, Y3, Y3
+	VADDPS      Y5, Y3, Y3
+	VFMADD231PS winoConsts<>+0(SB), Y6, Y4
+	VFMADD231PS winoConsts<>+32(SB), Y5, Y9
+	VADDPS      Y8, Y9, Y9
+	VADDPS      Y0, Y3, Y3
+	VCMPPS      $0x01, Y2, Y3, Y5
+	VMULPS      Y1, Y3, Y6
+	VBLENDVPS   Y5, Y6, Y3, Y3
+	VMOVUPS     Y3, (SI)(DI*2)
+	VADDPS      Y0, Y4, Y4
+	VCMPPS      $0x01, Y2, Y4, Y3
+	VMULPS      Y1, Y4, Y5
+	VBLENDVPS   Y3, Y5, Y4, Y4
+	VMOVUPS     Y4, 32(SI)(DI*2)
+	VADDPS      Y0, Y9, Y9
+	VCMPPS      $0x01, Y2, Y9, Y3
+	VMULPS      Y1, Y9, Y4
+	VBLENDVPS   Y3, Y4, Y9, Y9
+	VMOVUPS     Y9, 64(SI)(DI*2)
+	ADDQ        BX, CX
+	ADDQ        $0x00000060, SI
+	DECQ        AX
+	JNZ         out_tile_leaky
+	VZEROUPPER
+	RET
+
+out_none:
+	MOVQ nt+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ ldxi+16(FP), DX
+	MOVQ ldt+24(FP), BX
+	MOVQ dst+64(FP), SI
+	MOVQ ldd+72(FP), DI
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	SHLQ $0x02, DI
+	LEAQ (DX)(DX*2), R8
+	ADDQ R8, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SP), R10
+	ADDQ $0x1f, R10
+	ANDQ $-32, R10
+
+out_tile_none:
+	// Column pass: tmp[i][j] = (Aᵀ m)[i][j].
+	MOVQ        CX, R11
+	LEAQ        (CX)(R9*1), R12
+	VMOVUPS     (R11), Y1
+	VMOVUPS     (R11)(R8*1), Y2
+	VMOVUPS     (R11)(R8*2), Y3
+	VMOVUPS     (R12), Y4
+	VMOVUPS     (R12)(R8*1), Y5
+	VMOVUPS     (R12)(R8*2), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VMOVAPS     Y1, (R10)
+	VMOVAPS     Y2, 192(R10)
+	VMOVAPS     Y7, 384(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y1
+	VMOVUPS     (R11)(R8*1), Y2
+	VMOVUPS     (R11)(R8*2), Y3
+	VMOVUPS     (R12), Y4
+	VMOVUPS     (R12)(R8*1), Y5
+	VMOVUPS     (R12)(R8*2), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VMOVAPS     Y1, 32(R10)
+	VMOVAPS     Y2, 224(R10)
+	VMOVAPS     Y7, 416(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y1
+	VMOVUPS     (R11)(R8*1), Y2
+	VMOVUPS     (R11)(R8*2), Y3
+	VMOVUPS     (R12), Y4
+	VMOVUPS     (R12)(R8*1), Y5
+	VMOVUPS     (R12)(R8*2), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VMOVAPS     Y1, 64(R10)
+	VMOVAPS     Y2, 256(R10)
+	VMOVAPS     Y7, 448(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y1
+	VMOVUPS     (R11)(R8*1), Y2
+	VMOVUPS     (R11)(R8*2), Y3
+	VMOVUPS     (R12), Y4
+	VMOVUPS     (R12)(R8*1), Y5
+	VMOVUPS     (R12)(R8*2), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VMOVAPS     Y1, 96(R10)
+	VMOVAPS     Y2, 288(R10)
+	VMOVAPS     Y7, 480(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y1
+	VMOVUPS     (R11)(R8*1), Y2
+	VMOVUPS     (R11)(R8*2), Y3
+	VMOVUPS     (R12), Y4
+	VMOVUPS     (R12)(R8*1), Y5
+	VMOVUPS     (R12)(R8*2), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VMOVAPS     Y1, 128(R10)
+	VMOVAPS     Y2, 320(R10)
+	VMOVAPS     Y7, 512(R10)
+	ADDQ        DX, R11
+	ADDQ        DX, R12
+	VMOVUPS     (R11), Y1
+	VMOVUPS     (R11)(R8*1), Y2
+	VMOVUPS     (R11)(R8*2), Y3
+	VMOVUPS     (R12), Y4
+	VMOVUPS     (R12)(R8*1), Y5
+	VMOVUPS     (R12)(R8*2), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VMOVAPS     Y1, 160(R10)
+	VMOVAPS     Y2, 352(R10)
+	VMOVAPS     Y7, 544(R10)
+
+	// Row pass, bias and activation: dst[i][j] = act((tmp A)[i][j] + bias).
+	VMOVAPS     (R10), Y1
+	VMOVAPS     32(R10), Y2
+	VMOVAPS     64(R10), Y3
+	VMOVAPS     96(R10), Y4
+	VMOVAPS     128(R10), Y5
+	VMOVAPS     160(R10), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VADDPS      Y0, Y1, Y1
+	VMOVUPS     Y1, (SI)
+	VADDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, 32(SI)
+	VADDPS      Y0, Y7, Y7
+	VMOVUPS     Y7, 64(SI)
+	VMOVAPS     192(R10), Y1
+	VMOVAPS     224(R10), Y2
+	VMOVAPS     256(R10), Y3
+	VMOVAPS     288(R10), Y4
+	VMOVAPS     320(R10), Y5
+	VMOVAPS     352(R10), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VADDPS      Y0, Y1, Y1
+	VMOVUPS     Y1, (SI)(DI*1)
+	VADDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, 32(SI)(DI*1)
+	VADDPS      Y0, Y7, Y7
+	VMOVUPS     Y7, 64(SI)(DI*1)
+	VMOVAPS     384(R10), Y1
+	VMOVAPS     416(R10), Y2
+	VMOVAPS     448(R10), Y3
+	VMOVAPS     480(R10), Y4
+	VMOVAPS     512(R10), Y5
+	VMOVAPS     544(R10), Y6
+	VADDPS      Y3, Y2, Y7
+	VSUBPS      Y3, Y2, Y2
+	VADDPS      Y5, Y4, Y3
+	VSUBPS      Y5, Y4, Y4
+	VADDPS      Y7, Y1, Y1
+	VADDPS      Y3, Y1, Y1
+	VFMADD231PS winoConsts<>+0(SB), Y4, Y2
+	VFMADD231PS winoConsts<>+32(SB), Y3, Y7
+	VADDPS      Y6, Y7, Y7
+	VADDPS      Y0, Y1, Y1
+	VMOVUPS     Y1, (SI)(DI*2)
+	VADDPS      Y0, Y2, Y2
+	VMOVUPS     Y2, 32(SI)(DI*2)
+	VADDPS      Y0, Y7, Y7
+	VMOVUPS     Y7, 64(SI)(DI*2)
+	ADDQ        BX, CX
+	ADDQ        $0x00000060, SI
+	DECQ        AX
+	JNZ         out_tile_none
+	VZEROUPPER
+	RET
+
 // func blockChannels8AVX2x1(rows int, w int, src *float32, planeStride int, lds int, dst *float32, ldd int)
 // Requires: AVX
 TEXT ·blockChannels8AVX2x1(SB), NOSPLIT, $0-56

@@ -145,3 +145,37 @@ func winoOutput4x3(nt int, src []float32, ldxi, ldt int, bias []float32, act *Co
 	}
 	winoOutput4x3NEON(nt, unsafe.SliceData(src), ldxi, ldt, bp, lo, hi, alpha, neonActMode(act), unsafe.SliceData(dst), ldd)
 }
+
+// wino3x4Asm is whether the F(3×3, 4×4) kernels are assembly
+// (Wino3x4Accelerated).
+var wino3x4Asm = neonKernels
+
+//go:noescape
+func winoInput3x4NEON(nt int, src *float32, lds int, dst *float32, ldxi int, ldt int)
+
+//go:noescape
+func winoOutput3x4NEON(nt int, src *float32, ldxi int, ldt int, bias *float32, lo float32, hi float32, alpha float32, mode int, dst *float32, ldd int)
+
+func winoInput3x4(nt int, src []float32, lds int, dst []float32, ldxi, ldt int) {
+	if !neonKernels {
+		winoInput3x4Go(nt, src, lds, dst, ldxi, ldt)
+		return
+	}
+	winoInput3x4NEON(nt, unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldxi, ldt)
+}
+
+func winoOutput3x4(nt int, src []float32, ldxi, ldt int, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	if !neonKernels {
+		winoOutput3x4Go(nt, src, ldxi, ldt, bias, act, dst, ldd)
+		return
+	}
+	var bp *float32
+	if bias != nil {
+		bp = unsafe.SliceData(bias)
+	}
+	var lo, hi, alpha float32
+	if act != nil {
+		lo, hi, alpha = act.Lo, act.Hi, act.Alpha
+	}
+	winoOutput3x4NEON(nt, unsafe.SliceData(src), ldxi, ldt, bp, lo, hi, alpha, neonActMode(act), unsafe.SliceData(dst), ldd)
+}

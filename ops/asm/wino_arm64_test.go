@@ -4,11 +4,14 @@ package asm
 
 import "testing"
 
-// TestWinoAcceleratedARM64 checks that the NEON Winograd kernels are
-// chosen unless INFER_KERNELS=generic chose the generic SGEMM.
+// TestWinoAcceleratedARM64 checks that the NEON Winograd kernels (of
+// both F(4×4, 3×3) and F(3×3, 4×4)) are chosen unless INFER_KERNELS=generic chose the generic SGEMM.
 func TestWinoAcceleratedARM64(t *testing.T) {
 	if got, want := WinoAccelerated(), SgemmImplementation() != "generic"; got != want {
 		t.Errorf("WinoAccelerated() = %v with SGEMM %q, want %v", got, SgemmImplementation(), want)
+	}
+	if got, want := Wino3x4Accelerated(), SgemmImplementation() != "generic"; got != want {
+		t.Errorf("Wino3x4Accelerated() = %v with SGEMM %q, want %v", got, SgemmImplementation(), want)
 	}
 }
 

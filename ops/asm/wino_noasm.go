@@ -22,3 +22,15 @@ func winoInput4x3(nt int, src []float32, lds int, dst []float32, ldxi, ldt int) 
 func winoOutput4x3(nt int, src []float32, ldxi, ldt int, bias []float32, act *ConvAct, dst []float32, ldd int) {
 	winoOutput4x3Go(nt, src, ldxi, ldt, bias, act, dst, ldd)
 }
+
+// wino3x4Asm is whether the F(3×3, 4×4) kernels are assembly
+// (Wino3x4Accelerated).
+const wino3x4Asm = false
+
+func winoInput3x4(nt int, src []float32, lds int, dst []float32, ldxi, ldt int) {
+	winoInput3x4Go(nt, src, lds, dst, ldxi, ldt)
+}
+
+func winoOutput3x4(nt int, src []float32, ldxi, ldt int, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	winoOutput3x4Go(nt, src, ldxi, ldt, bias, act, dst, ldd)
+}

@@ -10,6 +10,12 @@ func winoInput4x3AVX2(nt int, src *float32, lds int, dst *float32, ldxi int, ldt
 // winoOutput4x3AVX2 is winoOutput4x3Go for nt >= 1 (strides in floats).
 func winoOutput4x3AVX2(nt int, src *float32, ldxi int, ldt int, bias *float32, lo float32, hi float32, alpha float32, mode int, dst *float32, ldd int)
 
+// winoInput3x4AVX2 is winoInput3x4Go for nt >= 1 (strides in floats).
+func winoInput3x4AVX2(nt int, src *float32, lds int, dst *float32, ldxi int, ldt int)
+
+// winoOutput3x4AVX2 is winoOutput3x4Go for nt >= 1 (strides in floats).
+func winoOutput3x4AVX2(nt int, src *float32, ldxi int, ldt int, bias *float32, lo float32, hi float32, alpha float32, mode int, dst *float32, ldd int)
+
 // blockChannels8AVX2x1 is blockChannels8Go for 1 planes, rows, w >= 1 (strides in floats).
 func blockChannels8AVX2x1(rows int, w int, src *float32, planeStride int, lds int, dst *float32, ldd int)
 

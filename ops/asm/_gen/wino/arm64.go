@@ -139,6 +139,22 @@ func outTNEON(m [6]int, o [4]int, two, four, eight int) []string {
 	}
 }
 
+// outT3NEON is the 1-D output transform y = Aᵀ m of F(3, 4) (winoOut3)
+// from m (clobbered) into o, with two and four holding those constants.
+func outT3NEON(m [6]int, o [3]int, two, four int) []string {
+	return []string{
+		fadd(o[2], m[1], m[2]), // a = m1 + m2
+		fsub(o[1], m[1], m[2]), // b = m1 - m2
+		fsub(m[1], m[3], m[4]), // d = m3 - m4
+		fadd(m[4], m[3], m[4]), // c = m3 + m4
+		fadd(o[0], m[0], o[2]), // m0 + a
+		fmla(o[1], m[1], two),  // y1 = b + 2*d
+		fmla(o[2], m[4], four), // a + 4*c
+		fadd(o[0], o[0], m[4]), // y0 = m0 + a + c
+		fadd(o[2], o[2], m[5]), // y2 = a + 4*c + m5
+	}
+}
+
 // Activation modes of the NEON kernels (neonActMode in the Go code).
 const (
 	modeClamp = 0 // min(max(v, lo), hi) as the references compare
@@ -210,8 +226,10 @@ func writeWinoARM64(path string) error {
 		e.line("DATA winoNegZeroNEON<>+%d(SB)/4, $0x80000000", 4*i)
 	}
 	e.line("GLOBL winoNegZeroNEON<>(SB), RODATA|NOPTR, $32")
-	winoInputNEON(e)
-	winoOutputNEON(e)
+	winoInputNEON(e, "winoInput4x3NEON", 4)
+	winoOutputNEON(e, "winoOutput4x3NEON", 4)
+	winoInputNEON(e, "winoInput3x4NEON", 3)
+	winoOutputNEON(e, "winoOutput3x4NEON", 3)
 	for p := 1; p <= 8; p++ {
 		blockNEON(e, p)
 	}
@@ -234,15 +252,15 @@ func dupConst(e *emitter, v int, b uint32, text string) {
 	e.ins(fmt.Sprintf("MOVD $0x%08x, R12 // %s", b, text), fmt.Sprintf("VDUP R12, V%d.S4", v))
 }
 
-// winoInputNEON emits winoInput4x3NEON: per tile a column pass over
-// pairs of columns (6 rows × 4 registers, four transforms, two at a time)
-// into tmp (6×6 vectors), then a row pass (one row of 12 registers, two
-// transforms) storing ξ = 6i+j at stride ldxi.
+// winoInputNEON emits the input transform fn of tiles step columns
+// apart (winoInput4x3NEON: 4, winoInput3x4NEON: 3): per tile a column
+// pass over pairs of columns (6 rows × 4 registers, four transforms, two
+// at a time) into tmp (6×6 vectors), then a row pass (one row of 12
+// registers, two transforms) storing ξ = 6i+j at stride ldxi.
 //
 // Registers: R0 nt, R1 src tile, R2 lds, R3 dst tile, R4 ldxi, R5 ldt
 // (bytes), R6 tmp, R7/R8/R9 pointers, R10 192 (a tmp row); V31 = 4.
-func winoInputNEON(e *emitter) {
-	const fn = "winoInput4x3NEON"
+func winoInputNEON(e *emitter, fn string, step int) {
 	e.line("")
 	e.line("// func %s(nt int, src *float32, lds int, dst *float32, ldxi int, ldt int)", fn)
 	e.line("TEXT ·%s(SB), 0, $1152-48", fn)
@@ -300,23 +318,25 @@ func winoInputNEON(e *emitter) {
 			e.ins(fmt.Sprintf("VST1.P %s, (R8)(R4)", regs(2*j, 2)))
 		}
 	}
-	e.ins("ADD $128, R1", "ADD R5, R3", "SUBS $1, R0", "BNE "+fn+"_tile", "RET")
+	e.ins(fmt.Sprintf("ADD $%d, R1", 32*step), "ADD R5, R3", "SUBS $1, R0", "BNE "+fn+"_tile", "RET")
 }
 
-// winoOutputNEON emits winoOutput4x3NEON: per tile a column pass (one
-// column of 6 vectors, two transforms) into tmp (4×6 vectors), then a row
-// pass (a row of 12 registers, two transforms) with bias, activation and
-// the stores of a 4-vector output row. One tile loop per activation mode.
+// winoOutputNEON emits the output transform fn into m×m tiles m columns
+// apart (winoOutput4x3NEON: 4, winoOutput3x4NEON: 3): per tile a column
+// pass (one column of 6 vectors, two transforms) into tmp (m×6 vectors),
+// then a row pass (a row of 12 registers, two transforms) with bias,
+// activation and the stores of an m-vector output row. One tile loop per
+// activation mode.
 //
 // Registers: R0 nt, R1 src tile, R2 ldxi, R3 ldt, R4 dst tile, R5 ldd
 // (bytes), R6 tmp, R7 column pointer, R8 6*ldxi, R9 tmp pointer, R10 192,
 // R11 output row, R12 scratch, R13 next column; V20..V22 = 2, 4, 8, V23 lo
 // or alpha, V24 hi, V26/V27 bias.
-func winoOutputNEON(e *emitter) {
-	const fn = "winoOutput4x3NEON"
+func winoOutputNEON(e *emitter, fn string, m int) {
+	frame := 6 * m * 32
 	e.line("")
 	e.line("// func %s(nt int, src *float32, ldxi int, ldt int, bias *float32, lo float32, hi float32, alpha float32, mode int, dst *float32, ldd int)", fn)
-	e.line("TEXT ·%s(SB), 0, $768-80", fn)
+	e.line("TEXT ·%s(SB), 0, $%d-80", fn, frame)
 	e.ins(
 		"MOVD nt+0(FP), R0",
 		"MOVD src+8(FP), R1",
@@ -327,7 +347,7 @@ func winoOutputNEON(e *emitter) {
 		"MOVD dst+64(FP), R4",
 		"MOVD ldd+72(FP), R5",
 		"LSL $2, R5, R5",
-		"MOVD $tmp-768(SP), R6",
+		fmt.Sprintf("MOVD $tmp-%d(SP), R6", frame),
 		"ADD R2, R2, R8",
 		"ADD R2, R8, R8",
 		"ADD R8, R8, R8",
@@ -362,11 +382,24 @@ func winoOutputNEON(e *emitter) {
 		if mode == modeLeaky {
 			e.ins("MOVD $alpha+48(FP), R12", "VLD1R (R12), [V23.S4]")
 		}
-		winoOutputLoop(e, name, mode)
+		winoOutputLoop(e, name, m, mode)
 	}
 }
 
-func winoOutputLoop(e *emitter, name string, mode int) {
+// outTmNEON is outTNEON (m = 4) or outT3NEON (m = 3) of half h of the
+// vectors in m (registers 2i+h) into registers 12+2k+h.
+func outTmNEON(mm, h int, two, four, eight int) []string {
+	var in [6]int
+	for i := range in {
+		in[i] = 2*i + h
+	}
+	if mm == 3 {
+		return outT3NEON(in, [3]int{12 + h, 14 + h, 16 + h}, two, four)
+	}
+	return outTNEON(in, [4]int{12 + h, 14 + h, 16 + h, 18 + h}, two, four, eight)
+}
+
+func winoOutputLoop(e *emitter, name string, mm, mode int) {
 	const two, four, eight = 20, 21, 22
 	e.label(name + "_tile")
 	e.comment("Column pass: tmp[i][j] = (Aᵀ m)[i][j].")
@@ -379,44 +412,20 @@ func winoOutputLoop(e *emitter, name string, mode int) {
 		for i := 0; i < 6; i++ {
 			e.ins(fmt.Sprintf("VLD1.P (R7)(R8), %s", regs(2*i, 2)))
 		}
-		var t [2][]string
-		for h := 0; h < 2; h++ {
-			var m [6]int
-			var o [4]int
-			for i := range m {
-				m[i] = 2*i + h
-			}
-			for k := range o {
-				o[k] = 12 + 2*k + h
-			}
-			t[h] = outTNEON(m, o, two, four, eight)
-		}
-		e.ins(interleave(t[0], t[1])...)
+		e.ins(interleave(outTmNEON(mm, 0, two, four, eight), outTmNEON(mm, 1, two, four, eight))...)
 		e.ins(addImm(32*j, "R6", "R9"))
-		for k := 0; k < 4; k++ {
+		for k := 0; k < mm; k++ {
 			e.ins(fmt.Sprintf("VST1.P %s, (R9)(R10)", regs(12+2*k, 2)))
 		}
 	}
 	e.comment("Row pass, bias and activation: dst[i][j] = act((tmp A)[i][j] + bias).")
 	e.ins("MOVD R6, R9", "MOVD R4, R11")
-	outs := []int{12, 13, 14, 15, 16, 17, 18, 19}
-	for i := 0; i < 4; i++ {
+	outs := []int{12, 13, 14, 15, 16, 17, 18, 19}[:2*mm]
+	for i := 0; i < mm; i++ {
 		for k := 0; k < 3; k++ {
 			e.ins(fmt.Sprintf("VLD1.P 64(R9), %s", regs(4*k, 4)))
 		}
-		var t [2][]string
-		for h := 0; h < 2; h++ {
-			var m [6]int
-			var o [4]int
-			for j := range m {
-				m[j] = 2*j + h
-			}
-			for k := range o {
-				o[k] = 12 + 2*k + h
-			}
-			t[h] = outTNEON(m, o, two, four, eight)
-		}
-		e.ins(interleave(t[0], t[1])...)
+		e.ins(interleave(outTmNEON(mm, 0, two, four, eight), outTmNEON(mm, 1, two, four, eight))...)
 		for _, v := range outs {
 			e.ins(fadd(v, v, 26+v%2))
 		}
@@ -424,13 +433,13 @@ func winoOutputLoop(e *emitter, name string, mode int) {
 		e.ins(
 			"VST1 "+regs(12, 4)+", (R11)",
 			"ADD $64, R11, R12",
-			"VST1 "+regs(16, 4)+", (R12)",
+			"VST1 "+regs(16, 2*mm-4)+", (R12)",
 		)
-		if i < 3 {
+		if i < mm-1 {
 			e.ins("ADD R5, R11")
 		}
 	}
-	e.ins("ADD R3, R1", "ADD $128, R4", "SUBS $1, R0", "BNE "+name+"_tile", "RET")
+	e.ins("ADD R3, R1", fmt.Sprintf("ADD $%d, R4", 32*mm), "SUBS $1, R0", "BNE "+name+"_tile", "RET")
 }
 
 // transpose4 emits the 4×4 transpose of rows in (registers: lanes are

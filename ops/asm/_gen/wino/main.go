@@ -92,8 +92,10 @@ func main() {
 		}
 		DATA(4*i, v)
 	}
-	winoInput()
-	winoOutput()
+	winoInput("winoInput4x3AVX2", "winoInput4x3Go", 4)
+	winoOutput("winoOutput4x3AVX2", "winoOutput4x3Go", 4)
+	winoInput("winoInput3x4AVX2", "winoInput3x4Go", 3)
+	winoOutput("winoOutput3x4AVX2", "winoOutput3x4Go", 3)
 	for p := 1; p <= 8; p++ {
 		blockChannels(p)
 	}
@@ -161,6 +163,32 @@ func outT(m [6]VecVirtual) [4]VecVirtual {
 	return [4]VecVirtual{m[0], m[1], a, m[3]}
 }
 
+// outT3 emits the 1-D output transform y = Aᵀ m of F(3, 4) (clobbering
+// m), in the order of winoOut3.
+func outT3(m [6]VecVirtual) [3]VecVirtual {
+	a, b, c, d := YMM(), YMM(), YMM(), YMM()
+	VADDPS(m[2], m[1], a)
+	VSUBPS(m[2], m[1], b)
+	VADDPS(m[4], m[3], c)
+	VSUBPS(m[4], m[3], d)
+	VADDPS(a, m[0], m[0])
+	VADDPS(c, m[0], m[0])         // y0 = m0 + a + c
+	VFMADD231PS(kc("two"), d, b)  // y1 = b + 2*d
+	VFMADD231PS(kc("four"), c, a) // a + 4*c
+	VADDPS(m[5], a, a)            // y2 = a + 4*c + m5
+	return [3]VecVirtual{m[0], b, a}
+}
+
+// outTm is outT (m = 4) or outT3 (m = 3).
+func outTm(m int, v [6]VecVirtual) []VecVirtual {
+	if m == 3 {
+		y := outT3(v)
+		return y[:]
+	}
+	y := outT(v)
+	return y[:]
+}
+
 // scaled returns base + idx*s (s = 0 for base alone) + disp.
 func scaled(base, idx Register, s uint8, disp int) Mem {
 	if s == 0 {
@@ -169,10 +197,11 @@ func scaled(base, idx Register, s uint8, disp int) Mem {
 	return Mem{Base: base, Index: idx, Scale: s, Disp: disp}
 }
 
-// winoInput emits winoInput4x3AVX2.
-func winoInput() {
-	TEXT("winoInput4x3AVX2", 0, "func(nt int, src *float32, lds int, dst *float32, ldxi int, ldt int)")
-	Doc("winoInput4x3AVX2 is winoInput4x3Go for nt >= 1 (strides in floats).")
+// winoInput emits the input transform fn (reference ref) of tiles that
+// start step columns apart.
+func winoInput(fn, ref string, step int) {
+	TEXT(fn, 0, "func(nt int, src *float32, lds int, dst *float32, ldxi int, ldt int)")
+	Doc(fmt.Sprintf("%s is %s for nt >= 1 (strides in floats).", fn, ref))
 	nt := Load(Param("nt"), GP64())
 	src := Load(Param("src"), GP64())
 	lds := Load(Param("lds"), GP64())
@@ -234,7 +263,7 @@ func winoInput() {
 			ADDQ(x6, p3)
 		}
 	}
-	ADDQ(U32(128), src)
+	ADDQ(U32(32*step), src)
 	ADDQ(ldt, dst)
 	DECQ(nt)
 	JNZ(LabelRef("in_tile"))
@@ -242,12 +271,13 @@ func winoInput() {
 	RET()
 }
 
-// winoOutput emits winoOutput4x3AVX2; mode is 0 for a clamp to [lo, hi],
-// 1 for Leaky (alpha) and 2 for no activation. A nil bias adds -0, which
-// changes no value.
-func winoOutput() {
-	TEXT("winoOutput4x3AVX2", 0, "func(nt int, src *float32, ldxi int, ldt int, bias *float32, lo float32, hi float32, alpha float32, mode int, dst *float32, ldd int)")
-	Doc("winoOutput4x3AVX2 is winoOutput4x3Go for nt >= 1 (strides in floats).")
+// winoOutput emits the output transform fn (reference ref) into m×m
+// tiles (m = 4: F(4×4, 3×3), m = 3: F(3×3, 4×4)) that start m columns
+// apart; mode is 0 for a clamp to [lo, hi], 1 for Leaky (alpha) and 2 for
+// no activation. A nil bias adds -0, which changes no value.
+func winoOutput(fn, ref string, m int) {
+	TEXT(fn, 0, "func(nt int, src *float32, ldxi int, ldt int, bias *float32, lo float32, hi float32, alpha float32, mode int, dst *float32, ldd int)")
+	Doc(fmt.Sprintf("%s is %s for nt >= 1 (strides in floats).", fn, ref))
 	bp := Load(Param("bias"), GP64())
 	TESTQ(bp, bp)
 	JNZ(LabelRef("out_bias"))
@@ -255,7 +285,7 @@ func winoOutput() {
 	Label("out_bias")
 	bias := YMM()
 	VMOVUPS(Mem{Base: bp}, bias)
-	buf := AllocLocal(24*32 + 32)
+	buf := AllocLocal(6*m*32 + 32)
 	mode := Load(Param("mode"), GP64())
 	CMPQ(mode, U8(1))
 	JE(LabelRef("out_leaky"))
@@ -263,7 +293,7 @@ func winoOutput() {
 	lo, hi := YMM(), YMM()
 	broadcast("lo", lo)
 	broadcast("hi", hi)
-	outputLoop("clamp", buf, bias, func(v VecVirtual) {
+	outputLoop("clamp", m, buf, bias, func(v VecVirtual) {
 		VMAXPS(v, lo, v) // lo > v ? lo : v, NaN kept
 		VMINPS(v, hi, v) // hi < v ? hi : v, NaN kept
 	})
@@ -271,14 +301,14 @@ func winoOutput() {
 	alpha, zero := YMM(), YMM()
 	broadcast("alpha", alpha)
 	VXORPS(zero, zero, zero)
-	outputLoop("leaky", buf, bias, func(v VecVirtual) {
+	outputLoop("leaky", m, buf, bias, func(v VecVirtual) {
 		neg, av := YMM(), YMM()
 		VCMPPS(U8(1), zero, v, neg) // v < 0
 		VMULPS(alpha, v, av)
 		VBLENDVPS(neg, av, v, v)
 	})
 	Label("out_none")
-	outputLoop("none", buf, bias, func(VecVirtual) {})
+	outputLoop("none", m, buf, bias, func(VecVirtual) {})
 }
 
 func broadcast(name string, dst VecVirtual) {
@@ -289,9 +319,9 @@ func broadcast(name string, dst VecVirtual) {
 	VBROADCASTSS(p.Addr, dst)
 }
 
-// outputLoop emits the tile loop of winoOutput4x3AVX2 with the
-// activation act, ending in RET.
-func outputLoop(name string, buf Mem, bias VecVirtual, act func(VecVirtual)) {
+// outputLoop emits the tile loop of an output transform into m×m tiles
+// with the activation act, ending in RET.
+func outputLoop(name string, m int, buf Mem, bias VecVirtual, act func(VecVirtual)) {
 	nt := Load(Param("nt"), GP64())
 	src := Load(Param("src"), GP64())
 	x := Load(Param("ldxi"), GP64())
@@ -301,11 +331,15 @@ func outputLoop(name string, buf Mem, bias VecVirtual, act func(VecVirtual)) {
 	SHLQ(U8(2), x)
 	SHLQ(U8(2), ldt)
 	SHLQ(U8(2), ldd)
-	x6, x18, ldd3 := GP64(), GP64(), GP64()
+	x6, x18 := GP64(), GP64()
 	LEAQ(Mem{Base: x, Index: x, Scale: 2}, x6)
 	ADDQ(x6, x6)
 	LEAQ(Mem{Base: x6, Index: x6, Scale: 2}, x18)
-	LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
+	var ldd3 GPVirtual
+	if m == 4 {
+		ldd3 = GP64()
+		LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
+	}
 	tmp := alignIn(buf)
 	b0, b3 := GP64(), GP64()
 
@@ -314,18 +348,17 @@ func outputLoop(name string, buf Mem, bias VecVirtual, act func(VecVirtual)) {
 	MOVQ(src, b0)
 	LEAQ(Mem{Base: src, Index: x18, Scale: 1}, b3)
 	for j := 0; j < 6; j++ {
-		var m [6]VecVirtual
-		for k := range m {
-			m[k] = YMM()
+		var v [6]VecVirtual
+		for k := range v {
+			v[k] = YMM()
 			base := b0
 			if k >= 3 {
 				base = b3
 			}
-			VMOVUPS(scaled(base, x6, []uint8{0, 1, 2}[k%3], 0), m[k])
+			VMOVUPS(scaled(base, x6, []uint8{0, 1, 2}[k%3], 0), v[k])
 		}
-		y := outT(m)
-		for i := range y {
-			VMOVAPS(y[i], Mem{Base: tmp, Disp: (6*i + j) * 32})
+		for i, y := range outTm(m, v) {
+			VMOVAPS(y, Mem{Base: tmp, Disp: (6*i + j) * 32})
 		}
 		if j < 5 {
 			ADDQ(x, b0)
@@ -333,13 +366,13 @@ func outputLoop(name string, buf Mem, bias VecVirtual, act func(VecVirtual)) {
 		}
 	}
 	Comment("Row pass, bias and activation: dst[i][j] = act((tmp A)[i][j] + bias).")
-	for i := 0; i < 4; i++ {
-		var m [6]VecVirtual
-		for j := range m {
-			m[j] = YMM()
-			VMOVAPS(Mem{Base: tmp, Disp: (6*i + j) * 32}, m[j])
+	for i := 0; i < m; i++ {
+		var v [6]VecVirtual
+		for j := range v {
+			v[j] = YMM()
+			VMOVAPS(Mem{Base: tmp, Disp: (6*i + j) * 32}, v[j])
 		}
-		y := outT(m)
+		y := outTm(m, v)
 		var row Mem
 		switch i {
 		case 0:
@@ -356,7 +389,7 @@ func outputLoop(name string, buf Mem, bias VecVirtual, act func(VecVirtual)) {
 		}
 	}
 	ADDQ(ldt, src)
-	ADDQ(U32(128), dst)
+	ADDQ(U32(32*m), dst)
 	DECQ(nt)
 	JNZ(LabelRef("out_tile_" + name))
 	VZEROUPPER()
