@@ -12,6 +12,12 @@
 // multiply-add per step p in order from zero, then a product by alpha
 // unless alpha is 1, then beta*C added in one fused multiply-add.
 // Accumulators: row i, group g in Y(3i+g).
+//
+// B streams from L2 (a Dense layer's weights are read once per product):
+// each step prefetches the rows 16 steps ahead of b0 and of the last
+// group's pointer, which between them cover both cache lines of every
+// panel row the groups read (two groups share a line, three span two).
+// The prefetches past the end of a block are harmless hints.
 TEXT ·sgemm4RowsAVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
@@ -48,6 +54,8 @@ three4:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      (R8), Y13
 	VMOVUPS      (R9), Y14
+	PREFETCHT0   2048(BX)
+	PREFETCHT0   2048(R9)
 	VBROADCASTSS (CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -67,6 +75,8 @@ three4:
 	VMOVUPS      128(BX), Y12
 	VMOVUPS      128(R8), Y13
 	VMOVUPS      128(R9), Y14
+	PREFETCHT0   2176(BX)
+	PREFETCHT0   2176(R9)
 	VBROADCASTSS 4(CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -86,6 +96,8 @@ three4:
 	VMOVUPS      256(BX), Y12
 	VMOVUPS      256(R8), Y13
 	VMOVUPS      256(R9), Y14
+	PREFETCHT0   2304(BX)
+	PREFETCHT0   2304(R9)
 	VBROADCASTSS 8(CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -105,6 +117,8 @@ three4:
 	VMOVUPS      384(BX), Y12
 	VMOVUPS      384(R8), Y13
 	VMOVUPS      384(R9), Y14
+	PREFETCHT0   2432(BX)
+	PREFETCHT0   2432(R9)
 	VBROADCASTSS 12(CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -135,6 +149,8 @@ three1:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      (R8), Y13
 	VMOVUPS      (R9), Y14
+	PREFETCHT0   2048(BX)
+	PREFETCHT0   2048(R9)
 	VBROADCASTSS (CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -166,6 +182,8 @@ two:
 two4:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      (R8), Y13
+	PREFETCHT0   2048(BX)
+	PREFETCHT0   2048(R8)
 	VBROADCASTSS (CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -180,6 +198,8 @@ two4:
 	VFMADD231PS  Y13, Y15, Y10
 	VMOVUPS      128(BX), Y12
 	VMOVUPS      128(R8), Y13
+	PREFETCHT0   2176(BX)
+	PREFETCHT0   2176(R8)
 	VBROADCASTSS 4(CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -194,6 +214,8 @@ two4:
 	VFMADD231PS  Y13, Y15, Y10
 	VMOVUPS      256(BX), Y12
 	VMOVUPS      256(R8), Y13
+	PREFETCHT0   2304(BX)
+	PREFETCHT0   2304(R8)
 	VBROADCASTSS 8(CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -208,6 +230,8 @@ two4:
 	VFMADD231PS  Y13, Y15, Y10
 	VMOVUPS      384(BX), Y12
 	VMOVUPS      384(R8), Y13
+	PREFETCHT0   2432(BX)
+	PREFETCHT0   2432(R8)
 	VBROADCASTSS 12(CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
@@ -232,6 +256,8 @@ two4:
 two1:
 	VMOVUPS      (BX), Y12
 	VMOVUPS      (R8), Y13
+	PREFETCHT0   2048(BX)
+	PREFETCHT0   2048(R8)
 	VBROADCASTSS (CX), Y15
 	VFMADD231PS  Y12, Y15, Y0
 	VFMADD231PS  Y13, Y15, Y1
