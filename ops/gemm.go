@@ -86,6 +86,7 @@ type gemmNode struct {
 	act    *gemmAct // FusedGemm's activation, or nil
 	constB *tensor.Tensor
 	packed *asm.PackedB
+	skip   *asm.SkipB // packed for skipping zero columns of A (gemm_skip.go)
 	// epi, when set, is the float32 epilogue (beta*C and the
 	// activation) made at Build time for the constant C constC (nil:
 	// the node has no C) and n = epiN columns; see buildEpilogue.
@@ -151,6 +152,7 @@ func buildGemmNode(b *Builder, fused bool) (Kernel, error) {
 			k, n = n, k
 		}
 		g.constB, g.packed = B, asm.PackB(g.transB, k, n, B.Float32s(), B.Shape()[1])
+		g.skip = asm.NewSkipB(g.packed)
 		g.buildEpilogue(b, n)
 		g.fastC = g.epi != nil && rowC(g.constC, n) || !b.In(2) && g.act == nil
 		slow := halfWrap(g.run)
@@ -214,7 +216,9 @@ func (g *gemmNode) runFast(rc *RunContext, in []*tensor.Tensor) (y *tensor.Tenso
 	if m == 1 && n > 0 {
 		// What sgemmJob.block does for one row, which Sgemm multiplies
 		// without packing whether B is the constant or not.
-		asm.Sgemm(g.transA, g.transB, 1, n, k, g.alpha, j.a, j.lda, j.b, j.ldb, 0, j.c, n)
+		if !g.runSkip1(&j) { // zero entries of A skipped (gemm_skip.go)
+			asm.Sgemm(g.transA, g.transB, 1, n, k, g.alpha, j.a, j.lda, j.b, j.ldb, 0, j.c, n)
+		}
 		if g.epi != nil {
 			g.epiAll(j.c, 1, n)
 		}
@@ -222,6 +226,10 @@ func (g *gemmNode) runFast(rc *RunContext, in []*tensor.Tensor) (y *tensor.Tenso
 		if threads := rc.threads(); threads > 1 && m*n*max(k, 1) >= 2*gemmThreadWork {
 			j.workers = rc.workers()
 			j.run(threads)
+		} else if g.runSkip(&j) {
+			// Zero columns of A skipped (gemm_skip.go).
+		} else if threads > 1 && j.splitSmallM(rc.workers(), threads) {
+			// A few rows split by columns (gemm_par.go).
 		} else if j.epi != nil && m*n <= epiWhole {
 			// A small output stays in cache: the epilogue in one pass
 			// after the product costs less than one call per tile, and

@@ -1,0 +1,33 @@
+package ops
+
+import "github.com/onyxrt/onyx/ops/asm"
+
+// runSkip computes the product j on one thread with asm.SgemmSkip, which
+// leaves out the rows of the constant B that meet a column of A that is
+// zero in every row (sparse activations), when there is a kernel for it
+// and enough such columns to pay, and reports whether it did; the
+// results are those of j.block, bit for bit.
+func (g *gemmNode) runSkip(j *sgemmJob) bool {
+	if g.skip == nil || j.transA || j.pb == nil || !asm.SgemmSkipApplies(j.m, j.n, g.skip) {
+		return false
+	}
+	idx := getScratch[int32](asm.SkipScratch(j.m, j.k))
+	ok := asm.SgemmSkip(j.m, j.n, j.k, j.alpha, j.a, j.lda, g.skip, j.beta, j.c, j.ldc, j.epi, *idx)
+	putScratch(idx)
+	return ok
+}
+
+// runSkip1 is runSkip for one row: asm.SgemvSkip, which gives what
+// asm.Sgemm gives for one row (runFast's path), bit for bit, without
+// reading the rows of B that meet a zero of A.
+func (g *gemmNode) runSkip1(j *sgemmJob) bool {
+	if g.skip == nil || j.transA || j.m != 1 || !asm.SgemvSkipPays(j.transB, j.n, j.k, j.a, g.skip) {
+		return false
+	}
+	ni, na := asm.SkipGemvScratch(j.k, j.n)
+	idx, acc := getScratch[int32](ni), getScratch[float32](na)
+	ok := asm.SgemvSkip(j.transB, j.n, j.k, j.alpha, j.a, g.skip, j.c, *idx, *acc)
+	putScratch(acc)
+	putScratch(idx)
+	return ok
+}

@@ -1,0 +1,70 @@
+package ops
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/onyxrt/onyx/tensor"
+)
+
+// TestGemmSkipBitExact checks that a Gemm on a constant B, which skips
+// the zero columns of a sparse A (gemm_skip.go), gives exactly what the
+// same Gemm gives with B a run-time input (no skipping): four rows and
+// one, B transposed or not, with a bias and a Relu (FusedGemm), NaNs in
+// A, and A all zero.
+func TestGemmSkipBitExact(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, s := range []struct {
+		m, n, k int
+		zero    float64 // fraction of the columns of A that are zero
+		nan     bool
+	}{
+		{4, 128, 784, 0.6, false}, {4, 64, 128, 0.5, true}, {4, 100, 300, 1, false}, {4, 40, 33, 0.7, false},
+		{1, 512, 300, 0.7, false}, {1, 300, 1000, 0.8, true}, {1, 256, 64, 1, false},
+	} {
+		for _, transB := range []bool{false, true} {
+			A := randF32(r, s.m, s.k)
+			a := A.Float32s()
+			for p := 0; p < s.k; p++ {
+				if r.Float64() < s.zero {
+					for i := 0; i < s.m; i++ {
+						a[i*s.k+p] = 0
+					}
+				}
+			}
+			if s.nan {
+				a[r.IntN(len(a))] = float32(math.NaN())
+			}
+			bs := []int{s.k, s.n}
+			if transB {
+				bs = []int{s.n, s.k}
+			}
+			B, bias := randF32(r, bs...), randF32(r, s.n)
+			tb := int64(0)
+			if transB {
+				tb = 1
+			}
+			attrs := []*Attr{{Name: "transB", Type: AttrInt, Int: tb}}
+			fattrs := append(attrs, &Attr{Name: "activation", Type: AttrString, String: "Relu"})
+			for _, op := range []struct {
+				domain, name string
+				attrs        []*Attr
+			}{{"", "Gemm", attrs}, {FusedDomain, "FusedGemm", fattrs}} {
+				var outs [2]*tensor.Tensor
+				for i, consts := range []map[int]*tensor.Tensor{nil, {1: B, 2: bias}} {
+					y, err := gemmBuild(t, op.domain, op.name, op.attrs, 3, consts).Run(&RunContext{Threads: 1}, []*tensor.Tensor{A, B, bias})
+					if err != nil {
+						t.Fatal(err)
+					}
+					outs[i] = y[0]
+				}
+				what := fmt.Sprintf("%s m=%d n=%d k=%d zero=%v transB=%v", op.name, s.m, s.n, s.k, s.zero, transB)
+				if i := firstDiff(outs[0].Float32s(), outs[1].Float32s()); i >= 0 {
+					t.Fatalf("%s: [%d] = %v with B constant, %v without", what, i, outs[1].Float32s()[i], outs[0].Float32s()[i])
+				}
+			}
+		}
+	}
+}
