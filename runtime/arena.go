@@ -490,38 +490,48 @@ func recyclable(dt tensor.DType) bool {
 }
 
 // makeBuffer returns a new slice of n elements of dt, a type recyclable
-// allows.
+// allows, with spare capacity of at least bufferSlack bytes after them.
 func makeBuffer(dt tensor.DType, n int) any {
 	switch dt {
 	case tensor.Float32:
-		return make([]float32, n)
+		return make([]float32, n, n+bufferSlack/4)
 	case tensor.Float64:
-		return make([]float64, n)
+		return make([]float64, n, n+bufferSlack/8)
 	case tensor.Int64:
-		return make([]int64, n)
+		return make([]int64, n, n+bufferSlack/8)
 	case tensor.Int32:
-		return make([]int32, n)
+		return make([]int32, n, n+bufferSlack/4)
 	case tensor.Uint8:
-		return make([]uint8, n)
+		return make([]uint8, n, n+bufferSlack)
 	case tensor.Int8:
-		return make([]int8, n)
+		return make([]int8, n, n+bufferSlack)
 	case tensor.Bool:
-		return make([]bool, n)
+		return make([]bool, n, n+bufferSlack)
 	case tensor.Float16:
-		return make([]tensor.Half, n)
+		return make([]tensor.Half, n, n+bufferSlack/2)
 	case tensor.BFloat16:
-		return make([]tensor.BF16, n)
+		return make([]tensor.BF16, n, n+bufferSlack/2)
 	case tensor.Int16:
-		return make([]int16, n)
+		return make([]int16, n, n+bufferSlack/2)
 	case tensor.Uint16:
-		return make([]uint16, n)
+		return make([]uint16, n, n+bufferSlack/2)
 	case tensor.Uint32:
-		return make([]uint32, n)
+		return make([]uint32, n, n+bufferSlack/4)
 	case tensor.Uint64:
-		return make([]uint64, n)
+		return make([]uint64, n, n+bufferSlack/8)
 	}
 	return tensor.MustNew(dt, n).Data() // the float8 types
 }
+
+// bufferSlack is the spare capacity, in bytes, after the elements of an
+// arena buffer. The assembly kernels finish a row with masked vector
+// loads and stores (up to 32 bytes from an element of the row) that may
+// reach past the last element without using those lanes; when those
+// lanes fall on a page the process has never touched, the CPU takes a
+// microcode assist on every such access (measured on Zen 3: about 70 ns
+// per load, 0.5 µs per call of a one-column product), while within the
+// buffer's own allocation they cost nothing.
+const bufferSlack = 32
 
 // prefix returns buf[:n] for the slice types recyclable allows.
 func prefix(buf any, n int) any {

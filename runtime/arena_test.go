@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/onyxrt/onyx/graph"
@@ -184,4 +185,22 @@ func TestRunsKeepTheirWorkersInTheArena(t *testing.T) {
 	s.arenas.close()
 	assert.Empty(t, s.arenas.idle)
 	assert.Nil(t, s.arenas.hot.Load())
+}
+
+// TestArenaBuffersHaveSlack checks that every buffer the arena hands out
+// has bufferSlack bytes of spare capacity after its elements, for the
+// masked loads and stores of the assembly kernels.
+func TestArenaBuffersHaveSlack(t *testing.T) {
+	a := newArena()
+	for _, dt := range []tensor.DType{tensor.Float32, tensor.Float64, tensor.Int64, tensor.Int32, tensor.Uint8,
+		tensor.Int8, tensor.Bool, tensor.Float16, tensor.BFloat16, tensor.Int16, tensor.Uint16, tensor.Uint32, tensor.Uint64} {
+		for _, n := range []int{1, 7, 9, 100, 1000, 1024} {
+			data, _, ok := a.buffer(dt, n)
+			require.True(t, ok, "%v %d", dt, n)
+			v := reflect.ValueOf(data)
+			require.Equal(t, n, v.Len(), "%v %d", dt, n)
+			spare := (v.Cap() - v.Len()) * dt.Size()
+			assert.GreaterOrEqual(t, spare, bufferSlack, "%v, %d elements: %d spare bytes", dt, n, spare)
+		}
+	}
 }
