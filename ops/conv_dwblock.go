@@ -23,15 +23,23 @@ import (
 // made from, prefixed by "expand_", "dw_" and "project_" (strides, pads,
 // group, activation, min, max, ...).
 //
-// When the expanded tensor is large (see dwBlockMinBytes), the block is
-// computed in bands of output rows: the expanded rows a band needs (kept
-// from the previous band where they overlap), the depthwise rows of the
-// band, then the project GEMM of the band straight into Y, so that the
-// expanded tensors, six times the size of the block's input and output,
-// stay in the L2 cache instead of going through memory. Other shapes run
-// the three float32 convolutions one after the other; a summand Z of
-// another shape than Y is added as Add would (broadcast), before the
-// project activation.
+// A block with an expand convolution is computed in bands of output
+// rows: the expanded rows a band needs (kept from the previous band
+// where they overlap), the depthwise rows of the band, then the project
+// GEMM of the band straight into Y. When the expanded tensor is large
+// (see dwBlockMinBytes) the bands are small, so that the expanded
+// tensors, six times the size of the block's input and output, stay in
+// the L2 cache instead of going through memory; otherwise one band
+// holds the whole image. Threads split the block by images or ranges of
+// bands; an image of one band, when there are fewer images than threads,
+// is split in two phases (ranges of expanded channels, then of output
+// positions: runPhased), so that small blocks split too, with two splits
+// instead of three (or none: the convolutions of small blocks apart do
+// not split). Other blocks run the three float32 convolutions one after
+// the other (as do blocks of one band on one thread, and large blocks of
+// one band on several threads: dwBlockPhasedMax); a summand Z of another
+// shape than Y is added as Add would (broadcast), before the project
+// activation.
 func buildDwBlock(b *Builder) (Kernel, error) {
 	k := &dwBlockKernel{expand: b.In(1), sum: b.In(7)}
 	var err error
@@ -119,17 +127,21 @@ type dwBlockShape struct {
 	s, pt, pl       int
 	ob, rows        int // output rows per band; expanded rows a band holds
 	dwScratch       int
+	dwFull          asm.DepthwiseGeom // the whole image's depthwise geometry (runPhased)
+	dwFullScratch   int
 }
 
-// The banded path pays only where the expanded tensor is much larger than
-// the L2 cache (measured on Zen 3 with BenchmarkDwBlock: MobileNetV2's
+// Small bands pay only where the expanded tensor is much larger than the
+// L2 cache (measured on Zen 3 with BenchmarkDwBlock: MobileNetV2's
 // 112×112 block with stride 2 gains 10-15%; the 56×56 blocks and
 // smaller, whose expanded tensors are under 2 MiB, gain nothing, and
 // bands of fewer than a few hundred columns lose to the GEMMs' panel
-// overhead). dwBlockMinBytes is the smallest expanded tensor (bytes per
-// image) that is banded and dwBlockBudget about how many bytes of
-// expanded and depthwise rows a band holds. Tests change them, and set
-// dwBlockApart to run the three convolutions one after the other.
+// overhead; one band per image takes as long as the three convolutions
+// apart). dwBlockMinBytes is the smallest expanded tensor (bytes per
+// image) that is cut into bands and dwBlockBudget about how many bytes
+// of expanded and depthwise rows a band then holds. Tests change them,
+// and set dwBlockApart to run the three convolutions one after the
+// other.
 var (
 	dwBlockMinBytes = 3 << 20
 	dwBlockBudget   = 1 << 20
@@ -169,21 +181,24 @@ func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 	}
 	pd := s.p[1]
 	s.banded = !dwBlockApart && len(xs) == 4 && k.expand && pd.depthwise3x3() && s.p[2].direct && s.p[2].group == 1 &&
-		s.p[0].direct && s.p[0].group == 1 && 4*pd.c*pd.inSize >= dwBlockMinBytes
+		s.p[0].direct && s.p[0].group == 1
 	if s.banded {
 		g := pd.g
 		s.n, s.cin, s.e, s.cout = xs[0], xs[1], pd.c, s.p[2].m
 		s.h, s.w, s.oh, s.ow = g.in[0], g.in[1], g.out[0], g.out[1]
 		s.s, s.pt, s.pl = g.s[0], g.pb[0], g.pb[1]
-		// The most output rows whose expanded and depthwise rows fit the
-		// budget; at least one.
-		s.ob = 1
-		for ob := 2; ob <= s.oh; ob++ {
-			rows := (ob-1)*s.s + 3
-			if 4*s.e*(rows*s.w+ob*s.ow) > dwBlockBudget {
-				break
+		s.ob = s.oh // one band: the expanded tensor is small enough
+		if 4*pd.c*pd.inSize >= dwBlockMinBytes {
+			// The most output rows whose expanded and depthwise rows
+			// fit the budget; at least one.
+			s.ob = 1
+			for ob := 2; ob <= s.oh; ob++ {
+				rows := (ob-1)*s.s + 3
+				if 4*s.e*(rows*s.w+ob*s.ow) > dwBlockBudget {
+					break
+				}
+				s.ob = ob
 			}
-			s.ob = ob
 		}
 		// Equal bands, of an even number of rows at stride 1 (the
 		// depthwise kernel computes two rows at a time).
@@ -195,6 +210,8 @@ func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 		s.rows = (s.ob-1)*s.s + 3
 		geo := asm.DepthwiseGeom{H: s.rows, W: s.w, OH: s.ob, OW: s.ow, PadT: 2, PadL: s.pl, Stride: s.s}
 		s.dwScratch = geo.ScratchLen()
+		s.dwFull = asm.DepthwiseGeom{H: s.h, W: s.w, OH: s.oh, OW: s.ow, PadT: s.pt, PadL: s.pl, Stride: s.s}
+		s.dwFullScratch = s.dwFull.ScratchLen()
 	}
 	k.last.Store(s)
 	return s, nil
@@ -239,8 +256,23 @@ func (k *dwBlockKernel) Run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tens
 	x, we, be, wd, bd, wp, bp := X.Float32s(), optData[float32](We), optData[float32](Be), Wd.Float32s(),
 		optData[float32](Bd), Wp.Float32s(), optData[float32](Bp)
 	zSame := Z == nil || slices.Equal(Z.Shape(), s.outShape)
-	if s.banded && zSame {
-		s.run(rc.workers(), rc.threads(), x, we, be, wd, bd, wp, bp, optData[float32](Z), y.Float32s(), acts)
+	if threads, pieces, per, phased, ok := s.split(rc.threads()); zSame && ok {
+		// The scratch comes from the run's arena, so that warm runs
+		// allocate nothing whatever its size.
+		n := pieces * s.scratchLen()
+		if phased {
+			n = s.phasedLen(threads)
+		}
+		buf, err := rc.NewUninit(tensor.Float32, n)
+		if err != nil {
+			return nil, err
+		}
+		if phased {
+			s.runPhased(rc.workers(), threads, x, we, be, wd, bd, wp, bp, optData[float32](Z), y.Float32s(), acts, buf.Float32s())
+		} else {
+			s.run(rc.workers(), threads, per, x, we, be, wd, bd, wp, bp, optData[float32](Z), y.Float32s(), acts, buf.Float32s())
+		}
+		rc.Free(buf)
 		return rc.Results(y), nil
 	}
 	// The three convolutions one after the other.
@@ -284,59 +316,222 @@ func (k *dwBlockKernel) Run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tens
 }
 
 // dwBlockMinWork is about how many multiply-adds a thread needs to pay
-// for waking it.
-const dwBlockMinWork = 1 << 20
+// for waking it: the block splits as a whole (its workers are hot from
+// the kernels before), so small blocks split too. Tests lower it.
+var dwBlockMinWork = 300000
 
-// run computes the block band by band on up to threads goroutines: each
-// takes whole images, or, with fewer images than threads, a range of
-// the output rows of one.
-func (s *dwBlockShape) run(wk *Workers, threads int, x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct) {
-	macs := s.n * (s.e*s.h*s.w*s.cin + s.e*s.oh*s.ow*9 + s.cout*s.oh*s.ow*s.e)
-	threads = max(1, min(threads, macs/dwBlockMinWork))
-	chunks := 1
-	if s.n < threads {
-		chunks = min((threads+s.n-1)/s.n, (s.oh+s.ob-1)/s.ob)
+// dwBlockPhasedMax: an image with fewer bands than threads splits in two
+// phases (runPhased) when its block has fewer multiply-adds than this;
+// larger blocks, whose three convolutions split well on their own, run
+// apart. Tests change it.
+var dwBlockPhasedMax = 6 << 20
+
+// scratchLen is how many floats of scratch a goroutine of run needs.
+func (s *dwBlockShape) scratchLen() int {
+	return s.e*s.rows*s.w + s.e*s.ob*s.ow + s.dwScratch
+}
+
+// macs is the block's multiply-adds per image.
+func (s *dwBlockShape) macs() int {
+	return s.e*s.h*s.w*s.cin + s.e*s.oh*s.ow*9 + s.cout*s.oh*s.ow*s.e
+}
+
+// chunks is how many ranges of bands each image is split into for
+// threads goroutines: one per goroutine an image has, at most one per
+// band.
+func (s *dwBlockShape) chunks(threads int) int {
+	if s.n >= threads || s.n == 0 {
+		return 1
 	}
+	return max(1, min((threads+s.n-1)/s.n, (s.oh+s.ob-1)/s.ob))
+}
+
+// split returns how the block runs on up to threads goroutines: on t of
+// them, either in pieces of per items (image, chunk of its bands) (run,
+// which needs pieces·scratchLen() floats of scratch), or, phased, image
+// by image in two splits (runPhased, phasedLen(t) floats); ok false: it
+// runs apart.
+func (s *dwBlockShape) split(threads int) (t, pieces, per int, phased, ok bool) {
+	if !s.banded {
+		return 0, 0, 0, false, false
+	}
+	t = max(1, min(threads, s.n*s.macs()/dwBlockMinWork))
+	if t == 1 && s.ob >= s.oh {
+		// One band on one thread: the three convolutions apart take as
+		// long (BenchmarkDwBlock), or up to a percent less.
+		return 0, 0, 0, false, false
+	}
+	items := s.n * s.chunks(t)
+	if t > 1 && items < t {
+		if s.macs() >= dwBlockPhasedMax {
+			return 0, 0, 0, false, false
+		}
+		return t, 0, 0, true, true
+	}
+	t = min(t, items)
+	per = (items + t - 1) / t
+	return t, (items + per - 1) / per, per, false, true
+}
+
+// run computes the block band by band on threads goroutines (from
+// split), each piece of per items (image, chunk of its bands) with its
+// own part of buf: each takes whole images, or, with fewer images than
+// threads, a range of the bands of one.
+func (s *dwBlockShape) run(wk *Workers, threads, per int, x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct, buf []float32) {
+	chunks := s.chunks(threads)
 	items := s.n * chunks
-	if threads == 1 || items == 1 {
-		s.runItems(x, we, be, wd, bd, wp, bp, z, y, acts, chunks, 0, items)
+	if threads == 1 || items <= per {
+		s.runItems(x, we, be, wd, bd, wp, bp, z, y, acts, chunks, 0, items, buf[:s.scratchLen()])
 		return
 	}
-	// The operands go into a task of the run's pool (parallelForOf):
+	// The operands go into a task of the run's pool (parallelPiecesOf):
 	// the split allocates nothing.
-	j := dwBlockJob{s: s, x: x, we: we, be: be, wd: wd, bd: bd, wp: wp, bp: bp, z: z, y: y, acts: acts, chunks: chunks}
-	parallelForOf(wk, min(threads, items), items, 1, j, (*dwBlockJob).run)
+	j := dwBlockJob{s: s, x: x, we: we, be: be, wd: wd, bd: bd, wp: wp, bp: bp, z: z, y: y, acts: acts, chunks: chunks, per: per, buf: buf}
+	parallelPiecesOf(wk, threads, items, per, j, (*dwBlockJob).run)
 }
 
 // dwBlockJob is the operands of a split dwBlockShape.run.
 type dwBlockJob struct {
-	s                               *dwBlockShape
-	x, we, be, wd, bd, wp, bp, z, y []float32
-	acts                            *[3]asm.ConvAct
-	chunks                          int
+	s                                    *dwBlockShape
+	x, we, be, wd, bd, wp, bp, z, y, buf []float32
+	acts                                 *[3]asm.ConvAct
+	chunks, per                          int
 }
 
 func (j *dwBlockJob) run(lo, hi int) {
-	j.s.runItems(j.x, j.we, j.be, j.wd, j.bd, j.wp, j.bp, j.z, j.y, j.acts, j.chunks, lo, hi)
+	n := j.s.scratchLen()
+	k := lo / j.per // the piece: its own scratch
+	j.s.runItems(j.x, j.we, j.be, j.wd, j.bd, j.wp, j.bp, j.z, j.y, j.acts, j.chunks, lo, hi, j.buf[k*n:(k+1)*n])
 }
 
-// runItems computes the items [lo, hi) of (image, chunk of its bands).
-func (s *dwBlockShape) runItems(x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct, chunks, lo, hi int) {
+// phasedLen is how many floats of scratch runPhased needs on threads
+// goroutines: an image's expanded and depthwise tensors, and the
+// depthwise kernel's scratch of each goroutine.
+func (s *dwBlockShape) phasedLen(threads int) int {
+	return s.e*s.h*s.w + s.e*s.oh*s.ow + threads*s.dwFullScratch
+}
+
+// runPhased computes the block image by image on threads goroutines in
+// two splits: the expand and depthwise convolutions of ranges of the
+// expanded channels, then the project GEMM of ranges of the output
+// positions (or, on small planes, of the output channels). Unlike ranges
+// of rows, which would compute the expanded rows around their ends twice
+// and give the GEMMs few columns, no work is repeated: a worker that
+// comes late costs nothing but the pieces the caller runs in its stead.
+func (s *dwBlockShape) runPhased(wk *Workers, threads int, x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct, buf []float32) {
+	hw, ohw := s.h*s.w, s.oh*s.ow
+	eLen, dLen := s.e*hw, s.e*ohw
+	j := dwPhaseJob{s: s, we: we, be: be, wd: wd, bd: bd, wp: wp, bp: bp, acts: acts, parts: threads,
+		e: buf[:eLen], d: buf[eLen : eLen+dLen], dws: buf[eLen+dLen : eLen+dLen+threads*s.dwFullScratch]}
+	for img := 0; img < s.n; img++ {
+		j.x = x[img*s.cin*hw : (img+1)*s.cin*hw]
+		j.y = y[img*s.cout*ohw : (img+1)*s.cout*ohw]
+		j.z = nil
+		if z != nil {
+			j.z = z[img*s.cout*ohw : (img+1)*s.cout*ohw]
+		}
+		parallelPiecesOf(wk, threads, threads, 1, j, (*dwPhaseJob).expand)
+		parallelPiecesOf(wk, threads, threads, 1, j, (*dwPhaseJob).project)
+	}
+}
+
+// dwPhaseJob is the operands of runPhased's splits for one image: parts
+// pieces, piece k with its own depthwise scratch.
+type dwPhaseJob struct {
+	s                               *dwBlockShape
+	x, we, be, wd, bd, wp, bp, z, y []float32
+	e, d, dws                       []float32
+	acts                            *[3]asm.ConvAct
+	parts                           int
+}
+
+// expand computes the expanded and depthwise planes of the channel
+// ranges [lo, hi) (in multiples of 8: the depthwise kernel takes eight
+// small planes at a time).
+func (j *dwPhaseJob) expand(lo, hi int) {
+	s := j.s
+	hw, ohw := s.h*s.w, s.oh*s.ow
+	x := j.x
+	pack := func(p0, kb, jj, nb int, dst []float32) {
+		asm.PackBlock(x, hw, p0, kb, jj, nb, dst)
+	}
+	for k := lo; k < hi; k++ {
+		c0, c1 := splitRange(s.e, j.parts, k, 8)
+		if c0 >= c1 {
+			continue
+		}
+		var b, bd []float32
+		if j.be != nil {
+			b = j.be[c0:c1]
+		}
+		if j.bd != nil {
+			bd = j.bd[c0:c1]
+		}
+		asm.SgemmAct(c1-c0, hw, s.cin, j.we[c0*s.cin:], s.cin, pack, b, &j.acts[0], j.e[c0*hw:c1*hw], hw)
+		geo := s.dwFull
+		asm.DepthwisePlanes(j.d[c0*ohw:c1*ohw], j.e[c0*hw:c1*hw], c1-c0, &geo, j.wd[9*c0:9*c1], bd, &j.acts[1],
+			j.dws[k*s.dwFullScratch:(k+1)*s.dwFullScratch])
+	}
+}
+
+// project computes the project GEMM of the ranges [lo, hi) of the
+// output positions (whole panels), or of the output channels when there
+// are too few positions for a panel each.
+func (j *dwPhaseJob) project(lo, hi int) {
+	s := j.s
+	ohw := s.oh * s.ow
+	d := j.d
+	for k := lo; k < hi; k++ {
+		if ohw >= j.parts*asm.PanelWidth {
+			j0, j1 := splitRange(ohw, j.parts, k, asm.PanelWidth)
+			if j0 >= j1 {
+				continue
+			}
+			pack := func(p0, kb, jj, nb int, dst []float32) {
+				asm.PackBlock(d, ohw, p0, kb, j0+jj, nb, dst)
+			}
+			var zb []float32
+			if j.z != nil {
+				zb = j.z[j0:]
+			}
+			asm.SgemmActSum(s.cout, j1-j0, s.e, j.wp, s.e, pack, j.bp, zb, ohw, &j.acts[2], j.y[j0:], ohw)
+			continue
+		}
+		m0, m1 := splitRange(s.cout, j.parts, k, 8)
+		if m0 >= m1 {
+			continue
+		}
+		pack := func(p0, kb, jj, nb int, dst []float32) {
+			asm.PackBlock(d, ohw, p0, kb, jj, nb, dst)
+		}
+		var b, zb []float32
+		if j.bp != nil {
+			b = j.bp[m0:m1]
+		}
+		if j.z != nil {
+			zb = j.z[m0*ohw:]
+		}
+		asm.SgemmActSum(m1-m0, ohw, s.e, j.wp[m0*s.e:], s.e, pack, b, zb, ohw, &j.acts[2], j.y[m0*ohw:], ohw)
+	}
+}
+
+// runItems computes the items [lo, hi) of (image, chunk of its bands)
+// with the scratch buf (of scratchLen() floats).
+func (s *dwBlockShape) runItems(x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct, chunks, lo, hi int, buf []float32) {
 	bands := (s.oh + s.ob - 1) / s.ob
 	eLen, dLen := s.e*s.rows*s.w, s.e*s.ob*s.ow
-	buf := getScratch[float32](eLen + dLen + s.dwScratch)
-	defer putScratch(buf)
-	e, d, dws := (*buf)[:eLen], (*buf)[eLen:eLen+dLen], (*buf)[eLen+dLen:]
+	e, d, dws := buf[:eLen], buf[eLen:eLen+dLen], buf[eLen+dLen:]
 	for it := lo; it < hi; it++ {
 		img, c := it/chunks, it%chunks
 		b0, b1 := bands*c/chunks, bands*(c+1)/chunks
+		oa, oz := b0*s.ob, min(s.oh, b1*s.ob)
 		xi := x[img*s.cin*s.h*s.w : (img+1)*s.cin*s.h*s.w]
 		yi := y[img*s.cout*s.oh*s.ow : (img+1)*s.cout*s.oh*s.ow]
 		var zi []float32
 		if z != nil {
 			zi = z[img*s.cout*s.oh*s.ow : (img+1)*s.cout*s.oh*s.ow]
 		}
-		s.runRows(xi, we, be, wd, bd, wp, bp, zi, yi, b0*s.ob, min(s.oh, b1*s.ob), acts, e, d, dws)
+		s.runRows(xi, we, be, wd, bd, wp, bp, zi, yi, oa, oz, acts, e, d, dws)
 	}
 }
 

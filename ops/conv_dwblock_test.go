@@ -144,17 +144,30 @@ func TestDwBlock(t *testing.T) {
 		{1, 3, 8, 9, 10, 2, [4]int{1, 1, 0, 0}, 6, false},
 		{1, 4, 3, 3, 8, 1, [4]int{1, 1, 1, 1}, 4, false},
 		{1, 4, 1, 5, 8, 2, [4]int{1, 1, 1, 1}, 4, true},
+		{1, 6, 9, 7, 12, 1, [4]int{1, 1, 1, 1}, 5, true}, // odd rows, split in row ranges
+		{1, 6, 13, 6, 12, 2, [4]int{0, 0, 1, 1}, 5, false},
 	}
 	r := rand.New(rand.NewSource(5))
-	defer func(b, m int, a bool) { dwBlockBudget, dwBlockMinBytes, dwBlockApart = b, m, a }(dwBlockBudget, dwBlockMinBytes, dwBlockApart)
+	defer func(b, m, w, pm int, a bool) {
+		dwBlockBudget, dwBlockMinBytes, dwBlockMinWork, dwBlockPhasedMax, dwBlockApart = b, m, w, pm, a
+	}(dwBlockBudget, dwBlockMinBytes, dwBlockMinWork, dwBlockPhasedMax, dwBlockApart)
 	dwBlockMinBytes = 0
+	dwBlockMinWork = 1 // split whatever the size
 	for _, c := range cases {
 		in := c.inputs(r)
 		want := dwBlockNaive(t, c, in)
-		for _, mode := range []string{"apart", "tiny", "small", "default"} {
+		for _, mode := range []string{"apart", "tiny", "small", "default", "whole", "unphased"} {
 			for _, threads := range []int{1, 2, 3} {
 				dwBlockApart = mode == "apart"
+				dwBlockMinBytes, dwBlockPhasedMax = 0, 6<<20
 				switch mode {
+				case "unphased":
+					// One band, run apart on several threads.
+					dwBlockMinBytes, dwBlockPhasedMax = 1<<30, 0
+				case "whole":
+					// One band per image: phased on several threads
+					// when there are fewer images.
+					dwBlockMinBytes = 1 << 30
 				case "tiny":
 					dwBlockBudget = 1
 				case "small":
@@ -199,9 +212,15 @@ func BenchmarkDwBlock(b *testing.B) {
 		"b12-14":    {1, 96, 14, 14, 576, 1, [4]int{1, 1, 1, 1}, 96, true},
 		"b15-7":     {1, 160, 7, 7, 960, 1, [4]int{1, 1, 1, 1}, 160, true},
 		"b17-7-320": {1, 160, 7, 7, 960, 1, [4]int{1, 1, 1, 1}, 320, false},
+		// The Keras MobileNetV2 0.5 at 128×128.
+		"k2-64s2": {1, 8, 64, 64, 48, 2, [4]int{0, 0, 1, 1}, 16, false},
+		"k3-32":   {1, 16, 32, 32, 80, 1, [4]int{1, 1, 1, 1}, 16, true},
+		"k5-16":   {1, 16, 16, 16, 96, 1, [4]int{1, 1, 1, 1}, 16, true},
+		"k8-8":    {1, 32, 8, 8, 192, 1, [4]int{1, 1, 1, 1}, 32, true},
+		"k15-4":   {1, 80, 4, 4, 480, 1, [4]int{1, 1, 1, 1}, 80, true},
 	}
 	r := rand.New(rand.NewSource(5))
-	for _, name := range []string{"b1-112", "b2-112s2", "b3-56", "b4-56s2", "b5-28", "b8-14", "b12-14", "b15-7", "b17-7-320"} {
+	for _, name := range []string{"b1-112", "b2-112s2", "b3-56", "b4-56s2", "b5-28", "b8-14", "b12-14", "b15-7", "b17-7-320", "k2-64s2", "k3-32", "k5-16", "k8-8", "k15-4"} {
 		c := cases[name]
 		in := c.inputs(r)
 		{
@@ -232,6 +251,7 @@ func BenchmarkDwBlock(b *testing.B) {
 					t0 = make([]float32, prod(s.mid[0]))
 				}
 				t1 = make([]float32, prod(s.mid[1]))
+				buf := make([]float32, s.scratchLen())
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
 				var tApart, tBand time.Duration
@@ -246,7 +266,9 @@ func BenchmarkDwBlock(b *testing.B) {
 					s.q[1].run(nil, 1, src, wd, bd, nil, t1, &acts[1])
 					s.q[2].run(nil, 1, t1, wp, bp, z, y, &acts[2])
 					c1 := threadCPU()
-					s.run(nil, 1, x, we, be, wd, bd, wp, bp, z, y, &acts)
+					if s.banded {
+						s.run(nil, 1, 1, x, we, be, wd, bd, wp, bp, z, y, &acts, buf)
+					}
 					c2 := threadCPU()
 					tApart += c1 - c0
 					tBand += c2 - c1
@@ -290,5 +312,112 @@ func TestDwBlockBroadcastSum(t *testing.T) {
 				t.Fatalf("threads %d: y[%d] = %v, want %v", threads, i, got[i], want[i])
 			}
 		}
+	}
+}
+
+// BenchmarkDwBlockThreads times whole FusedDwBlock runs (wall clock) on
+// one and two threads, as the kernel chooses ("band": one band, phased
+// at two threads below dwBlockPhasedMax) and apart, on the Keras
+// MobileNetV2 0.5 blocks and a few of MobileNetV2's.
+func BenchmarkDwBlockThreads(b *testing.B) {
+	cases := []struct {
+		name string
+		c    dwBlockCase
+	}{
+		{"k2-64s2", dwBlockCase{1, 8, 64, 64, 48, 2, [4]int{0, 0, 1, 1}, 16, false}},
+		{"k3-32", dwBlockCase{1, 16, 32, 32, 80, 1, [4]int{1, 1, 1, 1}, 16, true}},
+		{"k5-16", dwBlockCase{1, 16, 16, 16, 96, 1, [4]int{1, 1, 1, 1}, 16, true}},
+		{"k8-8", dwBlockCase{1, 32, 8, 8, 192, 1, [4]int{1, 1, 1, 1}, 32, true}},
+		{"k15-4", dwBlockCase{1, 80, 4, 4, 480, 1, [4]int{1, 1, 1, 1}, 80, true}},
+		{"b5-28", dwBlockCase{1, 32, 28, 28, 192, 1, [4]int{1, 1, 1, 1}, 32, true}},
+		{"b12-14", dwBlockCase{1, 96, 14, 14, 576, 1, [4]int{1, 1, 1, 1}, 96, true}},
+		{"b15-7", dwBlockCase{1, 160, 7, 7, 960, 1, [4]int{1, 1, 1, 1}, 160, true}},
+	}
+	defer func(a bool) { dwBlockApart = a }(dwBlockApart)
+	r := rand.New(rand.NewSource(5))
+	for _, tc := range cases {
+		in := tc.c.inputs(r)
+		for _, mode := range []string{"apart", "band"} {
+			for _, threads := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/%s/t%d", tc.name, mode, threads), func(b *testing.B) {
+					dwBlockApart = mode == "apart"
+					k := dwBlockBuild(b, tc.c)
+					wk := NewWorkers(threads - 1)
+					defer wk.Close()
+					rc := &RunContext{Threads: threads, Workers: wk}
+					for i := 0; i < b.N; i++ {
+						if _, err := k.Run(rc, in); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkDwBlockPhases reports the CPU time of a whole block on one
+// thread and the critical path of its two-thread phased split (the
+// longer of the two expand pieces plus the longer of the two project
+// pieces, run one after the other on one thread), free of the machine's
+// load.
+func BenchmarkDwBlockPhases(b *testing.B) {
+	cases := []struct {
+		name string
+		c    dwBlockCase
+	}{
+		{"k2-64s2", dwBlockCase{1, 8, 64, 64, 48, 2, [4]int{0, 0, 1, 1}, 16, false}},
+		{"k3-32", dwBlockCase{1, 16, 32, 32, 80, 1, [4]int{1, 1, 1, 1}, 16, true}},
+		{"k4-32s2", dwBlockCase{1, 16, 32, 32, 96, 2, [4]int{0, 0, 1, 1}, 16, false}},
+		{"k5-16", dwBlockCase{1, 16, 16, 16, 96, 1, [4]int{1, 1, 1, 1}, 16, true}},
+		{"k8-8", dwBlockCase{1, 32, 8, 8, 192, 1, [4]int{1, 1, 1, 1}, 32, true}},
+		{"k12-8", dwBlockCase{1, 48, 8, 8, 288, 1, [4]int{1, 1, 1, 1}, 48, true}},
+		{"k15-4", dwBlockCase{1, 80, 4, 4, 480, 1, [4]int{1, 1, 1, 1}, 80, true}},
+		{"b5-28", dwBlockCase{1, 32, 28, 28, 192, 1, [4]int{1, 1, 1, 1}, 32, true}},
+		{"b12-14", dwBlockCase{1, 96, 14, 14, 576, 1, [4]int{1, 1, 1, 1}, 96, true}},
+		{"b15-7", dwBlockCase{1, 160, 7, 7, 960, 1, [4]int{1, 1, 1, 1}, 160, true}},
+	}
+	r := rand.New(rand.NewSource(5))
+	for _, tc := range cases {
+		in := tc.c.inputs(r)
+		b.Run(tc.name, func(b *testing.B) {
+			k := dwBlockBuild(b, tc.c).(*dwBlockKernel)
+			if _, err := k.Run(&RunContext{Threads: 1}, in); err != nil {
+				b.Fatal(err)
+			}
+			s := k.last.Load()
+			f := func(t *tensor.Tensor) []float32 {
+				if t == nil {
+					return nil
+				}
+				return t.Float32s()
+			}
+			x, we, be, wd, bd, wp, bp, z := f(in[0]), f(in[1]), f(in[2]), f(in[3]), f(in[4]), f(in[5]), f(in[6]), f(in[7])
+			y := make([]float32, prod(s.outShape))
+			buf := make([]float32, max(s.scratchLen(), s.phasedLen(2)))
+			hw, ohw := s.h*s.w, s.oh*s.ow
+			j := dwPhaseJob{s: s, x: x, we: we, be: be, wd: wd, bd: bd, wp: wp, bp: bp, z: z, y: y, acts: &k.acts, parts: 2,
+				e: buf[:s.e*hw], d: buf[s.e*hw : s.e*hw+s.e*ohw], dws: buf[s.e*hw+s.e*ohw:]}
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			var tAll, tPath time.Duration
+			for i := 0; i < b.N; i++ {
+				c0 := threadCPU()
+				s.runItems(x, we, be, wd, bd, wp, bp, z, y, &k.acts, 1, 0, 1, buf[:s.scratchLen()])
+				c1 := threadCPU()
+				j.expand(0, 1)
+				c2 := threadCPU()
+				j.expand(1, 2)
+				c3 := threadCPU()
+				j.project(0, 1)
+				c4 := threadCPU()
+				j.project(1, 2)
+				c5 := threadCPU()
+				tAll += c1 - c0
+				tPath += max(c2-c1, c3-c2) + max(c4-c3, c5-c4)
+			}
+			b.ReportMetric(float64(tAll.Nanoseconds())/1e3/float64(b.N), "whole-us")
+			b.ReportMetric(float64(tPath.Nanoseconds())/1e3/float64(b.N), "path-us")
+		})
 	}
 }

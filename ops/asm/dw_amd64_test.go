@@ -25,7 +25,14 @@ func archDepthwiseImpls() []dwImpl {
 			if l := g.c8Layout(); len(scratch) < l.total {
 				scratch = make([]float32, l.total)
 			}
-			depthwiseC8(dst, src, planes, g, w, bias, act, scratch)
+			depthwiseC8With(dst, src, planes, g, w, bias, act, scratch, false)
+		}},
+		{"c8s1", func(dst, src []float32, planes int, g *DepthwiseGeom, w, bias []float32, act *ConvAct, scratch []float32) {
+			// By groups of a row at stride 1, whatever the row length.
+			if l := g.c8Layout(); len(scratch) < l.total {
+				scratch = make([]float32, l.total)
+			}
+			depthwiseC8With(dst, src, planes, g, w, bias, act, scratch, true)
 		}},
 	}
 }
