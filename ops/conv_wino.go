@@ -172,7 +172,7 @@ func newWinoFilterR(w []float32, k, c, r int) *winoFilter {
 	var coef [36][16]float64
 	for xi := range 36 {
 		for tap := range rr {
-			coef[xi][tap] = winoFilterCoefR(r, xi, tap)
+			coef[xi][tap] = asm.WinoFilterCoef(r, xi, tap)
 		}
 	}
 	per := asm.PackedBLen(cp, kp)
@@ -207,38 +207,6 @@ func newWinoFilterR(w []float32, k, c, r int) *winoFilter {
 		}
 	}
 	return f
-}
-
-// winoFilterCoefR is the weight of tap (r·a+b) of an r×r filter in U[ξ]
-// (ξ = 6i+j): G[i][a]·G[j][b], with the G of asm.WinoFilter4x3 (r = 3) or
-// asm.WinoFilter3x4 (r = 4).
-func winoFilterCoefR(r, xi, tap int) float64 {
-	if r == 3 {
-		return winoFilterCoef(xi, tap)
-	}
-	g := [6][4]float64{
-		{1.0 / 4, 0, 0, 0},
-		{-1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6},
-		{-1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6},
-		{1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3},
-		{1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3},
-		{0, 0, 0, 1},
-	}
-	return g[xi/6][tap/4] * g[xi%6][tap%4]
-}
-
-// winoFilterCoef is the weight of tap (3a+b) of a filter in U[ξ] (ξ =
-// 6i+j): G[i][a]·G[j][b], with the G of asm.WinoFilter4x3.
-func winoFilterCoef(xi, tap int) float64 {
-	g := [6][3]float64{
-		{1.0 / 4, 0, 0},
-		{-1.0 / 6, -1.0 / 6, -1.0 / 6},
-		{-1.0 / 6, 1.0 / 6, -1.0 / 6},
-		{1.0 / 24, 1.0 / 12, 1.0 / 6},
-		{1.0 / 24, -1.0 / 12, 1.0 / 6},
-		{0, 0, 1},
-	}
-	return g[xi/6][tap/3] * g[xi%6][tap%3]
 }
 
 // winoMinChannels is the fewest input and output channels for which the

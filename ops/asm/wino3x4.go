@@ -135,6 +135,27 @@ func winoOutput3x4Go(nt int, src []float32, ldxi, ldt int, bias []float32, act *
 	}
 }
 
+// WinoFilterCoef returns the weight of tap r·a+b of an r×r filter in
+// element ξ = 6i+j of its transform G g Gᵀ, G[i][a]·G[j][b], with the G
+// of WinoFilter4x3 (r = 3) or WinoFilter3x4 (r = 4); for code that
+// transforms many filters at once as linear combinations of their taps.
+func WinoFilterCoef(r, xi, tap int) float64 {
+	if r == 3 {
+		return winoG4x3[xi/6][tap/3] * winoG4x3[xi%6][tap%3]
+	}
+	return winoG3x4[xi/6][tap/4] * winoG3x4[xi%6][tap%4]
+}
+
+// winoG4x3 is the 6×3 filter transform G of F(4×4, 3×3) (winoFilter1).
+var winoG4x3 = [6][3]float64{
+	{1.0 / 4, 0, 0},
+	{-1.0 / 6, -1.0 / 6, -1.0 / 6},
+	{-1.0 / 6, 1.0 / 6, -1.0 / 6},
+	{1.0 / 24, 1.0 / 12, 1.0 / 6},
+	{1.0 / 24, -1.0 / 12, 1.0 / 6},
+	{0, 0, 1},
+}
+
 // winoG3x4 is the 6×4 filter transform G of F(3×3, 4×4), exact in
 // float64 up to the rounding of 1/6, 1/12, 1/24 and 1/3.
 var winoG3x4 = [6][4]float64{
