@@ -189,109 +189,13 @@ func TestWinoInput3x4(t *testing.T) {
 	}
 }
 
-// TestWinoOutput3x4 checks WinoOutput3x4 bit for bit against its Go
-// reference, the reference against Aᵀ m A in float64 with bias and
-// activation, and that nothing outside the outputs is written.
-func TestWinoOutput3x4(t *testing.T) {
-	rng := rand.New(rand.NewSource(4))
-	for gi, g := range winoGeoms() {
-		for ai, a := range winoActs() {
-			if (gi+ai)%2 == 1 && g.nt > 3 {
-				continue // a sample of the combinations
-			}
-			for _, withBias := range []bool{false, true} {
-				name := fmt.Sprintf("nt%d/ldd%d/ldxi%d/ldt%d/skip%d,%d/%s/bias%v", g.nt, g.lds, g.ldxi, g.ldt, g.skipS, g.skipD, a.name, withBias)
-				t.Run(name, func(t *testing.T) {
-					slen := 35*g.ldxi + (g.nt-1)*g.ldt + 8
-					src := winoRand(rng, slen, g.skipS)
-					for i := range src {
-						src[i] *= 4
-					}
-					var bias []float32
-					if withBias {
-						bias = winoRand(rng, 8, g.skipS)
-					}
-					dlen := (g.nt-1)*24 + 2*g.lds + 24
-					got := winoRand(rng, dlen+7, g.skipD)
-					d0 := append([]float32(nil), got...)
-					want := append([]float32(nil), got...)
-					WinoOutput3x4(g.nt, src, g.ldxi, g.ldt, bias, a.act, got[:dlen], g.lds)
-					winoOutput3x4Go(g.nt, src, g.ldxi, g.ldt, bias, a.act, want, g.lds)
-					written := make([]bool, len(got))
-					for tt := 0; tt < g.nt; tt++ {
-						for l := 0; l < 8; l++ {
-							var m [6][6]float64
-							for xi := 0; xi < 36; xi++ {
-								m[xi/6][xi%6] = float64(src[xi*g.ldxi+tt*g.ldt+l])
-							}
-							y := winoOutput3F64(&m)
-							for xi := range 36 {
-								m[xi/6][xi%6] = math.Abs(m[xi/6][xi%6])
-							}
-							mag := winoOutput3AbsF64(&m)
-							for i := 0; i < 3; i++ {
-								for j := 0; j < 3; j++ {
-									at := tt*24 + i*g.lds + j*8 + l
-									written[at] = true
-									v := y[i][j]
-									if bias != nil {
-										v += float64(bias[l])
-									}
-									if a.act != nil {
-										v = float64(a.act.apply(float32(v)))
-									}
-									if e := math.Abs(float64(want[at]) - v); e > 1e-6*(mag[i][j]+1) {
-										t.Fatalf("reference tile %d (%d,%d) lane %d: %v, want %v", tt, i, j, l, want[at], v)
-									}
-								}
-							}
-						}
-					}
-					for i := range got {
-						if !written[i] {
-							if got[i] != d0[i] {
-								t.Fatalf("dst[%d] written outside the tiles", i)
-							}
-							continue
-						}
-						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-							t.Fatalf("dst[%d] = %v, reference %v", i, got[i], want[i])
-						}
-					}
-				})
-			}
-		}
-	}
-}
+// TestWinoOutput3x4 checks WinoOutput3x4 as TestWinoOutput4x3 checks
+// WinoOutput4x3.
+func TestWinoOutput3x4(t *testing.T) { testWinoOutput(t, winoOut3x4) }
 
 // TestWinoOutput3x4Specials checks NaN, infinities and signed zeros
 // through the activations, bit for bit against the reference.
-func TestWinoOutput3x4Specials(t *testing.T) {
-	nan, inf := float32(math.NaN()), float32(math.Inf(1))
-	specials := []float32{nan, inf, -inf, 0, float32(math.Copysign(0, -1)), 1e30, -1e30, 7, -7}
-	rng := rand.New(rand.NewSource(5))
-	for _, a := range winoActs() {
-		t.Run(a.name, func(t *testing.T) {
-			for trial := 0; trial < 20; trial++ {
-				src := make([]float32, 36*8*3)
-				for i := range src {
-					if rng.Intn(4) == 0 {
-						src[i] = specials[rng.Intn(len(specials))]
-					}
-				}
-				got := make([]float32, 3*24*3)
-				want := make([]float32, len(got))
-				WinoOutput3x4(3, src, 24, 8, nil, a.act, got, 72)
-				winoOutput3x4Go(3, src, 24, 8, nil, a.act, want, 72)
-				for i := range got {
-					if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
-						t.Fatalf("dst[%d] = %v, reference %v", i, got[i], want[i])
-					}
-				}
-			}
-		})
-	}
-}
+func TestWinoOutput3x4Specials(t *testing.T) { testWinoOutputSpecials(t, winoOut3x4) }
 
 // TestWino3x4Conv checks the whole F(3×3, 4×4) chain in float32 against
 // a direct 4×4 correlation of eight channels: block, input transform,

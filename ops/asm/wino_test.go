@@ -257,11 +257,47 @@ func winoActs() []struct {
 	}
 }
 
+// winoOutputKind is an output transform under test: tiles of m×m
+// outputs, 8m floats apart.
+type winoOutputKind struct {
+	m           int
+	kernel, ref func(nt int, src []float32, ldxi, ldt int, bias []float32, act *ConvAct, dst []float32, ldd int)
+	// exact returns Aᵀ x A and Aᵀ |x| A in float64 (in the top-left
+	// m×m of the arrays).
+	exact func(x *[6][6]float64) (y, mag [4][4]float64)
+}
+
+var (
+	winoOut4x3 = winoOutputKind{4, WinoOutput4x3, winoOutput4x3Go, func(x *[6][6]float64) (y, mag [4][4]float64) {
+		y = winoOutputF64(x)
+		for xi := range 36 {
+			x[xi/6][xi%6] = math.Abs(x[xi/6][xi%6])
+		}
+		return y, winoOutputAbsF64(x)
+	}}
+	winoOut3x4 = winoOutputKind{3, WinoOutput3x4, winoOutput3x4Go, func(x *[6][6]float64) (y, mag [4][4]float64) {
+		y3 := winoOutput3F64(x)
+		for xi := range 36 {
+			x[xi/6][xi%6] = math.Abs(x[xi/6][xi%6])
+		}
+		m3 := winoOutput3AbsF64(x)
+		for i := range 3 {
+			copy(y[i][:3], y3[i][:])
+			copy(mag[i][:3], m3[i][:])
+		}
+		return y, mag
+	}}
+)
+
 // TestWinoOutput4x3 checks WinoOutput4x3 bit for bit against its Go
 // reference, the reference against Aᵀ m A in float64 with bias and
 // activation, and that nothing outside the outputs is written.
-func TestWinoOutput4x3(t *testing.T) {
+func TestWinoOutput4x3(t *testing.T) { testWinoOutput(t, winoOut4x3) }
+
+// testWinoOutput is TestWinoOutput4x3 for any output transform.
+func testWinoOutput(t *testing.T, k winoOutputKind) {
 	rng := rand.New(rand.NewSource(4))
+	step := 8 * k.m // floats from a tile to the next
 	for gi, g := range winoGeoms() {
 		for ai, a := range winoActs() {
 			if (gi+ai)%2 == 1 && g.nt > 3 {
@@ -279,12 +315,12 @@ func TestWinoOutput4x3(t *testing.T) {
 					if withBias {
 						bias = winoRand(rng, 8, g.skipS)
 					}
-					dlen := (g.nt-1)*32 + 3*g.lds + 32
+					dlen := (g.nt-1)*step + (k.m-1)*g.lds + step
 					got := winoRand(rng, dlen+7, g.skipD)
 					d0 := append([]float32(nil), got...)
 					want := append([]float32(nil), got...)
-					WinoOutput4x3(g.nt, src, g.ldxi, g.ldt, bias, a.act, got[:dlen], g.lds)
-					winoOutput4x3Go(g.nt, src, g.ldxi, g.ldt, bias, a.act, want, g.lds)
+					k.kernel(g.nt, src, g.ldxi, g.ldt, bias, a.act, got[:dlen], g.lds)
+					k.ref(g.nt, src, g.ldxi, g.ldt, bias, a.act, want, g.lds)
 					written := make([]bool, len(got))
 					for tt := 0; tt < g.nt; tt++ {
 						for l := 0; l < 8; l++ {
@@ -292,14 +328,10 @@ func TestWinoOutput4x3(t *testing.T) {
 							for xi := 0; xi < 36; xi++ {
 								m[xi/6][xi%6] = float64(src[xi*g.ldxi+tt*g.ldt+l])
 							}
-							y := winoOutputF64(&m)
-							for xi := range 36 {
-								m[xi/6][xi%6] = math.Abs(m[xi/6][xi%6])
-							}
-							mag := winoOutputAbsF64(&m)
-							for i := 0; i < 4; i++ {
-								for j := 0; j < 4; j++ {
-									at := tt*32 + i*g.lds + j*8 + l
+							y, mag := k.exact(&m)
+							for i := 0; i < k.m; i++ {
+								for j := 0; j < k.m; j++ {
+									at := tt*step + i*g.lds + j*8 + l
 									written[at] = true
 									v := y[i][j]
 									if bias != nil {
@@ -334,10 +366,15 @@ func TestWinoOutput4x3(t *testing.T) {
 
 // TestWinoOutputSpecials checks NaN, infinities and signed zeros through
 // the activations, bit for bit against the reference.
-func TestWinoOutputSpecials(t *testing.T) {
+func TestWinoOutputSpecials(t *testing.T) { testWinoOutputSpecials(t, winoOut4x3) }
+
+// testWinoOutputSpecials is TestWinoOutputSpecials for any output
+// transform.
+func testWinoOutputSpecials(t *testing.T, k winoOutputKind) {
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
 	specials := []float32{nan, inf, -inf, 0, float32(math.Copysign(0, -1)), 1e30, -1e30, 7, -7}
 	rng := rand.New(rand.NewSource(5))
+	ldd := 3 * 8 * k.m // three tiles in a row
 	for _, a := range winoActs() {
 		t.Run(a.name, func(t *testing.T) {
 			for trial := 0; trial < 20; trial++ {
@@ -347,10 +384,10 @@ func TestWinoOutputSpecials(t *testing.T) {
 						src[i] = specials[rng.Intn(len(specials))]
 					}
 				}
-				got := make([]float32, 3*32*4)
+				got := make([]float32, ldd*k.m)
 				want := make([]float32, len(got))
-				WinoOutput4x3(3, src, 24, 8, nil, a.act, got, 96)
-				winoOutput4x3Go(3, src, 24, 8, nil, a.act, want, 96)
+				k.kernel(3, src, 24, 8, nil, a.act, got, ldd)
+				k.ref(3, src, 24, 8, nil, a.act, want, ldd)
 				for i := range got {
 					if math.Float32bits(got[i]) != math.Float32bits(want[i]) && !(got[i] != got[i] && want[i] != want[i]) {
 						t.Fatalf("dst[%d] = %v, reference %v", i, got[i], want[i])
