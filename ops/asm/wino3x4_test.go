@@ -201,59 +201,7 @@ func TestWinoOutput3x4Specials(t *testing.T) { testWinoOutputSpecials(t, winoOut
 // a direct 4×4 correlation of eight channels: block, input transform,
 // product with the transformed filters, output transform with bias and
 // Relu, unblock.
-func TestWino3x4Conv(t *testing.T) {
-	rng := rand.New(rand.NewSource(7))
-	const ntx, nty = 3, 2
-	ih, iw := 3*nty+3, 3*ntx+3
-	oh, ow := 3*nty, 3*ntx
-	for _, planes := range []int{3, 8} {
-		x := winoRand(rng, planes*ih*iw, 1)
-		var filt [8][16]float32
-		var u [8][36]float32
-		for l := 0; l < planes; l++ {
-			for k := range filt[l] {
-				filt[l][k] = rng.Float32()*2 - 1
-			}
-			WinoFilter3x4(&filt[l], &u[l])
-		}
-		bias := winoRand(rng, 8, 0)
-		xb := make([]float32, ih*iw*8)
-		BlockChannels8(ih, iw, x, ih*iw, iw, planes, xb, iw*8)
-		nt := ntx
-		v := make([]float32, 36*nt*8)
-		yb := make([]float32, oh*ow*8)
-		relu := ConvAct{Lo: 0, Hi: float32(math.Inf(1))}
-		for ty := 0; ty < nty; ty++ {
-			WinoInput3x4(nt, xb[3*ty*iw*8:], iw*8, v, nt*8, 8)
-			for xi := 0; xi < 36; xi++ {
-				for tt := 0; tt < nt; tt++ {
-					for l := 0; l < 8; l++ {
-						v[xi*nt*8+tt*8+l] *= u[l][xi]
-					}
-				}
-			}
-			WinoOutput3x4(nt, v, nt*8, 8, bias, &relu, yb[3*ty*ow*8:], ow*8)
-		}
-		y := make([]float32, planes*oh*ow)
-		UnblockChannels8(oh, ow, yb, ow*8, y, oh*ow, ow, planes)
-		for l := 0; l < planes; l++ {
-			for i := 0; i < oh; i++ {
-				for j := 0; j < ow; j++ {
-					want := float64(bias[l])
-					for a := 0; a < 4; a++ {
-						for b := 0; b < 4; b++ {
-							want += float64(filt[l][4*a+b]) * float64(x[l*ih*iw+(i+a)*iw+j+b])
-						}
-					}
-					want = max(want, 0)
-					if got := y[l*oh*ow+i*ow+j]; math.Abs(float64(got)-want) > 1e-5 {
-						t.Fatalf("planes %d: y[%d][%d][%d] = %v, want %v", planes, l, i, j, got, want)
-					}
-				}
-			}
-		}
-	}
-}
+func TestWino3x4Conv(t *testing.T) { testWinoConv(t, winoConv3x4) }
 
 // TestWino3x4Bounds checks that short slices and bad arguments panic with
 // the function's name, and that exact fits do not.

@@ -469,23 +469,41 @@ func TestBlockChannels8(t *testing.T) {
 	}
 }
 
+// winoConvKind is a Winograd convolution under test: m×m output tiles
+// of an r×r filter.
+type winoConvKind struct {
+	m, r   int
+	filter func(g []float32, u *[36]float32)
+	input  func(nt int, src []float32, lds int, dst []float32, ldxi, ldt int)
+	output func(nt int, src []float32, ldxi, ldt int, bias []float32, act *ConvAct, dst []float32, ldd int)
+}
+
+var (
+	winoConv4x3 = winoConvKind{4, 3, func(g []float32, u *[36]float32) { WinoFilter4x3((*[9]float32)(g), u) }, WinoInput4x3, WinoOutput4x3}
+	winoConv3x4 = winoConvKind{3, 4, func(g []float32, u *[36]float32) { WinoFilter3x4((*[16]float32)(g), u) }, WinoInput3x4, WinoOutput3x4}
+)
+
 // TestWinoConv checks the whole chain in float32 against a direct 3×3
 // correlation of eight channels: block, input transform, product with
 // the transformed filters, output transform with bias and Relu, unblock.
-func TestWinoConv(t *testing.T) {
+func TestWinoConv(t *testing.T) { testWinoConv(t, winoConv4x3) }
+
+// testWinoConv is TestWinoConv for any tile and filter size.
+func testWinoConv(t *testing.T, k winoConvKind) {
 	rng := rand.New(rand.NewSource(7))
 	const ntx, nty = 3, 2
-	ih, iw := 4*nty+2, 4*ntx+2
-	oh, ow := 4*nty, 4*ntx
+	m, r := k.m, k.r
+	ih, iw := m*nty+r-1, m*ntx+r-1
+	oh, ow := m*nty, m*ntx
 	for _, planes := range []int{3, 8} {
 		x := winoRand(rng, planes*ih*iw, 1)
-		var filt [8][9]float32
+		var filt [8][16]float32
 		var u [8][36]float32
 		for l := 0; l < planes; l++ {
-			for k := range filt[l] {
-				filt[l][k] = rng.Float32()*2 - 1
+			for q := range filt[l][:r*r] {
+				filt[l][q] = rng.Float32()*2 - 1
 			}
-			WinoFilter4x3(&filt[l], &u[l])
+			k.filter(filt[l][:r*r], &u[l])
 		}
 		bias := winoRand(rng, 8, 0)
 		xb := make([]float32, ih*iw*8)
@@ -495,7 +513,7 @@ func TestWinoConv(t *testing.T) {
 		yb := make([]float32, oh*ow*8)
 		relu := ConvAct{Lo: 0, Hi: float32(math.Inf(1))}
 		for ty := 0; ty < nty; ty++ {
-			WinoInput4x3(nt, xb[4*ty*iw*8:], iw*8, v, nt*8, 8)
+			k.input(nt, xb[m*ty*iw*8:], iw*8, v, nt*8, 8)
 			for xi := 0; xi < 36; xi++ {
 				for tt := 0; tt < nt; tt++ {
 					for l := 0; l < 8; l++ {
@@ -503,7 +521,7 @@ func TestWinoConv(t *testing.T) {
 					}
 				}
 			}
-			WinoOutput4x3(nt, v, nt*8, 8, bias, &relu, yb[4*ty*ow*8:], ow*8)
+			k.output(nt, v, nt*8, 8, bias, &relu, yb[m*ty*ow*8:], ow*8)
 		}
 		y := make([]float32, planes*oh*ow)
 		UnblockChannels8(oh, ow, yb, ow*8, y, oh*ow, ow, planes)
@@ -511,9 +529,9 @@ func TestWinoConv(t *testing.T) {
 			for i := 0; i < oh; i++ {
 				for j := 0; j < ow; j++ {
 					want := float64(bias[l])
-					for a := 0; a < 3; a++ {
-						for b := 0; b < 3; b++ {
-							want += float64(filt[l][3*a+b]) * float64(x[l*ih*iw+(i+a)*iw+j+b])
+					for a := 0; a < r; a++ {
+						for b := 0; b < r; b++ {
+							want += float64(filt[l][r*a+b]) * float64(x[l*ih*iw+(i+a)*iw+j+b])
 						}
 					}
 					want = max(want, 0)
