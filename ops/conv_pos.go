@@ -51,6 +51,7 @@ type convPosPlan struct {
 	win, nq        int          // epilogue window and output positions per image
 	src            *asm.Offsets // epilogue table of one image (element offsets at ldc = mPad)
 	imgs, units    int          // images per unit, units
+	chunk, chunks  int          // positions per chunk of a unit and chunks per unit (see posChunking)
 	macs           int
 	bufs           sync.Pool
 	kb             int // k block depth
@@ -85,7 +86,7 @@ func newConvPosPlan(p *convPlan, pool *poolPlan) *convPosPlan {
 		}
 	}
 	kdim := p.c * p.kSize
-	if kdim > posMaxK || p.outSize > posMaxOut || p.inSize == 0 {
+	if kdim > posMaxK || p.outSize > posMaxOut && !posLargePlaneOK(p, pool) || p.inSize == 0 {
 		return nil
 	}
 	for i := range 2 {
@@ -205,6 +206,7 @@ func newConvPosPlan(p *convPlan, pool *poolPlan) *convPosPlan {
 	q.outSize = q.nq
 	q.ySize = p.m * q.nq
 	q.macs = p.n * q.np * p.m * kdim
+	q.chunk, q.chunks = posChunking(q, pool == nil && p.outSize > posMaxOut)
 	return q
 }
 
@@ -320,9 +322,12 @@ func (pq *convPosPlan) run(wk *Workers, threads int, x, wp, bias, y []float32, a
 	if pq.units < threads {
 		j.parts = min(panels, (threads+pq.units-1)/pq.units)
 	}
+	if pq.units*pq.chunks >= threads {
+		j.parts = 1
+	}
 	j.part = (panels + j.parts - 1) / j.parts
 	j.parts = (panels + j.part - 1) / j.part
-	items := pq.units * j.parts
+	items := pq.units * pq.chunks * j.parts
 	if threads == 1 || items == 1 {
 		j.run(0, items)
 		return
@@ -351,7 +356,11 @@ func newConvPosBufs(pq any) any { return pq.(*convPosPlan).newBufs() }
 
 // newBufs returns new scratch for pq.
 func (pq *convPosPlan) newBufs() *convPosBufs {
-	b := &convPosBufs{c: make([]float32, pq.unitPos.Len()*pq.mPad+8)}
+	rows := pq.unitPos.Len()
+	if pq.chunks > 1 {
+		rows = pq.chunk
+	}
+	b := &convPosBufs{c: make([]float32, rows*pq.mPad+8)}
 	if pq.pad {
 		b.pad = make([]float32, pq.imgs*pq.inImg)
 	}
@@ -371,6 +380,10 @@ func (j *convPosJob) run(lo, hi int) {
 	p := pq.p
 	bufs := pq.getBufs(j.wk)
 	defer pq.putBufs(j.wk, bufs)
+	if pq.chunks > 1 {
+		j.runChunks(bufs, lo, hi)
+		return
+	}
 	for it := lo; it < hi; it++ {
 		u, part := it/j.parts, it%j.parts
 		img0 := u * pq.imgs
