@@ -216,9 +216,7 @@ func (g *gemmNode) runFast(rc *RunContext, in []*tensor.Tensor) (y *tensor.Tenso
 	if m == 1 && n > 0 {
 		// What sgemmJob.block does for one row, which Sgemm multiplies
 		// without packing whether B is the constant or not.
-		if !g.runSkip1(&j) { // zero entries of A skipped (gemm_skip.go)
-			asm.Sgemm(g.transA, g.transB, 1, n, k, g.alpha, j.a, j.lda, j.b, j.ldb, 0, j.c, n)
-		}
+		asm.Sgemm(g.transA, g.transB, 1, n, k, g.alpha, j.a, j.lda, j.b, j.ldb, 0, j.c, n)
 		if g.epi != nil {
 			g.epiAll(j.c, 1, n)
 		}

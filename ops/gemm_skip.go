@@ -16,18 +16,3 @@ func (g *gemmNode) runSkip(j *sgemmJob) bool {
 	putScratch(idx)
 	return ok
 }
-
-// runSkip1 is runSkip for one row: asm.SgemvSkip, which gives what
-// asm.Sgemm gives for one row (runFast's path), bit for bit, without
-// reading the rows of B that meet a zero of A.
-func (g *gemmNode) runSkip1(j *sgemmJob) bool {
-	if g.skip == nil || j.transA || j.m != 1 || !asm.SgemvSkipPays(j.transB, j.n, j.k, j.a, g.skip) {
-		return false
-	}
-	ni, na := asm.SkipGemvScratch(j.k, j.n)
-	idx, acc := getScratch[int32](ni), getScratch[float32](na)
-	ok := asm.SgemvSkip(j.transB, j.n, j.k, j.alpha, j.a, g.skip, j.c, *idx, *acc)
-	putScratch(acc)
-	putScratch(idx)
-	return ok
-}

@@ -11,8 +11,8 @@ import (
 
 // TestGemmSkipBitExact checks that a Gemm on a constant B, which skips
 // the zero columns of a sparse A (gemm_skip.go), gives exactly what the
-// same Gemm gives with B a run-time input (no skipping): four rows and
-// one, B transposed or not, with a bias and a Relu (FusedGemm), NaNs in
+// same Gemm gives with B a run-time input (no skipping): four rows, B
+// transposed or not, with a bias and a Relu (FusedGemm), NaNs in
 // A, and A all zero.
 func TestGemmSkipBitExact(t *testing.T) {
 	r := rand.New(rand.NewPCG(21, 22))
@@ -22,7 +22,6 @@ func TestGemmSkipBitExact(t *testing.T) {
 		nan     bool
 	}{
 		{4, 128, 784, 0.6, false}, {4, 64, 128, 0.5, true}, {4, 100, 300, 1, false}, {4, 40, 33, 0.7, false},
-		{1, 512, 300, 0.7, false}, {1, 300, 1000, 0.8, true}, {1, 256, 64, 1, false},
 	} {
 		for _, transB := range []bool{false, true} {
 			A := randF32(r, s.m, s.k)

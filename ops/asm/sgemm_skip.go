@@ -13,10 +13,9 @@ import (
 // would multiply need not be read at all. SgemmSkip finds those columns
 // (m×k compares against m×k×n multiply-adds), lists the others, and runs
 // a kernel that walks only the listed rows of the packed panels: for
-// now the four-row product of SgemmPacked (a batch of four), and through
-// SgemvSkip the one-row product of Sgemm (a batch of one). Only the
-// AVX2 implementation has such kernels; elsewhere both decline, and the
-// caller runs the product in full.
+// now the four-row product of SgemmPacked (a batch of four). Only the
+// AVX2 implementation has such a kernel; elsewhere SgemmSkip declines,
+// and the caller runs the product in full.
 //
 // The results are those of the product without skipping, bit for bit:
 // the skipping kernels sum each element in the order (and into the same
@@ -168,21 +167,6 @@ type skipKernels struct {
 
 	// scan4 is scanSteps4(0, kb, a, lda, idx, 0).
 	scan4 func(kb int, a []float32, lda int, idx []int32) int
-
-	// rowSums2 adds a[p] times row p of each of the np panels of a k
-	// block (kb rows of panelN floats, one panel after the other at b)
-	// to acc0[32q+j], for the steps p listed in idx0 (increasing), one
-	// fused multiply-add per step in order, and the same for idx1 into
-	// acc1: the partial sums from which SgemvSkip builds what the
-	// matrix-vector kernels give (skipRowSumsRef for each list).
-	rowSums2 func(idx0, idx1 []int32, a, b []float32, kb, np int, acc0, acc1 []float32)
-
-	// gemvT and gemvN: SgemvSkip may mirror the implementation's
-	// matrix-vector kernels on B stored transposed (sgemvTAVX2: sixteen
-	// partial sums per column, step p in sum p mod 16 below k&^15 and p
-	// mod 8 from there, added pairwise) and as is (sgemvNAVX2: two, the
-	// even and the odd steps).
-	gemvT, gemvN bool
 }
 
 // listSteps4 lists the steps p < k at which some row of the 4×k matrix
@@ -280,165 +264,4 @@ func fma32(x, y, z float32) float32 {
 		return nb
 	}
 	return r
-}
-
-// SkipGemvScratch returns the lengths of the scratch SgemvSkip needs for
-// a product of k steps and n columns: idx of int32 and acc of float32.
-func SkipGemvScratch(k, n int) (idx, acc int) { return k + skipAhead, 16 * roundUp(n, panelN) }
-
-// SgemvSkip computes what Sgemm(false, transB, 1, n, k, alpha, a, k, B,
-// ldb, 0, c, n) computes, bit for bit, for the matrix B that sb was
-// packed from (op(B) k×n), without reading the rows p of op(B) at which
-// a[p] is zero, and reports whether it did; when it reports false, it
-// has not written c and the caller runs Sgemm. Sgemm's matrix-vector
-// kernels sum each column in several partial sums that they add at the
-// end; SgemvSkip sums the listed steps of each partial sum in order, in
-// the packed panels of sb, and adds the partial sums as they do. It
-// declines implementations it has no mirror of, a B that is not finite,
-// and an a with too few zeros to pay. idx and acc are scratch of at
-// least the lengths SkipGemvScratch gives.
-func SgemvSkip(transB bool, n, k int, alpha float32, a []float32, sb *SkipB, c []float32, idx []int32, acc []float32) bool {
-	if !SgemvSkipPays(transB, n, k, a, sb) {
-		return false
-	}
-	return sgemvSkipT(sgemmDefault, transB, n, k, alpha, a, sb, c, idx, acc, skipMaxDense1)
-}
-
-// SgemvSkipPays reports whether SgemvSkip would skip in this product: a
-// check without scratch (k compares), for callers that fetch the scratch
-// only when it is needed.
-func SgemvSkipPays(transB bool, n, k int, a []float32, sb *SkipB) bool {
-	im := sgemmDefault
-	sk := skipKernelsFor(im)
-	if n < skipMinN1 || k <= 0 || sk == nil || sk.rowSums2 == nil || !sb.finite || im.direct != nil || im.gemv == nil {
-		return false
-	}
-	return countNonZero(a[:k])*256 <= k*skipMaxDense1
-}
-
-// countNonZero returns the number of values of a that are neither +0
-// nor -0 (NaNs count).
-func countNonZero(a []float32) int {
-	nz := 0
-	for _, x := range a {
-		u := math.Float32bits(x) << 1
-		nz += int((u | -u) >> 31)
-	}
-	return nz
-}
-
-// skipMaxDense1 and skipMinN1 are skipMaxDense for SgemvSkip, and the
-// fewest columns it takes. The matrix-vector kernels stream B at full
-// speed, while the partial sums that SgemvSkip must keep apart (sixteen
-// for B stored transposed) have it read the listed rows of each k block
-// in as many strided passes. Measured on Zen 3 by the fastest call of
-// many (BenchmarkSgemvSkipMin), against Sgemm: k = 2304, n = 512, B
-// transposed (the CIFAR CNN's dense layer): 1.65 with every step
-// listed, 1.0 at 50%, 0.73 at 30%; B as stored: 0.95 at 60%, 0.84 at
-// 50%, 0.57 at 30%; at n = 128 (k = 784), transposed, still 1.5 at 30%.
-// So at most 40% listed, and at least 256 columns.
-const (
-	skipMaxDense1 = 102
-	skipMinN1     = 256
-)
-
-// sgemvSkipT is SgemvSkip on an explicit implementation with maxDense in
-// place of skipMaxDense1.
-func sgemvSkipT(im *sgemmImpl, transB bool, n, k int, alpha float32, a []float32, sb *SkipB, c []float32, idx []int32, acc []float32, maxDense int) bool {
-	pb := sb.pb
-	if k != pb.k || n != pb.n {
-		panic(fmt.Sprintf("asm.SgemvSkip: k=%d n=%d but B was packed as %d×%d", k, n, pb.k, pb.n))
-	}
-	sk := skipKernelsFor(im)
-	if sk == nil || sk.rowSums2 == nil || !sb.finite || n <= 0 || k <= 0 || im.direct != nil || im.gemv == nil ||
-		transB && !sk.gemvT || !transB && !sk.gemvN || pb.j0 != 0 {
-		return false
-	}
-	a, c = a[:k], c[:n]
-	if countNonZero(a)*256 > k*maxDense {
-		return false
-	}
-	nsets, k16 := 2, k&^15
-	if transB {
-		nsets = 16
-	}
-	npad := pb.npad
-	np := npad / panelN
-	idx = idx[:k]
-	acc = acc[:nsets*npad]
-	clear(acc)
-	for pc := 0; pc < k; pc += pb.kcb {
-		kb := min(pb.kcb, k-pc)
-		data := pb.data[pc*npad:]
-		ab := a[pc : pc+kb]
-		// The block's listed steps, by partial sum (a counting sort:
-		// each sum's steps stay in order). Sum of step p: p mod 2 (B as
-		// stored); p mod 16 below k16 and p mod 8 from there
-		// (transposed).
-		mask, hi := 1, kb
-		if transB {
-			mask, hi = 15, max(min(k16-pc, kb), 0)
-		}
-		var start [17]int
-		for p, x := range ab {
-			if x != 0 {
-				s := (pc + p) & mask
-				if p >= hi {
-					s &= 7
-				}
-				start[s+1]++
-			}
-		}
-		for s := 1; s <= nsets; s++ {
-			start[s] += start[s-1]
-		}
-		next := start
-		for p, x := range ab {
-			if x != 0 {
-				s := (pc + p) & mask
-				if p >= hi {
-					s &= 7
-				}
-				idx[next[s]] = int32(p)
-				next[s]++
-			}
-		}
-		for s := 0; s < nsets; s += 2 {
-			sk.rowSums2(idx[start[s]:start[s+1]], idx[start[s+1]:start[s+2]], ab, data, kb, np, acc[s*npad:(s+1)*npad], acc[(s+1)*npad:(s+2)*npad])
-		}
-	}
-	// Sum s of column j is at acc[s*npad+j].
-	at := func(s, j int) float32 { return acc[s*npad+j] }
-	if !transB {
-		for j := range c {
-			t := at(0, j) + at(1, j)
-			c[j] = t * alpha
-		}
-		return true
-	}
-	for j := range c {
-		var y [8]float32
-		for l := range y {
-			y[l] = at(l, j) + at(l+8, j)
-		}
-		x0, x1, x2, x3 := y[0]+y[4], y[1]+y[5], y[2]+y[6], y[3]+y[7]
-		h0, h1 := x0+x1, x2+x3
-		t := h0 + h1
-		c[j] = t * alpha
-	}
-	return true
-}
-
-// skipRowSumsRef is the reference of skipKernels.rowSums2 for one list,
-// with fused multiply-adds (fma32).
-func skipRowSumsRef(idx []int32, a, b []float32, kb, np int, acc []float32) {
-	for q := 0; q < np; q++ {
-		for j := 0; j < panelN; j++ {
-			s := acc[q*panelN+j]
-			for _, p := range idx {
-				s = fma32(a[p], b[q*kb*panelN+int(p)*panelN+j], s)
-			}
-			acc[q*panelN+j] = s
-		}
-	}
 }

@@ -14,33 +14,8 @@ func sgemmSkip4AVX2(cnt int, idx *int32, a *float32, lda int, b0 *float32, b1 *f
 //go:noescape
 func skipScan4AVX2(n int, a *float32, lda int, idx *int32) int
 
-// skipRowSums2AVX2 is in sgemm_skip_amd64.s.
-//
-//go:noescape
-func skipRowSums2AVX2(cnt0 int, idx0 *int32, cnt1 int, idx1 *int32, a *float32, b *float32, pstride int, np int, acc0 *float32, acc1 *float32)
-
 // skipAVX2 are the AVX2 kernels for SgemmSkip.
-var skipAVX2 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, rowSums2: skipRowSums2, gemvT: true, gemvN: true}
-
-// skipRowSums2 checks the extents (see skipKernels.rowSums2) and runs
-// skipRowSums2AVX2.
-func skipRowSums2(idx0, idx1 []int32, a, b []float32, kb, np int, acc0, acc1 []float32) {
-	if np <= 0 {
-		return
-	}
-	_, _ = acc0[np*panelN-1], acc1[np*panelN-1]
-	for _, idx := range [2][]int32{idx0, idx1} {
-		if cnt := len(idx); cnt > 0 {
-			lo, hi := int(idx[0]), int(idx[cnt-1]) // increasing
-			if lo < 0 || hi >= kb {
-				panic("asm: listed step outside the block")
-			}
-			_ = a[hi]
-			_ = b[(np-1)*kb*panelN+kb*panelN-1]
-		}
-	}
-	skipRowSums2AVX2(len(idx0), unsafe.SliceData(idx0), len(idx1), unsafe.SliceData(idx1), unsafe.SliceData(a), unsafe.SliceData(b), kb*panelN*4, np, unsafe.SliceData(acc0), unsafe.SliceData(acc1))
-}
+var skipAVX2 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4}
 
 // skipScan4 is scanSteps4 with the steps below kb&^7 scanned by
 // skipScan4AVX2.
