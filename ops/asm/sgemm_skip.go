@@ -133,19 +133,9 @@ func sgemmSkipT(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int,
 		}
 		e0, e1 := starts[blk], starts[blk+1]
 		data := pb.data[pc*pb.npad+pb.j0*kb:] // panel q at q*panelN*kb
-		for g := 0; g < groups; {
-			ng := 3
-			if r := groups - g; r == 2 || r == 4 {
-				ng = 2
-			}
-			var b [3][]float32
-			for h := 0; h < ng; h++ {
-				q, o := (g+h)/4, (g+h)%4*8
-				b[h] = data[q*panelN*kb+o : q*panelN*kb+kb*panelN]
-			}
+		rows4Blocks(data, kb, groups, func(g, ng int, b [3][]float32) {
 			sk.rows4(idx[e0:e1], a[pc:], lda, b, c[g*8:], ldc, alpha, bet, ng)
-			g += ng
-		}
+		})
 		// The last, partial panel as sgemmRows4 computes it: in full.
 		for jr := whole; jr < n; jr += panelN {
 			im.tile(kb, a[pc:], lda, data[jr*kb:], c[jr:], ldc, alpha, bet, 4, min(panelN, n-jr))

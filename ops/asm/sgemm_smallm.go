@@ -29,24 +29,12 @@ func sgemmRows4(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []floa
 		last := epi != nil && pc+kb >= k
 		blk := pb.data[pc*pb.npad+pb.j0*kb:] // panel q at q*panelN*kb
 		ap := a[pc:]
-		for g := 0; g < groups; {
-			// Blocks of three groups, and of two where three would leave
-			// one alone (groups is a multiple of four).
-			ng := 3
-			if r := groups - g; r == 2 || r == 4 {
-				ng = 2
-			}
-			var b [3][]float32
-			for h := 0; h < ng; h++ {
-				q, o := (g+h)/4, (g+h)%4*8
-				b[h] = blk[q*panelN*kb+o : q*panelN*kb+kb*panelN]
-			}
+		rows4Blocks(blk, kb, groups, func(g, ng int, b [3][]float32) {
 			im.rows4(kb, ap, lda, b, c[g*8:], ldc, alpha, bet, ng)
 			if last {
 				epi(c, ldc, 0, g*8, 4, ng*8)
 			}
-			g += ng
-		}
+		})
 		// The last, partial panel as sgemmBlocked computes it.
 		for jr := whole; jr < n; jr += panelN {
 			nn := min(panelN, n-jr)
@@ -57,4 +45,25 @@ func sgemmRows4(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a []floa
 		}
 	}
 	return true
+}
+
+// rows4Blocks calls f for the blocks of groups of eight columns (g the
+// first, ng of them) that a four-row kernel takes from the packed panels
+// blk of a k block of kb steps: blocks of three groups, and of two where
+// three would leave one alone (groups is a multiple of four); b[h] is
+// group g+h (a group and the next may lie in different panels).
+func rows4Blocks(blk []float32, kb, groups int, f func(g, ng int, b [3][]float32)) {
+	for g := 0; g < groups; {
+		ng := 3
+		if r := groups - g; r == 2 || r == 4 {
+			ng = 2
+		}
+		var b [3][]float32
+		for h := 0; h < ng; h++ {
+			q, o := (g+h)/4, (g+h)%4*8
+			b[h] = blk[q*panelN*kb+o : q*panelN*kb+kb*panelN]
+		}
+		f(g, ng, b)
+		g += ng
+	}
 }
