@@ -27,7 +27,7 @@ import (
 // rows: the expanded rows a band needs (kept from the previous band
 // where they overlap), the depthwise rows of the band, then the project
 // GEMM of the band straight into Y. When the expanded tensor is large
-// (see dwBlockMinBytes) the bands are small, so that the expanded
+// (see dwBlockTuning) the bands are small, so that the expanded
 // tensors, six times the size of the block's input and output, stay in
 // the L2 cache instead of going through memory; otherwise one band
 // holds the whole image. Threads split the block by images or ranges of
@@ -37,11 +37,11 @@ import (
 // instead of three (or none: the convolutions of small blocks apart do
 // not split). Other blocks run the three float32 convolutions one after
 // the other (as do blocks of one band on one thread, and large blocks of
-// one band on several threads: dwBlockPhasedMax); a summand Z of another
-// shape than Y is added as Add would (broadcast), before the project
-// activation.
+// one band on several threads: dwBlockTuning.phasedMax); a summand Z of
+// another shape than Y is added as Add would (broadcast), before the
+// project activation.
 func buildDwBlock(b *Builder) (Kernel, error) {
-	k := &dwBlockKernel{expand: b.In(1), sum: b.In(7)}
+	k := &dwBlockKernel{expand: b.In(1), sum: b.In(7), tune: defaultDwBlockTuning()}
 	var err error
 	for i, pre := range []string{"expand_", "dw_", "project_"} {
 		sb := stageBuilder(b, pre)
@@ -111,6 +111,7 @@ type dwBlockKernel struct {
 	act         [3]*activation // expand, dw, project; nil: none
 	acts        [3]asm.ConvAct // the same for the float32 kernels
 	attrs       [3]convAttrs
+	tune        dwBlockTuning
 	last        atomic.Pointer[dwBlockShape]
 }
 
@@ -129,31 +130,50 @@ type dwBlockShape struct {
 	dwScratch       int
 	dwFull          asm.DepthwiseGeom // the whole image's depthwise geometry (runPhased)
 	dwFullScratch   int
+	tune            dwBlockTuning // the kernel's
 }
 
+// dwBlockTuning is how a FusedDwBlock cuts its work: the kernel holds
+// defaultDwBlockTuning; tests build kernels with other values to cover
+// every path on small blocks.
+//
 // Small bands pay only where the expanded tensor is much larger than the
 // L2 cache (measured on Zen 3 with BenchmarkDwBlock: MobileNetV2's
 // 112×112 block with stride 2 gains 10-15%; the 56×56 blocks and
 // smaller, whose expanded tensors are under 2 MiB, gain nothing, and
 // bands of fewer than a few hundred columns lose to the GEMMs' panel
 // overhead; one band per image takes as long as the three convolutions
-// apart). dwBlockMinBytes is the smallest expanded tensor (bytes per
-// image) that is cut into bands and dwBlockBudget about how many bytes
-// of expanded and depthwise rows a band then holds. Tests change them,
-// and set dwBlockApart to run the three convolutions one after the
-// other.
-var (
-	dwBlockMinBytes = 3 << 20
-	dwBlockBudget   = 1 << 20
-	dwBlockApart    = false
-)
+// apart).
+type dwBlockTuning struct {
+	// minBytes is the smallest expanded tensor (bytes per image) that is
+	// cut into bands, and budget about how many bytes of expanded and
+	// depthwise rows a band then holds.
+	minBytes, budget int
+	// apart runs the three convolutions one after the other.
+	apart bool
+	// minWork is about how many multiply-adds a thread needs to pay for
+	// waking it: the block splits as a whole (its workers are hot from
+	// the kernels before), so small blocks split too.
+	minWork int
+	// phasedMax: an image with fewer bands than threads splits in two
+	// phases (runPhased) when its block has fewer multiply-adds than
+	// this; larger blocks, whose three convolutions split well on their
+	// own, run apart.
+	phasedMax int
+}
+
+// defaultDwBlockTuning returns the tuning of built FusedDwBlock kernels
+// (a function, not a variable: no package state to change).
+func defaultDwBlockTuning() dwBlockTuning {
+	return dwBlockTuning{minBytes: 3 << 20, budget: 1 << 20, minWork: 300000, phasedMax: 6 << 20}
+}
 
 func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 	if s := k.last.Load(); s != nil && slices.Equal(s.xs[0], xs) && slices.Equal(s.ws[0], we) &&
 		slices.Equal(s.ws[1], wd) && slices.Equal(s.ws[2], wp) {
 		return s, nil
 	}
-	s := &dwBlockShape{}
+	s := &dwBlockShape{tune: k.tune}
 	s.xs[0], s.ws[0], s.ws[1], s.ws[2] = slices.Clone(xs), slices.Clone(we), slices.Clone(wd), slices.Clone(wp)
 	in := xs
 	var err error
@@ -180,7 +200,7 @@ func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 		}
 	}
 	pd := s.p[1]
-	s.banded = !dwBlockApart && len(xs) == 4 && k.expand && pd.depthwise3x3() && s.p[2].direct && s.p[2].group == 1 &&
+	s.banded = !k.tune.apart && len(xs) == 4 && k.expand && pd.depthwise3x3() && s.p[2].direct && s.p[2].group == 1 &&
 		s.p[0].direct && s.p[0].group == 1
 	if s.banded {
 		g := pd.g
@@ -188,13 +208,13 @@ func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 		s.h, s.w, s.oh, s.ow = g.in[0], g.in[1], g.out[0], g.out[1]
 		s.s, s.pt, s.pl = g.s[0], g.pb[0], g.pb[1]
 		s.ob = s.oh // one band: the expanded tensor is small enough
-		if 4*pd.c*pd.inSize >= dwBlockMinBytes {
+		if 4*pd.c*pd.inSize >= k.tune.minBytes {
 			// The most output rows whose expanded and depthwise rows
 			// fit the budget; at least one.
 			s.ob = 1
 			for ob := 2; ob <= s.oh; ob++ {
 				rows := (ob-1)*s.s + 3
-				if 4*s.e*(rows*s.w+ob*s.ow) > dwBlockBudget {
+				if 4*s.e*(rows*s.w+ob*s.ow) > k.tune.budget {
 					break
 				}
 				s.ob = ob
@@ -315,17 +335,6 @@ func (k *dwBlockKernel) Run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tens
 	return rc.Results(y), nil
 }
 
-// dwBlockMinWork is about how many multiply-adds a thread needs to pay
-// for waking it: the block splits as a whole (its workers are hot from
-// the kernels before), so small blocks split too. Tests lower it.
-var dwBlockMinWork = 300000
-
-// dwBlockPhasedMax: an image with fewer bands than threads splits in two
-// phases (runPhased) when its block has fewer multiply-adds than this;
-// larger blocks, whose three convolutions split well on their own, run
-// apart. Tests change it.
-var dwBlockPhasedMax = 6 << 20
-
 // scratchLen is how many floats of scratch a goroutine of run needs.
 func (s *dwBlockShape) scratchLen() int {
 	return s.e*s.rows*s.w + s.e*s.ob*s.ow + s.dwScratch
@@ -355,7 +364,7 @@ func (s *dwBlockShape) split(threads int) (t, pieces, per int, phased, ok bool) 
 	if !s.banded {
 		return 0, 0, 0, false, false
 	}
-	t = max(1, min(threads, s.n*s.macs()/dwBlockMinWork))
+	t = max(1, min(threads, s.n*s.macs()/s.tune.minWork))
 	if t == 1 && s.ob >= s.oh {
 		// One band on one thread: the three convolutions apart take as
 		// long (BenchmarkDwBlock), or up to a percent less.
@@ -363,7 +372,7 @@ func (s *dwBlockShape) split(threads int) (t, pieces, per int, phased, ok bool) 
 	}
 	items := s.n * s.chunks(t)
 	if t > 1 && items < t {
-		if s.macs() >= dwBlockPhasedMax {
+		if s.macs() >= s.tune.phasedMax {
 			return 0, 0, 0, false, false
 		}
 		return t, 0, 0, true, true

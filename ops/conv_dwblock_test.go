@@ -111,6 +111,11 @@ func dwBlockNaive(t *testing.T, c dwBlockCase, in []*tensor.Tensor) []float32 {
 }
 
 func dwBlockBuild(t testing.TB, c dwBlockCase) Kernel {
+	return dwBlockBuildTuned(t, c, defaultDwBlockTuning())
+}
+
+// dwBlockBuildTuned builds the FusedDwBlock of c with the tuning tune.
+func dwBlockBuildTuned(t testing.TB, c dwBlockCase, tune dwBlockTuning) Kernel {
 	def, err := Default().Lookup(FusedDomain, "FusedDwBlock", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +130,7 @@ func dwBlockBuild(t testing.TB, c dwBlockCase) Kernel {
 	if err != nil {
 		t.Fatal(err)
 	}
+	k.(*dwBlockKernel).tune = tune
 	return k
 }
 
@@ -147,35 +153,29 @@ func TestDwBlock(t *testing.T) {
 		{1, 6, 9, 7, 12, 1, [4]int{1, 1, 1, 1}, 5, true}, // odd rows, split in row ranges
 		{1, 6, 13, 6, 12, 2, [4]int{0, 0, 1, 1}, 5, false},
 	}
+	t.Parallel()
 	r := rand.New(rand.NewSource(5))
-	defer func(b, m, w, pm int, a bool) {
-		dwBlockBudget, dwBlockMinBytes, dwBlockMinWork, dwBlockPhasedMax, dwBlockApart = b, m, w, pm, a
-	}(dwBlockBudget, dwBlockMinBytes, dwBlockMinWork, dwBlockPhasedMax, dwBlockApart)
-	dwBlockMinBytes = 0
-	dwBlockMinWork = 1 // split whatever the size
 	for _, c := range cases {
 		in := c.inputs(r)
 		want := dwBlockNaive(t, c, in)
 		for _, mode := range []string{"apart", "tiny", "small", "default", "whole", "unphased"} {
 			for _, threads := range []int{1, 2, 3} {
-				dwBlockApart = mode == "apart"
-				dwBlockMinBytes, dwBlockPhasedMax = 0, 6<<20
+				// Bands whatever the size; split whatever the size.
+				tune := dwBlockTuning{minBytes: 0, budget: 1 << 20, apart: mode == "apart", minWork: 1, phasedMax: 6 << 20}
 				switch mode {
 				case "unphased":
 					// One band, run apart on several threads.
-					dwBlockMinBytes, dwBlockPhasedMax = 1<<30, 0
+					tune.minBytes, tune.phasedMax = 1<<30, 0
 				case "whole":
 					// One band per image: phased on several threads
 					// when there are fewer images.
-					dwBlockMinBytes = 1 << 30
+					tune.minBytes = 1 << 30
 				case "tiny":
-					dwBlockBudget = 1
+					tune.budget = 1
 				case "small":
-					dwBlockBudget = 4 * c.e * c.w * 6
-				default:
-					dwBlockBudget = 1 << 20
+					tune.budget = 4 * c.e * c.w * 6
 				}
-				k := dwBlockBuild(t, c)
+				k := dwBlockBuildTuned(t, c, tune)
 				wk := NewWorkers(threads - 1)
 				rc := &RunContext{Threads: threads, Workers: wk}
 				out, err := k.Run(rc, in)
@@ -183,7 +183,7 @@ func TestDwBlock(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v %s: %v", c, mode, err)
 				}
-				if s := k.(*dwBlockKernel).last.Load(); s.banded != (!dwBlockApart && c.e > 0) {
+				if s := k.(*dwBlockKernel).last.Load(); s.banded != (!tune.apart && c.e > 0) {
 					t.Fatalf("%v %s: banded %v", c, mode, s.banded)
 				}
 				got := out[0].Float32s()
@@ -283,6 +283,7 @@ func BenchmarkDwBlock(b *testing.B) {
 // TestDwBlockBroadcastSum checks a summand Z that broadcasts (run as
 // Add after the project convolution, then its activation).
 func TestDwBlockBroadcastSum(t *testing.T) {
+	t.Parallel()
 	c := dwBlockCase{2, 4, 9, 8, 12, 2, [4]int{1, 1, 1, 1}, 5, true}
 	r := rand.New(rand.NewSource(9))
 	in := c.inputs(r)
@@ -317,7 +318,7 @@ func TestDwBlockBroadcastSum(t *testing.T) {
 
 // BenchmarkDwBlockThreads times whole FusedDwBlock runs (wall clock) on
 // one and two threads, as the kernel chooses ("band": one band, phased
-// at two threads below dwBlockPhasedMax) and apart, on the Keras
+// at two threads below dwBlockTuning.phasedMax) and apart, on the Keras
 // MobileNetV2 0.5 blocks and a few of MobileNetV2's.
 func BenchmarkDwBlockThreads(b *testing.B) {
 	cases := []struct {
@@ -333,15 +334,15 @@ func BenchmarkDwBlockThreads(b *testing.B) {
 		{"b12-14", dwBlockCase{1, 96, 14, 14, 576, 1, [4]int{1, 1, 1, 1}, 96, true}},
 		{"b15-7", dwBlockCase{1, 160, 7, 7, 960, 1, [4]int{1, 1, 1, 1}, 160, true}},
 	}
-	defer func(a bool) { dwBlockApart = a }(dwBlockApart)
 	r := rand.New(rand.NewSource(5))
 	for _, tc := range cases {
 		in := tc.c.inputs(r)
 		for _, mode := range []string{"apart", "band"} {
 			for _, threads := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%s/%s/t%d", tc.name, mode, threads), func(b *testing.B) {
-					dwBlockApart = mode == "apart"
-					k := dwBlockBuild(b, tc.c)
+					tune := defaultDwBlockTuning()
+					tune.apart = mode == "apart"
+					k := dwBlockBuildTuned(b, tc.c, tune)
 					wk := NewWorkers(threads - 1)
 					defer wk.Close()
 					rc := &RunContext{Threads: threads, Workers: wk}
