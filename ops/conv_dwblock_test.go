@@ -152,6 +152,12 @@ func TestDwBlock(t *testing.T) {
 		{1, 4, 1, 5, 8, 2, [4]int{1, 1, 1, 1}, 4, true},
 		{1, 6, 9, 7, 12, 1, [4]int{1, 1, 1, 1}, 5, true}, // odd rows, split in row ranges
 		{1, 6, 13, 6, 12, 2, [4]int{0, 0, 1, 1}, 5, false},
+		// Stride 2 on deinterleaved rows (deint): a tail of each row, rows
+		// of fewer than eight outputs, no bottom or right padding.
+		{2, 5, 11, 18, 16, 2, [4]int{1, 1, 1, 1}, 7, true},
+		{1, 3, 9, 6, 8, 2, [4]int{1, 1, 1, 1}, 4, false},
+		{1, 8, 16, 34, 24, 2, [4]int{1, 1, 0, 1}, 8, false},
+		{1, 4, 10, 16, 8, 2, [4]int{1, 1, 1, 0}, 5, true},
 	}
 	t.Parallel()
 	r := rand.New(rand.NewSource(5))
@@ -162,6 +168,13 @@ func TestDwBlock(t *testing.T) {
 			for _, threads := range []int{1, 2, 3} {
 				// Bands whatever the size; split whatever the size.
 				tune := dwBlockTuning{minBytes: 0, budget: 1 << 20, apart: mode == "apart", minWork: 1, phasedMax: 6 << 20}
+				if threads != 2 {
+					// Deinterleaved rows whatever the width (at two
+					// threads, the default).
+					tune.deintMinW = 0
+				} else {
+					tune.deintMinW = defaultDwBlockTuning().deintMinW
+				}
 				switch mode {
 				case "unphased":
 					// One band, run apart on several threads.
@@ -183,8 +196,12 @@ func TestDwBlock(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v %s: %v", c, mode, err)
 				}
-				if s := k.(*dwBlockKernel).last.Load(); s.banded != (!tune.apart && c.e > 0) {
+				s := k.(*dwBlockKernel).last.Load()
+				if s.banded != (!tune.apart && c.e > 0) {
 					t.Fatalf("%v %s: banded %v", c, mode, s.banded)
+				}
+				if want := s.banded && c.s == 2 && c.pads[1] == 1 && c.w%2 == 0 && c.w >= tune.deintMinW; s.deint != want {
+					t.Fatalf("%v %s: deint %v, want %v", c, mode, s.deint, want)
 				}
 				got := out[0].Float32s()
 				if len(got) != len(want) {
