@@ -3,6 +3,7 @@ package ops
 import (
 	"math"
 
+	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
 )
 
@@ -64,9 +65,9 @@ func softmaxBuilder(kind softmaxKind) func(b *Builder) (Kernel, error) {
 			var out *tensor.Tensor
 			switch x.DType() {
 			case tensor.Float32:
-				out, err = softmaxT(rc, x, outer, n, inner, kind, expSlice32)
+				out, err = softmaxT[float32](rc, x, outer, n, inner, kind)
 			case tensor.Float64:
-				out, err = softmaxT(rc, x, outer, n, inner, kind, exp64)
+				out, err = softmaxT[float64](rc, x, outer, n, inner, kind)
 			default:
 				return nil, ErrDType(softmaxNames[kind], dt)
 			}
@@ -79,36 +80,175 @@ func softmaxBuilder(kind softmaxKind) func(b *Builder) (Kernel, error) {
 }
 
 // softmaxT applies kind over blocks of n*inner elements: for each of the
-// inner positions, the n values at stride inner. exp is an elementwise
-// exponential loop (it may run in place).
-func softmaxT[T Float](rc *RunContext, x *tensor.Tensor, outer, n, inner int, kind softmaxKind, exp func(d, s []T)) (*tensor.Tensor, error) {
+// inner positions, the n values at stride inner.
+func softmaxT[T float32 | float64](rc *RunContext, x *tensor.Tensor, outer, n, inner int, kind softmaxKind) (*tensor.Tensor, error) {
 	s := tensor.Data[T](x)
 	out, d, err := newOutputUninit[T](rc, x.Shape())
 	if err != nil || len(d) == 0 {
 		return out, err
 	}
+	j := softmaxJob{n: n, inner: inner, kind: kind}
+	switch d := any(d).(type) {
+	case []float32:
+		j.d32, j.s32 = d, any(s).([]float32)
+	case []float64:
+		j.d64, j.s64 = d, any(s).([]float64)
+	}
 	grain := max(1, grainHeavy/(n*inner))
 	if ewSerial(rc, outer, grain) {
-		softmaxBlocks(d, s, 0, outer, n, inner, kind, exp)
+		j.run(0, outer)
 	} else {
-		ewParallel(rc, outer, grain, func(lo, hi int) { softmaxBlocks(d, s, lo, hi, n, inner, kind, exp) })
+		// The operands go into a task of the run's pool: a closure (or a
+		// generic job's method) would cost a heap allocation per run.
+		parallelForOf(rc.workers(), rc.threads(), outer, grain, j, (*softmaxJob).run)
 	}
 	return out, nil
+}
+
+// softmaxJob is softmaxT's split (float32 or float64 operands): its
+// blocks lo..hi-1.
+type softmaxJob struct {
+	d32, s32 []float32
+	d64, s64 []float64
+	n, inner int
+	kind     softmaxKind
+}
+
+func (j *softmaxJob) run(lo, hi int) {
+	if j.d32 != nil {
+		softmaxBlocks(j.d32, j.s32, lo, hi, j.n, j.inner, j.kind, expSlice32)
+		return
+	}
+	softmaxBlocks(j.d64, j.s64, lo, hi, j.n, j.inner, j.kind, exp64)
 }
 
 // softmaxBlocks runs softmaxT's blocks lo..hi-1.
 func softmaxBlocks[T Float](d, s []T, lo, hi, n, inner int, kind softmaxKind, exp func(d, s []T)) {
 	block := n * inner
 	if inner == 1 {
+		if d32, ok := any(d).([]float32); ok && kind != smHard {
+			s32 := any(s).([]float32)
+			for o := lo; o < hi; o++ {
+				softmaxRow32(d32[o*block:(o+1)*block], s32[o*block:(o+1)*block], kind == smLog, softmaxSigmoidExp)
+			}
+			return
+		}
 		for o := lo; o < hi; o++ {
 			softmaxRow(d[o*block:(o+1)*block], s[o*block:(o+1)*block], kind, exp)
 		}
 		return
 	}
-	m, sum := make([]T, inner), make([]T, inner)
+	// The column maxima and sums: on the stack when short.
+	var mBuf, sumBuf [64]T
+	m, sum := mBuf[:0], sumBuf[:0]
+	if inner <= len(mBuf) {
+		m, sum = mBuf[:inner], sumBuf[:inner]
+	} else {
+		m, sum = make([]T, inner), make([]T, inner)
+	}
 	for o := lo; o < hi; o++ {
 		softmaxStrided(d[o*block:(o+1)*block], s[o*block:(o+1)*block], n, inner, m, sum, kind, exp)
 	}
+}
+
+// softmaxSigmoidExp is whether softmaxRow32 takes its exponentials from
+// the vectorized asm.Sigmoid (set once: the activation kernels are not
+// the generic ones).
+var softmaxSigmoidExp = asm.ActImplementation() != "generic"
+
+// softmaxRow32 is softmaxRow for float32 Softmax (log: LogSoftmax), in
+// fewer passes over the row: the maximum (maxFloat32s), then
+// the exponentials and their sum, then the scaling.
+//
+// With viaSigmoid (softmaxSigmoidExp), the exponentials of x = v-max <= 0
+// come from the sigmoid kernels, which are vectorized: with p = σ(x) in
+// [0, 1/2], e**x = p/(1-p), within about 5 float32 ulps of e**x (1-p >=
+// 1/2 loses nothing), eight lanes at a time and several times faster
+// than expCore32 one value at a time. Without, they are expSlice32's,
+// and the results softmaxRow's, bit for bit. A NaN (in v, or from
+// +Inf-+Inf) gives NaN throughout, as it does in softmaxRow.
+func softmaxRow32(d, s []float32, log, viaSigmoid bool) {
+	s = s[:len(d)]
+	m := maxFloat32s(s)
+	var sum float64
+	if viaSigmoid {
+		for i, v := range s {
+			d[i] = v - m
+		}
+		asm.Sigmoid(d, d)
+		for i, p := range d {
+			e := p / (1 - p)
+			d[i] = e
+			sum += float64(e)
+		}
+		softmaxScale32(d, s, m, sum, log)
+		return
+	}
+	for i, v := range s {
+		// v-m <= 0, or NaN (NaN inputs, or +Inf ones): expSlice32's
+		// fast path is x > -87 alone.
+		x := v - m
+		var e float32
+		if x > -87 {
+			e = expCore32(x)
+		} else {
+			e = float32(math.Exp(float64(x)))
+		}
+		d[i] = e
+		sum += float64(e)
+	}
+	softmaxScale32(d, s, m, sum, log)
+}
+
+// softmaxScale32 ends softmaxRow32: d holds the exponentials of s-m, sum
+// their sum.
+func softmaxScale32(d, s []float32, m float32, sum float64, log bool) {
+	if log {
+		ls := float32(math.Log(sum))
+		for i, v := range s {
+			d[i] = v - m - ls
+		}
+		return
+	}
+	r := float32(1 / sum)
+	for i := range d {
+		d[i] *= r
+	}
+}
+
+// maxFloat32s is the largest value of s (len(s) > 0) by comparisons, in
+// four independent chains: the builtin max, which propagates NaN, costs
+// several times more per value. A NaN is skipped (unless it is s[0]),
+// which softmaxRow32 does not mind: the NaN itself makes the row NaN.
+func maxFloat32s(s []float32) float32 {
+	m0 := s[0]
+	m1, m2, m3 := m0, m0, m0
+	i := 1
+	for ; i+4 <= len(s); i += 4 {
+		if v := s[i]; v > m0 {
+			m0 = v
+		}
+		if v := s[i+1]; v > m1 {
+			m1 = v
+		}
+		if v := s[i+2]; v > m2 {
+			m2 = v
+		}
+		if v := s[i+3]; v > m3 {
+			m3 = v
+		}
+	}
+	for ; i < len(s); i++ {
+		if v := s[i]; v > m0 {
+			m0 = v
+		}
+	}
+	for _, v := range [3]float32{m1, m2, m3} {
+		if v > m0 {
+			m0 = v
+		}
+	}
+	return m0
 }
 
 // exp64 is the float64 exponential loop of Softmax and LogSoftmax.
