@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -20,11 +21,16 @@ func buildConcat(b *Builder) (Kernel, error) {
 		return nil, err
 	}
 	return KernelFunc(func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
-		var insBuf [8]*tensor.Tensor
-		ins := insBuf[:0]
-		for _, t := range in {
-			if t != nil {
-				ins = append(ins, t)
+		ins := in
+		if slices.Contains(in, nil) {
+			// Without the absent (optional) inputs; only this rare case
+			// may allocate (more than 8 inputs).
+			var insBuf [8]*tensor.Tensor
+			ins = insBuf[:0]
+			for _, t := range in {
+				if t != nil {
+					ins = append(ins, t)
+				}
 			}
 		}
 		if len(ins) == 0 {

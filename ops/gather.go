@@ -62,13 +62,23 @@ func buildGather(b *Builder) (Kernel, error) {
 		s := x.Shape()
 		var idxBuf [64]int
 		var idx []int
-		if i64, ok := ind.Data().([]int64); ok && len(i64) > len(idxBuf) {
+		i64, isI64 := ind.Data().([]int64)
+		i32, isI32 := ind.Data().([]int32)
+		inPlace := (isI64 && len(i64) > len(idxBuf)) || (isI32 && len(i32) > len(idxBuf))
+		switch {
+		case inPlace && isI64:
 			// Many indices: read them in place (no list to allocate).
 			if err := checkIndices(i64, s[a]); err != nil {
 				return nil, err
 			}
-		} else if idx, err = gatherIndexListInto(idxBuf[:], ind, s[a]); err != nil {
-			return nil, err
+		case inPlace:
+			if err := checkIndices(i32, s[a]); err != nil {
+				return nil, err
+			}
+		default:
+			if idx, err = gatherIndexListInto(idxBuf[:], ind, s[a]); err != nil {
+				return nil, err
+			}
 		}
 		var shapeBuf [8]int
 		shape := append(append(append(shapeBuf[:0], s[:a]...), ind.Shape()...), s[a+1:]...)
@@ -77,38 +87,17 @@ func buildGather(b *Builder) (Kernel, error) {
 			return nil, err
 		}
 		if out.Len() > 0 {
-			w, err := layoutWidth(x.DType())
+			outer, dim, inner := layoutProd(s[:a]), s[a], layoutProd(s[a+1:])
+			switch {
+			case inPlace && isI64:
+				err = gatherInto(out, x, outer, dim, inner, i64)
+			case inPlace:
+				err = gatherInto(out, x, outer, dim, inner, i32)
+			default:
+				err = gatherInto(out, x, outer, dim, inner, idx)
+			}
 			if err != nil {
 				return nil, err
-			}
-			outer, dim, inner := layoutProd(s[:a]), s[a], layoutProd(s[a+1:])
-			if idx == nil {
-				i64 := ind.Int64s()
-				switch w {
-				case 1:
-					gatherRaw[uint8, int64](out, x, outer, dim, inner, i64)
-				case 2:
-					gatherRaw[uint16, int64](out, x, outer, dim, inner, i64)
-				case 4:
-					gatherRaw[uint32, int64](out, x, outer, dim, inner, i64)
-				case 8:
-					gatherRaw[uint64, int64](out, x, outer, dim, inner, i64)
-				default:
-					gatherRaw[string, int64](out, x, outer, dim, inner, i64)
-				}
-				return rc.Results(out), nil
-			}
-			switch w {
-			case 1:
-				gatherRaw[uint8, int](out, x, outer, dim, inner, idx)
-			case 2:
-				gatherRaw[uint16, int](out, x, outer, dim, inner, idx)
-			case 4:
-				gatherRaw[uint32, int](out, x, outer, dim, inner, idx)
-			case 8:
-				gatherRaw[uint64, int](out, x, outer, dim, inner, idx)
-			default:
-				gatherRaw[string, int](out, x, outer, dim, inner, idx)
 			}
 		}
 		return rc.Results(out), nil
@@ -128,18 +117,38 @@ func gatherIndices(rc *RunContext, x *tensor.Tensor, shape []int, axis int, idx 
 	if out.Len() == 0 {
 		return out, nil
 	}
-	f, err := layoutPick(x.DType(), gatherRaw[uint8, int], gatherRaw[uint16, int], gatherRaw[uint32, int], gatherRaw[uint64, int], gatherRaw[string, int])
-	if err != nil {
+	if err := gatherInto(out, x, layoutProd(shape[:axis]), shape[axis], layoutProd(shape[axis+1:]), idx); err != nil {
 		return nil, err
 	}
-	f(out, x, layoutProd(shape[:axis]), shape[axis], layoutProd(shape[axis+1:]), idx)
 	return out, nil
+}
+
+// gatherInto is gatherRaw for x's element type, called directly (see
+// layoutWidth: through a function value the slices would escape).
+func gatherInto[I int | int64 | int32](out, x *tensor.Tensor, outer, dim, inner int, idx []I) error {
+	w, err := layoutWidth(x.DType())
+	if err != nil {
+		return err
+	}
+	switch w {
+	case 1:
+		gatherRaw[uint8](out, x, outer, dim, inner, idx)
+	case 2:
+		gatherRaw[uint16](out, x, outer, dim, inner, idx)
+	case 4:
+		gatherRaw[uint32](out, x, outer, dim, inner, idx)
+	case 8:
+		gatherRaw[uint64](out, x, outer, dim, inner, idx)
+	default:
+		gatherRaw[string](out, x, outer, dim, inner, idx)
+	}
+	return nil
 }
 
 // gatherRaw copies the entries idx along the middle dimension (of size
 // dim) of x, read as (outer, dim, inner), to out. Indices are valid;
 // negative ones count from the end.
-func gatherRaw[T layoutElem, I int | int64](out, x *tensor.Tensor, outer, dim, inner int, idx []I) {
+func gatherRaw[T layoutElem, I int | int64 | int32](out, x *tensor.Tensor, outer, dim, inner int, idx []I) {
 	dst, src := layoutRaw[T](out), layoutRaw[T](x)
 	d := 0
 	for o := 0; o < outer; o++ {
@@ -167,10 +176,10 @@ func gatherRaw[T layoutElem, I int | int64](out, x *tensor.Tensor, outer, dim, i
 }
 
 // checkIndices fails when an index is outside [-n, n).
-func checkIndices(v []int64, n int) error {
+func checkIndices[I int64 | int32](v []I, n int) error {
 	for _, x := range v {
-		if x < -int64(n) || x >= int64(n) {
-			_, err := layoutIndex(x, n)
+		if int64(x) < -int64(n) || int64(x) >= int64(n) {
+			_, err := layoutIndex(int64(x), n)
 			return fmt.Errorf("indices: %w", err)
 		}
 	}

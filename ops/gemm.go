@@ -659,6 +659,7 @@ func gemmPar[T Number](threads int, transA, transB bool, m, n, k int, alpha T, a
 type matmulNode struct {
 	constB *tensor.Tensor
 	packed *asm.PackedB
+	plans  mmPlanCache // batched products' geometry, per input shapes
 }
 
 func buildMatMul(b *Builder) (Kernel, error) {
@@ -684,7 +685,7 @@ func (mm *matmulNode) run(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor
 	var outBuf [8]int
 	geo, shape, ok := flatMatMulShape(A.Shape(), B.Shape(), outBuf[:0])
 	if !ok {
-		p, err := matmulShape(A.Shape(), B.Shape())
+		p, err := mm.plans.get(A.Shape(), B.Shape())
 		if err != nil {
 			return nil, err
 		}

@@ -362,7 +362,10 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 		var idx *tensor.Tensor
 		var id []int64
 		if a.wantIndices {
-			idx = tensor.MustNew(tensor.Int64, y.Shape()...)
+			// Every path writes all of idx too.
+			if idx, err = rc.NewUninit(tensor.Int64, y.Shape()...); err != nil {
+				return nil, err
+			}
 			id = idx.Int64s()
 		}
 		switch X.DType() {
@@ -449,16 +452,24 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 		return nil, err
 	}
 	name := map[poolKind]string{poolAvg: "AveragePool", poolLp: "LpPool"}[kind]
+	var last atomic.Pointer[poolShape] // the plan of the last input shape
 	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
 		X := in[0]
-		p, err := a.plan(X.Shape())
-		if err != nil {
-			return nil, err
+		ps := last.Load()
+		if ps == nil || !slices.Equal(ps.xs, X.Shape()) {
+			p, err := a.plan(X.Shape())
+			if err != nil {
+				return nil, err
+			}
+			ps = &poolShape{xs: slices.Clone(X.Shape()), p: p, out: a.outShape(X.Shape(), p)}
+			last.Store(ps)
 		}
-		y, err := tensor.New(X.DType(), a.outShape(X.Shape(), p)...)
+		p := ps.p // only read: floatPoolRun uses neither threads nor workers
+		// Every path writes all of y.
+		y, err := rc.NewUninit(X.DType(), ps.out...)
 		if err != nil {
 			return nil, err
 		}
