@@ -13,9 +13,13 @@ import (
 // would multiply need not be read at all. SgemmSkip finds those columns
 // (m×k compares against m×k×n multiply-adds), lists the others, and runs
 // a kernel that walks only the listed rows of the packed panels: for
-// now the four-row product of SgemmPacked (a batch of four). Only the
-// AVX2 implementation has such a kernel; elsewhere SgemmSkip declines,
-// and the caller runs the product in full.
+// now the four-row product of SgemmPacked (a batch of four). When the
+// rows are much sparser one by one than together (images: each digit of
+// a batch of MNIST digits is 8-25% non-zero, the four together 40%), it
+// lists the steps of each row instead and runs a kernel that computes
+// one row at a time on its own list (skipKernels.rows). Only the AVX2
+// implementation has such kernels; elsewhere SgemmSkip declines, and the
+// caller runs the product in full.
 //
 // The results are those of the product without skipping, bit for bit:
 // the skipping kernels sum each element in the order (and into the same
@@ -62,13 +66,16 @@ func NewSkipB(pb *PackedB) *SkipB {
 const skipMaxDense = 192
 
 // skipMaxBlocks bounds the number of k blocks of a product SgemmSkip
-// takes (the list keeps where each block starts on the stack): k up to
-// 16384 at least.
+// takes (its scratch keeps where each block starts): k up to 16384 at
+// least.
 const skipMaxBlocks = 64
 
 // SkipScratch returns the length of the scratch SgemmSkip needs for a
-// product with op(A) m×k.
-func SkipScratch(m, k int) int { return k + skipAhead }
+// product with op(A) m×k: the list of steps of the four rows together
+// and where each k block starts in it, then the lists of the rows and
+// where each row of each block starts (as int32s: the kernels are
+// function values, to which a slice of the stack would escape).
+func SkipScratch(m, k int) int { return 5*k + 2*skipAhead + 5*skipMaxBlocks + 6 }
 
 // skipAhead is how many entries past the last a kernel may read from its
 // list of steps (to prefetch the rows of B they name).
@@ -83,7 +90,78 @@ const skipAhead = 16
 // is not finite, and an A with too few zero columns to pay. idx is
 // scratch of at least SkipScratch(m, k) values.
 func SgemmSkip(m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, idx []int32) bool {
-	return sgemmSkip(sgemmDefault, m, n, k, alpha, a, lda, sb, beta, c, ldc, epi, idx)
+	p, ok := planSkip(sgemmDefault, m, n, k, alpha, a, lda, sb, beta, c, ldc, epi, idx, skipMaxDense, skipAuto)
+	if ok {
+		p.Run(0, p.Panels())
+	}
+	return ok
+}
+
+// skipPlan is a product planSkip has prepared: the operands and
+// A's lists of steps (in the caller's scratch, which must stay
+// untouched until the product is done). Run computes some of its
+// columns, so that goroutines may share a product between them; the
+// zero skipPlan has no columns.
+type skipPlan struct {
+	im          *sgemmImpl
+	sk          *skipKernels
+	byRow       bool // one list per row (skipKernels.rows), or one for all
+	n, k, lda   int
+	ldc, work   int
+	alpha, beta float32
+	a, c        []float32
+	pb          *PackedB
+	epi         Epilogue
+	list        []int32 // the steps: indices (one list), or offsets (by row)
+	starts      []int32 // where each block (by row: each row of each block) starts in list
+}
+
+// Panels returns the number of column panels of the product (ColAlign
+// columns each, the last maybe fewer), the units Run takes.
+func (p *skipPlan) Panels() int { return (p.n + panelN - 1) / panelN }
+
+// Work returns the multiply-adds the product does: the listed steps
+// times the columns.
+func (p *skipPlan) Work() int { return p.work }
+
+// Run computes the columns of panels q0 <= q < q1 of the product, their
+// epilogue included. Runs on disjoint ranges may run at the same time.
+func (p *skipPlan) Run(q0, q1 int) {
+	if q0 >= q1 {
+		return
+	}
+	pb, k, n := p.pb, p.k, p.n
+	whole := n / panelN // whole panels
+	w1 := min(q1, whole)
+	for blk, pc := 0, 0; pc < k; blk, pc = blk+1, pc+pb.kcb {
+		kb := min(pb.kcb, k-pc)
+		bet := p.beta
+		if pc > 0 {
+			bet = 1 // later k blocks accumulate onto the first
+		}
+		data := pb.data[pc*pb.npad+pb.j0*kb:] // panel q at q*panelN*kb
+		ap := p.a[pc:]
+		if q0 < w1 {
+			if p.byRow {
+				p.sk.rows(p.list, ap, p.lda, p.starts[4*blk:4*blk+5], data[q0*panelN*kb:], kb, w1-q0, p.c[q0*panelN:], p.ldc, p.alpha, bet)
+			} else {
+				idx := p.list[p.starts[blk]:p.starts[blk+1]]
+				c, lda, ldc, alpha, rows4 := p.c[q0*panelN:], p.lda, p.ldc, p.alpha, p.sk.rows4
+				rows4Blocks(data[q0*panelN*kb:], kb, (w1-q0)*panelN/8, func(g, ng int, b [3][]float32) {
+					rows4(idx, ap, lda, b, c[g*8:], ldc, alpha, bet, ng)
+				})
+			}
+		}
+		// The last, partial panel as sgemmRows4 computes it: in full.
+		for q := max(q0, whole); q < q1; q++ {
+			jr := q * panelN
+			p.im.tile(kb, ap, p.lda, data[jr*kb:], p.c[jr:], p.ldc, p.alpha, bet, 4, min(panelN, n-jr))
+		}
+	}
+	if p.epi != nil {
+		j0, j1 := q0*panelN, min(q1*panelN, n)
+		p.epi(p.c, p.ldc, 0, j0, 4, j1-j0)
+	}
 }
 
 // SgemmSkipApplies reports whether SgemmSkip has a kernel for a product
@@ -96,55 +174,92 @@ func SgemmSkipApplies(m, n int, sb *SkipB) bool {
 	return sk != nil && sk.rows4 != nil && im.rows4 != nil && sb.finite && m == 4 && n >= panelN
 }
 
-// sgemmSkip is SgemmSkip with an explicit implementation.
-func sgemmSkip(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, idx []int32) bool {
-	return sgemmSkipT(im, m, n, k, alpha, a, lda, sb, beta, c, ldc, epi, idx, skipMaxDense)
+// The kinds of lists planSkip may make.
+const (
+	skipAuto      = iota // the faster of the two, or none
+	skipUnionOnly        // one list for the four rows
+	skipRowsOnly         // a list per row
+)
+
+// sgemmSkipT is SgemmSkip with an explicit implementation, maxDense in
+// place of skipMaxDense (or skipRowsMaxDense for skipRowsOnly) and a
+// kind of list.
+func sgemmSkipT(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, idx []int32, maxDense, kind int) bool {
+	p, ok := planSkip(im, m, n, k, alpha, a, lda, sb, beta, c, ldc, epi, idx, maxDense, kind)
+	if ok {
+		p.Run(0, p.Panels())
+	}
+	return ok
 }
 
-// sgemmSkipT is sgemmSkip with maxDense in place of skipMaxDense.
-func sgemmSkipT(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, idx []int32, maxDense int) bool {
+// skipRowsMaxDense is the largest fraction of the row steps (4k), in
+// 1/256ths, that may be listed for the row-listed kernel to run: per
+// listed (row, step) it costs about 2.2 times what the four-row product
+// costs per step and row (each row re-reads the panel rows from L1, and
+// a row's list of a k block must fit there), so it pays below 45% or so.
+// Measured on Zen 3 by the fastest call of many
+// (BenchmarkSgemmSkipRowsMin), over the product in full, for k = 784, n
+// = 128: 0.38 at 17% (the MNIST MLP's first layer), 0.85 at 40%, 1.14
+// at 48%, 1.24 at 50%; the one-list kernel there: 0.50 at 17% of rows
+// and 40% of columns, 0.59 at 40% of both, 0.95 at 48% and 80%.
+const skipRowsMaxDense = 102
+
+// planSkip decides whether SgemmSkip skips (with an explicit
+// implementation, maxDense and kind of list) and, when it does, returns
+// the plan whose Run computes the product, having written nothing yet.
+// With one list for the four rows (the steps at which some row is not
+// zero, run by skipKernels.rows4), at most maxDense
+// 256ths of the k steps may be listed; with a list per row (see
+// listRows), at most skipRowsMaxDense 256ths of the 4k (row,
+// step) pairs (maxDense for skipRowsOnly).
+func planSkip(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, scratch []int32, maxDense, kind int) (skipPlan, bool) {
 	pb := sb.pb
 	if k != pb.k || n != pb.n {
 		panic(fmt.Sprintf("asm.SgemmSkip: k=%d n=%d but B was packed as %d×%d", k, n, pb.k, pb.n))
 	}
 	sk := skipKernelsFor(im)
 	if sk == nil || sk.rows4 == nil || !sb.finite || m != 4 || n < panelN || k <= 0 || im.rows4 == nil {
-		return false
+		return skipPlan{}, false
 	}
 	nblk := (k + pb.kcb - 1) / pb.kcb
 	if nblk > skipMaxBlocks {
-		return false
+		return skipPlan{}, false
 	}
 	_ = a[3*lda+k-1]
 	_ = c[3*ldc+n-1]
-	idx = idx[:SkipScratch(m, k)]
-	var starts [skipMaxBlocks + 1]int
-	cnt := listSteps4(sk.scan4, k, pb.kcb, a, lda, idx, starts[:nblk+1])
+	scratch = scratch[:SkipScratch(4, k)]
+	idx := scratch[:k+skipAhead]
+	ustarts := scratch[k+skipAhead:][:nblk+1]
+	rowScratch := scratch[k+skipAhead+skipMaxBlocks+1:]
+	p := skipPlan{im: im, sk: sk, n: n, k: k, lda: lda, ldc: ldc, alpha: alpha, beta: beta, a: a, c: c, pb: pb, epi: epi}
+	if kind == skipRowsOnly {
+		if sk.rows == nil {
+			return skipPlan{}, false
+		}
+		p.listRows(rowScratch, nblk)
+		return p, p.work*256 <= 4*k*n*maxDense
+	}
+	// First only count the steps that would be listed for the four rows
+	// together and for each row (a dense product declines after that one
+	// cheap scan), then list them one way or the other.
+	cnt, rows := 0, 0
+	for pc := 0; pc < k; pc += pb.kcb {
+		u, r := sk.count4(min(pb.kcb, k-pc), a[pc:], lda)
+		cnt, rows = cnt+u, rows+r
+	}
+	// The rows may be sparse enough one by one where they are not
+	// together (ReLU outputs: the MNIST MLP's second layer is 83%
+	// non-zero in some row, 38% in each).
+	if kind == skipAuto && sk.rows != nil && rows*256 <= 4*k*skipRowsMaxDense && 5*rows <= 12*cnt {
+		p.listRows(rowScratch, nblk)
+		return p, true
+	}
 	if cnt*256 > k*maxDense {
-		return false
+		return skipPlan{}, false
 	}
-	whole := n / panelN * panelN
-	groups := whole / 8
-	for blk, pc := 0, 0; pc < k; blk, pc = blk+1, pc+pb.kcb {
-		kb := min(pb.kcb, k-pc)
-		bet := beta
-		if pc > 0 {
-			bet = 1 // later k blocks accumulate onto the first
-		}
-		e0, e1 := starts[blk], starts[blk+1]
-		data := pb.data[pc*pb.npad+pb.j0*kb:] // panel q at q*panelN*kb
-		rows4Blocks(data, kb, groups, func(g, ng int, b [3][]float32) {
-			sk.rows4(idx[e0:e1], a[pc:], lda, b, c[g*8:], ldc, alpha, bet, ng)
-		})
-		// The last, partial panel as sgemmRows4 computes it: in full.
-		for jr := whole; jr < n; jr += panelN {
-			im.tile(kb, a[pc:], lda, data[jr*kb:], c[jr:], ldc, alpha, bet, 4, min(panelN, n-jr))
-		}
-	}
-	if epi != nil {
-		epi(c, ldc, 0, 0, m, n)
-	}
-	return true
+	listSteps4(sk.scan4, k, pb.kcb, a, lda, idx, ustarts)
+	p.byRow, p.list, p.starts, p.work = false, idx, ustarts, 4*cnt*n
+	return p, true
 }
 
 // skipKernels are an implementation's kernels for SgemmSkip.
@@ -157,6 +272,24 @@ type skipKernels struct {
 
 	// scan4 is scanSteps4(0, kb, a, lda, idx, 0).
 	scan4 func(kb int, a []float32, lda int, idx []int32) int
+
+	// count4 is countSteps4(0, kb, a, lda): how many steps scan4 and
+	// entries scanRows4 list.
+	count4 func(kb int, a []float32, lda int) (union, rows int)
+
+	// rows, when not nil, computes four rows of C by np packed panels
+	// of panelN columns over a k block of kb steps, each
+	// row i on its own list of steps, entries starts[i] to starts[i+1]
+	// (in increasing order): with p = offs[e]/128 (offs[e] is the byte
+	// offset of row p of a panel), C[i][j] = alpha*Σe a[i*lda+p]*
+	// b[(j/panelN)*panelN*kb + panelN*p + j%panelN] + beta*C[i][j]; bit
+	// for bit what rows4 and tile give on all the steps of the block
+	// when row i of A is zero at its unlisted ones.
+	rows func(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32)
+
+	// scanRows4 is scanRows4 (the function): it lists the steps of each
+	// of four rows in turn, with room for 4*kb+8 entries.
+	scanRows4 func(kb int, a []float32, lda int, offs []int32, ends []int32)
 }
 
 // listSteps4 lists the steps p < k at which some row of the 4×k matrix
@@ -164,14 +297,14 @@ type skipKernels struct {
 // k block (blocks of kcb steps), with scan (scanSteps4 or a kernel that
 // gives the same): starts[b] is the first entry of block b and
 // starts[nblk] the count, which it returns.
-func listSteps4(scan func(kb int, a []float32, lda int, idx []int32) int, k, kcb int, a []float32, lda int, idx []int32, starts []int) int {
+func listSteps4(scan func(kb int, a []float32, lda int, idx []int32) int, k, kcb int, a []float32, lda int, idx []int32, starts []int32) int {
 	e := 0
 	for blk, pc := 0, 0; pc < k; blk, pc = blk+1, pc+kcb {
-		starts[blk] = e
+		starts[blk] = int32(e)
 		kb := min(kcb, k-pc)
 		e += scan(kb, a[pc:], lda, idx[e:])
 	}
-	starts[len(starts)-1] = e
+	starts[len(starts)-1] = int32(e)
 	return e
 }
 
@@ -254,4 +387,98 @@ func fma32(x, y, z float32) float32 {
 		return nb
 	}
 	return r
+}
+
+// listRows makes p a plan with a list of steps for each row of A (the
+// steps at which that row is not zero) instead of one for all four, run
+// by skipKernels.rows one row at a time: rows of activations are
+// sparser one by one than together (the MNIST digits of a batch of four
+// are 8-25% non-zero each, 40% together), and a step listed for one row
+// costs the other three nothing. planSkip takes it when at most
+// skipRowsMaxDense 256ths of the 4k (row, step) pairs are listed, and at
+// most 2.4 times the steps listed for the four rows together (beyond,
+// the one-list kernel is faster). scratch holds the lists, then where
+// each row of each of the nblk k blocks starts, then four more values.
+func (p *skipPlan) listRows(scratch []int32, nblk int) {
+	k, kcb, a, lda := p.k, p.pb.kcb, p.a, p.lda
+	offs := scratch[:4*k+skipAhead]
+	starts := scratch[4*k+skipAhead:][:4*nblk+1]
+	ends := scratch[4*k+skipAhead+4*skipMaxBlocks+1:][:4]
+	e := 0
+	for blk, pc := 0, 0; pc < k; blk, pc = blk+1, pc+kcb {
+		kb := min(kcb, k-pc)
+		p.sk.scanRows4(kb, a[pc:], lda, offs[e:], ends)
+		starts[4*blk] = int32(e)
+		for i := 0; i < 3; i++ {
+			starts[4*blk+i+1] = int32(e) + ends[i]
+		}
+		e += int(ends[3])
+	}
+	starts[4*nblk] = int32(e)
+	p.byRow, p.list, p.starts, p.work = true, offs, starts, e*p.n
+}
+
+// scanRowSteps lists the steps p0 <= p < kb at which a[p] is neither +0
+// nor -0 (a NaN is listed), in order, from entry e on: offs[e] = 128*p
+// (the byte offset of row p of a packed panel); it returns e plus their
+// count.
+func scanRowSteps(p0, kb int, a []float32, offs []int32, e int) int {
+	for p := p0; p < kb; p++ {
+		if a[p] != 0 {
+			offs[e] = int32(p * panelN * 4)
+			e++
+		}
+	}
+	return e
+}
+
+// scanRows4 lists the steps of each row i < 4 of the 4×kb matrix A
+// (stride lda) in turn, as scanRowSteps does, from entry 0 on; ends[i]
+// is the count of entries of rows 0 to i.
+func scanRows4(kb int, a []float32, lda int, offs []int32, ends []int32) {
+	e := 0
+	for i := 0; i < 4; i++ {
+		e = scanRowSteps(0, kb, a[i*lda:], offs, e)
+		ends[i] = int32(e)
+	}
+}
+
+// countSteps4 counts the steps p0 <= p < kb at which some row of the
+// 4×kb matrix A (stride lda) is neither +0 nor -0 (a NaN counts), as
+// scanSteps4 lists them, and the values of the four rows that are
+// neither, as scanRows4 lists them.
+func countSteps4(p0, kb int, a []float32, lda int) (union, rows int) {
+	for p := p0; p < kb; p++ {
+		u := uint32(0)
+		for i := 0; i < 4; i++ {
+			b := math.Float32bits(a[i*lda+p]) << 1
+			rows += int((b | -b) >> 31)
+			u |= b
+		}
+		union += int((u | -u) >> 31)
+	}
+	return union, rows
+}
+
+// skipRowsRef is the reference of skipKernels.rows: the float32 products
+// and sums of the AVX2 kernel, each multiply-add fused (fma32).
+func skipRowsRef(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
+	for i := 0; i < 4; i++ {
+		for j := 0; j < np*panelN; j++ {
+			q := j / panelN
+			var s float32
+			for e := starts[i]; e < starts[i+1]; e++ {
+				p := int(offs[e]) / (panelN * 4)
+				s = fma32(a[i*lda+p], b[q*panelN*kb+panelN*p+j%panelN], s)
+			}
+			if math.Float32bits(alpha) != math.Float32bits(1) {
+				s *= alpha
+			}
+			x := &c[i*ldc+j]
+			if math.Float32bits(beta)&0x7fffffff != 0 {
+				s = fma32(beta, *x, s)
+			}
+			*x = s
+		}
+	}
 }

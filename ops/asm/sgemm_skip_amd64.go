@@ -15,7 +15,7 @@ func sgemmSkip4AVX2(cnt int, idx *int32, a *float32, lda int, b0 *float32, b1 *f
 func skipScan4AVX2(n int, a *float32, lda int, idx *int32) int
 
 // skipAVX2 are the AVX2 kernels for SgemmSkip.
-var skipAVX2 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4}
+var skipAVX2 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX2Go, scanRows4: skipScanRows4}
 
 // skipScan4 is scanSteps4 with the steps below kb&^7 scanned by
 // skipScan4AVX2.
@@ -62,4 +62,83 @@ func skipRows4AVX2(idx []int32, a []float32, lda int, b [3][]float32, c []float3
 		b2 = unsafe.SliceData(b[2])
 	}
 	sgemmSkip4AVX2(len(idx), unsafe.SliceData(idx), unsafe.SliceData(a), lda, unsafe.SliceData(b[0]), unsafe.SliceData(b[1]), b2, unsafe.SliceData(c), ldc, alpha, beta, ng)
+}
+
+// skipRowsAVX2 is in sgemm_skip_amd64.s.
+//
+//go:noescape
+func skipRowsAVX2(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+
+// skipScanRows4AVX2 is in sgemm_skip_amd64.s.
+//
+//go:noescape
+func skipScanRows4AVX2(kb int, a *float32, lda int, offs *int32, ends *int32)
+
+// skipScanRows4 is scanRows4 (see skipKernels) by skipScanRows4AVX2.
+func skipScanRows4(kb int, a []float32, lda int, offs []int32, ends []int32) {
+	_ = ends[3]
+	if kb <= 0 {
+		clear(ends[:4])
+		return
+	}
+	_ = a[3*lda+kb-1]
+	_ = offs[4*kb+7]
+	skipScanRows4AVX2(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs), unsafe.SliceData(ends))
+}
+
+// skipRowsAVX2Go checks the extents of a row-listed block (see
+// skipKernels.rows) and runs the kernel on its panels, two at a time
+// (eight accumulators keep the FMA units busy), three where two would
+// leave one alone.
+func skipRowsAVX2Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
+	if np < 1 || kb < 1 {
+		panic("asm: bad row-listed block")
+	}
+	_ = starts[4]
+	_ = c[3*ldc+panelN*np-1]
+	_ = b[np*panelN*kb-1]
+	// Each row's steps increase: its first and last bound them all.
+	for i := 0; i < 4; i++ {
+		e0, e1 := int(starts[i]), int(starts[i+1])
+		if e0 < 0 || e0 > e1 || e1 > len(offs) {
+			panic("asm: bad row list")
+		}
+		if e0 < e1 {
+			lo, hi := offs[e0], offs[e1-1]
+			if lo < 0 || int(hi) >= kb*panelN*4 || hi%(panelN*4) != 0 {
+				panic("asm: listed step outside the block")
+			}
+		}
+	}
+	_ = a[3*lda+kb-1]
+	ps := kb * panelN * 4
+	for q := 0; q < np; {
+		n := 2
+		switch r := np - q; {
+		case r == 1:
+			n = 1
+		case r == 3:
+			n = 3
+		}
+		skipRowsAVX2(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, n, &c[q*panelN], ldc, alpha, beta)
+		q += n
+	}
+}
+
+// skipCount4AVX2 is in sgemm_skip_amd64.s.
+//
+//go:noescape
+func skipCount4AVX2(n int, a *float32, lda int) (union int, rows int)
+
+// skipCount4 is countSteps4 with the steps below kb&^7 counted by
+// skipCount4AVX2.
+func skipCount4(kb int, a []float32, lda int) (union, rows int) {
+	n8 := kb &^ 7
+	if n8 == 0 {
+		return countSteps4(0, kb, a, lda)
+	}
+	_ = a[3*lda+kb-1]
+	u, r := skipCount4AVX2(n8, unsafe.SliceData(a), lda)
+	tu, tr := countSteps4(n8, kb, a, lda)
+	return u + tu, r + tr
 }

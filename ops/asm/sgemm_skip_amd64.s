@@ -712,3 +712,337 @@ scandone:
 	MOVQ AX, ret+32(FP)
 	VZEROUPPER
 	RET
+
+// func skipRowsAVX2(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+//
+// For each row i < 4 and np (1 to 3) packed panels of 32 columns:
+// C[i][32q+j] = alpha*Σe a[i*lda+p]*B[q][32p+j] + beta*C[i][32q+j],
+// p = offs[e]/128 for e from starts[i] to starts[i+1] in order, C
+// unread when beta is ±0; panel q starts at b + q*ps bytes (offs[e] is
+// the byte offset of the panel row a listed step p reads). Each element is
+// computed as sgemm4RowsAVX2 and the tiles compute it: one fused
+// multiply-add per listed step in order from zero, a product by alpha
+// unless alpha is 1, then beta*C in one fused multiply-add unless beta is
+// ±0. One row at a time, so that a row's list holds only its own
+// non-zero steps; the rows of a k block read the same few panel rows,
+// which stay in L1 after the first. Accumulators: panel q in Y(4q)..Y(4q+3).
+TEXT ·skipRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ offs+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ lda+16(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, lda+16(FP) // in bytes from here on
+	MOVQ ldc+64(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, ldc+64(FP) // in bytes from here on
+	MOVQ starts+24(FP), R8
+	MOVQ b+32(FP), BX
+	MOVQ ps+40(FP), R9
+	LEAQ (BX)(R9*1), R10
+	ADDQ R9, R10
+	ADDQ BX, R9
+	MOVQ c+56(FP), R11
+	MOVQ $4, R13
+
+rowsrow:
+	MOVLQSX (R8), AX
+	MOVLQSX 4(R8), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	CMPQ AX, CX
+	JGE  rowsepi
+	MOVQ np+48(FP), DX
+	CMPQ DX, $2
+	JEQ  rowsloop2
+	JLT  rowsloop1
+rowsloop3:
+	MOVLQSX      (SI)(AX*4), DX
+	MOVQ         DX, R12
+	SHRQ         $5, R12
+	VBROADCASTSS (DI)(R12*1), Y15
+	VFMADD231PS  (BX)(DX*1), Y15, Y0
+	VFMADD231PS  32(BX)(DX*1), Y15, Y1
+	VFMADD231PS  64(BX)(DX*1), Y15, Y2
+	VFMADD231PS  96(BX)(DX*1), Y15, Y3
+	VFMADD231PS  (R9)(DX*1), Y15, Y4
+	VFMADD231PS  32(R9)(DX*1), Y15, Y5
+	VFMADD231PS  64(R9)(DX*1), Y15, Y6
+	VFMADD231PS  96(R9)(DX*1), Y15, Y7
+	VFMADD231PS  (R10)(DX*1), Y15, Y8
+	VFMADD231PS  32(R10)(DX*1), Y15, Y9
+	VFMADD231PS  64(R10)(DX*1), Y15, Y10
+	VFMADD231PS  96(R10)(DX*1), Y15, Y11
+	INCQ AX
+	CMPQ AX, CX
+	JLT  rowsloop3
+	JMP  rowsepi
+rowsloop2:
+	MOVLQSX      (SI)(AX*4), DX
+	MOVQ         DX, R12
+	SHRQ         $5, R12
+	VBROADCASTSS (DI)(R12*1), Y15
+	VFMADD231PS  (BX)(DX*1), Y15, Y0
+	VFMADD231PS  32(BX)(DX*1), Y15, Y1
+	VFMADD231PS  64(BX)(DX*1), Y15, Y2
+	VFMADD231PS  96(BX)(DX*1), Y15, Y3
+	VFMADD231PS  (R9)(DX*1), Y15, Y4
+	VFMADD231PS  32(R9)(DX*1), Y15, Y5
+	VFMADD231PS  64(R9)(DX*1), Y15, Y6
+	VFMADD231PS  96(R9)(DX*1), Y15, Y7
+	INCQ AX
+	CMPQ AX, CX
+	JLT  rowsloop2
+	JMP  rowsepi
+rowsloop1:
+	MOVLQSX      (SI)(AX*4), DX
+	MOVQ         DX, R12
+	SHRQ         $5, R12
+	VBROADCASTSS (DI)(R12*1), Y15
+	VFMADD231PS  (BX)(DX*1), Y15, Y0
+	VFMADD231PS  32(BX)(DX*1), Y15, Y1
+	VFMADD231PS  64(BX)(DX*1), Y15, Y2
+	VFMADD231PS  96(BX)(DX*1), Y15, Y3
+	INCQ AX
+	CMPQ AX, CX
+	JLT  rowsloop1
+	JMP  rowsepi
+rowsepi:
+	// acc *= alpha unless alpha is 1.
+	MOVL alpha+72(FP), AX
+	CMPL AX, $0x3f800000
+	JEQ  rowsbeta
+	VBROADCASTSS alpha+72(FP), Y14
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y1, Y1
+	VMULPS Y14, Y2, Y2
+	VMULPS Y14, Y3, Y3
+	VMULPS Y14, Y4, Y4
+	VMULPS Y14, Y5, Y5
+	VMULPS Y14, Y6, Y6
+	VMULPS Y14, Y7, Y7
+	VMULPS Y14, Y8, Y8
+	VMULPS Y14, Y9, Y9
+	VMULPS Y14, Y10, Y10
+	VMULPS Y14, Y11, Y11
+
+rowsbeta:
+	MOVQ np+48(FP), DX
+	// acc += beta*C unless beta is ±0.
+	MOVL beta+76(FP), AX
+	ANDL $0x7fffffff, AX
+	JEQ  rowsstore
+	VBROADCASTSS beta+76(FP), Y14
+	VFMADD231PS (R11), Y14, Y0
+	VFMADD231PS 32(R11), Y14, Y1
+	VFMADD231PS 64(R11), Y14, Y2
+	VFMADD231PS 96(R11), Y14, Y3
+	CMPQ DX, $2
+	JLT  rowsstore
+	VFMADD231PS 128(R11), Y14, Y4
+	VFMADD231PS 160(R11), Y14, Y5
+	VFMADD231PS 192(R11), Y14, Y6
+	VFMADD231PS 224(R11), Y14, Y7
+	CMPQ DX, $3
+	JLT  rowsstore
+	VFMADD231PS 256(R11), Y14, Y8
+	VFMADD231PS 288(R11), Y14, Y9
+	VFMADD231PS 320(R11), Y14, Y10
+	VFMADD231PS 352(R11), Y14, Y11
+
+rowsstore:
+	VMOVUPS Y0, (R11)
+	VMOVUPS Y1, 32(R11)
+	VMOVUPS Y2, 64(R11)
+	VMOVUPS Y3, 96(R11)
+	CMPQ DX, $2
+	JLT  rowsnext
+	VMOVUPS Y4, 128(R11)
+	VMOVUPS Y5, 160(R11)
+	VMOVUPS Y6, 192(R11)
+	VMOVUPS Y7, 224(R11)
+	CMPQ DX, $3
+	JLT  rowsnext
+	VMOVUPS Y8, 256(R11)
+	VMOVUPS Y9, 288(R11)
+	VMOVUPS Y10, 320(R11)
+	VMOVUPS Y11, 352(R11)
+
+rowsnext:
+	ADDQ ldc+64(FP), R11
+	ADDQ lda+16(FP), DI
+	ADDQ $4, R8
+	DECQ R13
+	JNE  rowsrow
+	VZEROUPPER
+	RET
+
+// skipTailMask holds eight -1s then eight 0s: the eight dwords at
+// byte 4*(8-r) are the mask of the first r lanes.
+DATA skipTailMask<>+0(SB)/8, $0xffffffffffffffff
+DATA skipTailMask<>+8(SB)/8, $0xffffffffffffffff
+DATA skipTailMask<>+16(SB)/8, $0xffffffffffffffff
+DATA skipTailMask<>+24(SB)/8, $0xffffffffffffffff
+DATA skipTailMask<>+32(SB)/8, $0
+DATA skipTailMask<>+40(SB)/8, $0
+DATA skipTailMask<>+48(SB)/8, $0
+DATA skipTailMask<>+56(SB)/8, $0
+GLOBL skipTailMask<>(SB), RODATA|NOPTR, $64
+
+// SCANROW8 lists the non-zero lanes of Y0 (steps 8t..8t+7 of a row,
+// Y14 holding 1024*t in every lane): their offsets 128*p at offs (DI)
+// from entry AX on, in one store of eight; AX moves past them.
+#define SCANROW8 \
+	VCMPPS    $4, Y15, Y0, Y1 \
+	VMOVMSKPS Y1, BX \
+	VPMOVZXBD (R10)(BX*8), Y2 \
+	VPSLLD    $7, Y2, Y2 \
+	VPADDD    Y14, Y2, Y2 \
+	VMOVDQU   Y2, (DI)(AX*4) \
+	POPCNTL   BX, BX \
+	ADDQ      BX, AX \
+	VPADDD    Y13, Y14, Y14
+
+// func skipScanRows4AVX2(kb int, a *float32, lda int, offs *int32, ends *int32)
+//
+// Lists, for each row i < 4 of the 4×kb matrix at a (stride lda) in
+// turn, the steps p < kb at which a[i*lda+p] is neither +0 nor -0 (a NaN
+// is listed), in order: the e-th entry is offs[e] = 128*p (the byte
+// offset of its row in a packed panel; 4*p is that of the value in the
+// row of A, offs[e]>>5); ends[i] is the count of entries of rows 0 to
+// i. Eight steps at a time: the mask of the non-zero values left-packs
+// their lanes (skipPackTable), which scaled give the offsets, in one
+// store of eight; the last steps of a row (kb mod 8) by a masked load.
+// So offs must have room for 4*kb+8 entries.
+TEXT ·skipScanRows4AVX2(SB), NOSPLIT, $0-40
+	MOVQ   kb+0(FP), DX
+	MOVQ   a+8(FP), R11
+	MOVQ   lda+16(FP), R12
+	SHLQ   $2, R12
+	MOVQ   offs+24(FP), DI
+	MOVQ   ends+32(FP), R9
+	XORQ   AX, AX
+	LEAQ   skipPackTable<>(SB), R10
+	VXORPS Y15, Y15, Y15
+	MOVL   $1024, BX
+	MOVQ   BX, X13
+	VPBROADCASTD X13, Y13
+	// Y12: the mask of the kb mod 8 lanes of the last steps.
+	MOVQ   DX, BX
+	ANDQ   $7, BX
+	NEGQ   BX
+	LEAQ   skipTailMask<>+32(SB), CX
+	VMOVDQU (CX)(BX*4), Y12
+	MOVQ   $4, R13
+
+scanrow:
+	MOVQ   R11, SI
+	VPXOR  Y14, Y14, Y14
+	MOVQ   DX, CX
+	SHRQ   $3, CX
+	JEQ    scantail
+
+scanoct:
+	VMOVUPS (SI), Y0
+	SCANROW8
+	ADDQ   $32, SI
+	DECQ   CX
+	JNE    scanoct
+
+scantail:
+	TESTQ  $7, DX
+	JEQ    scanrowend
+	VMASKMOVPS (SI), Y12, Y0
+	SCANROW8
+
+scanrowend:
+	MOVL   AX, (R9)
+	ADDQ   $4, R9
+	ADDQ   R12, R11
+	DECQ   R13
+	JNE    scanrow
+	VZEROUPPER
+	RET
+
+// func skipCount4AVX2(n int, a *float32, lda int) (union int, rows int)
+//
+// Counts, over the steps p < n (a multiple of 8), those at which some of
+// the four rows a[i*lda+p] (i < 4) is neither +0 nor -0 (union: what
+// skipScan4AVX2 lists), and the values of the four rows that are
+// neither (rows: what skipScanRows4AVX2 lists). The zero lanes of each
+// row, and of all four, are summed in vectors (Y12, Y11) and counted
+// at the end.
+TEXT ·skipCount4AVX2(SB), NOSPLIT, $0-40
+	MOVQ      n+0(FP), CX
+	MOVQ      a+8(FP), SI
+	MOVQ      lda+16(FP), R8
+	SHLQ      $2, R8
+	LEAQ      (R8)(R8*2), R9
+	MOVQ      CX, DX
+	VPXOR     Y15, Y15, Y15
+	VPXOR     Y12, Y12, Y12
+	VPXOR     Y11, Y11, Y11
+	TESTQ     CX, CX
+	JEQ       countdone
+
+countloop:
+	VMOVDQU   (SI), Y0
+	VMOVDQU   (SI)(R8*1), Y1
+	VMOVDQU   (SI)(R8*2), Y2
+	VMOVDQU   (SI)(R9*1), Y3
+	VPSLLD    $1, Y0, Y0
+	VPSLLD    $1, Y1, Y1
+	VPSLLD    $1, Y2, Y2
+	VPSLLD    $1, Y3, Y3
+	VPCMPEQD  Y15, Y0, Y0
+	VPCMPEQD  Y15, Y1, Y1
+	VPCMPEQD  Y15, Y2, Y2
+	VPCMPEQD  Y15, Y3, Y3
+	VPADDD    Y0, Y1, Y4
+	VPADDD    Y2, Y3, Y5
+	VPAND     Y0, Y1, Y6
+	VPAND     Y2, Y3, Y7
+	VPADDD    Y4, Y5, Y4
+	VPAND     Y6, Y7, Y6
+	VPSUBD    Y4, Y12, Y12
+	VPSUBD    Y6, Y11, Y11
+	ADDQ      $32, SI
+	SUBQ      $8, CX
+	JNE       countloop
+
+	// Sum the lanes: Y11 the zero columns, Y12 the zero values.
+	VEXTRACTI128 $1, Y11, X13
+	VPADDD    X13, X11, X11
+	VPSHUFD   $0x4e, X11, X13
+	VPADDD    X13, X11, X11
+	VPSHUFD   $0xb1, X11, X13
+	VPADDD    X13, X11, X11
+	VEXTRACTI128 $1, Y12, X13
+	VPADDD    X13, X12, X12
+	VPSHUFD   $0x4e, X12, X13
+	VPADDD    X13, X12, X12
+	VPSHUFD   $0xb1, X12, X13
+	VPADDD    X13, X12, X12
+
+countdone:
+	MOVQ      X11, AX
+	MOVLQSX   AX, AX
+	MOVQ      DX, BX
+	SUBQ      AX, BX
+	MOVQ      BX, union+24(FP)
+	MOVQ      X12, AX
+	MOVLQSX   AX, AX
+	SHLQ      $2, DX
+	SUBQ      AX, DX
+	MOVQ      DX, rows+32(FP)
+	VZEROUPPER
+	RET

@@ -260,7 +260,7 @@ func BenchmarkSgemmSkipMin(b *testing.B) {
 				minP, minS := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 				for i := 0; i < b.N; i++ {
 					t0 := time.Now()
-					sgemmSkipT(sgemmDefault, m, n, k, 1, a, k, sb, 0, c, n, nil, idx, 256)
+					sgemmSkipT(sgemmDefault, m, n, k, 1, a, k, sb, 0, c, n, nil, idx, 256, skipAuto)
 					t1 := time.Now()
 					SgemmPacked(false, m, n, k, 1, a, k, pb, 0, c, n)
 					t2 := time.Now()
