@@ -15,6 +15,14 @@ func nnNode(t testing.TB, op string, opset int, attrs map[string]any, nIn, nOut 
 	t.Helper()
 	r := NewRegistry()
 	registerNN(r)
+	return registryNode(t, r, op, opset, attrs, nIn, nOut, consts)
+}
+
+// registryNode builds one node of op from the registry r and returns its
+// kernel; attrs values are int, float64, string or []int, and consts
+// marks inputs that are constant at build time.
+func registryNode(t testing.TB, r *Registry, op string, opset int, attrs map[string]any, nIn, nOut int, consts map[int]*tensor.Tensor) Kernel {
+	t.Helper()
 	def, err := r.Lookup("", op, opset)
 	if err != nil {
 		t.Fatal(err)

@@ -18,35 +18,7 @@ import (
 // planKernel builds op (opset 13, default registry) with attrs.
 func planKernel(t testing.TB, op string, nIn int, attrs map[string]any) Kernel {
 	t.Helper()
-	def, err := Default().Lookup("", op, 13)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &Builder{OpType: op, Opset: 13, NumInputs: nIn, NumOutputs: 1, OutputPresent: []bool{true}, Attrs: map[string]*Attr{}}
-	for i := 0; i < nIn; i++ {
-		b.InputPresent = append(b.InputPresent, true)
-	}
-	b.Const = func(int) *tensor.Tensor { return nil }
-	for name, v := range attrs {
-		a := &Attr{Name: name}
-		switch v := v.(type) {
-		case int:
-			a.Type, a.Int = AttrInt, int64(v)
-		case []int:
-			a.Type = AttrInts
-			for _, x := range v {
-				a.Ints = append(a.Ints, int64(x))
-			}
-		default:
-			t.Fatalf("attr %s: unsupported %T", name, v)
-		}
-		b.Attrs[name] = a
-	}
-	k, err := def.Build(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
+	return registryNode(t, Default(), op, 13, attrs, nIn, 1, nil)
 }
 
 func planRun(t testing.TB, k Kernel, rc *RunContext, in ...*tensor.Tensor) *tensor.Tensor {
