@@ -1,6 +1,8 @@
 package ops
 
 import (
+	"sync"
+
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -21,9 +23,10 @@ type rnnPack struct {
 	// per-direction sums made once (see rnnBiases).
 	b         *tensor.Tensor
 	bias, rbh [][]float32
-	pw        *asm.PackedB   // W^T of all directions: in × nd*gh
-	pr        []*asm.PackedB // per direction, R^T: hid × gh (GRU without linear_before_reset: its z and r blocks, hid × 2hid)
-	prh       []*asm.PackedB // GRU without linear_before_reset, per direction: Rh^T, hid × hid
+	pw        *asm.PackedB       // W^T of all directions: in × nd*gh
+	pr        []*asm.PackedB     // per direction, R^T: hid × gh (GRU without linear_before_reset: its z and r blocks, hid × 2hid)
+	prh       []*asm.PackedB     // GRU without linear_before_reset, per direction: Rh^T, hid × hid
+	lw        []*asm.LSTMWeights // LSTM, per direction: R laid out for asm.LSTMStep (constant R only)
 }
 
 // packRNN packs W (nd×gh×in) and R (nd×gh×hid); wd may be nil (W is not
@@ -59,6 +62,11 @@ func buildRNNPack(a *rnnAttrs, b *Builder) *rnnPack {
 	}
 	p := packRNN(a, w.Float32s(), r.Float32s(), nd, gh, in, hid)
 	p.w, p.r = w, r
+	if a.kind == kindLSTM && hid > 0 && asm.LSTMStepAccelerated() {
+		for d := 0; d < nd; d++ {
+			p.lw = append(p.lw, asm.PackLSTM(r.Float32s()[d*gh*hid:(d+1)*gh*hid], hid))
+		}
+	}
 	if bt := b.ConstInput(3); bt != nil && bt.DType() == tensor.Float32 && tensor.ShapeEqual(bt.Shape(), []int{nd, 2 * gh}) {
 		p.b = bt
 		for d := 0; d < nd; d++ {
@@ -151,6 +159,9 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		if pack.prh != nil {
 			j.prh = pack.prh[d]
 		}
+		if pack.lw != nil {
+			j.lw = pack.lw[d]
+		}
 		switch {
 		case in[3] == nil:
 		case in[3] == pack.b:
@@ -182,12 +193,21 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		}
 	}
 
-	// Input projection with the bias: xw = bias + X·W^T, X as a
-	// (seq*batch)×in matrix in its own row order.
+	// Scratch from the run's pool (allocated only when the shapes grow):
+	// the projection, then each direction's states and gate rows.
 	rows := s.seq * s.batch
-	xwBuf := getScratch[float32](rows * nd * gh)
-	defer putScratch(xwBuf)
-	xw := *xwBuf
+	wk := rc.workers()
+	scr := getRNNScratch(wk, a)
+	defer putRNNScratch(wk, a, scr)
+	bh := s.batch * hid
+	per := 4*bh + s.batch*gh
+	buf := scr.floats(rows*nd*gh + nd*per)
+	xw := buf[:rows*nd*gh]
+	for d := range dirs {
+		q := buf[rows*nd*gh+d*per : rows*nd*gh+(d+1)*per]
+		j := &dirs[d]
+		j.h, j.h2, j.c, j.tmp, j.gates = q[:bh], q[bh:2*bh], q[2*bh:3*bh], q[3*bh:4*bh], q[4*bh:]
+	}
 	beta := float32(0)
 	if in[3] != nil {
 		beta = 1
@@ -226,6 +246,40 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 	return rc.Results(outs...), nil
 }
 
+// rnnScratch is the per-run scratch of a recurrent node, kept by the
+// run's Workers under the node's *rnnAttrs.
+type rnnScratch struct {
+	buf []float32
+}
+
+// rnnScratchPool holds rnnScratch for runs without Workers (one thread).
+var rnnScratchPool = sync.Pool{New: func() any { return new(rnnScratch) }}
+
+// getRNNScratch returns scratch for node a: one that the run's pool wk
+// keeps (see Workers.takeScratch), else one of rnnScratchPool.
+func getRNNScratch(wk *Workers, a *rnnAttrs) *rnnScratch {
+	if s, ok := wk.takeScratch(a).(*rnnScratch); ok {
+		return s
+	}
+	return rnnScratchPool.Get().(*rnnScratch)
+}
+
+// putRNNScratch gives back the scratch of getRNNScratch: to wk, which
+// then keeps it for the node's next run, else to rnnScratchPool.
+func putRNNScratch(wk *Workers, a *rnnAttrs, s *rnnScratch) {
+	if !wk.keepScratch(a, s) {
+		rnnScratchPool.Put(s)
+	}
+}
+
+// floats returns n floats of s's buffer, grown when shorter.
+func (s *rnnScratch) floats(n int) []float32 {
+	if cap(s.buf) < n {
+		s.buf = make([]float32, n)
+	}
+	return s.buf[:n]
+}
+
 // runBoth runs two directions at once, from a copy on the heap, which
 // their goroutines share.
 func runBoth(rc *RunContext, dirs [2]rnnDir32, threads int) error {
@@ -239,7 +293,11 @@ type rnnDir32 struct {
 	rnnDir[float32]
 	pr      *asm.PackedB // R^T (GRU without linear_before_reset: z and r blocks)
 	prh     *asm.PackedB // GRU without linear_before_reset: Rh^T
+	lw      *asm.LSTMWeights
 	workers *Workers
+	// Scratch (from runRNN32's rnnScratch): the states h and c, h2 for
+	// asm.LSTMStep's new h, tmp (batch×hid) and gates (batch×gh).
+	h, h2, c, tmp, gates []float32
 }
 
 // recurrent sets C = H·R^T + beta*C for the batch's hidden states h and
@@ -288,15 +346,11 @@ func (j *rnnDir32) run(rc *RunContext) error {
 	hid, batch := s.hid, s.batch
 	gh := a.kind.gates() * hid
 
-	hBuf := getScratch[float32](batch * hid)
-	defer putScratch(hBuf)
-	h := *hBuf
+	h := j.h
 	clear(h)
 	var c []float32
 	if a.kind == kindLSTM {
-		cBuf := getScratch[float32](batch * hid)
-		defer putScratch(cBuf)
-		c = *cBuf
+		c = j.c
 		clear(c)
 	}
 	for b := 0; b < batch; b++ {
@@ -310,17 +364,7 @@ func (j *rnnDir32) run(rc *RunContext) error {
 	// hZero: H is still all zeros, so its product with R is too.
 	hZero := j.h0 == nil
 	inPlace := a.kind != kindGRU && j.uniformTime()
-	var gates, tmp []float32
-	if !inPlace {
-		gBuf := getScratch[float32](batch * gh)
-		defer putScratch(gBuf)
-		gates = *gBuf
-	}
-	if a.kind == kindGRU && !a.lbr {
-		tBuf := getScratch[float32](batch * hid)
-		defer putScratch(tBuf)
-		tmp = *tBuf
-	}
+	gates, tmp := j.gates, j.tmp
 	fast := j.defaultLSTM()
 
 	steps := s.seq
@@ -336,6 +380,13 @@ func (j *rnnDir32) run(rc *RunContext) error {
 		ldr = s.seq * j.xwStride
 	}
 	clip := float32(a.clip)
+	if fast && inPlace && batch == 1 && j.lw != nil {
+		// One row: asm.LSTMStep, the product and the cell in one pass.
+		if err := j.stepsLSTM(rc, steps); err != nil {
+			return err
+		}
+		steps = 0
+	}
 	for step := 0; step < steps; step++ {
 		if step&7 == 7 {
 			if err := rc.Err(); err != nil {
@@ -465,6 +516,34 @@ func (j *rnnDir32) run(rc *RunContext) error {
 		if j.yc != nil {
 			copy(j.yc[j.stateIndex(b):j.stateIndex(b)+hid], c[b*hid:(b+1)*hid])
 		}
+	}
+	return nil
+}
+
+// stepsLSTM runs steps time steps of a default LSTM over one batch row
+// with asm.LSTMStep, which leaves xw as it is and writes the new hidden
+// state into the other of h and h2; it ends with the state in h.
+func (j *rnnDir32) stepsLSTM(rc *RunContext, steps int) error {
+	hid := j.s.hid
+	h, h2 := j.h, j.h2
+	for step := 0; step < steps; step++ {
+		if step&7 == 7 {
+			if err := rc.Err(); err != nil {
+				return err
+			}
+		}
+		t, ok := j.timeOf(step, 0)
+		if !ok {
+			break
+		}
+		i := j.xRow(t, 0)*j.xwStride + j.xwOff
+		// Alternate the sweep over R: see asm.LSTMStep.
+		asm.LSTMStep(j.lw, h, j.xw[i:i+4*hid], j.c, h2, step&1 == 1)
+		h, h2 = h2, h
+		j.emit(t, 0, h)
+	}
+	if &h[0] != &j.h[0] {
+		copy(j.h, h)
 	}
 	return nil
 }

@@ -468,6 +468,8 @@ func TestRecurrentFloat32MatchesFloat64(t *testing.T) {
 		{"LSTM", map[string]*Attr{}, nil, false},
 		{"LSTM", map[string]*Attr{}, []int32{5, 2, 0}, true},
 		{"LSTM", map[string]*Attr{"direction": str("reverse")}, []int32{5, 3, 4}, true},
+		{"LSTM", map[string]*Attr{"direction": str("reverse")}, []int32{3, 5, 4}, false},
+		{"LSTM", map[string]*Attr{"direction": str("bidirectional")}, []int32{4, 5, 1}, false},
 		{"LSTM", map[string]*Attr{"direction": str("bidirectional"), "layout": one(1)}, nil, true},
 		{"LSTM", map[string]*Attr{"clip": {Type: AttrFloat, Float: 0.7}}, nil, false},
 		{"GRU", map[string]*Attr{}, nil, false},
@@ -475,8 +477,10 @@ func TestRecurrentFloat32MatchesFloat64(t *testing.T) {
 		{"RNN", map[string]*Attr{}, nil, true},
 		{"RNN", map[string]*Attr{"direction": str("reverse"), "layout": one(1)}, []int32{2, 5, 5}, false},
 	}
-	const seq, batch, in = 5, 3, 19
-	for _, hid := range []int{7, 50, 64} {
+	const seq, in = 5, 19
+	// Batch 1 with a default LSTM and constant R takes asm.LSTMStep.
+	for _, bh := range []struct{ batch, hid int }{{3, 7}, {3, 50}, {3, 64}, {1, 7}, {1, 50}, {1, 64}} {
+		batch, hid := bh.batch, bh.hid
 		for ci, c := range cfgs {
 			g := map[string]int{"LSTM": 4, "GRU": 3, "RNN": 1}[c.op]
 			nd := 1
@@ -508,7 +512,7 @@ func TestRecurrentFloat32MatchesFloat64(t *testing.T) {
 			}
 			present := []bool{true, true, true, true, false, false, false}
 			if c.lens != nil {
-				ins[4], present[4] = tensor.From([]int{batch}, c.lens), true
+				ins[4], present[4] = tensor.From([]int{batch}, c.lens[:batch]), true
 			}
 			if c.h0 {
 				ins[5], present[5] = tensor.From(st, fill(nd*batch*hid, 13)), true
