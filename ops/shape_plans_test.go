@@ -192,9 +192,9 @@ func softmaxRef(s []float32, log bool) []float64 {
 	return out
 }
 
-// TestSoftmaxRow32 checks the float32 row kernel, both ways of taking the
-// exponentials, against float64 over rows of many lengths and with the
-// special values; without the sigmoid it must equal softmaxRow exactly.
+// TestSoftmaxRow32 checks the float32 row kernel against float64 over
+// rows of many lengths and with the special values; it must also equal
+// softmaxRow (with expSlice32) exactly.
 func TestSoftmaxRow32(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	inf, nan := float32(math.Inf(1)), float32(math.NaN())
@@ -217,43 +217,38 @@ func TestSoftmaxRow32(t *testing.T) {
 		[]float32{1e30, -1e30, 1e30},
 	)
 	for _, log := range []bool{false, true} {
-		for _, viaSigmoid := range []bool{false, true} {
-			for ri, row := range rows {
-				got := make([]float32, len(row))
-				softmaxRow32(got, row, log, viaSigmoid)
-				want := softmaxRef(row, log)
-				name := fmt.Sprintf("log %v sigmoid %v row %d %v", log, viaSigmoid, ri, row)
-				for i, w := range want {
-					g := float64(got[i])
-					if math.IsNaN(w) || math.IsNaN(g) {
-						if math.IsNaN(w) != math.IsNaN(g) {
-							t.Errorf("%s: [%d] = %v, want %v", name, i, g, w)
-						}
-						continue
-					}
-					if math.IsInf(w, 0) || math.IsInf(g, 0) {
-						if w != g {
-							t.Errorf("%s: [%d] = %v, want %v", name, i, g, w)
-						}
-						continue
-					}
-					if math.Abs(g-w) > 2e-6*math.Abs(w)+1e-30 && math.Abs(g-w) > 2e-6 {
+		for ri, row := range rows {
+			got := make([]float32, len(row))
+			softmaxRow32(got, row, log)
+			want := softmaxRef(row, log)
+			name := fmt.Sprintf("log %v row %d %v", log, ri, row)
+			for i, w := range want {
+				g := float64(got[i])
+				if math.IsNaN(w) || math.IsNaN(g) {
+					if math.IsNaN(w) != math.IsNaN(g) {
 						t.Errorf("%s: [%d] = %v, want %v", name, i, g, w)
 					}
-				}
-				if viaSigmoid {
 					continue
 				}
-				kind := smSoftmax
-				if log {
-					kind = smLog
-				}
-				old := make([]float32, len(row))
-				softmaxRow(old, row, kind, expSlice32)
-				for i := range old {
-					if math.Float32bits(old[i]) != math.Float32bits(got[i]) && !(math.IsNaN(float64(old[i])) && math.IsNaN(float64(got[i]))) {
-						t.Errorf("%s: [%d] = %v, softmaxRow gives %v", name, i, got[i], old[i])
+				if math.IsInf(w, 0) || math.IsInf(g, 0) {
+					if w != g {
+						t.Errorf("%s: [%d] = %v, want %v", name, i, g, w)
 					}
+					continue
+				}
+				if math.Abs(g-w) > 2e-6*math.Abs(w)+1e-30 && math.Abs(g-w) > 2e-6 {
+					t.Errorf("%s: [%d] = %v, want %v", name, i, g, w)
+				}
+			}
+			kind := smSoftmax
+			if log {
+				kind = smLog
+			}
+			old := make([]float32, len(row))
+			softmaxRow(old, row, kind, expSlice32)
+			for i := range old {
+				if math.Float32bits(old[i]) != math.Float32bits(got[i]) && !(math.IsNaN(float64(old[i])) && math.IsNaN(float64(got[i]))) {
+					t.Errorf("%s: [%d] = %v, softmaxRow gives %v", name, i, got[i], old[i])
 				}
 			}
 		}

@@ -129,7 +129,7 @@ func softmaxBlocks[T Float](d, s []T, lo, hi, n, inner int, kind softmaxKind, ex
 		if d32, ok := any(d).([]float32); ok && kind != smHard {
 			s32 := any(s).([]float32)
 			for o := lo; o < hi; o++ {
-				softmaxRow32(d32[o*block:(o+1)*block], s32[o*block:(o+1)*block], kind == smLog, softmaxSigmoidExp)
+				softmaxRow32(d32[o*block:(o+1)*block], s32[o*block:(o+1)*block], kind == smLog)
 			}
 			return
 		}
@@ -151,52 +151,16 @@ func softmaxBlocks[T Float](d, s []T, lo, hi, n, inner int, kind softmaxKind, ex
 	}
 }
 
-// softmaxSigmoidExp is whether softmaxRow32 takes its exponentials from
-// the vectorized asm.Sigmoid (set once: the activation kernels are not
-// the generic ones).
-var softmaxSigmoidExp = asm.ActImplementation() != "generic"
-
 // softmaxRow32 is softmaxRow for float32 Softmax (log: LogSoftmax), in
-// fewer passes over the row: the maximum (maxFloat32s), then
-// the exponentials and their sum, then the scaling.
-//
-// With viaSigmoid (softmaxSigmoidExp), the exponentials of x = v-max <= 0
-// come from the sigmoid kernels, which are vectorized: with p = σ(x) in
-// [0, 1/2], e**x = p/(1-p), within about 5 float32 ulps of e**x (1-p >=
-// 1/2 loses nothing), eight lanes at a time and several times faster
-// than expCore32 one value at a time. Without, they are expSlice32's,
-// and the results softmaxRow's, bit for bit. A NaN (in v, or from
+// fewer passes over the row: the maximum (maxFloat32s), then the
+// exponentials of v-max and their float64 sum in one pass (asm.ExpSum,
+// vectorized), then the scaling. The results are softmaxRow's with
+// expSlice32 but for the order of the float64 sum. A NaN (in v, or from
 // +Inf-+Inf) gives NaN throughout, as it does in softmaxRow.
-func softmaxRow32(d, s []float32, log, viaSigmoid bool) {
+func softmaxRow32(d, s []float32, log bool) {
 	s = s[:len(d)]
 	m := maxFloat32s(s)
-	var sum float64
-	if viaSigmoid {
-		for i, v := range s {
-			d[i] = v - m
-		}
-		asm.Sigmoid(d, d)
-		for i, p := range d {
-			e := p / (1 - p)
-			d[i] = e
-			sum += float64(e)
-		}
-		softmaxScale32(d, s, m, sum, log)
-		return
-	}
-	for i, v := range s {
-		// v-m <= 0, or NaN (NaN inputs, or +Inf ones): expSlice32's
-		// fast path is x > -87 alone.
-		x := v - m
-		var e float32
-		if x > -87 {
-			e = expCore32(x)
-		} else {
-			e = float32(math.Exp(float64(x)))
-		}
-		d[i] = e
-		sum += float64(e)
-	}
+	sum := asm.ExpSum(s, d, m)
 	softmaxScale32(d, s, m, sum, log)
 }
 

@@ -39,7 +39,7 @@ var maskTable Mem
 
 var (
 	arm64Out = flag.String("arm64", "", "write the arm64 kernels to `file` (instead of the amd64 output)")
-	kernels  = flag.String("kernels", "sgemm", "which amd64 kernels to write: `sgemm` (with their stubs), conv or convpos")
+	kernels  = flag.String("kernels", "sgemm", "which amd64 kernels to write: `sgemm` (with their stubs), conv, convpos or exp (with its stubs)")
 )
 
 func main() {
@@ -59,6 +59,8 @@ func main() {
 		convKernels()
 	case "convpos":
 		convPosKernels()
+	case "exp":
+		expKernels()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown -kernels %q\n", *kernels)
 		os.Exit(2)

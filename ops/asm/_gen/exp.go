@@ -1,0 +1,217 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The exponential kernels of ../exp.go (expAVX2 and expSumAVX2 in
+// ../exp_amd64.s, declared in ../exp_stubs_amd64.go), lane for lane the
+// Go reference expSliceGeneric of ../exp_generic.go: x is clamped to
+// [-104, 89] (a NaN stays NaN), n = round(x·log2 e), r = x - n·ln 2 in
+// two parts, e^r = 1 + r + r²·P(r) with Cephes expf's degree-5 P, and
+// the scale 2^n applied as 2^(n>>1)·2^(n-(n>>1)): both factors are
+// normal floats for n in [-150, 128], the first product is exact and the
+// second rounds once, so results past the float range come out +Inf and
+// those below the normal range as correctly rounded subnormals or 0 (no
+// flush to zero).
+
+// expConstList names the entries of expConsts, in order.
+var expConstList = []struct {
+	name string
+	bits uint32
+}{
+	{"hi", math.Float32bits(89)},
+	{"lo", math.Float32bits(-104)},
+	{"log2e", math.Float32bits(1.44269504088896341)},
+	{"ln2Hi", math.Float32bits(0.693359375)},
+	{"ln2Lo", math.Float32bits(-2.12194440e-4)},
+	{"p0", math.Float32bits(1.9875691500e-4)},
+	{"p1", math.Float32bits(1.3981999507e-3)},
+	{"p2", math.Float32bits(8.3334519073e-3)},
+	{"p3", math.Float32bits(4.1665795894e-2)},
+	{"p4", math.Float32bits(1.6666665459e-1)},
+	{"p5", math.Float32bits(5.0000001201e-1)},
+	{"one", math.Float32bits(1)},
+	{"bias127", 127},
+}
+
+var expConsts Mem
+
+// ke returns the 8-lane constant name of expConsts as a memory operand.
+func ke(name string) Mem {
+	for i, c := range expConstList {
+		if c.name == name {
+			return expConsts.Offset(32 * i)
+		}
+	}
+	panic("no constant " + name)
+}
+
+// expKernels emits the kernels of exp_amd64.s.
+func expKernels() {
+	maskTable = maskData("expMaskTable", maskEntries)
+	expConsts = GLOBL("expConsts", RODATA|NOPTR)
+	for i, c := range expConstList {
+		for l := 0; l < 8; l++ {
+			DATA(32*i+4*l, U32(c.bits))
+		}
+	}
+	unaryAVX2("expAVX2", "e^x[i]", 4, 4, func(xs vecs, rs func(int) vecs) vecs {
+		ys := rs(3)
+		emitExpFull(xs, rs(1), rs(2), ys)
+		return ys
+	})
+	expSumAVX2()
+}
+
+// expSumAVX2 emits expSumAVX2: y[i] = e^(x[i]-m) for i < n, returning the
+// sum of the y[i] in float64 (the lanes summed in two float64 vector
+// accumulators, Y12 and Y13), three vectors at a time; m is in Y14, the
+// tail mask in Y15.
+func expSumAVX2() {
+	name := "expSumAVX2"
+	TEXT(name, NOSPLIT, "func(n int, x *float32, y *float32, m float32) float64")
+	Doc(name+" sets y[i] = e^(x[i]-m) for i < n and returns the sum of the y[i],",
+		"accumulated in float64; y may be x.")
+	n := Load(Param("n"), GP64())
+	x := Load(Param("x"), GP64())
+	y := Load(Param("y"), GP64())
+	pm, err := Param("m").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	VBROADCASTSS(pm.Addr, Y14)
+	VXORPD(Y12, Y12, Y12)
+	VXORPD(Y13, Y13, Y13)
+	body := func(v int, masked bool) {
+		rs := func(j int) vecs { return regs(v, j, 4) }
+		xs, t1, t2, ys := rs(0), rs(1), rs(2), rs(3)
+		for i := range xs {
+			load(Mem{Base: x, Disp: 32 * i}, xs[i], masked)
+			VSUBPS(Y14, xs[i], xs[i])
+		}
+		emitExpFull(xs, t1, t2, ys)
+		for i := range ys {
+			store(ys[i], Mem{Base: y, Disp: 32 * i}, masked)
+		}
+		if masked {
+			Comment("Lanes past n (e^-m of the zeros read there) are not summed.")
+			VANDPS(Y15, ys[0], ys[0])
+		}
+		Comment("Sum in float64: the low and high four lanes.")
+		for i := range ys {
+			VCVTPS2PD(ys[i].(VecPhysical).AsX(), t1[i])
+			VEXTRACTF128(U8(1), ys[i], t2[i].(VecPhysical).AsX())
+			VCVTPS2PD(t2[i].(VecPhysical).AsX(), t2[i])
+		}
+		for i := range ys {
+			VADDPD(t1[i], Y12, Y12)
+			VADDPD(t2[i], Y13, Y13)
+		}
+		if !masked {
+			ADDQ(I32(int32(32*v)), x)
+			ADDQ(I32(int32(32*v)), y)
+		}
+	}
+	const width = 3
+	CMPQ(n, I32(8*width))
+	JL(LabelRef(name + "_one"))
+	Label(name + "_wide")
+	body(width, false)
+	SUBQ(I32(8*width), n)
+	CMPQ(n, I32(8*width))
+	JGE(LabelRef(name + "_wide"))
+	Label(name + "_one")
+	CMPQ(n, I32(8))
+	JL(LabelRef(name + "_tail"))
+	Label(name + "_loop")
+	body(1, false)
+	SUBQ(I32(8), n)
+	CMPQ(n, I32(8))
+	JGE(LabelRef(name + "_loop"))
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JE(LabelRef(name + "_sum"))
+	Comment("Y15 = mask of the last n < 8 elements: expMaskTable + 4*(16 - n).")
+	VMOVUPS(Mem{Base: maskAt(n)}, Y15)
+	body(1, true)
+	Label(name + "_sum")
+	VADDPD(Y13, Y12, Y12)
+	VEXTRACTF128(U8(1), Y12, X13)
+	VADDPD(X13, X12, X12)
+	VHADDPD(X12, X12, X12)
+	VZEROUPPER()
+	Store(X12, ReturnIndex(0))
+	RET()
+}
+
+// emitExpFull sets y = e^x over the whole float range (x is clobbered;
+// t1, t2 are scratch), one instruction for every vector before the next.
+func emitExpFull(x, t1, t2, y vecs) {
+	Comment("Clamp x to [-104, 89]; a NaN in x is kept (MINPS/MAXPS return their second source).")
+	for i := range x {
+		VMOVUPS(ke("hi"), t2[i])
+		VMINPS(x[i], t2[i], x[i])
+	}
+	for i := range x {
+		VMOVUPS(ke("lo"), t2[i])
+		VMAXPS(x[i], t2[i], x[i])
+	}
+	Comment("n = round(x*log2(e)); r = x - n*ln2 in two parts.")
+	for i := range x {
+		VMULPS(ke("log2e"), x[i], t1[i])
+	}
+	for i := range x {
+		VROUNDPS(U8(0), t1[i], t1[i])
+	}
+	for i := range x {
+		VFNMADD231PS(ke("ln2Hi"), t1[i], x[i])
+	}
+	for i := range x {
+		VFNMADD231PS(ke("ln2Lo"), t1[i], x[i])
+	}
+	Comment("y = 1 + r + r²·P(r)")
+	for i := range x {
+		VMULPS(x[i], x[i], t2[i])
+		VMOVUPS(ke("p0"), y[i])
+	}
+	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		for i := range x {
+			VFMADD213PS(ke(p), x[i], y[i])
+		}
+	}
+	for i := range x {
+		VFMADD213PS(x[i], t2[i], y[i])
+	}
+	for i := range x {
+		VADDPS(ke("one"), y[i], y[i])
+	}
+	Comment("y *= 2^n1 (exact), then 2^n2 (one rounding), n1 = n>>1, n2 = n - n1.")
+	for i := range x {
+		VCVTTPS2DQ(t1[i], t1[i])
+	}
+	for i := range x {
+		VPSRAD(U8(1), t1[i], t2[i])
+	}
+	for i := range x {
+		VPSUBD(t2[i], t1[i], t1[i])
+	}
+	for i := range x {
+		VPADDD(ke("bias127"), t2[i], t2[i])
+		VPADDD(ke("bias127"), t1[i], t1[i])
+	}
+	for i := range x {
+		VPSLLD(U8(23), t2[i], t2[i])
+		VPSLLD(U8(23), t1[i], t1[i])
+	}
+	for i := range x {
+		VMULPS(t2[i], y[i], y[i])
+	}
+	for i := range x {
+		VMULPS(t1[i], y[i], y[i])
+	}
+}
