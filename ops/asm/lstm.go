@@ -54,9 +54,6 @@ func PackLSTM(r []float32, hid int) *LSTMWeights {
 // path uses LSTMStep only when this is true.
 func LSTMStepAccelerated() bool { return lstmStepAsm && sgemmDefault.name == "avx2" }
 
-// Hidden returns the hidden size the weights were packed for.
-func (w *LSTMWeights) Hidden() int { return w.hid }
-
 // LSTMStep runs one time step of an LSTM with the default activations
 // for one batch row: with gates = xw + h·R^T (xw holds the 4·hid
 // pre-activations of the step's input projection and bias, in blocks i,
