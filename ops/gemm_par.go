@@ -241,9 +241,10 @@ const smallMSplitWork = 1 << 17
 const smallMRows = 8
 
 // splitSmallM runs a product of at most smallMRows rows on the packed B
-// j.pb on up to threads goroutines (the caller's and w's), split by
-// columns (each task streams only its own panels of B), when each thread
-// gets smallMSplitWork multiply-adds and at least one panel, and reports
+// j.pb (or, for one row, on j.b, which block multiplies unpacked) on up
+// to threads goroutines (the caller's and w's), split by columns (each
+// task streams only its own panels of B), when each thread gets
+// smallMSplitWork multiply-adds and at least one panel, and reports
 // whether it did. Blocks start on panel boundaries, so every element is
 // computed as on one thread.
 func (j *sgemmJob) splitSmallM(w *Workers, threads int) bool {

@@ -153,11 +153,12 @@ func BenchmarkSgemmJob(b *testing.B) {
 	}
 }
 
-// TestSplitSmallM splits products of a few rows on a packed B by columns
-// (the Dense layers of a small batch) over two and three goroutines, with
-// and without a pool and an epilogue, and checks that the results are
-// those of one goroutine bit for bit, and that it declines what it should
-// leave to one thread.
+// TestSplitSmallM splits products of a few rows on a packed B (the Dense
+// layers of a small batch; one row also on the unpacked B, transposed or
+// not) by columns over two and three goroutines, with and without a pool
+// and an epilogue, and checks that the results are those of one
+// goroutine bit for bit, and that it declines what it should leave to
+// one thread.
 func TestSplitSmallM(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	fill := func(n int) []float32 {
@@ -178,21 +179,38 @@ func TestSplitSmallM(t *testing.T) {
 	tests := []struct {
 		m, n, k int
 		split   bool // at two threads
+		// unpacked: j.b is set too (Gemm's one-row path, which block
+		// multiplies on it, not on pb), transposed or not.
+		unpacked, transB bool
 	}{
-		{4, 128, 784, true}, // the first layer of the Keras MNIST MLP
-		{4, 100, 700, true}, // a partial last panel
-		{3, 96, 1000, true},
-		{8, 64, 600, true},
-		{1, 512, 600, true},
-		{4, 64, 128, false},  // too little work
-		{9, 128, 784, false}, // too many rows
-		{4, 32, 4096, false}, // one panel
-		{4, 64, 4096, true},  // two panels, one per thread
-		{4, 40, 4096, true},  // a panel and a bit
+		{4, 128, 784, true, false, false}, // the first layer of the Keras MNIST MLP
+		{4, 100, 700, true, false, false}, // a partial last panel
+		{3, 96, 1000, true, false, false},
+		{8, 64, 600, true, false, false},
+		{1, 512, 600, true, false, false},
+		{4, 64, 128, false, false, false},  // too little work
+		{9, 128, 784, false, false, false}, // too many rows
+		{4, 32, 4096, false, false, false}, // one panel
+		{4, 64, 4096, true, false, false},  // two panels, one per thread
+		{4, 40, 4096, true, false, false},  // a panel and a bit
+		// One row on the unpacked B: MobileNetV2's classifier, and odd sizes.
+		{1, 1000, 1280, true, true, true},
+		{1, 1000, 1280, true, true, false},
+		{1, 400, 777, true, true, true},
+		{1, 400, 777, true, true, false},
+		{1, 100, 300, false, true, true}, // too little work
 	}
 	for _, tc := range tests {
 		a, b := fill(tc.m*tc.k), fill(tc.k*tc.n)
-		pb := asm.PackB(false, tc.k, tc.n, b, tc.n)
+		ldb := tc.n
+		if tc.transB {
+			ldb = tc.k
+		}
+		pb := asm.PackB(tc.transB, tc.k, tc.n, b, ldb)
+		var jb []float32
+		if tc.unpacked {
+			jb = b
+		}
 		for _, epi := range []bool{false, true} {
 			var e asm.Epilogue
 			if epi {
@@ -200,7 +218,7 @@ func TestSplitSmallM(t *testing.T) {
 			}
 			c0 := fill(tc.m * tc.n)
 			want := append([]float32(nil), c0...)
-			j := sgemmJob{m: tc.m, n: tc.n, k: tc.k, alpha: 1, beta: 0.5, a: a, lda: tc.k, pb: pb, c: want[:len(want):len(want)], ldc: tc.n, epi: e}
+			j := sgemmJob{transB: tc.transB, m: tc.m, n: tc.n, k: tc.k, alpha: 1, beta: 0.5, a: a, lda: tc.k, b: jb, ldb: ldb, pb: pb, c: want[:len(want):len(want)], ldc: tc.n, epi: e}
 			j.block(0, tc.m, 0, tc.n, pb)
 			for _, threads := range []int{2, 3} {
 				for _, pool := range []bool{false, true} {
@@ -209,7 +227,7 @@ func TestSplitSmallM(t *testing.T) {
 						w = NewWorkers(threads)
 					}
 					got := append([]float32(nil), c0...)
-					j := sgemmJob{m: tc.m, n: tc.n, k: tc.k, alpha: 1, beta: 0.5, a: a, lda: tc.k, pb: pb, c: got[:len(got):len(got)], ldc: tc.n, epi: e}
+					j := sgemmJob{transB: tc.transB, m: tc.m, n: tc.n, k: tc.k, alpha: 1, beta: 0.5, a: a, lda: tc.k, b: jb, ldb: ldb, pb: pb, c: got[:len(got):len(got)], ldc: tc.n, epi: e}
 					split := j.splitSmallM(w, threads)
 					if w != nil {
 						w.Close()
