@@ -5,7 +5,6 @@ import (
 	"math"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
@@ -366,15 +365,17 @@ type convShape struct {
 	wino     *convWinoPlan // the Winograd path (conv_wino.go), or nil
 }
 
-// convShapes resolves input shapes into convShapes, keeping the last.
+// convShapes resolves input shapes into convShapes, keeping those of the
+// last few shapes (shapeCache).
 type convShapes struct {
-	a    *convAttrs
-	pool *poolAttrs
-	last atomic.Pointer[convShape]
+	a     *convAttrs
+	pool  *poolAttrs
+	plans shapeCache[*convShape]
 }
 
 func (c *convShapes) get(xs, ws []int) (*convShape, error) {
-	if s := c.last.Load(); s != nil && slices.Equal(s.xs, xs) && slices.Equal(s.ws, ws) {
+	key := shapeKey{xs, ws}
+	if s, ok := c.plans.get(key); ok {
 		return s, nil
 	}
 	p, err := c.a.plan(xs, ws)
@@ -390,7 +391,7 @@ func (c *convShapes) get(xs, ws []int) (*convShape, error) {
 	}
 	s.q = newConv32Plan(p, s.pool)
 	s.wino = newConvWinoPlan(p)
-	c.last.Store(s)
+	c.plans.put(key, s)
 	return s, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
@@ -114,7 +113,7 @@ type dwBlockKernel struct {
 	acts        [3]asm.ConvAct // the same for the float32 kernels
 	attrs       [3]convAttrs
 	tune        dwBlockTuning
-	last        atomic.Pointer[dwBlockShape]
+	plans       shapeCache[*dwBlockShape]
 }
 
 // dwBlockShape is a FusedDwBlock resolved for one input shape.
@@ -189,8 +188,8 @@ func defaultDwBlockTuning() dwBlockTuning {
 }
 
 func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
-	if s := k.last.Load(); s != nil && slices.Equal(s.xs[0], xs) && slices.Equal(s.ws[0], we) &&
-		slices.Equal(s.ws[1], wd) && slices.Equal(s.ws[2], wp) {
+	key := shapeKey{xs, we, wd, wp}
+	if s, ok := k.plans.get(key); ok {
 		return s, nil
 	}
 	s := &dwBlockShape{tune: k.tune}
@@ -254,7 +253,7 @@ func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 		s.dwFullScratch = s.dwFull.ScratchLen()
 		s.deint = geo.DepthwiseS2Deint() && !k.acts[1].Leaky && s.w >= k.tune.deintMinW
 	}
-	k.last.Store(s)
+	k.plans.put(key, s)
 	return s, nil
 }
 

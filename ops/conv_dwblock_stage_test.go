@@ -40,7 +40,7 @@ func BenchmarkDwBlockStages(b *testing.B) {
 			if _, err := k.Run(&RunContext{Threads: 1}, in); err != nil {
 				b.Fatal(err)
 			}
-			s := k.last.Load()
+			s := k.plans.latest()
 			f := func(t *tensor.Tensor) []float32 {
 				if t == nil {
 					return nil
@@ -128,7 +128,7 @@ func BenchmarkDwBlockBudget(b *testing.B) {
 				}
 			}
 			for j, bu := range budgets {
-				s := ks[j].(*dwBlockKernel).last.Load()
+				s := ks[j].(*dwBlockKernel).plans.latest()
 				name := fmt.Sprintf("b%dk-ob%d-us", bu>>10, s.ob)
 				if bu == 0 {
 					name = "apart-us"

@@ -196,7 +196,7 @@ func TestDwBlock(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%v %s: %v", c, mode, err)
 				}
-				s := k.(*dwBlockKernel).last.Load()
+				s := k.(*dwBlockKernel).plans.latest()
 				if s.banded != (!tune.apart && c.e > 0) {
 					t.Fatalf("%v %s: banded %v", c, mode, s.banded)
 				}
@@ -247,7 +247,7 @@ func BenchmarkDwBlock(b *testing.B) {
 				if _, err := k.Run(rc, in); err != nil {
 					b.Fatal(err)
 				}
-				s := k.last.Load()
+				s := k.plans.latest()
 				f := func(t *tensor.Tensor) []float32 {
 					if t == nil {
 						return nil
@@ -403,7 +403,7 @@ func BenchmarkDwBlockPhases(b *testing.B) {
 			if _, err := k.Run(&RunContext{Threads: 1}, in); err != nil {
 				b.Fatal(err)
 			}
-			s := k.last.Load()
+			s := k.plans.latest()
 			f := func(t *tensor.Tensor) []float32 {
 				if t == nil {
 					return nil

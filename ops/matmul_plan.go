@@ -1,36 +1,25 @@
 package ops
 
-import (
-	"slices"
-	"sync/atomic"
-)
-
-// mmPlanCache keeps the geometry (matmulShape) of the last pair of input
-// shapes a MatMul node saw, so that a run with the same shapes, the
-// steady state, resolves its batched product without allocating. It is
-// safe for concurrent runs: an entry is never changed once stored, and a
-// run with other shapes replaces the whole entry.
+// mmPlanCache keeps the geometry (matmulShape) of the last few pairs of
+// input shapes a MatMul node saw (shapeCache), so that a run with shapes
+// seen before, the steady state, resolves its batched product without
+// allocating. It is safe for concurrent runs.
 type mmPlanCache struct {
-	last atomic.Pointer[mmPlanEntry]
+	plans shapeCache[*mmShape]
 }
 
-// mmPlanEntry is one resolved pair of shapes; s is only read.
-type mmPlanEntry struct {
-	sa, sb []int
-	s      *mmShape
-}
-
-// get returns matmulShape(sa, sb), from the cache when the shapes are
-// those of the last call. The result is shared: callers must not change
-// it (copying the struct to change its fields is fine).
+// get returns matmulShape(sa, sb), from the cache when the shapes were
+// seen lately. The result is shared: callers must not change it (copying
+// the struct to change its fields is fine).
 func (c *mmPlanCache) get(sa, sb []int) (*mmShape, error) {
-	if e := c.last.Load(); e != nil && slices.Equal(e.sa, sa) && slices.Equal(e.sb, sb) {
-		return e.s, nil
+	key := shapeKey{sa, sb}
+	if s, ok := c.plans.get(key); ok {
+		return s, nil
 	}
 	s, err := matmulShape(sa, sb)
 	if err != nil {
 		return nil, err
 	}
-	c.last.Store(&mmPlanEntry{sa: slices.Clone(sa), sb: slices.Clone(sb), s: s})
+	c.plans.put(key, s)
 	return s, nil
 }

@@ -3,8 +3,6 @@ package ops
 import (
 	"fmt"
 	"math"
-	"slices"
-	"sync/atomic"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -335,20 +333,15 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 	if err != nil {
 		return nil, err
 	}
-	var last atomic.Pointer[poolShape] // the plan of the last input shape
+	var plans shapeCache[*poolShape] // the plans of the last few input shapes
 	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
 		X := in[0]
-		ps := last.Load()
-		if ps == nil || !slices.Equal(ps.xs, X.Shape()) {
-			p, err := a.plan(X.Shape())
-			if err != nil {
-				return nil, err
-			}
-			ps = &poolShape{xs: slices.Clone(X.Shape()), p: p, out: a.outShape(X.Shape(), p)}
-			last.Store(ps)
+		ps, err := a.shapePlan(&plans, X.Shape())
+		if err != nil {
+			return nil, err
 		}
 		pl := *ps.p
 		p := &pl
@@ -388,8 +381,24 @@ func buildMaxPool(b *Builder) (Kernel, error) {
 // poolShape is a pooling resolved for one input shape; the plan is only
 // read (a run copies it to set its threads).
 type poolShape struct {
-	xs, out []int
-	p       *poolPlan
+	out []int
+	p   *poolPlan
+}
+
+// shapePlan returns the pooling of an input of shape xs, from plans when
+// it was resolved lately.
+func (a *poolAttrs) shapePlan(plans *shapeCache[*poolShape], xs []int) (*poolShape, error) {
+	key := shapeKey{xs}
+	if ps, ok := plans.get(key); ok {
+		return ps, nil
+	}
+	p, err := a.plan(xs)
+	if err != nil {
+		return nil, err
+	}
+	ps := &poolShape{p: p, out: a.outShape(xs, p)}
+	plans.put(key, ps)
+	return ps, nil
 }
 
 func maxPoolRun[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowest T) {
@@ -452,20 +461,15 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 		return nil, err
 	}
 	name := map[poolKind]string{poolAvg: "AveragePool", poolLp: "LpPool"}[kind]
-	var last atomic.Pointer[poolShape] // the plan of the last input shape
+	var plans shapeCache[*poolShape] // the plans of the last few input shapes
 	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
 		}
 		X := in[0]
-		ps := last.Load()
-		if ps == nil || !slices.Equal(ps.xs, X.Shape()) {
-			p, err := a.plan(X.Shape())
-			if err != nil {
-				return nil, err
-			}
-			ps = &poolShape{xs: slices.Clone(X.Shape()), p: p, out: a.outShape(X.Shape(), p)}
-			last.Store(ps)
+		ps, err := a.shapePlan(&plans, X.Shape())
+		if err != nil {
+			return nil, err
 		}
 		p := ps.p // only read: floatPoolRun uses neither threads nor workers
 		// Every path writes all of y.

@@ -31,8 +31,10 @@ import (
 // One arena serves one run at a time; a Session keeps a pool of them.
 // An arena also holds the run's worker goroutines (ops.Workers), which
 // block while the arena is idle and end when its session is collected.
-// After each run, classes that the run did not use are dropped, so an
-// idle arena holds at most about one run's working set.
+// After each run, classes that none of the last arenaKeepRuns runs used
+// are dropped, so that runs alternating between inputs of a few shapes
+// (a service fed batches of several sizes) find their buffers, and an
+// idle arena holds at most about the working sets of those runs.
 type arena struct {
 	// envBuf and inBuf are the run's value table and a step's input list,
 	// resBuf the list of its outputs and feedBuf of its feeds, reused
@@ -71,6 +73,9 @@ type arena struct {
 	out []*block
 }
 
+// arenaKeepRuns is how many runs a size class stays in an arena unused.
+const arenaKeepRuns = 4
+
 type classKey struct {
 	dt tensor.DType
 	n  int // class length in elements
@@ -83,6 +88,7 @@ func (k classKey) id() uint64 { return uint64(uint32(k.dt))<<48 | uint64(k.n) }
 type class struct {
 	free []*block
 	used bool // asked for during this run
+	idle int  // runs since one last asked for it
 }
 
 // block is one buffer of a size class: its storage and what the arena
@@ -761,7 +767,8 @@ func shares(a, b *tensor.Tensor) bool {
 
 // endRun forgets the buffers and headers still handed out (they are the
 // run's outputs, now the caller's, or were dropped by a failed run or a
-// kernel) and drops the classes the run did not use.
+// kernel) and drops the classes that the last arenaKeepRuns runs did not
+// use.
 func (a *arena) endRun() {
 	a.rc.ResetRun()
 	a.live, a.liveSlots = nil, nil
@@ -781,12 +788,14 @@ func (a *arena) endRun() {
 	if len(a.used) < len(a.classes) {
 		for k, c := range a.classes {
 			if !c.used {
-				delete(a.classes, k)
+				if c.idle++; c.idle >= arenaKeepRuns {
+					delete(a.classes, k)
+				}
 			}
 		}
 	}
 	for i, c := range a.used {
-		c.used = false
+		c.used, c.idle = false, 0
 		a.used[i] = nil
 	}
 	a.used = a.used[:0]

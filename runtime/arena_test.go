@@ -96,6 +96,47 @@ func TestArenaRecyclesDeadValues(t *testing.T) {
 	assert.Empty(t, ar.out, "endRun forgets the returned outputs")
 }
 
+// TestArenaKeepsClassesOfRecentRuns checks which size classes an arena
+// keeps after each run: those that one of the last arenaKeepRuns runs
+// asked for, so that runs alternating between a few input shapes reuse
+// their buffers, and no others, so that an arena does not hold the
+// buffers of a shape it no longer sees.
+func TestArenaKeepsClassesOfRecentRuns(t *testing.T) {
+	ar := newArena()
+	// run asks for and gives back one buffer of each size.
+	run := func(sizes ...int) {
+		ar.mu.Lock()
+		for _, n := range sizes {
+			_, tag, ok := ar.buffer(tensor.Float32, n)
+			require.True(t, ok)
+			ar.recycle(tag.(*block))
+		}
+		ar.mu.Unlock()
+		ar.endRun()
+	}
+	has := func(n int) bool {
+		c := ar.classes[classKey{tensor.Float32, sizeClass(n)}.id()]
+		return c != nil && len(c.free) > 0
+	}
+	run(1000, 64) // a large batch once
+	for i := 1; i < arenaKeepRuns; i++ {
+		run(100, 64) // then small ones
+		assert.True(t, has(1000), "after %d runs without it", i)
+	}
+	run(100, 64)
+	assert.False(t, has(1000), "after %d runs without it", arenaKeepRuns)
+	assert.True(t, has(100))
+	assert.True(t, has(64))
+	// Alternating shapes keep both.
+	for range 3 * arenaKeepRuns {
+		run(1000, 64)
+		run(100, 64)
+	}
+	assert.True(t, has(1000))
+	assert.True(t, has(100))
+	assert.Len(t, ar.classes, 3)
+}
+
 func TestOutputsNeverAliasFeedsOrConstants(t *testing.T) {
 	ty := graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: tensor.SymShape{{Size: 2}}}
 	g := &graph.Graph{

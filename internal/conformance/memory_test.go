@@ -227,3 +227,52 @@ func TestZeroAllocationRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestZeroAllocationAlternatingShapes runs the shipped MNIST CNN with
+// batches of two sizes in turn, as a service fed requests of several
+// sizes does: once both are warm, no run allocates (each kernel keeps the
+// plans of its last few input shapes, and the arena buffers of both).
+func TestZeroAllocationAlternatingShapes(t *testing.T) {
+	if asm.SgemmImplementation() == "generic" {
+		t.Skip("measured on the assembly kernels' path only (purego or INFER_KERNELS=generic is set)")
+	}
+	m, err := onnx.DecodeFile(filepath.Join(repoRoot(t), "models", "mnist-cnn", "model.onnx"))
+	require.NoError(t, err)
+	for _, threads := range []int{1, 2} {
+		t.Run(fmt.Sprintf("threads %d", threads), func(t *testing.T) {
+			s, err := runtime.Compile(m, runtime.Options{Threads: threads})
+			require.NoError(t, err)
+			ctx := context.Background()
+			batches := []int{1, 4, 16}
+			feeds := make([]map[string]*tensor.Tensor, len(batches))
+			outs := make([]map[string]*tensor.Tensor, len(batches))
+			for i, n := range batches {
+				x := tensor.MustNew(tensor.Float32, n, 1, 28, 28)
+				for j := range x.Float32s() {
+					x.Float32s()[j] = float32(j%251) / 251
+				}
+				feeds[i], outs[i] = map[string]*tensor.Tensor{"input": x}, map[string]*tensor.Tensor{}
+			}
+			k := 0
+			run := func() {
+				i := k % len(batches)
+				k++
+				if err := s.RunInto(ctx, feeds[i], outs[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 10 * len(batches) {
+				run()
+			}
+			assert.Zero(t, testing.AllocsPerRun(20*len(batches), run), "heap allocations per warm RunInto")
+			// The outputs are those of each batch on its own.
+			for i := range batches {
+				want, err := s.Run(ctx, feeds[i])
+				require.NoError(t, err)
+				for name, w := range want {
+					require.NoError(t, conformance.Compare(outs[i][name], w, 0, 0), "batch %d %s", batches[i], name)
+				}
+			}
+		})
+	}
+}
