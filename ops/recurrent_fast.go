@@ -1,8 +1,6 @@
 package ops
 
 import (
-	"sync"
-
 	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -193,15 +191,18 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		}
 	}
 
-	// Scratch from the run's pool (allocated only when the shapes grow):
-	// the projection, then each direction's states and gate rows.
+	// Scratch from the run's arena, which recycles it from run to run
+	// (at one thread as at several: no sync.Pool that a GC empties): the
+	// projection, then each direction's states and gate rows.
 	rows := s.seq * s.batch
-	wk := rc.workers()
-	scr := getRNNScratch(wk, a)
-	defer putRNNScratch(wk, a, scr)
 	bh := s.batch * hid
 	per := 4*bh + s.batch*gh
-	buf := scr.floats(rows*nd*gh + nd*per)
+	scr, err := rc.NewUninit(tensor.Float32, rows*nd*gh+nd*per)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Free(scr)
+	buf := scr.Float32s()
 	xw := buf[:rows*nd*gh]
 	for d := range dirs {
 		q := buf[rows*nd*gh+d*per : rows*nd*gh+(d+1)*per]
@@ -244,40 +245,6 @@ func runRNN32(a *rnnAttrs, rc *RunContext, in, raw []*tensor.Tensor) ([]*tensor.
 		}
 	}
 	return rc.Results(outs...), nil
-}
-
-// rnnScratch is the per-run scratch of a recurrent node, kept by the
-// run's Workers under the node's *rnnAttrs.
-type rnnScratch struct {
-	buf []float32
-}
-
-// rnnScratchPool holds rnnScratch for runs without Workers (one thread).
-var rnnScratchPool = sync.Pool{New: func() any { return new(rnnScratch) }}
-
-// getRNNScratch returns scratch for node a: one that the run's pool wk
-// keeps (see Workers.takeScratch), else one of rnnScratchPool.
-func getRNNScratch(wk *Workers, a *rnnAttrs) *rnnScratch {
-	if s, ok := wk.takeScratch(a).(*rnnScratch); ok {
-		return s
-	}
-	return rnnScratchPool.Get().(*rnnScratch)
-}
-
-// putRNNScratch gives back the scratch of getRNNScratch: to wk, which
-// then keeps it for the node's next run, else to rnnScratchPool.
-func putRNNScratch(wk *Workers, a *rnnAttrs, s *rnnScratch) {
-	if !wk.keepScratch(a, s) {
-		rnnScratchPool.Put(s)
-	}
-}
-
-// floats returns n floats of s's buffer, grown when shorter.
-func (s *rnnScratch) floats(n int) []float32 {
-	if cap(s.buf) < n {
-		s.buf = make([]float32, n)
-	}
-	return s.buf[:n]
 }
 
 // runBoth runs two directions at once, from a copy on the heap, which

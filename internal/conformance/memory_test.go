@@ -276,3 +276,46 @@ func TestZeroAllocationAlternatingShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestRecurrentRunsAllocateNothingAfterGC runs the benchmarks' LSTM
+// models at one thread with a garbage collection before every run: their
+// scratch comes from the session's arena, not from a sync.Pool that each
+// collection empties, so a run still makes no heap allocation.
+func TestRecurrentRunsAllocateNothingAfterGC(t *testing.T) {
+	if asm.SgemmImplementation() == "generic" {
+		t.Skip("measured on the assembly kernels' path only (purego or INFER_KERNELS=generic is set)")
+	}
+	root := repoRoot(t)
+	for _, name := range []string{"lstm50x10", "embed_lstm64x100"} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(root, "benchmarks", "models", name)
+			if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+				t.Skipf("%s is not present (make bench builds it)", dir)
+			}
+			m, err := onnx.DecodeFile(filepath.Join(dir, "model.onnx"))
+			require.NoError(t, err)
+			s, err := runtime.Compile(m, runtime.Options{Threads: 1})
+			require.NoError(t, err)
+			feeds := map[string]*tensor.Tensor{}
+			for i, in := range s.Inputs() {
+				data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)))
+				require.NoError(t, err)
+				_, x, err := onnx.DecodeTensor(data)
+				require.NoError(t, err)
+				feeds[in.Name] = x
+			}
+			ctx := context.Background()
+			outs := map[string]*tensor.Tensor{}
+			run := func() {
+				goruntime.GC()
+				if err := s.RunInto(ctx, feeds, outs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 3 {
+				run()
+			}
+			assert.Zero(t, testing.AllocsPerRun(10, run), "heap allocations per warm RunInto after a GC")
+		})
+	}
+}
