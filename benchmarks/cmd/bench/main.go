@@ -52,6 +52,7 @@ type options struct {
 	warmup   int
 	minRuns  int
 	budget   time.Duration
+	rounds   int
 	timeout  time.Duration
 	ortLib   string
 	out      string
@@ -84,6 +85,7 @@ func parentMain(args []string) int {
 	fs.IntVar(&o.warmup, "warmup", 5, "untimed runs before timing, at least 2 (with -quick: 2)")
 	fs.IntVar(&o.minRuns, "min-runs", 3, "timed runs at least, unless one run takes longer than 3 budgets (with -quick: 1)")
 	fs.DurationVar(&o.budget, "budget", 10*time.Second, "time after which timing stops once -min-runs are done (with -quick: 2s)")
+	fs.IntVar(&o.rounds, "rounds", 3, "Onyx and ONNX Runtime take turns in this many rounds per model and thread count, each a process of its own with 1/rounds of -runs, -min-runs and -budget, so that a change in the machine's speed meets both (with -quick: 1)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "kill a child after this long (with -quick: 3m)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the one in .ort/node_modules/onnxruntime-node)")
 	fs.StringVar(&o.out, "out", "results.md", "markdown output")
@@ -116,6 +118,7 @@ func parentMain(args []string) int {
 			"warmup":       func() { o.warmup = 2 },
 			"min-runs":     func() { o.minRuns = 1 },
 			"budget":       func() { o.budget = 2 * time.Second },
+			"rounds":       func() { o.rounds = 1 },
 			"timeout":      func() { o.timeout = 3 * time.Minute },
 			"readme":       func() { o.readme = "" },
 			"train-steps":  func() { o.trainSteps = 3 },
@@ -157,6 +160,9 @@ func parentMain(args []string) int {
 	}
 	if o.trainSteps < 1 || o.trainBatches < 1 {
 		return usage(errors.New("-train-steps and -train-batches must be at least 1"))
+	}
+	if o.rounds < 1 {
+		return usage(fmt.Errorf("-rounds %d: want at least 1", o.rounds))
 	}
 	if o.runs < 1 || o.minRuns < 1 {
 		return usage(errors.New("-runs and -min-runs must be at least 1"))
@@ -211,45 +217,83 @@ func parentMain(args []string) int {
 		rt    string
 		th    int
 		n     int
+		round int // of o.rounds, for Onyx and ORT (mergeRound)
 	}
 	var todos []todo
-	for _, th := range o.threads {
-		for _, s := range specs {
+	// addRuntimes adds the cells of every runtime for one model and thread
+	// count: Onyx and ORT in turns (round by round), then the others.
+	addRuntimes := func(table string, s modelSpec, th, n int) {
+		for r := range o.rounds {
 			for _, rt := range o.runtimes {
-				todos = append(todos, todo{"models", s, rt, th, 0})
+				if rt == harness.Onyx || rt == harness.ORT {
+					todos = append(todos, todo{table, s, rt, th, n, r})
+				}
+			}
+		}
+		for _, rt := range o.runtimes {
+			if rt != harness.Onyx && rt != harness.ORT {
+				todos = append(todos, todo{table, s, rt, th, n, 0})
 			}
 		}
 	}
+	for _, th := range o.threads {
+		for _, s := range specs {
+			addRuntimes("models", s, th, 0)
+		}
+	}
 	if len(o.sgemm) > 0 {
-		todos = append(todos, todo{"sgemm", fmaPeakSpec(), harness.FMAPeak, 1, 0})
+		todos = append(todos, todo{"sgemm", fmaPeakSpec(), harness.FMAPeak, 1, 0, 0})
 	}
 	for _, n := range o.sgemm {
 		for _, th := range o.threads {
 			s := matmulSpec(n)
 			if th == 1 {
-				todos = append(todos, todo{"sgemm", s, harness.Sgemm, 1, n}, todo{"sgemm", s, harness.OpenBLAS, 1, n})
+				todos = append(todos, todo{"sgemm", s, harness.Sgemm, 1, n, 0}, todo{"sgemm", s, harness.OpenBLAS, 1, n, 0})
 			}
-			for _, rt := range o.runtimes {
-				todos = append(todos, todo{"sgemm", s, rt, th, n})
-			}
+			addRuntimes("sgemm", s, th, n)
 		}
 	}
+	type cellKey struct {
+		table, model, rt string
+		th, n            int
+	}
+	first := map[cellKey]*cell{} // round 0's cell, which later rounds join
 	for i, t := range todos {
 		j := harness.Job{
 			Runtime: t.rt, Model: t.spec.Model, Feeds: t.spec.Feeds, Threads: t.th,
 			Warmup: o.warmup, Runs: o.runs, MinRuns: o.minRuns, Budget: o.budget,
 		}
+		if t.rt == harness.Onyx || t.rt == harness.ORT {
+			j.Runs, j.MinRuns, j.Budget = ceilDiv(o.runs, o.rounds), ceilDiv(o.minRuns, o.rounds), o.budget/time.Duration(o.rounds)
+		}
 		if t.rt == harness.ORT {
 			j.ORTLib = o.ortLib
 		}
+		key := cellKey{t.table, t.spec.Name, t.rt, t.th, t.n}
 		c := &cell{Table: t.table, Model: t.spec.Name, Runtime: t.rt, Threads: t.th, N: t.n, MFLOP: t.spec.MFLOP}
+		if t.round > 0 {
+			if c0 := first[key]; c0 == nil || !c0.ok() {
+				continue // round 0 failed: the cell says why
+			}
+		}
 		if miss := missingFiles(t.spec); len(miss) > 0 && t.rt != harness.FMAPeak {
 			c.Reason = "missing " + strings.Join(miss, ", ") + " (run models/make_models.py)"
 		} else {
 			runChild(filepath.Join(o.bin, harness.Binary(t.rt)), j, o.timeout, c)
 		}
-		rep.Cells = append(rep.Cells, c)
-		fmt.Fprintf(os.Stderr, "[%d/%d] %-7s %-40s t%d  %s\n", i+1, len(todos), t.rt, t.spec.Name, t.th, c.progress())
+		if t.round > 0 {
+			c0 := first[key]
+			mergeRound(c0, c, t.round)
+			c = c0
+		} else {
+			first[key] = c
+			rep.Cells = append(rep.Cells, c)
+		}
+		round := ""
+		if o.rounds > 1 && (t.rt == harness.Onyx || t.rt == harness.ORT) {
+			round = fmt.Sprintf(" (round %d/%d)", t.round+1, o.rounds)
+		}
+		fmt.Fprintf(os.Stderr, "[%d/%d] %-7s %-40s t%d  %s%s\n", i+1, len(todos), t.rt, t.spec.Name, t.th, c.progress(), round)
 	}
 	if o.train != "none" {
 		rep.Train = runTraining(o)
@@ -277,6 +321,39 @@ func parentMain(args []string) int {
 	fmt.Print(md)
 	fmt.Fprintf(os.Stderr, "wrote %s and %s\n", o.out, o.jsonOut)
 	return 0
+}
+
+// ceilDiv is a/b rounded up.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
+// mergeRound adds the runs of round (> 0) of a cell, next, to c, round
+// 0's: the timed runs are pooled and the median, 90th percentile and
+// minimum taken over them all, the peak RSS is the largest of the
+// rounds', the load time stays round 0's, and the output counts as
+// stable when every round's was. A round that fails makes the cell fail,
+// saying which round.
+func mergeRound(c, next *cell, round int) {
+	if !next.ok() {
+		c.Reason = fmt.Sprintf("round %d: %s", round+1, next.Reason)
+		if next.Reason == "" && next.Result != nil {
+			c.Reason = fmt.Sprintf("round %d: %s: %s", round+1, next.Result.Stage, next.Result.Error)
+		}
+		c.Stderr = next.Stderr
+		return
+	}
+	r, n := c.Result, next.Result
+	r.LatMS = append(r.LatMS, n.LatMS...)
+	r.Runs += n.Runs
+	r.Warmups += n.Warmups
+	r.VmHWMKiB = max(r.VmHWMKiB, n.VmHWMKiB)
+	if r.Stable != nil && n.Stable != nil && !*n.Stable {
+		r.Stable = n.Stable
+	}
+	sorted := slices.Clone(r.LatMS)
+	slices.Sort(sorted)
+	r.Median, r.P90, r.Min = harness.Percentile(sorted, 50), harness.Percentile(sorted, 90), sorted[0]
+	c.MaxRSSKiB = max(c.MaxRSSKiB, next.MaxRSSKiB)
+	c.WallS += next.WallS
 }
 
 func usage(err error) int {

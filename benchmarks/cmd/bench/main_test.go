@@ -1,0 +1,60 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/onyxrt/onyx/benchmarks/internal/harness"
+)
+
+// TestMergeRound checks how a later round's runs join a cell: pooled
+// latencies and statistics over all of them, the largest RSS, stability
+// only when every round was stable, and a failed round failing the cell.
+func TestMergeRound(t *testing.T) {
+	yes, no := true, false
+	// okCell is a round's cell as its child reports it.
+	okCell := func(lat []float64, rss int64, stable *bool) *cell {
+		sorted := slices.Sorted(slices.Values(lat))
+		return &cell{Result: &harness.Result{OK: true, LatMS: lat, Runs: len(lat), Warmups: 5, VmHWMKiB: rss, Stable: stable, LoadMS: float64(rss),
+			Median: harness.Percentile(sorted, 50), Min: sorted[0]}}
+	}
+	tests := []struct {
+		name       string
+		c, next    *cell
+		wantOK     bool
+		wantRuns   int
+		wantMedian float64
+		wantMin    float64
+		wantRSS    int64
+		wantStable bool
+		wantLoad   float64
+	}{
+		{"pooled", okCell([]float64{3, 1, 2}, 100, &yes), okCell([]float64{10, 9}, 50, &yes), true, 5, 3, 1, 100, true, 100},
+		{"larger RSS later", okCell([]float64{2}, 100, &yes), okCell([]float64{4}, 300, &yes), true, 2, 3, 2, 300, true, 100},
+		{"unstable round", okCell([]float64{2}, 100, &yes), okCell([]float64{2}, 100, &no), true, 2, 2, 2, 100, false, 100},
+		{"failed round", okCell([]float64{2}, 100, &yes), &cell{childRun: childRun{Reason: "timed out after 1s"}}, false, 1, 2, 2, 100, true, 100},
+		{"failed child result", okCell([]float64{2}, 100, &yes), &cell{Result: &harness.Result{Stage: "run", Error: "boom"}}, false, 1, 2, 2, 100, true, 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mergeRound(tc.c, tc.next, 1)
+			if got := tc.c.ok(); got != tc.wantOK {
+				t.Fatalf("ok() = %v, want %v (reason %q)", got, tc.wantOK, tc.c.Reason)
+			}
+			if !tc.wantOK && !strings.Contains(tc.c.Reason, "round 2: ") {
+				t.Errorf("reason %q does not name round 2", tc.c.Reason)
+			}
+			r := tc.c.Result
+			if r.Runs != tc.wantRuns || len(r.LatMS) != tc.wantRuns {
+				t.Errorf("runs %d, %d latencies; want %d", r.Runs, len(r.LatMS), tc.wantRuns)
+			}
+			if r.Median != tc.wantMedian || r.Min != tc.wantMin {
+				t.Errorf("median %v, min %v; want %v, %v", r.Median, r.Min, tc.wantMedian, tc.wantMin)
+			}
+			if r.VmHWMKiB != tc.wantRSS || *r.Stable != tc.wantStable || r.LoadMS != tc.wantLoad {
+				t.Errorf("RSS %d, stable %v, load %v; want %d, %v, %v", r.VmHWMKiB, *r.Stable, r.LoadMS, tc.wantRSS, tc.wantStable, tc.wantLoad)
+			}
+		})
+	}
+}
