@@ -285,24 +285,14 @@ func TestRecurrentRunsAllocateNothingAfterGC(t *testing.T) {
 	if asm.SgemmImplementation() == "generic" {
 		t.Skip("measured on the assembly kernels' path only (purego or INFER_KERNELS=generic is set)")
 	}
-	root := repoRoot(t)
-	for _, name := range []string{"lstm50x10", "embed_lstm64x100"} {
-		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(root, "benchmarks", "models", name)
-			if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
-				t.Skipf("%s is not present (make bench builds it)", dir)
-			}
-			m, err := onnx.DecodeFile(filepath.Join(dir, "model.onnx"))
-			require.NoError(t, err)
-			s, err := runtime.Compile(m, runtime.Options{Threads: 1})
-			require.NoError(t, err)
-			feeds := map[string]*tensor.Tensor{}
-			for i, in := range s.Inputs() {
-				data, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("input_%d.pb", i)))
-				require.NoError(t, err)
-				_, x, err := onnx.DecodeTensor(data)
-				require.NoError(t, err)
-				feeds[in.Name] = x
+	for _, bm := range benchModels() {
+		if bm.name != "lstm50x10" && bm.name != "embed-lstm64x100" {
+			continue
+		}
+		t.Run(bm.name, func(t *testing.T) {
+			s, feeds, ok := bm.load(t, 1)
+			if !ok {
+				t.Skipf("%s is not present (make bench builds it)", bm.model)
 			}
 			ctx := context.Background()
 			outs := map[string]*tensor.Tensor{}
