@@ -355,7 +355,6 @@ func buildConv(b *Builder) (Kernel, error) { return buildConvWith(b, nil) }
 // convShape is a convolution resolved for one input and filter shape:
 // the plans every run of that shape uses (a kernel keeps the last one).
 type convShape struct {
-	xs, ws   []int
 	p        *convPlan
 	outShape []int         // the convolution's output shape
 	q        *conv32Plan   // the float32 path, with the fused pool
@@ -382,7 +381,7 @@ func (c *convShapes) get(xs, ws []int) (*convShape, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &convShape{xs: slices.Clone(xs), ws: slices.Clone(ws), p: p, outShape: p.outShape()}
+	s := &convShape{p: p, outShape: p.outShape()}
 	if c.pool != nil {
 		s.pool, s.poolErr = c.pool.plan(s.outShape)
 		if s.poolErr == nil {

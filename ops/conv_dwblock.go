@@ -118,7 +118,6 @@ type dwBlockKernel struct {
 
 // dwBlockShape is a FusedDwBlock resolved for one input shape.
 type dwBlockShape struct {
-	xs, ws          [3][]int // X's and the filters' shapes (xs[1], xs[2]: inputs of D and P)
 	p               [3]*convPlan
 	q               [3]*conv32Plan
 	mid             [2][]int // the shapes of E's and D's outputs
@@ -193,7 +192,6 @@ func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 		return s, nil
 	}
 	s := &dwBlockShape{tune: k.tune}
-	s.xs[0], s.ws[0], s.ws[1], s.ws[2] = slices.Clone(xs), slices.Clone(we), slices.Clone(wd), slices.Clone(wp)
 	in := xs
 	var err error
 	if k.expand {
@@ -203,12 +201,10 @@ func (k *dwBlockKernel) shape(xs, we, wd, wp []int) (*dwBlockShape, error) {
 		in = s.p[0].outShape()
 		s.mid[0] = in
 	}
-	s.xs[1] = in
 	if s.p[1], err = k.attrs[1].plan(in, wd); err != nil {
 		return nil, fmt.Errorf("dw: %w", err)
 	}
 	s.mid[1] = s.p[1].outShape()
-	s.xs[2] = s.mid[1]
 	if s.p[2], err = k.attrs[2].plan(s.mid[1], wp); err != nil {
 		return nil, fmt.Errorf("project: %w", err)
 	}
