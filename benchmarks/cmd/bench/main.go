@@ -85,7 +85,7 @@ func parentMain(args []string) int {
 	fs.IntVar(&o.warmup, "warmup", 5, "untimed runs before timing, at least 2 (with -quick: 2)")
 	fs.IntVar(&o.minRuns, "min-runs", 3, "timed runs at least, unless one run takes longer than 3 budgets (with -quick: 1)")
 	fs.DurationVar(&o.budget, "budget", 10*time.Second, "time after which timing stops once -min-runs are done (with -quick: 2s)")
-	fs.IntVar(&o.rounds, "rounds", 3, "Onyx and ONNX Runtime take turns in this many rounds per model and thread count, each a process of its own with 1/rounds of -runs, -min-runs and -budget, so that a change in the machine's speed meets both (with -quick: 1)")
+	fs.IntVar(&o.rounds, "rounds", 3, "the runtimes take turns in this many rounds per model and thread count, each a process of its own with 1/rounds of -runs, -min-runs and -budget, so that a change in the machine's speed meets them all (with -quick: 1)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "kill a child after this long (with -quick: 3m)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the one in .ort/node_modules/onnxruntime-node)")
 	fs.StringVar(&o.out, "out", "results.md", "markdown output")
@@ -217,22 +217,17 @@ func parentMain(args []string) int {
 		rt    string
 		th    int
 		n     int
-		round int // of o.rounds, for Onyx and ORT (mergeRound)
+		// rounds: the cell is measured in o.rounds turns (round is this
+		// one's), which mergeRound joins.
+		rounds, round int
 	}
 	var todos []todo
 	// addRuntimes adds the cells of every runtime for one model and thread
-	// count: Onyx and ORT in turns (round by round), then the others.
+	// count, the runtimes in turns, round by round.
 	addRuntimes := func(table string, s modelSpec, th, n int) {
 		for r := range o.rounds {
 			for _, rt := range o.runtimes {
-				if rt == harness.Onyx || rt == harness.ORT {
-					todos = append(todos, todo{table, s, rt, th, n, r})
-				}
-			}
-		}
-		for _, rt := range o.runtimes {
-			if rt != harness.Onyx && rt != harness.ORT {
-				todos = append(todos, todo{table, s, rt, th, n, 0})
+				todos = append(todos, todo{table, s, rt, th, n, o.rounds, r})
 			}
 		}
 	}
@@ -242,13 +237,13 @@ func parentMain(args []string) int {
 		}
 	}
 	if len(o.sgemm) > 0 {
-		todos = append(todos, todo{"sgemm", fmaPeakSpec(), harness.FMAPeak, 1, 0, 0})
+		todos = append(todos, todo{"sgemm", fmaPeakSpec(), harness.FMAPeak, 1, 0, 1, 0})
 	}
 	for _, n := range o.sgemm {
 		for _, th := range o.threads {
 			s := matmulSpec(n)
 			if th == 1 {
-				todos = append(todos, todo{"sgemm", s, harness.Sgemm, 1, n, 0}, todo{"sgemm", s, harness.OpenBLAS, 1, n, 0})
+				todos = append(todos, todo{"sgemm", s, harness.Sgemm, 1, n, 1, 0}, todo{"sgemm", s, harness.OpenBLAS, 1, n, 1, 0})
 			}
 			addRuntimes("sgemm", s, th, n)
 		}
@@ -263,8 +258,8 @@ func parentMain(args []string) int {
 			Runtime: t.rt, Model: t.spec.Model, Feeds: t.spec.Feeds, Threads: t.th,
 			Warmup: o.warmup, Runs: o.runs, MinRuns: o.minRuns, Budget: o.budget,
 		}
-		if t.rt == harness.Onyx || t.rt == harness.ORT {
-			j.Runs, j.MinRuns, j.Budget = ceilDiv(o.runs, o.rounds), ceilDiv(o.minRuns, o.rounds), o.budget/time.Duration(o.rounds)
+		if t.rounds > 1 {
+			j.Runs, j.MinRuns, j.Budget = ceilDiv(o.runs, t.rounds), ceilDiv(o.minRuns, t.rounds), o.budget/time.Duration(t.rounds)
 		}
 		if t.rt == harness.ORT {
 			j.ORTLib = o.ortLib
@@ -290,8 +285,8 @@ func parentMain(args []string) int {
 			rep.Cells = append(rep.Cells, c)
 		}
 		round := ""
-		if o.rounds > 1 && (t.rt == harness.Onyx || t.rt == harness.ORT) {
-			round = fmt.Sprintf(" (round %d/%d)", t.round+1, o.rounds)
+		if t.rounds > 1 {
+			round = fmt.Sprintf(" (round %d/%d)", t.round+1, t.rounds)
 		}
 		fmt.Fprintf(os.Stderr, "[%d/%d] %-7s %-40s t%d  %s%s\n", i+1, len(todos), t.rt, t.spec.Name, t.th, c.progress(), round)
 	}

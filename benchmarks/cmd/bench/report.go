@@ -282,7 +282,7 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "- **Threads** (column `threads`): Onyx `Options.Threads` and GOMAXPROCS (`Session.RunInto`, outputs reused from run to run); ORT intra-op threads (inter-op 1, sequential, all graph optimizations, inputs and outputs bound once); gonnx and onnx-go have no thread setting, so GOMAXPROCS\n")
 	rounds := ""
 	if r.Opts.rounds > 1 {
-		rounds = fmt.Sprintf(" Onyx and ORT take turns in %d such processes per model and thread count, each with 1/%d of the timed runs and time, so that a change in the machine's speed during the run meets both; their medians are over the runs of all rounds, their RSS the largest round's.", r.Opts.rounds, r.Opts.rounds)
+		rounds = fmt.Sprintf(" The runtimes take turns in %d such processes per model and thread count, each with 1/%d of the timed runs and time, so that a change in the machine's speed during the run meets them all; the medians are over the runs of all rounds, the RSS the largest round's.", r.Opts.rounds, r.Opts.rounds)
 	}
 	fmt.Fprintf(&b, "- Each runtime, model and thread count runs in a process of its own: load once, %s; the tables show the median.%s RSS is that process's peak resident set (VmHWM), MiB. Outputs are checked against ORT's (relative difference ≤ %g)\n\n", r.Settings, rounds, outputTolerance)
 
