@@ -331,7 +331,7 @@ expAVX2_tail:
 	TESTQ AX, AX
 	JE    expAVX2_ret
 
-	// Y15 = mask of the last n < 8 elements: sgemmMaskTable + 4*(16 - n).
+	// Y15 = mask of the last n < 8 elements: expMaskTable + 4*(16 - n).
 	LEAQ       expMaskTable<>+0(SB), BX
 	NEGQ       AX
 	LEAQ       64(BX)(AX*4), BX

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"math"
 
 	. "github.com/mmcloughlin/avo/build"
@@ -206,11 +207,20 @@ func tanhFinish(x, z, p, t1, y vecs) {
 	}
 }
 
-// actLoop emits the loop of an elementwise kernel over n elements: body(v,
-// false) handles v vectors of 8 (advancing its pointers), first width at
-// a time, then one at a time; body(1, true) the tail through the mask in
-// Y15 (masked loads read zeros past n).
+// actLoop emits the loop of an elementwise kernel over n elements
+// (elemLoop), then its return.
 func actLoop(name string, n Register, width int, body func(v int, masked bool)) {
+	elemLoop(name, n, width, "_ret", body)
+	VZEROUPPER()
+	RET()
+}
+
+// elemLoop emits the loop of an elementwise kernel over n elements:
+// body(v, false) handles v vectors of 8 (advancing its pointers), first
+// width at a time, then one at a time; body(1, true) the tail through the
+// mask in Y15 (masked loads read zeros past n). It ends with the label
+// name+end, where the caller's epilogue follows.
+func elemLoop(name string, n Register, width int, end string, body func(v int, masked bool)) {
 	if width > 1 {
 		CMPQ(n, I32(int32(8*width)))
 		JL(LabelRef(name + "_one"))
@@ -230,13 +240,11 @@ func actLoop(name string, n Register, width int, body func(v int, masked bool)) 
 	JGE(LabelRef(name + "_loop"))
 	Label(name + "_tail")
 	TESTQ(n, n)
-	JE(LabelRef(name + "_ret"))
-	Comment("Y15 = mask of the last n < 8 elements: sgemmMaskTable + 4*(16 - n).")
+	JE(LabelRef(name + end))
+	Comment(fmt.Sprintf("Y15 = mask of the last n < 8 elements: %s + 4*(16 - n).", maskTable.Symbol.Name))
 	VMOVUPS(Mem{Base: maskAt(n)}, Y15)
 	body(1, true)
-	Label(name + "_ret")
-	VZEROUPPER()
-	RET()
+	Label(name + end)
 }
 
 func load(m Mem, dst VecPhysical, masked bool) {
