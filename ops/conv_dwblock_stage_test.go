@@ -41,13 +41,8 @@ func BenchmarkDwBlockStages(b *testing.B) {
 				b.Fatal(err)
 			}
 			s := k.plans.latest()
-			f := func(t *tensor.Tensor) []float32 {
-				if t == nil {
-					return nil
-				}
-				return t.Float32s()
-			}
 			acts := k.acts
+			f := optData[float32]
 			x, we, be, wd, bd, wp, bp, z := f(in[0]), f(in[1]), f(in[2]), f(in[3]), f(in[4]), f(in[5]), f(in[6]), f(in[7])
 			y := make([]float32, prod(s.outShape))
 			t0 := make([]float32, prod(s.mid[0]))

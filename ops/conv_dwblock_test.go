@@ -248,12 +248,6 @@ func BenchmarkDwBlock(b *testing.B) {
 					b.Fatal(err)
 				}
 				s := k.plans.latest()
-				f := func(t *tensor.Tensor) []float32 {
-					if t == nil {
-						return nil
-					}
-					return t.Float32s()
-				}
 				var acts [3]asm.ConvAct
 				for i, a := range k.act {
 					acts[i] = asm.ConvActNone()
@@ -261,6 +255,7 @@ func BenchmarkDwBlock(b *testing.B) {
 						acts[i] = a.a32
 					}
 				}
+				f := optData[float32]
 				x, we, be, wd, bd, wp, bp, z := f(in[0]), f(in[1]), f(in[2]), f(in[3]), f(in[4]), f(in[5]), f(in[6]), f(in[7])
 				y := make([]float32, prod(s.outShape))
 				var t0, t1 []float32
@@ -404,12 +399,7 @@ func BenchmarkDwBlockPhases(b *testing.B) {
 				b.Fatal(err)
 			}
 			s := k.plans.latest()
-			f := func(t *tensor.Tensor) []float32 {
-				if t == nil {
-					return nil
-				}
-				return t.Float32s()
-			}
+			f := optData[float32]
 			x, we, be, wd, bd, wp, bp, z := f(in[0]), f(in[1]), f(in[2]), f(in[3]), f(in[4]), f(in[5]), f(in[6]), f(in[7])
 			y := make([]float32, prod(s.outShape))
 			buf := make([]float32, max(s.scratchLen(), s.phasedLen(2)))
