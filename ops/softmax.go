@@ -161,20 +161,20 @@ func softmaxRow32(d, s []float32, log bool) {
 	s = s[:len(d)]
 	m := maxFloat32s(s)
 	sum := asm.ExpSum(s, d, m)
-	softmaxScale32(d, s, m, sum, log)
+	softmaxScale(d, s, m, sum, log)
 }
 
-// softmaxScale32 ends softmaxRow32: d holds the exponentials of s-m, sum
-// their sum.
-func softmaxScale32(d, s []float32, m float32, sum float64, log bool) {
+// softmaxScale ends softmaxRow and softmaxRow32: d holds the
+// exponentials of s-m, sum their sum; log: LogSoftmax.
+func softmaxScale[T Float](d, s []T, m T, sum float64, log bool) {
 	if log {
-		ls := float32(math.Log(sum))
+		ls := T(math.Log(sum))
 		for i, v := range s {
 			d[i] = v - m - ls
 		}
 		return
 	}
-	r := float32(1 / sum)
+	r := T(1 / sum)
 	for i := range d {
 		d[i] *= r
 	}
@@ -244,17 +244,7 @@ func softmaxRow[T Float](d, s []T, kind softmaxKind, exp func(d, s []T)) {
 	for _, v := range d {
 		sum += float64(v)
 	}
-	if kind == smLog {
-		ls := T(math.Log(sum))
-		for i, v := range s {
-			d[i] = v - m - ls
-		}
-		return
-	}
-	r := T(1 / sum)
-	for i := range d {
-		d[i] *= r
-	}
+	softmaxScale(d, s, m, sum, kind == smLog)
 }
 
 // softmaxStrided handles one block of n rows of inner elements, reducing
