@@ -9,20 +9,25 @@
 
 GO ?= go
 TESTDATA := /usr/share/libonnx-testdata/data
+QEMU_ARM64 ?= qemu-aarch64-static
 FUZZTIME ?= 20s
 
 .PHONY: test deps vet unit race fuzz check build bench
 
 test: deps vet unit race fuzz-short
 
-# deps installs the ONNX backend suite (Debian's libonnx-testdata) when it
-# is missing and we may install packages.
+# deps installs the ONNX backend suite (Debian's libonnx-testdata) and
+# qemu's user-mode emulator (qemu-user-static, which runs the arm64 tests)
+# when they are missing and we may install packages.
 deps:
-	@if [ ! -d $(TESTDATA)/node ]; then \
+	@pkgs=; \
+	[ -d $(TESTDATA)/node ] || pkgs="$$pkgs libonnx-testdata"; \
+	command -v $(QEMU_ARM64) >/dev/null || pkgs="$$pkgs qemu-user-static"; \
+	if [ -n "$$pkgs" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q libonnx-testdata; \
+			apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$pkgs; \
 		else \
-			echo "make: $(TESTDATA) is missing; install Debian's libonnx-testdata (as root: apt-get install libonnx-testdata)" >&2; \
+			echo "make: missing Debian packages:$$pkgs (as root: apt-get install$$pkgs)" >&2; \
 		fi; \
 	fi
 
@@ -40,6 +45,8 @@ unit:
 	cd ops/asm/_gen && $(GO) test -count=1 ./...   # the committed assembly is what the generator writes
 	CGO_ENABLED=0 $(GO) build ./...
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./...
+	@# The NEON kernels against their Go references, under qemu (about 2 min).
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) test -short -count=1 -exec $(QEMU_ARM64) ./ops/asm/
 	GOOS=linux GOARCH=arm CGO_ENABLED=0 $(GO) build ./...
 	GOOS=js GOARCH=wasm $(GO) build ./...
 
