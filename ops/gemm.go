@@ -214,15 +214,15 @@ func (g *gemmNode) runFast(rc *RunContext, in []*tensor.Tensor) (y *tensor.Tenso
 		c: y.Float32s()[: m*n : m*n], ldc: n, epi: g.epi,
 	}
 	if m == 1 && n > 0 {
-		// What sgemmJob.block does for one row, which Sgemm multiplies
-		// without packing whether B is the constant or not; a wide row
-		// is split by columns, each thread streaming its own part of B
-		// (MobileNetV2's classifier reads 5 MB of weights per run).
-		if threads := rc.threads(); threads <= 1 || !j.splitSmallM(rc.workers(), threads) {
-			asm.Sgemm(g.transA, g.transB, 1, n, k, g.alpha, j.a, j.lda, j.b, j.ldb, 0, j.c, n)
-			if g.epi != nil {
-				g.epiAll(j.c, 1, n)
-			}
+		// One row: its zero steps skipped when there are enough of them
+		// (a sample at a time), else what sgemmJob.block does for one
+		// row, on a wide row split by columns, each thread streaming its
+		// own part of B (MobileNetV2's classifier reads 5 MB of weights
+		// per run).
+		if g.runSkip(&j) {
+			// Zero steps of the row skipped (gemm_skip.go).
+		} else if threads := rc.threads(); threads <= 1 || !j.splitSmallM(rc.workers(), threads) {
+			j.block(0, 1, 0, n, j.pb)
 		}
 	} else if m > 0 && n > 0 {
 		if threads := rc.threads(); threads > 1 && m*n*max(k, 1) >= 2*gemmThreadWork {

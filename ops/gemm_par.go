@@ -145,7 +145,10 @@ func (j *sgemmJob) block(i0, i1, j0, j1 int, pb *asm.PackedB) {
 		aoff = i0
 	}
 	a, c := j.a[aoff:], j.c[i0*j.ldc+j0:]
-	packs := j.b == nil || asm.SgemmPacks(j.transA, m, n, j.k)
+	// One row on the packed constant when that gives what Sgemm gives
+	// on B as stored: the packed panels stream in order.
+	packs := j.b == nil || asm.SgemmPacks(j.transA, m, n, j.k) ||
+		m == 1 && pb != nil && !j.transA && !j.transB && asm.SgemvPacked()
 	epi := j.epi
 	if pb == nil && packs && epi != nil {
 		buf := getScratch[float32](asm.PackedBLen(j.k, n))

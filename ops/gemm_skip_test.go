@@ -11,7 +11,8 @@ import (
 
 // TestGemmSkipBitExact checks that a Gemm on a constant B, which skips
 // the zero columns of a sparse A (gemm_skip.go), gives exactly what the
-// same Gemm gives with B a run-time input (no skipping): four rows, B
+// same Gemm gives with B a run-time input (no skipping): four rows and
+// one, B
 // transposed or not, with a bias and a Relu (FusedGemm), NaNs in
 // A, A all zero, rows sparser one by one (the row-listed kernel), and
 // on two threads with a worker pool (the product shared by panels).
@@ -25,6 +26,11 @@ func TestGemmSkipBitExact(t *testing.T) {
 	}{
 		{4, 128, 784, 0.6, false, 0}, {4, 64, 128, 0.5, true, 0}, {4, 100, 300, 1, false, 0}, {4, 40, 33, 0.7, false, 0},
 		{4, 128, 784, 0.6, false, 0.6}, {4, 200, 784, 0.6, false, 0.6}, {4, 64, 128, 0.2, true, 0.6},
+		// One row: skipped (the Keras MNIST MLP on one image; a partial
+		// last panel; a row that would split by columns), and too dense
+		// to skip (the packed constant in full).
+		{1, 128, 784, 0.8, false, 0}, {1, 100, 300, 1, true, 0}, {1, 1000, 1280, 0.8, false, 0},
+		{1, 128, 784, 0.3, false, 0}, {1, 1000, 1280, 0, false, 0},
 	} {
 		for _, transB := range []bool{false, true} {
 			A := randF32(r, s.m, s.k)

@@ -237,7 +237,21 @@ func sgemm(im *sgemmImpl, transA, transB bool, m, n, k int, alpha float32, a []f
 	checkA(transA, m, k, a, lda)
 	checkB(transB, k, n, b, ldb)
 	if m == 1 && im.gemv != nil && !transA {
-		im.gemv(transB, n, k, alpha, a, b, ldb, beta, c)
+		if transB || im.gemvPacked == nil {
+			im.gemv(transB, n, k, alpha, a, b, ldb, beta, c)
+			return
+		}
+		// In the k blocks of a packed B, each summed into c as
+		// SgemmPacked sums them, so that a Dense layer on one row
+		// gives the same bits on its packed constant (SgemvPacked).
+		kcb := kBlock(k)
+		for pc := 0; pc < k; pc += kcb {
+			bet := beta
+			if pc > 0 {
+				bet = 1
+			}
+			im.gemv(false, n, min(kcb, k-pc), alpha, a[pc:], b[pc*ldb:], ldb, bet, c)
+		}
 		return
 	}
 	if m*n*k < im.smallWork || m == 1 {
@@ -567,3 +581,13 @@ func packBBlock(trans bool, kb, nb int, b []float32, ldb, p0, j0 int, dst []floa
 		}
 	}
 }
+
+// SgemvPacked reports whether SgemmPacked multiplies a single row (op(A)
+// A itself) on a B packed by PackB(false, ...) with what Sgemm gives on
+// B as stored and not transposed, bit for bit: the implementation's
+// matrix-vector kernels for the two layouts sum in the same order, k
+// block by k block (Sgemm sums one row in the blocks of PackB). A
+// Dense layer on one row may then take its packed constant (streamed in
+// order, and the one SgemmSkip skips on) and still give what the
+// trainer that multiplies the unpacked weights gives.
+func SgemvPacked() bool { return sgemmDefault.gemvPacked != nil && sgemmDefault.gemv != nil }

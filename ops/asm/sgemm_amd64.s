@@ -9425,6 +9425,157 @@ sgemvPackedAVX2_ret:
 	VZEROUPPER
 	RET
 
+// func sgemvSkipAVX2(ne int, no int, even *int32, odd *int32, a *float32, b *float32, c *float32, np int, ps int, alpha float32, beta float32)
+// Requires: AVX, CMOV, FMA3
+TEXT ·sgemvSkipAVX2(SB), NOSPLIT, $0-80
+	MOVQ         a+32(FP), AX
+	MOVQ         b+40(FP), CX
+	MOVQ         c+48(FP), DX
+	VBROADCASTSS alpha+72(FP), Y12
+	VBROADCASTSS beta+76(FP), Y13
+	XORL         BX, BX
+	MOVL         beta+76(FP), SI
+	ANDL         $0x7fffffff, SI
+	SETEQ        BL
+	MOVQ         ne+0(FP), SI
+	MOVQ         no+8(FP), DI
+	MOVQ         SI, R8
+	CMPQ         DI, R8
+	CMOVQLT      DI, R8
+	MOVQ         even+16(FP), R9
+	MOVQ         odd+24(FP), R10
+	LEAQ         (R9)(R8*4), R8
+	LEAQ         (R9)(SI*4), SI
+	LEAQ         (R10)(DI*4), DI
+	CMPQ         np+56(FP), $+0
+	JLE          sgemvSkipAVX2_ret
+
+sgemvSkipAVX2_panel:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   even+16(FP), R9
+	MOVQ   odd+24(FP), R10
+	CMPQ   R9, R8
+	JAE    sgemvSkipAVX2_evens
+
+sgemvSkipAVX2_pairs:
+	MOVLQSX      (R9), R11
+	MOVLQSX      (R10), R12
+	MOVQ         R11, R13
+	SHRQ         $0x05, R13
+	VBROADCASTSS (AX)(R13*1), Y8
+	VFMADD231PS  (CX)(R11*1), Y8, Y0
+	VFMADD231PS  32(CX)(R11*1), Y8, Y1
+	VFMADD231PS  64(CX)(R11*1), Y8, Y2
+	VFMADD231PS  96(CX)(R11*1), Y8, Y3
+	MOVQ         R12, R13
+	SHRQ         $0x05, R13
+	VBROADCASTSS (AX)(R13*1), Y9
+	VFMADD231PS  (CX)(R12*1), Y9, Y4
+	VFMADD231PS  32(CX)(R12*1), Y9, Y5
+	VFMADD231PS  64(CX)(R12*1), Y9, Y6
+	VFMADD231PS  96(CX)(R12*1), Y9, Y7
+	ADDQ         $+4, R9
+	ADDQ         $+4, R10
+	CMPQ         R9, R8
+	JB           sgemvSkipAVX2_pairs
+
+sgemvSkipAVX2_evens:
+	CMPQ         R9, SI
+	JAE          sgemvSkipAVX2_odds
+	MOVLQSX      (R9), R11
+	MOVQ         R11, R13
+	SHRQ         $0x05, R13
+	VBROADCASTSS (AX)(R13*1), Y8
+	VFMADD231PS  (CX)(R11*1), Y8, Y0
+	VFMADD231PS  32(CX)(R11*1), Y8, Y1
+	VFMADD231PS  64(CX)(R11*1), Y8, Y2
+	VFMADD231PS  96(CX)(R11*1), Y8, Y3
+	ADDQ         $+4, R9
+	JMP          sgemvSkipAVX2_evens
+
+sgemvSkipAVX2_odds:
+	CMPQ         R10, DI
+	JAE          sgemvSkipAVX2_store
+	MOVLQSX      (R10), R12
+	MOVQ         R12, R13
+	SHRQ         $0x05, R13
+	VBROADCASTSS (AX)(R13*1), Y9
+	VFMADD231PS  (CX)(R12*1), Y9, Y4
+	VFMADD231PS  32(CX)(R12*1), Y9, Y5
+	VFMADD231PS  64(CX)(R12*1), Y9, Y6
+	VFMADD231PS  96(CX)(R12*1), Y9, Y7
+	ADDQ         $+4, R10
+	JMP          sgemvSkipAVX2_odds
+
+sgemvSkipAVX2_store:
+	VADDPS      Y4, Y0, Y0
+	VMULPS      Y12, Y0, Y0
+	VADDPS      Y5, Y1, Y1
+	VMULPS      Y12, Y1, Y1
+	VADDPS      Y6, Y2, Y2
+	VMULPS      Y12, Y2, Y2
+	VADDPS      Y7, Y3, Y3
+	VMULPS      Y12, Y3, Y3
+	TESTL       BX, BX
+	JNE         sgemvSkipAVX2_store0
+	VFMADD231PS (DX), Y13, Y0
+	VFMADD231PS 32(DX), Y13, Y1
+	VFMADD231PS 64(DX), Y13, Y2
+	VFMADD231PS 96(DX), Y13, Y3
+
+sgemvSkipAVX2_store0:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	ADDQ    $+128, DX
+	ADDQ    ps+64(FP), CX
+	DECQ    np+56(FP)
+	JNE     sgemvSkipAVX2_panel
+
+sgemvSkipAVX2_ret:
+	VZEROUPPER
+	RET
+
+// func nonZeroMaskAVX2(n int, a *float32) uint64
+// Requires: AVX, AVX2
+TEXT ·nonZeroMaskAVX2(SB), NOSPLIT, $0-24
+	MOVQ   n+0(FP), AX
+	MOVQ   a+8(FP), CX
+	XORQ   DX, DX
+	VXORPS Y1, Y1, Y1
+	SHRQ   $0x03, AX
+	JE     nonZeroMaskAVX2_ret
+
+	// From the last eight values to the first, shifting them up.
+	MOVQ AX, BX
+	SHLQ $0x05, BX
+	LEAQ -32(CX)(BX*1), CX
+
+nonZeroMaskAVX2_loop:
+	SHLQ      $0x08, DX
+	VMOVUPS   (CX), Y0
+	VPSLLD    $0x01, Y0, Y0
+	VPCMPEQD  Y1, Y0, Y0
+	VMOVMSKPS Y0, BX
+	XORL      $0x000000ff, BX
+	ORQ       BX, DX
+	SUBQ      $+32, CX
+	DECQ      AX
+	JNE       nonZeroMaskAVX2_loop
+
+nonZeroMaskAVX2_ret:
+	MOVQ DX, ret+16(FP)
+	VZEROUPPER
+	RET
+
 // func sigmoidAVX2(n int, x *float32, y *float32)
 // Requires: AVX, AVX2, FMA3
 TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-24

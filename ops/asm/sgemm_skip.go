@@ -71,11 +71,17 @@ const skipMaxDense = 192
 const skipMaxBlocks = 64
 
 // SkipScratch returns the length of the scratch SgemmSkip needs for a
-// product with op(A) m×k: the list of steps of the four rows together
+// product with op(A) m×k: for one row, its lists (skipScratchRow); else
+// the list of steps of the four rows together
 // and where each k block starts in it, then the lists of the rows and
 // where each row of each block starts (as int32s: the kernels are
 // function values, to which a slice of the stack would escape).
-func SkipScratch(m, k int) int { return 5*k + 2*skipAhead + 5*skipMaxBlocks + 6 }
+func SkipScratch(m, k int) int {
+	if m == 1 {
+		return skipScratchRow(k)
+	}
+	return 5*k + 2*skipAhead + 5*skipMaxBlocks + 6
+}
 
 // skipAhead is how many entries past the last a kernel may read from its
 // list of steps (to prefetch the rows of B they name).
@@ -86,10 +92,13 @@ const skipAhead = 16
 // rows p of B at which column p of A is zero in every row, and reports
 // whether it did; when it reports false, it has not written c and the
 // caller runs SgemmPackedEpi. It declines products it has no kernel for
-// (the four-row product of the AVX2 implementation for now), a B that
-// is not finite, and an A with too few zero columns to pay. idx is
-// scratch of at least SkipScratch(m, k) values.
+// (the four-row and one-row products of the AVX2 implementation for
+// now), a B that is not finite, and an A with too few zero columns to
+// pay. idx is scratch of at least SkipScratch(m, k) values.
 func SgemmSkip(m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, idx []int32) bool {
+	if m == 1 {
+		return sgemvSkip(sgemmDefault, skipKernelsFor(sgemmDefault), n, k, alpha, a, sb, beta, c, ldc, epi, idx, rowMaxDense)
+	}
 	p, ok := planSkip(sgemmDefault, m, n, k, alpha, a, lda, sb, beta, c, ldc, epi, idx, skipMaxDense, skipAuto)
 	if ok {
 		p.Run(0, p.Panels())
@@ -171,6 +180,9 @@ func (p *skipPlan) Run(q0, q1 int) {
 func SgemmSkipApplies(m, n int, sb *SkipB) bool {
 	im := sgemmDefault
 	sk := skipKernelsFor(im)
+	if m == 1 {
+		return rowSkipApplies(im, sk, n, sb)
+	}
 	return sk != nil && sk.rows4 != nil && im.rows4 != nil && sb.finite && m == 4 && n >= panelN
 }
 
@@ -286,6 +298,19 @@ type skipKernels struct {
 	// for bit what rows4 and tile give on all the steps of the block
 	// when row i of A is zero at its unlisted ones.
 	rows func(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32)
+
+	// row, when not nil, computes one row of C by np whole packed
+	// panels over a k block of kb steps, the steps listed as byte
+	// offsets 128*p, the even ones in ev and the odd ones in od (each
+	// increasing): what sgemmImpl.gemvPacked gives on all the steps of
+	// the block, bit for bit, when a is zero at the unlisted ones (see
+	// skipRowRef).
+	row func(ev, od []int32, a, b []float32, kb, np int, c []float32, alpha, beta float32)
+
+	// nonZero, when not nil, returns the mask of the a[j] that are
+	// neither +0 nor -0 (a NaN is set): bit j for a[j]; len(a) is a
+	// multiple of eight up to 64.
+	nonZero func(a []float32) uint64
 
 	// scanRows4 is scanRows4 (the function): it lists the steps of each
 	// of four rows in turn, with room for 4*kb+8 entries.

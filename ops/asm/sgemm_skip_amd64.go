@@ -15,7 +15,36 @@ func sgemmSkip4AVX2(cnt int, idx *int32, a *float32, lda int, b0 *float32, b1 *f
 func skipScan4AVX2(n int, a *float32, lda int, idx *int32) int
 
 // skipAVX2 are the AVX2 kernels for SgemmSkip.
-var skipAVX2 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX2Go, scanRows4: skipScanRows4}
+var skipAVX2 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX2Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4}
+
+// nonZeroMask checks the length of a (see skipKernels.nonZero) and runs
+// nonZeroMaskAVX2.
+func nonZeroMask(a []float32) uint64 {
+	if len(a)%8 != 0 || len(a) > 64 {
+		panic("asm: bad length for a non-zero mask")
+	}
+	if len(a) == 0 {
+		return 0
+	}
+	return nonZeroMaskAVX2(len(a), unsafe.SliceData(a))
+}
+
+// skipRowAVX2 checks the extents of a listed one-row block (see
+// skipKernels.row) and runs sgemvSkipAVX2 on it.
+func skipRowAVX2(ev, od []int32, a, b []float32, kb, np int, c []float32, alpha, beta float32) {
+	if np < 1 || kb < 1 || len(a) < kb {
+		panic("asm: bad listed one-row block")
+	}
+	_ = c[np*panelN-1]
+	_ = b[np*panelN*kb-1]
+	// Each list increases: its first and last bound it.
+	for _, l := range [2][]int32{ev, od} {
+		if len(l) > 0 && (l[0] < 0 || int(l[len(l)-1]) >= kb*panelN*4 || l[len(l)-1]%(panelN*4) != 0) {
+			panic("asm: listed step outside the block")
+		}
+	}
+	sgemvSkipAVX2(len(ev), len(od), unsafe.SliceData(ev), unsafe.SliceData(od), unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), np, kb*panelN*4, alpha, beta)
+}
 
 // skipScan4 is scanSteps4 with the steps below kb&^7 scanned by
 // skipScan4AVX2.

@@ -105,30 +105,37 @@ func TestSgemmSkipMatchesPacked(t *testing.T) {
 }
 
 // TestSgemmSkipDeclines checks the products SgemmSkip leaves to
-// SgemmPacked: B with an infinity or a NaN, rows other than four, and
-// narrow B.
+// SgemmPacked, for four rows and for one: B with an infinity or a NaN,
+// narrow B, and A without zeros; and rows other than four or one.
 func TestSgemmSkipDeclines(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
 	k, n := 64, 64
-	a := make([]float32, 4*k) // all zero: skipping would pay
-	idx := make([]int32, SkipScratch(4, k))
-	c := make([]float32, 4*n)
-	for _, bad := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())} {
-		bs := randSlice[float32](r, k*n)
-		bs[r.Intn(k*n)] = bad
-		if SgemmSkip(4, n, k, 1, a, k, NewSkipB(PackB(false, k, n, bs, n)), 0, c, n, nil, idx) {
-			t.Errorf("skipped with %v in B", bad)
+	for _, m := range []int{4, 1} {
+		zero := make([]float32, m*k) // all zero: skipping would pay
+		idx := make([]int32, SkipScratch(m, k))
+		c := make([]float32, m*n)
+		for _, bad := range []float32{float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN())} {
+			bs := randSlice[float32](r, k*n)
+			bs[r.Intn(k*n)] = bad
+			if SgemmSkip(m, n, k, 1, zero, k, NewSkipB(PackB(false, k, n, bs, n)), 0, c, n, nil, idx) {
+				t.Errorf("m=%d: skipped with %v in B", m, bad)
+			}
+		}
+		if SgemmSkip(m, 31, k, 1, zero, k, NewSkipB(PackB(false, k, 31, randSlice[float32](r, k*31), 31)), 0, c, 31, nil, idx) {
+			t.Errorf("m=%d: skipped with n = 31", m)
+		}
+		if SgemmSkip(m, n, k, 1, randSlice[float32](r, m*k), k, NewSkipB(PackB(false, k, n, randSlice[float32](r, k*n), n)), 0, c, n, nil, idx) {
+			t.Errorf("m=%d: skipped an A without zeros", m)
 		}
 	}
+	a := make([]float32, 5*k)
+	idx := make([]int32, SkipScratch(5, k))
+	c := make([]float32, 5*n)
 	sb := NewSkipB(PackB(false, k, n, randSlice[float32](r, k*n), n))
-	for _, m := range []int{1, 2, 3, 5} {
+	for _, m := range []int{2, 3, 5} {
 		if SgemmSkip(m, n, k, 1, a, k, sb, 0, c, n, nil, idx) {
 			t.Errorf("skipped with m = %d (no kernel)", m)
 		}
-	}
-	sb = NewSkipB(PackB(false, k, 31, randSlice[float32](r, k*31), 31))
-	if SgemmSkip(4, 31, k, 1, a, k, sb, 0, c, 31, nil, idx) {
-		t.Errorf("skipped with n = 31")
 	}
 }
 

@@ -115,6 +115,20 @@ func fmaPeakAVX2(iters int)
 //go:noescape
 func sgemvPackedAVX2(k int, a *float32, b *float32, c *float32, np int, alpha float32, beta float32)
 
+// sgemvSkipAVX2 computes c[j] = alpha*Σp a[p]*b[(j/32)*ps/4 + p*32 + j%32] + beta*c[j]
+// for j < 32*np (c unread when beta is 0) over the steps p listed in
+// even[:ne] and odd[:no] as byte offsets 128*p: np packed panels ps
+// bytes apart, summed as sgemvPackedAVX2 sums all the steps.
+//
+//go:noescape
+func sgemvSkipAVX2(ne int, no int, even *int32, odd *int32, a *float32, b *float32, c *float32, np int, ps int, alpha float32, beta float32)
+
+// nonZeroMaskAVX2 returns the mask of the a[j], j < n, that are neither +0 nor
+// -0 (NaN set); n is a multiple of 8 up to 64.
+//
+//go:noescape
+func nonZeroMaskAVX2(n int, a *float32) uint64
+
 // sigmoidAVX2 sets y[i] = 1/(1+exp(-x[i])) for i < n; y may be x.
 func sigmoidAVX2(n int, x *float32, y *float32)
 

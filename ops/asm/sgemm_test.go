@@ -443,7 +443,7 @@ func BenchmarkSgemmTile(b *testing.B) {
 // 1): B n×k transposed as stored, B k×n, and B packed.
 func BenchmarkSgemv(b *testing.B) {
 	forEachSgemmImplB(b, func(b *testing.B, im *sgemmImpl) {
-		for _, s := range []struct{ n, k int }{{64, 1600}, {512, 512}, {1024, 1024}} {
+		for _, s := range []struct{ n, k int }{{128, 784}, {64, 1600}, {512, 512}, {1024, 1024}} {
 			r := rand.New(rand.NewSource(1))
 			x, y, z := randSlice[float32](r, s.k), randSlice[float32](r, s.k*s.n), make([]float32, s.n)
 			flop := 2 * float64(s.n*s.k)

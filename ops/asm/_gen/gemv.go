@@ -369,15 +369,148 @@ func gemvPackedAVX2() {
 	}
 	kPairs(name, ap, kk, [2]VecPhysical{Y8, Y9}, fma, func() {},
 		func() { ADDQ(I32(2*panelBytes), b) }, func() { ADDQ(I32(panelBytes), b) })
+	gemvPanelStore(name, c, betaZero)
+	DECQ(np)
+	JNE(LabelRef(name + "_panel"))
+	Label(name + "_ret")
+	VZEROUPPER()
+	RET()
+}
+
+// gemvPanelStore emits the store of a packed panel's 32 sums at c (see
+// gemvStore; alpha and beta in Y12 and Y13) and moves c to the next
+// panel.
+func gemvPanelStore(name string, c, betaZero Register) {
 	gemvStore(name, 4, ymm, Y12, betaZero, func(v int, acc VecPhysical) {
 		VFMADD231PS(Mem{Base: c, Disp: 32 * v}, Y13, acc)
 	}, func(v int, acc VecPhysical) {
 		VMOVUPS(acc, Mem{Base: c, Disp: 32 * v})
 	})
 	ADDQ(I32(panelBytes), c)
-	DECQ(np)
+}
+
+// gemvSkipAVX2 emits sgemvSkipAVX2, sgemvPackedAVX2 on the listed steps
+// of a only: even[0:ne] are the byte offsets 128*p (the rows of a packed
+// panel) of the even steps p of the k block at which a[p] is not zero,
+// odd[0:no] those of the odd steps, each list increasing. Every sum takes
+// its terms in the order sgemvPackedAVX2 takes them: the even steps into
+// Y0..Y3 and the odd ones into Y4..Y7, one after the other in each, so
+// with a[p] zero at every step left out (and b finite) the result is
+// the same bit for bit. Pairs of one even and one odd step go together
+// while both lists last, eight FMA chains, as sgemvPackedAVX2's pairs.
+func gemvSkipAVX2() {
+	name := "sgemvSkipAVX2"
+	TEXT(name, NOSPLIT, "func(ne int, no int, even *int32, odd *int32, a *float32, b *float32, c *float32, np int, ps int, alpha float32, beta float32)")
+	Pragma("noescape") // the kernel keeps no pointer
+	Doc(name+" computes c[j] = alpha*Σp a[p]*b[(j/32)*ps/4 + p*32 + j%32] + beta*c[j]",
+		"for j < 32*np (c unread when beta is 0) over the steps p listed in",
+		"even[:ne] and odd[:no] as byte offsets 128*p: np packed panels ps",
+		"bytes apart, summed as sgemvPackedAVX2 sums all the steps.")
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	betaZero := alphaBetaFlag(Y12, Y13)
+	// The ends of the pairs, of the even list and of the odd list.
+	ne := Load(Param("ne"), GP64())
+	no := Load(Param("no"), GP64())
+	pairs := GP64()
+	MOVQ(ne, pairs)
+	CMPQ(no, pairs)
+	CMOVQLT(no, pairs)
+	even := Load(Param("even"), GP64())
+	odd := Load(Param("odd"), GP64())
+	pairEnd, evenEnd, oddEnd := GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: even, Index: pairs, Scale: 4}, pairEnd)
+	LEAQ(Mem{Base: even, Index: ne, Scale: 4}, evenEnd)
+	LEAQ(Mem{Base: odd, Index: no, Scale: 4}, oddEnd)
+	CMPQ(paramAddr("np"), I8(0))
+	JLE(LabelRef(name + "_ret"))
+	ie, io, t0, t1, s := GP64(), GP64(), GP64(), GP64(), GP64()
+
+	// step adds a[p]*row p of the panel at b to the accumulators of set
+	// (0 even, 1 odd), the offset 128*p in t, through x.
+	step := func(t Register, x VecPhysical, set int) {
+		MOVQ(t, s)
+		SHRQ(U8(5), s) // 4*p: a[p]'s offset
+		VBROADCASTSS(Mem{Base: a, Index: s, Scale: 1}, x)
+		for v := 0; v < 4; v++ {
+			VFMADD231PS(Mem{Base: b, Index: t, Scale: 1, Disp: 32 * v}, x, ymm(4*set+v))
+		}
+	}
+	Label(name + "_panel")
+	for i := 0; i < 8; i++ {
+		VXORPS(ymm(i), ymm(i), ymm(i))
+	}
+	Load(Param("even"), ie)
+	Load(Param("odd"), io)
+	CMPQ(ie, pairEnd)
+	JAE(LabelRef(name + "_evens"))
+	Label(name + "_pairs")
+	MOVLQSX(Mem{Base: ie}, t0)
+	MOVLQSX(Mem{Base: io}, t1)
+	step(t0, Y8, 0)
+	step(t1, Y9, 1)
+	ADDQ(I8(4), ie)
+	ADDQ(I8(4), io)
+	CMPQ(ie, pairEnd)
+	JB(LabelRef(name + "_pairs"))
+	Label(name + "_evens")
+	CMPQ(ie, evenEnd)
+	JAE(LabelRef(name + "_odds"))
+	MOVLQSX(Mem{Base: ie}, t0)
+	step(t0, Y8, 0)
+	ADDQ(I8(4), ie)
+	JMP(LabelRef(name + "_evens"))
+	Label(name + "_odds")
+	CMPQ(io, oddEnd)
+	JAE(LabelRef(name + "_store"))
+	MOVLQSX(Mem{Base: io}, t1)
+	step(t1, Y9, 1)
+	ADDQ(I8(4), io)
+	JMP(LabelRef(name + "_odds"))
+	Label(name + "_store")
+	gemvPanelStore(name, c, betaZero)
+	ADDQ(paramAddr("ps"), b)
+	DECQ(paramAddr("np"))
 	JNE(LabelRef(name + "_panel"))
 	Label(name + "_ret")
+	VZEROUPPER()
+	RET()
+}
+
+// nonZeroMaskAVX2 emits nonZeroMaskAVX2: bit j of its result set when
+// a[j] is neither +0 nor -0 (a NaN is set), for j < n; n is a multiple
+// of 8 up to 64. It is how the one-row skipping product finds its steps.
+func nonZeroMaskAVX2() {
+	name := "nonZeroMaskAVX2"
+	TEXT(name, NOSPLIT, "func(n int, a *float32) uint64")
+	Pragma("noescape")
+	Doc(name+" returns the mask of the a[j], j < n, that are neither +0 nor",
+		"-0 (NaN set); n is a multiple of 8 up to 64.")
+	n := Load(Param("n"), GP64())
+	a := Load(Param("a"), GP64())
+	m, bits := GP64(), GP64()
+	XORQ(m, m)
+	VXORPS(Y1, Y1, Y1)
+	SHRQ(U8(3), n)
+	JE(LabelRef(name + "_ret"))
+	Comment("From the last eight values to the first, shifting them up.")
+	MOVQ(n, bits)
+	SHLQ(U8(5), bits)
+	LEAQ(Mem{Base: a, Index: bits, Scale: 1, Disp: -32}, a) // the last eight
+	Label(name + "_loop")
+	SHLQ(U8(8), m)
+	VMOVUPS(Mem{Base: a}, Y0)
+	VPSLLD(U8(1), Y0, Y0) // drop the sign: ±0 both become 0
+	VPCMPEQD(Y1, Y0, Y0)
+	VMOVMSKPS(Y0, bits.As32())
+	XORL(U32(0xff), bits.As32())
+	ORQ(bits, m)
+	SUBQ(I8(32), a)
+	DECQ(n)
+	JNE(LabelRef(name + "_loop"))
+	Label(name + "_ret")
+	Store(m, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }

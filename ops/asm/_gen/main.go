@@ -101,6 +101,8 @@ func sgemmKernels() {
 	packBTAVX2()
 	fmaPeakAVX2()
 	gemvPackedAVX2()
+	gemvSkipAVX2()
+	nonZeroMaskAVX2()
 	sigmoidAVX2()
 	tanhAVX2()
 	lstmUpdateAVX2()
