@@ -45,8 +45,12 @@ unit:
 	cd ops/asm/_gen && $(GO) test -count=1 ./...   # the committed assembly is what the generator writes
 	CGO_ENABLED=0 $(GO) build ./...
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./...
-	@# The NEON kernels against their Go references, under qemu (about 2 min).
+	@# On arm64 under qemu: the NEON kernels against their Go references (about 2 min),
+	@# then the backend suites and this repository's models (seconds; the large models
+	@# of ../shared are too slow emulated).
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) test -short -count=1 -exec $(QEMU_ARM64) ./ops/asm/
+	ONYX_SUITES=node,simple,pytorch-converted,pytorch-operator,exported,opset18plus,models \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) test -count=1 -exec $(QEMU_ARM64) -run TestSuites ./internal/conformance/
 	GOOS=linux GOARCH=arm CGO_ENABLED=0 $(GO) build ./...
 	GOOS=js GOARCH=wasm $(GO) build ./...
 

@@ -88,5 +88,5 @@ func LSTMCell(gates, c, h []float32) {
 }
 
 // ActImplementation returns the name of the activation kernels in use
-// (generic or avx2), for logs and benchmark reports.
+// (generic, avx2 or neon), for logs and benchmark reports.
 func ActImplementation() string { return actDefault.name }

@@ -39,14 +39,18 @@ func expSliceGeneric(x, y []float32) {
 	}
 }
 
-func expSumGeneric(x, y []float32, m float32) float64 {
+func expSumGeneric(x, y []float32, m float32) float64 { return expSumBy(expSliceGeneric, x, y, m) }
+
+// expSumBy is ExpSum with the exponentials by exp (an expImpl's exp):
+// y[i] = x[i] - m, then exp in place, then the float64 sum of the y[i] in
+// four independent chains (one chain of dependent adds would cost more
+// than the exponentials).
+func expSumBy(exp func(x, y []float32), x, y []float32, m float32) float64 {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] = v - m
 	}
-	expSliceGeneric(y, y)
-	// Four independent float64 chains: one chain of dependent adds
-	// would cost more than the exponentials.
+	exp(y, y)
 	var s0, s1, s2, s3 float64
 	i := 0
 	for ; i+4 <= len(y); i += 4 {

@@ -6,7 +6,7 @@ import "fmt"
 // arm64 ones printed by the same program (with the NEON convolution
 // epilogues, conv_epi_arm64.s); _gen/wino/gen_test.go fails when the
 // committed files differ from its output.
-//go:generate sh -c "cd _gen && go run ./wino -out ../wino_amd64.s -stubs ../wino_stubs_amd64.go -pkg asm && go run ./wino -arm64 ../wino_arm64.s -epi ../conv_epi_arm64.s"
+//go:generate sh -c "cd _gen && go run ./wino -out ../wino_amd64.s -stubs ../wino_stubs_amd64.go -pkg asm && go run ./wino -arm64 ../wino_arm64.s -epi ../conv_epi_arm64.s -act ../act_arm64.s"
 
 // This file holds the kernels of a Winograd F(4×4, 3×3) convolution on
 // channel-interleaved data: eight channels (lanes) side by side, so that

@@ -9,17 +9,17 @@ import (
 )
 
 // TestGenerated fails when ../../wino_amd64.s, ../../wino_stubs_amd64.go,
-// ../../wino_arm64.s or ../../conv_epi_arm64.s differ from what this
-// generator writes now: run `go generate` in ops/asm after changing the
-// generator, and commit them.
+// ../../wino_arm64.s, ../../conv_epi_arm64.s or ../../act_arm64.s differ
+// from what this generator writes now: run `go generate` in ops/asm
+// after changing the generator, and commit them.
 func TestGenerated(t *testing.T) {
 	dir := t.TempDir()
 	asmOut, stubsOut := filepath.Join(dir, "wino_amd64.s"), filepath.Join(dir, "wino_stubs_amd64.go")
 	if out, err := exec.Command("go", "run", ".", "-out", asmOut, "-stubs", stubsOut, "-pkg", "asm").CombinedOutput(); err != nil {
 		t.Fatalf("generator failed: %v\n%s", err, out)
 	}
-	armOut, epiOut := filepath.Join(dir, "wino_arm64.s"), filepath.Join(dir, "conv_epi_arm64.s")
-	if out, err := exec.Command("go", "run", ".", "-arm64", armOut, "-epi", epiOut).CombinedOutput(); err != nil {
+	armOut, epiOut, actOut := filepath.Join(dir, "wino_arm64.s"), filepath.Join(dir, "conv_epi_arm64.s"), filepath.Join(dir, "act_arm64.s")
+	if out, err := exec.Command("go", "run", ".", "-arm64", armOut, "-epi", epiOut, "-act", actOut).CombinedOutput(); err != nil {
 		t.Fatalf("generator failed: %v\n%s", err, out)
 	}
 	for _, f := range []struct{ got, committed string }{
@@ -27,6 +27,7 @@ func TestGenerated(t *testing.T) {
 		{stubsOut, "../../wino_stubs_amd64.go"},
 		{armOut, "../../wino_arm64.s"},
 		{epiOut, "../../conv_epi_arm64.s"},
+		{actOut, "../../act_arm64.s"},
 	} {
 		got, err := os.ReadFile(f.got)
 		if err != nil {

@@ -58,15 +58,16 @@ func kc(name string) Mem {
 var (
 	arm64Out = flag.String("arm64", "", "write the arm64 Winograd kernels to `file` (instead of the amd64 output)")
 	epiOut   = flag.String("epi", "", "write the arm64 convolution epilogues to `file` (instead of the amd64 output)")
+	actOut   = flag.String("act", "", "write the arm64 activation and exponential kernels to `file` (instead of the amd64 output)")
 )
 
 func main() {
 	flag.Parse()
-	if *arm64Out != "" || *epiOut != "" {
+	if *arm64Out != "" || *epiOut != "" || *actOut != "" {
 		for _, w := range []struct {
 			path  string
 			write func(string) error
-		}{{*arm64Out, writeWinoARM64}, {*epiOut, writeEpiARM64}} {
+		}{{*arm64Out, writeWinoARM64}, {*epiOut, writeEpiARM64}, {*actOut, writeActARM64}} {
 			if w.path == "" {
 				continue
 			}
