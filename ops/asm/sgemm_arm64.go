@@ -6,16 +6,45 @@ import "unsafe"
 
 // archSgemmImpls is the arm64 SGEMM kernel (sgemm_arm64.s, printed by
 // _gen): NEON (mandatory on arm64) with a 6×16 tile, two passes per
-// 32-wide panel. Tested under qemu-aarch64; not yet timed on hardware.
+// 32-wide panel, and a one-row kernel (sgemvNNEON). Tested under
+// qemu-aarch64; not yet timed on hardware.
 var archSgemmImpls = []*sgemmImpl{
 	{
-		name:      "neon",
-		available: true,
-		mr:        6,
-		tile:      tileNEON,
-		smallWork: 200,
+		name:       "neon",
+		available:  true,
+		mr:         6,
+		tile:       tileNEON,
+		gemv:       gemvNEON,
+		gemvPacked: gemvPackedNEON,
+		smallWork:  200,
 	},
 }
+
+// gemvNEON is the m == 1 product on unpacked B: sgemvNNEON down 16
+// columns at a time; B transposed (dot products) goes to the Go loops.
+// The extents were checked by the caller.
+func gemvNEON(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32) {
+	if transB {
+		gemmSmall(false, true, 1, n, k, alpha, a, k, b, ldb, beta, c, n)
+		return
+	}
+	_, _, _ = a[k-1], b[(k-1)*ldb+n-1], c[n-1]
+	sgemvNNEON(k, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), n, alpha, beta)
+}
+
+// gemvPackedNEON is the m == 1 product on one k block of a PackedB: each
+// panel is the k×32 matrix of stride 32 that sgemvNNEON multiplies as it
+// does B as stored, so the results are gemvNEON's bit for bit.
+func gemvPackedNEON(k int, a, b, c []float32, n int, alpha, beta float32) {
+	np := (n + panelN - 1) / panelN
+	_, _, _ = a[k-1], b[np*panelN*k-1], c[n-1]
+	for q := 0; q < np; q++ {
+		sgemvNNEON(k, unsafe.SliceData(a), &b[q*panelN*k], panelN, &c[q*panelN], min(panelN, n-q*panelN), alpha, beta)
+	}
+}
+
+//go:noescape
+func sgemvNNEON(k int, a *float32, b *float32, ldb int, c *float32, n int, alpha float32, beta float32)
 
 // callTileNEON runs the kernel for mm rows. A switch rather than a table
 // of funcs, so that (with the kernels' //go:noescape) the stack tile of

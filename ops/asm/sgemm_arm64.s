@@ -1041,3 +1041,173 @@ sgemmTileNEONx6_row5_v3:
 	SUBS $1, R8, R8
 	BNE sgemmTileNEONx6_half
 	RET
+
+// func sgemvNNEON(k int, a *float32, b *float32, ldb int, c *float32, n int, alpha float32, beta float32)
+TEXT ·sgemvNNEON(SB), NOSPLIT, $0-56
+	MOVD k+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD ldb+24(FP), R3
+	LSL $2, R3, R3
+	MOVD c+32(FP), R4
+	MOVD n+40(FP), R5
+	MOVD $alpha+48(FP), R6
+	VLD1R (R6), [V28.S4]
+	MOVD $beta+52(FP), R6
+	VLD1R (R6), [V29.S4]
+	MOVWU beta+52(FP), R7
+	AND $0x7fffffff, R7, R7 // R7 == 0: beta is ±0 and C is not read
+	MOVD $sgemmOneNEON<>(SB), R6
+	VLD1R (R6), [V27.S4]
+	CMP $16, R5
+	BLT sgemvNNEON_c4
+sgemvNNEON_c16:
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	MOVD R1, R8
+	MOVD R2, R9
+	MOVD R0, R10
+	CMP $2, R10
+	BLT sgemvNNEON_c16_tail
+sgemvNNEON_c16_k2:
+	VLD1R.P 4(R8), [V30.S4]
+	VLD1R.P 4(R8), [V31.S4]
+	VLD1 (R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD R3, R9, R9
+	VFMLA V30.S4, V16.S4, V0.S4
+	VFMLA V30.S4, V17.S4, V1.S4
+	VFMLA V30.S4, V18.S4, V2.S4
+	VFMLA V30.S4, V19.S4, V3.S4
+	VLD1 (R9), [V20.S4, V21.S4, V22.S4, V23.S4]
+	ADD R3, R9, R9
+	VFMLA V31.S4, V20.S4, V4.S4
+	VFMLA V31.S4, V21.S4, V5.S4
+	VFMLA V31.S4, V22.S4, V6.S4
+	VFMLA V31.S4, V23.S4, V7.S4
+	SUB $2, R10, R10
+	CMP $2, R10
+	BGE sgemvNNEON_c16_k2
+sgemvNNEON_c16_tail:
+	CBZ R10, sgemvNNEON_c16_store
+	VLD1R (R8), [V30.S4]
+	VLD1 (R9), [V16.S4, V17.S4, V18.S4, V19.S4]
+	ADD R3, R9, R9
+	VFMLA V30.S4, V16.S4, V0.S4
+	VFMLA V30.S4, V17.S4, V1.S4
+	VFMLA V30.S4, V18.S4, V2.S4
+	VFMLA V30.S4, V19.S4, V3.S4
+sgemvNNEON_c16_store:
+	VFMLA V27.S4, V4.S4, V0.S4 // even + odd
+	VEOR V8.B16, V8.B16, V8.B16
+	VFMLA V28.S4, V0.S4, V8.S4 // times alpha
+	VFMLA V27.S4, V5.S4, V1.S4 // even + odd
+	VEOR V9.B16, V9.B16, V9.B16
+	VFMLA V28.S4, V1.S4, V9.S4 // times alpha
+	VFMLA V27.S4, V6.S4, V2.S4 // even + odd
+	VEOR V10.B16, V10.B16, V10.B16
+	VFMLA V28.S4, V2.S4, V10.S4 // times alpha
+	VFMLA V27.S4, V7.S4, V3.S4 // even + odd
+	VEOR V11.B16, V11.B16, V11.B16
+	VFMLA V28.S4, V3.S4, V11.S4 // times alpha
+	CBZ R7, sgemvNNEON_c16_beta0
+	VLD1 (R4), [V16.S4, V17.S4, V18.S4, V19.S4]
+	VFMLA V29.S4, V16.S4, V8.S4
+	VFMLA V29.S4, V17.S4, V9.S4
+	VFMLA V29.S4, V18.S4, V10.S4
+	VFMLA V29.S4, V19.S4, V11.S4
+sgemvNNEON_c16_beta0:
+	VST1 [V8.S4, V9.S4, V10.S4, V11.S4], (R4)
+	ADD $64, R2, R2
+	ADD $64, R4, R4
+	SUB $16, R5, R5
+	CMP $16, R5
+	BGE sgemvNNEON_c16
+sgemvNNEON_c4:
+	CMP $4, R5
+	BLT sgemvNNEON_c1
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	MOVD R1, R8
+	MOVD R2, R9
+	MOVD R0, R10
+	CMP $2, R10
+	BLT sgemvNNEON_c4_tail
+sgemvNNEON_c4_k2:
+	VLD1R.P 4(R8), [V30.S4]
+	VLD1R.P 4(R8), [V31.S4]
+	VLD1 (R9), [V16.S4]
+	ADD R3, R9, R9
+	VFMLA V30.S4, V16.S4, V0.S4
+	VLD1 (R9), [V20.S4]
+	ADD R3, R9, R9
+	VFMLA V31.S4, V20.S4, V4.S4
+	SUB $2, R10, R10
+	CMP $2, R10
+	BGE sgemvNNEON_c4_k2
+sgemvNNEON_c4_tail:
+	CBZ R10, sgemvNNEON_c4_store
+	VLD1R (R8), [V30.S4]
+	VLD1 (R9), [V16.S4]
+	ADD R3, R9, R9
+	VFMLA V30.S4, V16.S4, V0.S4
+sgemvNNEON_c4_store:
+	VFMLA V27.S4, V4.S4, V0.S4 // even + odd
+	VEOR V8.B16, V8.B16, V8.B16
+	VFMLA V28.S4, V0.S4, V8.S4 // times alpha
+	CBZ R7, sgemvNNEON_c4_beta0
+	VLD1 (R4), [V16.S4]
+	VFMLA V29.S4, V16.S4, V8.S4
+sgemvNNEON_c4_beta0:
+	VST1 [V8.S4], (R4)
+	ADD $16, R2, R2
+	ADD $16, R4, R4
+	SUB $4, R5, R5
+	B sgemvNNEON_c4
+sgemvNNEON_c1:
+	CBZ R5, sgemvNNEON_ret
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	MOVD R1, R8
+	MOVD R2, R9
+	MOVD R0, R10
+	CMP $2, R10
+	BLT sgemvNNEON_c1_tail
+sgemvNNEON_c1_k2:
+	VLD1R.P 4(R8), [V30.S4]
+	VLD1R.P 4(R8), [V31.S4]
+	VLD1 (R9), V16.S[0]
+	ADD R3, R9, R9
+	VFMLA V30.S4, V16.S4, V0.S4
+	VLD1 (R9), V20.S[0]
+	ADD R3, R9, R9
+	VFMLA V31.S4, V20.S4, V4.S4
+	SUB $2, R10, R10
+	CMP $2, R10
+	BGE sgemvNNEON_c1_k2
+sgemvNNEON_c1_tail:
+	CBZ R10, sgemvNNEON_c1_store
+	VLD1R (R8), [V30.S4]
+	VLD1 (R9), V16.S[0]
+	ADD R3, R9, R9
+	VFMLA V30.S4, V16.S4, V0.S4
+sgemvNNEON_c1_store:
+	VFMLA V27.S4, V4.S4, V0.S4 // even + odd
+	VEOR V8.B16, V8.B16, V8.B16
+	VFMLA V28.S4, V0.S4, V8.S4 // times alpha
+	CBZ R7, sgemvNNEON_c1_beta0
+	VLD1 (R4), V16.S[0]
+	VFMLA V29.S4, V16.S4, V8.S4
+sgemvNNEON_c1_beta0:
+	VST1 V8.S[0], (R4)
+	ADD $4, R2, R2
+	ADD $4, R4, R4
+	SUB $1, R5, R5
+	B sgemvNNEON_c1
+sgemvNNEON_ret:
+	RET

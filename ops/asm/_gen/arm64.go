@@ -32,6 +32,8 @@ func writeARM64(path string) error {
 		w("")
 		tileNEON(w, r)
 	}
+	w("")
+	gemvNEON(w)
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -142,5 +144,110 @@ func tileNEON(w func(string, ...any), r int) {
 	w("\tADD $64, R4, R4")
 	w("\tSUBS $1, R8, R8")
 	w("\tBNE %s_half", name)
+	w("\tRET")
+}
+
+// gemvNEON writes sgemvNNEON: c[j] = alpha*Σp a[p]*b[p*ldb+j] + beta*c[j]
+// for j < n (c unread when beta is ±0), each sum as sgemvNAVX2 takes it:
+// the even steps p in one chain and the odd ones in another, added, times
+// alpha, plus beta*c. Sixteen columns at a time (V0..V3 even, V4..V7
+// odd), then four, then one in lane 0. A packed panel is the k×32 matrix
+// of stride 32, so the same kernel is the packed one-row product.
+//
+// Registers: R0 k, R1 a, R2 b, R3 ldb (bytes), R4 c, R5 n, R7 beta's bits
+// but the sign, R8/R9/R10 a, b and k of a chunk; V27 ones, V28 alpha,
+// V29 beta, V30/V31 a[p], a[p+1], V16..V23 rows of B, V8..V11 results.
+func gemvNEON(w func(string, ...any)) {
+	name := "sgemvNNEON"
+	w("// func %s(k int, a *float32, b *float32, ldb int, c *float32, n int, alpha float32, beta float32)", name)
+	w("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	for _, l := range []string{
+		"MOVD k+0(FP), R0", "MOVD a+8(FP), R1", "MOVD b+16(FP), R2", "MOVD ldb+24(FP), R3", "LSL $2, R3, R3",
+		"MOVD c+32(FP), R4", "MOVD n+40(FP), R5",
+		"MOVD $alpha+48(FP), R6", "VLD1R (R6), [V28.S4]", "MOVD $beta+52(FP), R6", "VLD1R (R6), [V29.S4]",
+		"MOVWU beta+52(FP), R7", "AND $0x7fffffff, R7, R7 // R7 == 0: beta is ±0 and C is not read",
+		"MOVD $sgemmOneNEON<>(SB), R6", "VLD1R (R6), [V27.S4]",
+	} {
+		w("\t%s", l)
+	}
+	// vecs lists nv registers from first, or lane 0 of the first.
+	vecs := func(first, nv int, lane bool) string {
+		if lane {
+			return fmt.Sprintf("V%d.S[0]", first)
+		}
+		s := make([]string, nv)
+		for v := range s {
+			s[v] = fmt.Sprintf("V%d.S4", first+v)
+		}
+		return "[" + strings.Join(s, ", ") + "]"
+	}
+	chunk := func(label string, nv int, lane bool) {
+		for v := 0; v < nv; v++ {
+			w("\tVEOR V%d.B16, V%[1]d.B16, V%[1]d.B16", v)
+			w("\tVEOR V%d.B16, V%[1]d.B16, V%[1]d.B16", 4+v)
+		}
+		w("\tMOVD R1, R8")
+		w("\tMOVD R2, R9")
+		w("\tMOVD R0, R10")
+		step := func(set, x int) {
+			w("\tVLD1 (R9), %s", vecs(16+4*set, nv, lane))
+			w("\tADD R3, R9, R9")
+			for v := 0; v < nv; v++ {
+				w("\tVFMLA V%d.S4, V%d.S4, V%d.S4", x, 16+4*set+v, 4*set+v)
+			}
+		}
+		w("\tCMP $2, R10")
+		w("\tBLT %s_tail", label)
+		w("%s_k2:", label)
+		w("\tVLD1R.P 4(R8), [V30.S4]")
+		w("\tVLD1R.P 4(R8), [V31.S4]")
+		step(0, 30)
+		step(1, 31)
+		w("\tSUB $2, R10, R10")
+		w("\tCMP $2, R10")
+		w("\tBGE %s_k2", label)
+		w("%s_tail:", label)
+		w("\tCBZ R10, %s_store", label)
+		w("\tVLD1R (R8), [V30.S4]")
+		step(0, 30)
+		w("%s_store:", label)
+		for v := 0; v < nv; v++ {
+			w("\tVFMLA V27.S4, V%d.S4, V%d.S4 // even + odd", 4+v, v)
+			w("\tVEOR V%d.B16, V%[1]d.B16, V%[1]d.B16", 8+v)
+			w("\tVFMLA V28.S4, V%d.S4, V%d.S4 // times alpha", v, 8+v)
+		}
+		w("\tCBZ R7, %s_beta0", label)
+		w("\tVLD1 (R4), %s", vecs(16, nv, lane))
+		for v := 0; v < nv; v++ {
+			w("\tVFMLA V29.S4, V%d.S4, V%d.S4", 16+v, 8+v)
+		}
+		w("%s_beta0:", label)
+		w("\tVST1 %s, (R4)", vecs(8, nv, lane))
+	}
+	w("\tCMP $16, R5")
+	w("\tBLT %s_c4", name)
+	w("%s_c16:", name)
+	chunk(name+"_c16", 4, false)
+	w("\tADD $64, R2, R2")
+	w("\tADD $64, R4, R4")
+	w("\tSUB $16, R5, R5")
+	w("\tCMP $16, R5")
+	w("\tBGE %s_c16", name)
+	w("%s_c4:", name)
+	w("\tCMP $4, R5")
+	w("\tBLT %s_c1", name)
+	chunk(name+"_c4", 1, false)
+	w("\tADD $16, R2, R2")
+	w("\tADD $16, R4, R4")
+	w("\tSUB $4, R5, R5")
+	w("\tB %s_c4", name)
+	w("%s_c1:", name)
+	w("\tCBZ R5, %s_ret", name)
+	chunk(name+"_c1", 1, true)
+	w("\tADD $4, R2, R2")
+	w("\tADD $4, R4, R4")
+	w("\tSUB $1, R5, R5")
+	w("\tB %s_c1", name)
+	w("%s_ret:", name)
 	w("\tRET")
 }
