@@ -87,8 +87,9 @@ func sgemvSkip(im *sgemmImpl, sk *skipKernels, n, k int, alpha float32, a []floa
 }
 
 // skipScratchRow is SkipScratch for one row of k steps: the lists of
-// sgemvSkip, at most k plus one per k block, and two counts per block.
-func skipScratchRow(k int) int { return k + 3*skipMaxBlocks }
+// sgemvSkip, kcb+1 entries per k block (nblk*kcb < k+nblk), and two
+// counts per block.
+func skipScratchRow(k int) int { return k + 4*skipMaxBlocks }
 
 // listRow is scanRowParity with the non-zero values found eight at a
 // time by sk.nonZero when there is such a kernel.

@@ -26,45 +26,52 @@ func TestSgemvSkipMatchesPacked(t *testing.T) {
 		{"sparse", 0.8, 0}, {"half", 0.5, 0}, {"all-zero", 1, 0}, {"dense", 0, 0},
 		{"nan", 0.8, float32(math.NaN())}, {"inf", 0.8, float32(math.Inf(-1))},
 	}
+	var shapes [][2]int
 	for _, n := range []int{32, 33, 40, 63, 64, 65, 100, 128, 130, 256} {
 		for _, k := range []int{1, 2, 3, 7, 64, 195, 196, 257, 784, 1001} {
-			for _, ab := range [][2]float32{{1, 0}, {0.5, 0}, {1, 1}, {-2, -0.75}} {
-				for _, sp := range kinds {
-					alpha, beta := ab[0], ab[1]
-					off := r.Intn(7)
-					a := sparseA(r, 1, k, k, off, sp.zero, 0)
-					if sp.odd != 0 {
-						for i := 0; i < 3; i++ {
-							a[r.Intn(k)] = sp.odd
-						}
+			shapes = append(shapes, [2]int{n, k})
+		}
+	}
+	// As many k blocks as SgemmSkip takes, whose lists end furthest past k.
+	shapes = append(shapes, [2]int{32, (skipMaxBlocks-1)*kc + 1})
+	for _, s := range shapes {
+		n, k := s[0], s[1]
+		for _, ab := range [][2]float32{{1, 0}, {0.5, 0}, {1, 1}, {-2, -0.75}} {
+			for _, sp := range kinds {
+				alpha, beta := ab[0], ab[1]
+				off := r.Intn(7)
+				a := sparseA(r, 1, k, k, off, sp.zero, 0)
+				if sp.odd != 0 {
+					for i := 0; i < 3; i++ {
+						a[r.Intn(k)] = sp.odd
 					}
-					pb := PackB(false, k, n, randSlice[float32](r, k*n), n)
-					c0 := randSlice[float32](r, off+n)[off:]
-					want := append([]float32(nil), c0...)
-					got := append([]float32(nil), c0...)
-					marks := func(cc []float32, ldc, i0, j0, rows, cols int) {
-						for j := j0; j < j0+cols; j++ {
-							cc[i0*ldc+j] = cc[i0*ldc+j]*2 + 1
-						}
+				}
+				pb := PackB(false, k, n, randSlice[float32](r, k*n), n)
+				c0 := randSlice[float32](r, off+n)[off:]
+				want := append([]float32(nil), c0...)
+				got := append([]float32(nil), c0...)
+				marks := func(cc []float32, ldc, i0, j0, rows, cols int) {
+					for j := j0; j < j0+cols; j++ {
+						cc[i0*ldc+j] = cc[i0*ldc+j]*2 + 1
 					}
-					name := fmt.Sprintf("n=%d k=%d alpha=%v beta=%v %s", n, k, alpha, beta, sp.name)
-					idx := make([]int32, SkipScratch(1, k))
-					SgemmPackedEpi(false, 1, n, k, alpha, a, k, pb, beta, want, n, marks)
-					if !SgemmSkip(1, n, k, alpha, a, k, NewSkipB(pb), beta, got, n, marks, idx) {
-						for x := range got {
-							if math.Float32bits(got[x]) != math.Float32bits(c0[x]) {
-								t.Fatalf("%s: declined but wrote C[%d]", name, x)
-							}
-						}
-						if sp.zero >= 0.8 && k >= 64 {
-							t.Fatalf("%s: declined", name)
-						}
-						continue
-					}
+				}
+				name := fmt.Sprintf("n=%d k=%d alpha=%v beta=%v %s", n, k, alpha, beta, sp.name)
+				idx := make([]int32, SkipScratch(1, k))
+				SgemmPackedEpi(false, 1, n, k, alpha, a, k, pb, beta, want, n, marks)
+				if !SgemmSkip(1, n, k, alpha, a, k, NewSkipB(pb), beta, got, n, marks, idx) {
 					for x := range got {
-						if !sameBits(got[x], want[x]) {
-							t.Fatalf("%s: C[%d] = %v, SgemmPacked gives %v", name, x, got[x], want[x])
+						if math.Float32bits(got[x]) != math.Float32bits(c0[x]) {
+							t.Fatalf("%s: declined but wrote C[%d]", name, x)
 						}
+					}
+					if sp.zero >= 0.8 && k >= 64 {
+						t.Fatalf("%s: declined", name)
+					}
+					continue
+				}
+				for x := range got {
+					if !sameBits(got[x], want[x]) {
+						t.Fatalf("%s: C[%d] = %v, SgemmPacked gives %v", name, x, got[x], want[x])
 					}
 				}
 			}
