@@ -12,7 +12,7 @@ import "github.com/onyxrt/onyx/ops/asm"
 // column panels, asm's skipPlan.Run, did not pay on the MNIST MLP's first
 // layer: some 1µs of work per thread.)
 func (g *gemmNode) runSkip(j *sgemmJob) bool {
-	if g.skip == nil || j.transA || j.pb == nil || !asm.SgemmSkipApplies(j.m, j.n, g.skip) {
+	if g.skip == nil || j.transA || j.pb == nil || !asm.SgemmSkipApplies(j.m, j.n, j.k, g.skip) {
 		return false
 	}
 	if j.m == 1 && (j.transB || !asm.SgemvPacked()) {

@@ -28,9 +28,10 @@ func TestGemmSkipBitExact(t *testing.T) {
 		{4, 128, 784, 0.6, false, 0.6}, {4, 200, 784, 0.6, false, 0.6}, {4, 64, 128, 0.2, true, 0.6},
 		// One row: skipped (the Keras MNIST MLP on one image; a partial
 		// last panel; a row that would split by columns), and too dense
-		// to skip (the packed constant in full).
+		// to skip (the packed constant in full), and too small to skip
+		// (B as stored).
 		{1, 128, 784, 0.8, false, 0}, {1, 100, 300, 1, true, 0}, {1, 1000, 1280, 0.8, false, 0},
-		{1, 128, 784, 0.3, false, 0}, {1, 1000, 1280, 0, false, 0},
+		{1, 128, 784, 0.3, false, 0}, {1, 1000, 1280, 0, false, 0}, {1, 32, 100, 0.8, false, 0},
 	} {
 		for _, transB := range []bool{false, true} {
 			A := randF32(r, s.m, s.k)

@@ -97,7 +97,7 @@ const skipAhead = 16
 // pay. idx is scratch of at least SkipScratch(m, k) values.
 func SgemmSkip(m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, idx []int32) bool {
 	if m == 1 {
-		return sgemvSkip(sgemmDefault, skipKernelsFor(sgemmDefault), n, k, alpha, a, sb, beta, c, ldc, epi, idx, rowMaxDense)
+		return sgemvSkip(sgemmDefault, skipKernelsFor(sgemmDefault), n, k, alpha, a, sb, beta, c, ldc, epi, idx, rowMaxDense, rowMinWork)
 	}
 	p, ok := planSkip(sgemmDefault, m, n, k, alpha, a, lda, sb, beta, c, ldc, epi, idx, skipMaxDense, skipAuto)
 	if ok {
@@ -174,14 +174,14 @@ func (p *skipPlan) Run(q0, q1 int) {
 }
 
 // SgemmSkipApplies reports whether SgemmSkip has a kernel for a product
-// of m rows and n columns on sb (it then still declines an A with too
-// few zero columns), for callers that fetch its scratch only when it may
-// be used.
-func SgemmSkipApplies(m, n int, sb *SkipB) bool {
+// of m rows, n columns and depth k on sb (it then still declines an A
+// with too few zero columns), for callers that fetch its scratch only
+// when it may be used.
+func SgemmSkipApplies(m, n, k int, sb *SkipB) bool {
 	im := sgemmDefault
 	sk := skipKernelsFor(im)
 	if m == 1 {
-		return rowSkipApplies(im, sk, n, sb)
+		return rowSkipApplies(im, sk, n, sb) && n*k >= rowMinWork
 	}
 	return sk != nil && sk.rows4 != nil && im.rows4 != nil && sb.finite && m == 4 && n >= panelN
 }

@@ -114,10 +114,11 @@ func checkSkip(t *testing.T, name string, ok, mayDecline bool, got, want, c0 []f
 
 // TestSgemmSkipDeclines checks the products SgemmSkip leaves to
 // SgemmPacked, for four rows and for one: B with an infinity or a NaN,
-// narrow B, and A without zeros; and rows other than four or one.
+// narrow B, and A without zeros; a row on a small B; and rows other than
+// four or one.
 func TestSgemmSkipDeclines(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
-	k, n := 64, 64
+	k, n := 256, 64
 	for _, m := range []int{4, 1} {
 		zero := make([]float32, m*k) // all zero: skipping would pay
 		idx := make([]int32, SkipScratch(m, k))
@@ -135,6 +136,9 @@ func TestSgemmSkipDeclines(t *testing.T) {
 		if SgemmSkip(m, n, k, 1, randSlice[float32](r, m*k), k, NewSkipB(PackB(false, k, n, randSlice[float32](r, k*n), n)), 0, c, n, nil, idx) {
 			t.Errorf("m=%d: skipped an A without zeros", m)
 		}
+	}
+	if SgemmSkip(1, 32, 100, 1, make([]float32, 100), 100, NewSkipB(PackB(false, 100, 32, randSlice[float32](r, 3200), 32)), 0, make([]float32, 32), 32, nil, make([]int32, SkipScratch(1, 100))) {
+		t.Errorf("skipped a row on a 100×32 B (below rowMinWork)")
 	}
 	a := make([]float32, 5*k)
 	idx := make([]int32, SkipScratch(5, k))

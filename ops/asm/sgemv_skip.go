@@ -29,39 +29,45 @@ import (
 // from L3): 0.99 at 70%, 0.64 at 40%. So at most 40% listed.
 const rowMaxDense = 102
 
+// rowMinWork is the smallest product (n·k multiply-adds) on which the
+// one-row product skips: below, finding the steps costs more than
+// skipping them saves (the Keras dense example's 100×32 layer, 3200, ran
+// twice as long with it, dense as its input is). At k = 128, n = 64
+// (8192) skipping pays from 30% zeros on (see rowMaxDense).
+const rowMinWork = 8192
+
 // rowSkipApplies reports whether sgemvSkip has a kernel for a row of n
 // columns on sb with the implementation im (one whole panel at least).
 func rowSkipApplies(im *sgemmImpl, sk *skipKernels, n int, sb *SkipB) bool {
 	return sk != nil && sk.row != nil && im.gemvPacked != nil && sb.finite && n >= panelN
 }
 
-// sgemvSkip is SgemmSkip for m == 1 (see SgemmSkip): it lists the
-// non-zero steps of each k block of a, even and odd apart, declines when
-// more than maxDense 256ths of the k steps are listed, and otherwise
+// sgemvSkip is SgemmSkip for m == 1 (see SgemmSkip), with maxDense in
+// place of rowMaxDense and minWork of rowMinWork: it counts the non-zero
+// steps of a and declines when more than maxDense 256ths of the k steps
+// are, else lists those of each k block, even and odd apart, and
 // computes the whole panels of each block with sk.row and the last,
 // partial panel in full with im.gemvPacked, then the epilogue.
-func sgemvSkip(im *sgemmImpl, sk *skipKernels, n, k int, alpha float32, a []float32, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, scratch []int32, maxDense int) bool {
+func sgemvSkip(im *sgemmImpl, sk *skipKernels, n, k int, alpha float32, a []float32, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, scratch []int32, maxDense, minWork int) bool {
 	pb := sb.pb
 	nblk := (k + pb.kcb - 1) / pb.kcb
-	if !rowSkipApplies(im, sk, n, sb) || k <= 0 || nblk > skipMaxBlocks {
+	if !rowSkipApplies(im, sk, n, sb) || n*k < minWork || k <= 0 || nblk > skipMaxBlocks {
 		return false
 	}
 	a, c = a[:k], c[:n]
+	if sk.countNonZero(a)*256 > k*maxDense {
+		return false // before listing: a dense row costs only the count
+	}
 	// Block b's lists start at b*(kcb+1): its even steps (at most
 	// (kb+1)/2), then from (kb+1)/2 on its odd ones; counts[2b] and
 	// counts[2b+1] are their lengths.
 	lists := scratch[:nblk*(pb.kcb+1)]
 	counts := scratch[len(lists):][:2*nblk]
-	listed := 0
 	for blk, pc := 0, 0; pc < k; blk, pc = blk+1, pc+pb.kcb {
 		kb := min(pb.kcb, k-pc)
 		l := lists[blk*(pb.kcb+1):][:kb+1]
 		ne, no := sk.listRow(a[pc:pc+kb], l[:(kb+1)/2], l[(kb+1)/2:])
 		counts[2*blk], counts[2*blk+1] = int32(ne), int32(no)
-		listed += ne + no
-	}
-	if listed*256 > k*maxDense {
-		return false
 	}
 	whole := n / panelN
 	for blk, pc := 0, 0; pc < k; blk, pc = blk+1, pc+pb.kcb {
@@ -84,6 +90,26 @@ func sgemvSkip(im *sgemmImpl, sk *skipKernels, n, k int, alpha float32, a []floa
 		epi(c, ldc, 0, 0, 1, n)
 	}
 	return true
+}
+
+// countNonZero returns how many a[p] are neither +0 nor -0 (a NaN
+// counts), as listRow would list them.
+func (sk *skipKernels) countNonZero(a []float32) int {
+	n8 := len(a) &^ 7
+	cnt := 0
+	if sk.nonZero != nil {
+		for w := 0; w < n8; w += 64 {
+			cnt += bits.OnesCount64(sk.nonZero(a[w:min(w+64, n8)]))
+		}
+	} else {
+		n8 = 0
+	}
+	for _, x := range a[n8:] {
+		if x != 0 || x != x {
+			cnt++
+		}
+	}
+	return cnt
 }
 
 // skipScratchRow is SkipScratch for one row of k steps: the lists of

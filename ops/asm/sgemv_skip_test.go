@@ -58,7 +58,8 @@ func TestSgemvSkipMatchesPacked(t *testing.T) {
 				name := fmt.Sprintf("n=%d k=%d alpha=%v beta=%v %s", n, k, alpha, beta, sp.name)
 				idx := make([]int32, SkipScratch(1, k))
 				SgemmPackedEpi(false, 1, n, k, alpha, a, k, pb, beta, want, n, marks)
-				ok := SgemmSkip(1, n, k, alpha, a, k, NewSkipB(pb), beta, got, n, marks, idx)
+				// Small products too (SgemmSkip declines below rowMinWork).
+				ok := sgemvSkip(sgemmDefault, skipKernelsFor(sgemmDefault), n, k, alpha, a, NewSkipB(pb), beta, got, n, marks, idx, rowMaxDense, 0)
 				checkSkip(t, name, ok, sp.zero < 0.8 || k < 64, got, want, c0, n)
 			}
 		}
@@ -180,7 +181,7 @@ func BenchmarkSgemvSkipMin(b *testing.B) {
 				minP, minS := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 				for i := 0; i < b.N; i++ {
 					t0 := time.Now()
-					sgemvSkip(sgemmDefault, skipKernelsFor(sgemmDefault), n, k, 1, a, sb, 0, c, n, nil, idx, 256)
+					sgemvSkip(sgemmDefault, skipKernelsFor(sgemmDefault), n, k, 1, a, sb, 0, c, n, nil, idx, 256, 0)
 					t1 := time.Now()
 					SgemmPacked(false, 1, n, k, 1, a, k, pb, 0, c, n)
 					t2 := time.Now()
@@ -194,8 +195,8 @@ func BenchmarkSgemvSkipMin(b *testing.B) {
 	}
 }
 
-// TestListRow checks the lists made from the kernel's masks against
-// scanRowParity over depths around multiples of 8 and 64.
+// TestListRow checks the lists made from the kernel's masks, and their
+// count, against scanRowParity over depths around multiples of 8 and 64.
 func TestListRow(t *testing.T) {
 	sk := skipKernelsFor(sgemmDefault)
 	if sk == nil || sk.nonZero == nil {
@@ -212,6 +213,9 @@ func TestListRow(t *testing.T) {
 			we, wo := scanRowParity(a, wev, wod)
 			if fmt.Sprint(ev[:ne], od[:no]) != fmt.Sprint(wev[:we], wod[:wo]) {
 				t.Fatalf("kb=%d zero=%v: lists %v %v, want %v %v", kb, zero, ev[:ne], od[:no], wev[:we], wod[:wo])
+			}
+			if c := sk.countNonZero(a); c != we+wo {
+				t.Fatalf("kb=%d zero=%v: counted %d, listed %d", kb, zero, c, we+wo)
 			}
 		}
 	}
