@@ -60,6 +60,7 @@ var archExpImpls = []*expImpl{{
 	expSum:    func(x, y []float32, m float32) float64 { return expSumBy(expSliceNEON, x, y, m) },
 }}
 
+// expSliceNEON is the expImpl's exp: expNEON over x (len(y) == len(x) > 0).
 func expSliceNEON(x, y []float32) {
 	_ = y[len(x)-1]
 	expNEON(len(x), unsafe.SliceData(x), unsafe.SliceData(y))
