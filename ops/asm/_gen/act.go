@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/onyxrt/onyx/ops/asm/_gen/cephes"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -29,27 +31,27 @@ var actConstList = []struct {
 }{
 	{"expHi", math.Float32bits(88.3762626647949)},
 	{"expLo", math.Float32bits(-88.3762626647949)},
-	{"log2e", math.Float32bits(cephesLog2e)},
+	{"log2e", math.Float32bits(cephes.Log2e)},
 	{"half", math.Float32bits(0.5)},
-	{"ln2Hi", math.Float32bits(cephesLn2Hi)},
-	{"ln2Lo", math.Float32bits(cephesLn2Lo)},
-	{"expP0", math.Float32bits(cephesExpP[0])},
-	{"expP1", math.Float32bits(cephesExpP[1])},
-	{"expP2", math.Float32bits(cephesExpP[2])},
-	{"expP3", math.Float32bits(cephesExpP[3])},
-	{"expP4", math.Float32bits(cephesExpP[4])},
-	{"expP5", math.Float32bits(cephesExpP[5])},
+	{"ln2Hi", math.Float32bits(cephes.Ln2Hi)},
+	{"ln2Lo", math.Float32bits(cephes.Ln2Lo)},
+	{"expP0", math.Float32bits(cephes.ExpP[0])},
+	{"expP1", math.Float32bits(cephes.ExpP[1])},
+	{"expP2", math.Float32bits(cephes.ExpP[2])},
+	{"expP3", math.Float32bits(cephes.ExpP[3])},
+	{"expP4", math.Float32bits(cephes.ExpP[4])},
+	{"expP5", math.Float32bits(cephes.ExpP[5])},
 	{"one", math.Float32bits(1)},
 	{"two", math.Float32bits(2)},
 	{"bias127", 127},
 	{"sign", 0x80000000},
 	{"abs", 0x7fffffff},
-	{"tanhSmall", math.Float32bits(0.625)},
-	{"tanhQ0", math.Float32bits(-5.70498872745e-3)},
-	{"tanhQ1", math.Float32bits(2.06390887954e-2)},
-	{"tanhQ2", math.Float32bits(-5.37397155531e-2)},
-	{"tanhQ3", math.Float32bits(1.33314422036e-1)},
-	{"tanhQ4", math.Float32bits(-3.33332819422e-1)},
+	{"tanhSmall", math.Float32bits(cephes.TanhSmall)},
+	{"tanhQ0", math.Float32bits(cephes.TanhP[0])},
+	{"tanhQ1", math.Float32bits(cephes.TanhP[1])},
+	{"tanhQ2", math.Float32bits(cephes.TanhP[2])},
+	{"tanhQ3", math.Float32bits(cephes.TanhP[3])},
+	{"tanhQ4", math.Float32bits(cephes.TanhP[4])},
 }
 
 var actConsts Mem

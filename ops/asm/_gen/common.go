@@ -246,16 +246,3 @@ func transposeQuads() {
 		VSHUFPS(U8(0xEE), ymm(t+3), ymm(t+1), ymm(4*h+3))
 	}
 }
-
-// The constants of Cephes expf that the exp (exp.go) and activation
-// (act.go) kernels share: log2(e), ln 2 split in a high part exact in a
-// float32 and a low part, and the degree-5 polynomial P of e^r = 1 + r +
-// r²·P(r) on [-ln2/2, ln2/2], from its highest coefficient to its
-// lowest.
-const (
-	cephesLog2e = 1.44269504088896341
-	cephesLn2Hi = 0.693359375
-	cephesLn2Lo = -2.12194440e-4
-)
-
-var cephesExpP = [6]float32{1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1}

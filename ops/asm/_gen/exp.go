@@ -3,6 +3,8 @@ package main
 import (
 	"math"
 
+	"github.com/onyxrt/onyx/ops/asm/_gen/cephes"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -26,15 +28,15 @@ var expConstList = []struct {
 }{
 	{"hi", math.Float32bits(89)},
 	{"lo", math.Float32bits(-104)},
-	{"log2e", math.Float32bits(cephesLog2e)},
-	{"ln2Hi", math.Float32bits(cephesLn2Hi)},
-	{"ln2Lo", math.Float32bits(cephesLn2Lo)},
-	{"p0", math.Float32bits(cephesExpP[0])},
-	{"p1", math.Float32bits(cephesExpP[1])},
-	{"p2", math.Float32bits(cephesExpP[2])},
-	{"p3", math.Float32bits(cephesExpP[3])},
-	{"p4", math.Float32bits(cephesExpP[4])},
-	{"p5", math.Float32bits(cephesExpP[5])},
+	{"log2e", math.Float32bits(cephes.Log2e)},
+	{"ln2Hi", math.Float32bits(cephes.Ln2Hi)},
+	{"ln2Lo", math.Float32bits(cephes.Ln2Lo)},
+	{"p0", math.Float32bits(cephes.ExpP[0])},
+	{"p1", math.Float32bits(cephes.ExpP[1])},
+	{"p2", math.Float32bits(cephes.ExpP[2])},
+	{"p3", math.Float32bits(cephes.ExpP[3])},
+	{"p4", math.Float32bits(cephes.ExpP[4])},
+	{"p5", math.Float32bits(cephes.ExpP[5])},
 	{"one", math.Float32bits(1)},
 	{"bias127", 127},
 }

@@ -21,6 +21,8 @@ import (
 	"flag"
 	"math"
 
+	"github.com/onyxrt/onyx/ops/asm/_gen/cephes"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
@@ -34,27 +36,27 @@ var constList = []struct {
 }{
 	{"expHi", math.Float32bits(88.3762626647949)},
 	{"expLo", math.Float32bits(-88.3762626647949)},
-	{"log2e", math.Float32bits(1.44269504088896341)},
+	{"log2e", math.Float32bits(cephes.Log2e)},
 	{"half", math.Float32bits(0.5)},
-	{"ln2Hi", math.Float32bits(0.693359375)},
-	{"ln2Lo", math.Float32bits(-2.12194440e-4)},
-	{"expP0", math.Float32bits(1.9875691500e-4)},
-	{"expP1", math.Float32bits(1.3981999507e-3)},
-	{"expP2", math.Float32bits(8.3334519073e-3)},
-	{"expP3", math.Float32bits(4.1665795894e-2)},
-	{"expP4", math.Float32bits(1.6666665459e-1)},
-	{"expP5", math.Float32bits(5.0000001201e-1)},
+	{"ln2Hi", math.Float32bits(cephes.Ln2Hi)},
+	{"ln2Lo", math.Float32bits(cephes.Ln2Lo)},
+	{"expP0", math.Float32bits(cephes.ExpP[0])},
+	{"expP1", math.Float32bits(cephes.ExpP[1])},
+	{"expP2", math.Float32bits(cephes.ExpP[2])},
+	{"expP3", math.Float32bits(cephes.ExpP[3])},
+	{"expP4", math.Float32bits(cephes.ExpP[4])},
+	{"expP5", math.Float32bits(cephes.ExpP[5])},
 	{"one", math.Float32bits(1)},
 	{"two", math.Float32bits(2)},
 	{"bias127", 127},
 	{"sign", 0x80000000},
 	{"abs", 0x7fffffff},
-	{"tanhSmall", math.Float32bits(0.625)},
-	{"tanhQ0", math.Float32bits(-5.70498872745e-3)},
-	{"tanhQ1", math.Float32bits(2.06390887954e-2)},
-	{"tanhQ2", math.Float32bits(-5.37397155531e-2)},
-	{"tanhQ3", math.Float32bits(1.33314422036e-1)},
-	{"tanhQ4", math.Float32bits(-3.33332819422e-1)},
+	{"tanhSmall", math.Float32bits(cephes.TanhSmall)},
+	{"tanhQ0", math.Float32bits(cephes.TanhP[0])},
+	{"tanhQ1", math.Float32bits(cephes.TanhP[1])},
+	{"tanhQ2", math.Float32bits(cephes.TanhP[2])},
+	{"tanhQ3", math.Float32bits(cephes.TanhP[3])},
+	{"tanhQ4", math.Float32bits(cephes.TanhP[4])},
 }
 
 func kc(name string) Mem {

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"math"
+
+	"github.com/onyxrt/onyx/ops/asm/_gen/cephes"
 )
 
 // The NEON activation kernels of ../../act_arm64.s (-act): expNEON,
@@ -40,29 +42,23 @@ const (
 	cTwo, cSign                              = 28, 29
 )
 
-// The constants' values: Cephes' (as _gen/common.go has them for amd64).
-var (
-	expP  = [6]float32{1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1}
-	tanhP = [5]float32{-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1}
-)
-
 func f32(v float32) uint32 { return math.Float32bits(v) }
 
 // actConsts loads the constants (R12 scratch).
 func actConsts(e *emitter) {
 	dupConst(e, cHi, f32(89), "89")
 	dupConst(e, cLo, f32(-104), "-104")
-	dupConst(e, cLog2e, f32(1.44269504088896341), "log2 e")
+	dupConst(e, cLog2e, f32(cephes.Log2e), "log2 e")
 	dupConst(e, cMagic, f32(12582912), "1.5·2^23")
-	dupConst(e, cLn2Hi, f32(0.693359375), "ln 2, high part")
-	dupConst(e, cLn2Lo, f32(-2.12194440e-4), "ln 2, low part")
-	for i, p := range expP {
+	dupConst(e, cLn2Hi, f32(cephes.Ln2Hi), "ln 2, high part")
+	dupConst(e, cLn2Lo, f32(cephes.Ln2Lo), "ln 2, low part")
+	for i, p := range cephes.ExpP {
 		dupConst(e, cP0+i, f32(p), fmt.Sprintf("P%d", i))
 	}
 	dupConst(e, cOne, f32(1), "1")
 	dupConst(e, cBias, 127, "127 (int)")
-	dupConst(e, cTanhSmall, f32(0.625), "0.625")
-	for i, p := range tanhP {
+	dupConst(e, cTanhSmall, f32(cephes.TanhSmall), "0.625")
+	for i, p := range cephes.TanhP {
 		dupConst(e, cT0+i, f32(p), fmt.Sprintf("tanh P%d", i))
 	}
 	dupConst(e, cTwo, f32(2), "2")
