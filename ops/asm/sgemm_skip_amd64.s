@@ -684,7 +684,7 @@ TEXT ·skipScan4AVX2(SB), NOSPLIT, $0-40
 	VPXOR  Y15, Y15, Y15
 	VPXOR  Y14, Y14, Y14
 	MOVL   $8, DX
-	MOVQ   DX, X13
+	VMOVQ  DX, X13
 	VPBROADCASTD X13, Y13
 	TESTQ  CX, CX
 	JEQ    scandone
@@ -934,7 +934,7 @@ TEXT ·skipScanRows4AVX2(SB), NOSPLIT, $0-40
 	LEAQ   skipPackTable<>(SB), R10
 	VXORPS Y15, Y15, Y15
 	MOVL   $1024, BX
-	MOVQ   BX, X13
+	VMOVQ  BX, X13
 	VPBROADCASTD X13, Y13
 	// Y12: the mask of the kb mod 8 lanes of the last steps.
 	MOVQ   DX, BX
@@ -1034,12 +1034,12 @@ countloop:
 	VPADDD    X13, X12, X12
 
 countdone:
-	MOVQ      X11, AX
+	VMOVQ     X11, AX
 	MOVLQSX   AX, AX
 	MOVQ      DX, BX
 	SUBQ      AX, BX
 	MOVQ      BX, union+24(FP)
-	MOVQ      X12, AX
+	VMOVQ     X12, AX
 	MOVLQSX   AX, AX
 	SHLQ      $2, DX
 	SUBQ      AX, DX
