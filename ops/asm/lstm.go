@@ -48,11 +48,14 @@ func PackLSTM(r []float32, hid int) *LSTMWeights {
 }
 
 // LSTMStepAccelerated reports whether LSTMStep runs its assembly kernel
-// and SgemmPacked the AVX2 one, so that LSTMStep gives the same bits as
+// and SgemmPacked the AVX2 one-row kernel (the AVX2 and AVX-512
+// implementations both take it), so that LSTMStep gives the same bits as
 // SgemmPacked followed by LSTMCell; its Go reference rounds the product
 // differently, so a caller that must agree bit for bit with that unfused
 // path uses LSTMStep only when this is true.
-func LSTMStepAccelerated() bool { return lstmStepAsm && sgemmDefault.name == "avx2" }
+func LSTMStepAccelerated() bool {
+	return lstmStepAsm && (sgemmDefault.name == "avx2" || sgemmDefault.name == "avx512")
+}
 
 // LSTMStep runs one time step of an LSTM with the default activations
 // for one batch row: with gates = xw + h·R^T (xw holds the 4·hid

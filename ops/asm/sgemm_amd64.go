@@ -3,7 +3,6 @@
 package asm
 
 import (
-	"os"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -11,19 +10,27 @@ import (
 
 // archSgemmImpls are the amd64 SGEMM kernels (sgemm_amd64.s, generated
 // by _gen): AVX-512 with a 14×32 tile and AVX2 with 6×16 passes over the
-// same 32-wide panels (AVX-512 only on request for now: see avx512OptIn).
-// AVX2 also has tiles on a packed A (tileP), which Sgemm and SgemmPacked
-// use; SgemmAct and AVX-512 read A in place.
+// same 32-wide panels. AVX2 also has tiles on a packed A (tileP), which
+// Sgemm and SgemmPacked use, and fused epilogues (tilePAct); the AVX-512
+// implementation reads A in place and runs epilogues after the product.
+// Both take the AVX2 one-row and four-row kernels (gemv, gemvPacked,
+// rows4), whose results the zero-skipping kernels and the fused LSTM
+// step reproduce bit for bit: those products stream B and gain little
+// from wider registers. An AVX-512 tile sums each element in the order
+// an AVX2 tile of the same rows does, but its 14-row tiles group rows
+// differently, so the two implementations may round a product of more
+// than four rows differently.
 // x/sys/cpu reports AVX and AVX-512 only when the OS saves their
 // registers; AVX2 is used only together with FMA.
 var archSgemmImpls = []*sgemmImpl{
 	{
-		name:      "avx512",
-		available: hasAVX512 && avx512OptIn,
-		mr:        14,
-		tile:      tileAVX512,
-		gemv:      gemvAVX512,
-		smallWork: 200,
+		name:       "avx512",
+		available:  hasAVX512,
+		mr:         14,
+		tile:       tileAVX512,
+		gemv:       gemvAVX512,
+		gemvPacked: gemvPackedAVX2,
+		smallWork:  200,
 	},
 	{
 		name:       "avx2",
@@ -184,16 +191,6 @@ var (
 	hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 	hasAVX512  = cpu.X86.HasAVX512F && cpu.X86.HasBMI2 && hasAVX2FMA
 )
-
-// avx512OptIn keeps the AVX-512 kernels off unless INFER_KERNELS=avx512
-// asks for them: they were written on a machine whose CPU reports no
-// AVX-512 (a Zen 3 guest), so they have not yet run anywhere. On a CPU
-// with AVX-512, `INFER_KERNELS=avx512 go test ./ops/asm/` tests them
-// against the reference (the tests then include them) and the benchmarks
-// compare them with AVX2; once they pass there and pay, set this to true.
-// Zen 4 splits 512-bit FMAs in two, so the gain there is at most fewer
-// loads per FMA and masked edges, not FMA throughput.
-var avx512OptIn = os.Getenv("INFER_KERNELS") == "avx512"
 
 func cpuHasAVX2FMA() bool { return hasAVX2FMA }
 

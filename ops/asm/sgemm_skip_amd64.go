@@ -62,7 +62,7 @@ func skipScan4(kb int, a []float32, lda int, idx []int32) int {
 // skipKernelsFor returns the kernels for SgemmSkip that give what im
 // gives, bit for bit, or nil.
 func skipKernelsFor(im *sgemmImpl) *skipKernels {
-	if im.name == "avx2" && hasAVX2FMA {
+	if (im.name == "avx2" || im.name == "avx512") && hasAVX2FMA {
 		return skipAVX2
 	}
 	return nil

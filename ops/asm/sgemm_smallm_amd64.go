@@ -10,10 +10,11 @@ import "unsafe"
 func sgemm4RowsAVX2(k int, a *float32, lda int, b0 *float32, b1 *float32, b2 *float32, c *float32, ldc int, alpha float32, beta float32, ng int)
 
 func init() {
-	// The four-row kernel gives what the AVX2 tiles give, bit for bit:
-	// it joins the AVX2 implementation (see sgemmImpl.rows4).
+	// The four-row kernel gives what the AVX2 and AVX-512 tiles of four
+	// rows give, bit for bit: it joins both implementations (see
+	// sgemmImpl.rows4).
 	for _, im := range archSgemmImpls {
-		if im.name == "avx2" {
+		if im.name == "avx2" || im.name == "avx512" {
 			im.rows4 = rows4AVX2
 		}
 	}
