@@ -386,7 +386,7 @@ func sgemmBlockedEpi(im *sgemmImpl, transA bool, m, n, k int, alpha float32, a [
 // 1024 beat 512 by about 3% (A is packed half as often), and 256 was
 // worse still.
 const (
-	mcPA = 144 // a multiple of every mr with a tileP
+	mcPA = 168 // a multiple of every mr with a tileP (6 and 14)
 	ncPA = 1024
 
 	// paMinA is the size of op(A) (m*k floats) from which an
@@ -497,12 +497,21 @@ func packATiles(transA bool, mr, mb, kb int, a []float32, lda, i0, p0 int, dst [
 		}
 		o := (i0+t)*lda + p0
 		p := 0
-		if r == 6 {
+		switch r {
+		case 6:
 			p = packA6(kb, a[o:], lda, d)
+		case 14:
+			p = packA14(kb, a[o:], lda, d)
 		}
-		for ; p < kb; p++ {
-			for i := 0; i < r; i++ {
-				d[p*r+i] = a[o+i*lda+p]
+		if p == kb {
+			continue
+		}
+		// Row by row: each row of A read in one sequential pass.
+		for i := 0; i < r; i++ {
+			row := a[o+i*lda+p : o+i*lda+kb]
+			dd := d[p*r+i : (kb-1)*r+i+1]
+			for q, v := range row {
+				dd[q*r] = v
 			}
 		}
 	}

@@ -10,10 +10,9 @@ import (
 
 // archSgemmImpls are the amd64 SGEMM kernels (sgemm_amd64.s, generated
 // by _gen): AVX-512 with a 14×32 tile and AVX2 with 6×16 passes over the
-// same 32-wide panels. AVX2 also has tiles on a packed A (tileP), which
-// Sgemm and SgemmPacked use, and fused epilogues (tilePAct); the AVX-512
-// implementation reads A in place and runs epilogues after the product.
-// Both take the AVX2 one-row and four-row kernels (gemv, gemvPacked,
+// same 32-wide panels, each also on a packed A (tileP, which Sgemm and
+// SgemmPacked use for large products) and with a convolution's epilogue
+// fused into its stores (tilePAct, tilePActN). Both take the AVX2 one-row and four-row kernels (gemv, gemvPacked,
 // rows4), whose results the zero-skipping kernels and the fused LSTM
 // step reproduce bit for bit: those products stream B and gain little
 // from wider registers. An AVX-512 tile sums each element in the order
@@ -28,6 +27,9 @@ var archSgemmImpls = []*sgemmImpl{
 		available:  hasAVX512,
 		mr:         14,
 		tile:       tileAVX512,
+		tileP:      tileAVX512P,
+		tilePAct:   tilePActAVX512,
+		tilePActN:  tilePActNAVX512,
 		gemv:       gemvAVX512,
 		gemvPacked: gemvPackedAVX2,
 		smallWork:  200,
@@ -87,6 +89,56 @@ func zOffset(z, c []float32, ldc, mm, nn int) (zoff, sum int) {
 	}
 	_ = z[(mm-1)*ldc+nn-1]
 	return int(uintptr(unsafe.Pointer(unsafe.SliceData(z))) - uintptr(unsafe.Pointer(unsafe.SliceData(c)))), 1
+}
+
+var avx512PTiles = [...]tilePFunc{nil,
+	sgemmTileAVX512P1, sgemmTileAVX512P2, sgemmTileAVX512P3, sgemmTileAVX512P4, sgemmTileAVX512P5,
+	sgemmTileAVX512P6, sgemmTileAVX512P7, sgemmTileAVX512P8, sgemmTileAVX512P9, sgemmTileAVX512P10,
+	sgemmTileAVX512P11, sgemmTileAVX512P12, sgemmTileAVX512P13, sgemmTileAVX512P14}
+
+// tileAVX512P is tileAVX512 on a packed A (see sgemmImpl.tileP).
+func tileAVX512P(k int, a []float32, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
+	_ = a[mm*k-1]
+	_ = b[k*panelN-1]
+	_ = c[(mm-1)*ldc+nn-1]
+	if nn > panelN || nn <= 0 || k <= 0 || mm > len(avx512PTiles)-1 {
+		panic("asm: bad tile")
+	}
+	avx512PTiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
+}
+
+var avx512PActTiles = [...]tilePActFunc{nil,
+	sgemmTileAVX512PAct1, sgemmTileAVX512PAct2, sgemmTileAVX512PAct3, sgemmTileAVX512PAct4, sgemmTileAVX512PAct5,
+	sgemmTileAVX512PAct6, sgemmTileAVX512PAct7, sgemmTileAVX512PAct8, sgemmTileAVX512PAct9, sgemmTileAVX512PAct10,
+	sgemmTileAVX512PAct11, sgemmTileAVX512PAct12, sgemmTileAVX512PAct13, sgemmTileAVX512PAct14}
+
+// tilePActAVX512 is tileAVX512P with the clamp epilogue (see
+// sgemmImpl.tilePAct). It reads the panel's 32 columns whatever nn.
+func tilePActAVX512(k int, a []float32, b []float32, c []float32, ldc int, bias, z []float32, lo, hi, beta float32, mm, nn int) {
+	if nn != 16 && nn != 32 || k <= 0 || mm > len(avx512PActTiles)-1 {
+		panic("asm: bad tile")
+	}
+	_ = a[mm*k-1]
+	_ = b[k*panelN-1]
+	_ = c[(mm-1)*ldc+nn-1]
+	_ = bias[mm-1]
+	zoff, sum := zOffset(z, c, ldc, mm, nn)
+	avx512PActTiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, beta, nn, zoff, sum)
+}
+
+// tilePActNAVX512 is tilePActAVX512 with beta 0 over nt tiles of 14 rows
+// (see sgemmImpl.tilePActN).
+func tilePActNAVX512(k int, a []float32, b []float32, c []float32, ldc int, bias []float32, bstep int, z []float32, lo, hi float32, nn, nt int) {
+	const r = 14
+	if nn != 16 && nn != 32 || k <= 0 || nt <= 0 || bstep != 0 && bstep != 1 {
+		panic("asm: bad tile")
+	}
+	_ = a[r*nt*k-1]
+	_ = b[k*panelN-1]
+	_ = c[(r*nt-1)*ldc+nn-1]
+	_ = bias[r*((nt-1)*bstep+1)-1]
+	zoff, sum := zOffset(z, c, ldc, r*nt, nn)
+	sgemmTileAVX512PAct14N(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, nn, nt, bstep, zoff, sum)
 }
 
 type tilePActFunc = func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo, hi, beta float32, nn, zoff, sum int)
@@ -224,6 +276,20 @@ func packA6(kb int, a []float32, lda int, dst []float32) int {
 	_ = a[5*lda+kb8-1]
 	_ = dst[6*kb8-1]
 	sgemmPackA6AVX2(kb8, unsafe.SliceData(a), lda, unsafe.SliceData(dst))
+	return kb8
+}
+
+// packA14 packs the first kb8 = kb&^7 steps of 14 rows of A for the
+// 14-row packed-A tiles (dst[p*14+i] = a[i*lda+p]) and returns kb8; the
+// caller packs the rest.
+func packA14(kb int, a []float32, lda int, dst []float32) int {
+	kb8 := kb &^ 7
+	if kb8 == 0 || !hasAVX2FMA {
+		return 0
+	}
+	_ = a[13*lda+kb8-1]
+	_ = dst[14*kb8-1]
+	sgemmPackA14AVX2(kb8, unsafe.SliceData(a), lda, unsafe.SliceData(dst))
 	return kb8
 }
 

@@ -77,37 +77,40 @@ func TestTiles(t *testing.T) {
 
 // TestPackATiles checks the packing of A into tiles (with the assembly
 // six-row packer where there is one) against the definition, for both
-// layouts of A, odd strides and sizes, and a destination holding garbage.
+// layouts of A, odd strides and sizes, and a destination holding
+// garbage, for the six- and the 14-row tiles.
 func TestPackATiles(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
-	for _, tc := range []struct{ mb, kb int }{{1, 1}, {5, 3}, {6, 7}, {6, 8}, {6, 9}, {7, 16}, {12, 17}, {13, 63}, {144, 256}, {143, 255}} {
-		for _, trans := range []bool{false, true} {
-			for _, off := range []int{0, 1, 3} {
-				name := fmt.Sprintf("%dx%d/trans=%v/off=%d", tc.mb, tc.kb, trans, off)
-				i0, p0 := 2, 3
-				rows, cols := i0+tc.mb, p0+tc.kb
-				if trans {
-					rows, cols = p0+tc.kb, i0+tc.mb
-				}
-				lda := cols + 5
-				a := randSlice[float32](r, rows*lda+off)[off:]
-				dst := make([]float32, tc.mb*tc.kb+off)[off:]
-				for i := range dst {
-					dst[i] = float32(math.NaN())
-				}
-				packATiles(trans, 6, tc.mb, tc.kb, a, lda, i0, p0, dst)
-				for t0 := 0; t0 < tc.mb; t0 += 6 {
-					rr := min(6, tc.mb-t0)
-					for p := 0; p < tc.kb; p++ {
-						for i := 0; i < rr; i++ {
-							var want float32
-							if trans {
-								want = a[(p0+p)*lda+i0+t0+i]
-							} else {
-								want = a[(i0+t0+i)*lda+p0+p]
-							}
-							if got := dst[t0*tc.kb+p*rr+i]; got != want {
-								t.Fatalf("%s: tile %d, step %d, row %d: %v want %v", name, t0, p, i, got, want)
+	for _, mr := range []int{6, 14} {
+		for _, tc := range []struct{ mb, kb int }{{1, 1}, {5, 3}, {6, 7}, {6, 8}, {6, 9}, {7, 16}, {12, 17}, {13, 63}, {14, 8}, {14, 40}, {15, 23}, {28, 64}, {144, 256}, {143, 255}} {
+			for _, trans := range []bool{false, true} {
+				for _, off := range []int{0, 1, 3} {
+					name := fmt.Sprintf("mr=%d/%dx%d/trans=%v/off=%d", mr, tc.mb, tc.kb, trans, off)
+					i0, p0 := 2, 3
+					rows, cols := i0+tc.mb, p0+tc.kb
+					if trans {
+						rows, cols = p0+tc.kb, i0+tc.mb
+					}
+					lda := cols + 5
+					a := randSlice[float32](r, rows*lda+off)[off:]
+					dst := make([]float32, tc.mb*tc.kb+off)[off:]
+					for i := range dst {
+						dst[i] = float32(math.NaN())
+					}
+					packATiles(trans, mr, tc.mb, tc.kb, a, lda, i0, p0, dst)
+					for t0 := 0; t0 < tc.mb; t0 += mr {
+						rr := min(mr, tc.mb-t0)
+						for p := 0; p < tc.kb; p++ {
+							for i := 0; i < rr; i++ {
+								var want float32
+								if trans {
+									want = a[(p0+p)*lda+i0+t0+i]
+								} else {
+									want = a[(i0+t0+i)*lda+p0+p]
+								}
+								if got := dst[t0*tc.kb+p*rr+i]; got != want {
+									t.Fatalf("%s: tile %d, step %d, row %d: %v want %v", name, t0, p, i, got, want)
+								}
 							}
 						}
 					}

@@ -18,3 +18,6 @@ func packPanelT(kb int, src []float32, ldb int, dst []float32) int { return 0 }
 
 // packA6 packs nothing without assembly: the caller's loop does all.
 func packA6(kb int, a []float32, lda int, dst []float32) int { return 0 }
+
+// packA14 packs nothing without assembly: the caller's loop does all.
+func packA14(kb int, a []float32, lda int, dst []float32) int { return 0 }

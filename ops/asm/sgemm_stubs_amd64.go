@@ -193,3 +193,122 @@ func sgemmTileAVX2PAct6(k int, a *float32, b *float32, c *float32, ldc int, bias
 // sgemmTileAVX2PAct6N computes nt tiles of 6×nn (nn 16 or 32) as sgemmTileAVX2PAct6 does with beta 0: tile t on A
 // at a + 6*k*t, C at c + 6*ldc*t and bias at bias + 6*bstep*t (and z zoff bytes past C when sum is not 0).
 func sgemmTileAVX2PAct6N(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)
+
+// sgemmTileAVX512P1 computes an 1×32 tile: C[i][j] = alpha*Σp a[p*1+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P1(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P2 computes an 2×32 tile: C[i][j] = alpha*Σp a[p*2+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P3 computes an 3×32 tile: C[i][j] = alpha*Σp a[p*3+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P3(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P4 computes an 4×32 tile: C[i][j] = alpha*Σp a[p*4+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P4(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P5 computes an 5×32 tile: C[i][j] = alpha*Σp a[p*5+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P5(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P6 computes an 6×32 tile: C[i][j] = alpha*Σp a[p*6+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P6(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P7 computes an 7×32 tile: C[i][j] = alpha*Σp a[p*7+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P7(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P8 computes an 8×32 tile: C[i][j] = alpha*Σp a[p*8+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P8(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P9 computes an 9×32 tile: C[i][j] = alpha*Σp a[p*9+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P9(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P10 computes an 10×32 tile: C[i][j] = alpha*Σp a[p*10+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P10(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P11 computes an 11×32 tile: C[i][j] = alpha*Σp a[p*11+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P11(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P12 computes an 12×32 tile: C[i][j] = alpha*Σp a[p*12+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P12(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P13 computes an 13×32 tile: C[i][j] = alpha*Σp a[p*13+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P13(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512P14 computes an 14×32 tile: C[i][j] = alpha*Σp a[p*14+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512P14(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PAct1 computes an 1×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*1+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct2 computes an 2×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*2+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct3 computes an 3×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*3+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct4 computes an 4×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*4+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct5 computes an 5×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*5+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct6 computes an 6×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*6+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct6(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct7 computes an 7×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*7+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct7(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct8 computes an 8×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*8+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct8(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct9 computes an 9×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*9+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct9(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct10 computes an 10×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*10+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct10(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct11 computes an 11×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*11+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct11(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct12 computes an 12×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*12+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct12(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct13 computes an 13×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*13+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct13(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct14 computes an 14×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*14+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PAct14(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PAct14N computes nt tiles of 14×nn (nn 16 or 32) as sgemmTileAVX512PAct14 does with beta 0: tile t on A
+// at a + 14*k*t, C at c + 14*ldc*t and bias at bias + 14*bstep*t (and z zoff bytes past C when sum is not 0).
+func sgemmTileAVX512PAct14N(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)
+
+// sgemmPackA14AVX2 sets dst[p*14+i] = a[i*lda+p] for i < 14, p < kb; kb is a multiple of 8.
+func sgemmPackA14AVX2(kb int, a *float32, lda int, dst *float32)

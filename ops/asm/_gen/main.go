@@ -114,6 +114,14 @@ func sgemmKernels() {
 		tileAVX2PAct(r)
 	}
 	tileAVX2PActN()
+	for r := 1; r <= mrAVX512; r++ {
+		tileAVX512P(r)
+	}
+	for r := 1; r <= mrAVX512; r++ {
+		tileAVX512PAct(r)
+	}
+	tileAVX512PActN()
+	packA14AVX2()
 }
 
 // accSets is how many independent accumulator sets a kernel of r rows
@@ -258,7 +266,12 @@ func tileAVX512(r int) {
 		ADDQ(I32(panelBytes), b)
 	}, prefetchC)
 	acc.reduce()
+	storeTileAVX512(name, r, acc, c, ldc)
+}
 
+// columnMasksAVX512 loads the parameter nn (at most 32) and sets K1 to
+// the mask of the columns 0-15 below it and K2 to that of 16-31.
+func columnMasksAVX512() [2]Register {
 	Comment("Column masks: K1 for columns 0-15, K2 for 16-31.")
 	Load(Param("nn"), RCX)
 	mask := GP64()
@@ -268,7 +281,14 @@ func tileAVX512(r int) {
 	KMOVW(mask.As32(), K1)
 	SHRQ(Imm(16), mask)
 	KMOVW(mask.As32(), K2)
-	kmask := [2]Register{K1, K2}
+	return [2]Register{K1, K2}
+}
+
+// storeTileAVX512 emits the end of an AVX-512 tile of r rows: C =
+// alpha*acc + beta*C in the columns below nn (C unread when beta is ±0),
+// and the return. Z28 to Z31 are free.
+func storeTileAVX512(name string, r int, acc accs, c, ldc Register) {
+	kmask := columnMasksAVX512()
 
 	Comment("C = alpha*acc + beta*C: all loads of C before any store, so that",
 		"no load waits on a store to a row 4 KiB away (same low address bits).")

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The AVX-512 tiles on a packed A: what tileAVX2P, tileAVX2PAct and
+// tileAVX2PActN are to the AVX2 implementation, with the 14-row tiles of
+// tileAVX512 (two zmm accumulators a row, Z0..Z27 at most, B in Z28/Z29,
+// A's broadcasts alternating in Z30/Z31). Each element is summed in the
+// order tileAVX512 sums it, so packing A changes no result.
+
+// packedKLoop512 emits the k loop of an AVX-512 tile on a packed A
+// (acc.r floats per step at a, B's rows at bp), with prefetchC run when
+// about prefetchAhead steps remain.
+func packedKLoop512(name string, acc accs, k, a, bp Register, prefetchC func()) {
+	r := acc.r
+	bv := []VecPhysical{Z28, Z29}
+	av := [2]VecPhysical{Z30, Z31}
+	step := func(u, s int) {
+		acc.step(s, Mem{Base: bp, Disp: panelBytes * u}, 64, bv, av, func(i int) Mem { return Mem{Base: a, Disp: 4 * (r*u + i)} })
+	}
+	mainLoop(name, k, kUnroll, func(u int) { step(u, u%acc.sets) }, func() {
+		ADDQ(I32(int32(4*r*kUnroll)), a)
+		ADDQ(I32(panelBytes*kUnroll), bp)
+	}, func() {
+		step(0, 0)
+		ADDQ(I32(int32(4*r)), a)
+		ADDQ(I32(panelBytes), bp)
+	}, prefetchC)
+}
+
+// prefetchTile512 prefetches the 32 columns of the r rows of C from c on
+// (124 covers a row that is not 64-byte aligned), and with zoff those of
+// z, zoff bytes past them.
+func prefetchTile512(r int, c, ldc, zoff Register) {
+	cp := GP64()
+	MOVQ(c, cp)
+	eachRow(r, cp, ldc, func(int) {
+		prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: 64}, Mem{Base: cp, Disp: 124})
+		if zoff != nil {
+			prefetch(Mem{Base: cp, Index: zoff, Scale: 1}, Mem{Base: cp, Index: zoff, Scale: 1, Disp: 124})
+		}
+	})
+}
+
+// tileAVX512P emits sgemmTileAVX512P<r>: tileAVX512 with A packed, r
+// floats per k step (a[p*r+i]), so that the broadcasts read one
+// sequential stream.
+func tileAVX512P(r int) {
+	name := fmt.Sprintf("sgemmTileAVX512P%d", r)
+	tileHead(name, r, tilePackedArgs, fmt.Sprintf("a[p*%d+i]", r), ": A packed, r floats per k step")
+	acc := newAccs(r, 2, accSets(2*r), zmm)
+	t := loadTile(false, false)
+	k, a, b, c, ldc := t.k, t.a, t.b, t.c, t.ldc
+	acc.zero(VPXORD)
+	packedKLoop512(name, acc, k, a, b, func() { prefetchTile512(r, c, ldc, nil) })
+	acc.reduce()
+	storeTileAVX512(name, r, acc, c, ldc)
+}
+
+// actStore512 emits the stores of a fused AVX-512 tile: for rows i < r,
+// C = min(max((acc(i) + bias[i]) + z, lo), hi) in the columns kmask
+// selects, z (when the sum parameter is not 0) the float zoff bytes past
+// C's; the additions, max and min take their operands in the order of
+// actStore (and so of convBiasSumActAVX2). cp walks down the rows.
+func actStore512(label string, r int, acc accs, cp, ldc, bias, zoff Register, kmask [2]Register) {
+	broadcastParam("lo", Z28)
+	broadcastParam("hi", Z29)
+	c0 := GP64()
+	MOVQ(cp, c0)
+	for _, sum := range []bool{true, false} {
+		if sum {
+			CMPQ(paramAddr("sum"), I32(0))
+			JE(LabelRef(label + "_nosum"))
+		} else {
+			Label(label + "_nosum")
+			MOVQ(c0, cp)
+		}
+		eachRow(r, cp, ldc, func(i int) {
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z30)
+			for h := 0; h < 2; h++ {
+				x := acc.at(i, h)
+				VADDPS(x, Z30, x)
+				if sum {
+					VADDPS(Mem{Base: cp, Index: zoff, Scale: 1, Disp: 64 * h}, x, kmask[h], x)
+				}
+				VMAXPS(x, Z28, x)
+				VMINPS(x, Z29, x)
+				VMOVUPS(x, kmask[h], Mem{Base: cp, Disp: 64 * h})
+			}
+		})
+		if sum {
+			JMP(LabelRef(label + "_stored"))
+		}
+	}
+	Label(label + "_stored")
+}
+
+// tileAVX512PAct emits sgemmTileAVX512PAct<r>: tileAVX512P (alpha 1)
+// whose stores apply a convolution's epilogue, as tileAVX2PAct does: C =
+// min(max((acc + beta*C + bias[i]) + z, lo), hi), for nn = 16 or 32
+// columns (the second half masked off at 16).
+func tileAVX512PAct(r int) {
+	name := fmt.Sprintf("sgemmTileAVX512PAct%d", r)
+	TEXT(name, NOSPLIT, tilePActArgs)
+	Doc(fmt.Sprintf("%s computes an %d×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*%d+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)", name, r, r),
+		"(C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.")
+	acc := newAccs(r, 2, accSets(2*r), zmm)
+	t := loadTile(false, false)
+	k, a, b, c, ldc := t.k, t.a, t.b, t.c, t.ldc
+	bias := Load(Param("bias"), GP64())
+	zoff := Load(Param("zoff"), GP64())
+	acc.zero(VPXORD)
+	packedKLoop512(name, acc, k, a, b, func() { prefetchTile512(r, c, ldc, zoff) })
+	acc.reduce()
+	kmask := columnMasksAVX512()
+
+	Comment("acc += beta*C, all loads of C before any store.")
+	cp := GP64()
+	MOVQ(c, cp)
+	loadBetaIsZero()
+	JE(LabelRef(name + "_act"))
+	broadcastParam("beta", Z31)
+	eachRow(r, cp, ldc, func(i int) {
+		for h := 0; h < 2; h++ {
+			VFMADD231PS(Mem{Base: cp, Disp: 64 * h}, Z31, kmask[h], acc.at(i, h))
+		}
+	})
+	MOVQ(c, cp)
+	Label(name + "_act")
+	Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
+	actStore512(name, r, acc, cp, ldc, bias, zoff, kmask)
+	VZEROUPPER()
+	RET()
+}
+
+// tileAVX512PActN emits sgemmTileAVX512PAct14N: sgemmTileAVX512PAct14
+// with beta 0 over nt tiles one under the other, in one call, as
+// tileAVX2PActN does for six rows: tile t reads A at a + 14*k*t, writes
+// C at c + 14*ldc*t and adds bias from bias + 14*t*bstep.
+func tileAVX512PActN() {
+	const r = mrAVX512
+	name := fmt.Sprintf("sgemmTileAVX512PAct%dN", r)
+	TEXT(name, NOSPLIT, "func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)")
+	Doc(fmt.Sprintf("%s computes nt tiles of %d×nn (nn 16 or 32) as sgemmTileAVX512PAct%d does with beta 0: tile t on A", name, r, r),
+		fmt.Sprintf("at a + %d*k*t, C at c + %d*ldc*t and bias at bias + %d*bstep*t (and z zoff bytes past C when sum is not 0).", r, r, r))
+	acc := newAccs(r, 2, 1, zmm)
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	ldc := loadBytes("ldc")
+	bias := Load(Param("bias"), GP64())
+	nt := Load(Param("nt"), GP64())
+	bstep := Load(Param("bstep"), GP64())
+	zoff := Load(Param("zoff"), GP64())
+	IMUL3Q(I32(4*r), bstep, bstep)
+	kmask := columnMasksAVX512()
+	k, cp := GP64(), GP64()
+	TESTQ(nt, nt)
+	JLE(LabelRef(name + "_ret"))
+	Label(name + "_tile")
+	MOVQ(paramAddr("k"), k)
+	MOVQ(b, cp) // the panel, from the top for each tile
+	acc.zero(VPXORD)
+	packedKLoop512(name, acc, k, a, cp, func() { prefetchTile512(r, c, ldc, zoff) })
+	Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
+	MOVQ(c, cp)
+	actStore512(name, r, acc, cp, ldc, bias, zoff, kmask)
+	Comment(fmt.Sprintf("The next tile: A has moved on past this one (%d*k floats), C %d rows down.", r, r))
+	for i := 0; i < r; i++ {
+		ADDQ(ldc, c)
+	}
+	ADDQ(bstep, bias)
+	DECQ(nt)
+	JNE(LabelRef(name + "_tile"))
+	Label(name + "_ret")
+	VZEROUPPER()
+	RET()
+}
+
+// packA14AVX2 emits sgemmPackA14AVX2, which packs 14 rows of A (at stride
+// lda) for the 14-row packed-A tiles, 8 columns at a time: dst[p*14+i] =
+// a[i*lda+p] for i < 14, p < kb (kb a multiple of 8). Rows 0-7 go
+// through an 8×8 transpose (as in packBTAVX2), rows 8-13 through the six-
+// row shuffle of packA6AVX2; AVX2 instructions only.
+func packA14AVX2() {
+	name := "sgemmPackA14AVX2"
+	TEXT(name, NOSPLIT, "func(kb int, a *float32, lda int, dst *float32)")
+	Doc(name + " sets dst[p*14+i] = a[i*lda+p] for i < 14, p < kb; kb is a multiple of 8.")
+	kb := Load(Param("kb"), GP64())
+	a := Load(Param("a"), GP64())
+	lda := loadBytes("lda")
+	dst := Load(Param("dst"), GP64())
+	lda3, lda5, lda7, a8 := GP64(), GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 2}, lda3)
+	LEAQ(Mem{Base: lda, Index: lda, Scale: 4}, lda5)
+	LEAQ(Mem{Base: lda3, Index: lda, Scale: 4}, lda7)
+	LEAQ(Mem{Base: a, Index: lda, Scale: 8}, a8)
+	SHRQ(Imm(3), kb)
+	JE(LabelRef(name + "_done"))
+	const stride = 4 * 14 // bytes from one step to the next in dst
+	Label(name + "_loop")
+	rows := func(base Register, n int) []Mem {
+		all := []Mem{
+			{Base: base}, {Base: base, Index: lda, Scale: 1}, {Base: base, Index: lda, Scale: 2},
+			{Base: base, Index: lda3, Scale: 1}, {Base: base, Index: lda, Scale: 4},
+			{Base: base, Index: lda5, Scale: 1}, {Base: base, Index: lda3, Scale: 2},
+			{Base: base, Index: lda7, Scale: 1},
+		}
+		return all[:n]
+	}
+	Comment("Rows 0-7: an 8×8 transpose; column q to dst + 56*q.")
+	for i, m := range rows(a, 8) {
+		VMOVUPS(m, ymm(i))
+	}
+	transposeQuads()
+	for q := 0; q < 4; q++ {
+		VPERM2F128(U8(0x20), ymm(q+4), ymm(q), ymm(8+q))
+		VPERM2F128(U8(0x31), ymm(q+4), ymm(q), ymm(12+q))
+	}
+	for q := 0; q < 8; q++ {
+		VMOVUPS(ymm(8+q), Mem{Base: dst, Disp: stride * q})
+	}
+	Comment("Rows 8-13 as packA6AVX2 does six rows: column q to dst + 56*q + 32.")
+	for i, m := range rows(a8, 6) {
+		VMOVUPS(m, ymm(i))
+	}
+	for i := 0; i < 3; i++ {
+		VUNPCKLPS(ymm(2*i+1), ymm(2*i), ymm(6+2*i))
+		VUNPCKHPS(ymm(2*i+1), ymm(2*i), ymm(7+2*i))
+	}
+	VSHUFPS(U8(0x44), Y8, Y6, Y0)
+	VSHUFPS(U8(0xEE), Y8, Y6, Y1)
+	VSHUFPS(U8(0x44), Y9, Y7, Y2)
+	VSHUFPS(U8(0xEE), Y9, Y7, Y3)
+	VEXTRACTF128(Imm(1), Y10, X12)
+	VEXTRACTF128(Imm(1), Y11, X13)
+	for p := 0; p < 8; p++ {
+		s := ymm(p % 4)
+		off := stride*p + 32
+		if p < 4 {
+			VMOVUPS(s.(VecPhysical).AsX(), Mem{Base: dst, Disp: off})
+		} else {
+			VEXTRACTF128(Imm(1), s, Mem{Base: dst, Disp: off})
+		}
+		var src VecPhysical
+		switch {
+		case p < 2:
+			src = X10
+		case p < 4:
+			src = X11
+		case p < 6:
+			src = X12
+		default:
+			src = X13
+		}
+		if p%2 == 0 {
+			VMOVLPS(src, Mem{Base: dst, Disp: off + 16})
+		} else {
+			VMOVHPS(src, Mem{Base: dst, Disp: off + 16})
+		}
+	}
+	ADDQ(I32(32), a)
+	ADDQ(I32(32), a8)
+	ADDQ(I32(8*stride), dst)
+	DECQ(kb)
+	JNE(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
