@@ -124,15 +124,16 @@ func BenchmarkTilePActN(b *testing.B) {
 	if im.tilePActN == nil {
 		b.Skip("no fused tiles")
 	}
+	mr := im.mr
 	for _, s := range []struct{ k, nt, ldc int }{{9, 4, 32}, {9, 4, 676}, {16, 16, 32}, {16, 16, 3136}, {64, 16, 3136}} {
 		r := rand.New(rand.NewSource(1))
-		a := randSlice[float32](r, 6*s.nt*s.k)
+		a := randSlice[float32](r, mr*s.nt*s.k)
 		pan := alignedFloats(s.k * panelN)
 		copy(pan, randSlice[float32](r, s.k*panelN))
-		c := alignedFloats(6 * s.nt * s.ldc)
-		bias := randSlice[float32](r, 6*s.nt)
+		c := alignedFloats(mr * s.nt * s.ldc)
+		bias := randSlice[float32](r, mr*s.nt)
 		b.Run(fmt.Sprintf("k%d_nt%d_ldc%d", s.k, s.nt, s.ldc), func(b *testing.B) {
-			loop(b, 2*float64(6*s.nt*32*s.k)*100, func() {
+			loop(b, 2*float64(mr*s.nt*32*s.k)*100, func() {
 				for range 100 {
 					im.tilePActN(s.k, a, pan, c, s.ldc, bias, 1, nil, 0, 6, 32, s.nt)
 				}
