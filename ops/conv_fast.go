@@ -84,9 +84,10 @@ type conv32Bufs struct {
 
 // newConv32Plan resolves p (and the max pool pool of its output, or nil)
 // for convRun32. The position-major path is planned only where its
-// kernels are assembly (asm.ConvPosAccelerated).
+// kernels are assembly (asm.ConvPosAccelerated) and may beat the GEMM
+// (posBeatsGemm).
 func newConv32Plan(p *convPlan, pool *poolPlan) *conv32Plan {
-	return newConv32PlanPos(p, pool, asm.ConvPosAccelerated())
+	return newConv32PlanPos(p, pool, asm.ConvPosAccelerated() && posBeatsGemm(p))
 }
 
 // newConv32PlanPos is newConv32Plan with the position-major path planned

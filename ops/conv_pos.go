@@ -34,11 +34,12 @@ const (
 	// posMaxWideWork bounds the multiply-adds per image (output
 	// channels × positions × input channels × taps) of a convolution
 	// that takes this path when the SGEMM has 512-bit tiles: the
-	// position kernels are 256-bit, and a convolution as large as
+	// position kernels are 256-bit. On a Xeon with AVX-512, one thread:
 	// ResNet-50's 28×28 3×3 of 128 channels (116M) ran in 2.9 ms on the
-	// im2col GEMM against 4.1 ms here (Xeon with AVX-512, one thread),
-	// while the small CNNs' convolutions (up to 11M) stay faster here.
-	posMaxWideWork = 1 << 25
+	// im2col GEMM against 4.1 ms here, MobileNetV2's first convolution
+	// (11M) in 0.39 against 0.45 ms, while the MNIST, CIFAR and speech
+	// CNNs' convolutions (up to 8.3M) were as fast or faster here.
+	posMaxWideWork = 1 << 23
 )
 
 // convPosPlan is a float32 convolution resolved for the position-major
@@ -73,6 +74,12 @@ type convPosBufs struct {
 	c, pad []float32
 }
 
+// posBeatsGemm reports whether the position-major path may pay for p
+// against the im2col GEMM of the SGEMM in use (see posMaxWideWork).
+func posBeatsGemm(p *convPlan) bool {
+	return asm.SgemmImplementation() != "avx512" || p.m*p.outSize*p.c*p.kSize <= posMaxWideWork
+}
+
 // newConvPosPlan returns the position-major plan of p followed by the
 // max pool pool (nil: none), or nil when p does not take that path.
 func newConvPosPlan(p *convPlan, pool *poolPlan) *convPosPlan {
@@ -96,9 +103,6 @@ func newConvPosPlan(p *convPlan, pool *poolPlan) *convPosPlan {
 	}
 	kdim := p.c * p.kSize
 	if kdim > posMaxK || p.outSize > posMaxOut && !posLargePlaneOK(p, pool) || p.inSize == 0 {
-		return nil
-	}
-	if asm.SgemmImplementation() == "avx512" && p.m*p.outSize*kdim > posMaxWideWork {
 		return nil
 	}
 	for i := range 2 {
