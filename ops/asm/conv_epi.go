@@ -279,8 +279,8 @@ func actKBlock(k int) int {
 }
 
 // actMC is about how many rows of A SgemmAct keeps in L2 (a multiple of
-// every mr).
-const actMC = 120
+// every mr: 6 and 14).
+const actMC = 126
 
 // chunkEnd returns the end of the chunk of rows that starts at i0: actMC
 // rows, or all that remain when that leaves fewer than a tile.
