@@ -33,12 +33,14 @@ const (
 
 	// posMaxWideWork bounds the multiply-adds per image (output
 	// channels × positions × input channels × taps) of a convolution
-	// that takes this path when the SGEMM has 512-bit tiles: the
-	// position kernels are 256-bit. On a Xeon with AVX-512, one thread:
-	// ResNet-50's 28×28 3×3 of 128 channels (116M) ran in 2.9 ms on the
-	// im2col GEMM against 4.1 ms here, MobileNetV2's first convolution
-	// (11M) in 0.39 against 0.45 ms, while the MNIST, CIFAR and speech
-	// CNNs' convolutions (up to 8.3M) were as fast or faster here.
+	// that takes this path when the SGEMM has 512-bit tiles. On a Xeon
+	// with AVX-512, one thread, with this path's AVX2 product: ResNet-50's
+	// 28×28 3×3 of 128 channels (116M) ran in 2.9 ms on the im2col GEMM
+	// against 4.1 ms here, MobileNetV2's first convolution (11M) in 0.39
+	// against 0.45 ms, while the MNIST, CIFAR and speech CNNs'
+	// convolutions (up to 8.3M) were as fast or faster here. With its
+	// AVX-512 product (1.5-1.7 times the AVX2 one) the two large ones
+	// ran about as fast here as on the GEMM, so the bound stayed.
 	posMaxWideWork = 1 << 23
 )
 

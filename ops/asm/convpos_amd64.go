@@ -4,12 +4,16 @@ package asm
 
 import "unsafe"
 
-// The AVX2 kernels of the position-major convolution (convpos_amd64.s);
+// The AVX2 kernels of the position-major convolution (convpos_amd64.s),
+// and an AVX-512 product of the tiles that runs with the AVX-512 SGEMM;
 // without AVX2 and FMA, or when INFER_KERNELS=generic chose the generic
 // SGEMM, the Go references run.
 
 //go:noescape
 func convPosTilesAVX2(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)
+
+//go:noescape
+func convPosTilesAVX512(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)
 
 //go:noescape
 func convPosEpiAVX2(c *float32, src *int32, win int, nq int, bias *float32, lo float32, hi float32, alpha float32, y *float32, ldy int, groups int, mode int)
@@ -25,8 +29,19 @@ func convPosTiles(k int, x []float32, posOff []int32, nt int, kOff []int32, b []
 	if acc {
 		a = 1
 	}
-	convPosTilesAVX2(k, unsafe.SliceData(x), unsafe.SliceData(posOff), nt, unsafe.SliceData(kOff), unsafe.SliceData(b), unsafe.SliceData(c), ldc, a)
+	tiles := convPosTilesAVX2
+	if convPos512 {
+		tiles = convPosTilesAVX512
+	}
+	tiles(k, unsafe.SliceData(x), unsafe.SliceData(posOff), nt, unsafe.SliceData(kOff), unsafe.SliceData(b), unsafe.SliceData(c), ldc, a)
 }
+
+// convPos512 says that convPosTiles runs the AVX-512 kernel: with the
+// AVX-512 SGEMM.
+var convPos512 = convAVX2 && sgemmDefault.name == "avx512"
+
+// convPos512Available reports whether the CPU runs convPosTilesAVX512.
+func convPos512Available() bool { return convAVX2 && hasAVX512 }
 
 func convPosEpi(c []float32, src []int32, win, nq, groups int, bias []float32, act *ConvAct, y []float32, ldy int) {
 	if !convAVX2 {

@@ -187,6 +187,144 @@ pos_put:
 	VZEROUPPER
 	RET
 
+// func convPosTilesAVX512(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)
+// Requires: AVX, AVX512F
+TEXT ·convPosTilesAVX512(SB), NOSPLIT, $0-72
+	MOVQ c+48(FP), AX
+	MOVQ ldc+56(FP), CX
+	SHLQ $0x02, CX
+	MOVQ posOff+16(FP), DX
+
+pos512_tile:
+	MOVQ         x+8(FP), BX
+	MOVLQSX      (DX), SI
+	LEAQ         (BX)(SI*4), SI
+	MOVLQSX      4(DX), DI
+	LEAQ         (BX)(DI*4), DI
+	MOVLQSX      8(DX), R8
+	LEAQ         (BX)(R8*4), R8
+	MOVLQSX      12(DX), R9
+	LEAQ         (BX)(R9*4), R9
+	MOVLQSX      16(DX), R10
+	LEAQ         (BX)(R10*4), R10
+	MOVLQSX      20(DX), R11
+	LEAQ         (BX)(R11*4), R11
+	MOVQ         k+0(FP), BX
+	MOVQ         b+40(FP), R12
+	MOVQ         kOff+32(FP), R13
+	VPXORD       Z0, Z0, Z0
+	VPXORD       Z1, Z1, Z1
+	VPXORD       Z2, Z2, Z2
+	VPXORD       Z3, Z3, Z3
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPXORD       Z8, Z8, Z8
+	VPXORD       Z9, Z9, Z9
+	VPXORD       Z10, Z10, Z10
+	VPXORD       Z11, Z11, Z11
+	TESTQ        $0x00000001, BX
+	JE           pos512_k2
+	MOVLQSX      (R13), R14
+	VMOVUPS      (R12), Z12
+	VBROADCASTSS (SI)(R14*4), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VBROADCASTSS (DI)(R14*4), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS (R8)(R14*4), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VBROADCASTSS (R9)(R14*4), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VBROADCASTSS (R10)(R14*4), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VBROADCASTSS (R11)(R14*4), Z15
+	VFMADD231PS  Z12, Z15, Z5
+	ADDQ         $0x00000004, R13
+	ADDQ         $0x00000040, R12
+	DECQ         BX
+	JE           pos512_store
+
+pos512_k2:
+	MOVLQSX      (R13), R14
+	VMOVUPS      (R12), Z12
+	VBROADCASTSS (SI)(R14*4), Z14
+	VFMADD231PS  Z12, Z14, Z0
+	VBROADCASTSS (DI)(R14*4), Z15
+	VFMADD231PS  Z12, Z15, Z1
+	VBROADCASTSS (R8)(R14*4), Z14
+	VFMADD231PS  Z12, Z14, Z2
+	VBROADCASTSS (R9)(R14*4), Z15
+	VFMADD231PS  Z12, Z15, Z3
+	VBROADCASTSS (R10)(R14*4), Z14
+	VFMADD231PS  Z12, Z14, Z4
+	VBROADCASTSS (R11)(R14*4), Z15
+	VFMADD231PS  Z12, Z15, Z5
+	MOVLQSX      4(R13), R14
+	VMOVUPS      64(R12), Z13
+	VBROADCASTSS (SI)(R14*4), Z14
+	VFMADD231PS  Z13, Z14, Z6
+	VBROADCASTSS (DI)(R14*4), Z15
+	VFMADD231PS  Z13, Z15, Z7
+	VBROADCASTSS (R8)(R14*4), Z14
+	VFMADD231PS  Z13, Z14, Z8
+	VBROADCASTSS (R9)(R14*4), Z15
+	VFMADD231PS  Z13, Z15, Z9
+	VBROADCASTSS (R10)(R14*4), Z14
+	VFMADD231PS  Z13, Z14, Z10
+	VBROADCASTSS (R11)(R14*4), Z15
+	VFMADD231PS  Z13, Z15, Z11
+	ADDQ         $0x00000008, R13
+	ADDQ         $0x00000080, R12
+	SUBQ         $0x00000002, BX
+	JNE          pos512_k2
+
+pos512_store:
+	VADDPS Z6, Z0, Z0
+	VADDPS Z7, Z1, Z1
+	VADDPS Z8, Z2, Z2
+	VADDPS Z9, Z3, Z3
+	VADDPS Z10, Z4, Z4
+	VADDPS Z11, Z5, Z5
+	MOVQ   acc+64(FP), BX
+	MOVQ   AX, SI
+	TESTQ  BX, BX
+	JE     pos512_put
+	VADDPS (SI), Z0, Z0
+	ADDQ   CX, SI
+	VADDPS (SI), Z1, Z1
+	ADDQ   CX, SI
+	VADDPS (SI), Z2, Z2
+	ADDQ   CX, SI
+	VADDPS (SI), Z3, Z3
+	ADDQ   CX, SI
+	VADDPS (SI), Z4, Z4
+	ADDQ   CX, SI
+	VADDPS (SI), Z5, Z5
+	MOVQ   AX, SI
+
+pos512_put:
+	VMOVUPS Z0, (SI)
+	ADDQ    CX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    CX, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    CX, SI
+	VMOVUPS Z3, (SI)
+	ADDQ    CX, SI
+	VMOVUPS Z4, (SI)
+	ADDQ    CX, SI
+	VMOVUPS Z5, (SI)
+
+	// The next tile: c six rows down.
+	LEAQ (AX)(CX*4), AX
+	LEAQ (AX)(CX*2), AX
+	ADDQ $0x00000018, DX
+	DECQ nt+24(FP)
+	JNE  pos512_tile
+	VZEROUPPER
+	RET
+
 // func convPosEpiAVX2(c *float32, src *int32, win int, nq int, bias *float32, lo float32, hi float32, alpha float32, y *float32, ldy int, groups int, mode int)
 // Requires: AVX
 TEXT ·convPosEpiAVX2(SB), NOSPLIT, $0-88

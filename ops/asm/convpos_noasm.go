@@ -7,6 +7,11 @@ package asm
 
 func convPosAccelerated() bool { return false }
 
+// convPos512 is always false: there is no AVX-512 kernel to take.
+var convPos512 bool
+
+func convPos512Available() bool { return false }
+
 func convPosTiles(k int, x []float32, posOff []int32, nt int, kOff []int32, b []float32, c []float32, ldc int, acc bool) {
 	convPosTilesGo(k, x, posOff, nt, kOff, b, c, ldc, acc)
 }

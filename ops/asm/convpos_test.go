@@ -12,6 +12,19 @@ import (
 // offsets (a misaligned input) and accumulation, checking that nothing
 // past the tiles' columns and rows is written.
 func TestConvPosTiles(t *testing.T) {
+	// Both amd64 kernels where the CPU has them: convPosTiles takes the
+	// AVX-512 one with the AVX-512 SGEMM (convPos512).
+	defer func(v bool) { convPos512 = v }(convPos512)
+	for _, wide := range []bool{false, true} {
+		if wide && !convPos512Available() {
+			continue
+		}
+		convPos512 = wide
+		t.Run(fmt.Sprintf("avx512=%v", wide), testConvPosTiles)
+	}
+}
+
+func testConvPosTiles(t *testing.T) {
 	rng := rand.New(rand.NewSource(1))
 	for _, k := range []int{1, 2, 3, 9, 27, 144, 288, 577} {
 		for _, nt := range []int{1, 2, 5} {

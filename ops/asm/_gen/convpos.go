@@ -19,6 +19,7 @@ const (
 func convPosKernels() {
 	mask := maskData("posMask", 8)
 	convPosTilesAVX2()
+	convPosTilesAVX512()
 	convPosEpiAVX2(mask)
 }
 
@@ -97,6 +98,81 @@ func convPosTilesAVX2() {
 	ADDQ(U32(4*posTileRows), pos)
 	DECQ(paramAddr("nt"))
 	JNE(LabelRef("pos_tile"))
+	VZEROUPPER()
+	RET()
+}
+
+// convPosTilesAVX512 emits convPosTilesAVX512: convPosTilesAVX2 with a
+// zmm per position (its 16 channels): two sets of six accumulators
+// (Z0..Z5 for even steps, Z6..Z11 for odd ones, added at the end) so
+// that twelve FMA chains are in flight, B in Z12/Z13, the broadcasts in
+// Z14/Z15.
+func convPosTilesAVX512() {
+	name := "convPosTilesAVX512"
+	TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)")
+	Doc(name+" sets the 6×16 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*b[p*16+j] for t < nt,",
+		"adding to c when acc is not 0.")
+	acc := newAccs(posTileRows, 1, 2, zmm)
+	c := Load(Param("c"), GP64())
+	ldc := loadBytes("ldc")
+	pos := Load(Param("posOff"), GP64())
+
+	Label("pos512_tile")
+	x := Load(Param("x"), GP64())
+	var rows [posTileRows]Register
+	for i := range rows {
+		rows[i] = GP64()
+		MOVLQSX(Mem{Base: pos, Disp: 4 * i}, rows[i])
+		LEAQ(Mem{Base: x, Index: rows[i], Scale: 4}, rows[i])
+	}
+	k := Load(Param("k"), GP64())
+	b := Load(Param("b"), GP64())
+	ko := Load(Param("kOff"), GP64())
+	acc.zero(VPXORD)
+	off := GP64()
+	// step emits k step u of the loop body into set s: the input offset
+	// kOff[u], B's row u and the six broadcasts.
+	step := func(u, s int) {
+		MOVLQSX(Mem{Base: ko, Disp: 4 * u}, off)
+		acc.step(s, Mem{Base: b, Disp: 4 * posPanel * u}, 64, []VecPhysical{[]VecPhysical{Z12, Z13}[u]}, [2]VecPhysical{Z14, Z15},
+			func(i int) Mem { return Mem{Base: rows[i], Index: off, Scale: 4} })
+	}
+	TESTQ(U32(1), k)
+	JE(LabelRef("pos512_k2"))
+	step(0, 0)
+	ADDQ(U32(4), ko)
+	ADDQ(U32(4*posPanel), b)
+	DECQ(k)
+	JE(LabelRef("pos512_store"))
+	Label("pos512_k2")
+	step(0, 0)
+	step(1, 1)
+	ADDQ(U32(8), ko)
+	ADDQ(U32(8*posPanel), b)
+	SUBQ(U32(2), k)
+	JNE(LabelRef("pos512_k2"))
+
+	Label("pos512_store")
+	acc.reduce()
+	add := Load(Param("acc"), GP64())
+	cp := GP64()
+	MOVQ(c, cp)
+	TESTQ(add, add)
+	JE(LabelRef("pos512_put"))
+	eachRow(posTileRows, cp, ldc, func(i int) {
+		VADDPS(Mem{Base: cp}, acc.at(i, 0), acc.at(i, 0))
+	})
+	MOVQ(c, cp)
+	Label("pos512_put")
+	eachRow(posTileRows, cp, ldc, func(i int) {
+		VMOVUPS(acc.at(i, 0), Mem{Base: cp})
+	})
+	Comment("The next tile: c six rows down.")
+	LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c)
+	LEAQ(Mem{Base: c, Index: ldc, Scale: 2}, c)
+	ADDQ(U32(4*posTileRows), pos)
+	DECQ(paramAddr("nt"))
+	JNE(LabelRef("pos512_tile"))
 	VZEROUPPER()
 	RET()
 }
