@@ -86,7 +86,7 @@ func matmulSpec(n int) modelSpec {
 // fmaPeakSpec is the FMA loop that measures what one core sustains (see
 // internal/fmaloop): no model, no inputs.
 func fmaPeakSpec() modelSpec {
-	return modelSpec{Name: "fma loop", What: "independent 256-bit FMAs, no memory operands", MFLOP: fmaloop.RunMFLOP}
+	return modelSpec{Name: "fma loop", What: fmt.Sprintf("independent %d-bit FMAs, no memory operands", 32*fmaloop.Lanes()), MFLOP: fmaloop.RunMFLOP()}
 }
 
 // selectModels picks specs by comma-separated names; "all" takes every

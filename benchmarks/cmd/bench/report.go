@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/onyxrt/onyx/benchmarks/internal/fmaloop"
 	"github.com/onyxrt/onyx/benchmarks/internal/harness"
 )
 
@@ -452,7 +453,7 @@ func fmaLoopLine(loop *cell) string {
 		}
 		return "What one core sustains was not measured (" + reason + ")."
 	}
-	return fmt.Sprintf("What one core sustains in this run: a loop of independent 256-bit FMAs with no memory operands (benchmarks/internal/fmaloop) reaches %.1f GFLOP/s at the median and %.1f in its fastest run. No kernel can beat it; the column \"of FMA loop\" divides asm.Sgemm's median by the loop's median and its best run by the loop's best run.",
+	return fmt.Sprintf("What one core sustains in this run: a loop of independent "+fmt.Sprint(32*fmaloop.Lanes())+"-bit FMAs with no memory operands (benchmarks/internal/fmaloop) reaches %.1f GFLOP/s at the median and %.1f in its fastest run. No kernel can beat it; the column \"of FMA loop\" divides asm.Sgemm's median by the loop's median and its best run by the loop's best run.",
 		loop.GFLOPS, loop.MFLOP/loop.Result.Min)
 }
 
