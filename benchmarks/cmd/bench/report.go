@@ -329,16 +329,22 @@ func (r *report) markdown() string {
 		}
 	}
 	if len(sizes) > 0 {
-		fmt.Fprintf(&b, "## SGEMM n×n×n: GFLOP/s of the median (peak %.0f GFLOP/s per core, PERF-ANCHORS.md)\n\n", r.Opts.peak)
-		fmt.Fprintf(&b, "CPU: %s. Onyx asm.Sgemm is the raw kernel on Go slices, one thread; the others run a MatMul model whose two inputs are the matrices. OpenBLAS is Debian's cblas_sgemm on the same matrices, one thread, the best C BLAS at hand. Percentages are of threads × per-core peak. The best-run column is the fastest of the kernel's timed runs, the least disturbed by whatever else shares the machine.\n\n", m.CPU)
 		loop := r.cell("sgemm", fmaPeakSpec().Name, harness.FMAPeak, 1)
+		corePeak, peakFrom := r.Opts.peak, "PERF-ANCHORS.md"
+		if loop != nil && loop.ok() && loop.Result.Min > 0 && loop.MFLOP/loop.Result.Min > corePeak {
+			// Another CPU than the anchors': what the FMA loop did is the
+			// least its peak can be.
+			corePeak, peakFrom = loop.MFLOP/loop.Result.Min, fmt.Sprintf("the FMA loop's fastest run, above the %.0f of PERF-ANCHORS.md", r.Opts.peak)
+		}
+		fmt.Fprintf(&b, "## SGEMM n×n×n: GFLOP/s of the median (peak %.0f GFLOP/s per core, %s)\n\n", corePeak, peakFrom)
+		fmt.Fprintf(&b, "CPU: %s. Onyx asm.Sgemm is the raw kernel on Go slices, one thread; the others run a MatMul model whose two inputs are the matrices. OpenBLAS is Debian's cblas_sgemm on the same matrices, one thread, the best C BLAS at hand. Percentages are of threads × per-core peak. The best-run column is the fastest of the kernel's timed runs, the least disturbed by whatever else shares the machine.\n\n", m.CPU)
 		fmt.Fprintf(&b, "%s\n\n", fmaLoopLine(loop))
 		fmt.Fprintf(&b, "| n | threads | Onyx asm.Sgemm | asm.Sgemm best run | asm.Sgemm of FMA loop (median, best) | OpenBLAS cblas_sgemm | Onyx MatMul | ORT MatMul | Onyx/ORT | gonnx MatMul | onnx-go MatMul | peak |\n")
 		fmt.Fprintf(&b, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, n := range sizes {
 			model := matmulSpec(n).Name
 			for _, th := range threads {
-				peak := r.Opts.peak * float64(th)
+				peak := corePeak * float64(th)
 				row := []string{fmt.Sprint(n), fmt.Sprint(th)}
 				if th == 1 {
 					raw := r.cell("sgemm", model, harness.Sgemm, 1)
