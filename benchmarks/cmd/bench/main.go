@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/onyxrt/onyx/benchmarks/internal/harness"
+	"golang.org/x/sys/cpu"
 )
 
 type options struct {
@@ -388,9 +389,22 @@ func findORTLib() string {
 // runChild measures one job in a child process and fills c.
 func runChild(prog string, j harness.Job, timeout time.Duration, c *cell) {
 	spec, _ := json.Marshal(j)
-	c.Result = runChildProcess(&c.childRun, []string{prog, string(spec)}, timeout, func(r *harness.Result) (bool, string, string) {
+	c.Result = runChildProcess(&c.childRun, []string{prog, string(spec)}, childEnv(j.Runtime), timeout, func(r *harness.Result) (bool, string, string) {
 		return r.OK, r.Stage, r.Error
 	})
+}
+
+// childEnv is the environment of a child that measures runtime rt: this
+// process's, and for OpenBLAS a core type where its own detection falls
+// short. OpenBLAS 0.3.21 does not know the newer Xeons and takes its
+// generic Prescott (SSE3) kernels there; on a CPU with AVX-512 it gets
+// the Skylake-X kernels instead, unless OPENBLAS_CORETYPE is set already.
+func childEnv(rt string) []string {
+	env := os.Environ()
+	if rt == harness.OpenBLAS && os.Getenv("OPENBLAS_CORETYPE") == "" && cpu.X86.HasAVX512F && cpu.X86.HasAVX512DQ {
+		env = append(env, "OPENBLAS_CORETYPE=SkylakeX")
+	}
+	return env
 }
 
 // childRun is how a child process ended, as model and training cells
@@ -411,7 +425,7 @@ type childRun struct {
 // that decodes into an R which status says is finished: ok, or failed with a
 // message. It returns that result (nil if there is none) and sets cr.Reason
 // (with the tail of stderr) unless the child ran to an ok result.
-func runChildProcess[R any](cr *childRun, argv []string, timeout time.Duration, status func(*R) (ok bool, stage, msg string)) *R {
+func runChildProcess[R any](cr *childRun, argv, env []string, timeout time.Duration, status func(*R) (ok bool, stage, msg string)) *R {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
@@ -419,7 +433,7 @@ func runChildProcess[R any](cr *childRun, argv []string, timeout time.Duration, 
 	stderr := &tailBuffer{max: 64 << 10}
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	// Keep the peers' own logging and ORT's thread spinning as they come.
-	cmd.Env = os.Environ()
+	cmd.Env = env
 	start := time.Now()
 	err := cmd.Run()
 	cr.WallS = time.Since(start).Seconds()

@@ -85,7 +85,7 @@ func runTraining(o options) []*trainCell {
 
 // runTrainChild runs one training child and fills c.
 func runTrainChild(argv []string, timeout time.Duration, c *trainCell) {
-	c.Result = runChildProcess(&c.childRun, argv, timeout, func(r *harness.TrainResult) (bool, string, string) {
+	c.Result = runChildProcess(&c.childRun, argv, os.Environ(), timeout, func(r *harness.TrainResult) (bool, string, string) {
 		return r.OK, r.Stage, r.Error
 	})
 }
