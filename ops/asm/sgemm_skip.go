@@ -17,9 +17,10 @@ import (
 // rows are much sparser one by one than together (images: each digit of
 // a batch of MNIST digits is 8-25% non-zero, the four together 40%), it
 // lists the steps of each row instead and runs a kernel that computes
-// one row at a time on its own list (skipKernels.rows). Only the AVX2
-// implementation has such kernels; elsewhere SgemmSkip declines, and the
-// caller runs the product in full.
+// one row at a time on its own list (skipKernels.rows). Only the amd64
+// implementations have such kernels (AVX2 ones, which the AVX-512
+// implementation shares with its four-row and one-row products);
+// elsewhere SgemmSkip declines, and the caller runs the product in full.
 //
 // The results are those of the product without skipping, bit for bit:
 // the skipping kernels sum each element in the order (and into the same
@@ -92,7 +93,7 @@ const skipAhead = 16
 // rows p of B at which column p of A is zero in every row, and reports
 // whether it did; when it reports false, it has not written c and the
 // caller runs SgemmPackedEpi. It declines products it has no kernel for
-// (the four-row and one-row products of the AVX2 implementation for
+// (the four-row and one-row products of the amd64 implementations for
 // now), a B that is not finite, and an A with too few zero columns to
 // pay. idx is scratch of at least SkipScratch(m, k) values.
 func SgemmSkip(m, n, k int, alpha float32, a []float32, lda int, sb *SkipB, beta float32, c []float32, ldc int, epi Epilogue, idx []int32) bool {
