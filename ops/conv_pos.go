@@ -378,7 +378,9 @@ func (pq *convPosPlan) newBufs() *convPosBufs {
 	if pq.chunks > 1 {
 		rows = pq.chunk
 	}
-	b := &convPosBufs{c: make([]float32, rows*pq.mPad+8)}
+	// Rows of mPad floats from a 64-byte boundary: the product's vector
+	// stores and the epilogue's loads stay within cache lines.
+	b := &convPosBufs{c: asm.AlignedFloats(rows*pq.mPad + 8)}
 	if pq.pad {
 		b.pad = make([]float32, pq.imgs*pq.inImg)
 	}

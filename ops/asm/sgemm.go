@@ -192,6 +192,11 @@ func kBlock(k int) int {
 
 func roundUp(x, m int) int { return (x + m - 1) / m * m }
 
+// AlignedFloats returns n zeroed float32s starting on a 64-byte boundary
+// (a cache line, and one AVX-512 vector: a vector load or store at a
+// multiple of 16 floats from there never straddles two lines).
+func AlignedFloats(n int) []float32 { return alignedFloats(n) }
+
 // alignedFloats returns n zeroed float32s starting on a 64-byte boundary.
 func alignedFloats(n int) []float32 {
 	s := make([]float32, n+16)
