@@ -86,7 +86,7 @@ func parentMain(args []string) int {
 	fs.IntVar(&o.warmup, "warmup", 5, "untimed runs before timing, at least 2 (with -quick: 2)")
 	fs.IntVar(&o.minRuns, "min-runs", 3, "timed runs at least, unless one run takes longer than 3 budgets (with -quick: 1)")
 	fs.DurationVar(&o.budget, "budget", 10*time.Second, "time after which timing stops once -min-runs are done (with -quick: 2s)")
-	fs.IntVar(&o.rounds, "rounds", 3, "the runtimes take turns in this many rounds per model and thread count, each a process of its own with 1/rounds of -runs, -min-runs and -budget, so that a change in the machine's speed meets them all (with -quick: 1)")
+	fs.IntVar(&o.rounds, "rounds", 5, "the runtimes take turns in this many rounds per model and thread count, each a process of its own with 1/rounds of -runs, -min-runs and -budget, so that a change in the machine's speed meets them all (with -quick: 1)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "kill a child after this long (with -quick: 3m)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the one in .ort/node_modules/onnxruntime-node)")
 	fs.StringVar(&o.out, "out", "results.md", "markdown output")
