@@ -12,13 +12,16 @@ import (
 // by _gen): AVX-512 with a 14×32 tile and AVX2 with 6×16 passes over the
 // same 32-wide panels, each also on a packed A (tileP, which Sgemm and
 // SgemmPacked use for large products) and with a convolution's epilogue
-// fused into its stores (tilePAct, tilePActN). Both take the AVX2 one-row and four-row kernels (gemv, gemvPacked,
+// fused into its stores (tilePAct, tilePActN). Both take the AVX2
+// kernels for one row on a packed B and for four rows (gemvPacked,
 // rows4), whose results the zero-skipping kernels and the fused LSTM
-// step reproduce bit for bit: those products stream B and gain little
-// from wider registers. An AVX-512 tile sums each element in the order
-// an AVX2 tile of the same rows does, but its 14-row tiles group rows
-// differently, so the two implementations may round a product of more
-// than four rows differently.
+// step reproduce bit for bit (those products stream B and gain little
+// from wider registers); the AVX-512 one-row product on B as stored
+// gives the packed one's bits too (TestSgemvPackedMatchesSgemv). An
+// AVX-512 tile sums each element in the order an AVX2 tile of the same
+// rows does, but its 14-row tiles group rows differently, so the two
+// implementations may round a product of more than four rows
+// differently.
 // x/sys/cpu reports AVX and AVX-512 only when the OS saves their
 // registers; AVX2 is used only together with FMA.
 var archSgemmImpls = []*sgemmImpl{
