@@ -30,76 +30,8 @@ func convPosKernels() {
 // twelve accumulators are Y0..Y11, B in Y12/Y13, the broadcasts in
 // Y14/Y15; k is at least 1.
 func convPosTilesAVX2() {
-	name := "convPosTilesAVX2"
-	TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)")
-	Doc(name+" sets the 6×16 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*b[p*16+j] for t < nt,",
-		"adding to c when acc is not 0.")
-	acc := newAccs(posTileRows, 2, 1, ymm)
-	c := Load(Param("c"), GP64())
-	ldc := loadBytes("ldc")
-	pos := Load(Param("posOff"), GP64())
-
-	Label("pos_tile")
-	x := Load(Param("x"), GP64())
-	var rows [posTileRows]Register
-	for i := range rows {
-		rows[i] = GP64()
-		MOVLQSX(Mem{Base: pos, Disp: 4 * i}, rows[i])
-		LEAQ(Mem{Base: x, Index: rows[i], Scale: 4}, rows[i])
-	}
-	k := Load(Param("k"), GP64())
-	b := Load(Param("b"), GP64())
-	ko := Load(Param("kOff"), GP64())
-	acc.zero(VXORPS)
-	off := GP64()
-	// step emits k step u of the loop body: the input offset kOff[u], B's
-	// row u and the six broadcasts.
-	step := func(u int) {
-		MOVLQSX(Mem{Base: ko, Disp: 4 * u}, off)
-		acc.step(0, Mem{Base: b, Disp: 4 * posPanel * u}, 32, []VecPhysical{Y12, Y13}, [2]VecPhysical{Y14, Y15},
-			func(i int) Mem { return Mem{Base: rows[i], Index: off, Scale: 4} })
-	}
-	TESTQ(U32(1), k)
-	JE(LabelRef("pos_k2"))
-	step(0)
-	ADDQ(U32(4), ko)
-	ADDQ(U32(4*posPanel), b)
-	DECQ(k)
-	JE(LabelRef("pos_store"))
-	Label("pos_k2")
-	step(0)
-	step(1)
-	ADDQ(U32(8), ko)
-	ADDQ(U32(8*posPanel), b)
-	SUBQ(U32(2), k)
-	JNE(LabelRef("pos_k2"))
-
-	Label("pos_store")
-	add := Load(Param("acc"), GP64())
-	cp := GP64()
-	MOVQ(c, cp)
-	TESTQ(add, add)
-	JE(LabelRef("pos_put"))
-	eachRow(posTileRows, cp, ldc, func(i int) {
-		for h := 0; h < 2; h++ {
-			VADDPS(Mem{Base: cp, Disp: 32 * h}, acc.at(i, h), acc.at(i, h))
-		}
-	})
-	MOVQ(c, cp)
-	Label("pos_put")
-	eachRow(posTileRows, cp, ldc, func(i int) {
-		for h := 0; h < 2; h++ {
-			VMOVUPS(acc.at(i, h), Mem{Base: cp, Disp: 32 * h})
-		}
-	})
-	Comment("The next tile: c six rows down.")
-	LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c)
-	LEAQ(Mem{Base: c, Index: ldc, Scale: 2}, c)
-	ADDQ(U32(4*posTileRows), pos)
-	DECQ(paramAddr("nt"))
-	JNE(LabelRef("pos_tile"))
-	VZEROUPPER()
-	RET()
+	convPosTiles("convPosTilesAVX2", "pos", newAccs(posTileRows, 2, 1, ymm), VXORPS, 32,
+		func(int) []VecPhysical { return []VecPhysical{Y12, Y13} }, [2]VecPhysical{Y14, Y15})
 }
 
 // convPosTilesAVX512 emits convPosTilesAVX512: convPosTilesAVX2 with a
@@ -108,16 +40,24 @@ func convPosTilesAVX2() {
 // that twelve FMA chains are in flight, B in Z12/Z13, the broadcasts in
 // Z14/Z15.
 func convPosTilesAVX512() {
-	name := "convPosTilesAVX512"
+	convPosTiles("convPosTilesAVX512", "pos512", newAccs(posTileRows, 1, 2, zmm), VPXORD, 64,
+		func(u int) []VecPhysical { return []VecPhysical{[]VecPhysical{Z12, Z13}[u]} }, [2]VecPhysical{Z14, Z15})
+}
+
+// convPosTiles emits the kernel name of convPosTilesAVX2's contract with
+// the accumulators acc (acc.halves vectors of vecBytes a position, in
+// acc.sets sets that take the k steps in turn), zeroed with xor, B's row
+// of unrolled step u loaded into bv(u), the broadcasts alternating in
+// av; its labels start with label.
+func convPosTiles(name, label string, acc accs, xor func(...Op), vecBytes int, bv func(u int) []VecPhysical, av [2]VecPhysical) {
 	TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)")
 	Doc(name+" sets the 6×16 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*b[p*16+j] for t < nt,",
 		"adding to c when acc is not 0.")
-	acc := newAccs(posTileRows, 1, 2, zmm)
 	c := Load(Param("c"), GP64())
 	ldc := loadBytes("ldc")
 	pos := Load(Param("posOff"), GP64())
 
-	Label("pos512_tile")
+	Label(label + "_tile")
 	x := Load(Param("x"), GP64())
 	var rows [posTileRows]Register
 	for i := range rows {
@@ -128,51 +68,55 @@ func convPosTilesAVX512() {
 	k := Load(Param("k"), GP64())
 	b := Load(Param("b"), GP64())
 	ko := Load(Param("kOff"), GP64())
-	acc.zero(VPXORD)
+	acc.zero(xor)
 	off := GP64()
 	// step emits k step u of the loop body into set s: the input offset
 	// kOff[u], B's row u and the six broadcasts.
 	step := func(u, s int) {
 		MOVLQSX(Mem{Base: ko, Disp: 4 * u}, off)
-		acc.step(s, Mem{Base: b, Disp: 4 * posPanel * u}, 64, []VecPhysical{[]VecPhysical{Z12, Z13}[u]}, [2]VecPhysical{Z14, Z15},
+		acc.step(s, Mem{Base: b, Disp: 4 * posPanel * u}, vecBytes, bv(u), av,
 			func(i int) Mem { return Mem{Base: rows[i], Index: off, Scale: 4} })
 	}
 	TESTQ(U32(1), k)
-	JE(LabelRef("pos512_k2"))
+	JE(LabelRef(label + "_k2"))
 	step(0, 0)
 	ADDQ(U32(4), ko)
 	ADDQ(U32(4*posPanel), b)
 	DECQ(k)
-	JE(LabelRef("pos512_store"))
-	Label("pos512_k2")
+	JE(LabelRef(label + "_store"))
+	Label(label + "_k2")
 	step(0, 0)
-	step(1, 1)
+	step(1, 1%acc.sets)
 	ADDQ(U32(8), ko)
 	ADDQ(U32(8*posPanel), b)
 	SUBQ(U32(2), k)
-	JNE(LabelRef("pos512_k2"))
+	JNE(LabelRef(label + "_k2"))
 
-	Label("pos512_store")
+	Label(label + "_store")
 	acc.reduce()
 	add := Load(Param("acc"), GP64())
 	cp := GP64()
 	MOVQ(c, cp)
 	TESTQ(add, add)
-	JE(LabelRef("pos512_put"))
+	JE(LabelRef(label + "_put"))
 	eachRow(posTileRows, cp, ldc, func(i int) {
-		VADDPS(Mem{Base: cp}, acc.at(i, 0), acc.at(i, 0))
+		for h := 0; h < acc.halves; h++ {
+			VADDPS(Mem{Base: cp, Disp: vecBytes * h}, acc.at(i, h), acc.at(i, h))
+		}
 	})
 	MOVQ(c, cp)
-	Label("pos512_put")
+	Label(label + "_put")
 	eachRow(posTileRows, cp, ldc, func(i int) {
-		VMOVUPS(acc.at(i, 0), Mem{Base: cp})
+		for h := 0; h < acc.halves; h++ {
+			VMOVUPS(acc.at(i, h), Mem{Base: cp, Disp: vecBytes * h})
+		}
 	})
 	Comment("The next tile: c six rows down.")
 	LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c)
 	LEAQ(Mem{Base: c, Index: ldc, Scale: 2}, c)
 	ADDQ(U32(4*posTileRows), pos)
 	DECQ(paramAddr("nt"))
-	JNE(LabelRef("pos512_tile"))
+	JNE(LabelRef(label + "_tile"))
 	VZEROUPPER()
 	RET()
 }

@@ -505,13 +505,7 @@ func packBTAVX2() {
 	MOVQ(dst, dp)
 	MOVQ(kb, cnt)
 	Label(name + "_block")
-	rows := []Mem{
-		{Base: rowp}, {Base: rowp, Index: ldb, Scale: 1}, {Base: rowp, Index: ldb, Scale: 2},
-		{Base: rowp, Index: ldb3, Scale: 1}, {Base: rowp, Index: ldb, Scale: 4},
-		{Base: rowp, Index: ldb5, Scale: 1}, {Base: rowp, Index: ldb3, Scale: 2},
-		{Base: rowp, Index: ldb7, Scale: 1},
-	}
-	for i, m := range rows {
+	for i, m := range strideRows(rowp, ldb, ldb3, ldb5, ldb7, 8) {
 		VMOVUPS(m, ymm(i))
 	}
 	transposeQuads()

@@ -205,17 +205,8 @@ func packA14AVX2() {
 	JE(LabelRef(name + "_done"))
 	const stride = 4 * 14 // bytes from one step to the next in dst
 	Label(name + "_loop")
-	rows := func(base Register, n int) []Mem {
-		all := []Mem{
-			{Base: base}, {Base: base, Index: lda, Scale: 1}, {Base: base, Index: lda, Scale: 2},
-			{Base: base, Index: lda3, Scale: 1}, {Base: base, Index: lda, Scale: 4},
-			{Base: base, Index: lda5, Scale: 1}, {Base: base, Index: lda3, Scale: 2},
-			{Base: base, Index: lda7, Scale: 1},
-		}
-		return all[:n]
-	}
 	Comment("Rows 0-7: an 8×8 transpose; column q to dst + 56*q.")
-	for i, m := range rows(a, 8) {
+	for i, m := range strideRows(a, lda, lda3, lda5, lda7, 8) {
 		VMOVUPS(m, ymm(i))
 	}
 	transposeQuads()
@@ -227,44 +218,10 @@ func packA14AVX2() {
 		VMOVUPS(ymm(8+q), Mem{Base: dst, Disp: stride * q})
 	}
 	Comment("Rows 8-13 as packA6AVX2 does six rows: column q to dst + 56*q + 32.")
-	for i, m := range rows(a8, 6) {
+	for i, m := range strideRows(a8, lda, lda3, lda5, nil, 6) {
 		VMOVUPS(m, ymm(i))
 	}
-	for i := 0; i < 3; i++ {
-		VUNPCKLPS(ymm(2*i+1), ymm(2*i), ymm(6+2*i))
-		VUNPCKHPS(ymm(2*i+1), ymm(2*i), ymm(7+2*i))
-	}
-	VSHUFPS(U8(0x44), Y8, Y6, Y0)
-	VSHUFPS(U8(0xEE), Y8, Y6, Y1)
-	VSHUFPS(U8(0x44), Y9, Y7, Y2)
-	VSHUFPS(U8(0xEE), Y9, Y7, Y3)
-	VEXTRACTF128(Imm(1), Y10, X12)
-	VEXTRACTF128(Imm(1), Y11, X13)
-	for p := 0; p < 8; p++ {
-		s := ymm(p % 4)
-		off := stride*p + 32
-		if p < 4 {
-			VMOVUPS(s.(VecPhysical).AsX(), Mem{Base: dst, Disp: off})
-		} else {
-			VEXTRACTF128(Imm(1), s, Mem{Base: dst, Disp: off})
-		}
-		var src VecPhysical
-		switch {
-		case p < 2:
-			src = X10
-		case p < 4:
-			src = X11
-		case p < 6:
-			src = X12
-		default:
-			src = X13
-		}
-		if p%2 == 0 {
-			VMOVLPS(src, Mem{Base: dst, Disp: off + 16})
-		} else {
-			VMOVHPS(src, Mem{Base: dst, Disp: off + 16})
-		}
-	}
+	sixRowSteps(dst, 32, stride)
 	ADDQ(I32(32), a)
 	ADDQ(I32(32), a8)
 	ADDQ(I32(8*stride), dst)

@@ -164,13 +164,39 @@ func packA6AVX2() {
 	SHRQ(Imm(3), kb)
 	JE(LabelRef(name + "_done"))
 	Label(name + "_loop")
-	rows := []Mem{
-		{Base: a}, {Base: a, Index: lda, Scale: 1}, {Base: a, Index: lda, Scale: 2},
-		{Base: a, Index: lda3, Scale: 1}, {Base: a, Index: lda, Scale: 4}, {Base: a, Index: lda5, Scale: 1},
-	}
-	for i, m := range rows {
+	for i, m := range strideRows(a, lda, lda3, lda5, nil, 6) {
 		VMOVUPS(m, ymm(i))
 	}
+	sixRowSteps(dst, 0, 24)
+	ADDQ(I32(32), a)
+	ADDQ(I32(24*8), dst)
+	DECQ(kb)
+	JNE(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// strideRows returns the addresses of rows 0..n-1 (n at most 8, at most
+// 7 without ld7) from base at stride ld, with ld3, ld5 and ld7 holding
+// 3, 5 and 7 times it.
+func strideRows(base, ld, ld3, ld5, ld7 Register, n int) []Mem {
+	rows := []Mem{
+		{Base: base}, {Base: base, Index: ld, Scale: 1}, {Base: base, Index: ld, Scale: 2},
+		{Base: base, Index: ld3, Scale: 1}, {Base: base, Index: ld, Scale: 4},
+		{Base: base, Index: ld5, Scale: 1}, {Base: base, Index: ld3, Scale: 2},
+	}
+	if ld7 != nil {
+		rows = append(rows, Mem{Base: base, Index: ld7, Scale: 1})
+	}
+	return rows[:n]
+}
+
+// sixRowSteps emits the transposition of six rows of 8 floats in Y0..Y5
+// into their 8 steps of six floats, step p at dst + off + stride*p
+// (Y6..Y13 scratch): pairs of rows unpacked, rows 0-3 of each step
+// shuffled together and stored as four floats, rows 4-5 as two.
+func sixRowSteps(dst Register, off, stride int) {
 	// t0..t5 in Y6..Y11: unpack pairs of rows.
 	for i := 0; i < 3; i++ {
 		VUNPCKLPS(ymm(2*i+1), ymm(2*i), ymm(6+2*i))
@@ -186,11 +212,11 @@ func packA6AVX2() {
 	VEXTRACTF128(Imm(1), Y11, X13)
 	for p := 0; p < 8; p++ {
 		s := ymm(p % 4)
-		off := 24 * p
+		o := off + stride*p
 		if p < 4 {
-			VMOVUPS(s.(VecPhysical).AsX(), Mem{Base: dst, Disp: off})
+			VMOVUPS(s.(VecPhysical).AsX(), Mem{Base: dst, Disp: o})
 		} else {
-			VEXTRACTF128(Imm(1), s, Mem{Base: dst, Disp: off})
+			VEXTRACTF128(Imm(1), s, Mem{Base: dst, Disp: o})
 		}
 		var src VecPhysical
 		switch {
@@ -204,18 +230,11 @@ func packA6AVX2() {
 			src = X13
 		}
 		if p%2 == 0 {
-			VMOVLPS(src, Mem{Base: dst, Disp: off + 16})
+			VMOVLPS(src, Mem{Base: dst, Disp: o + 16})
 		} else {
-			VMOVHPS(src, Mem{Base: dst, Disp: off + 16})
+			VMOVHPS(src, Mem{Base: dst, Disp: o + 16})
 		}
 	}
-	ADDQ(I32(32), a)
-	ADDQ(I32(24*8), dst)
-	DECQ(kb)
-	JNE(LabelRef(name + "_loop"))
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
 }
 
 // quarterPass emits, at label name_q, the pass of an AVX2 tile over the
