@@ -227,6 +227,23 @@ func gemvStore(name string, nv int, vec func(int) VecPhysical, alpha VecPhysical
 	}
 }
 
+// transpose8 emits the transposition of the 8×8 block whose rows are at
+// rows: column q to dst + stride*q (Y0..Y15 used).
+func transpose8(rows []Mem, dst Register, stride int) {
+	for i, m := range rows {
+		VMOVUPS(m, ymm(i))
+	}
+	transposeQuads()
+	// out q (q < 4) = low halves of s q and s q+4; out q+4 the high halves.
+	for q := 0; q < 4; q++ {
+		VPERM2F128(U8(0x20), ymm(q+4), ymm(q), ymm(8+q))
+		VPERM2F128(U8(0x31), ymm(q+4), ymm(q), ymm(12+q))
+	}
+	for q := 0; q < 8; q++ {
+		VMOVUPS(ymm(8+q), Mem{Base: dst, Disp: stride * q})
+	}
+}
+
 // transposeQuads emits the first two stages of an 8×8 transpose of the
 // rows in Y0..Y7 (Y8..Y15 scratch): afterwards Y(q) and Y(q+4) (q < 4)
 // hold, in their low and high 128-bit halves, the four-float pieces that

@@ -505,18 +505,7 @@ func packBTAVX2() {
 	MOVQ(dst, dp)
 	MOVQ(kb, cnt)
 	Label(name + "_block")
-	for i, m := range strideRows(rowp, ldb, ldb3, ldb5, ldb7, 8) {
-		VMOVUPS(m, ymm(i))
-	}
-	transposeQuads()
-	// out q (q < 4) = low halves of s q and s q+4; out q+4 the high halves.
-	for q := 0; q < 4; q++ {
-		VPERM2F128(U8(0x20), ymm(q+4), ymm(q), ymm(8+q))
-		VPERM2F128(U8(0x31), ymm(q+4), ymm(q), ymm(12+q))
-	}
-	for q := 0; q < 8; q++ {
-		VMOVUPS(ymm(8+q), Mem{Base: dp, Disp: panelBytes * q})
-	}
+	transpose8(strideRows(rowp, ldb, ldb3, ldb5, ldb7, 8), dp, panelBytes)
 	ADDQ(I32(32), rowp)
 	ADDQ(I32(8*panelBytes), dp)
 	DECQ(cnt)

@@ -206,17 +206,7 @@ func packA14AVX2() {
 	const stride = 4 * 14 // bytes from one step to the next in dst
 	Label(name + "_loop")
 	Comment("Rows 0-7: an 8×8 transpose; column q to dst + 56*q.")
-	for i, m := range strideRows(a, lda, lda3, lda5, lda7, 8) {
-		VMOVUPS(m, ymm(i))
-	}
-	transposeQuads()
-	for q := 0; q < 4; q++ {
-		VPERM2F128(U8(0x20), ymm(q+4), ymm(q), ymm(8+q))
-		VPERM2F128(U8(0x31), ymm(q+4), ymm(q), ymm(12+q))
-	}
-	for q := 0; q < 8; q++ {
-		VMOVUPS(ymm(8+q), Mem{Base: dst, Disp: stride * q})
-	}
+	transpose8(strideRows(a, lda, lda3, lda5, lda7, 8), dst, stride)
 	Comment("Rows 8-13 as packA6AVX2 does six rows: column q to dst + 56*q + 32.")
 	for i, m := range strideRows(a8, lda, lda3, lda5, nil, 6) {
 		VMOVUPS(m, ymm(i))
