@@ -63,44 +63,6 @@ func tileAVX512P(r int) {
 	storeTileAVX512(name, r, acc, c, ldc)
 }
 
-// actStore512 emits the stores of a fused AVX-512 tile: for rows i < r,
-// C = min(max((acc(i) + bias[i]) + z, lo), hi) in the columns kmask
-// selects, z (when the sum parameter is not 0) the float zoff bytes past
-// C's; the additions, max and min take their operands in the order of
-// actStore (and so of convBiasSumActAVX2). cp walks down the rows.
-func actStore512(label string, r int, acc accs, cp, ldc, bias, zoff Register, kmask [2]Register) {
-	broadcastParam("lo", Z28)
-	broadcastParam("hi", Z29)
-	c0 := GP64()
-	MOVQ(cp, c0)
-	for _, sum := range []bool{true, false} {
-		if sum {
-			CMPQ(paramAddr("sum"), I32(0))
-			JE(LabelRef(label + "_nosum"))
-		} else {
-			Label(label + "_nosum")
-			MOVQ(c0, cp)
-		}
-		eachRow(r, cp, ldc, func(i int) {
-			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z30)
-			for h := 0; h < 2; h++ {
-				x := acc.at(i, h)
-				VADDPS(x, Z30, x)
-				if sum {
-					VADDPS(Mem{Base: cp, Index: zoff, Scale: 1, Disp: 64 * h}, x, kmask[h], x)
-				}
-				VMAXPS(x, Z28, x)
-				VMINPS(x, Z29, x)
-				VMOVUPS(x, kmask[h], Mem{Base: cp, Disp: 64 * h})
-			}
-		})
-		if sum {
-			JMP(LabelRef(label + "_stored"))
-		}
-	}
-	Label(label + "_stored")
-}
-
 // tileAVX512PAct emits sgemmTileAVX512PAct<r>: tileAVX512P (alpha 1)
 // whose stores apply a convolution's epilogue, as tileAVX2PAct does: C =
 // min(max((acc + beta*C + bias[i]) + z, lo), hi), for nn = 16 or 32
@@ -134,7 +96,7 @@ func tileAVX512PAct(r int) {
 	MOVQ(c, cp)
 	Label(name + "_act")
 	Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
-	actStore512(name, r, acc, cp, ldc, bias, zoff, kmask)
+	clampStore(name, r, acc.at, cp, ldc, bias, zoff, 0, 64, [3]VecPhysical{Z28, Z29, Z30}, kmask[:])
 	VZEROUPPER()
 	RET()
 }
@@ -170,7 +132,7 @@ func tileAVX512PActN() {
 	packedKLoop512(name, acc, k, a, cp, func() { prefetchTile512(r, c, ldc, zoff) })
 	Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
 	MOVQ(c, cp)
-	actStore512(name, r, acc, cp, ldc, bias, zoff, kmask)
+	clampStore(name, r, acc.at, cp, ldc, bias, zoff, 0, 64, [3]VecPhysical{Z28, Z29, Z30}, kmask[:])
 	Comment(fmt.Sprintf("The next tile: A has moved on past this one (%d*k floats), C %d rows down.", r, r))
 	for i := 0; i < r; i++ {
 		ADDQ(ldc, c)

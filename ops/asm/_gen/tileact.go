@@ -10,16 +10,24 @@ import (
 
 const tilePActArgs = "func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)"
 
-// actStore emits the stores of a fused tile: for rows i < r and halves
-// hh of 8 columns at byte offset disp (+32*hh) of the row at cp, C =
-// min(max((acc(i, hh) + bias[i]) + z, lo), hi), where z, when the sum
+// actStore emits the stores of a fused AVX2 tile: for rows i < r and
+// halves hh of 8 columns at byte offset disp (+32*hh) of the row at cp,
+// C = min(max((acc(i, hh) + bias[i]) + z, lo), hi), where z, when the sum
 // parameter is not 0, is the float at the same place zoff bytes further
 // (z has C's stride); cp is moved down the rows. The additions are those
 // of convBiasSumActAVX2 (bias first as the first operand, then z) and
 // max and min take the value second, so that NaNs pass as there.
 func actStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, bias, zoff Register, disp int) {
-	broadcastParam("lo", Y12)
-	broadcastParam("hi", Y13)
+	clampStore(label, r, acc, cp, ldc, bias, zoff, disp, 32, [3]VecPhysical{Y12, Y13, Y14}, nil)
+}
+
+// clampStore is actStore for vectors of vecBytes, lo, hi and the bias
+// broadcast in regs, and, when kmask is not nil, the half hh of each row
+// loaded and stored through the mask kmask[hh] (AVX-512).
+func clampStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, bias, zoff Register, disp, vecBytes int, regs [3]VecPhysical, kmask []Register) {
+	lo, hi, bv := regs[0], regs[1], regs[2]
+	broadcastParam("lo", lo)
+	broadcastParam("hi", hi)
 	c0 := GP64()
 	MOVQ(cp, c0)
 	for _, sum := range []bool{true, false} {
@@ -31,16 +39,27 @@ func actStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, bia
 			MOVQ(c0, cp)
 		}
 		eachRow(r, cp, ldc, func(i int) {
-			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Y14)
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, bv)
 			for hh := 0; hh < 2; hh++ {
 				x := acc(i, hh)
-				VADDPS(x, Y14, x)
-				if sum {
-					VADDPS(Mem{Base: cp, Index: zoff, Scale: 1, Disp: disp + 32*hh}, x, x)
+				VADDPS(x, bv, x)
+				z := Mem{Base: cp, Index: zoff, Scale: 1, Disp: disp + vecBytes*hh}
+				out := Mem{Base: cp, Disp: disp + vecBytes*hh}
+				if kmask == nil {
+					if sum {
+						VADDPS(z, x, x)
+					}
+					VMAXPS(x, lo, x)
+					VMINPS(x, hi, x)
+					VMOVUPS(x, out)
+					continue
 				}
-				VMAXPS(x, Y12, x)
-				VMINPS(x, Y13, x)
-				VMOVUPS(x, Mem{Base: cp, Disp: disp + 32*hh})
+				if sum {
+					VADDPS(z, x, kmask[hh], x)
+				}
+				VMAXPS(x, lo, x)
+				VMINPS(x, hi, x)
+				VMOVUPS(x, kmask[hh], out)
 			}
 		})
 		if sum {
