@@ -62,7 +62,10 @@ func skipScan4(kb int, a []float32, lda int, idx []int32) int {
 // skipKernelsFor returns the kernels for SgemmSkip that give what im
 // gives, bit for bit, or nil.
 func skipKernelsFor(im *sgemmImpl) *skipKernels {
-	if (im.name == "avx2" || im.name == "avx512") && hasAVX2FMA {
+	switch {
+	case im.name == "avx512" && hasAVX512:
+		return skipAVX512
+	case (im.name == "avx2" || im.name == "avx512") && hasAVX2FMA:
 		return skipAVX2
 	}
 	return nil
@@ -120,6 +123,30 @@ func skipScanRows4(kb int, a []float32, lda int, offs []int32, ends []int32) {
 // (eight accumulators keep the FMA units busy), three where two would
 // leave one alone.
 func skipRowsAVX2Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
+	checkRowsBlock(offs, a, lda, starts, b, kb, np, c, ldc)
+	skipRowsAVX2Panels(offs, a, lda, starts, b, kb, 0, np, c, ldc, alpha, beta)
+}
+
+// skipRowsAVX2Panels runs skipRowsAVX2 on the panels q0 <= q < q1 of a
+// checked row-listed block.
+func skipRowsAVX2Panels(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, q0, q1 int, c []float32, ldc int, alpha, beta float32) {
+	ps := kb * panelN * 4
+	for q := q0; q < q1; {
+		n := 2
+		switch r := q1 - q; {
+		case r == 1:
+			n = 1
+		case r == 3:
+			n = 3
+		}
+		skipRowsAVX2(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, n, &c[q*panelN], ldc, alpha, beta)
+		q += n
+	}
+}
+
+// checkRowsBlock panics unless the operands of a row-listed block (see
+// skipKernels.rows) hold what its kernels read and write.
+func checkRowsBlock(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int) {
 	if np < 1 || kb < 1 {
 		panic("asm: bad row-listed block")
 	}
@@ -140,18 +167,6 @@ func skipRowsAVX2Go(offs []int32, a []float32, lda int, starts []int32, b []floa
 		}
 	}
 	_ = a[3*lda+kb-1]
-	ps := kb * panelN * 4
-	for q := 0; q < np; {
-		n := 2
-		switch r := np - q; {
-		case r == 1:
-			n = 1
-		case r == 3:
-			n = 3
-		}
-		skipRowsAVX2(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, n, &c[q*panelN], ldc, alpha, beta)
-		q += n
-	}
 }
 
 // skipCount4AVX2 is in sgemm_skip_amd64.s.

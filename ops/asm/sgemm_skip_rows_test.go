@@ -10,18 +10,38 @@ import (
 
 // TestSkipRowsRef checks the row-listed kernel against its Go reference
 // (fused multiply-adds), bit for bit: every list length up to 40 for
-// each row independently (empty rows included), one to five panels,
+// each row independently (empty rows included), one to nine panels,
 // alpha and beta of every kind, misaligned slices and strides wider
-// than the block, with guard values after the output.
+// than the block, with guard values after the output; for every
+// implementation with such a kernel.
 func TestSkipRowsRef(t *testing.T) {
-	sk := skipKernelsFor(sgemmDefault)
-	if sk == nil || sk.rows == nil {
-		t.Skip("no row-listed skipping kernel for this implementation")
+	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.rows != nil }, testSkipRows)
+}
+
+// eachSkipKernels runs test as a subtest on the skipping kernels of
+// every implementation of this CPU that has them and passes has, once
+// per distinct set, or skips t when there is none.
+func eachSkipKernels(t *testing.T, has func(*skipKernels) bool, test func(*testing.T, *skipKernels)) {
+	seen := map[*skipKernels]bool{}
+	for _, im := range sgemmImpls {
+		sk := skipKernelsFor(im)
+		if sk == nil || seen[sk] || !has(sk) {
+			continue
+		}
+		seen[sk] = true
+		t.Run(im.name, func(t *testing.T) { test(t, sk) })
 	}
+	if len(seen) == 0 {
+		t.Skip("no such skipping kernel for this implementation")
+	}
+}
+
+// testSkipRows is TestSkipRowsRef on one implementation's kernels.
+func testSkipRows(t *testing.T, sk *skipKernels) {
 	r := rand.New(rand.NewSource(12))
 	for _, kb := range []int{1, 5, 40, 196} {
 		for trial := 0; trial < 60; trial++ {
-			for np := 1; np <= 5; np++ {
+			for np := 1; np <= 9; np++ {
 				for _, ab := range [][2]float32{{1, 0}, {-1.5, 0}, {1, 1}, {0.25, -0.5}, {1, float32(math.Copysign(0, -1))}} {
 					boff := r.Intn(5)
 					b := randSlice[float32](r, boff+np*panelN*kb)[boff:]
@@ -66,14 +86,16 @@ func TestSkipRowsRef(t *testing.T) {
 // TestSkipScanRows4 checks the kernel that lists the non-zero values
 // of four rows against scanRows4 over awkward lengths, strides and
 // alignments, with zeros of both signs, NaNs and infinities, and checks
-// that it writes nothing past its room.
+// that it writes nothing past its room; and the kernel that also counts
+// the union (scanRows4Union) against countSteps4 too.
 func TestSkipScanRows4(t *testing.T) {
-	sk := skipKernelsFor(sgemmDefault)
-	if sk == nil || sk.scanRows4 == nil {
-		t.Skip("no row-listed skipping kernel for this implementation")
-	}
+	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.scanRows4 != nil }, testSkipScanRows4)
+}
+
+// testSkipScanRows4 is TestSkipScanRows4 on one set of kernels.
+func testSkipScanRows4(t *testing.T, sk *skipKernels) {
 	r := rand.New(rand.NewSource(13))
-	for _, kb := range []int{1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 196, 257} {
+	for _, kb := range []int{1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 196, 255, 256, 257, 300} {
 		for _, z := range []float64{0, 0.3, 0.7, 1} {
 			off := r.Intn(8)
 			lda := kb + r.Intn(9)
@@ -83,7 +105,7 @@ func TestSkipScanRows4(t *testing.T) {
 				a[r.Intn(4)*lda+r.Intn(kb)] = float32(math.Inf(-1))
 			}
 			a = a[: 3*lda+kb : 3*lda+kb]
-			room := 4*kb + 8
+			room := 4*kb + 16
 			eoff := r.Intn(4)
 			got := make([]int32, eoff+room+4)[eoff:]
 			for x := room; x < room+4; x++ {
@@ -91,20 +113,32 @@ func TestSkipScanRows4(t *testing.T) {
 			}
 			want := make([]int32, room)
 			var ge, we [4]int32
-			sk.scanRows4(kb, a, lda, got[:room], ge[:])
 			scanRows4(kb, a, lda, want, we[:])
-			if ge != we {
-				t.Fatalf("kb=%d z=%v: row ends %v, want %v", kb, z, ge, we)
-			}
-			for e := 0; e < int(we[3]); e++ {
-				if got[e] != want[e] {
-					t.Fatalf("kb=%d z=%v: entry %d is %d, want %d", kb, z, e, got[e], want[e])
+			wu, _ := countSteps4(0, kb, a, lda)
+			check := func(what string) {
+				if ge != we {
+					t.Fatalf("%s kb=%d z=%v: row ends %v, want %v", what, kb, z, ge, we)
+				}
+				for e := 0; e < int(we[3]); e++ {
+					if got[e] != want[e] {
+						t.Fatalf("%s kb=%d z=%v: entry %d is %d, want %d", what, kb, z, e, got[e], want[e])
+					}
+				}
+				for x := room; x < room+4; x++ {
+					if got[x] != 12345 {
+						t.Fatalf("%s kb=%d z=%v: wrote past the room", what, kb, z)
+					}
 				}
 			}
-			for x := room; x < room+4; x++ {
-				if got[x] != 12345 {
-					t.Fatalf("kb=%d z=%v: wrote past the room", kb, z)
+			sk.scanRows4(kb, a, lda, got[:room], ge[:])
+			check("scanRows4")
+			if sk.scanRows4Union != nil && kb <= kc {
+				clear(got[:room])
+				ge = [4]int32{}
+				if u := sk.scanRows4Union(kb, a, lda, got[:room], ge[:]); u != wu {
+					t.Fatalf("scanRows4Union kb=%d z=%v: union %d, want %d", kb, z, u, wu)
 				}
+				check("scanRows4Union")
 			}
 		}
 	}
@@ -299,12 +333,13 @@ func TestSkipPlanPieces(t *testing.T) {
 // over awkward depths, strides and alignments, with zeros of both signs
 // and NaNs.
 func TestSkipCount4(t *testing.T) {
-	sk := skipKernelsFor(sgemmDefault)
-	if sk == nil || sk.count4 == nil {
-		t.Skip("no skipping kernels for this implementation")
-	}
+	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.count4 != nil }, testSkipCount4)
+}
+
+// testSkipCount4 is TestSkipCount4 on one set of kernels.
+func testSkipCount4(t *testing.T, sk *skipKernels) {
 	r := rand.New(rand.NewSource(17))
-	for _, kb := range []int{1, 7, 8, 9, 15, 16, 17, 63, 64, 196, 257} {
+	for _, kb := range []int{1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 196, 257} {
 		for _, zcol := range []float64{0, 0.3, 0.7, 1} {
 			lda := kb + r.Intn(9)
 			a := sparseA(r, 4, kb, lda, r.Intn(8), zcol, 0.4)
@@ -316,7 +351,7 @@ func TestSkipCount4(t *testing.T) {
 			wu, wr := countSteps4(0, kb, a, lda)
 			lu := scanSteps4(0, kb, a, lda, make([]int32, kb), 0)
 			var ends [4]int32
-			scanRows4(kb, a, lda, make([]int32, 4*kb+8), ends[:])
+			scanRows4(kb, a, lda, make([]int32, 4*kb+16), ends[:])
 			if gu != wu || wu != lu || gr != wr || wr != int(ends[3]) {
 				t.Fatalf("kb=%d zcol=%v: counted %d, %d; countSteps4 %d, %d; scanSteps4 lists %d, scanRows4 %d", kb, zcol, gu, gr, wu, wr, lu, ends[3])
 			}

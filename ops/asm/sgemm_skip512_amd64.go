@@ -1,0 +1,83 @@
+//go:build !purego
+
+package asm
+
+import "unsafe"
+
+// skipAVX512 are the kernels for SgemmSkip of the AVX-512
+// implementation: the AVX2 ones (whose results its four-row and one-row
+// products share), but for the row-listed product, whose three and four
+// panels at a time run with 512-bit vectors.
+var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4512, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, scanRows4Union: skipScanRows4Union}
+
+// skipRowsAVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipRowsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+
+// skipRowsAVX512Go checks the extents of a row-listed block (see
+// skipKernels.rows) and runs skipRowsAVX512 on its panels four at a
+// time, three on the rest when there are three, and skipRowsAVX2 on
+// one or two (with eight accumulators it keeps the FMA units as busy as
+// a 512-bit kernel on as many columns: the four-cycle chains of
+// multiply-adds bound both).
+func skipRowsAVX512Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
+	checkRowsBlock(offs, a, lda, starts, b, kb, np, c, ldc)
+	ps := kb * panelN * 4
+	q := 0
+	for ; np-q >= 3; q += min(4, np-q) {
+		skipRowsAVX512(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, min(4, np-q), &c[q*panelN], ldc, alpha, beta)
+	}
+	skipRowsAVX2Panels(offs, a, lda, starts, b, kb, q, np, c, ldc, alpha, beta)
+}
+
+// skipScanRows4AVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipScanRows4AVX512(kb int, a *float32, lda int, offs *int32, ends *int32) (union int)
+
+// skipScanRows4Union is scanRows4Union (see skipKernels) by
+// skipScanRows4AVX512, for k blocks of up to 256 steps (kc).
+func skipScanRows4Union(kb int, a []float32, lda int, offs []int32, ends []int32) int {
+	_ = ends[3]
+	if kb <= 0 {
+		clear(ends[:4])
+		return 0
+	}
+	if kb > 256 {
+		panic("asm: k block too deep to count")
+	}
+	_ = a[3*lda+kb-1]
+	_ = offs[4*kb+15]
+	return skipScanRows4AVX512(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs), unsafe.SliceData(ends))
+}
+
+// skipScanRows4512 is scanRows4 by skipScanRows4AVX512 (any kb).
+func skipScanRows4512(kb int, a []float32, lda int, offs []int32, ends []int32) {
+	_ = ends[3]
+	if kb <= 0 {
+		clear(ends[:4])
+		return
+	}
+	_ = a[3*lda+kb-1]
+	_ = offs[4*kb+15]
+	skipScanRows4AVX512(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs), unsafe.SliceData(ends))
+}
+
+// skipCount4AVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipCount4AVX512(n int, a *float32, lda int) (union int, rows int)
+
+// skipCount4512 is countSteps4 with the steps below kb&^15 counted by
+// skipCount4AVX512.
+func skipCount4512(kb int, a []float32, lda int) (union, rows int) {
+	n16 := kb &^ 15
+	if n16 == 0 {
+		return countSteps4(0, kb, a, lda)
+	}
+	_ = a[3*lda+n16-1]
+	u, r := skipCount4AVX512(n16, unsafe.SliceData(a), lda)
+	u2, r2 := countSteps4(n16, kb, a, lda)
+	return u + u2, r + r2
+}

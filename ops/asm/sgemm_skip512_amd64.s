@@ -1,0 +1,295 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// SKIPSTEP512 loads the listed step at entry AX (its byte offset in a
+// panel into DX) and broadcasts its value of the row of A at DI into
+// Z31.
+#define SKIPSTEP512 \
+	MOVLQSX      (SI)(AX*4), DX \
+	MOVQ         DX, R12 \
+	SHRQ         $5, R12 \
+	VBROADCASTSS (DI)(R12*1), Z31
+
+// func skipRowsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+//
+// skipRowsAVX2 (sgemm_skip_amd64.s) with 512-bit vectors, for three or
+// four panels (np): for each row i < 4 and panel q < np,
+// C[i][32q+j] = alpha*Σe a[i*lda+p]*B[q][32p+j] + beta*C[i][32q+j],
+// p = offs[e]/128 for e from starts[i] to starts[i+1] in order, C
+// unread when beta is ±0; panel q starts at b + q*ps bytes. Each
+// element is computed as there, so bit for bit as the AVX2 kernel: one
+// fused multiply-add per listed step in order from zero, a product by
+// alpha unless alpha is 1, then beta*C in one fused multiply-add unless
+// beta is ±0. Accumulators: panel q in Z(2q), Z(2q+1).
+TEXT ·skipRowsAVX512(SB), NOSPLIT, $0-80
+	MOVQ offs+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ lda+16(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, lda+16(FP) // in bytes from here on
+	MOVQ ldc+64(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, ldc+64(FP) // in bytes from here on
+	MOVQ starts+24(FP), R8
+	MOVQ b+32(FP), BX
+	MOVQ ps+40(FP), R9
+	LEAQ (BX)(R9*2), R10
+	LEAQ (R10)(R9*1), R14
+	ADDQ BX, R9
+	MOVQ c+56(FP), R11
+	MOVQ $4, R13
+
+rowrow:
+	MOVLQSX (R8), AX
+	MOVLQSX 4(R8), CX
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	CMPQ    AX, CX
+	JGE     rowepi
+	CMPQ    np+48(FP), $4
+	JLT     rowloop3
+
+rowloop4:
+	SKIPSTEP512
+	VFMADD231PS (BX)(DX*1), Z31, Z0
+	VFMADD231PS 64(BX)(DX*1), Z31, Z1
+	VFMADD231PS (R9)(DX*1), Z31, Z2
+	VFMADD231PS 64(R9)(DX*1), Z31, Z3
+	VFMADD231PS (R10)(DX*1), Z31, Z4
+	VFMADD231PS 64(R10)(DX*1), Z31, Z5
+	VFMADD231PS (R14)(DX*1), Z31, Z6
+	VFMADD231PS 64(R14)(DX*1), Z31, Z7
+	INCQ AX
+	CMPQ AX, CX
+	JLT  rowloop4
+	JMP  rowepi
+
+rowloop3:
+	SKIPSTEP512
+	VFMADD231PS (BX)(DX*1), Z31, Z0
+	VFMADD231PS 64(BX)(DX*1), Z31, Z1
+	VFMADD231PS (R9)(DX*1), Z31, Z2
+	VFMADD231PS 64(R9)(DX*1), Z31, Z3
+	VFMADD231PS (R10)(DX*1), Z31, Z4
+	VFMADD231PS 64(R10)(DX*1), Z31, Z5
+	INCQ AX
+	CMPQ AX, CX
+	JLT  rowloop3
+
+rowepi:
+	// acc *= alpha unless alpha is 1.
+	MOVL alpha+72(FP), AX
+	CMPL AX, $0x3f800000
+	JEQ  rowbeta
+	VBROADCASTSS alpha+72(FP), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+
+rowbeta:
+	MOVQ np+48(FP), DX
+	// acc += beta*C unless beta is ±0.
+	MOVL beta+76(FP), AX
+	ANDL $0x7fffffff, AX
+	JEQ  rowstore
+	VBROADCASTSS beta+76(FP), Z30
+	VFMADD231PS (R11), Z30, Z0
+	VFMADD231PS 64(R11), Z30, Z1
+	VFMADD231PS 128(R11), Z30, Z2
+	VFMADD231PS 192(R11), Z30, Z3
+	VFMADD231PS 256(R11), Z30, Z4
+	VFMADD231PS 320(R11), Z30, Z5
+	CMPQ DX, $4
+	JLT  rowstore
+	VFMADD231PS 384(R11), Z30, Z6
+	VFMADD231PS 448(R11), Z30, Z7
+
+rowstore:
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z1, 64(R11)
+	VMOVUPS Z2, 128(R11)
+	VMOVUPS Z3, 192(R11)
+	VMOVUPS Z4, 256(R11)
+	VMOVUPS Z5, 320(R11)
+	CMPQ DX, $4
+	JLT  rownext
+	VMOVUPS Z6, 384(R11)
+	VMOVUPS Z7, 448(R11)
+
+rownext:
+	ADDQ ldc+64(FP), R11
+	ADDQ lda+16(FP), DI
+	ADDQ $4, R8
+	DECQ R13
+	JNE  rowrow
+	VZEROUPPER
+	RET
+
+// skipIota128 holds 128*j in lane j < 16: the panel-row byte offsets of
+// sixteen steps.
+DATA skipIota128<>+0(SB)/4, $0
+DATA skipIota128<>+4(SB)/4, $128
+DATA skipIota128<>+8(SB)/4, $256
+DATA skipIota128<>+12(SB)/4, $384
+DATA skipIota128<>+16(SB)/4, $512
+DATA skipIota128<>+20(SB)/4, $640
+DATA skipIota128<>+24(SB)/4, $768
+DATA skipIota128<>+28(SB)/4, $896
+DATA skipIota128<>+32(SB)/4, $1024
+DATA skipIota128<>+36(SB)/4, $1152
+DATA skipIota128<>+40(SB)/4, $1280
+DATA skipIota128<>+44(SB)/4, $1408
+DATA skipIota128<>+48(SB)/4, $1536
+DATA skipIota128<>+52(SB)/4, $1664
+DATA skipIota128<>+56(SB)/4, $1792
+DATA skipIota128<>+60(SB)/4, $1920
+GLOBL skipIota128<>(SB), RODATA|NOPTR, $64
+
+// SCANROW16 lists the lanes of K1 (the non-zero values of steps
+// 16t..16t+15 of a row, Z14 holding 2048*t + 128*j in lane j): their
+// offsets at offs (DI) from entry AX on, in one store of sixteen; AX
+// moves past them. It ors the mask into the union's word t mod 16 (at
+// R10 bytes into the frame's masks).
+#define SCANROW16 \
+	VPCOMPRESSD Z14, K1, Z2 \
+	VMOVDQU32   Z2, (DI)(AX*4) \
+	KMOVW       K1, BX \
+	ORL         BX, masks-64(SP)(R10*1) \
+	POPCNTL     BX, BX \
+	ADDQ        BX, AX \
+	VPADDD      Z13, Z14, Z14 \
+	ADDQ        $4, R10 \
+	ANDQ        $63, R10
+
+// func skipScanRows4AVX512(kb int, a *float32, lda int, offs *int32, ends *int32) (union int)
+//
+// skipScanRows4AVX2 (sgemm_skip_amd64.s) sixteen steps at a time: the
+// compare of a row's values with zero gives the mask of the
+// steps to list, whose offsets one compress packs to the left and one
+// store writes (so offs must have room for 4*kb+16 entries). The masks
+// of the four rows, ored in the frame, count the steps at which some row
+// is not zero (what countSteps4 counts as union), which it returns when
+// kb <= 256 (beyond, the masks of steps 256 apart share a word).
+TEXT ·skipScanRows4AVX512(SB), NOSPLIT, $64-48
+	MOVQ    kb+0(FP), DX
+	MOVQ    a+8(FP), R11
+	MOVQ    lda+16(FP), R12
+	SHLQ    $2, R12
+	MOVQ    offs+24(FP), DI
+	MOVQ    ends+32(FP), R9
+	XORQ    AX, AX
+	VPXORD  Z15, Z15, Z15
+	VMOVDQU32 Z15, masks-64(SP)
+	MOVL    $2048, BX
+	VPBROADCASTD BX, Z13
+	// K2: the kb mod 16 lanes of the last steps.
+	MOVQ    DX, CX
+	ANDQ    $15, CX
+	MOVL    $1, BX
+	SHLL    CX, BX
+	DECL    BX
+	KMOVW   BX, K2
+	MOVQ    $4, R13
+
+scan16row:
+	MOVQ    R11, SI
+	XORQ    R10, R10
+	VMOVDQU32 skipIota128<>(SB), Z14
+	MOVQ    DX, CX
+	SHRQ    $4, CX
+	JEQ     scan16tail
+
+scan16loop:
+	VCMPPS  $4, (SI), Z15, K1
+	SCANROW16
+	ADDQ    $64, SI
+	DECQ    CX
+	JNE     scan16loop
+
+scan16tail:
+	TESTQ   $15, DX
+	JEQ     scan16rowend
+	VMOVUPS.Z (SI), K2, Z0
+	VCMPPS  $4, Z0, Z15, K1
+	SCANROW16
+
+scan16rowend:
+	MOVL    AX, (R9)
+	ADDQ    $4, R9
+	ADDQ    R12, R11
+	DECQ    R13
+	JNE     scan16row
+
+	// The union: the bits of the ored masks.
+	XORQ    AX, AX
+	XORQ    R10, R10
+	ADDQ    $15, DX
+	SHRQ    $4, DX
+
+scan16union:
+	POPCNTL masks-64(SP)(R10*4), BX
+	ADDQ    BX, AX
+	INCQ    R10
+	CMPQ    R10, DX
+	JLT     scan16union
+	MOVQ    AX, union+40(FP)
+	VZEROUPPER
+	RET
+
+// func skipCount4AVX512(n int, a *float32, lda int) (union int, rows int)
+//
+// skipCount4AVX2 sixteen steps at a time (n a multiple of 16): the
+// masks of the non-zero values of each row (a compare with zero: -0 is
+// zero, a NaN is not), counted, and of the four together.
+TEXT ·skipCount4AVX512(SB), NOSPLIT, $0-40
+	MOVQ    n+0(FP), CX
+	MOVQ    a+8(FP), SI
+	MOVQ    lda+16(FP), R8
+	SHLQ    $2, R8
+	LEAQ    (R8)(R8*2), R9
+	XORQ    AX, AX // union
+	XORQ    DX, DX // rows
+	VPXORD  Z15, Z15, Z15
+	SHRQ    $4, CX
+	JEQ     count16done
+
+count16loop:
+	VCMPPS  $4, (SI), Z15, K1
+	VCMPPS  $4, (SI)(R8*1), Z15, K2
+	VCMPPS  $4, (SI)(R8*2), Z15, K3
+	VCMPPS  $4, (SI)(R9*1), Z15, K4
+	KORW    K1, K2, K5
+	KORW    K3, K4, K6
+	KORW    K5, K6, K5
+	KUNPCKWD K1, K2, K1
+	KUNPCKWD K3, K4, K3
+	KMOVW   K5, BX
+	POPCNTL BX, BX
+	ADDQ    BX, AX
+	KMOVD   K1, BX
+	POPCNTL BX, BX
+	ADDQ    BX, DX
+	KMOVD   K3, BX
+	POPCNTL BX, BX
+	ADDQ    BX, DX
+	ADDQ    $64, SI
+	DECQ    CX
+	JNE     count16loop
+
+count16done:
+	MOVQ    AX, union+24(FP)
+	MOVQ    DX, rows+32(FP)
+	VZEROUPPER
+	RET
