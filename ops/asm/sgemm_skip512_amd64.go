@@ -17,10 +17,10 @@ func skipRowsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32,
 
 // skipRowsAVX512Go checks the extents of a row-listed block (see
 // skipKernels.rows) and runs skipRowsAVX512 on its panels four at a
-// time, three on the rest when there are three, and skipRowsAVX2 on
-// one or two (with eight accumulators it keeps the FMA units as busy as
-// a 512-bit kernel on as many columns: the four-cycle chains of
-// multiply-adds bound both).
+// time, three on the rest when there are three, skipRows2AVX512 on two
+// (two rows at a time: one row's four 512-bit accumulators would leave
+// the FMA units waiting on their four-cycle chains) and skipRowsAVX2 on
+// one.
 func skipRowsAVX512Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
 	checkRowsBlock(offs, a, lda, starts, b, kb, np, c, ldc)
 	ps := kb * panelN * 4
@@ -28,8 +28,17 @@ func skipRowsAVX512Go(offs []int32, a []float32, lda int, starts []int32, b []fl
 	for ; np-q >= 3; q += min(4, np-q) {
 		skipRowsAVX512(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, min(4, np-q), &c[q*panelN], ldc, alpha, beta)
 	}
+	if np-q == 2 {
+		skipRows2AVX512(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, &c[q*panelN], ldc, alpha, beta)
+		return
+	}
 	skipRowsAVX2Panels(offs, a, lda, starts, b, kb, q, np, c, ldc, alpha, beta)
 }
+
+// skipRows2AVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipRows2AVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, c *float32, ldc int, alpha float32, beta float32)
 
 // skipScanRows4AVX512 is in sgemm_skip512_amd64.s.
 //

@@ -137,6 +137,126 @@ rownext:
 	VZEROUPPER
 	RET
 
+// PAIRSTEP512 is one listed step of a row of A at RA, entry E, into
+// the two panels at BX and R9 (ZB holding its value): accumulators Z(A0)
+// to Z(A0+3).
+#define PAIRSTEP512(E, RA, ZB, A0, A1, A2, A3) \
+	MOVLQSX      (SI)(E*4), DX \
+	MOVQ         DX, R12 \
+	SHRQ         $5, R12 \
+	VBROADCASTSS (RA)(R12*1), ZB \
+	VFMADD231PS  (BX)(DX*1), ZB, A0 \
+	VFMADD231PS  64(BX)(DX*1), ZB, A1 \
+	VFMADD231PS  (R9)(DX*1), ZB, A2 \
+	VFMADD231PS  64(R9)(DX*1), ZB, A3
+
+// PAIREPI512 finishes the four accumulators of a row into C at RC:
+// times alpha unless alpha is 1, plus beta*C unless beta is ±0.
+#define PAIREPI512(RC, A0, A1, A2, A3) \
+	CMPL         AX, $0x3f800000 \
+	JEQ          5(PC) \
+	VMULPS       Z29, A0, A0 \
+	VMULPS       Z29, A1, A1 \
+	VMULPS       Z29, A2, A2 \
+	VMULPS       Z29, A3, A3 \
+	TESTL        CX, CX \
+	JEQ          5(PC) \
+	VFMADD231PS  (RC), Z28, A0 \
+	VFMADD231PS  64(RC), Z28, A1 \
+	VFMADD231PS  128(RC), Z28, A2 \
+	VFMADD231PS  192(RC), Z28, A3 \
+	VMOVUPS      A0, (RC) \
+	VMOVUPS      A1, 64(RC) \
+	VMOVUPS      A2, 128(RC) \
+	VMOVUPS      A3, 192(RC)
+
+// func skipRows2AVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, c *float32, ldc int, alpha float32, beta float32)
+//
+// skipRowsAVX512 for two panels, two rows at a time: rows 2r and 2r+1
+// take their listed steps in turn while both have some (eight chains of
+// multiply-adds, where one row has four), then the one with steps left
+// alone. Each element is computed as skipRowsAVX2 computes it, bit for
+// bit. Accumulators: row 2r in Z0-Z3, row 2r+1 in Z4-Z7.
+TEXT ·skipRows2AVX512(SB), NOSPLIT, $0-72
+	MOVQ offs+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ lda+16(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, lda+16(FP) // in bytes from here on
+	MOVQ ldc+56(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, ldc+56(FP) // in bytes from here on
+	MOVQ starts+24(FP), R8
+	MOVQ b+32(FP), BX
+	MOVQ ps+40(FP), R9
+	ADDQ BX, R9
+	MOVQ c+48(FP), R11
+	VBROADCASTSS alpha+64(FP), Z29
+	VBROADCASTSS beta+68(FP), Z28
+	MOVQ $2, R13
+
+pairrows:
+	MOVQ    DI, R15
+	ADDQ    lda+16(FP), R15
+	MOVLQSX (R8), AX
+	MOVLQSX 4(R8), CX
+	MOVLQSX 4(R8), R10
+	MOVLQSX 8(R8), R14
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	CMPQ    AX, CX
+	JGE     pairone
+	CMPQ    R10, R14
+	JGE     pairzero
+
+pairboth:
+	PAIRSTEP512(AX, DI, Z31, Z0, Z1, Z2, Z3)
+	PAIRSTEP512(R10, R15, Z30, Z4, Z5, Z6, Z7)
+	INCQ    AX
+	INCQ    R10
+	CMPQ    AX, CX
+	JGE     pairone
+	CMPQ    R10, R14
+	JLT     pairboth
+
+pairzero:
+	// Row 2r alone.
+	PAIRSTEP512(AX, DI, Z31, Z0, Z1, Z2, Z3)
+	INCQ    AX
+	CMPQ    AX, CX
+	JLT     pairzero
+	JMP     pairepi
+
+pairone:
+	// Row 2r+1 alone.
+	CMPQ    R10, R14
+	JGE     pairepi
+	PAIRSTEP512(R10, R15, Z30, Z4, Z5, Z6, Z7)
+	INCQ    R10
+	JMP     pairone
+
+pairepi:
+	MOVL    alpha+64(FP), AX
+	MOVL    beta+68(FP), CX
+	ANDL    $0x7fffffff, CX
+	PAIREPI512(R11, Z0, Z1, Z2, Z3)
+	ADDQ    ldc+56(FP), R11
+	PAIREPI512(R11, Z4, Z5, Z6, Z7)
+	ADDQ    ldc+56(FP), R11
+	MOVQ    R15, DI
+	ADDQ    lda+16(FP), DI
+	ADDQ    $8, R8
+	DECQ    R13
+	JNE     pairrows
+	VZEROUPPER
+	RET
+
 // skipIota128 holds 128*j in lane j < 16: the panel-row byte offsets of
 // sixteen steps.
 DATA skipIota128<>+0(SB)/4, $0
