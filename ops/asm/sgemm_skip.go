@@ -19,8 +19,9 @@ import (
 // lists the steps of each row instead and runs a kernel that computes
 // one row at a time on its own list (skipKernels.rows). Only the amd64
 // implementations have such kernels (AVX2 ones, which the AVX-512
-// implementation shares with its four-row and one-row products);
-// elsewhere SgemmSkip declines, and the caller runs the product in full.
+// implementation shares with its four-row and one-row products, but for
+// its row-listed product and scans: sgemm_skip512_amd64.s); elsewhere
+// SgemmSkip declines, and the caller runs the product in full.
 //
 // The results are those of the product without skipping, bit for bit:
 // the skipping kernels sum each element in the order (and into the same
