@@ -8,7 +8,7 @@ import "unsafe"
 // implementation: the AVX2 ones (whose results its four-row and one-row
 // products share), but for the row-listed product, whose three and four
 // panels at a time run with 512-bit vectors.
-var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4512, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, scanRows4Union: skipScanRows4Union}
+var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4512, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, scanRows4Union: skipScanRows4Union, pairs: skipPairsAVX512Go, scanPairs: skipScanPairs512}
 
 // skipRowsAVX512 is in sgemm_skip512_amd64.s.
 //
@@ -89,4 +89,56 @@ func skipCount4512(kb int, a []float32, lda int) (union, rows int) {
 	u, r := skipCount4AVX512(n16, unsafe.SliceData(a), lda)
 	u2, r2 := countSteps4(n16, kb, a, lda)
 	return u + u2, r + r2
+}
+
+// skipPairsAVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipPairsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+
+// skipPairsAVX512Go checks the extents of a pair-listed block (see
+// skipKernels.pairs) and runs skipPairsAVX512 on its panels four at a
+// time.
+func skipPairsAVX512Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
+	if np < 1 || kb < 1 {
+		panic("asm: bad pair-listed block")
+	}
+	_ = starts[2]
+	_ = c[3*ldc+panelN*np-1]
+	_ = b[np*panelN*kb-1]
+	_ = a[3*lda+kb-1]
+	// Each pair's steps increase: its first and last bound them all.
+	for r := 0; r < 2; r++ {
+		e0, e1 := int(starts[r]), int(starts[r+1])
+		if e0 < 0 || e0 > e1 || e1 > len(offs) {
+			panic("asm: bad pair list")
+		}
+		if e0 < e1 {
+			lo, hi := offs[e0], offs[e1-1]
+			if lo < 0 || int(hi) >= kb*panelN*4 || hi%(panelN*4) != 0 {
+				panic("asm: listed step outside the block")
+			}
+		}
+	}
+	ps := kb * panelN * 4
+	for q := 0; q < np; q += 4 {
+		skipPairsAVX512(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, min(4, np-q), &c[q*panelN], ldc, alpha, beta)
+	}
+}
+
+// skipScanPairsAVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipScanPairsAVX512(kb int, a *float32, lda int, offs *int32, ends *int32) (rows int)
+
+// skipScanPairs512 is scanPairs (see skipKernels) by skipScanPairsAVX512.
+func skipScanPairs512(kb int, a []float32, lda int, offs []int32, ends []int32) int {
+	_ = ends[1]
+	if kb <= 0 {
+		ends[0], ends[1] = 0, 0
+		return 0
+	}
+	_ = a[3*lda+kb-1]
+	_ = offs[2*kb+15]
+	return skipScanPairsAVX512(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs), unsafe.SliceData(ends))
 }

@@ -257,6 +257,235 @@ pairepi:
 	VZEROUPPER
 	RET
 
+// PAIRSTORE512 finishes one panel of the two rows (at byte OFF of R11
+// and R12): plus beta*C (Z30) unless beta is ±0 (AX zero), then stored.
+#define PAIRSTORE512(OFF, A0, A1, B0, B1) \
+	TESTL       AX, AX \
+	JEQ         5(PC) \
+	VFMADD231PS OFF(R11), Z30, A0 \
+	VFMADD231PS OFF+64(R11), Z30, A1 \
+	VFMADD231PS OFF(R12), Z30, B0 \
+	VFMADD231PS OFF+64(R12), Z30, B1 \
+	VMOVUPS     A0, OFF(R11) \
+	VMOVUPS     A1, OFF+64(R11) \
+	VMOVUPS     B0, OFF(R12) \
+	VMOVUPS     B1, OFF+64(R12)
+
+// PAIRSTEPA512 loads the listed step at entry AX (its byte offset in a
+// panel into DX) and broadcasts its values in the rows of A at DI and
+// R15 into Z30 and Z31.
+#define PAIRSTEPA512 \
+	MOVLQSX      (SI)(AX*4), DX \
+	MOVQ         DX, R12 \
+	SHRQ         $5, R12 \
+	VBROADCASTSS (DI)(R12*1), Z30 \
+	VBROADCASTSS (R15)(R12*1), Z31
+
+// func skipPairsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+//
+// The pair-listed product, one to four panels (np): for each pair r < 2
+// of rows i = 2r, 2r+1 and panel q < np, C[i][32q+j] = alpha*Σe
+// a[i*lda+p]*B[q][32p+j] + beta*C[i][32q+j], p = offs[e]/128 for e from
+// starts[r] to starts[r+1] in order (the steps at which either row of
+// the pair is not zero), C unread when beta is ±0; panel q starts at b +
+// q*ps bytes. Each element is computed as skipRowsAVX2 computes it: one
+// fused multiply-add per listed step in order from zero (a step at which
+// the element's row is zero adds a zero product, which leaves the sum
+// as it was but for the sign of a zero), a product by alpha unless alpha
+// is 1, then beta*C in one fused multiply-add unless beta is ±0. Each
+// panel row is loaded once for the two rows: B in Z16-Z23, row 2r's
+// accumulators in Z0-Z7, row 2r+1's in Z8-Z15.
+TEXT ·skipPairsAVX512(SB), NOSPLIT, $0-80
+	MOVQ offs+0(FP), SI
+	MOVQ a+8(FP), DI
+	MOVQ lda+16(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, lda+16(FP) // in bytes from here on
+	MOVQ ldc+64(FP), R12
+	SHLQ $2, R12
+	MOVQ R12, ldc+64(FP) // in bytes from here on
+	MOVQ starts+24(FP), R8
+	MOVQ b+32(FP), BX
+	MOVQ ps+40(FP), R9
+	LEAQ (BX)(R9*2), R10
+	LEAQ (R10)(R9*1), R14
+	ADDQ BX, R9
+	MOVQ c+56(FP), R11
+	MOVQ $2, R13
+
+pairsrow:
+	MOVQ    DI, R15
+	ADDQ    lda+16(FP), R15
+	MOVLQSX (R8), AX
+	MOVLQSX 4(R8), CX
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	CMPQ    AX, CX
+	JGE     pairsepi
+	MOVQ    np+48(FP), DX
+	CMPQ    DX, $3
+	JEQ     pairloop3
+	JGT     pairloop4
+	CMPQ    DX, $2
+	JEQ     pairloop2
+	JMP     pairloop1
+
+pairloop4:
+	PAIRSTEPA512
+	VMOVUPS      (BX)(DX*1), Z16
+	VMOVUPS      64(BX)(DX*1), Z17
+	VMOVUPS      (R9)(DX*1), Z18
+	VMOVUPS      64(R9)(DX*1), Z19
+	VMOVUPS      (R10)(DX*1), Z20
+	VMOVUPS      64(R10)(DX*1), Z21
+	VMOVUPS      (R14)(DX*1), Z22
+	VMOVUPS      64(R14)(DX*1), Z23
+	VFMADD231PS  Z16, Z30, Z0
+	VFMADD231PS  Z17, Z30, Z1
+	VFMADD231PS  Z18, Z30, Z2
+	VFMADD231PS  Z19, Z30, Z3
+	VFMADD231PS  Z20, Z30, Z4
+	VFMADD231PS  Z21, Z30, Z5
+	VFMADD231PS  Z22, Z30, Z6
+	VFMADD231PS  Z23, Z30, Z7
+	VFMADD231PS  Z16, Z31, Z8
+	VFMADD231PS  Z17, Z31, Z9
+	VFMADD231PS  Z18, Z31, Z10
+	VFMADD231PS  Z19, Z31, Z11
+	VFMADD231PS  Z20, Z31, Z12
+	VFMADD231PS  Z21, Z31, Z13
+	VFMADD231PS  Z22, Z31, Z14
+	VFMADD231PS  Z23, Z31, Z15
+	INCQ         AX
+	CMPQ         AX, CX
+	JLT          pairloop4
+	JMP          pairsepi
+
+pairloop3:
+	PAIRSTEPA512
+	VMOVUPS      (BX)(DX*1), Z16
+	VMOVUPS      64(BX)(DX*1), Z17
+	VMOVUPS      (R9)(DX*1), Z18
+	VMOVUPS      64(R9)(DX*1), Z19
+	VMOVUPS      (R10)(DX*1), Z20
+	VMOVUPS      64(R10)(DX*1), Z21
+	VFMADD231PS  Z16, Z30, Z0
+	VFMADD231PS  Z17, Z30, Z1
+	VFMADD231PS  Z18, Z30, Z2
+	VFMADD231PS  Z19, Z30, Z3
+	VFMADD231PS  Z20, Z30, Z4
+	VFMADD231PS  Z21, Z30, Z5
+	VFMADD231PS  Z16, Z31, Z8
+	VFMADD231PS  Z17, Z31, Z9
+	VFMADD231PS  Z18, Z31, Z10
+	VFMADD231PS  Z19, Z31, Z11
+	VFMADD231PS  Z20, Z31, Z12
+	VFMADD231PS  Z21, Z31, Z13
+	INCQ         AX
+	CMPQ         AX, CX
+	JLT          pairloop3
+	JMP          pairsepi
+
+pairloop2:
+	PAIRSTEPA512
+	VMOVUPS      (BX)(DX*1), Z16
+	VMOVUPS      64(BX)(DX*1), Z17
+	VMOVUPS      (R9)(DX*1), Z18
+	VMOVUPS      64(R9)(DX*1), Z19
+	VFMADD231PS  Z16, Z30, Z0
+	VFMADD231PS  Z17, Z30, Z1
+	VFMADD231PS  Z18, Z30, Z2
+	VFMADD231PS  Z19, Z30, Z3
+	VFMADD231PS  Z16, Z31, Z8
+	VFMADD231PS  Z17, Z31, Z9
+	VFMADD231PS  Z18, Z31, Z10
+	VFMADD231PS  Z19, Z31, Z11
+	INCQ         AX
+	CMPQ         AX, CX
+	JLT          pairloop2
+	JMP          pairsepi
+
+pairloop1:
+	PAIRSTEPA512
+	VMOVUPS      (BX)(DX*1), Z16
+	VMOVUPS      64(BX)(DX*1), Z17
+	VFMADD231PS  Z16, Z30, Z0
+	VFMADD231PS  Z17, Z30, Z1
+	VFMADD231PS  Z16, Z31, Z8
+	VFMADD231PS  Z17, Z31, Z9
+	INCQ         AX
+	CMPQ         AX, CX
+	JLT          pairloop1
+	JMP          pairsepi
+
+pairsepi:
+	// acc *= alpha unless alpha is 1.
+	MOVL alpha+72(FP), AX
+	CMPL AX, $0x3f800000
+	JEQ  pairsbeta
+	VBROADCASTSS alpha+72(FP), Z30
+	VMULPS Z30, Z0, Z0
+	VMULPS Z30, Z1, Z1
+	VMULPS Z30, Z2, Z2
+	VMULPS Z30, Z3, Z3
+	VMULPS Z30, Z4, Z4
+	VMULPS Z30, Z5, Z5
+	VMULPS Z30, Z6, Z6
+	VMULPS Z30, Z7, Z7
+	VMULPS Z30, Z8, Z8
+	VMULPS Z30, Z9, Z9
+	VMULPS Z30, Z10, Z10
+	VMULPS Z30, Z11, Z11
+	VMULPS Z30, Z12, Z12
+	VMULPS Z30, Z13, Z13
+	VMULPS Z30, Z14, Z14
+	VMULPS Z30, Z15, Z15
+
+pairsbeta:
+	// acc += beta*C unless beta is ±0, then the stores: panel by panel,
+	// np of them, row 2r at R11 and row 2r+1 at R12.
+	MOVQ         R11, R12
+	ADDQ         ldc+64(FP), R12
+	MOVL         beta+76(FP), AX
+	ANDL         $0x7fffffff, AX
+	VBROADCASTSS beta+76(FP), Z30
+	MOVQ         np+48(FP), DX
+	PAIRSTORE512(0, Z0, Z1, Z8, Z9)
+	CMPQ         DX, $2
+	JLT          pairsnext
+	PAIRSTORE512(128, Z2, Z3, Z10, Z11)
+	CMPQ         DX, $3
+	JLT          pairsnext
+	PAIRSTORE512(256, Z4, Z5, Z12, Z13)
+	CMPQ         DX, $4
+	JLT          pairsnext
+	PAIRSTORE512(384, Z6, Z7, Z14, Z15)
+
+pairsnext:
+	MOVQ R12, R11
+	ADDQ ldc+64(FP), R11
+	MOVQ R15, DI
+	ADDQ lda+16(FP), DI
+	ADDQ $4, R8
+	DECQ R13
+	JNE  pairsrow
+	VZEROUPPER
+	RET
+
 // skipIota128 holds 128*j in lane j < 16: the panel-row byte offsets of
 // sixteen steps.
 DATA skipIota128<>+0(SB)/4, $0
@@ -411,5 +640,86 @@ count16loop:
 count16done:
 	MOVQ    AX, union+24(FP)
 	MOVQ    DX, rows+32(FP)
+	VZEROUPPER
+	RET
+
+// SCANPAIR16 lists the steps of K3 | K4 (the non-zero values of steps
+// 16t..16t+15 of two rows, Z14 holding 2048*t + 128*j in lane j): their
+// offsets at offs (DI) from entry AX on, in one store of sixteen; AX
+// moves past them, and R8 past the values of K3 and K4.
+#define SCANPAIR16 \
+	KORW        K3, K4, K1 \
+	KUNPCKWD    K3, K4, K5 \
+	VPCOMPRESSD Z14, K1, Z2 \
+	VMOVDQU32   Z2, (DI)(AX*4) \
+	KMOVW       K1, BX \
+	POPCNTL     BX, BX \
+	ADDQ        BX, AX \
+	KMOVD       K5, BX \
+	POPCNTL     BX, BX \
+	ADDQ        BX, R8 \
+	VPADDD      Z13, Z14, Z14
+
+// func skipScanPairsAVX512(kb int, a *float32, lda int, offs *int32, ends *int32) (rows int)
+//
+// Lists, for each pair r < 2 of the rows 2r, 2r+1 of the 4×kb matrix at
+// a (stride lda) in turn, the steps p < kb at which either row is
+// neither +0 nor -0 (a NaN is listed), in order, as offsets 128*p (so
+// that offs must have room for 2*kb+16 entries); ends[r] is the count of
+// entries of pairs 0 to r. It returns the values of the four rows that
+// are neither (what scanRows4 lists). Sixteen steps at a time, as
+// skipScanRows4AVX512.
+TEXT ·skipScanPairsAVX512(SB), NOSPLIT, $0-48
+	MOVQ    kb+0(FP), DX
+	MOVQ    a+8(FP), R11
+	MOVQ    lda+16(FP), R12
+	SHLQ    $2, R12
+	MOVQ    offs+24(FP), DI
+	MOVQ    ends+32(FP), R9
+	XORQ    AX, AX
+	XORQ    R8, R8 // rows
+	VPXORD  Z15, Z15, Z15
+	MOVL    $2048, BX
+	VPBROADCASTD BX, Z13
+	// K2: the kb mod 16 lanes of the last steps.
+	MOVQ    DX, CX
+	ANDQ    $15, CX
+	MOVL    $1, BX
+	SHLL    CX, BX
+	DECL    BX
+	KMOVW   BX, K2
+	MOVQ    $2, R13
+
+pscanpair:
+	MOVQ    R11, SI
+	VMOVDQU32 skipIota128<>(SB), Z14
+	MOVQ    DX, CX
+	SHRQ    $4, CX
+	JEQ     pscantail
+
+pscanloop:
+	VCMPPS  $4, (SI), Z15, K3
+	VCMPPS  $4, (SI)(R12*1), Z15, K4
+	SCANPAIR16
+	ADDQ    $64, SI
+	DECQ    CX
+	JNE     pscanloop
+
+pscantail:
+	TESTQ   $15, DX
+	JEQ     pscanend
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z (SI)(R12*1), K2, Z1
+	VCMPPS  $4, Z0, Z15, K3
+	VCMPPS  $4, Z1, Z15, K4
+	SCANPAIR16
+
+pscanend:
+	MOVL    AX, (R9)
+	ADDQ    $4, R9
+	LEAQ    (R11)(R12*2), R11
+	DECQ    R13
+	JNE     pscanpair
+	MOVQ    R8, rows+40(FP)
 	VZEROUPPER
 	RET

@@ -218,8 +218,9 @@ func BenchmarkSgemmSkipRowsMin(b *testing.B) {
 	}
 }
 
-// TestSgemmSkipRowsMatchesPacked checks the row-listed skipping product,
-// taken whatever the density, against SgemmPackedEpi bit for bit:
+// TestSgemmSkipRowsMatchesPacked checks the row-listed skipping product
+// and the pair-listed one (where there is a kernel for it), taken
+// whatever the density, against SgemmPackedEpi bit for bit:
 // widths of one to five panels and partial ones, depths around the k
 // blocks, alpha and beta of every kind, wide strides, misaligned slices,
 // an epilogue, rows with nothing listed, and NaNs in A.
@@ -250,15 +251,20 @@ func TestSgemmSkipRowsMatchesPacked(t *testing.T) {
 					pb := PackB(false, k, n, randSlice[float32](r, k*n), n)
 					c0 := randSlice[float32](r, off+3*ldc+n)[off:]
 					want := append([]float32(nil), c0...)
-					got := append([]float32(nil), c0...)
 					idx := make([]int32, SkipScratch(4, k))
 					SgemmPackedEpi(false, 4, n, k, ab[0], a, lda, pb, ab[1], want, ldc, marks)
-					if !sgemmSkipT(im, 4, n, k, ab[0], a, lda, NewSkipB(pb), ab[1], got, ldc, marks, idx, 256, skipRowsOnly) {
-						t.Fatalf("n=%d k=%d: declined", n, k)
-					}
-					for x := range got {
-						if !sameBits(got[x], want[x]) {
-							t.Fatalf("n=%d k=%d alpha, beta=%v z=%v: C[%d][%d] = %v, want %v", n, k, ab, z, x/ldc, x%ldc, got[x], want[x])
+					for _, kind := range []int{skipRowsOnly, skipPairsOnly} {
+						if kind == skipPairsOnly && sk.pairs == nil {
+							continue
+						}
+						got := append([]float32(nil), c0...)
+						if !sgemmSkipT(im, 4, n, k, ab[0], a, lda, NewSkipB(pb), ab[1], got, ldc, marks, idx, 256, kind) {
+							t.Fatalf("n=%d k=%d kind=%d: declined", n, k, kind)
+						}
+						for x := range got {
+							if !sameBits(got[x], want[x]) {
+								t.Fatalf("n=%d k=%d kind=%d alpha, beta=%v z=%v: C[%d][%d] = %v, want %v", n, k, kind, ab, z, x/ldc, x%ldc, got[x], want[x])
+							}
 						}
 					}
 				}
@@ -268,7 +274,7 @@ func TestSgemmSkipRowsMatchesPacked(t *testing.T) {
 }
 
 // TestSkipPlanPieces checks that a plan run in pieces of panels (in any
-// order) gives what SgemmPackedEpi gives, bit for bit, with either kind
+// order) gives what SgemmPackedEpi gives, bit for bit, with every kind
 // of list and an epilogue, and that a declined plan has no columns.
 func TestSkipPlanPieces(t *testing.T) {
 	im := sgemmDefault
@@ -285,7 +291,7 @@ func TestSkipPlanPieces(t *testing.T) {
 	}
 	for _, n := range []int{32, 64, 100, 128, 160, 200} {
 		for _, k := range []int{7, 196, 784} {
-			for _, kind := range []int{skipUnionOnly, skipRowsOnly} {
+			for _, kind := range []int{skipUnionOnly, skipRowsOnly, skipPairsOnly} {
 				lda, ldc := k+r.Intn(3), n+r.Intn(3)
 				a := sparseA(r, 4, k, lda, r.Intn(5), 0.6, 0.5)
 				pb := PackB(false, k, n, randSlice[float32](r, k*n), n)
@@ -296,7 +302,7 @@ func TestSkipPlanPieces(t *testing.T) {
 				idx := make([]int32, SkipScratch(4, k))
 				p, ok := planSkip(im, 4, n, k, 0.5, a, lda, NewSkipB(pb), 0.25, got, ldc, marks, idx, 256, kind)
 				if !ok {
-					if kind == skipRowsOnly && skipKernelsFor(im).rows == nil {
+					if kind == skipRowsOnly && skipKernelsFor(im).rows == nil || kind == skipPairsOnly && skipKernelsFor(im).pairs == nil {
 						continue
 					}
 					t.Fatalf("n=%d k=%d kind=%d: declined", n, k, kind)
@@ -357,4 +363,103 @@ func testSkipCount4(t *testing.T, sk *skipKernels) {
 			}
 		}
 	}
+}
+
+// TestSkipPairsRef checks the pair-listed kernel against its Go
+// reference (fused multiply-adds), bit for bit: lists of every length
+// up to 40 for each pair (empty ones included), one to nine panels,
+// alpha and beta of every kind, misaligned slices and strides wider than
+// the block.
+func TestSkipPairsRef(t *testing.T) {
+	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.pairs != nil }, testSkipPairs)
+}
+
+// testSkipPairs is TestSkipPairsRef on one implementation's kernels.
+func testSkipPairs(t *testing.T, sk *skipKernels) {
+	r := rand.New(rand.NewSource(18))
+	for _, kb := range []int{1, 5, 40, 196} {
+		for trial := 0; trial < 40; trial++ {
+			for np := 1; np <= 9; np++ {
+				for _, ab := range [][2]float32{{1, 0}, {-1.5, 0}, {1, 1}, {0.25, -0.5}, {1, float32(math.Copysign(0, -1))}} {
+					boff := r.Intn(5)
+					b := randSlice[float32](r, boff+np*panelN*kb)[boff:]
+					lda := kb + r.Intn(3)
+					a := randSlice[float32](r, r.Intn(5)+3*lda+kb)
+					a = a[len(a)-(3*lda+kb):]
+					var offs []int32
+					var starts [3]int32
+					for pr := 0; pr < 2; pr++ {
+						starts[pr] = int32(len(offs))
+						cnt := r.Intn(min(kb, 40) + 1)
+						if trial%5 == pr {
+							cnt = 0
+						}
+						perm := r.Perm(kb)[:cnt]
+						sortInts(perm)
+						for _, p := range perm {
+							offs = append(offs, int32(p*panelN*4))
+						}
+					}
+					starts[2] = int32(len(offs))
+					ldc := np*panelN + r.Intn(3)
+					c0 := randSlice[float32](r, r.Intn(5)+3*ldc+np*panelN)
+					c0 = c0[len(c0)-(3*ldc+np*panelN):]
+					got := append([]float32(nil), c0...)
+					want := append([]float32(nil), c0...)
+					sk.pairs(offs, a, lda, starts[:], b, kb, np, got, ldc, ab[0], ab[1])
+					skipPairsRef(offs, a, lda, starts[:], b, kb, np, want, ldc, ab[0], ab[1])
+					for x := range got {
+						if !sameBits(got[x], want[x]) {
+							t.Fatalf("kb=%d np=%d alpha, beta=%v: c[%d] = %v, want %v", kb, np, ab, x, got[x], want[x])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSkipScanPairs checks the kernel that lists the steps of each pair
+// of rows against scanPairs over awkward lengths, strides and
+// alignments, with zeros of both signs, NaNs and infinities, and checks
+// that it writes nothing past its room.
+func TestSkipScanPairs(t *testing.T) {
+	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.scanPairs != nil }, func(t *testing.T, sk *skipKernels) {
+		r := rand.New(rand.NewSource(19))
+		for _, kb := range []int{1, 2, 7, 15, 16, 17, 31, 32, 33, 63, 64, 196, 256, 257} {
+			for _, z := range []float64{0, 0.3, 0.7, 1} {
+				lda := kb + r.Intn(9)
+				a := sparseA(r, 4, kb, lda, r.Intn(8), z, z)
+				if z == 0.3 {
+					a[r.Intn(4)*lda+r.Intn(kb)] = float32(math.NaN())
+					a[r.Intn(4)*lda+r.Intn(kb)] = float32(math.Inf(1))
+					a[r.Intn(4)*lda+r.Intn(kb)] = float32(math.Copysign(0, -1))
+				}
+				a = a[: 3*lda+kb : 3*lda+kb]
+				room := 2*kb + 16
+				got := make([]int32, room+4)
+				for x := room; x < room+4; x++ {
+					got[x] = 12345
+				}
+				want := make([]int32, room)
+				var ge, we [2]int32
+				grows := sk.scanPairs(kb, a, lda, got[:room], ge[:])
+				wrows := scanPairs(kb, a, lda, want, we[:])
+				_, crows := countSteps4(0, kb, a, lda)
+				if ge != we || grows != wrows || wrows != crows {
+					t.Fatalf("kb=%d z=%v: ends %v rows %d, want %v and %d (countSteps4 %d)", kb, z, ge, grows, we, wrows, crows)
+				}
+				for e := 0; e < int(we[1]); e++ {
+					if got[e] != want[e] {
+						t.Fatalf("kb=%d z=%v: entry %d is %d, want %d", kb, z, e, got[e], want[e])
+					}
+				}
+				for x := room; x < room+4; x++ {
+					if got[x] != 12345 {
+						t.Fatalf("kb=%d z=%v: wrote past the room", kb, z)
+					}
+				}
+			}
+		}
+	})
 }
