@@ -6,9 +6,10 @@ import "unsafe"
 
 // skipAVX512 are the kernels for SgemmSkip of the AVX-512
 // implementation: the AVX2 ones (whose results its four-row and one-row
-// products share), but for the row-listed product, whose three and four
-// panels at a time run with 512-bit vectors.
-var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4512, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, scanRows4Union: skipScanRows4Union, pairs: skipPairsAVX512Go, scanPairs: skipScanPairs512}
+// products share), but for the row-listed product (two to four panels at
+// a time in 512-bit vectors), the pair-listed one and the scans that
+// list rows and pairs, which are AVX-512 kernels.
+var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, scanRows4Union: skipScanRows4Union, pairs: skipPairsAVX512Go, scanPairs: skipScanPairs512}
 
 // skipRowsAVX512 is in sgemm_skip512_amd64.s.
 //
@@ -71,24 +72,6 @@ func skipScanRows4512(kb int, a []float32, lda int, offs []int32, ends []int32) 
 	_ = a[3*lda+kb-1]
 	_ = offs[4*kb+15]
 	skipScanRows4AVX512(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs), unsafe.SliceData(ends))
-}
-
-// skipCount4AVX512 is in sgemm_skip512_amd64.s.
-//
-//go:noescape
-func skipCount4AVX512(n int, a *float32, lda int) (union int, rows int)
-
-// skipCount4512 is countSteps4 with the steps below kb&^15 counted by
-// skipCount4AVX512.
-func skipCount4512(kb int, a []float32, lda int) (union, rows int) {
-	n16 := kb &^ 15
-	if n16 == 0 {
-		return countSteps4(0, kb, a, lda)
-	}
-	_ = a[3*lda+n16-1]
-	u, r := skipCount4AVX512(n16, unsafe.SliceData(a), lda)
-	u2, r2 := countSteps4(n16, kb, a, lda)
-	return u + u2, r + r2
 }
 
 // skipPairsAVX512 is in sgemm_skip512_amd64.s.

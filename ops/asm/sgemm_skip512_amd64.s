@@ -597,52 +597,6 @@ scan16union:
 	VZEROUPPER
 	RET
 
-// func skipCount4AVX512(n int, a *float32, lda int) (union int, rows int)
-//
-// skipCount4AVX2 sixteen steps at a time (n a multiple of 16): the
-// masks of the non-zero values of each row (a compare with zero: -0 is
-// zero, a NaN is not), counted, and of the four together.
-TEXT ·skipCount4AVX512(SB), NOSPLIT, $0-40
-	MOVQ    n+0(FP), CX
-	MOVQ    a+8(FP), SI
-	MOVQ    lda+16(FP), R8
-	SHLQ    $2, R8
-	LEAQ    (R8)(R8*2), R9
-	XORQ    AX, AX // union
-	XORQ    DX, DX // rows
-	VPXORD  Z15, Z15, Z15
-	SHRQ    $4, CX
-	JEQ     count16done
-
-count16loop:
-	VCMPPS  $4, (SI), Z15, K1
-	VCMPPS  $4, (SI)(R8*1), Z15, K2
-	VCMPPS  $4, (SI)(R8*2), Z15, K3
-	VCMPPS  $4, (SI)(R9*1), Z15, K4
-	KORW    K1, K2, K5
-	KORW    K3, K4, K6
-	KORW    K5, K6, K5
-	KUNPCKWD K1, K2, K1
-	KUNPCKWD K3, K4, K3
-	KMOVW   K5, BX
-	POPCNTL BX, BX
-	ADDQ    BX, AX
-	KMOVD   K1, BX
-	POPCNTL BX, BX
-	ADDQ    BX, DX
-	KMOVD   K3, BX
-	POPCNTL BX, BX
-	ADDQ    BX, DX
-	ADDQ    $64, SI
-	DECQ    CX
-	JNE     count16loop
-
-count16done:
-	MOVQ    AX, union+24(FP)
-	MOVQ    DX, rows+32(FP)
-	VZEROUPPER
-	RET
-
 // SCANPAIR16 lists the steps of K3 | K4 (the non-zero values of steps
 // 16t..16t+15 of two rows, Z14 holding 2048*t + 128*j in lane j): their
 // offsets at offs (DI) from entry AX on, in one store of sixteen; AX
