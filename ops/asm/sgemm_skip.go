@@ -556,24 +556,7 @@ func scanPairs(kb int, a []float32, lda int, offs []int32, ends []int32) (rows i
 // skipPairsRef is the reference of skipKernels.pairs: the float32
 // products and sums of the kernel, each multiply-add fused (fma32).
 func skipPairsRef(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
-	for i := 0; i < 4; i++ {
-		for j := 0; j < np*panelN; j++ {
-			q := j / panelN
-			var s float32
-			for e := starts[i/2]; e < starts[i/2+1]; e++ {
-				p := int(offs[e]) / (panelN * 4)
-				s = fma32(a[i*lda+p], b[q*panelN*kb+panelN*p+j%panelN], s)
-			}
-			if math.Float32bits(alpha) != math.Float32bits(1) {
-				s *= alpha
-			}
-			x := &c[i*ldc+j]
-			if math.Float32bits(beta)&0x7fffffff != 0 {
-				s = fma32(beta, *x, s)
-			}
-			*x = s
-		}
-	}
+	listedRef(offs, a, lda, func(i int) (int32, int32) { return starts[i/2], starts[i/2+1] }, b, kb, np, c, ldc, alpha, beta)
 }
 
 // scanRowSteps lists the steps p0 <= p < kb at which a[p] is neither +0
@@ -618,14 +601,22 @@ func countSteps4(p0, kb int, a []float32, lda int) (union, rows int) {
 	return union, rows
 }
 
-// skipRowsRef is the reference of skipKernels.rows: the float32 products
-// and sums of the AVX2 kernel, each multiply-add fused (fma32).
+// skipRowsRef is the reference of skipKernels.rows: the float32
+// products and sums of the AVX2 kernel, each multiply-add fused (fma32).
 func skipRowsRef(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
+	listedRef(offs, a, lda, func(i int) (int32, int32) { return starts[i], starts[i+1] }, b, kb, np, c, ldc, alpha, beta)
+}
+
+// listedRef computes four rows of C by np packed panels over a k block
+// of kb steps as the listed kernels do, row i on the entries of offs
+// that list(i) bounds.
+func listedRef(offs []int32, a []float32, lda int, list func(i int) (e0, e1 int32), b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
 	for i := 0; i < 4; i++ {
+		e0, e1 := list(i)
 		for j := 0; j < np*panelN; j++ {
 			q := j / panelN
 			var s float32
-			for e := starts[i]; e < starts[i+1]; e++ {
+			for e := e0; e < e1; e++ {
 				p := int(offs[e]) / (panelN * 4)
 				s = fma32(a[i*lda+p], b[q*panelN*kb+panelN*p+j%panelN], s)
 			}

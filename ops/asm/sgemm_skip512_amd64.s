@@ -11,6 +11,27 @@
 	SHRQ         $5, R12 \
 	VBROADCASTSS (DI)(R12*1), Z31
 
+// LISTEDARGS loads the arguments of skipRowsAVX512 and skipPairsAVX512
+// (one frame layout): the list at SI, A at DI, the starts at R8, the
+// four panels at BX, R9, R10 and R14, C at R11, lda and ldc turned into
+// bytes in their slots.
+#define LISTEDARGS \
+	MOVQ offs+0(FP), SI \
+	MOVQ a+8(FP), DI \
+	MOVQ lda+16(FP), R12 \
+	SHLQ $2, R12 \
+	MOVQ R12, lda+16(FP) \
+	MOVQ ldc+64(FP), R12 \
+	SHLQ $2, R12 \
+	MOVQ R12, ldc+64(FP) \
+	MOVQ starts+24(FP), R8 \
+	MOVQ b+32(FP), BX \
+	MOVQ ps+40(FP), R9 \
+	LEAQ (BX)(R9*2), R10 \
+	LEAQ (R10)(R9*1), R14 \
+	ADDQ BX, R9 \
+	MOVQ c+56(FP), R11
+
 // func skipRowsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
 //
 // skipRowsAVX2 (sgemm_skip_amd64.s) with 512-bit vectors, for three or
@@ -23,21 +44,7 @@
 // alpha unless alpha is 1, then beta*C in one fused multiply-add unless
 // beta is ±0. Accumulators: panel q in Z(2q), Z(2q+1).
 TEXT ·skipRowsAVX512(SB), NOSPLIT, $0-80
-	MOVQ offs+0(FP), SI
-	MOVQ a+8(FP), DI
-	MOVQ lda+16(FP), R12
-	SHLQ $2, R12
-	MOVQ R12, lda+16(FP) // in bytes from here on
-	MOVQ ldc+64(FP), R12
-	SHLQ $2, R12
-	MOVQ R12, ldc+64(FP) // in bytes from here on
-	MOVQ starts+24(FP), R8
-	MOVQ b+32(FP), BX
-	MOVQ ps+40(FP), R9
-	LEAQ (BX)(R9*2), R10
-	LEAQ (R10)(R9*1), R14
-	ADDQ BX, R9
-	MOVQ c+56(FP), R11
+	LISTEDARGS
 	MOVQ $4, R13
 
 rowrow:
@@ -296,21 +303,7 @@ pairepi:
 // panel row is loaded once for the two rows: B in Z16-Z23, row 2r's
 // accumulators in Z0-Z7, row 2r+1's in Z8-Z15.
 TEXT ·skipPairsAVX512(SB), NOSPLIT, $0-80
-	MOVQ offs+0(FP), SI
-	MOVQ a+8(FP), DI
-	MOVQ lda+16(FP), R12
-	SHLQ $2, R12
-	MOVQ R12, lda+16(FP) // in bytes from here on
-	MOVQ ldc+64(FP), R12
-	SHLQ $2, R12
-	MOVQ R12, ldc+64(FP) // in bytes from here on
-	MOVQ starts+24(FP), R8
-	MOVQ b+32(FP), BX
-	MOVQ ps+40(FP), R9
-	LEAQ (BX)(R9*2), R10
-	LEAQ (R10)(R9*1), R14
-	ADDQ BX, R9
-	MOVQ c+56(FP), R11
+	LISTEDARGS
 	MOVQ $2, R13
 
 pairsrow:
