@@ -52,6 +52,11 @@ type sgemmImpl struct {
 	// takes it for products of four rows (sgemm_smallm.go).
 	rows4 func(k int, a []float32, lda int, b [3][]float32, c []float32, ldc int, alpha, beta float32, ng int)
 
+	// tiles4, when set, makes SgemmPacked compute products of four rows
+	// with the tiles, which are faster than rows4 there (rows4 then only
+	// stands for the sums that the zero-skipping kernels reproduce).
+	tiles4 bool
+
 	// smallWork is the m*n*k below which the unpacked Go loops are used.
 	smallWork int
 

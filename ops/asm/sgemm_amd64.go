@@ -15,8 +15,9 @@ import (
 // fused into its stores (tilePAct, tilePActN). Both take the AVX2
 // kernels for one row on a packed B and for four rows (gemvPacked,
 // rows4), whose results the zero-skipping kernels and the fused LSTM
-// step reproduce bit for bit (those products stream B and gain little
-// from wider registers); the AVX-512 one-row product on B as stored
+// step reproduce bit for bit (SgemmPacked takes the AVX-512 tiles of
+// four rows instead, which give rows4's sums faster: tiles4); the
+// AVX-512 one-row product on B as stored
 // gives the packed one's bits too (TestSgemvPackedMatchesSgemv). An
 // AVX-512 tile sums each element in the order an AVX2 tile of the same
 // rows does, but its 14-row tiles group rows differently, so the two
@@ -35,6 +36,7 @@ var archSgemmImpls = []*sgemmImpl{
 		tilePActN:  tilePActNAVX512,
 		gemv:       gemvAVX512,
 		gemvPacked: gemvPackedAVX2,
+		tiles4:     true,
 		smallWork:  200,
 	},
 	{

@@ -268,11 +268,15 @@ func planSkip(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, s
 		// A listed step of a pair costs 1.08 times what a listed step of
 		// one row does (4.3 and 4.0 ns on the MNIST MLP's first layer:
 		// twice the multiply-adds, but one load of the panel rows for
-		// the two rows, and the loads bound both).
-		if 27*listed <= 25*rows && listed*256 <= 2*k*maxDense {
-			return p, true
+		// the two rows, and the loads bound both), so the row lists win
+		// where the rows of a pair share few steps. The one-list kernel
+		// (AVX2, 16 ns a step for the four rows) never beats the pairs.
+		if 27*listed > 25*rows && sk.rows != nil && rows*256 <= 4*k*skipRowsMaxDense {
+			q := skipPlan{im: im, sk: sk, n: n, k: k, lda: lda, ldc: ldc, alpha: alpha, beta: beta, a: a, c: c, pb: pb, epi: epi}
+			q.listRows(rowScratch, nblk)
+			return q, true
 		}
-		p = skipPlan{im: im, sk: sk, n: n, k: k, lda: lda, ldc: ldc, alpha: alpha, beta: beta, a: a, c: c, pb: pb, epi: epi}
+		return p, listed*256 <= 2*k*maxDense
 	}
 	// First only count the steps that would be listed for the four rows
 	// together and for each row (a dense product declines after that one
