@@ -20,7 +20,8 @@ import (
 // one row at a time on its own list (skipKernels.rows). Only the amd64
 // implementations have such kernels (AVX2 ones, which the AVX-512
 // implementation shares with its four-row and one-row products, but for
-// its row-listed product and scans: sgemm_skip512_amd64.s); elsewhere
+// its row-listed and pair-listed products and their scans:
+// sgemm_skip512_amd64.s); elsewhere
 // SgemmSkip declines, and the caller runs the product in full.
 //
 // The results are those of the product without skipping, bit for bit:
@@ -280,27 +281,17 @@ func planSkip(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, s
 	}
 	// First only count the steps that would be listed for the four rows
 	// together and for each row (a dense product declines after that one
-	// cheap scan), then list them one way or the other; or, with a
-	// kernel that lists the rows as fast as the others count, list the
-	// rows, counting the rest on the way.
+	// cheap scan), then list them one way or the other.
 	cnt, rows := 0, 0
-	listed := kind == skipAuto && sk.rows != nil && sk.scanRows4Union != nil
-	if listed {
-		cnt = p.listRows(rowScratch, nblk)
-		rows = p.work / n
-	} else {
-		for pc := 0; pc < k; pc += pb.kcb {
-			u, r := sk.count4(min(pb.kcb, k-pc), a[pc:], lda)
-			cnt, rows = cnt+u, rows+r
-		}
+	for pc := 0; pc < k; pc += pb.kcb {
+		u, r := sk.count4(min(pb.kcb, k-pc), a[pc:], lda)
+		cnt, rows = cnt+u, rows+r
 	}
 	// The rows may be sparse enough one by one where they are not
 	// together (ReLU outputs: the MNIST MLP's second layer is 83%
 	// non-zero in some row, 38% in each).
 	if kind == skipAuto && sk.rows != nil && rows*256 <= 4*k*skipRowsMaxDense && 5*rows <= 12*cnt {
-		if !listed {
-			p.listRows(rowScratch, nblk)
-		}
+		p.listRows(rowScratch, nblk)
 		return p, true
 	}
 	if cnt*256 > k*maxDense {
@@ -366,11 +357,6 @@ type skipKernels struct {
 	// scanPairs is scanPairs (the function), with room for 2*kb+16
 	// entries.
 	scanPairs func(kb int, a []float32, lda int, offs []int32, ends []int32) (rows int)
-
-	// scanRows4Union, when not nil, is scanRows4 that also returns the
-	// union count4 returns; planSkip then lists the rows at once instead
-	// of counting first.
-	scanRows4Union func(kb int, a []float32, lda int, offs []int32, ends []int32) int
 }
 
 // listSteps4 lists the steps p < k at which some row of the 4×k matrix
@@ -480,21 +466,15 @@ func fma32(x, y, z float32) float32 {
 // most 2.4 times the steps listed for the four rows together (beyond,
 // the one-list kernel is faster). scratch holds the lists, then where
 // each row of each of the nblk k blocks starts, then four more values.
-// It returns the steps at which some row is not zero when the kernels
-// count them on the way (skipKernels.scanRows4Union), else 0.
-func (p *skipPlan) listRows(scratch []int32, nblk int) int {
+func (p *skipPlan) listRows(scratch []int32, nblk int) {
 	k, kcb, a, lda := p.k, p.pb.kcb, p.a, p.lda
 	offs := scratch[:4*k+skipAhead]
 	starts := scratch[4*k+skipAhead:][:4*nblk+1]
 	ends := scratch[4*k+skipAhead+4*skipMaxBlocks+1:][:4]
-	e, union := 0, 0
+	e := 0
 	for blk, pc := 0, 0; pc < k; blk, pc = blk+1, pc+kcb {
 		kb := min(kcb, k-pc)
-		if p.sk.scanRows4Union != nil {
-			union += p.sk.scanRows4Union(kb, a[pc:], lda, offs[e:], ends)
-		} else {
-			p.sk.scanRows4(kb, a[pc:], lda, offs[e:], ends)
-		}
+		p.sk.scanRows4(kb, a[pc:], lda, offs[e:], ends)
 		starts[4*blk] = int32(e)
 		for i := 0; i < 3; i++ {
 			starts[4*blk+i+1] = int32(e) + ends[i]
@@ -503,7 +483,6 @@ func (p *skipPlan) listRows(scratch []int32, nblk int) int {
 	}
 	starts[4*nblk] = int32(e)
 	p.byRow, p.list, p.starts, p.work = true, offs, starts, e*p.n
-	return union
 }
 
 // listPairs makes p a plan with a list of steps for each pair of rows

@@ -9,7 +9,7 @@ import "unsafe"
 // products share), but for the row-listed product (two to four panels at
 // a time in 512-bit vectors), the pair-listed one and the scans that
 // list rows and pairs, which are AVX-512 kernels.
-var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, scanRows4Union: skipScanRows4Union, pairs: skipPairsAVX512Go, scanPairs: skipScanPairs512}
+var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, pairs: skipPairsAVX512Go, scanPairs: skipScanPairs512}
 
 // skipRowsAVX512 is in sgemm_skip512_amd64.s.
 //
@@ -44,25 +44,9 @@ func skipRows2AVX512(offs *int32, a *float32, lda int, starts *int32, b *float32
 // skipScanRows4AVX512 is in sgemm_skip512_amd64.s.
 //
 //go:noescape
-func skipScanRows4AVX512(kb int, a *float32, lda int, offs *int32, ends *int32) (union int)
+func skipScanRows4AVX512(kb int, a *float32, lda int, offs *int32, ends *int32)
 
-// skipScanRows4Union is scanRows4Union (see skipKernels) by
-// skipScanRows4AVX512, for k blocks of up to 256 steps (kc).
-func skipScanRows4Union(kb int, a []float32, lda int, offs []int32, ends []int32) int {
-	_ = ends[3]
-	if kb <= 0 {
-		clear(ends[:4])
-		return 0
-	}
-	if kb > 256 {
-		panic("asm: k block too deep to count")
-	}
-	_ = a[3*lda+kb-1]
-	_ = offs[4*kb+15]
-	return skipScanRows4AVX512(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs), unsafe.SliceData(ends))
-}
-
-// skipScanRows4512 is scanRows4 by skipScanRows4AVX512 (any kb).
+// skipScanRows4512 is scanRows4 (see skipKernels) by skipScanRows4AVX512.
 func skipScanRows4512(kb int, a []float32, lda int, offs []int32, ends []int32) {
 	_ = ends[3]
 	if kb <= 0 {

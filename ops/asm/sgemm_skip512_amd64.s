@@ -484,29 +484,22 @@ GLOBL skipIota128<>(SB), RODATA|NOPTR, $64
 // SCANROW16 lists the lanes of K1 (the non-zero values of steps
 // 16t..16t+15 of a row, Z14 holding 2048*t + 128*j in lane j): their
 // offsets at offs (DI) from entry AX on, in one store of sixteen; AX
-// moves past them. It ors the mask into the union's word t mod 16 (at
-// R10 bytes into the frame's masks).
+// moves past them.
 #define SCANROW16 \
 	VPCOMPRESSD Z14, K1, Z2 \
 	VMOVDQU32   Z2, (DI)(AX*4) \
 	KMOVW       K1, BX \
-	ORL         BX, masks-64(SP)(R10*1) \
 	POPCNTL     BX, BX \
 	ADDQ        BX, AX \
-	VPADDD      Z13, Z14, Z14 \
-	ADDQ        $4, R10 \
-	ANDQ        $63, R10
+	VPADDD      Z13, Z14, Z14
 
-// func skipScanRows4AVX512(kb int, a *float32, lda int, offs *int32, ends *int32) (union int)
+// func skipScanRows4AVX512(kb int, a *float32, lda int, offs *int32, ends *int32)
 //
 // skipScanRows4AVX2 (sgemm_skip_amd64.s) sixteen steps at a time: the
-// compare of a row's values with zero gives the mask of the
-// steps to list, whose offsets one compress packs to the left and one
-// store writes (so offs must have room for 4*kb+16 entries). The masks
-// of the four rows, ored in the frame, count the steps at which some row
-// is not zero (what countSteps4 counts as union), which it returns when
-// kb <= 256 (beyond, the masks of steps 256 apart share a word).
-TEXT ·skipScanRows4AVX512(SB), NOSPLIT, $64-48
+// compare of a row's values with zero gives the mask of the steps to
+// list, whose offsets one compress packs to the left and one store
+// writes (so offs must have room for 4*kb+16 entries).
+TEXT ·skipScanRows4AVX512(SB), NOSPLIT, $0-40
 	MOVQ    kb+0(FP), DX
 	MOVQ    a+8(FP), R11
 	MOVQ    lda+16(FP), R12
@@ -515,7 +508,6 @@ TEXT ·skipScanRows4AVX512(SB), NOSPLIT, $64-48
 	MOVQ    ends+32(FP), R9
 	XORQ    AX, AX
 	VPXORD  Z15, Z15, Z15
-	VMOVDQU32 Z15, masks-64(SP)
 	MOVL    $2048, BX
 	VPBROADCASTD BX, Z13
 	// K2: the kb mod 16 lanes of the last steps.
@@ -529,7 +521,6 @@ TEXT ·skipScanRows4AVX512(SB), NOSPLIT, $64-48
 
 scan16row:
 	MOVQ    R11, SI
-	XORQ    R10, R10
 	VMOVDQU32 skipIota128<>(SB), Z14
 	MOVQ    DX, CX
 	SHRQ    $4, CX
@@ -555,20 +546,6 @@ scan16rowend:
 	ADDQ    R12, R11
 	DECQ    R13
 	JNE     scan16row
-
-	// The union: the bits of the ored masks.
-	XORQ    AX, AX
-	XORQ    R10, R10
-	ADDQ    $15, DX
-	SHRQ    $4, DX
-
-scan16union:
-	POPCNTL masks-64(SP)(R10*4), BX
-	ADDQ    BX, AX
-	INCQ    R10
-	CMPQ    R10, DX
-	JLT     scan16union
-	MOVQ    AX, union+40(FP)
 	VZEROUPPER
 	RET
 
