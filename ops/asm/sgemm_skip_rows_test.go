@@ -38,9 +38,23 @@ func eachSkipKernels(t *testing.T, has func(*skipKernels) bool, test func(*testi
 
 // testSkipRows is TestSkipRowsRef on one implementation's kernels.
 func testSkipRows(t *testing.T, sk *skipKernels) {
-	r := rand.New(rand.NewSource(12))
+	testListed(t, 12, 4, 60, sk.rows, skipRowsRef)
+}
+
+// listedKernel is the form of the listed kernels (skipKernels.rows and
+// pairs) and their references.
+type listedKernel = func(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32)
+
+// testListed checks a listed kernel against its reference, bit for bit,
+// with nlists lists (4: one per row, 2: one per pair of rows): every
+// list length up to 40 for each list independently (empty ones
+// included), one to nine panels, alpha and beta of every kind,
+// misaligned slices and strides wider than the block, with guard values
+// after the output.
+func testListed(t *testing.T, seed int64, nlists, trials int, kernel, ref listedKernel) {
+	r := rand.New(rand.NewSource(seed))
 	for _, kb := range []int{1, 5, 40, 196} {
-		for trial := 0; trial < 60; trial++ {
+		for trial := 0; trial < trials; trial++ {
 			for np := 1; np <= 9; np++ {
 				for _, ab := range [][2]float32{{1, 0}, {-1.5, 0}, {1, 1}, {0.25, -0.5}, {1, float32(math.Copysign(0, -1))}} {
 					boff := r.Intn(5)
@@ -49,8 +63,8 @@ func testSkipRows(t *testing.T, sk *skipKernels) {
 					aoff := r.Intn(5)
 					a := randSlice[float32](r, aoff+3*lda+kb)[aoff:]
 					var offs []int32
-					var starts [5]int32
-					for i := 0; i < 4; i++ {
+					starts := make([]int32, nlists+1)
+					for i := 0; i < nlists; i++ {
 						starts[i] = int32(len(offs))
 						cnt := r.Intn(min(kb, 40) + 1)
 						if trial%7 == i {
@@ -62,7 +76,7 @@ func testSkipRows(t *testing.T, sk *skipKernels) {
 							offs = append(offs, int32(p*panelN*4))
 						}
 					}
-					starts[4] = int32(len(offs))
+					starts[nlists] = int32(len(offs))
 					eoff := r.Intn(3)
 					offs = append(make([]int32, eoff), offs...)[eoff:]
 					ldc := np*panelN + r.Intn(3)
@@ -70,8 +84,8 @@ func testSkipRows(t *testing.T, sk *skipKernels) {
 					c0 := randSlice[float32](r, coff+3*ldc+np*panelN+4)[coff:]
 					got := append([]float32(nil), c0...)
 					want := append([]float32(nil), c0...)
-					sk.rows(offs, a, lda, starts[:], b, kb, np, got[:3*ldc+np*panelN], ldc, ab[0], ab[1])
-					skipRowsRef(offs, a, lda, starts[:], b, kb, np, want, ldc, ab[0], ab[1])
+					kernel(offs, a, lda, starts, b, kb, np, got[:3*ldc+np*panelN], ldc, ab[0], ab[1])
+					ref(offs, a, lda, starts, b, kb, np, want, ldc, ab[0], ab[1])
 					for x := range got {
 						if !sameBits(got[x], want[x]) {
 							t.Fatalf("kb=%d np=%d alpha, beta=%v: c[%d] = %v, want %v", kb, np, ab, x, got[x], want[x])
@@ -353,57 +367,14 @@ func testSkipCount4(t *testing.T, sk *skipKernels) {
 }
 
 // TestSkipPairsRef checks the pair-listed kernel against its Go
-// reference (fused multiply-adds), bit for bit: lists of every length
-// up to 40 for each pair (empty ones included), one to nine panels,
-// alpha and beta of every kind, misaligned slices and strides wider than
-// the block.
+// reference (fused multiply-adds), bit for bit, as testListed does.
 func TestSkipPairsRef(t *testing.T) {
 	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.pairs != nil }, testSkipPairs)
 }
 
 // testSkipPairs is TestSkipPairsRef on one implementation's kernels.
 func testSkipPairs(t *testing.T, sk *skipKernels) {
-	r := rand.New(rand.NewSource(18))
-	for _, kb := range []int{1, 5, 40, 196} {
-		for trial := 0; trial < 40; trial++ {
-			for np := 1; np <= 9; np++ {
-				for _, ab := range [][2]float32{{1, 0}, {-1.5, 0}, {1, 1}, {0.25, -0.5}, {1, float32(math.Copysign(0, -1))}} {
-					boff := r.Intn(5)
-					b := randSlice[float32](r, boff+np*panelN*kb)[boff:]
-					lda := kb + r.Intn(3)
-					a := randSlice[float32](r, r.Intn(5)+3*lda+kb)
-					a = a[len(a)-(3*lda+kb):]
-					var offs []int32
-					var starts [3]int32
-					for pr := 0; pr < 2; pr++ {
-						starts[pr] = int32(len(offs))
-						cnt := r.Intn(min(kb, 40) + 1)
-						if trial%5 == pr {
-							cnt = 0
-						}
-						perm := r.Perm(kb)[:cnt]
-						sortInts(perm)
-						for _, p := range perm {
-							offs = append(offs, int32(p*panelN*4))
-						}
-					}
-					starts[2] = int32(len(offs))
-					ldc := np*panelN + r.Intn(3)
-					c0 := randSlice[float32](r, r.Intn(5)+3*ldc+np*panelN)
-					c0 = c0[len(c0)-(3*ldc+np*panelN):]
-					got := append([]float32(nil), c0...)
-					want := append([]float32(nil), c0...)
-					sk.pairs(offs, a, lda, starts[:], b, kb, np, got, ldc, ab[0], ab[1])
-					skipPairsRef(offs, a, lda, starts[:], b, kb, np, want, ldc, ab[0], ab[1])
-					for x := range got {
-						if !sameBits(got[x], want[x]) {
-							t.Fatalf("kb=%d np=%d alpha, beta=%v: c[%d] = %v, want %v", kb, np, ab, x, got[x], want[x])
-						}
-					}
-				}
-			}
-		}
-	}
+	testListed(t, 18, 2, 40, sk.pairs, skipPairsRef)
 }
 
 // TestSkipScanPairs checks the kernel that lists the steps of each pair
