@@ -273,9 +273,8 @@ func planSkip(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, s
 		// where the rows of a pair share few steps. The one-list kernel
 		// (AVX2, 16 ns a step for the four rows) never beats the pairs.
 		if 27*listed > 25*rows && sk.rows != nil && rows*256 <= 4*k*skipRowsMaxDense {
-			q := skipPlan{im: im, sk: sk, n: n, k: k, lda: lda, ldc: ldc, alpha: alpha, beta: beta, a: a, c: c, pb: pb, epi: epi}
-			q.listRows(rowScratch, nblk)
-			return q, true
+			p.listRows(rowScratch, nblk)
+			return p, true
 		}
 		return p, listed*256 <= 2*k*maxDense
 	}
@@ -482,7 +481,7 @@ func (p *skipPlan) listRows(scratch []int32, nblk int) {
 		e += int(ends[3])
 	}
 	starts[4*nblk] = int32(e)
-	p.byRow, p.list, p.starts, p.work = true, offs, starts, e*p.n
+	p.byRow, p.byPair, p.list, p.starts, p.work = true, false, offs, starts, e*p.n
 }
 
 // listPairs makes p a plan with a list of steps for each pair of rows
@@ -505,7 +504,7 @@ func (p *skipPlan) listPairs(scratch []int32, nblk int) (listed, rows int) {
 		e += int(ends[1])
 	}
 	starts[2*nblk] = int32(e)
-	p.byPair, p.list, p.starts, p.work = true, offs, starts, 2*e*p.n
+	p.byRow, p.byPair, p.list, p.starts, p.work = false, true, offs, starts, 2*e*p.n
 	return e, rows
 }
 

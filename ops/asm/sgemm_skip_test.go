@@ -36,8 +36,9 @@ func sameBits(x, y float32) bool {
 // TestSgemmSkipMatchesPacked checks SgemmSkip against SgemmPackedEpi bit
 // for bit: widths around the panel and group edges, depths around the k
 // blocks, alpha and beta of every kind, strides wider than the matrices,
-// misaligned slices, an epilogue, all-zero A, A with no zero column, and
-// NaNs in A (whose columns are never skipped).
+// misaligned slices, an epilogue, all-zero A, A with no zero column, rows
+// sparse one by one but not together, and NaNs in A (whose columns are
+// never skipped).
 func TestSgemmSkipMatchesPacked(t *testing.T) {
 	im := sgemmDefault
 	if skipKernelsFor(im) == nil {
@@ -52,6 +53,9 @@ func TestSgemmSkipMatchesPacked(t *testing.T) {
 	kinds := []sparsity{
 		{"half", 0.5, 0.3, false}, {"mostly-zero", 0.9, 0.5, false}, {"all-zero", 1, 0, false},
 		{"dense", 0, 0, false}, {"nan", 0.6, 0.2, true},
+		// Rows sparse one by one, not together: the row lists win there
+		// (over the pair lists, on AVX-512).
+		{"rows-apart", 0.3, 0.9, false},
 	}
 	for _, n := range []int{32, 33, 40, 63, 64, 65, 96, 100, 128, 130, 160, 200, 256, 800} {
 		for _, k := range []int{1, 2, 3, 7, 64, 196, 257, 784, 2304} {
