@@ -110,6 +110,15 @@ func (r *sgemmRunner) Run() error {
 	return nil
 }
 
+// Reference runs the FMA loop for half the work of a run (see
+// harness.Referenced), where the CPU has it.
+func (r *sgemmRunner) Reference() float64 {
+	if !fmaloop.Available() {
+		return 0
+	}
+	return fmaloop.Beside(2*float64(r.n)*float64(r.n)*float64(r.n)/1e6, 2)
+}
+
 func (r *sgemmRunner) Output() (*harness.Summary, error) {
 	return harness.Summarize("Y", []int{r.n, r.n}, r.c), nil
 }

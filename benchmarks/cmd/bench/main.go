@@ -338,6 +338,11 @@ func mergeRound(c, next *cell, round int) {
 		return
 	}
 	r, n := c.Result, next.Result
+	if len(r.RefMS) == len(r.LatMS) && len(n.RefMS) == len(n.LatMS) && r.RefMFLOP == n.RefMFLOP {
+		r.RefMS = append(r.RefMS, n.RefMS...)
+	} else {
+		r.RefMS, r.RefMFLOP = nil, 0 // no longer paired run by run
+	}
 	r.LatMS = append(r.LatMS, n.LatMS...)
 	r.Runs += n.Runs
 	r.Warmups += n.Warmups

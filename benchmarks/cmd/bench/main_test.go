@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -54,6 +55,46 @@ func TestMergeRound(t *testing.T) {
 			}
 			if r.VmHWMKiB != tc.wantRSS || *r.Stable != tc.wantStable || r.LoadMS != tc.wantLoad {
 				t.Errorf("RSS %d, stable %v, load %v; want %d, %v, %v", r.VmHWMKiB, *r.Stable, r.LoadMS, tc.wantRSS, tc.wantStable, tc.wantLoad)
+			}
+		})
+	}
+}
+
+// TestPairedShare checks the paired share of the FMA loop: each run's
+// GFLOP/s over the loop's right after it, the median over the runs, kept
+// when rounds are merged and absent without reference runs.
+func TestPairedShare(t *testing.T) {
+	res := func(lat, ref []float64) *harness.Result {
+		return &harness.Result{OK: true, LatMS: lat, RefMS: ref, RefMFLOP: 50, Runs: len(lat), Median: lat[0], Min: lat[0]}
+	}
+	tests := []struct {
+		name     string
+		lat, ref []float64 // one round
+		next     *harness.Result
+		want     float64
+		wantOK   bool
+	}{
+		// 100 MFLOP per run against the loop's 50: a run of 2 ms beside a
+		// loop run of 0.8 ms is 50 against 62.5 GFLOP/s, 80%.
+		{"one run", []float64{2}, []float64{0.8}, nil, 0.8, true},
+		{"median", []float64{2, 1, 4}, []float64{0.8, 0.25, 1.6}, nil, 0.8, true},
+		{"slow spell in both", []float64{2, 4}, []float64{0.9, 1.8}, nil, 0.9, true},
+		{"merged rounds", []float64{2}, []float64{0.8}, res([]float64{1, 1}, []float64{0.45, 0.45}), 0.9, true},
+		{"round without reference", []float64{2}, []float64{0.8}, &harness.Result{OK: true, LatMS: []float64{1}, Runs: 1}, 0, false},
+		{"no reference", []float64{2}, nil, nil, 0, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &cell{MFLOP: 100, Result: res(tc.lat, tc.ref)}
+			if tc.ref == nil {
+				c.Result.RefMFLOP = 0
+			}
+			if tc.next != nil {
+				mergeRound(c, &cell{Result: tc.next}, 1)
+			}
+			got, ok := pairedShare(c)
+			if ok != tc.wantOK || math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("pairedShare = %v, %v; want %v, %v", got, ok, tc.want, tc.wantOK)
 			}
 		})
 	}

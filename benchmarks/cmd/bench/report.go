@@ -339,7 +339,7 @@ func (r *report) markdown() string {
 		fmt.Fprintf(&b, "## SGEMM n×n×n: GFLOP/s of the median (peak %.0f GFLOP/s per core, %s)\n\n", corePeak, peakFrom)
 		fmt.Fprintf(&b, "CPU: %s. Onyx asm.Sgemm is the raw kernel on Go slices, one thread; the others run a MatMul model whose two inputs are the matrices. OpenBLAS is Debian's cblas_sgemm on the same matrices, one thread, the best C BLAS at hand. Percentages are of threads × per-core peak. The best-run column is the fastest of the kernel's timed runs, the least disturbed by whatever else shares the machine.\n\n", m.CPU)
 		fmt.Fprintf(&b, "%s\n\n", fmaLoopLine(loop))
-		fmt.Fprintf(&b, "| n | threads | Onyx asm.Sgemm | asm.Sgemm best run | asm.Sgemm of FMA loop (median, best) | OpenBLAS cblas_sgemm | Onyx MatMul | ORT MatMul | Onyx/ORT | gonnx MatMul | onnx-go MatMul | peak |\n")
+		fmt.Fprintf(&b, "| n | threads | Onyx asm.Sgemm | asm.Sgemm best run | asm.Sgemm of FMA loop (median, best; paired) | OpenBLAS cblas_sgemm | Onyx MatMul | ORT MatMul | Onyx/ORT | gonnx MatMul | onnx-go MatMul | peak |\n")
 		fmt.Fprintf(&b, "|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, n := range sizes {
 			model := matmulSpec(n).Name
@@ -349,7 +349,7 @@ func (r *report) markdown() string {
 				if th == 1 {
 					raw := r.cell("sgemm", model, harness.Sgemm, 1)
 					blas := r.cell("sgemm", model, harness.OpenBLAS, 1)
-					row = append(row, r.gflopCell(raw, peak, &nts), bestGflopCell(raw, peak), ofLoopCell(raw, loop), r.gflopCell(blas, peak, &nts)+bestOf(blas))
+					row = append(row, r.gflopCell(raw, peak, &nts), bestGflopCell(raw, peak), ofLoopCell(raw, loop), r.gflopCell(blas, peak, &nts)+bestOf(blas)+pairedOf(blas))
 				} else {
 					row = append(row, "–", "–", "–", "–")
 				}
@@ -459,18 +459,51 @@ func fmaLoopLine(loop *cell) string {
 		}
 		return "What one core sustains was not measured (" + reason + ")."
 	}
-	return fmt.Sprintf("What one core sustains in this run: a loop of independent "+fmt.Sprint(32*fmaloop.Lanes())+"-bit FMAs with no memory operands (benchmarks/internal/fmaloop) reaches %.1f GFLOP/s at the median and %.1f in its fastest run. No kernel can beat it; the column \"of FMA loop\" divides asm.Sgemm's median by the loop's median and its best run by the loop's best run.",
+	return fmt.Sprintf("What one core sustains in this run: a loop of independent "+fmt.Sprint(32*fmaloop.Lanes())+"-bit FMAs with no memory operands (benchmarks/internal/fmaloop) reaches %.1f GFLOP/s at the median and %.1f in its fastest run. No kernel can beat it; the column \"of FMA loop\" divides asm.Sgemm's median by the loop's median and its best run by the loop's best run. A shared machine's speed changes from second to second, so each timed run of asm.Sgemm and of OpenBLAS is also followed by a run of the loop for half its work: \"paired\" is the median over the runs of each run's GFLOP/s as a share of the loop's right after it, what the kernel made of the core it had.",
 		loop.GFLOPS, loop.MFLOP/loop.Result.Min)
 }
 
 // ofLoopCell is raw's GFLOP/s as a share of the FMA loop's: median over
-// median, best run over best run.
+// median, best run over best run, and the median of the run-by-run
+// shares of the loop run beside each run (paired).
 func ofLoopCell(raw, loop *cell) string {
 	if raw == nil || loop == nil || !raw.ok() || !loop.ok() || raw.Result.Min <= 0 || loop.Result.Min <= 0 || loop.GFLOPS <= 0 {
 		return "–"
 	}
 	best := (raw.MFLOP / raw.Result.Min) / (loop.MFLOP / loop.Result.Min)
-	return fmt.Sprintf("%.0f%%, %.0f%%", 100*raw.GFLOPS/loop.GFLOPS, 100*best)
+	return fmt.Sprintf("%.0f%%, %.0f%%", 100*raw.GFLOPS/loop.GFLOPS, 100*best) + pairedOf(raw)
+}
+
+// pairedShare returns the median, over c's timed runs, of each run's
+// GFLOP/s as a share of the FMA loop's in the reference run right after
+// it (harness.Referenced), and whether c has such runs.
+func pairedShare(c *cell) (float64, bool) {
+	res := c.Result
+	if c.MFLOP <= 0 || res.RefMFLOP <= 0 || len(res.RefMS) != len(res.LatMS) || len(res.LatMS) == 0 {
+		return 0, false
+	}
+	shares := make([]float64, 0, len(res.LatMS))
+	for i, lat := range res.LatMS {
+		if lat > 0 && res.RefMS[i] > 0 {
+			shares = append(shares, (c.MFLOP/lat)/(res.RefMFLOP/res.RefMS[i]))
+		}
+	}
+	if len(shares) == 0 {
+		return 0, false
+	}
+	slices.Sort(shares)
+	return harness.Percentile(shares, 50), true
+}
+
+// pairedOf is "; paired N%" for c's paired share (pairedShare), or "".
+func pairedOf(c *cell) string {
+	if c == nil || !c.ok() {
+		return ""
+	}
+	if p, ok := pairedShare(c); ok {
+		return fmt.Sprintf("; paired %.0f%%", 100*p)
+	}
+	return ""
 }
 
 func ratio(a, b *cell) string {

@@ -38,3 +38,13 @@ func Loop(iters int) float32 {
 	}
 	return loop(iters)
 }
+
+// Beside runs the loop for about a fraction 1/div of mflop million
+// floating-point operations (at least 2000 iterations) and returns the
+// work it did in MFLOP: a reference run beside a kernel's run of mflop,
+// for harness.Referenced. It panics when Available is false.
+func Beside(mflop float64, div int) float64 {
+	iters := max(int(mflop*1e6/float64(FlopsPerIter()*max(div, 1))), 2000)
+	Loop(iters)
+	return float64(iters*FlopsPerIter()) / 1e6
+}

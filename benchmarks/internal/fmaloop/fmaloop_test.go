@@ -26,6 +26,30 @@ func TestLoopComputesTheRecurrence(t *testing.T) {
 	}
 }
 
+// TestBeside checks the work Beside reports: a fraction of the kernel's,
+// in whole iterations, and never fewer than 2000 of them.
+func TestBeside(t *testing.T) {
+	if !Available() {
+		t.Skip("no FMA loop on this CPU")
+	}
+	per := float64(FlopsPerIter()) / 1e6
+	tests := []struct {
+		mflop float64
+		div   int
+		want  float64 // MFLOP
+	}{
+		{2 * 1024 * 1024 * 1024 / 1e6, 2, float64(int(2*1024*1024*1024/float64(FlopsPerIter())/2)) * per},
+		{100, 4, float64(int(100e6/float64(FlopsPerIter())/4)) * per},
+		{0.5, 2, 2000 * per},
+		{100, 0, float64(int(100e6/float64(FlopsPerIter()))) * per},
+	}
+	for _, tc := range tests {
+		if got := Beside(tc.mflop, tc.div); math.Abs(got-tc.want) > 1e-9*tc.want {
+			t.Errorf("Beside(%v, %d) = %v MFLOP, want %v", tc.mflop, tc.div, got, tc.want)
+		}
+	}
+}
+
 func BenchmarkLoop(b *testing.B) {
 	if !Available() {
 		b.Skip("no FMA loop on this CPU")

@@ -77,10 +77,15 @@ type Result struct {
 	Warmups int     `json:"warmups,omitempty"`
 	Runs    int     `json:"runs,omitempty"`
 	// LatMS are the timed runs' latencies in ms, in run order.
-	LatMS  []float64 `json:"lat_ms,omitempty"`
-	Median float64   `json:"median_ms,omitempty"`
-	P90    float64   `json:"p90_ms,omitempty"`
-	Min    float64   `json:"min_ms,omitempty"`
+	LatMS []float64 `json:"lat_ms,omitempty"`
+	// RefMS, for a Referenced runner, are the times of its reference
+	// workload (RefMFLOP of work), each run right after the timed run of
+	// the same index.
+	RefMS    []float64 `json:"ref_ms,omitempty"`
+	RefMFLOP float64   `json:"ref_mflop,omitempty"`
+	Median   float64   `json:"median_ms,omitempty"`
+	P90      float64   `json:"p90_ms,omitempty"`
+	Min      float64   `json:"min_ms,omitempty"`
 	// VmHWMKiB is the peak resident set of the child's own address space
 	// (/proc/self/status VmHWM), read after the last run and Close.
 	VmHWMKiB int64 `json:"vmhwm_kib,omitempty"`
@@ -164,6 +169,14 @@ type Runner interface {
 	Output() (*Summary, error)
 	Close()
 }
+
+// A Referenced runner has a reference workload of known work, which
+// Measure runs and times apart right after each timed run: the FMA loop
+// (internal/fmaloop), so that each run of a kernel can be set against
+// what the core sustained at that moment, on a machine whose speed
+// changes from second to second (a shared host).
+// Reference runs the workload once and returns its work in MFLOP.
+type Referenced interface{ Reference() (mflop float64) }
 
 // A Noter is a Runner that reports how it was driven.
 type Noter interface{ Note() string }
@@ -256,6 +269,11 @@ func Measure(j Job, open Opener) (r Result) {
 			return fail(fmt.Errorf("timed run %d: %w", len(r.LatMS)+1, err))
 		}
 		r.LatMS = append(r.LatMS, ms(time.Since(t)))
+		if ref, ok := rn.(Referenced); ok {
+			t = time.Now()
+			r.RefMFLOP = ref.Reference()
+			r.RefMS = append(r.RefMS, ms(time.Since(t)))
+		}
 		el := time.Since(start)
 		if (el >= j.Budget && len(r.LatMS) >= j.MinRuns) || el >= 3*j.Budget {
 			break
