@@ -407,8 +407,9 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 	shapes := &convShapes{a: &a, pool: f.pool}
 	// A constant filter is transformed for the Winograd path once, here.
 	constW := b.ConstInput(1)
-	posW := newConvPosWeights(constW, a.group) // for the position-major path (conv_pos.go)
-	winoW := newConvWinoWeights(constW, &a)    // for the Winograd path (conv_wino.go)
+	posW := newConvPosWeights(constW, a.group)   // for the position-major path (conv_pos.go)
+	rowsW := newConvRowsWeights(constW, a.group) // for the position-row path (conv_rows.go)
+	winoW := newConvWinoWeights(constW, &a)      // for the Winograd path (conv_wino.go)
 	if winoW != nil {
 		// The Winograd path's transform replaces the packed filter (the
 		// rare shapes it declines pack the filter per run).
@@ -477,8 +478,10 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 					if q.pool != nil {
 						q = q.noPool
 					}
-					if !q.runPos(rc.workers(), rc.threads(), X.Float32s(), W.Float32s(), posW.forW(W), optData[float32](B), nil, y.Float32s(), &a32) {
-						q.run(rc.workers(), rc.threads(), X.Float32s(), W.Float32s(), optData[float32](B), nil, y.Float32s(), &a32)
+					x, w, b := X.Float32s(), W.Float32s(), optData[float32](B)
+					if !q.runPos(rc.workers(), rc.threads(), x, w, posW.forW(W), b, nil, y.Float32s(), &a32) &&
+						!rowsW.run(rc, q, W, x, b, nil, y.Float32s(), &a32) {
+						q.run(rc.workers(), rc.threads(), x, w, b, nil, y.Float32s(), &a32)
 					}
 				}
 			case tensor.Float64:
@@ -592,6 +595,9 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 			return rc.Results(y), nil
 		}
 		if cs.q.runPos(rc.workers(), rc.threads(), x, w, posW.forW(W), b, z, y.Float32s(), &a32) {
+			return rc.Results(y), nil
+		}
+		if rowsW.run(rc, cs.q, W, x, b, z, y.Float32s(), &a32) {
 			return rc.Results(y), nil
 		}
 		if q := cs.q; q.pool != nil && !q.poolUnit {

@@ -22,6 +22,11 @@ import (
 // CNNs) take the position-major path of conv_pos.go instead, when their
 // plan has one (conv32Plan.pos): output positions as GEMM rows, read
 // straight from the input, no im2col copy and no padded panels.
+// 1×1 convolutions of one image on planes too small to fill the panels
+// (7×7) take the position-row path of conv_rows.go when their filter is a
+// constant (conv32Plan.rows): the GEMM turned around on the filter
+// transposed and packed once, then the result transposed into the
+// channels' planes.
 
 // convBatchCols is about how many GEMM columns a stack of images gets
 // when planes are small.
@@ -72,6 +77,9 @@ type conv32Plan struct {
 	// pos is the position-major plan (conv_pos.go), or nil when the
 	// convolution does not take that path.
 	pos *convPosPlan
+	// rows tells whether the convolution takes the position-row path
+	// (conv_rows.go) when its filter is a constant.
+	rows bool
 }
 
 // conv32Bufs is one goroutine's scratch: the zero-padded input copy (or
@@ -142,6 +150,7 @@ func newConv32PlanNoPool(p *convPlan, pool *poolPlan, pos bool) *conv32Plan {
 	if !q.direct && !q.sub {
 		q.ic = newIm2colPlan(p, g2, q.imgs)
 	}
+	q.rows = rowsPlanned(p, q)
 	if pool != nil {
 		pg := pool.g
 		q.poolUnit = pool.direct && len(pg.in) == 2 && pg.d[0] == 1 && pg.d[1] == 1 &&

@@ -1,0 +1,25 @@
+//go:build !purego
+
+package asm
+
+// transpose8AVX transposes nb 8×8 blocks side by side: the 8 rows at src
+// (stride lds floats), blocks 8 columns apart, into dst (stride ldd
+// floats), block b at dst + 8*b*ldd.
+//
+//go:noescape
+func transpose8AVX(src *float32, lds int, dst *float32, ldd int, nb int)
+
+// transpose is Transpose with the extents checked: whole 8×8 blocks in
+// assembly (with AVX2), the rest in Go.
+func transpose(rows, cols int, src []float32, lds int, dst []float32, ldd int) {
+	if !convAVX2 || rows < 8 || cols < 8 {
+		transposeGo(0, 0, rows, cols, src, lds, dst, ldd)
+		return
+	}
+	rb, cb := rows/8*8, cols/8*8
+	for i := 0; i < rb; i += 8 {
+		transpose8AVX(&src[i*lds], lds, &dst[i], ldd, cb/8)
+	}
+	transposeGo(0, cb, rb, cols, src, lds, dst, ldd)   // the columns past the blocks
+	transposeGo(rb, 0, rows, cols, src, lds, dst, ldd) // the rows below them
+}
