@@ -687,3 +687,72 @@ sum_next:
 sum_done:
 	VZEROUPPER
 	RET
+
+// func transpose8AVX(src *float32, lds int, dst *float32, ldd int, nb int)
+// Requires: AVX
+TEXT ·transpose8AVX(SB), NOSPLIT, $0-40
+	MOVQ  src+0(FP), AX
+	MOVQ  lds+8(FP), CX
+	MOVQ  dst+16(FP), DX
+	MOVQ  ldd+24(FP), BX
+	MOVQ  nb+32(FP), SI
+	SHLQ  $0x02, CX
+	SHLQ  $0x02, BX
+	LEAQ  (CX)(CX*2), DI
+	LEAQ  (BX)(BX*2), R8
+	MOVQ  BX, R9
+	SHLQ  $0x03, R9
+	TESTQ SI, SI
+	JLE   transpose8AVX_done
+
+transpose8AVX_block:
+	LEAQ       (AX)(CX*4), R10
+	VMOVUPS    (AX), Y0
+	VMOVUPS    (AX)(CX*1), Y1
+	VMOVUPS    (AX)(CX*2), Y2
+	VMOVUPS    (AX)(DI*1), Y3
+	VMOVUPS    (R10), Y4
+	VMOVUPS    (R10)(CX*1), Y5
+	VMOVUPS    (R10)(CX*2), Y6
+	VMOVUPS    (R10)(DI*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xee, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xee, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y14, Y12, Y4
+	VSHUFPS    $0xee, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xee, Y15, Y13, Y7
+	LEAQ       (DX)(BX*4), R10
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VMOVUPS    Y8, (DX)
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VMOVUPS    Y12, (R10)
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VMOVUPS    Y9, (DX)(BX*1)
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VMOVUPS    Y13, (R10)(BX*1)
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VMOVUPS    Y10, (DX)(BX*2)
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VMOVUPS    Y14, (R10)(BX*2)
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VMOVUPS    Y11, (DX)(R8*1)
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y15, (R10)(R8*1)
+	ADDQ       $0x00000020, AX
+	ADDQ       R9, DX
+	DECQ       SI
+	JNE        transpose8AVX_block
+
+transpose8AVX_done:
+	VZEROUPPER
+	RET

@@ -9,9 +9,10 @@ import (
 )
 
 // The AVX2 convolution kernels written to ../conv_amd64.s: the bias and
-// activation epilogues, the im2col run copy and the max-pool rows (their
-// Go declarations are in ../conv_amd64.go, their references in
-// ../conv_epi.go and ../conv_pool.go).
+// activation epilogues, the im2col run copy, the max-pool rows and the
+// transpose of the position-row convolution (their Go declarations are in
+// ../conv_amd64.go and ../transpose_amd64.go, their references in
+// ../conv_epi.go, ../conv_pool.go and ../transpose.go).
 
 // convKernels emits the kernels of conv_amd64.s.
 func convKernels() {
@@ -22,6 +23,59 @@ func convKernels() {
 	poolMaxColsAVX2(mask)
 	poolMaxPlaneAVX2(mask)
 	convBiasActAVX2(mask, true)
+	transpose8AVX()
+}
+
+// transpose8AVX emits transpose8AVX, nb 8×8 blocks side by side of a
+// matrix transposed (Transpose's blocks): the eight rows of a block at
+// src (stride lds floats), its eight columns to dst (stride ldd floats),
+// the next block 8 columns on in src and 8 rows on in dst.
+func transpose8AVX() {
+	name := "transpose8AVX"
+	TEXT(name, NOSPLIT, "func(src *float32, lds int, dst *float32, ldd int, nb int)")
+	Doc(name+" transposes nb 8×8 blocks side by side: the 8 rows at src (stride lds floats),",
+		"blocks 8 columns apart, into dst (stride ldd floats), block b at dst + 8*b*ldd.")
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	nb := Load(Param("nb"), GP64())
+	SHLQ(U8(2), lds) // row strides in bytes
+	SHLQ(U8(2), ldd)
+	lds3, ldd3, next := GP64(), GP64(), GP64()
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+	LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
+	MOVQ(ldd, next)
+	SHLQ(U8(3), next) // 8 rows of dst: the next block
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+
+	Label(name + "_block")
+	hi := GP64()
+	LEAQ(Mem{Base: src, Index: lds, Scale: 4}, hi) // rows 4..7
+	for i, m := range []Mem{{Base: src}, {Base: src, Index: lds, Scale: 1}, {Base: src, Index: lds, Scale: 2}, {Base: src, Index: lds3, Scale: 1},
+		{Base: hi}, {Base: hi, Index: lds, Scale: 1}, {Base: hi, Index: lds, Scale: 2}, {Base: hi, Index: lds3, Scale: 1}} {
+		VMOVUPS(m, ymm(i))
+	}
+	transposeQuads()
+	LEAQ(Mem{Base: dst, Index: ldd, Scale: 4}, hi) // columns 4..7
+	out := []Mem{{Base: dst}, {Base: dst, Index: ldd, Scale: 1}, {Base: dst, Index: ldd, Scale: 2}, {Base: dst, Index: ldd3, Scale: 1},
+		{Base: hi}, {Base: hi, Index: ldd, Scale: 1}, {Base: hi, Index: ldd, Scale: 2}, {Base: hi, Index: ldd3, Scale: 1}}
+	// Column q (q < 4): the low halves of Y(q) and Y(q+4); q+4 their high ones.
+	for q := 0; q < 4; q++ {
+		VPERM2F128(U8(0x20), ymm(q+4), ymm(q), ymm(8+q))
+		VMOVUPS(ymm(8+q), out[q])
+		VPERM2F128(U8(0x31), ymm(q+4), ymm(q), ymm(12+q))
+		VMOVUPS(ymm(12+q), out[q+4])
+	}
+	ADDQ(U32(32), src)
+	ADDQ(next, dst)
+	DECQ(nb)
+	JNE(LabelRef(name + "_block"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
 }
 
 // lanesMask loads into dst the mask of the first t < 8 lanes from the
