@@ -417,15 +417,17 @@ func (q *convWinoPlan) run(wk *Workers, threads int, u *winoFilter, x, bias, z, 
 	j.q, j.u, j.x, j.b, j.z, j.y, j.act, j.kparts = q, u, x, bias, z, y, act, 1
 	j.scratch = scratch
 	j.actIdentity = *act == q.none
-	if threads > 1 && q.bands < 2*threads && u.split > 0 {
-		// Too few bands to share: each band's output channels in two
+	if threads > 1 && q.bands < threads && u.split > 0 {
+		// Fewer bands than threads: each band's output channels in two
 		// parts, each of which transforms the band's whole input again.
-		// With two to four bands a thread the bands alone are as fast or
+		// With a band or more a thread the bands alone are as fast or
 		// faster (on a Xeon with AVX-512 at two threads, the fastest of
 		// many runs alternating, against the parts: ResNet-50's 56×56
 		// layer, 7 bands, 0.86 of the time; the Keras MNIST CNN's second
 		// convolution at batch 4 and a 4×4-kernel layer on 14×14 planes,
-		// 4 bands each, 0.87 and 0.92).
+		// 4 bands each, 0.87 and 0.92; the layers of 2 and 3 bands
+		// (batched MNIST, CIFAR and ResNet-50 14×14 and 7×7 ones)
+		// 0.77-1.02).
 		j.kparts = 2
 	}
 	items := q.bands * j.kparts
