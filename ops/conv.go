@@ -405,7 +405,9 @@ func buildConvWith(b *Builder, f *convFusion) (Kernel, error) {
 		return nil, err
 	}
 	shapes := &convShapes{a: &a, pool: f.pool}
-	// A constant filter is transformed for the Winograd path once, here.
+	// A constant filter is prepared once, here, for the paths that take
+	// one (the Winograd and position-row ones when a shape first takes
+	// them).
 	constW := b.ConstInput(1)
 	posW := newConvPosWeights(constW, a.group)   // for the position-major path (conv_pos.go)
 	rowsW := newConvRowsWeights(constW, a.group) // for the position-row path (conv_rows.go)

@@ -22,11 +22,11 @@ import (
 // CNNs) take the position-major path of conv_pos.go instead, when their
 // plan has one (conv32Plan.pos): output positions as GEMM rows, read
 // straight from the input, no im2col copy and no padded panels.
-// 1×1 convolutions of one image on planes too small to fill the panels
-// (7×7) take the position-row path of conv_rows.go when their filter is a
-// constant (conv32Plan.rows): the GEMM turned around on the filter
-// transposed and packed once, then the result transposed into the
-// channels' planes.
+// With the AVX-512 kernels, 1×1 convolutions of one image on planes too
+// small to fill the panels (7×7, 4×4) take the position-row path of
+// conv_rows.go when their filter is a constant (conv32Plan.rows): the
+// GEMM turned around on the filter transposed and packed once, then the
+// result transposed into the channels' planes.
 
 // convBatchCols is about how many GEMM columns a stack of images gets
 // when planes are small.

@@ -59,10 +59,15 @@ type convRowsWeights struct {
 }
 
 // newConvRowsWeights returns the lazily packed filter of w (nil: none),
-// when w is a float32 filter of group 1 with enough output channels.
+// when w is a float32 1×1 filter of group 1 with enough output channels.
 func newConvRowsWeights(w *tensor.Tensor, group int) *convRowsWeights {
 	if w == nil || group != 1 || w.DType() != tensor.Float32 || w.Rank() < 3 || w.Rank() > 4 || w.Shape()[0] < rowsMinChannels {
 		return nil
+	}
+	for _, d := range w.Shape()[2:] {
+		if d != 1 {
+			return nil
+		}
 	}
 	return &convRowsWeights{w: w}
 }

@@ -124,4 +124,22 @@ func TestConvRowsPlanned(t *testing.T) {
 			t.Errorf("%s: rows = %v, want %v (kernels %s)", tc.name, got, tc.want && avx512, asm.SgemmImplementation())
 		}
 	}
+	// Only constant 1×1 float32 filters of group 1 with enough channels
+	// are kept for the path.
+	for _, f := range []struct {
+		shape []int
+		group int
+		want  bool
+	}{
+		{[]int{64, 16, 1, 1}, 1, true},
+		{[]int{64, 16, 1}, 1, true},
+		{[]int{64, 16, 3, 3}, 1, false},
+		{[]int{32, 16, 1, 1}, 1, false},
+		{[]int{64, 8, 1, 1}, 2, false},
+	} {
+		w, _ := tensor.New(tensor.Float32, f.shape...)
+		if got := newConvRowsWeights(w, f.group) != nil; got != f.want {
+			t.Errorf("filter %v group %d: kept %v, want %v", f.shape, f.group, got, f.want)
+		}
+	}
 }

@@ -425,9 +425,9 @@ func (q *convWinoPlan) run(wk *Workers, threads int, u *winoFilter, x, bias, z, 
 		// many runs alternating, against the parts: ResNet-50's 56×56
 		// layer, 7 bands, 0.86 of the time; the Keras MNIST CNN's second
 		// convolution at batch 4 and a 4×4-kernel layer on 14×14 planes,
-		// 4 bands each, 0.87 and 0.92; the layers of 2 and 3 bands
-		// (batched MNIST, CIFAR and ResNet-50 14×14 and 7×7 ones)
-		// 0.77-1.02).
+		// 4 bands each, 0.87 and 0.92; the layers of 2 and 3 bands, from
+		// the MNIST CNN at batch 64, the CIFAR CNN and ResNet-50's 14×14
+		// and 7×7 layers at batch 4 and 8, 0.77-1.02).
 		j.kparts = 2
 	}
 	items := q.bands * j.kparts
