@@ -756,3 +756,146 @@ transpose8AVX_block:
 transpose8AVX_done:
 	VZEROUPPER
 	RET
+
+// func dw3x3s1AVX512(dst *float32, src *float32, w *float32, bias *float32, bstep int, zero *float32, masks *uint16, planes int, h int, wd int, oh int, ow int, pt int, pl int, nv int, lo float32, hi float32, alpha float32, mode int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·dw3x3s1AVX512(SB), NOSPLIT, $0-144
+	MOVQ  dst+0(FP), DI
+	MOVQ  src+8(FP), SI
+	MOVQ  w+16(FP), R8
+	MOVQ  bias+24(FP), R9
+	MOVQ  planes+56(FP), R10
+	MOVSS lo+120(FP), X10
+	MOVSS hi+124(FP), X11
+	CMPQ  mode+136(FP), $0x00
+	JE    dw3x3s1AVX512_clamp
+	MOVSS alpha+128(FP), X10
+
+dw3x3s1AVX512_clamp:
+	VBROADCASTSS X10, Z10
+	VBROADCASTSS X11, Z11
+	VPXORD       Z24, Z24, Z24
+	TESTQ        R10, R10
+	JLE          dw3x3s1AVX512_done
+
+dw3x3s1AVX512_plane:
+	VBROADCASTSS (R8), Z0
+	VBROADCASTSS 4(R8), Z1
+	VBROADCASTSS 8(R8), Z2
+	VBROADCASTSS 12(R8), Z3
+	VBROADCASTSS 16(R8), Z4
+	VBROADCASTSS 20(R8), Z5
+	VBROADCASTSS 24(R8), Z6
+	VBROADCASTSS 28(R8), Z7
+	VBROADCASTSS 32(R8), Z8
+	VBROADCASTSS (R9), Z9
+	XORQ         BX, BX
+	MOVQ         DI, DX
+
+dw3x3s1AVX512_row:
+	MOVQ  BX, R13
+	SUBQ  pt+96(FP), R13
+	MOVQ  zero+40(FP), R11
+	CMPQ  R13, h+64(FP)
+	JAE   dw3x3s1AVX512_pad0
+	MOVQ  R13, R12
+	IMULQ wd+72(FP), R12
+	LEAQ  (SI)(R12*4), R11
+
+dw3x3s1AVX512_pad0:
+	MOVQ  pl+104(FP), R12
+	SHLQ  $0x02, R12
+	SUBQ  R12, R11
+	INCQ  R13
+	MOVQ  zero+40(FP), R14
+	CMPQ  R13, h+64(FP)
+	JAE   dw3x3s1AVX512_pad1
+	MOVQ  R13, R12
+	IMULQ wd+72(FP), R12
+	LEAQ  (SI)(R12*4), R14
+
+dw3x3s1AVX512_pad1:
+	MOVQ  pl+104(FP), R12
+	SHLQ  $0x02, R12
+	SUBQ  R12, R14
+	INCQ  R13
+	MOVQ  zero+40(FP), R15
+	CMPQ  R13, h+64(FP)
+	JAE   dw3x3s1AVX512_pad2
+	MOVQ  R13, R12
+	IMULQ wd+72(FP), R12
+	LEAQ  (SI)(R12*4), R15
+
+dw3x3s1AVX512_pad2:
+	MOVQ      pl+104(FP), R12
+	SHLQ      $0x02, R12
+	SUBQ      R12, R15
+	INCQ      R13
+	XORQ      CX, CX
+	MOVQ      masks+48(FP), AX
+	MOVQ      nv+112(FP), R13
+	KMOVW     (AX), K1
+	VMOVUPS.Z (R11), K1, Z15
+	VMOVUPS.Z (R14), K1, Z18
+	VMOVUPS.Z (R15), K1, Z21
+
+dw3x3s1AVX512_vec:
+	KMOVW       2(AX), K4
+	KMOVW       4(AX), K1
+	VMOVUPS.Z   64(R11)(CX*1), K1, Z25
+	VMOVUPS.Z   64(R14)(CX*1), K1, Z26
+	VMOVUPS.Z   64(R15)(CX*1), K1, Z27
+	VALIGND     $0x01, Z15, Z25, Z16
+	VALIGND     $0x02, Z15, Z25, Z17
+	VALIGND     $0x01, Z18, Z26, Z19
+	VALIGND     $0x02, Z18, Z26, Z20
+	VALIGND     $0x01, Z21, Z27, Z22
+	VALIGND     $0x02, Z21, Z27, Z23
+	VMOVAPS     Z9, Z12
+	VFMADD231PS Z15, Z0, Z12
+	VMULPS      Z18, Z3, Z13
+	VMULPS      Z21, Z6, Z14
+	VFMADD231PS Z16, Z1, Z12
+	VFMADD231PS Z19, Z4, Z13
+	VFMADD231PS Z22, Z7, Z14
+	VFMADD231PS Z17, Z2, Z12
+	VFMADD231PS Z20, Z5, Z13
+	VFMADD231PS Z23, Z8, Z14
+	VADDPS      Z13, Z12, Z12
+	VADDPS      Z14, Z12, Z12
+	CMPQ        mode+136(FP), $0x00
+	JNE         dw3x3s1AVX512_leaky
+	VMAXPS      Z12, Z10, Z12
+	VMINPS      Z12, Z11, Z12
+	JMP         dw3x3s1AVX512_store
+
+dw3x3s1AVX512_leaky:
+	VCMPPS $0x01, Z24, Z12, K5
+	VMULPS Z10, Z12, K5, Z12
+
+dw3x3s1AVX512_store:
+	VMOVUPS Z12, K4, (DX)(CX*1)
+	VMOVAPS Z25, Z15
+	VMOVAPS Z26, Z18
+	VMOVAPS Z27, Z21
+	ADDQ    $0x40, CX
+	ADDQ    $0x04, AX
+	DECQ    R13
+	JNE     dw3x3s1AVX512_vec
+	MOVQ    ow+88(FP), R12
+	LEAQ    (DX)(R12*4), DX
+	INCQ    BX
+	CMPQ    BX, oh+80(FP)
+	JL      dw3x3s1AVX512_row
+	MOVQ    h+64(FP), R12
+	IMULQ   wd+72(FP), R12
+	LEAQ    (SI)(R12*4), SI
+	MOVQ    DX, DI
+	ADDQ    $0x24, R8
+	ADDQ    bstep+32(FP), R9
+	DECQ    R10
+	JNE     dw3x3s1AVX512_plane
+
+dw3x3s1AVX512_done:
+	VZEROUPPER
+	RET

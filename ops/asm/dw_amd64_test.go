@@ -20,6 +20,18 @@ func archDepthwiseImpls() []dwImpl {
 			l.fillMasks(scratch)
 			depthwiseRowsAVX2(dst, src, planes, g, &l, w, bias, act, scratch)
 		}},
+		{"rows512", func(dst, src []float32, planes int, g *DepthwiseGeom, w, bias []float32, act *ConvAct, scratch []float32) {
+			// Stride 1 on the AVX-512 kernel where the CPU has it; the
+			// other geometries on the rows kernel.
+			l := g.layout()
+			clear(scratch[l.zero : l.zero+l.zeroLen])
+			if hasAVX512 && g.Stride == 1 && g.OW <= dw512MaxW {
+				depthwiseS1AVX512(dst, src, planes, g, &l, w, bias, act, scratch)
+				return
+			}
+			l.fillMasks(scratch)
+			depthwiseRowsAVX2(dst, src, planes, g, &l, w, bias, act, scratch)
+		}},
 		{"c8", func(dst, src []float32, planes int, g *DepthwiseGeom, w, bias []float32, act *ConvAct, scratch []float32) {
 			// Any geometry, whether the dispatch would take it or not.
 			if l := g.c8Layout(); len(scratch) < l.total {

@@ -24,6 +24,7 @@ func convKernels() {
 	poolMaxPlaneAVX2(mask)
 	convBiasActAVX2(mask, true)
 	transpose8AVX()
+	dw3x3s1AVX512()
 }
 
 // transpose8AVX emits transpose8AVX, nb 8×8 blocks side by side of a
