@@ -757,19 +757,19 @@ transpose8AVX_done:
 	VZEROUPPER
 	RET
 
-// func dw3x3s1AVX512(dst *float32, src *float32, w *float32, bias *float32, bstep int, zero *float32, masks *uint16, planes int, h int, wd int, oh int, ow int, pt int, pl int, nv int, lo float32, hi float32, alpha float32, mode int)
+// func dw3x3s1AVX512(dst *float32, dstEnd uintptr, src *float32, w *float32, bias *float32, bstep int, zero *float32, masks *uint16, planes int, h int, wd int, oh int, ow int, pt int, pl int, nv int, lo float32, hi float32, alpha float32, mode int)
 // Requires: AVX, AVX512F, SSE
-TEXT ·dw3x3s1AVX512(SB), NOSPLIT, $0-144
+TEXT ·dw3x3s1AVX512(SB), NOSPLIT, $0-152
 	MOVQ  dst+0(FP), DI
-	MOVQ  src+8(FP), SI
-	MOVQ  w+16(FP), R8
-	MOVQ  bias+24(FP), R9
-	MOVQ  planes+56(FP), R10
-	MOVSS lo+120(FP), X10
-	MOVSS hi+124(FP), X11
-	CMPQ  mode+136(FP), $0x00
+	MOVQ  src+16(FP), SI
+	MOVQ  w+24(FP), R8
+	MOVQ  bias+32(FP), R9
+	MOVQ  planes+64(FP), R10
+	MOVSS lo+128(FP), X10
+	MOVSS hi+132(FP), X11
+	CMPQ  mode+144(FP), $0x00
 	JE    dw3x3s1AVX512_clamp
-	MOVSS alpha+128(FP), X10
+	MOVSS alpha+136(FP), X10
 
 dw3x3s1AVX512_clamp:
 	VBROADCASTSS X10, Z10
@@ -794,57 +794,75 @@ dw3x3s1AVX512_plane:
 
 dw3x3s1AVX512_row:
 	MOVQ  BX, R13
-	SUBQ  pt+96(FP), R13
-	MOVQ  zero+40(FP), R11
-	CMPQ  R13, h+64(FP)
+	SUBQ  pt+104(FP), R13
+	MOVQ  zero+48(FP), R11
+	CMPQ  R13, h+72(FP)
 	JAE   dw3x3s1AVX512_pad0
 	MOVQ  R13, R12
-	IMULQ wd+72(FP), R12
+	IMULQ wd+80(FP), R12
 	LEAQ  (SI)(R12*4), R11
 
 dw3x3s1AVX512_pad0:
-	MOVQ  pl+104(FP), R12
+	MOVQ  pl+112(FP), R12
 	SHLQ  $0x02, R12
 	SUBQ  R12, R11
 	INCQ  R13
-	MOVQ  zero+40(FP), R14
-	CMPQ  R13, h+64(FP)
+	MOVQ  zero+48(FP), R14
+	CMPQ  R13, h+72(FP)
 	JAE   dw3x3s1AVX512_pad1
 	MOVQ  R13, R12
-	IMULQ wd+72(FP), R12
+	IMULQ wd+80(FP), R12
 	LEAQ  (SI)(R12*4), R14
 
 dw3x3s1AVX512_pad1:
-	MOVQ  pl+104(FP), R12
+	MOVQ  pl+112(FP), R12
 	SHLQ  $0x02, R12
 	SUBQ  R12, R14
 	INCQ  R13
-	MOVQ  zero+40(FP), R15
-	CMPQ  R13, h+64(FP)
+	MOVQ  zero+48(FP), R15
+	CMPQ  R13, h+72(FP)
 	JAE   dw3x3s1AVX512_pad2
 	MOVQ  R13, R12
-	IMULQ wd+72(FP), R12
+	IMULQ wd+80(FP), R12
 	LEAQ  (SI)(R12*4), R15
 
 dw3x3s1AVX512_pad2:
-	MOVQ      pl+104(FP), R12
+	MOVQ      pl+112(FP), R12
 	SHLQ      $0x02, R12
 	SUBQ      R12, R15
 	INCQ      R13
 	XORQ      CX, CX
-	MOVQ      masks+48(FP), AX
-	MOVQ      nv+112(FP), R13
+	MOVQ      masks+56(FP), AX
+	MOVQ      nv+120(FP), R13
 	KMOVW     (AX), K1
 	VMOVUPS.Z (R11), K1, Z15
 	VMOVUPS.Z (R14), K1, Z18
 	VMOVUPS.Z (R15), K1, Z21
 
 dw3x3s1AVX512_vec:
-	KMOVW       2(AX), K4
-	KMOVW       4(AX), K1
-	VMOVUPS.Z   64(R11)(CX*1), K1, Z25
-	VMOVUPS.Z   64(R14)(CX*1), K1, Z26
-	VMOVUPS.Z   64(R15)(CX*1), K1, Z27
+	KMOVW   2(AX), K4
+	CMPW    4(AX), $0xffff
+	JNE     dw3x3s1AVX512_maskedB
+	VMOVUPS 64(R11)(CX*1), Z25
+	VMOVUPS 64(R14)(CX*1), Z26
+	VMOVUPS 64(R15)(CX*1), Z27
+	JMP     dw3x3s1AVX512_loadedB
+
+dw3x3s1AVX512_maskedB:
+	KMOVW    4(AX), K1
+	KORTESTW K1, K1
+	JNE      dw3x3s1AVX512_someB
+	VPXORD   Z25, Z25, Z25
+	VPXORD   Z26, Z26, Z26
+	VPXORD   Z27, Z27, Z27
+	JMP      dw3x3s1AVX512_loadedB
+
+dw3x3s1AVX512_someB:
+	VMOVUPS.Z 64(R11)(CX*1), K1, Z25
+	VMOVUPS.Z 64(R14)(CX*1), K1, Z26
+	VMOVUPS.Z 64(R15)(CX*1), K1, Z27
+
+dw3x3s1AVX512_loadedB:
 	VALIGND     $0x01, Z15, Z25, Z16
 	VALIGND     $0x02, Z15, Z25, Z17
 	VALIGND     $0x01, Z18, Z26, Z19
@@ -863,7 +881,7 @@ dw3x3s1AVX512_vec:
 	VFMADD231PS Z23, Z8, Z14
 	VADDPS      Z13, Z12, Z12
 	VADDPS      Z14, Z12, Z12
-	CMPQ        mode+136(FP), $0x00
+	CMPQ        mode+144(FP), $0x00
 	JNE         dw3x3s1AVX512_leaky
 	VMAXPS      Z12, Z10, Z12
 	VMINPS      Z12, Z11, Z12
@@ -874,7 +892,16 @@ dw3x3s1AVX512_leaky:
 	VMULPS Z10, Z12, K5, Z12
 
 dw3x3s1AVX512_store:
+	LEAQ    64(DX)(CX*1), R12
+	CMPQ    R12, dstEnd+8(FP)
+	JA      dw3x3s1AVX512_tail
+	VMOVUPS Z12, (DX)(CX*1)
+	JMP     dw3x3s1AVX512_stored
+
+dw3x3s1AVX512_tail:
 	VMOVUPS Z12, K4, (DX)(CX*1)
+
+dw3x3s1AVX512_stored:
 	VMOVAPS Z25, Z15
 	VMOVAPS Z26, Z18
 	VMOVAPS Z27, Z21
@@ -882,17 +909,17 @@ dw3x3s1AVX512_store:
 	ADDQ    $0x04, AX
 	DECQ    R13
 	JNE     dw3x3s1AVX512_vec
-	MOVQ    ow+88(FP), R12
+	MOVQ    ow+96(FP), R12
 	LEAQ    (DX)(R12*4), DX
 	INCQ    BX
-	CMPQ    BX, oh+80(FP)
+	CMPQ    BX, oh+88(FP)
 	JL      dw3x3s1AVX512_row
-	MOVQ    h+64(FP), R12
-	IMULQ   wd+72(FP), R12
+	MOVQ    h+72(FP), R12
+	IMULQ   wd+80(FP), R12
 	LEAQ    (SI)(R12*4), SI
 	MOVQ    DX, DI
 	ADDQ    $0x24, R8
-	ADDQ    bstep+32(FP), R9
+	ADDQ    bstep+40(FP), R9
 	DECQ    R10
 	JNE     dw3x3s1AVX512_plane
 

@@ -15,10 +15,11 @@ import (
 //     leave src; rows above and below the plane read a row of zeros. At
 //     stride 1 it computes two output rows at a time, each input row
 //     loaded once for both;
-//   - with AVX-512, at stride 1, dw3x3s1AVX512 (dw512.go in _gen) loads
-//     each input vector once, with zero-masking loads that keep the lanes
-//     inside the row (a masked lane never faults), and takes the other two
-//     taps from it and the next vector with VALIGND;
+//   - with AVX-512, at stride 1 on rows of more than 16 outputs,
+//     dw3x3s1AVX512 (dw512.go in _gen) loads each input vector once (at
+//     the row's edges with zero-masking loads that keep the lanes inside
+//     the row; a masked lane never faults) and takes the other two taps
+//     from it and the next vector with VALIGND;
 //   - for small planes, whose rows are one or two vectors with masked
 //     edges, the channel-interleaved kernel (dwc8_amd64.s) takes eight
 //     planes at a time, one per lane;

@@ -18,15 +18,20 @@ type dwArgs struct {
 func dwConv3x3AVX2(a *dwArgs)
 
 //go:noescape
-func dw3x3s1AVX512(dst, src, w, bias *float32, bstep int, zero *float32, masks *uint16, planes, h, wd, oh, ow, pt, pl, nv int, lo, hi, alpha float32, mode int)
+func dw3x3s1AVX512(dst *float32, dstEnd uintptr, src, w, bias *float32, bstep int, zero *float32, masks *uint16, planes, h, wd, oh, ow, pt, pl, nv int, lo, hi, alpha float32, mode int)
 
-// dwAVX512 is whether stride-1 depthwise convolutions of rows up to
+// dwAVX512 is whether stride-1 depthwise convolutions of rows of 17 to
 // dw512MaxW outputs run on dw3x3s1AVX512 (the AVX-512 SGEMM's CPUs).
-// Measured on a Xeon with AVX-512 (BenchmarkDepthwisePaths, outputs per
-// CPU-ns, the row kernel then this one): 112×112 planes 2.20 → 2.60,
-// 56×56 1.86 → 2.22, 28×28 1.55 → 2.20; MobileNetV2 as a whole, two
-// sessions alternating run by run in one process, 0.993 (one thread) and
-// 0.977 (two) of the time.
+// Measured on a Xeon with AVX-512, the two kernels alternating in one
+// process (fastest of 40 blocks of 5 calls), dst at six offsets from
+// src: 28×28 planes 1.16-1.70 times as many outputs per ns as the AVX2
+// row kernel, 56×56 1.00-1.23, 112×112 1.17-1.38; MobileNetV2 as a
+// whole, two sessions alternating run by run, 0.999 (one thread) and
+// 0.977 (two) of the time, the Keras MobileNetV2 0.971. On rows of one
+// vector it is far slower when dst is 4 KB from src (7×7 planes 0.15
+// outputs per ns against 0.7-0.8 with dst elsewhere: its masked loads
+// wait for the stores in flight that seem to alias them), so those rows
+// stay with the other kernels.
 var dwAVX512 = convAVX2 && sgemmDefault.name == "avx512"
 
 // dw512MaxW is the widest output row dw3x3s1AVX512 takes (its masks are
@@ -56,7 +61,7 @@ func depthwisePlanes(dst, src []float32, planes int, g *DepthwiseGeom, l *dwLayo
 		return
 	}
 	clear(scratch[l.zero : l.zero+l.zeroLen])
-	if dwAVX512 && g.Stride == 1 && g.OW <= dw512MaxW {
+	if dwAVX512 && g.Stride == 1 && g.OW > 16 && g.OW <= dw512MaxW {
 		depthwiseS1AVX512(dst, src, planes, g, l, w, bias, act, scratch)
 		return
 	}
@@ -113,6 +118,7 @@ func depthwiseS1AVX512(dst, src []float32, planes int, g *DepthwiseGeom, l *dwLa
 	if bias != nil {
 		b, bstep = unsafe.SliceData(bias), 4
 	}
-	dw3x3s1AVX512(unsafe.SliceData(dst), unsafe.SliceData(src), unsafe.SliceData(w), b, bstep, zero, &masks[0],
+	end := uintptr(unsafe.Pointer(unsafe.SliceData(dst))) + uintptr(4*planes*g.OH*g.OW)
+	dw3x3s1AVX512(unsafe.SliceData(dst), end, unsafe.SliceData(src), unsafe.SliceData(w), b, bstep, zero, &masks[0],
 		planes, g.H, g.W, g.OH, g.OW, g.PadT, g.PadL, nv, act.Lo, act.Hi, act.Alpha, act.mode())
 }

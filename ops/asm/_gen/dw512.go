@@ -13,21 +13,24 @@ import (
 // zeros, zero, for those outside the plane) are read from column −pl, 16
 // columns at a time, each vector once: vector v of a row (A) and v+1 (B)
 // give the taps of output vector v, A and VALIGND of B:A by one and two
-// lanes. The loads are zero-masking, their masks (masks[2v], from the
-// caller) keep the lanes inside the row, and a masked lane never faults,
-// so no load needs a bounds check. Each tap row has its own sum, (bias +
-// row 0) + row 1 + row 2, which shortens the chains of dependent FMAs;
-// store mask masks[2v+1] keeps the outputs below ow. mode 0 clamps to
-// [lo, hi] (the sum second, so that a NaN passes), else leaky with
-// alpha. bstep is 4 when bias holds a value per plane, 0 when it points
-// at a zero.
+// lanes. A vector whose lanes are all inside the row (mask masks[2v] all
+// set) is a plain load, one with none inside is zero, and the others are
+// zero-masking loads, whose masked lanes never fault, so no load needs a
+// bounds check. Each tap row has its own sum, (bias + row 0) + row 1 +
+// row 2, which shortens the chains of dependent FMAs. Each output vector
+// is stored whole (the lanes past ow land in the next row, written
+// later) except where that would pass dstEnd, the end of the planes'
+// outputs, where store mask masks[2v+1] keeps the outputs below ow.
+// mode 0 clamps to [lo, hi] (the sum second, so that a NaN passes), else
+// leaky with alpha. bstep is 4 when bias holds a value per plane, 0 when
+// it points at a zero.
 //
 // Weights in Z0..Z8, the bias in Z9, lo (or alpha) and hi in Z10 and
 // Z11, the sums in Z12..Z14, the taps in Z15..Z23 (A at Z15, Z18, Z21),
 // zero in Z24, B in Z25..Z27.
 func dw3x3s1AVX512() {
 	name := "dw3x3s1AVX512"
-	TEXT(name, NOSPLIT, "func(dst *float32, src *float32, w *float32, bias *float32, bstep int, zero *float32, masks *uint16, planes int, h int, wd int, oh int, ow int, pt int, pl int, nv int, lo float32, hi float32, alpha float32, mode int)")
+	TEXT(name, NOSPLIT, "func(dst *float32, dstEnd uintptr, src *float32, w *float32, bias *float32, bstep int, zero *float32, masks *uint16, planes int, h int, wd int, oh int, ow int, pt int, pl int, nv int, lo float32, hi float32, alpha float32, mode int)")
 	Doc(name+" is the stride-1 3×3 depthwise convolution of DepthwisePlanes on",
 		"16-lane vectors, with zero-masking loads (dw512.go in _gen).")
 	dst, src, w, bias := RDI, RSI, R8, R9
@@ -93,10 +96,28 @@ func dw3x3s1AVX512() {
 	VMOVUPS_Z(Mem{Base: r2}, K1, Z21)
 	Label(name + "_vec")
 	KMOVW(Mem{Base: mp, Disp: 2}, K4) // the store mask
+	// B with plain loads where all its lanes are inside the row: a
+	// masked load that meets a store in flight to an address 4 KB apart
+	// waits for it (7×7 planes 4-5 times slower with dst 4 KB from src).
+	CMPW(Mem{Base: mp, Disp: 4}, U16(0xffff))
+	JNE(LabelRef(name + "_maskedB"))
+	for i, r := range []Register{r0, r1, r2} {
+		VMOVUPS(Mem{Base: r, Index: voff, Scale: 1, Disp: 64}, zmm(25+i))
+	}
+	JMP(LabelRef(name + "_loadedB"))
+	Label(name + "_maskedB")
 	KMOVW(Mem{Base: mp, Disp: 4}, K1) // B's mask
-	VMOVUPS_Z(Mem{Base: r0, Index: voff, Scale: 1, Disp: 64}, K1, Z25)
-	VMOVUPS_Z(Mem{Base: r1, Index: voff, Scale: 1, Disp: 64}, K1, Z26)
-	VMOVUPS_Z(Mem{Base: r2, Index: voff, Scale: 1, Disp: 64}, K1, Z27)
+	KORTESTW(K1, K1)
+	JNE(LabelRef(name + "_someB"))
+	for i := range 3 {
+		VPXORD(zmm(25+i), zmm(25+i), zmm(25+i)) // all past the row: no load
+	}
+	JMP(LabelRef(name + "_loadedB"))
+	Label(name + "_someB")
+	for i, r := range []Register{r0, r1, r2} {
+		VMOVUPS_Z(Mem{Base: r, Index: voff, Scale: 1, Disp: 64}, K1, zmm(25+i))
+	}
+	Label(name + "_loadedB")
 	for i, a := range []int{15, 18, 21} {
 		VALIGND(U8(1), zmm(a), zmm(25+i), zmm(a+1))
 		VALIGND(U8(2), zmm(a), zmm(25+i), zmm(a+2))
@@ -121,8 +142,19 @@ func dw3x3s1AVX512() {
 	Label(name + "_leaky")
 	VCMPPS(U8(1), Z24, Z12, K5) // lanes below zero
 	VMULPS(Z10, Z12, K5, Z12)
+	// A whole vector where it stays inside the output (the lanes past
+	// ow go to the next row, written later); a masked store only at the
+	// very end: a load meeting a masked store in flight (at an address
+	// 4 KB apart will do) waits for it to retire.
 	Label(name + "_store")
+	LEAQ(Mem{Base: out, Index: voff, Scale: 1, Disp: 64}, t)
+	CMPQ(t, paramAddr("dstEnd"))
+	JA(LabelRef(name + "_tail"))
+	VMOVUPS(Z12, Mem{Base: out, Index: voff, Scale: 1})
+	JMP(LabelRef(name + "_stored"))
+	Label(name + "_tail")
 	VMOVUPS(Z12, K4, Mem{Base: out, Index: voff, Scale: 1})
+	Label(name + "_stored")
 	VMOVAPS(Z25, Z15)
 	VMOVAPS(Z26, Z18)
 	VMOVAPS(Z27, Z21)
