@@ -53,6 +53,7 @@ type options struct {
 	warmup   int
 	minRuns  int
 	budget   time.Duration
+	minTime  time.Duration
 	rounds   int
 	timeout  time.Duration
 	ortLib   string
@@ -86,6 +87,7 @@ func parentMain(args []string) int {
 	fs.IntVar(&o.warmup, "warmup", 5, "untimed runs before timing, at least 2 (with -quick: 2)")
 	fs.IntVar(&o.minRuns, "min-runs", 3, "timed runs at least, unless one run takes longer than 3 budgets (with -quick: 1)")
 	fs.DurationVar(&o.budget, "budget", 10*time.Second, "time after which timing stops once -min-runs are done (with -quick: 2s)")
+	fs.DurationVar(&o.minTime, "min-time", 2*time.Second, "how long the timed runs go on at least, when -runs are done sooner (split over the rounds; the latencies kept are then every k-th run, -runs of them; with -quick: 0)")
 	fs.IntVar(&o.rounds, "rounds", 5, "the runtimes take turns in this many rounds per model and thread count, each a process of its own with 1/rounds of -runs, -min-runs and -budget, so that a change in the machine's speed meets them all (with -quick: 1)")
 	fs.DurationVar(&o.timeout, "timeout", 15*time.Minute, "kill a child after this long (with -quick: 3m)")
 	fs.StringVar(&o.ortLib, "ort-lib", "", "path of libonnxruntime.so.1 (default: $ONNXRUNTIME_SHARED_LIBRARY_PATH, then the one in .ort/node_modules/onnxruntime-node)")
@@ -119,6 +121,7 @@ func parentMain(args []string) int {
 			"warmup":       func() { o.warmup = 2 },
 			"min-runs":     func() { o.minRuns = 1 },
 			"budget":       func() { o.budget = 2 * time.Second },
+			"min-time":     func() { o.minTime = 0 },
 			"rounds":       func() { o.rounds = 1 },
 			"timeout":      func() { o.timeout = 3 * time.Minute },
 			"readme":       func() { o.readme = "" },
@@ -257,10 +260,11 @@ func parentMain(args []string) int {
 	for i, t := range todos {
 		j := harness.Job{
 			Runtime: t.rt, Model: t.spec.Model, Feeds: t.spec.Feeds, Threads: t.th,
-			Warmup: o.warmup, Runs: o.runs, MinRuns: o.minRuns, Budget: o.budget,
+			Warmup: o.warmup, Runs: o.runs, MinRuns: o.minRuns, Budget: o.budget, MinTime: o.minTime,
 		}
 		if t.rounds > 1 {
 			j.Runs, j.MinRuns, j.Budget = ceilDiv(o.runs, t.rounds), ceilDiv(o.minRuns, t.rounds), o.budget/time.Duration(t.rounds)
+			j.MinTime = o.minTime / time.Duration(t.rounds)
 		}
 		if t.rt == harness.ORT {
 			j.ORTLib = o.ortLib
@@ -343,6 +347,7 @@ func mergeRound(c, next *cell, round int) {
 	} else {
 		r.RefMS, r.RefMFLOP = nil, 0 // no longer paired run by run
 	}
+	minBefore := r.Min
 	r.LatMS = append(r.LatMS, n.LatMS...)
 	r.Runs += n.Runs
 	r.Warmups += n.Warmups
@@ -352,7 +357,9 @@ func mergeRound(c, next *cell, round int) {
 	}
 	sorted := slices.Clone(r.LatMS)
 	slices.Sort(sorted)
-	r.Median, r.P90, r.Min = harness.Percentile(sorted, 50), harness.Percentile(sorted, 90), sorted[0]
+	// The latencies kept may be every k-th run's (Job.MinTime); each
+	// round's fastest run is its own.
+	r.Median, r.P90, r.Min = harness.Percentile(sorted, 50), harness.Percentile(sorted, 90), min(sorted[0], minBefore, n.Min)
 	c.MaxRSSKiB = max(c.MaxRSSKiB, next.MaxRSSKiB)
 	c.WallS += next.WallS
 }

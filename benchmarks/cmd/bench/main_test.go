@@ -20,6 +20,13 @@ func TestMergeRound(t *testing.T) {
 		return &cell{Result: &harness.Result{OK: true, LatMS: lat, Runs: len(lat), Warmups: 5, VmHWMKiB: rss, Stable: stable, LoadMS: float64(rss),
 			Median: harness.Percentile(sorted, 50), Min: sorted[0]}}
 	}
+	// subsampled is a round whose latencies are every k-th run's, its
+	// fastest run not among them.
+	subsampled := func(lat []float64, fastest float64) *cell {
+		c := okCell(lat, 100, &yes)
+		c.Result.Min = fastest
+		return c
+	}
 	tests := []struct {
 		name       string
 		c, next    *cell
@@ -32,6 +39,7 @@ func TestMergeRound(t *testing.T) {
 		wantLoad   float64
 	}{
 		{"pooled", okCell([]float64{3, 1, 2}, 100, &yes), okCell([]float64{10, 9}, 50, &yes), true, 5, 3, 1, 100, true, 100},
+		{"fastest runs not kept", subsampled([]float64{3, 2}, 1.5), subsampled([]float64{4, 5}, 0.5), true, 4, 3.5, 0.5, 100, true, 100},
 		{"larger RSS later", okCell([]float64{2}, 100, &yes), okCell([]float64{4}, 300, &yes), true, 2, 3, 2, 300, true, 100},
 		{"unstable round", okCell([]float64{2}, 100, &yes), okCell([]float64{2}, 100, &no), true, 2, 2, 2, 100, false, 100},
 		{"failed round", okCell([]float64{2}, 100, &yes), &cell{childRun: childRun{Reason: "timed out after 1s"}}, false, 1, 2, 2, 100, true, 100},

@@ -77,8 +77,12 @@ type report struct {
 }
 
 func settingsFrom(o options) string {
-	return fmt.Sprintf("threads %s; untimed runs first, at least %d and for at least %v (at most %v), then up to %d timed runs, stopping after %v once %d are done",
-		joinInts(o.threads), max(o.warmup, 2), min(500*time.Millisecond, o.budget/2), o.budget/2, o.runs, o.budget, o.minRuns)
+	more := ""
+	if o.minTime > 0 {
+		more = fmt.Sprintf(" (and more when those are done sooner, for at least %v in all: the latencies kept are then every k-th run's, %d in all)", o.minTime, o.runs)
+	}
+	return fmt.Sprintf("threads %s; untimed runs first, at least %d and for at least %v (at most %v), then up to %d timed runs%s, stopping after %v once %d are done",
+		joinInts(o.threads), max(o.warmup, 2), min(500*time.Millisecond, o.budget/2), o.budget/2, o.runs, more, o.budget, o.minRuns)
 }
 
 func joinInts(v []int) string {

@@ -65,6 +65,11 @@ type Job struct {
 	Runs    int           `json:"runs"`
 	MinRuns int           `json:"min_runs"`
 	Budget  time.Duration `json:"budget"`
+	// MinTime is how long the timed runs go on at least, when Runs are
+	// done sooner (Budget still ends them): a fast model's runs then
+	// span a stretch of time, not the few milliseconds in which a shared
+	// machine may happen to be fast or slow.
+	MinTime time.Duration `json:"min_time,omitempty"`
 	ORTLib  string        `json:"ort_lib,omitempty"`
 }
 
@@ -76,7 +81,9 @@ type Result struct {
 	LoadMS  float64 `json:"load_ms,omitempty"`
 	Warmups int     `json:"warmups,omitempty"`
 	Runs    int     `json:"runs,omitempty"`
-	// LatMS are the timed runs' latencies in ms, in run order.
+	// LatMS are the timed runs' latencies in ms, in run order: all of
+	// them, or, when more than the job's Runs were made (MinTime), every
+	// k-th, at most Runs of them; Median, P90 and Min are over all.
 	LatMS []float64 `json:"lat_ms,omitempty"`
 	// RefMS, for a Referenced runner, are the times of its reference
 	// workload (RefMFLOP of work), each run right after the timed run of
@@ -215,8 +222,8 @@ func Main(open Opener) {
 
 // Measure loads the job's model, runs it untimed (at least twice: the
 // second run shows whether a runtime repeats itself on a loaded model),
-// then times runs until j.Runs are done, or j.Budget has passed and
-// j.MinRuns are done, or 3×j.Budget has passed.
+// then times runs until j.Runs are done and j.MinTime has passed, or
+// j.Budget has passed and j.MinRuns are done, or 3×j.Budget has passed.
 func Measure(j Job, open Opener) (r Result) {
 	stage := "inputs"
 	defer func() {
@@ -263,7 +270,7 @@ func Measure(j Job, open Opener) (r Result) {
 		r.Warmups++
 	}
 	start := time.Now()
-	for len(r.LatMS) < max(j.Runs, 1) {
+	for len(r.LatMS) < max(j.Runs, 1) || time.Since(start) < j.MinTime {
 		t := time.Now()
 		if err := rn.Run(); err != nil {
 			return fail(fmt.Errorf("timed run %d: %w", len(r.LatMS)+1, err))
@@ -297,7 +304,22 @@ func Measure(j Job, open Opener) (r Result) {
 	r.Median = Percentile(sorted, 50)
 	r.P90 = Percentile(sorted, 90)
 	r.Min = sorted[0]
+	r.LatMS, r.RefMS = EveryKth(r.LatMS, max(j.Runs, 1)), EveryKth(r.RefMS, max(j.Runs, 1))
 	return r
+}
+
+// EveryKth returns v, or every k-th value of it from the first when it
+// holds more than n: at most n values spread evenly over v.
+func EveryKth(v []float64, n int) []float64 {
+	if len(v) <= n {
+		return v
+	}
+	k := (len(v) + n - 1) / n
+	out := make([]float64, 0, n)
+	for i := 0; i < len(v); i += k {
+		out = append(out, v[i])
+	}
+	return out
 }
 
 func ms(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
