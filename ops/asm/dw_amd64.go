@@ -34,8 +34,8 @@ func dw3x3s1AVX512(dst *float32, dstEnd uintptr, src, w, bias *float32, bstep in
 // stay with the other kernels.
 var dwAVX512 = convAVX2 && sgemmDefault.name == "avx512"
 
-// dw512MaxW is the widest output row dw3x3s1AVX512 takes (its masks are
-// on the stack: four per vector of 16 outputs).
+// dw512MaxW is the widest output row dw3x3s1AVX512 takes: dw512MaxV
+// vectors of 16 outputs (its masks are on the stack, two per vector).
 const dw512MaxW = 16 * dw512MaxV
 
 const dw512MaxV = 16
@@ -93,9 +93,8 @@ func depthwiseRowsAVX2(dst, src []float32, planes int, g *DepthwiseGeom, l *dwLa
 	dwConv3x3AVX2(&a)
 }
 
-// depthwiseS1AVX512 runs dw3x3s1AVX512 (the row of zeros cleared): the
-// masks of each vector's three taps keep the lanes whose input column is
-// inside the row, its store mask the lanes below OW.
+// depthwiseS1AVX512 runs dw3x3s1AVX512 (the row of zeros cleared) on
+// stride-1 planes of at most dw512MaxW outputs a row.
 func depthwiseS1AVX512(dst, src []float32, planes int, g *DepthwiseGeom, l *dwLayout, w, bias []float32, act *ConvAct, scratch []float32) {
 	nv := (g.OW + 15) / 16
 	// masks[2v] keeps the lanes of input vector v (columns 16v − PadL
