@@ -117,6 +117,55 @@ func TestDepthwisePlanes(t *testing.T) {
 	}
 }
 
+// TestDepthwisePlanesWide compares every path with the definition on
+// rows wider than one or two vectors (up to the AVX-512 kernel's limit
+// and past it) and on paddings wider than a vector, at stride 1 and 2.
+func TestDepthwisePlanesWide(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	impls := append([]dwImpl{{"dispatch", DepthwisePlanes}}, archDepthwiseImpls()...)
+	tests := []struct{ h, w, pt, pl, pb, pr, s int }{
+		{3, 17, 1, 1, 1, 1, 1},
+		{4, 63, 0, 2, 0, 0, 1},
+		{2, 250, 1, 1, 1, 5, 1}, // 256 outputs a row
+		{2, 255, 1, 1, 1, 1, 1}, // 257: past the AVX-512 kernel
+		{3, 5, 2, 20, 1, 17, 1}, // padding wider than a vector
+		{3, 2, 1, 18, 1, 0, 1},  // outputs left of the plane only
+		{5, 40, 1, 1, 1, 1, 2},
+		{3, 9, 2, 19, 2, 19, 2},
+	}
+	for _, tc := range tests {
+		oh := (tc.h+tc.pt+tc.pb-3)/tc.s + 1
+		ow := (tc.w+tc.pl+tc.pr-3)/tc.s + 1
+		g := &DepthwiseGeom{H: tc.h, W: tc.w, OH: oh, OW: ow, PadT: tc.pt, PadL: tc.pl, Stride: tc.s}
+		planes := 3
+		src := randSlice[float32](r, planes*tc.h*tc.w)
+		w := randSlice[float32](r, 9*planes)
+		bias := randSlice[float32](r, planes)
+		for _, act := range convActs {
+			want := make([]float32, planes*oh*ow)
+			depthwiseNaive(want, src, planes, g, w, bias, &act)
+			for _, im := range impls {
+				buf := make([]float32, len(want)+16)
+				for i := range buf {
+					buf[i] = guard
+				}
+				got := buf[:len(want)]
+				im.run(got, src, planes, g, w, bias, &act, make([]float32, g.ScratchLen()))
+				for i := range want {
+					if !convClose(got[i], want[i], 1e-5) {
+						t.Fatalf("%s %+v %+v: element %d = %v, want %v", im.name, *g, act, i, got[i], want[i])
+					}
+				}
+				for i, v := range buf[len(want):] {
+					if v != guard {
+						t.Fatalf("%s %+v: wrote %v at %d past the output", im.name, *g, v, i)
+					}
+				}
+			}
+		}
+	}
+}
+
 // BenchmarkDepthwisePlanes times the MobileNetV2 depthwise layers.
 func BenchmarkDepthwisePlanes(b *testing.B) {
 	for _, c := range []struct {
