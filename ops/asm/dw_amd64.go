@@ -101,13 +101,11 @@ func depthwiseS1AVX512(dst, src []float32, planes int, g *DepthwiseGeom, l *dwLa
 	// on) inside the row, masks[2v+1] the outputs of vector v below OW.
 	var masks [2*dw512MaxV + 2]uint16
 	for v := 0; v <= nv; v++ {
-		var m uint16
-		for k := 0; k < 16; k++ {
-			if c := 16*v + k - g.PadL; c >= 0 && c < g.W {
-				m |= 1 << k
-			}
+		// Lanes [lo, hi) read columns [0, W).
+		lo, hi := max(0, g.PadL-16*v), min(16, g.W+g.PadL-16*v)
+		if lo < hi {
+			masks[2*v] = uint16(1<<hi - 1<<lo)
 		}
-		masks[2*v] = m
 		if v < nv {
 			masks[2*v+1] = uint16(1<<min(16, g.OW-16*v) - 1)
 		}
