@@ -40,6 +40,12 @@ const dw512MaxW = 16 * dw512MaxV
 
 const dw512MaxV = 16
 
+// s1AVX512Fits reports whether dw3x3s1AVX512 takes the planes g: stride
+// 1, rows of 17 to dw512MaxW outputs.
+func (g *DepthwiseGeom) s1AVX512Fits() bool {
+	return g.Stride == 1 && g.OW > 16 && g.OW <= dw512MaxW
+}
+
 // archScratchLen is the scratch the channel-interleaved path needs, if
 // it may take these planes.
 func (g *DepthwiseGeom) archScratchLen() int {
@@ -61,7 +67,7 @@ func depthwisePlanes(dst, src []float32, planes int, g *DepthwiseGeom, l *dwLayo
 		return
 	}
 	clear(scratch[l.zero : l.zero+l.zeroLen])
-	if dwAVX512 && g.Stride == 1 && g.OW > 16 && g.OW <= dw512MaxW {
+	if dwAVX512 && g.s1AVX512Fits() {
 		depthwiseS1AVX512(dst, src, planes, g, l, w, bias, act, scratch)
 		return
 	}

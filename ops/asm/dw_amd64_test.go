@@ -25,7 +25,7 @@ func archDepthwiseImpls() []dwImpl {
 			// other geometries on the rows kernel.
 			l := g.layout()
 			clear(scratch[l.zero : l.zero+l.zeroLen])
-			if hasAVX512 && g.Stride == 1 && g.OW > 16 && g.OW <= dw512MaxW {
+			if hasAVX512 && g.s1AVX512Fits() {
 				depthwiseS1AVX512(dst, src, planes, g, &l, w, bias, act, scratch)
 				return
 			}

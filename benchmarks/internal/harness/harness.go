@@ -270,7 +270,7 @@ func Measure(j Job, open Opener) (r Result) {
 		r.Warmups++
 	}
 	start := time.Now()
-	for len(r.LatMS) < max(j.Runs, 1) || time.Since(start) < j.MinTime {
+	for {
 		t := time.Now()
 		if err := rn.Run(); err != nil {
 			return fail(fmt.Errorf("timed run %d: %w", len(r.LatMS)+1, err))
@@ -282,7 +282,8 @@ func Measure(j Job, open Opener) (r Result) {
 			r.RefMS = append(r.RefMS, ms(time.Since(t)))
 		}
 		el := time.Since(start)
-		if (el >= j.Budget && len(r.LatMS) >= j.MinRuns) || el >= 3*j.Budget {
+		if len(r.LatMS) >= max(j.Runs, 1) && el >= j.MinTime ||
+			el >= j.Budget && len(r.LatMS) >= j.MinRuns || el >= 3*j.Budget {
 			break
 		}
 	}
