@@ -128,6 +128,11 @@ func softmaxBlocks[T Float](d, s []T, lo, hi, n, inner int, kind softmaxKind, ex
 	if inner == 1 {
 		if d32, ok := any(d).([]float32); ok && kind != smHard {
 			s32 := any(s).([]float32)
+			// Short rows (a classifier's head) all in one call where
+			// there is a kernel for them.
+			if kind == smSoftmax && asm.SoftmaxRows(s32[lo*block:hi*block], d32[lo*block:hi*block], n) {
+				return
+			}
 			for o := lo; o < hi; o++ {
 				softmaxRow32(d32[o*block:(o+1)*block], s32[o*block:(o+1)*block], kind == smLog)
 			}

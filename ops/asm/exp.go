@@ -22,7 +22,16 @@ type expImpl struct {
 	// expSum sets y[i] = e^(x[i]-m) and returns the float64 sum of the
 	// y[i] (same lengths as exp).
 	expSum func(x, y []float32, m float32) float64
+	// softmaxRows, when not nil, sets y to the softmax of each row of n
+	// consecutive values of x for n ≤ softmaxRowsMax (len(x) a positive
+	// multiple of n, len(y) == len(x); y may be x), as SoftmaxRows
+	// specifies.
+	softmaxRows func(x, y []float32, n int)
 }
+
+// softmaxRowsMax is the longest row the softmaxRows kernels take: one
+// 512-bit vector.
+const softmaxRowsMax = 16
 
 var expGeneric = &expImpl{name: "generic", available: true, exp: expSliceGeneric, expSum: expSumGeneric}
 
@@ -79,6 +88,29 @@ func ExpSum(x, y []float32, m float32) float64 {
 		return 0
 	}
 	return expDefault.expSum(x, y, m)
+}
+
+// SoftmaxRows sets y[r*n+i] = e^(x[r*n+i]-m)·float32(1/s) for every row
+// r of n consecutive values of x, m the row's largest value and s the
+// sum of its exponentials in float64 (in an unspecified order): the
+// softmax of softmaxRow in ops, whose exponentials ExpSum computes, in
+// one call for all the rows. A NaN in a row, or an infinite maximum,
+// makes the row NaN. It reports whether it did: only kernels for short
+// rows exist (AVX-512, n ≤ 16), for classifier heads, where a call per
+// row costs more than the row. len(x) must be a multiple of n and len(y)
+// equal to it; y may be x.
+func SoftmaxRows(x, y []float32, n int) bool {
+	sr := expDefault.softmaxRows
+	if sr == nil || n < 1 || n > softmaxRowsMax {
+		return false
+	}
+	if len(x)%n != 0 || len(y) != len(x) {
+		panic(fmt.Sprintf("asm.SoftmaxRows: len(x) = %d, len(y) = %d, n = %d", len(x), len(y), n))
+	}
+	if len(x) > 0 {
+		sr(x, y, n)
+	}
+	return true
 }
 
 // ExpImplementation returns the name of the Exp kernel in use (generic,

@@ -142,7 +142,15 @@ DATA expConsts<>+400(SB)/4, $0x0000007f
 DATA expConsts<>+404(SB)/4, $0x0000007f
 DATA expConsts<>+408(SB)/4, $0x0000007f
 DATA expConsts<>+412(SB)/4, $0x0000007f
-GLOBL expConsts<>(SB), RODATA|NOPTR, $416
+DATA expConsts<>+416(SB)/4, $0xff800000
+DATA expConsts<>+420(SB)/4, $0xff800000
+DATA expConsts<>+424(SB)/4, $0xff800000
+DATA expConsts<>+428(SB)/4, $0xff800000
+DATA expConsts<>+432(SB)/4, $0xff800000
+DATA expConsts<>+436(SB)/4, $0xff800000
+DATA expConsts<>+440(SB)/4, $0xff800000
+DATA expConsts<>+444(SB)/4, $0xff800000
+GLOBL expConsts<>(SB), RODATA|NOPTR, $448
 
 // func expAVX2(n int, x *float32, y *float32)
 // Requires: AVX, AVX2, FMA3
@@ -627,4 +635,98 @@ expSumAVX2_sum:
 	VHADDPD      X12, X12, X12
 	VZEROUPPER
 	MOVSD        X12, ret+32(FP)
+	RET
+
+// func softmaxRowsAVX512(rows int, n int, mask uint16, x *float32, y *float32)
+// Requires: AVX, AVX512F
+TEXT ·softmaxRowsAVX512(SB), NOSPLIT, $0-40
+	MOVQ         rows+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVQ         x+24(FP), DX
+	MOVQ         y+32(FP), BX
+	KMOVW        mask+16(FP), K1
+	SHLQ         $0x02, CX
+	VBROADCASTSS expConsts<>+0(SB), Z16
+	VBROADCASTSS expConsts<>+32(SB), Z17
+	VBROADCASTSS expConsts<>+64(SB), Z18
+	VBROADCASTSS expConsts<>+96(SB), Z19
+	VBROADCASTSS expConsts<>+128(SB), Z20
+	VBROADCASTSS expConsts<>+160(SB), Z21
+	VBROADCASTSS expConsts<>+192(SB), Z22
+	VBROADCASTSS expConsts<>+224(SB), Z23
+	VBROADCASTSS expConsts<>+256(SB), Z24
+	VBROADCASTSS expConsts<>+288(SB), Z25
+	VBROADCASTSS expConsts<>+320(SB), Z26
+	VBROADCASTSS expConsts<>+352(SB), Z27
+	VBROADCASTSS expConsts<>+384(SB), Z28
+	VBROADCASTSS expConsts<>+416(SB), Z29
+
+softmaxRowsAVX512_row:
+	// Z0: the row, -Inf past n; Z1: its maximum in every lane.
+	VMOVAPS    Z29, Z0
+	VMOVUPS    (DX), K1, Z0
+	VSHUFF32X4 $0x4e, Z0, Z0, Z1
+	VMAXPS     Z1, Z0, Z1
+	VSHUFF32X4 $0xb1, Z1, Z1, Z2
+	VMAXPS     Z2, Z1, Z1
+	VPERMILPS  $0x4e, Z1, Z2
+	VMAXPS     Z2, Z1, Z1
+	VPERMILPS  $0xb1, Z1, Z2
+	VMAXPS     Z2, Z1, Z1
+	VSUBPS     Z1, Z0, Z0
+
+	// The lanes from n on at 0 (e^-Inf would come out subnormal, which costs a microcode assist).
+	VMOVAPS.Z Z0, K1, Z0
+
+	// Z3 = e^Z0, as emitExpFull computes it.
+	VMINPS       Z0, Z16, Z0
+	VMAXPS       Z0, Z17, Z0
+	VMULPS       Z18, Z0, Z1
+	VRNDSCALEPS  $0x00, Z1, Z1
+	VFNMADD231PS Z19, Z1, Z0
+	VFNMADD231PS Z20, Z1, Z0
+	VMULPS       Z0, Z0, Z2
+	VMOVAPS      Z21, Z3
+	VFMADD213PS  Z22, Z0, Z3
+	VFMADD213PS  Z23, Z0, Z3
+	VFMADD213PS  Z24, Z0, Z3
+	VFMADD213PS  Z25, Z0, Z3
+	VFMADD213PS  Z26, Z0, Z3
+	VFMADD213PS  Z0, Z2, Z3
+	VADDPS       Z27, Z3, Z3
+	VCVTTPS2DQ   Z1, Z1
+	VPSRAD       $0x01, Z1, Z2
+	VPSUBD       Z2, Z1, Z1
+	VPADDD       Z28, Z2, Z2
+	VPADDD       Z28, Z1, Z1
+	VPSLLD       $0x17, Z2, Z2
+	VPSLLD       $0x17, Z1, Z1
+	VMULPS       Z2, Z3, Z3
+	VMULPS       Z1, Z3, Z3
+
+	// The lanes from n on are not summed; the sum in float64.
+	VMOVAPS.Z     Z3, K1, Z3
+	VCVTPS2PD     Y3, Z4
+	VEXTRACTF64X4 $0x01, Z3, Y5
+	VCVTPS2PD     Y5, Z5
+	VADDPD        Z5, Z4, Z4
+	VEXTRACTF64X4 $0x01, Z4, Y5
+	VADDPD        Y5, Y4, Y4
+	VEXTRACTF128  $0x01, Y4, X5
+	VADDPD        X5, X4, X4
+	VPERMILPD     $0x01, X4, X5
+	VADDSD        X5, X4, X4
+
+	// Times float32(1/sum).
+	VCVTSS2SD    X27, X5, X5
+	VDIVSD       X4, X5, X5
+	VCVTSD2SS    X5, X5, X5
+	VBROADCASTSS X5, Z5
+	VMULPS       Z5, Z3, Z3
+	VMOVUPS      Z3, K1, (BX)
+	ADDQ         CX, DX
+	ADDQ         CX, BX
+	DECQ         AX
+	JNZ          softmaxRowsAVX512_row
+	VZEROUPPER
 	RET

@@ -10,3 +10,8 @@ func expAVX2(n int, x *float32, y *float32)
 // expSumAVX2 sets y[i] = e^(x[i]-m) for i < n and returns the sum of the y[i],
 // accumulated in float64; y may be x.
 func expSumAVX2(n int, x *float32, y *float32, m float32) float64
+
+// softmaxRowsAVX512 sets y to the softmax of each of rows consecutive rows of
+// n values (1 ≤ n ≤ 16) of x, summing the exponentials in float64; y may be x.
+// mask is 1<<n - 1, the lanes of a row.
+func softmaxRowsAVX512(rows int, n int, mask uint16, x *float32, y *float32)

@@ -327,3 +327,103 @@ func BenchmarkExpSum(b *testing.B) {
 		}
 	}
 }
+
+// softmaxRowsRef is what an implementation's softmaxRows computes for
+// each row of n values: the row's maximum m (NaN when the row has one),
+// the exponentials of x-m by the implementation's expSum with their
+// float64 sum s, then each times float32(1/s).
+func softmaxRowsRef(im *expImpl, x []float32, n int) []float32 {
+	y := make([]float32, len(x))
+	for r := 0; r < len(x); r += n {
+		row := x[r : r+n]
+		m := row[0]
+		for _, v := range row {
+			if v != v || m != m {
+				m = v + m
+			} else {
+				m = max(m, v)
+			}
+		}
+		s := im.expSum(row, y[r:r+n], m)
+		f := float32(1 / s)
+		for i := r; i < r+n; i++ {
+			y[i] *= f
+		}
+	}
+	return y
+}
+
+// TestSoftmaxRows checks every softmaxRows kernel against
+// softmaxRowsRef: every row length it takes, one to five rows,
+// misaligned slices, wide and narrow ranges, ±Inf and NaN, in place;
+// nothing past the rows is written. The float64 sums may differ in
+// order, so the results within an ulp.
+func TestSoftmaxRows(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	const guard = float32(-12345)
+	inf, nan := float32(math.Inf(1)), float32(math.NaN())
+	ran := false
+	forEachExpImpl(t, func(t *testing.T, im *expImpl) {
+		if im.softmaxRows == nil {
+			t.Skip("no softmaxRows kernel")
+		}
+		ran = true
+		for n := 1; n <= softmaxRowsMax; n++ {
+			for rows := 1; rows <= 5; rows++ {
+				for _, special := range []float32{0, nan, -inf, inf, 1} {
+					off := r.Intn(16)
+					scale := []float64{0.01, 3, 40}[r.Intn(3)]
+					buf := make([]float32, off+rows*n+17)
+					for i := range buf {
+						buf[i] = float32(r.NormFloat64() * scale)
+					}
+					x := buf[off : off+rows*n]
+					switch special {
+					case 1: // a row of -Inf but one value, a row all -Inf
+						for i := range x[:n] {
+							x[i] = -inf
+						}
+						x[r.Intn(n)] = 2
+						if rows > 1 {
+							for i := n; i < 2*n; i++ {
+								x[i] = -inf
+							}
+						}
+					case 0:
+					default:
+						x[r.Intn(len(x))] = special
+					}
+					want := softmaxRowsRef(im, x, n)
+					out := make([]float32, len(buf))
+					for i := range out {
+						out[i] = guard
+					}
+					y := out[off : off+rows*n]
+					im.softmaxRows(x, y, n)
+					for i := range out {
+						if (i < off || i >= off+rows*n) && out[i] != guard {
+							t.Fatalf("n=%d rows=%d: wrote outside y at %d", n, rows, i)
+						}
+					}
+					for i := range want {
+						if ulpDiff(y[i], want[i]) > 1 {
+							t.Fatalf("n=%d rows=%d special %v: y[%d] = %v, want %v (row %v)", n, rows, special, i, y[i], want[i], x[i/n*n:i/n*n+n])
+						}
+					}
+					in := append([]float32(nil), x...)
+					im.softmaxRows(in, in, n)
+					for i := range in {
+						if math.Float32bits(in[i]) != math.Float32bits(y[i]) && !(in[i] != in[i] && y[i] != y[i]) {
+							t.Fatalf("n=%d rows=%d: in place %v, not in place %v", n, rows, in[i], y[i])
+						}
+					}
+				}
+			}
+		}
+	})
+	if !ran {
+		if SoftmaxRows(make([]float32, 4), make([]float32, 4), 2) {
+			t.Fatal("SoftmaxRows reports a kernel that no implementation has")
+		}
+	}
+}

@@ -39,6 +39,7 @@ var expConstList = []struct {
 	{"p5", math.Float32bits(cephes.ExpP[5])},
 	{"one", math.Float32bits(1)},
 	{"bias127", 127},
+	{"negInf", 0xff800000},
 }
 
 var expConsts Mem
@@ -68,6 +69,112 @@ func expKernels() {
 		return ys
 	})
 	expSumAVX2()
+	softmaxRowsAVX512()
+}
+
+// softmaxRowsAVX512 emits softmaxRowsAVX512: the softmax of each of rows
+// consecutive rows of n ≤ 16 values, one 512-bit vector a row. A row is
+// loaded with its lanes from n on at -Inf (so they never raise the
+// maximum), its maximum m spread over the lanes by four shuffles, those
+// lanes set to 0 (their exponential, e^-104 after the clamp, would be a
+// subnormal, and a subnormal result costs a microcode assist, about 80
+// ns a row on Sapphire Rapids), then
+// e^(x-m) is computed lane for lane as expSumAVX2 computes it (the same
+// operations on the same constants: VRNDSCALEPS $0 rounds as VROUNDPS $0
+// does), the lanes from n on zeroed, the sum taken in float64, and every
+// value multiplied by float32(1/sum), as ops' softmaxScale does. No row
+// depends on another, so the rows' chains of latency overlap.
+func softmaxRowsAVX512() {
+	name := "softmaxRowsAVX512"
+	TEXT(name, NOSPLIT, "func(rows int, n int, mask uint16, x *float32, y *float32)")
+	Doc(name+" sets y to the softmax of each of rows consecutive rows of",
+		"n values (1 ≤ n ≤ 16) of x, summing the exponentials in float64; y may be x.",
+		"mask is 1<<n - 1, the lanes of a row.")
+	rows := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	x := Load(Param("x"), GP64())
+	y := Load(Param("y"), GP64())
+	pk, err := Param("mask").Resolve()
+	if err != nil {
+		panic(err)
+	}
+	KMOVW(pk.Addr, K1)
+	SHLQ(U8(2), n) // the row's bytes from here on
+	c := func(i int) VecPhysical { return zmm(16 + i) }
+	for i := range expConstList {
+		VBROADCASTSS(expConsts.Offset(32*i), c(i))
+	}
+	kz := func(name string) VecPhysical {
+		for i, k := range expConstList {
+			if k.name == name {
+				return c(i)
+			}
+		}
+		panic("no constant " + name)
+	}
+	Label(name + "_row")
+	Comment("Z0: the row, -Inf past n; Z1: its maximum in every lane.")
+	VMOVAPS(kz("negInf"), Z0)
+	VMOVUPS(Mem{Base: x}, K1, Z0)
+	VSHUFF32X4(U8(0x4e), Z0, Z0, Z1)
+	VMAXPS(Z1, Z0, Z1)
+	VSHUFF32X4(U8(0xb1), Z1, Z1, Z2)
+	VMAXPS(Z2, Z1, Z1)
+	VPERMILPS(U8(0x4e), Z1, Z2)
+	VMAXPS(Z2, Z1, Z1)
+	VPERMILPS(U8(0xb1), Z1, Z2)
+	VMAXPS(Z2, Z1, Z1)
+	VSUBPS(Z1, Z0, Z0)
+	Comment("The lanes from n on at 0 (e^-Inf would come out subnormal, which costs a microcode assist).")
+	VMOVAPS_Z(Z0, K1, Z0)
+	Comment("Z3 = e^Z0, as emitExpFull computes it.")
+	VMINPS(Z0, kz("hi"), Z0)
+	VMAXPS(Z0, kz("lo"), Z0)
+	VMULPS(kz("log2e"), Z0, Z1)
+	VRNDSCALEPS(U8(0), Z1, Z1)
+	VFNMADD231PS(kz("ln2Hi"), Z1, Z0)
+	VFNMADD231PS(kz("ln2Lo"), Z1, Z0)
+	VMULPS(Z0, Z0, Z2)
+	VMOVAPS(kz("p0"), Z3)
+	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		VFMADD213PS(kz(p), Z0, Z3)
+	}
+	VFMADD213PS(Z0, Z2, Z3)
+	VADDPS(kz("one"), Z3, Z3)
+	VCVTTPS2DQ(Z1, Z1)
+	VPSRAD(U8(1), Z1, Z2)
+	VPSUBD(Z2, Z1, Z1)
+	VPADDD(kz("bias127"), Z2, Z2)
+	VPADDD(kz("bias127"), Z1, Z1)
+	VPSLLD(U8(23), Z2, Z2)
+	VPSLLD(U8(23), Z1, Z1)
+	VMULPS(Z2, Z3, Z3)
+	VMULPS(Z1, Z3, Z3)
+	Comment("The lanes from n on are not summed; the sum in float64.")
+	VMOVAPS_Z(Z3, K1, Z3)
+	VCVTPS2PD(Z3.AsY(), Z4)
+	VEXTRACTF64X4(U8(1), Z3, Y5)
+	VCVTPS2PD(Y5, Z5)
+	VADDPD(Z5, Z4, Z4)
+	VEXTRACTF64X4(U8(1), Z4, Y5)
+	VADDPD(Y5, Y4, Y4)
+	VEXTRACTF128(U8(1), Y4, X5)
+	VADDPD(X5, X4, X4)
+	VPERMILPD(U8(1), X4, X5)
+	VADDSD(X5, X4, X4)
+	Comment("Times float32(1/sum).")
+	VCVTSS2SD(kz("one").AsX(), X5, X5)
+	VDIVSD(X4, X5, X5)
+	VCVTSD2SS(X5, X5, X5)
+	VBROADCASTSS(X5, Z5)
+	VMULPS(Z5, Z3, Z3)
+	VMOVUPS(Z3, K1, Mem{Base: y})
+	ADDQ(n, x)
+	ADDQ(n, y)
+	DECQ(rows)
+	JNZ(LabelRef(name + "_row"))
+	VZEROUPPER()
+	RET()
 }
 
 // expSumAVX2 emits expSumAVX2: y[i] = e^(x[i]-m) for i < n, returning the
