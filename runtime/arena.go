@@ -63,14 +63,33 @@ type arena struct {
 	hdrs tensor.HeaderPool
 
 	// mu guards what follows and hdrs: kernels may free or allocate
-	// from more than one goroutine.
-	mu      sync.Mutex
+	// from more than one goroutine; but not when serial (lock).
+	mu sync.Mutex
+	// serial is set while a run on one thread uses the arena: its
+	// kernels allocate and free from the run's goroutine alone, so lock
+	// and unlock skip mu (two atomic operations per allocation and per
+	// release: 3% of a run of four Relus on 4×10 values).
+	serial  bool
 	classes map[uint64]*class // recycled buffers by size class (classKey.id)
 	// used lists the classes asked for during this run (class.used).
 	used []*class
 	// out lists the blocks handed out during this run and not yet
 	// recycled (block.outIdx is a block's position).
 	out []*block
+}
+
+// lock locks a.mu unless the run is serial.
+func (a *arena) lock() {
+	if !a.serial {
+		a.mu.Lock()
+	}
+}
+
+// unlock unlocks a.mu unless the run is serial.
+func (a *arena) unlock() {
+	if !a.serial {
+		a.mu.Unlock()
+	}
 }
 
 // arenaKeepRuns is how many runs a size class stays in an arena unused.
@@ -228,8 +247,8 @@ func (a *arena) NewUninit(dt tensor.DType, shape []int) (*tensor.Tensor, error) 
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	data, tag, ok := a.buffer(dt, n)
 	if !ok {
 		return tensor.New(dt, shape...)
@@ -243,30 +262,30 @@ func (a *arena) NewUninit(dt tensor.DType, shape []int) (*tensor.Tensor, error) 
 // the caller bound (a.want) and the request has its type and shape, the
 // caller's tensor itself.
 func (a *arena) NewPooled(dt tensor.DType, n int, s ops.PoolShape) (*tensor.Tensor, bool, error) {
-	a.mu.Lock()
+	a.lock()
 	if w := a.want; w != nil && w.DType() == dt && tensor.ShapeEqual(w.Shape(), s.Slice()) {
 		// Once: a second request of this node is not its output.
 		a.want = nil
-		a.mu.Unlock()
+		a.unlock()
 		return w, true, nil
 	}
 	data, tag, ok := a.buffer(dt, n)
 	if !ok {
-		a.mu.Unlock()
+		a.unlock()
 		return nil, false, nil
 	}
 	// data is the block's prefix of n elements of dt (n is the caller's
 	// element count of s).
 	t := a.hdrs.GetUnchecked(dt, s.Slice(), data, tag)
-	a.mu.Unlock()
+	a.unlock()
 	return t, true, nil
 }
 
 // ViewPooled implements ops.PoolAllocator: a header from the pool on
 // t's elements, tagged as t is (so that its block is known on release).
 func (a *arena) ViewPooled(t *tensor.Tensor, s ops.PoolShape) (*tensor.Tensor, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	tag, _ := a.hdrs.Tag(t)
 	return a.hdrs.Get(t.DType(), s.Slice(), t.Data(), tag)
 }
@@ -422,9 +441,9 @@ func (a *arena) unbindOutputs(p *program) {
 // detach makes t, a value the run returns, the caller's (see
 // tensor.HeaderPool.Detach).
 func (a *arena) detach(t *tensor.Tensor) {
-	a.mu.Lock()
+	a.lock()
 	a.hdrs.Detach(t)
-	a.mu.Unlock()
+	a.unlock()
 }
 
 // buffer returns n elements of dt from a recycled buffer of n's size
@@ -630,9 +649,9 @@ func (a *arena) release(t *tensor.Tensor, live []*tensor.Tensor, slots []int) {
 	if t == nil || t.Kind() != tensor.KindTensor {
 		return
 	}
-	a.mu.Lock()
+	a.lock()
 	a.releaseLocked(t, live, slots)
-	a.mu.Unlock()
+	a.unlock()
 }
 
 // releaseLocked is release with a.mu held.
@@ -789,8 +808,8 @@ func (a *arena) endRun() {
 	clearTensors(a.dstBuf)
 	clearTensors(a.inBuf[:cap(a.inBuf)]) // a kernel's panic may have left its inputs
 	a.want = nil
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.lock()
+	defer a.unlock()
 	a.hdrs.EndGeneration()
 	for i, b := range a.out {
 		b.outIdx = -1

@@ -361,6 +361,7 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 	// arena starts zeroed.
 	rc.Ctx, rc.Threads, rc.Alloc, rc.Pool = ctx, s.threads, ar, ar
 	rc.Seed, rc.Seeded = ctx.Value(seedKey{}).(uint64)
+	ar.serial = s.threads <= 1
 	if s.threads > 1 {
 		// The arena's workers take the run's splits; they stay hot
 		// between kernels and between back-to-back runs.
