@@ -554,7 +554,6 @@ func (j *dwPhaseJob) project(lo, hi int) {
 // runItems computes the items [lo, hi) of (image, chunk of its bands)
 // with the scratch buf (of scratchLen() floats).
 func (s *dwBlockShape) runItems(x, we, be, wd, bd, wp, bp, z, y []float32, acts *[3]asm.ConvAct, chunks, lo, hi int, buf []float32) {
-	bands := (s.oh + s.ob - 1) / s.ob
 	eLen, dLen, xLen := s.e*s.rows*s.w, s.e*s.ob*s.ow, s.deintLen()
 	e, d, dws, xd := buf[:eLen], buf[eLen:eLen+dLen], buf[eLen+dLen:len(buf)-xLen], buf[len(buf)-xLen:]
 	if s.deint {
@@ -562,8 +561,7 @@ func (s *dwBlockShape) runItems(x, we, be, wd, bd, wp, bp, z, y []float32, acts 
 	}
 	for it := lo; it < hi; it++ {
 		img, c := it/chunks, it%chunks
-		b0, b1 := bands*c/chunks, bands*(c+1)/chunks
-		oa, oz := b0*s.ob, min(s.oh, b1*s.ob)
+		oa, oz := s.chunkRows(c, chunks)
 		xi := x[img*s.cin*s.h*s.w : (img+1)*s.cin*s.h*s.w]
 		yi := y[img*s.cout*s.oh*s.ow : (img+1)*s.cout*s.oh*s.ow]
 		var zi []float32
@@ -572,6 +570,25 @@ func (s *dwBlockShape) runItems(x, we, be, wd, bd, wp, bp, z, y []float32, acts 
 		}
 		s.runRows(xi, we, be, wd, bd, wp, bp, zi, yi, oa, oz, acts, e, d, dws, xd)
 	}
+}
+
+// chunkRows returns the output rows [oa, oz) of chunk c of an image's
+// chunks: as many rows each (the band height only bounds their bands:
+// whole bands, as 4 and 3 of 7, would leave one goroutine idle for an
+// eighth of the block), cut at the nearest even row at stride 1, where
+// the depthwise kernel takes two rows at a time.
+func (s *dwBlockShape) chunkRows(c, chunks int) (oa, oz int) {
+	at := func(c int) int {
+		if c >= chunks {
+			return s.oh
+		}
+		o := s.oh * c / chunks
+		if s.s == 1 {
+			o = min((o+1)&^1, s.oh)
+		}
+		return o
+	}
+	return at(c), at(c + 1)
 }
 
 // runRows computes output rows [oa, oz) of one image; xd is the scratch

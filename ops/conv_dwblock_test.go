@@ -342,6 +342,7 @@ func BenchmarkDwBlockThreads(b *testing.B) {
 		{"k5-16", dwBlockCase{1, 16, 16, 16, 96, 1, [4]int{1, 1, 1, 1}, 16, true}},
 		{"k8-8", dwBlockCase{1, 32, 8, 8, 192, 1, [4]int{1, 1, 1, 1}, 32, true}},
 		{"k15-4", dwBlockCase{1, 80, 4, 4, 480, 1, [4]int{1, 1, 1, 1}, 80, true}},
+		{"b2-112s2", dwBlockCase{1, 16, 112, 112, 96, 2, [4]int{1, 1, 1, 1}, 24, false}},
 		{"b5-28", dwBlockCase{1, 32, 28, 28, 192, 1, [4]int{1, 1, 1, 1}, 32, true}},
 		{"b12-14", dwBlockCase{1, 96, 14, 14, 576, 1, [4]int{1, 1, 1, 1}, 96, true}},
 		{"b15-7", dwBlockCase{1, 160, 7, 7, 960, 1, [4]int{1, 1, 1, 1}, 160, true}},
