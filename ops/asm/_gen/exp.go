@@ -75,15 +75,16 @@ func expKernels() {
 // softmaxRowsAVX512 emits softmaxRowsAVX512: the softmax of each of rows
 // consecutive rows of n ≤ 16 values, one 512-bit vector a row. A row is
 // loaded with its lanes from n on at -Inf (so they never raise the
-// maximum), its maximum m spread over the lanes by four shuffles, those
-// lanes set to 0 (their exponential, e^-104 after the clamp, would be a
-// subnormal, and a subnormal result costs a microcode assist, about 80
-// ns a row on Sapphire Rapids), then
-// e^(x-m) is computed lane for lane as expSumAVX2 computes it (the same
-// operations on the same constants: VRNDSCALEPS $0 rounds as VROUNDPS $0
-// does), the lanes from n on zeroed, the sum taken in float64, and every
-// value multiplied by float32(1/sum), as ops' softmaxScale does. No row
-// depends on another, so the rows' chains of latency overlap.
+// maximum) and its maximum m spread over the lanes by four shuffles; the
+// lanes from n on are then set to 0, since their exponential (e^-104
+// after the clamp) would be a subnormal, and a subnormal result costs a
+// microcode assist (about 70 ns a row on the Xeon of the benchmarks).
+// Then e^(x-m) is computed lane for lane as expSumAVX2 computes it (the
+// same operations on the same constants: VRNDSCALEPS $0 rounds as
+// VROUNDPS $0 does), the lanes from n on zeroed, the sum taken in
+// float64, and every value multiplied by float32(1/sum), as ops'
+// softmaxScale does. No row depends on another, so the rows' chains of
+// latency overlap.
 func softmaxRowsAVX512() {
 	name := "softmaxRowsAVX512"
 	TEXT(name, NOSPLIT, "func(rows int, n int, mask uint16, x *float32, y *float32)")
