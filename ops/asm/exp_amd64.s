@@ -678,31 +678,40 @@ softmaxRowsAVX512_row:
 	// The lanes from n on at 0 (e^-Inf would come out subnormal, which costs a microcode assist).
 	VMOVAPS.Z Z0, K1, Z0
 
-	// Z3 = e^Z0, as emitExpFull computes it.
-	VMINPS       Z0, Z16, Z0
-	VMAXPS       Z0, Z17, Z0
+	// Z3 = e^Z0 (Z1, Z2 scratch).
+	// Clamp x to [-104, 89]; a NaN in x is kept (MINPS/MAXPS return their second source).
+	VMOVUPS Z16, Z2
+	VMINPS  Z0, Z2, Z0
+	VMOVUPS Z17, Z2
+	VMAXPS  Z0, Z2, Z0
+
+	// n = round(x*log2(e)); r = x - n*ln2 in two parts.
 	VMULPS       Z18, Z0, Z1
 	VRNDSCALEPS  $0x00, Z1, Z1
 	VFNMADD231PS Z19, Z1, Z0
 	VFNMADD231PS Z20, Z1, Z0
-	VMULPS       Z0, Z0, Z2
-	VMOVAPS      Z21, Z3
-	VFMADD213PS  Z22, Z0, Z3
-	VFMADD213PS  Z23, Z0, Z3
-	VFMADD213PS  Z24, Z0, Z3
-	VFMADD213PS  Z25, Z0, Z3
-	VFMADD213PS  Z26, Z0, Z3
-	VFMADD213PS  Z0, Z2, Z3
-	VADDPS       Z27, Z3, Z3
-	VCVTTPS2DQ   Z1, Z1
-	VPSRAD       $0x01, Z1, Z2
-	VPSUBD       Z2, Z1, Z1
-	VPADDD       Z28, Z2, Z2
-	VPADDD       Z28, Z1, Z1
-	VPSLLD       $0x17, Z2, Z2
-	VPSLLD       $0x17, Z1, Z1
-	VMULPS       Z2, Z3, Z3
-	VMULPS       Z1, Z3, Z3
+
+	// y = 1 + r + r²·P(r)
+	VMULPS      Z0, Z0, Z2
+	VMOVUPS     Z21, Z3
+	VFMADD213PS Z22, Z0, Z3
+	VFMADD213PS Z23, Z0, Z3
+	VFMADD213PS Z24, Z0, Z3
+	VFMADD213PS Z25, Z0, Z3
+	VFMADD213PS Z26, Z0, Z3
+	VFMADD213PS Z0, Z2, Z3
+	VADDPS      Z27, Z3, Z3
+
+	// y *= 2^n1 (exact), then 2^n2 (one rounding), n1 = n>>1, n2 = n - n1.
+	VCVTTPS2DQ Z1, Z1
+	VPSRAD     $0x01, Z1, Z2
+	VPSUBD     Z2, Z1, Z1
+	VPADDD     Z28, Z2, Z2
+	VPADDD     Z28, Z1, Z1
+	VPSLLD     $0x17, Z2, Z2
+	VPSLLD     $0x17, Z1, Z1
+	VMULPS     Z2, Z3, Z3
+	VMULPS     Z1, Z3, Z3
 
 	// The lanes from n on are not summed; the sum in float64.
 	VMOVAPS.Z     Z3, K1, Z3

@@ -44,6 +44,9 @@ var expConstList = []struct {
 
 var expConsts Mem
 
+// keOp is ke as an operand, for emitExpFull.
+func keOp(name string) Op { return ke(name) }
+
 // ke returns the 8-lane constant name of expConsts as a memory operand.
 func ke(name string) Mem {
 	for i, c := range expConstList {
@@ -65,7 +68,7 @@ func expKernels() {
 	}
 	unaryAVX2("expAVX2", "e^x[i]", 4, 4, func(xs vecs, rs func(int) vecs) vecs {
 		ys := rs(3)
-		emitExpFull(xs, rs(1), rs(2), ys)
+		emitExpFull(xs, rs(1), rs(2), ys, keOp)
 		return ys
 	})
 	expSumAVX2()
@@ -128,29 +131,8 @@ func softmaxRowsAVX512() {
 	VSUBPS(Z1, Z0, Z0)
 	Comment("The lanes from n on at 0 (e^-Inf would come out subnormal, which costs a microcode assist).")
 	VMOVAPS_Z(Z0, K1, Z0)
-	Comment("Z3 = e^Z0, as emitExpFull computes it.")
-	VMINPS(Z0, kz("hi"), Z0)
-	VMAXPS(Z0, kz("lo"), Z0)
-	VMULPS(kz("log2e"), Z0, Z1)
-	VRNDSCALEPS(U8(0), Z1, Z1)
-	VFNMADD231PS(kz("ln2Hi"), Z1, Z0)
-	VFNMADD231PS(kz("ln2Lo"), Z1, Z0)
-	VMULPS(Z0, Z0, Z2)
-	VMOVAPS(kz("p0"), Z3)
-	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
-		VFMADD213PS(kz(p), Z0, Z3)
-	}
-	VFMADD213PS(Z0, Z2, Z3)
-	VADDPS(kz("one"), Z3, Z3)
-	VCVTTPS2DQ(Z1, Z1)
-	VPSRAD(U8(1), Z1, Z2)
-	VPSUBD(Z2, Z1, Z1)
-	VPADDD(kz("bias127"), Z2, Z2)
-	VPADDD(kz("bias127"), Z1, Z1)
-	VPSLLD(U8(23), Z2, Z2)
-	VPSLLD(U8(23), Z1, Z1)
-	VMULPS(Z2, Z3, Z3)
-	VMULPS(Z1, Z3, Z3)
+	Comment("Z3 = e^Z0 (Z1, Z2 scratch).")
+	emitExpFull(vecs{Z0}, vecs{Z1}, vecs{Z2}, vecs{Z3}, func(name string) Op { return kz(name) })
 	Comment("The lanes from n on are not summed; the sum in float64.")
 	VMOVAPS_Z(Z3, K1, Z3)
 	VCVTPS2PD(Z3.AsY(), Z4)
@@ -204,7 +186,7 @@ func expSumAVX2() {
 			load(Mem{Base: x, Disp: 32 * i}, xs[i], masked)
 			VSUBPS(Y14, xs[i], xs[i])
 		}
-		emitExpFull(xs, t1, t2, ys)
+		emitExpFull(xs, t1, t2, ys, keOp)
 		for i := range ys {
 			store(ys[i], Mem{Base: y, Disp: 32 * i}, masked)
 		}
@@ -238,45 +220,52 @@ func expSumAVX2() {
 }
 
 // emitExpFull sets y = e^x over the whole float range (x is clobbered;
-// t1, t2 are scratch), one instruction for every vector before the next.
-func emitExpFull(x, t1, t2, y vecs) {
+// t1, t2 are scratch), one instruction for every vector before the next;
+// k gives the constants of expConstList by name (each in every lane:
+// keOp's 8-lane memory operands for 256-bit vectors, registers for
+// 512-bit ones, which round with VRNDSCALEPS as VROUNDPS does).
+func emitExpFull(x, t1, t2, y vecs, k func(name string) Op) {
 	Comment("Clamp x to [-104, 89]; a NaN in x is kept (MINPS/MAXPS return their second source).")
 	for i := range x {
-		VMOVUPS(ke("hi"), t2[i])
+		VMOVUPS(k("hi"), t2[i])
 		VMINPS(x[i], t2[i], x[i])
 	}
 	for i := range x {
-		VMOVUPS(ke("lo"), t2[i])
+		VMOVUPS(k("lo"), t2[i])
 		VMAXPS(x[i], t2[i], x[i])
 	}
 	Comment("n = round(x*log2(e)); r = x - n*ln2 in two parts.")
 	for i := range x {
-		VMULPS(ke("log2e"), x[i], t1[i])
+		VMULPS(k("log2e"), x[i], t1[i])
 	}
 	for i := range x {
-		VROUNDPS(U8(0), t1[i], t1[i])
+		if x[i].Size() == 64 {
+			VRNDSCALEPS(U8(0), t1[i], t1[i])
+		} else {
+			VROUNDPS(U8(0), t1[i], t1[i])
+		}
 	}
 	for i := range x {
-		VFNMADD231PS(ke("ln2Hi"), t1[i], x[i])
+		VFNMADD231PS(k("ln2Hi"), t1[i], x[i])
 	}
 	for i := range x {
-		VFNMADD231PS(ke("ln2Lo"), t1[i], x[i])
+		VFNMADD231PS(k("ln2Lo"), t1[i], x[i])
 	}
 	Comment("y = 1 + r + r²·P(r)")
 	for i := range x {
 		VMULPS(x[i], x[i], t2[i])
-		VMOVUPS(ke("p0"), y[i])
+		VMOVUPS(k("p0"), y[i])
 	}
 	for _, p := range []string{"p1", "p2", "p3", "p4", "p5"} {
 		for i := range x {
-			VFMADD213PS(ke(p), x[i], y[i])
+			VFMADD213PS(k(p), x[i], y[i])
 		}
 	}
 	for i := range x {
 		VFMADD213PS(x[i], t2[i], y[i])
 	}
 	for i := range x {
-		VADDPS(ke("one"), y[i], y[i])
+		VADDPS(k("one"), y[i], y[i])
 	}
 	Comment("y *= 2^n1 (exact), then 2^n2 (one rounding), n1 = n>>1, n2 = n - n1.")
 	for i := range x {
@@ -289,8 +278,8 @@ func emitExpFull(x, t1, t2, y vecs) {
 		VPSUBD(t2[i], t1[i], t1[i])
 	}
 	for i := range x {
-		VPADDD(ke("bias127"), t2[i], t2[i])
-		VPADDD(ke("bias127"), t1[i], t1[i])
+		VPADDD(k("bias127"), t2[i], t2[i])
+		VPADDD(k("bias127"), t1[i], t1[i])
 	}
 	for i := range x {
 		VPSLLD(U8(23), t2[i], t2[i])
