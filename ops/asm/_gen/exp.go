@@ -48,10 +48,13 @@ var expConsts Mem
 func keOp(name string) Op { return ke(name) }
 
 // ke returns the 8-lane constant name of expConsts as a memory operand.
-func ke(name string) Mem {
+func ke(name string) Mem { return expConsts.Offset(32 * expConstIndex(name)) }
+
+// expConstIndex is the position of the constant name in expConstList.
+func expConstIndex(name string) int {
 	for i, c := range expConstList {
 		if c.name == name {
-			return expConsts.Offset(32 * i)
+			return i
 		}
 	}
 	panic("no constant " + name)
@@ -108,14 +111,7 @@ func softmaxRowsAVX512() {
 	for i := range expConstList {
 		VBROADCASTSS(expConsts.Offset(32*i), c(i))
 	}
-	kz := func(name string) VecPhysical {
-		for i, k := range expConstList {
-			if k.name == name {
-				return c(i)
-			}
-		}
-		panic("no constant " + name)
-	}
+	kz := func(name string) VecPhysical { return c(expConstIndex(name)) }
 	Label(name + "_row")
 	Comment("Z0: the row, -Inf past n; Z1: its maximum in every lane.")
 	VMOVAPS(kz("negInf"), Z0)
