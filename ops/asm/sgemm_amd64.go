@@ -60,6 +60,13 @@ var avx512Tiles = [...]tileFunc{nil,
 	sgemmTileAVX512x6, sgemmTileAVX512x7, sgemmTileAVX512x8, sgemmTileAVX512x9, sgemmTileAVX512x10,
 	sgemmTileAVX512x11, sgemmTileAVX512x12, sgemmTileAVX512x13, sgemmTileAVX512x14}
 
+// avx512HalfTiles are the tiles of avx512Tiles for nn ≤ 16: the same
+// columns, bit for bit, for half the multiply-adds.
+var avx512HalfTiles = [...]tileFunc{nil,
+	sgemmTileAVX512Hx1, sgemmTileAVX512Hx2, sgemmTileAVX512Hx3, sgemmTileAVX512Hx4, sgemmTileAVX512Hx5,
+	sgemmTileAVX512Hx6, sgemmTileAVX512Hx7, sgemmTileAVX512Hx8, sgemmTileAVX512Hx9, sgemmTileAVX512Hx10,
+	sgemmTileAVX512Hx11, sgemmTileAVX512Hx12, sgemmTileAVX512Hx13, sgemmTileAVX512Hx14}
+
 var avx2Tiles = [...]tileFunc{nil,
 	sgemmTileAVX2x1, sgemmTileAVX2x2, sgemmTileAVX2x3, sgemmTileAVX2x4, sgemmTileAVX2x5, sgemmTileAVX2x6}
 
@@ -77,7 +84,11 @@ func checkTile(k int, a []float32, lda int, b []float32, c []float32, ldc int, m
 
 func tileAVX512(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
 	checkTile(k, a, lda, b, c, ldc, mm, nn)
-	avx512Tiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
+	tiles := &avx512Tiles
+	if nn <= 16 {
+		tiles = &avx512HalfTiles
+	}
+	tiles[mm](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
 }
 
 func tileAVX2(k int, a []float32, lda int, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {

@@ -60,6 +60,62 @@ func sgemmTileAVX512x13(k int, a *float32, lda int, b *float32, c *float32, ldc 
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512x14(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
+// sgemmTileAVX512Hx1 computes an 1×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx1(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx2 computes an 2×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx2(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx3 computes an 3×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx3(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx4 computes an 4×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx4(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx5 computes an 5×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx5(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx6 computes an 6×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx6(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx7 computes an 7×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx7(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx8 computes an 8×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx8(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx9 computes an 9×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx9(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx10 computes an 10×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx10(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx11 computes an 11×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx11(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx12 computes an 12×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx12(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx13 computes an 13×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx13(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512Hx14 computes an 14×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0).
+func sgemmTileAVX512Hx14(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
 // sgemmTileAVX2x1 computes an 1×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX2x1(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)

@@ -90,6 +90,9 @@ func sgemmKernels() {
 	for r := 1; r <= mrAVX512; r++ {
 		tileAVX512(r)
 	}
+	for r := 1; r <= mrAVX512; r++ {
+		tileAVX512Half(r)
+	}
 	for r := 1; r <= mrAVX2; r++ {
 		tileAVX2(r)
 	}
@@ -234,11 +237,28 @@ func tileHead(name string, r int, args, aExpr, aNote string) {
 // tileAVX512 emits sgemmTileAVX512x<r>: r rows by 32 columns, two zmm
 // accumulators per row (Z0..Z27 at most), B in Z28/Z29, A broadcasts
 // alternating in Z30/Z31. Columns at or past nn are masked off in C.
-func tileAVX512(r int) {
+func tileAVX512(r int) { tileAVX512W(r, 2) }
+
+// tileAVX512Half emits sgemmTileAVX512Hx<r>: the first 16 columns of
+// sgemmTileAVX512x<r> (nn ≤ 16), one zmm accumulator per row, B in Z28.
+// It sums each column in the same chains and order as the full tile (as
+// many accumulator sets as the full tile of r rows has), so a column
+// comes out the same bit for bit whichever of the two computes it; for
+// the last columns of a product past a multiple of 32 it does half the
+// multiply-adds the full tile would (a 16-column pass of 14 rows took as
+// long as a 32-column one, on a Xeon with AVX-512).
+func tileAVX512Half(r int) { tileAVX512W(r, 1) }
+
+// tileAVX512W emits the AVX-512 tile of r rows and halves zmm (16
+// columns each) a row: tileAVX512 (2) or tileAVX512Half (1).
+func tileAVX512W(r, halves int) {
 	name := fmt.Sprintf("sgemmTileAVX512x%d", r)
+	if halves == 1 {
+		name = fmt.Sprintf("sgemmTileAVX512Hx%d", r)
+	}
 	tileHead(name, r, tileArgs, "a[i*lda+p]", "")
-	acc := newAccs(r, 2, accSets(2*r), zmm)
-	bv := []VecPhysical{Z28, Z29}
+	acc := newAccs(r, halves, accSets(2*r), zmm)
+	bv := []VecPhysical{Z28, Z29}[:halves]
 	av := [2]VecPhysical{Z30, Z31}
 
 	t := loadTile(true, false)
@@ -250,6 +270,10 @@ func tileAVX512(r int) {
 		cp := GP64()
 		MOVQ(c, cp)
 		eachRow(r, cp, ldc, func(int) {
+			if halves == 1 {
+				prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: 60})
+				return
+			}
 			prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: 64}, Mem{Base: cp, Disp: 124})
 		})
 	}
@@ -294,7 +318,7 @@ func storeTileAVX512(name string, r int, acc accs, c, ldc Register) {
 		"no load waits on a store to a row 4 KiB away (same low address bits).")
 	broadcastParam("alpha", Z28)
 	for i := 0; i < r; i++ {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < acc.halves; h++ {
 			VMULPS(Z28, acc.at(i, h), acc.at(i, h))
 		}
 	}
@@ -304,13 +328,13 @@ func storeTileAVX512(name string, r int, acc accs, c, ldc Register) {
 	broadcastParam("beta", Z29)
 	MOVQ(c, cp)
 	eachRow(r, cp, ldc, func(i int) {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < acc.halves; h++ {
 			VFMADD231PS(Mem{Base: cp, Disp: 64 * h}, Z29, kmask[h], acc.at(i, h))
 		}
 	})
 	Label(name + "_store")
 	eachRow(r, c, ldc, func(i int) {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < acc.halves; h++ {
 			VMOVUPS(acc.at(i, h), kmask[h], Mem{Base: c, Disp: 64 * h})
 		}
 	})
