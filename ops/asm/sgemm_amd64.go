@@ -112,6 +112,13 @@ var avx512PTiles = [...]tilePFunc{nil,
 	sgemmTileAVX512P6, sgemmTileAVX512P7, sgemmTileAVX512P8, sgemmTileAVX512P9, sgemmTileAVX512P10,
 	sgemmTileAVX512P11, sgemmTileAVX512P12, sgemmTileAVX512P13, sgemmTileAVX512P14}
 
+// avx512PHalfTiles are the tiles of avx512PTiles for nn ≤ 16 (as
+// avx512HalfTiles are of avx512Tiles).
+var avx512PHalfTiles = [...]tilePFunc{nil,
+	sgemmTileAVX512PH1, sgemmTileAVX512PH2, sgemmTileAVX512PH3, sgemmTileAVX512PH4, sgemmTileAVX512PH5,
+	sgemmTileAVX512PH6, sgemmTileAVX512PH7, sgemmTileAVX512PH8, sgemmTileAVX512PH9, sgemmTileAVX512PH10,
+	sgemmTileAVX512PH11, sgemmTileAVX512PH12, sgemmTileAVX512PH13, sgemmTileAVX512PH14}
+
 // tileAVX512P is tileAVX512 on a packed A (see sgemmImpl.tileP).
 func tileAVX512P(k int, a []float32, b []float32, c []float32, ldc int, alpha, beta float32, mm, nn int) {
 	_ = a[mm*k-1]
@@ -120,13 +127,23 @@ func tileAVX512P(k int, a []float32, b []float32, c []float32, ldc int, alpha, b
 	if nn > panelN || nn <= 0 || k <= 0 || mm > len(avx512PTiles)-1 {
 		panic("asm: bad tile")
 	}
-	avx512PTiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
+	tiles := &avx512PTiles
+	if nn <= 16 {
+		tiles = &avx512PHalfTiles
+	}
+	tiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta, nn)
 }
 
 var avx512PActTiles = [...]tilePActFunc{nil,
 	sgemmTileAVX512PAct1, sgemmTileAVX512PAct2, sgemmTileAVX512PAct3, sgemmTileAVX512PAct4, sgemmTileAVX512PAct5,
 	sgemmTileAVX512PAct6, sgemmTileAVX512PAct7, sgemmTileAVX512PAct8, sgemmTileAVX512PAct9, sgemmTileAVX512PAct10,
 	sgemmTileAVX512PAct11, sgemmTileAVX512PAct12, sgemmTileAVX512PAct13, sgemmTileAVX512PAct14}
+
+// avx512PActHalfTiles are the tiles of avx512PActTiles for nn = 16.
+var avx512PActHalfTiles = [...]tilePActFunc{nil,
+	sgemmTileAVX512PActH1, sgemmTileAVX512PActH2, sgemmTileAVX512PActH3, sgemmTileAVX512PActH4, sgemmTileAVX512PActH5,
+	sgemmTileAVX512PActH6, sgemmTileAVX512PActH7, sgemmTileAVX512PActH8, sgemmTileAVX512PActH9, sgemmTileAVX512PActH10,
+	sgemmTileAVX512PActH11, sgemmTileAVX512PActH12, sgemmTileAVX512PActH13, sgemmTileAVX512PActH14}
 
 // tilePActAVX512 is tileAVX512P with the clamp epilogue (see
 // sgemmImpl.tilePAct). It reads the panel's 32 columns whatever nn.
@@ -139,7 +156,11 @@ func tilePActAVX512(k int, a []float32, b []float32, c []float32, ldc int, bias,
 	_ = c[(mm-1)*ldc+nn-1]
 	_ = bias[mm-1]
 	zoff, sum := zOffset(z, c, ldc, mm, nn)
-	avx512PActTiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, beta, nn, zoff, sum)
+	tiles := &avx512PActTiles
+	if nn == 16 {
+		tiles = &avx512PActHalfTiles
+	}
+	tiles[mm](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, beta, nn, zoff, sum)
 }
 
 // tilePActNAVX512 is tilePActAVX512 with beta 0 over nt tiles of 14 rows
@@ -154,7 +175,11 @@ func tilePActNAVX512(k int, a []float32, b []float32, c []float32, ldc int, bias
 	_ = c[(r*nt-1)*ldc+nn-1]
 	_ = bias[r*((nt-1)*bstep+1)-1]
 	zoff, sum := zOffset(z, c, ldc, r*nt, nn)
-	sgemmTileAVX512PAct14N(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, nn, nt, bstep, zoff, sum)
+	tiles := sgemmTileAVX512PAct14N
+	if nn == 16 {
+		tiles = sgemmTileAVX512PActH14N
+	}
+	tiles(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, nn, nt, bstep, zoff, sum)
 }
 
 type tilePActFunc = func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo, hi, beta float32, nn, zoff, sum int)

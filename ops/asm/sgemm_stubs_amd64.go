@@ -362,9 +362,125 @@ func sgemmTileAVX512PAct13(k int, a *float32, b *float32, c *float32, ldc int, b
 // (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
 func sgemmTileAVX512PAct14(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
 
-// sgemmTileAVX512PAct14N computes nt tiles of 14×nn (nn 16 or 32) as sgemmTileAVX512PAct14 does with beta 0: tile t on A
+// sgemmTileAVX512PAct14N computes nt tiles of 14×nn as sgemmTileAVX512PAct14 does with beta 0: tile t on A
 // at a + 14*k*t, C at c + 14*ldc*t and bias at bias + 14*bstep*t (and z zoff bytes past C when sum is not 0).
 func sgemmTileAVX512PAct14N(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)
+
+// sgemmTileAVX512PH1 computes an 1×32 tile: C[i][j] = alpha*Σp a[p*1+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH1(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH2 computes an 2×32 tile: C[i][j] = alpha*Σp a[p*2+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH3 computes an 3×32 tile: C[i][j] = alpha*Σp a[p*3+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH3(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH4 computes an 4×32 tile: C[i][j] = alpha*Σp a[p*4+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH4(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH5 computes an 5×32 tile: C[i][j] = alpha*Σp a[p*5+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH5(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH6 computes an 6×32 tile: C[i][j] = alpha*Σp a[p*6+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH6(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH7 computes an 7×32 tile: C[i][j] = alpha*Σp a[p*7+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH7(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH8 computes an 8×32 tile: C[i][j] = alpha*Σp a[p*8+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH8(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH9 computes an 9×32 tile: C[i][j] = alpha*Σp a[p*9+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH9(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH10 computes an 10×32 tile: C[i][j] = alpha*Σp a[p*10+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH10(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH11 computes an 11×32 tile: C[i][j] = alpha*Σp a[p*11+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH11(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH12 computes an 12×32 tile: C[i][j] = alpha*Σp a[p*12+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH12(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH13 computes an 13×32 tile: C[i][j] = alpha*Σp a[p*13+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH13(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PH14 computes an 14×32 tile: C[i][j] = alpha*Σp a[p*14+i]*b[p*32+j] + beta*C[i][j]
+// for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
+func sgemmTileAVX512PH14(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
+
+// sgemmTileAVX512PActH1 computes an 1×nn tile (nn 16): C[i][j] = min(max(Σp a[p*1+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH1(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH2 computes an 2×nn tile (nn 16): C[i][j] = min(max(Σp a[p*2+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH2(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH3 computes an 3×nn tile (nn 16): C[i][j] = min(max(Σp a[p*3+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH3(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH4 computes an 4×nn tile (nn 16): C[i][j] = min(max(Σp a[p*4+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH4(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH5 computes an 5×nn tile (nn 16): C[i][j] = min(max(Σp a[p*5+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH5(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH6 computes an 6×nn tile (nn 16): C[i][j] = min(max(Σp a[p*6+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH6(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH7 computes an 7×nn tile (nn 16): C[i][j] = min(max(Σp a[p*7+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH7(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH8 computes an 8×nn tile (nn 16): C[i][j] = min(max(Σp a[p*8+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH8(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH9 computes an 9×nn tile (nn 16): C[i][j] = min(max(Σp a[p*9+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH9(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH10 computes an 10×nn tile (nn 16): C[i][j] = min(max(Σp a[p*10+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH10(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH11 computes an 11×nn tile (nn 16): C[i][j] = min(max(Σp a[p*11+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH11(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH12 computes an 12×nn tile (nn 16): C[i][j] = min(max(Σp a[p*12+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH12(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH13 computes an 13×nn tile (nn 16): C[i][j] = min(max(Σp a[p*13+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH13(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH14 computes an 14×nn tile (nn 16): C[i][j] = min(max(Σp a[p*14+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)
+// (C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.
+func sgemmTileAVX512PActH14(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, beta float32, nn int, zoff int, sum int)
+
+// sgemmTileAVX512PActH14N computes nt tiles of 14×nn as sgemmTileAVX512PActH14 does with beta 0: tile t on A
+// at a + 14*k*t, C at c + 14*ldc*t and bias at bias + 14*bstep*t (and z zoff bytes past C when sum is not 0).
+func sgemmTileAVX512PActH14N(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)
 
 // sgemmPackA14AVX2 sets dst[p*14+i] = a[i*lda+p] for i < 14, p < kb; kb is a multiple of 8.
 func sgemmPackA14AVX2(kb int, a *float32, lda int, dst *float32)

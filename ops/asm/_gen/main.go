@@ -124,6 +124,13 @@ func sgemmKernels() {
 		tileAVX512PAct(r)
 	}
 	tileAVX512PActN()
+	for r := 1; r <= mrAVX512; r++ {
+		tileAVX512PHalf(r)
+	}
+	for r := 1; r <= mrAVX512; r++ {
+		tileAVX512PActHalf(r)
+	}
+	tileAVX512PActNHalf()
 	packA14AVX2()
 }
 

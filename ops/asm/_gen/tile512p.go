@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -19,7 +20,7 @@ import (
 // about prefetchAhead steps remain.
 func packedKLoop512(name string, acc accs, k, a, bp Register, prefetchC func()) {
 	r := acc.r
-	bv := []VecPhysical{Z28, Z29}
+	bv := []VecPhysical{Z28, Z29}[:acc.halves]
 	av := [2]VecPhysical{Z30, Z31}
 	step := func(u, s int) {
 		acc.step(s, Mem{Base: bp, Disp: panelBytes * u}, 64, bv, av, func(i int) Mem { return Mem{Base: a, Disp: 4 * (r*u + i)} })
@@ -34,31 +35,52 @@ func packedKLoop512(name string, acc accs, k, a, bp Register, prefetchC func()) 
 	}, prefetchC)
 }
 
-// prefetchTile512 prefetches the 32 columns of the r rows of C from c on
-// (124 covers a row that is not 64-byte aligned), and with zoff those of
-// z, zoff bytes past them.
-func prefetchTile512(r int, c, ldc, zoff Register) {
+// prefetchTile512 prefetches the 16 columns a half of the r rows of C
+// from c on (the last float covers a row that is not 64-byte aligned),
+// and with zoff those of z, zoff bytes past them.
+func prefetchTile512(r, halves int, c, ldc, zoff Register) {
 	cp := GP64()
 	MOVQ(c, cp)
+	last := 64*halves - 4
 	eachRow(r, cp, ldc, func(int) {
-		prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: 64}, Mem{Base: cp, Disp: 124})
+		if halves == 1 {
+			prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: last})
+		} else {
+			prefetch(Mem{Base: cp}, Mem{Base: cp, Disp: 64}, Mem{Base: cp, Disp: last})
+		}
 		if zoff != nil {
-			prefetch(Mem{Base: cp, Index: zoff, Scale: 1}, Mem{Base: cp, Index: zoff, Scale: 1, Disp: 124})
+			prefetch(Mem{Base: cp, Index: zoff, Scale: 1}, Mem{Base: cp, Index: zoff, Scale: 1, Disp: last})
 		}
 	})
+}
+
+// halfName is name with the infix H of the 16-column tiles (before the
+// row count) when halves is 1.
+func halfName(format string, halves int, args ...any) string {
+	if halves == 1 {
+		format = strings.Replace(format, "%d", "H%d", 1)
+	}
+	return fmt.Sprintf(format, args...)
 }
 
 // tileAVX512P emits sgemmTileAVX512P<r>: tileAVX512 with A packed, r
 // floats per k step (a[p*r+i]), so that the broadcasts read one
 // sequential stream.
-func tileAVX512P(r int) {
-	name := fmt.Sprintf("sgemmTileAVX512P%d", r)
+func tileAVX512P(r int) { tileAVX512PW(r, 2) }
+
+// tileAVX512PHalf emits sgemmTileAVX512PH<r>, the 16-column tile of
+// tileAVX512P (nn ≤ 16), as tileAVX512Half is of tileAVX512.
+func tileAVX512PHalf(r int) { tileAVX512PW(r, 1) }
+
+// tileAVX512PW emits tileAVX512P's tile with halves zmm a row.
+func tileAVX512PW(r, halves int) {
+	name := halfName("sgemmTileAVX512P%d", halves, r)
 	tileHead(name, r, tilePackedArgs, fmt.Sprintf("a[p*%d+i]", r), ": A packed, r floats per k step")
-	acc := newAccs(r, 2, accSets(2*r), zmm)
+	acc := newAccs(r, halves, accSets(2*r), zmm)
 	t := loadTile(false, false)
 	k, a, b, c, ldc := t.k, t.a, t.b, t.c, t.ldc
 	acc.zero(VPXORD)
-	packedKLoop512(name, acc, k, a, b, func() { prefetchTile512(r, c, ldc, nil) })
+	packedKLoop512(name, acc, k, a, b, func() { prefetchTile512(r, halves, c, ldc, nil) })
 	acc.reduce()
 	storeTileAVX512(name, r, acc, c, ldc)
 }
@@ -67,18 +89,29 @@ func tileAVX512P(r int) {
 // whose stores apply a convolution's epilogue, as tileAVX2PAct does: C =
 // min(max((acc + beta*C + bias[i]) + z, lo), hi), for nn = 16 or 32
 // columns (the second half masked off at 16).
-func tileAVX512PAct(r int) {
-	name := fmt.Sprintf("sgemmTileAVX512PAct%d", r)
+func tileAVX512PAct(r int) { tileAVX512PActW(r, 2) }
+
+// tileAVX512PActHalf emits sgemmTileAVX512PActH<r>, the tile of
+// tileAVX512PAct for nn = 16, one zmm a row.
+func tileAVX512PActHalf(r int) { tileAVX512PActW(r, 1) }
+
+// tileAVX512PActW emits tileAVX512PAct's tile with halves zmm a row.
+func tileAVX512PActW(r, halves int) {
+	name := halfName("sgemmTileAVX512PAct%d", halves, r)
+	nn := "nn 16 or 32"
+	if halves == 1 {
+		nn = "nn 16"
+	}
 	TEXT(name, NOSPLIT, tilePActArgs)
-	Doc(fmt.Sprintf("%s computes an %d×nn tile (nn 16 or 32): C[i][j] = min(max(Σp a[p*%d+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)", name, r, r),
+	Doc(fmt.Sprintf("%s computes an %d×nn tile (%s): C[i][j] = min(max(Σp a[p*%d+i]*b[p*32+j] + beta*C[i][j] + bias[i], lo), hi)", name, r, nn, r),
 		"(C unread when beta is 0): A packed, r floats per k step. With sum not 0, the float zoff bytes past C[i][j] is added after bias.")
-	acc := newAccs(r, 2, accSets(2*r), zmm)
+	acc := newAccs(r, halves, accSets(2*r), zmm)
 	t := loadTile(false, false)
 	k, a, b, c, ldc := t.k, t.a, t.b, t.c, t.ldc
 	bias := Load(Param("bias"), GP64())
 	zoff := Load(Param("zoff"), GP64())
 	acc.zero(VPXORD)
-	packedKLoop512(name, acc, k, a, b, func() { prefetchTile512(r, c, ldc, zoff) })
+	packedKLoop512(name, acc, k, a, b, func() { prefetchTile512(r, halves, c, ldc, zoff) })
 	acc.reduce()
 	kmask := columnMasksAVX512()
 
@@ -89,14 +122,14 @@ func tileAVX512PAct(r int) {
 	JE(LabelRef(name + "_act"))
 	broadcastParam("beta", Z31)
 	eachRow(r, cp, ldc, func(i int) {
-		for h := 0; h < 2; h++ {
+		for h := 0; h < halves; h++ {
 			VFMADD231PS(Mem{Base: cp, Disp: 64 * h}, Z31, kmask[h], acc.at(i, h))
 		}
 	})
 	MOVQ(c, cp)
 	Label(name + "_act")
 	Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
-	clampStore(name, r, acc.at, cp, ldc, bias, zoff, 0, 64, [3]VecPhysical{Z28, Z29, Z30}, kmask[:])
+	clampStore(name, r, acc.at, cp, ldc, bias, zoff, 0, 64, [3]VecPhysical{Z28, Z29, Z30}, kmask[:halves])
 	VZEROUPPER()
 	RET()
 }
@@ -105,13 +138,20 @@ func tileAVX512PAct(r int) {
 // with beta 0 over nt tiles one under the other, in one call, as
 // tileAVX2PActN does for six rows: tile t reads A at a + 14*k*t, writes
 // C at c + 14*ldc*t and adds bias from bias + 14*t*bstep.
-func tileAVX512PActN() {
+func tileAVX512PActN() { tileAVX512PActNW(2) }
+
+// tileAVX512PActNHalf emits sgemmTileAVX512PActH14N, the tiles of
+// tileAVX512PActN for nn = 16, one zmm a row.
+func tileAVX512PActNHalf() { tileAVX512PActNW(1) }
+
+// tileAVX512PActNW emits tileAVX512PActN's tiles with halves zmm a row.
+func tileAVX512PActNW(halves int) {
 	const r = mrAVX512
-	name := fmt.Sprintf("sgemmTileAVX512PAct%dN", r)
+	name := halfName("sgemmTileAVX512PAct%dN", halves, r)
 	TEXT(name, NOSPLIT, "func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)")
-	Doc(fmt.Sprintf("%s computes nt tiles of %d×nn (nn 16 or 32) as sgemmTileAVX512PAct%d does with beta 0: tile t on A", name, r, r),
+	Doc(fmt.Sprintf("%s computes nt tiles of %d×nn as %s does with beta 0: tile t on A", name, r, halfName("sgemmTileAVX512PAct%d", halves, r)),
 		fmt.Sprintf("at a + %d*k*t, C at c + %d*ldc*t and bias at bias + %d*bstep*t (and z zoff bytes past C when sum is not 0).", r, r, r))
-	acc := newAccs(r, 2, 1, zmm)
+	acc := newAccs(r, halves, 1, zmm)
 	a := Load(Param("a"), GP64())
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
@@ -129,10 +169,10 @@ func tileAVX512PActN() {
 	MOVQ(paramAddr("k"), k)
 	MOVQ(b, cp) // the panel, from the top for each tile
 	acc.zero(VPXORD)
-	packedKLoop512(name, acc, k, a, cp, func() { prefetchTile512(r, c, ldc, zoff) })
+	packedKLoop512(name, acc, k, a, cp, func() { prefetchTile512(r, halves, c, ldc, zoff) })
 	Comment("C = min(max((acc + bias[i]) + z, lo), hi).")
 	MOVQ(c, cp)
-	clampStore(name, r, acc.at, cp, ldc, bias, zoff, 0, 64, [3]VecPhysical{Z28, Z29, Z30}, kmask[:])
+	clampStore(name, r, acc.at, cp, ldc, bias, zoff, 0, 64, [3]VecPhysical{Z28, Z29, Z30}, kmask[:halves])
 	Comment(fmt.Sprintf("The next tile: A has moved on past this one (%d*k floats), C %d rows down.", r, r))
 	for i := 0; i < r; i++ {
 		ADDQ(ldc, c)

@@ -23,9 +23,14 @@ func actStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, bia
 
 // clampStore is actStore for vectors of vecBytes, lo, hi and the bias
 // broadcast in regs, and, when kmask is not nil, the half hh of each row
-// loaded and stored through the mask kmask[hh] (AVX-512).
+// loaded and stored through the mask kmask[hh] (AVX-512; one mask for
+// the 16-column tiles).
 func clampStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, bias, zoff Register, disp, vecBytes int, regs [3]VecPhysical, kmask []Register) {
 	lo, hi, bv := regs[0], regs[1], regs[2]
+	halves := 2 // vectors a row: two, or with kmask as many as its masks
+	if kmask != nil {
+		halves = len(kmask)
+	}
 	broadcastParam("lo", lo)
 	broadcastParam("hi", hi)
 	c0 := GP64()
@@ -40,7 +45,7 @@ func clampStore(label string, r int, acc func(i, hh int) VecPhysical, cp, ldc, b
 		}
 		eachRow(r, cp, ldc, func(i int) {
 			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, bv)
-			for hh := 0; hh < 2; hh++ {
+			for hh := 0; hh < halves; hh++ {
 				x := acc(i, hh)
 				VADDPS(x, bv, x)
 				z := Mem{Base: cp, Index: zoff, Scale: 1, Disp: disp + vecBytes*hh}
