@@ -32,7 +32,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -204,7 +203,7 @@ func parentMain(args []string) int {
 		return usage(err)
 	}
 	if o.ortLib == "" {
-		o.ortLib = findORTLib()
+		o.ortLib = harness.FindORTLib()
 	}
 	if o.ortLib != "" {
 		if abs, err := filepath.Abs(o.ortLib); err == nil {
@@ -382,20 +381,6 @@ func intList(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// findORTLib finds the libonnxruntime.so.1 that onnxruntime-node ships.
-func findORTLib() string {
-	if p := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH"); p != "" {
-		return p
-	}
-	arch := map[string]string{"amd64": "x64", "arm64": "arm64"}[goruntime.GOARCH]
-	m, _ := filepath.Glob(filepath.Join(".ort", "node_modules", "onnxruntime-node", "bin", "napi-v*", goruntime.GOOS, arch, "libonnxruntime.so.1"))
-	if len(m) == 0 {
-		return ""
-	}
-	slices.Sort(m)
-	return m[len(m)-1]
 }
 
 // runChild measures one job in a child process and fills c.

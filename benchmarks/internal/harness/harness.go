@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	goruntime "runtime"
 	"runtime/debug"
 	"slices"
@@ -71,6 +72,27 @@ type Job struct {
 	// machine may happen to be fast or slow.
 	MinTime time.Duration `json:"min_time,omitempty"`
 	ORTLib  string        `json:"ort_lib,omitempty"`
+	// ORTNoSpin turns off the spinning of ONNX Runtime's idle intra-op
+	// threads (session.intra_op.allow_spinning 0), for cmd/bench-pair,
+	// where they would take the CPU from the other runtime's runs.
+	ORTNoSpin bool `json:"ort_no_spin,omitempty"`
+}
+
+// FindORTLib finds the libonnxruntime.so.1 to measure ONNX Runtime
+// with: $ONNXRUNTIME_SHARED_LIBRARY_PATH, else the one the npm package
+// onnxruntime-node ships in .ort (below the working directory, where make
+// bench installs it); "" when there is none.
+func FindORTLib() string {
+	if p := os.Getenv("ONNXRUNTIME_SHARED_LIBRARY_PATH"); p != "" {
+		return p
+	}
+	arch := map[string]string{"amd64": "x64", "arm64": "arm64"}[goruntime.GOARCH]
+	m, _ := filepath.Glob(filepath.Join(".ort", "node_modules", "onnxruntime-node", "bin", "napi-v*", goruntime.GOOS, arch, "libonnxruntime.so.1"))
+	if len(m) == 0 {
+		return ""
+	}
+	slices.Sort(m)
+	return m[len(m)-1]
 }
 
 // A Result is what a child reports, as one JSON line on its stdout.
