@@ -60,59 +60,59 @@ func sgemmTileAVX512x13(k int, a *float32, lda int, b *float32, c *float32, ldc 
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512x14(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx1 computes an 1×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx1 computes an 1×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx1(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx2 computes an 2×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx2 computes an 2×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx2(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx3 computes an 3×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx3 computes an 3×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx3(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx4 computes an 4×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx4 computes an 4×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx4(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx5 computes an 5×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx5 computes an 5×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx5(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx6 computes an 6×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx6 computes an 6×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx6(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx7 computes an 7×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx7 computes an 7×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx7(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx8 computes an 8×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx8 computes an 8×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx8(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx9 computes an 9×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx9 computes an 9×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx9(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx10 computes an 10×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx10 computes an 10×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx10(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx11 computes an 11×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx11 computes an 11×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx11(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx12 computes an 12×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx12 computes an 12×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx12(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx13 computes an 13×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx13 computes an 13×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx13(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512Hx14 computes an 14×32 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512Hx14 computes an 14×16 tile: C[i][j] = alpha*Σp a[i*lda+p]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0).
 func sgemmTileAVX512Hx14(k int, a *float32, lda int, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
@@ -366,59 +366,59 @@ func sgemmTileAVX512PAct14(k int, a *float32, b *float32, c *float32, ldc int, b
 // at a + 14*k*t, C at c + 14*ldc*t and bias at bias + 14*bstep*t (and z zoff bytes past C when sum is not 0).
 func sgemmTileAVX512PAct14N(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo float32, hi float32, nn int, nt int, bstep int, zoff int, sum int)
 
-// sgemmTileAVX512PH1 computes an 1×32 tile: C[i][j] = alpha*Σp a[p*1+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH1 computes an 1×16 tile: C[i][j] = alpha*Σp a[p*1+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH1(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH2 computes an 2×32 tile: C[i][j] = alpha*Σp a[p*2+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH2 computes an 2×16 tile: C[i][j] = alpha*Σp a[p*2+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH2(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH3 computes an 3×32 tile: C[i][j] = alpha*Σp a[p*3+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH3 computes an 3×16 tile: C[i][j] = alpha*Σp a[p*3+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH3(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH4 computes an 4×32 tile: C[i][j] = alpha*Σp a[p*4+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH4 computes an 4×16 tile: C[i][j] = alpha*Σp a[p*4+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH4(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH5 computes an 5×32 tile: C[i][j] = alpha*Σp a[p*5+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH5 computes an 5×16 tile: C[i][j] = alpha*Σp a[p*5+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH5(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH6 computes an 6×32 tile: C[i][j] = alpha*Σp a[p*6+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH6 computes an 6×16 tile: C[i][j] = alpha*Σp a[p*6+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH6(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH7 computes an 7×32 tile: C[i][j] = alpha*Σp a[p*7+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH7 computes an 7×16 tile: C[i][j] = alpha*Σp a[p*7+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH7(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH8 computes an 8×32 tile: C[i][j] = alpha*Σp a[p*8+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH8 computes an 8×16 tile: C[i][j] = alpha*Σp a[p*8+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH8(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH9 computes an 9×32 tile: C[i][j] = alpha*Σp a[p*9+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH9 computes an 9×16 tile: C[i][j] = alpha*Σp a[p*9+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH9(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH10 computes an 10×32 tile: C[i][j] = alpha*Σp a[p*10+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH10 computes an 10×16 tile: C[i][j] = alpha*Σp a[p*10+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH10(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH11 computes an 11×32 tile: C[i][j] = alpha*Σp a[p*11+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH11 computes an 11×16 tile: C[i][j] = alpha*Σp a[p*11+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH11(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH12 computes an 12×32 tile: C[i][j] = alpha*Σp a[p*12+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH12 computes an 12×16 tile: C[i][j] = alpha*Σp a[p*12+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH12(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH13 computes an 13×32 tile: C[i][j] = alpha*Σp a[p*13+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH13 computes an 13×16 tile: C[i][j] = alpha*Σp a[p*13+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH13(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 
-// sgemmTileAVX512PH14 computes an 14×32 tile: C[i][j] = alpha*Σp a[p*14+i]*b[p*32+j] + beta*C[i][j]
+// sgemmTileAVX512PH14 computes an 14×16 tile: C[i][j] = alpha*Σp a[p*14+i]*b[p*32+j] + beta*C[i][j]
 // for i < r, j < nn (C unread when beta is 0): A packed, r floats per k step.
 func sgemmTileAVX512PH14(k int, a *float32, b *float32, c *float32, ldc int, alpha float32, beta float32, nn int)
 

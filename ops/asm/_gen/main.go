@@ -233,11 +233,17 @@ func loadTile(withLda, withNN bool) tileRegs {
 	return t
 }
 
-// tileHead emits the TEXT and Doc of a tile kernel of r rows; aExpr is how
-// A is read, aNote what follows the condition on C.
+// tileHead emits the TEXT and Doc of a tile kernel of r rows and 32
+// columns; aExpr is how A is read, aNote what follows the condition on C.
 func tileHead(name string, r int, args, aExpr, aNote string) {
+	tileHeadCols(name, r, 32, args, aExpr, aNote)
+}
+
+// tileHeadCols is tileHead for a tile of cols columns (32, or 16 for the
+// AVX-512 tiles of a product's last columns).
+func tileHeadCols(name string, r, cols int, args, aExpr, aNote string) {
 	TEXT(name, NOSPLIT, args)
-	Doc(fmt.Sprintf("%s computes an %d×32 tile: C[i][j] = alpha*Σp %s*b[p*32+j] + beta*C[i][j]", name, r, aExpr),
+	Doc(fmt.Sprintf("%s computes an %d×%d tile: C[i][j] = alpha*Σp %s*b[p*32+j] + beta*C[i][j]", name, r, cols, aExpr),
 		"for i < r, j < nn (C unread when beta is 0)"+aNote+".")
 }
 
@@ -263,7 +269,7 @@ func tileAVX512W(r, halves int) {
 	if halves == 1 {
 		name = fmt.Sprintf("sgemmTileAVX512Hx%d", r)
 	}
-	tileHead(name, r, tileArgs, "a[i*lda+p]", "")
+	tileHeadCols(name, r, 16*halves, tileArgs, "a[i*lda+p]", "")
 	acc := newAccs(r, halves, accSets(2*r), zmm)
 	bv := []VecPhysical{Z28, Z29}[:halves]
 	av := [2]VecPhysical{Z30, Z31}

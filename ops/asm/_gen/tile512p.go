@@ -75,7 +75,7 @@ func tileAVX512PHalf(r int) { tileAVX512PW(r, 1) }
 // tileAVX512PW emits tileAVX512P's tile with halves zmm a row.
 func tileAVX512PW(r, halves int) {
 	name := halfName("sgemmTileAVX512P%d", halves, r)
-	tileHead(name, r, tilePackedArgs, fmt.Sprintf("a[p*%d+i]", r), ": A packed, r floats per k step")
+	tileHeadCols(name, r, 16*halves, tilePackedArgs, fmt.Sprintf("a[p*%d+i]", r), ": A packed, r floats per k step")
 	acc := newAccs(r, halves, accSets(2*r), zmm)
 	t := loadTile(false, false)
 	k, a, b, c, ldc := t.k, t.a, t.b, t.c, t.ldc
