@@ -175,11 +175,11 @@ func tilePActNAVX512(k int, a []float32, b []float32, c []float32, ldc int, bias
 	_ = c[(r*nt-1)*ldc+nn-1]
 	_ = bias[r*((nt-1)*bstep+1)-1]
 	zoff, sum := zOffset(z, c, ldc, r*nt, nn)
-	tiles := sgemmTileAVX512PAct14N
+	tile := sgemmTileAVX512PAct14N
 	if nn == 16 {
-		tiles = sgemmTileAVX512PActH14N
+		tile = sgemmTileAVX512PActH14N
 	}
-	tiles(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, nn, nt, bstep, zoff, sum)
+	tile(k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(c), ldc, unsafe.SliceData(bias), lo, hi, nn, nt, bstep, zoff, sum)
 }
 
 type tilePActFunc = func(k int, a *float32, b *float32, c *float32, ldc int, bias *float32, lo, hi, beta float32, nn, zoff, sum int)

@@ -101,7 +101,7 @@ func run(model string, inputs []string, threads, runs, warmup int, lib string) e
 	slices.Sort(on)
 	slices.Sort(or)
 	slices.Sort(ratio)
-	p := func(v []float64, q float64) float64 { return harness.Percentile(v, q) }
+	p := harness.Percentile
 	fmt.Printf("%s, %d thread(s), %d pairs (ONNX Runtime %s)\n", model, threads, runs, version)
 	fmt.Printf("  Onyx  ms: fastest %.3f  p10 %.3f  median %.3f\n", on[0], p(on, 10), p(on, 50))
 	fmt.Printf("  ORT   ms: fastest %.3f  p10 %.3f  median %.3f\n", or[0], p(or, 10), p(or, 50))
