@@ -26,6 +26,13 @@ type sgemmImpl struct {
 	// and unpacked B (n×k at stride ldb when transB, else k×n).
 	gemv func(transB bool, n, k int, alpha float32, a, b []float32, ldb int, beta float32, c []float32)
 
+	// dots, when not nil, sets C[i][q] = Σp a[i*lda+p]*b[q*dotsLDB+p] +
+	// beta*C[i][q] for i < m and q < nd (2 to dotColsMax), k ≤ dotsLDB,
+	// C unread when beta is 0: sgemmActBlocked's dot-product columns
+	// (dotCols) in one pass over A instead of nd calls of gemv. A row
+	// gets the same bits whatever m and the rows around it.
+	dots func(k int, a []float32, lda int, b []float32, c []float32, ldc int, beta float32, m, nd int)
+
 	// gemvPacked, when not nil, is SgemmPacked's m == 1 product over one
 	// k block: c[j] = alpha*Σp a[p]*b[panel j/32][p][j%32] + beta*c[j]
 	// for j < n, c unread when beta is 0; b holds ceil(n/32) packed

@@ -35,7 +35,8 @@ var actAPool = sync.Pool{New: func() any { return new([]float32) }}
 // deeper or narrower products measured no gain from it, or a loss.
 // The last columns of a column block past a multiple of 16, when there
 // are few of them (dotCols), are dot products of A's rows in place with
-// those columns of B (im.gemv), then get the epilogue with the block.
+// those columns of B (im.dots, all of them in one pass over A, or
+// im.gemv column by column), then get the epilogue with the block.
 func sgemmActBlocked(im *sgemmImpl, m, n, k int, a []float32, lda int, pack PackFunc, bias, z []float32, ldz int, act *ConvAct, c []float32, ldc int) {
 	bp := actBufPool.Get().(*[]float32)
 	defer actBufPool.Put(bp)
@@ -83,7 +84,7 @@ func sgemmActBlocked(im *sgemmImpl, m, n, k int, a []float32, lda int, pack Pack
 				jd := nb - nd
 				pan := buf[jd/panelN*panelN*kb:]
 				for q := 0; q < nd; q++ {
-					col := dcol[q*kb : (q+1)*kb]
+					col := dcol[q*dotsLDB : q*dotsLDB+kb]
 					o := jd%panelN + q
 					for p := range col {
 						col[p] = pan[p*panelN+o]
@@ -155,17 +156,21 @@ func sgemmActBlocked(im *sgemmImpl, m, n, k int, a []float32, lda int, pack Pack
 				if nd > 0 {
 					jd := jc + nb - nd
 					rows := i1 - i0
-					t := dtmp[:rows]
-					for q := 0; q < nd; q++ {
-						ct := c[i0*ldc+jd+q:]
-						if bet != 0 {
-							for i := range t {
-								t[i] = ct[i*ldc]
+					if im.dots != nil && nd >= 2 {
+						im.dots(kb, a[i0*lda+pc:], lda, dcol, c[i0*ldc+jd:], ldc, bet, rows, nd)
+					} else {
+						t := dtmp[:rows]
+						for q := 0; q < nd; q++ {
+							ct := c[i0*ldc+jd+q:]
+							if bet != 0 {
+								for i := range t {
+									t[i] = ct[i*ldc]
+								}
 							}
-						}
-						im.gemv(true, rows, kb, 1, dcol[q*kb:(q+1)*kb], a[i0*lda+pc:], lda, bet, t)
-						for i, v := range t {
-							ct[i*ldc] = v
+							im.gemv(true, rows, kb, 1, dcol[q*dotsLDB:q*dotsLDB+kb], a[i0*lda+pc:], lda, bet, t)
+							for i, v := range t {
+								ct[i*ldc] = v
+							}
 						}
 					}
 					if fuse {
@@ -211,7 +216,7 @@ func zAt(z []float32, ldz, i, j int) []float32 {
 // actDotBufs are the buffers of sgemmActBlocked's dot products.
 type actDotBufs struct {
 	c [actMC + maxMR]float32
-	b [dotColsMax * actKC]float32
+	b [dotColsMax * dotsLDB]float32
 }
 
 var actDotPool = sync.Pool{New: func() any { return new(actDotBufs) }}
@@ -219,6 +224,11 @@ var actDotPool = sync.Pool{New: func() any { return new(actDotBufs) }}
 // dotColsMax is the most columns past a multiple of 16 that
 // sgemmActBlocked computes as dot products (see dotCols).
 const dotColsMax = 4
+
+// dotsLDB is the distance in floats between the columns of B that
+// sgemmActBlocked gathers for its dot products (the dots kernels are
+// generated for it).
+const dotsLDB = actKC
 
 // dotCols returns how many of the last columns of a block of nb columns
 // sgemmActBlocked computes as dot products of A's rows with B's columns:

@@ -3,6 +3,7 @@
 package asm
 
 import (
+	"fmt"
 	"unsafe"
 
 	"golang.org/x/sys/cpu"
@@ -35,6 +36,7 @@ var archSgemmImpls = []*sgemmImpl{
 		tilePAct:   tilePActAVX512,
 		tilePActN:  tilePActNAVX512,
 		gemv:       gemvAVX512,
+		dots:       dotsAVX512,
 		gemvPacked: gemvPackedAVX2,
 		tiles4:     true,
 		smallWork:  200,
@@ -277,6 +279,25 @@ func gemvAVX512(transB bool, n, k int, alpha float32, a, b []float32, ldb int, b
 	}
 	_ = b[(k-1)*ldb+n-1]
 	sgemvNAVX512(k, unsafe.SliceData(a), unsafe.SliceData(b), ldb, unsafe.SliceData(c), n, alpha, beta)
+}
+
+// avx512Dots are the dots kernels by column count.
+var avx512Dots = [...]func(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, m int){
+	2: sgemmDots2AVX512, 3: sgemmDots3AVX512, 4: sgemmDots4AVX512}
+
+// dotsAVX512 is sgemmImpl.dots: sgemmDots<nd>AVX512 after checking that
+// the slices cover what it reads and writes.
+func dotsAVX512(k int, a []float32, lda int, b []float32, c []float32, ldc int, beta float32, m, nd int) {
+	if m <= 0 {
+		return
+	}
+	if k <= 0 || k > dotsLDB || nd < 2 || nd >= len(avx512Dots) {
+		panic(fmt.Sprintf("asm: dots of %d columns over k = %d", nd, k))
+	}
+	_ = a[(m-1)*lda+k-1]
+	_ = b[(nd-1)*dotsLDB+k-1]
+	_ = c[(m-1)*ldc+nd-1]
+	avx512Dots[nd](k, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(c), ldc, beta, m)
 }
 
 // CPU features, read once.

@@ -12772,6 +12772,807 @@ sgemvNAVX512_store0:
 	VZEROUPPER
 	RET
 
+// func sgemmDots2AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, m int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·sgemmDots2AVX512(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ m+56(FP), R8
+
+	// K1 = mask of the k mod 16 tail, K2 = mask of the columns.
+	MOVQ  AX, R9
+	ANDQ  $+15, R9
+	MOVQ  $0x00000001, R10
+	SHLXQ R9, R10, R10
+	DECQ  R10
+	KMOVW R10, K1
+	MOVL  $0x00000003, R10
+	KMOVW R10, K2
+
+	// kend = bytes of the whole vectors of k; k = its tail.
+	MOVQ         AX, R9
+	ANDQ         $-16, R9
+	SHLQ         $0x02, R9
+	ANDQ         $+15, AX
+	VBROADCASTSS beta+48(FP), Z31
+	XORL         R10, R10
+	MOVL         beta+48(FP), R11
+	ANDL         $0x7fffffff, R11
+	SETEQ        R10
+	VPXORD       Z28, Z28, Z28
+
+	// Four rows at a time.
+	CMPQ R8, $+4
+	JL   sgemmDots2AVX512_one
+
+sgemmDots2AVX512_four:
+	LEAQ   (CX)(DX*1), R11
+	LEAQ   (CX)(DX*2), R12
+	LEAQ   (R11)(DX*2), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	XORQ   R14, R14
+	TESTQ  R9, R9
+	JE     sgemmDots2AVX512_four_tail
+
+sgemmDots2AVX512_four_loop:
+	VMOVUPS     (BX)(R14*1), Z20
+	VMOVUPS     1024(BX)(R14*1), Z21
+	VMOVUPS     (CX)(R14*1), Z16
+	VMOVUPS     (R11)(R14*1), Z17
+	VMOVUPS     (R12)(R14*1), Z18
+	VMOVUPS     (R13)(R14*1), Z19
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z20, Z19, Z12
+	VFMADD231PS Z21, Z19, Z13
+	ADDQ        $+64, R14
+	CMPQ        R14, R9
+	JL          sgemmDots2AVX512_four_loop
+
+sgemmDots2AVX512_four_tail:
+	TESTQ       AX, AX
+	JE          sgemmDots2AVX512_four_reduce
+	VMOVUPS.Z   (BX)(R14*1), K1, Z20
+	VMOVUPS.Z   1024(BX)(R14*1), K1, Z21
+	VMOVUPS.Z   (CX)(R14*1), K1, Z16
+	VMOVUPS.Z   (R11)(R14*1), K1, Z17
+	VMOVUPS.Z   (R12)(R14*1), K1, Z18
+	VMOVUPS.Z   (R13)(R14*1), K1, Z19
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z20, Z19, Z12
+	VFMADD231PS Z21, Z19, Z13
+
+sgemmDots2AVX512_four_reduce:
+	// Row 0: the lanes of its 2 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z1, Z0, Z24
+	VUNPCKHPS     Z1, Z0, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z28, Z25
+	VUNPCKHPS     Z28, Z28, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots2AVX512_four_store0
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots2AVX512_four_store0:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 1: the lanes of its 2 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z5, Z4, Z24
+	VUNPCKHPS     Z5, Z4, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z28, Z25
+	VUNPCKHPS     Z28, Z28, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots2AVX512_four_store1
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots2AVX512_four_store1:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 2: the lanes of its 2 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z9, Z8, Z24
+	VUNPCKHPS     Z9, Z8, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z28, Z25
+	VUNPCKHPS     Z28, Z28, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots2AVX512_four_store2
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots2AVX512_four_store2:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 3: the lanes of its 2 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z13, Z12, Z24
+	VUNPCKHPS     Z13, Z12, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z28, Z25
+	VUNPCKHPS     Z28, Z28, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots2AVX512_four_store3
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots2AVX512_four_store3:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+	LEAQ    (CX)(DX*4), CX
+	SUBQ    $+4, R8
+	CMPQ    R8, $+4
+	JGE     sgemmDots2AVX512_four
+
+sgemmDots2AVX512_one:
+	TESTQ  R8, R8
+	JE     sgemmDots2AVX512_ret
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R14, R14
+	TESTQ  R9, R9
+	JE     sgemmDots2AVX512_one_tail
+
+sgemmDots2AVX512_one_loop:
+	VMOVUPS     (BX)(R14*1), Z20
+	VMOVUPS     1024(BX)(R14*1), Z21
+	VMOVUPS     (CX)(R14*1), Z16
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	ADDQ        $+64, R14
+	CMPQ        R14, R9
+	JL          sgemmDots2AVX512_one_loop
+
+sgemmDots2AVX512_one_tail:
+	TESTQ       AX, AX
+	JE          sgemmDots2AVX512_one_reduce
+	VMOVUPS.Z   (BX)(R14*1), K1, Z20
+	VMOVUPS.Z   1024(BX)(R14*1), K1, Z21
+	VMOVUPS.Z   (CX)(R14*1), K1, Z16
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+
+sgemmDots2AVX512_one_reduce:
+	// Row 0: the lanes of its 2 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z1, Z0, Z24
+	VUNPCKHPS     Z1, Z0, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z28, Z25
+	VUNPCKHPS     Z28, Z28, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots2AVX512_one_store0
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots2AVX512_one_store0:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+	ADDQ    DX, CX
+	DECQ    R8
+	JMP     sgemmDots2AVX512_one
+
+sgemmDots2AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sgemmDots3AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, m int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·sgemmDots3AVX512(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ m+56(FP), R8
+
+	// K1 = mask of the k mod 16 tail, K2 = mask of the columns.
+	MOVQ  AX, R9
+	ANDQ  $+15, R9
+	MOVQ  $0x00000001, R10
+	SHLXQ R9, R10, R10
+	DECQ  R10
+	KMOVW R10, K1
+	MOVL  $0x00000007, R10
+	KMOVW R10, K2
+
+	// kend = bytes of the whole vectors of k; k = its tail.
+	MOVQ         AX, R9
+	ANDQ         $-16, R9
+	SHLQ         $0x02, R9
+	ANDQ         $+15, AX
+	VBROADCASTSS beta+48(FP), Z31
+	XORL         R10, R10
+	MOVL         beta+48(FP), R11
+	ANDL         $0x7fffffff, R11
+	SETEQ        R10
+	VPXORD       Z28, Z28, Z28
+
+	// Four rows at a time.
+	CMPQ R8, $+4
+	JL   sgemmDots3AVX512_one
+
+sgemmDots3AVX512_four:
+	LEAQ   (CX)(DX*1), R11
+	LEAQ   (CX)(DX*2), R12
+	LEAQ   (R11)(DX*2), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R14, R14
+	TESTQ  R9, R9
+	JE     sgemmDots3AVX512_four_tail
+
+sgemmDots3AVX512_four_loop:
+	VMOVUPS     (BX)(R14*1), Z20
+	VMOVUPS     1024(BX)(R14*1), Z21
+	VMOVUPS     2048(BX)(R14*1), Z22
+	VMOVUPS     (CX)(R14*1), Z16
+	VMOVUPS     (R11)(R14*1), Z17
+	VMOVUPS     (R12)(R14*1), Z18
+	VMOVUPS     (R13)(R14*1), Z19
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z20, Z19, Z12
+	VFMADD231PS Z21, Z19, Z13
+	VFMADD231PS Z22, Z19, Z14
+	ADDQ        $+64, R14
+	CMPQ        R14, R9
+	JL          sgemmDots3AVX512_four_loop
+
+sgemmDots3AVX512_four_tail:
+	TESTQ       AX, AX
+	JE          sgemmDots3AVX512_four_reduce
+	VMOVUPS.Z   (BX)(R14*1), K1, Z20
+	VMOVUPS.Z   1024(BX)(R14*1), K1, Z21
+	VMOVUPS.Z   2048(BX)(R14*1), K1, Z22
+	VMOVUPS.Z   (CX)(R14*1), K1, Z16
+	VMOVUPS.Z   (R11)(R14*1), K1, Z17
+	VMOVUPS.Z   (R12)(R14*1), K1, Z18
+	VMOVUPS.Z   (R13)(R14*1), K1, Z19
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z20, Z19, Z12
+	VFMADD231PS Z21, Z19, Z13
+	VFMADD231PS Z22, Z19, Z14
+
+sgemmDots3AVX512_four_reduce:
+	// Row 0: the lanes of its 3 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z1, Z0, Z24
+	VUNPCKHPS     Z1, Z0, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z2, Z25
+	VUNPCKHPS     Z28, Z2, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots3AVX512_four_store0
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots3AVX512_four_store0:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 1: the lanes of its 3 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z5, Z4, Z24
+	VUNPCKHPS     Z5, Z4, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z6, Z25
+	VUNPCKHPS     Z28, Z6, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots3AVX512_four_store1
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots3AVX512_four_store1:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 2: the lanes of its 3 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z9, Z8, Z24
+	VUNPCKHPS     Z9, Z8, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z10, Z25
+	VUNPCKHPS     Z28, Z10, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots3AVX512_four_store2
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots3AVX512_four_store2:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 3: the lanes of its 3 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z13, Z12, Z24
+	VUNPCKHPS     Z13, Z12, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z14, Z25
+	VUNPCKHPS     Z28, Z14, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots3AVX512_four_store3
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots3AVX512_four_store3:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+	LEAQ    (CX)(DX*4), CX
+	SUBQ    $+4, R8
+	CMPQ    R8, $+4
+	JGE     sgemmDots3AVX512_four
+
+sgemmDots3AVX512_one:
+	TESTQ  R8, R8
+	JE     sgemmDots3AVX512_ret
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R14, R14
+	TESTQ  R9, R9
+	JE     sgemmDots3AVX512_one_tail
+
+sgemmDots3AVX512_one_loop:
+	VMOVUPS     (BX)(R14*1), Z20
+	VMOVUPS     1024(BX)(R14*1), Z21
+	VMOVUPS     2048(BX)(R14*1), Z22
+	VMOVUPS     (CX)(R14*1), Z16
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	ADDQ        $+64, R14
+	CMPQ        R14, R9
+	JL          sgemmDots3AVX512_one_loop
+
+sgemmDots3AVX512_one_tail:
+	TESTQ       AX, AX
+	JE          sgemmDots3AVX512_one_reduce
+	VMOVUPS.Z   (BX)(R14*1), K1, Z20
+	VMOVUPS.Z   1024(BX)(R14*1), K1, Z21
+	VMOVUPS.Z   2048(BX)(R14*1), K1, Z22
+	VMOVUPS.Z   (CX)(R14*1), K1, Z16
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+
+sgemmDots3AVX512_one_reduce:
+	// Row 0: the lanes of its 3 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z1, Z0, Z24
+	VUNPCKHPS     Z1, Z0, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z28, Z2, Z25
+	VUNPCKHPS     Z28, Z2, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots3AVX512_one_store0
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots3AVX512_one_store0:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+	ADDQ    DX, CX
+	DECQ    R8
+	JMP     sgemmDots3AVX512_one
+
+sgemmDots3AVX512_ret:
+	VZEROUPPER
+	RET
+
+// func sgemmDots4AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, m int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·sgemmDots4AVX512(SB), NOSPLIT, $0-64
+	MOVQ k+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	SHLQ $0x02, DX
+	MOVQ b+24(FP), BX
+	MOVQ c+32(FP), SI
+	MOVQ ldc+40(FP), DI
+	SHLQ $0x02, DI
+	MOVQ m+56(FP), R8
+
+	// K1 = mask of the k mod 16 tail, K2 = mask of the columns.
+	MOVQ  AX, R9
+	ANDQ  $+15, R9
+	MOVQ  $0x00000001, R10
+	SHLXQ R9, R10, R10
+	DECQ  R10
+	KMOVW R10, K1
+	MOVL  $0x0000000f, R10
+	KMOVW R10, K2
+
+	// kend = bytes of the whole vectors of k; k = its tail.
+	MOVQ         AX, R9
+	ANDQ         $-16, R9
+	SHLQ         $0x02, R9
+	ANDQ         $+15, AX
+	VBROADCASTSS beta+48(FP), Z31
+	XORL         R10, R10
+	MOVL         beta+48(FP), R11
+	ANDL         $0x7fffffff, R11
+	SETEQ        R10
+	VPXORD       Z28, Z28, Z28
+
+	// Four rows at a time.
+	CMPQ R8, $+4
+	JL   sgemmDots4AVX512_one
+
+sgemmDots4AVX512_four:
+	LEAQ   (CX)(DX*1), R11
+	LEAQ   (CX)(DX*2), R12
+	LEAQ   (R11)(DX*2), R13
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   R14, R14
+	TESTQ  R9, R9
+	JE     sgemmDots4AVX512_four_tail
+
+sgemmDots4AVX512_four_loop:
+	VMOVUPS     (BX)(R14*1), Z20
+	VMOVUPS     1024(BX)(R14*1), Z21
+	VMOVUPS     2048(BX)(R14*1), Z22
+	VMOVUPS     3072(BX)(R14*1), Z23
+	VMOVUPS     (CX)(R14*1), Z16
+	VMOVUPS     (R11)(R14*1), Z17
+	VMOVUPS     (R12)(R14*1), Z18
+	VMOVUPS     (R13)(R14*1), Z19
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z23, Z16, Z3
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z23, Z17, Z7
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z23, Z18, Z11
+	VFMADD231PS Z20, Z19, Z12
+	VFMADD231PS Z21, Z19, Z13
+	VFMADD231PS Z22, Z19, Z14
+	VFMADD231PS Z23, Z19, Z15
+	ADDQ        $+64, R14
+	CMPQ        R14, R9
+	JL          sgemmDots4AVX512_four_loop
+
+sgemmDots4AVX512_four_tail:
+	TESTQ       AX, AX
+	JE          sgemmDots4AVX512_four_reduce
+	VMOVUPS.Z   (BX)(R14*1), K1, Z20
+	VMOVUPS.Z   1024(BX)(R14*1), K1, Z21
+	VMOVUPS.Z   2048(BX)(R14*1), K1, Z22
+	VMOVUPS.Z   3072(BX)(R14*1), K1, Z23
+	VMOVUPS.Z   (CX)(R14*1), K1, Z16
+	VMOVUPS.Z   (R11)(R14*1), K1, Z17
+	VMOVUPS.Z   (R12)(R14*1), K1, Z18
+	VMOVUPS.Z   (R13)(R14*1), K1, Z19
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z23, Z16, Z3
+	VFMADD231PS Z20, Z17, Z4
+	VFMADD231PS Z21, Z17, Z5
+	VFMADD231PS Z22, Z17, Z6
+	VFMADD231PS Z23, Z17, Z7
+	VFMADD231PS Z20, Z18, Z8
+	VFMADD231PS Z21, Z18, Z9
+	VFMADD231PS Z22, Z18, Z10
+	VFMADD231PS Z23, Z18, Z11
+	VFMADD231PS Z20, Z19, Z12
+	VFMADD231PS Z21, Z19, Z13
+	VFMADD231PS Z22, Z19, Z14
+	VFMADD231PS Z23, Z19, Z15
+
+sgemmDots4AVX512_four_reduce:
+	// Row 0: the lanes of its 4 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z1, Z0, Z24
+	VUNPCKHPS     Z1, Z0, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z3, Z2, Z25
+	VUNPCKHPS     Z3, Z2, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots4AVX512_four_store0
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots4AVX512_four_store0:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 1: the lanes of its 4 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z5, Z4, Z24
+	VUNPCKHPS     Z5, Z4, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z7, Z6, Z25
+	VUNPCKHPS     Z7, Z6, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots4AVX512_four_store1
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots4AVX512_four_store1:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 2: the lanes of its 4 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z9, Z8, Z24
+	VUNPCKHPS     Z9, Z8, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z11, Z10, Z25
+	VUNPCKHPS     Z11, Z10, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots4AVX512_four_store2
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots4AVX512_four_store2:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+
+	// Row 3: the lanes of its 4 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z13, Z12, Z24
+	VUNPCKHPS     Z13, Z12, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z15, Z14, Z25
+	VUNPCKHPS     Z15, Z14, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots4AVX512_four_store3
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots4AVX512_four_store3:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+	LEAQ    (CX)(DX*4), CX
+	SUBQ    $+4, R8
+	CMPQ    R8, $+4
+	JGE     sgemmDots4AVX512_four
+
+sgemmDots4AVX512_one:
+	TESTQ  R8, R8
+	JE     sgemmDots4AVX512_ret
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R14, R14
+	TESTQ  R9, R9
+	JE     sgemmDots4AVX512_one_tail
+
+sgemmDots4AVX512_one_loop:
+	VMOVUPS     (BX)(R14*1), Z20
+	VMOVUPS     1024(BX)(R14*1), Z21
+	VMOVUPS     2048(BX)(R14*1), Z22
+	VMOVUPS     3072(BX)(R14*1), Z23
+	VMOVUPS     (CX)(R14*1), Z16
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z23, Z16, Z3
+	ADDQ        $+64, R14
+	CMPQ        R14, R9
+	JL          sgemmDots4AVX512_one_loop
+
+sgemmDots4AVX512_one_tail:
+	TESTQ       AX, AX
+	JE          sgemmDots4AVX512_one_reduce
+	VMOVUPS.Z   (BX)(R14*1), K1, Z20
+	VMOVUPS.Z   1024(BX)(R14*1), K1, Z21
+	VMOVUPS.Z   2048(BX)(R14*1), K1, Z22
+	VMOVUPS.Z   3072(BX)(R14*1), K1, Z23
+	VMOVUPS.Z   (CX)(R14*1), K1, Z16
+	VFMADD231PS Z20, Z16, Z0
+	VFMADD231PS Z21, Z16, Z1
+	VFMADD231PS Z22, Z16, Z2
+	VFMADD231PS Z23, Z16, Z3
+
+sgemmDots4AVX512_one_reduce:
+	// Row 0: the lanes of its 4 sums, into lanes 0-3 of Z24.
+	VUNPCKLPS     Z1, Z0, Z24
+	VUNPCKHPS     Z1, Z0, Z25
+	VADDPS        Z25, Z24, Z24
+	VUNPCKLPS     Z3, Z2, Z25
+	VUNPCKHPS     Z3, Z2, Z26
+	VADDPS        Z26, Z25, Z25
+	VUNPCKLPD     Z25, Z24, Z26
+	VUNPCKHPD     Z25, Z24, Z27
+	VADDPS        Z27, Z26, Z24
+	VEXTRACTF64X4 $0x01, Z24, Y25
+	VADDPS        Z25, Z24, Z24
+	VEXTRACTF32X4 $0x01, Z24, X25
+	VADDPS        Z25, Z24, Z24
+	TESTL         R10, R10
+	JNE           sgemmDots4AVX512_one_store0
+	VMOVUPS.Z     (SI), K2, Z25
+	VFMADD231PS   Z31, Z25, Z24
+
+sgemmDots4AVX512_one_store0:
+	VMOVUPS Z24, K2, (SI)
+	ADDQ    DI, SI
+	ADDQ    DX, CX
+	DECQ    R8
+	JMP     sgemmDots4AVX512_one
+
+sgemmDots4AVX512_ret:
+	VZEROUPPER
+	RET
+
 // func sgemvTAVX2(k int, a *float32, b *float32, ldb int, c *float32, n int, alpha float32, beta float32)
 // Requires: AVX, FMA3
 TEXT ·sgemvTAVX2(SB), NOSPLIT, $0-56

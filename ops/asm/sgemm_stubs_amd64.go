@@ -148,6 +148,18 @@ func sgemvTAVX512(k int, a *float32, b *float32, ldb int, c *float32, n int, alp
 // (c unread when beta is 0).
 func sgemvNAVX512(k int, a *float32, b *float32, ldb int, c *float32, n int, alpha float32, beta float32)
 
+// sgemmDots2AVX512 sets c[i*ldc+q] = Σp a[i*lda+p]*b[q*256+p] + beta*c[i*ldc+q]
+// for i < m, q < 2 and p < k ≤ 256 (c unread when beta is ±0).
+func sgemmDots2AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, m int)
+
+// sgemmDots3AVX512 sets c[i*ldc+q] = Σp a[i*lda+p]*b[q*256+p] + beta*c[i*ldc+q]
+// for i < m, q < 3 and p < k ≤ 256 (c unread when beta is ±0).
+func sgemmDots3AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, m int)
+
+// sgemmDots4AVX512 sets c[i*ldc+q] = Σp a[i*lda+p]*b[q*256+p] + beta*c[i*ldc+q]
+// for i < m, q < 4 and p < k ≤ 256 (c unread when beta is ±0).
+func sgemmDots4AVX512(k int, a *float32, lda int, b *float32, c *float32, ldc int, beta float32, m int)
+
 // sgemvTAVX2 computes c[j] = alpha*Σp a[p]*b[j*ldb+p] + beta*c[j] for j < n
 // (c unread when beta is 0).
 func sgemvTAVX2(k int, a *float32, b *float32, ldb int, c *float32, n int, alpha float32, beta float32)

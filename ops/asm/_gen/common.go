@@ -263,3 +263,16 @@ func transposeQuads() {
 		VSHUFPS(U8(0xEE), ymm(t+3), ymm(t+1), ymm(4*h+3))
 	}
 }
+
+// kTailMaskK1 sets K1 to the mask of the k mod 16 tail of a loop over k
+// (1 << (k&15)) - 1, and returns the register that held it.
+func kTailMaskK1(k Register) GPVirtual {
+	cnt, mask := GP64(), GP64()
+	MOVQ(k, cnt)
+	ANDQ(I32(15), cnt)
+	MOVQ(U32(1), mask)
+	SHLXQ(cnt, mask, mask)
+	DECQ(mask)
+	KMOVW(mask.As32(), K1)
+	return mask
+}

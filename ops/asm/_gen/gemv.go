@@ -54,13 +54,7 @@ func gemvTAVX512() {
 		name: "sgemvTAVX512", vec: zmm, lanes: 16, zero: VPXORD,
 		tailMask: func(k Register) {
 			Comment("K1 = mask of the k mod 16 tail: (1 << (k&15)) - 1.")
-			cnt, mask := GP64(), GP64()
-			MOVQ(k, cnt)
-			ANDQ(I32(15), cnt)
-			MOVQ(U32(1), mask)
-			SHLXQ(cnt, mask, mask)
-			DECQ(mask)
-			KMOVW(mask.As32(), K1)
+			kTailMaskK1(k)
 		},
 		tailLoad: func(m Mem, dst VecPhysical) { VMOVUPS_Z(m, K1, dst) },
 		bTail:    Z9, alpha: Z10, beta: Z11,

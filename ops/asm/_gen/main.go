@@ -9,7 +9,8 @@
 // columns are stored: C = alpha*A·B + beta*C, C unread when beta is 0.
 // There is one function per row count so that bottom-edge tiles do no
 // wasted work.
-// Beside them: matrix-vector products (gemv.go for a packed B), packing,
+// Beside them: matrix-vector products (gemv.go for a packed B), the dot
+// products of a convolution's last few columns (dots.go), packing,
 // and the activation kernels of the recurrent cells (act.go: sigmoid,
 // tanh and the LSTM cell update).
 package main
@@ -98,6 +99,9 @@ func sgemmKernels() {
 	}
 	gemvTAVX512()
 	gemvNAVX512()
+	for nc := 2; nc <= 4; nc++ {
+		dotsAVX512(nc)
+	}
 	gemvTAVX2()
 	gemvNAVX2()
 	packBAVX2()
