@@ -736,6 +736,67 @@ func TestLRN(t *testing.T) {
 	assertClose(t, "size 2 (window c..c+1)", y, []int{2, 3, 2, 2}, f64s(2.9961806808351783, 0.9969359902609556, 3.9970026225960043, 0.9986147422133513, 4.990645460925318, 8.969744110278544, 1.9978277558683524, 5.977597988432995, 4.995317621085367, 2.9989878985074925, 4.995317621085367, 7.980853602775654, 8.971418767676036, 6.984813531015395, 8.951370898012103, 2.9971905726512205, 1.9970052403930127, 2.9985383313015643, 7.970130651243994, 3.9952067101587616, 5.991912736485586, 1.999700052490377, 5.991912736485586, 3.9976016787689233), 1e-7)
 }
 
+// TestLRNPaths checks LRN's powers (the square-root forms of beta 3/4,
+// 1/2 and 1, math.Pow otherwise), window sizes even and odd, float32
+// and float64, and a split over two threads, against the formula in
+// float64 with math.Pow.
+func TestLRNPaths(t *testing.T) {
+	shape := []int{2, 7, 5, 3}
+	r := rand.New(rand.NewSource(3))
+	xs := make([]float64, prod(shape))
+	for i := range xs {
+		xs[i] = r.NormFloat64() * 3
+	}
+	for _, c := range []struct {
+		size              int
+		alpha, beta, bias float64
+	}{{5, 1e-4, 0.75, 1}, {3, 0.1, 0.75, 2}, {4, 0.5, 0.5, 1}, {1, 0.3, 1, 0.5}, {6, 0.2, 0.6, 1.5}, {9, 1, 0.75, 1e-3}} {
+		for _, dt := range []tensor.DType{tensor.Float32, tensor.Float64} {
+			for _, threads := range []int{1, 2} {
+				name := fmt.Sprintf("size%d/beta%v/%v/t%d", c.size, c.beta, dt, threads)
+				x := tensor.From(shape, xs)
+				if dt == tensor.Float32 {
+					x32 := make([]float32, len(xs))
+					for i, v := range xs {
+						x32[i] = float32(v)
+					}
+					x = tensor.From(shape, x32)
+				}
+				k := nnNode(t, "LRN", 13, map[string]any{"size": c.size, "alpha": c.alpha, "beta": c.beta, "bias": c.bias}, 1, 1, nil)
+				wk := NewWorkers(threads - 1)
+				out, err := k.Run(&RunContext{Threads: threads, Workers: wk}, []*tensor.Tensor{x})
+				wk.Close()
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				xv := x.Float64s()
+				n, ch, inner := shape[0], shape[1], shape[2]*shape[3]
+				want := make([]float64, len(xv))
+				for img := 0; img < n; img++ {
+					for cc := 0; cc < ch; cc++ {
+						for e := 0; e < inner; e++ {
+							s := 0.0
+							for i := max(0, cc-(c.size-1)/2); i <= min(ch-1, cc+c.size-1-(c.size-1)/2); i++ {
+								v := xv[(img*ch+i)*inner+e]
+								s += v * v
+							}
+							at := (img*ch+cc)*inner + e
+							// The attributes are float32.
+							alpha, beta, bias := float64(float32(c.alpha)), float64(float32(c.beta)), float64(float32(c.bias))
+							want[at] = xv[at] / math.Pow(bias+alpha/float64(c.size)*s, beta)
+						}
+					}
+				}
+				tol := 1e-12
+				if dt == tensor.Float32 {
+					tol = 1e-6
+				}
+				assertClose(t, name, out[0], shape, want, tol)
+			}
+		}
+	}
+}
+
 func TestMVN(t *testing.T) {
 	y := runNN(t, "MeanVarianceNormalization", 13, nil, 1, normX)[0]
 	assertClose(t, "default axes", y, []int{2, 3, 2, 2}, f64s(-0.5276537228329948, -1.1770736893966809, -0.20294373955115186, -1.1770736893966809, 0.050572173721957, 1.668881732824581, -1.163159995605011, 0.455149563497613, 0.07088812046063257, -1.0633218069094887, 0.07088812046063257, 1.7722030115158145, 1.4206061768580631, 0.7711862102943771, 1.4206061768580631, -0.5276537228329948, -1.163159995605011, -0.758582605829355, 1.264304343048925, -0.354005216053699, 0.6379930841456932, -1.6304267705945494, 0.6379930841456932, -0.49621684322442805), 1e-9)

@@ -552,16 +552,21 @@ func buildLRN(b *Builder) (Kernel, error) {
 		if len(xs) < 2 {
 			return nil, fmt.Errorf("X must have rank at least 2, got shape %v", xs)
 		}
-		y, err := tensor.New(X.DType(), xs...)
+		y, err := rc.NewUninit(X.DType(), xs...)
 		if err != nil {
 			return nil, err
 		}
-		n, c, inner := xs[0], xs[1], prod(xs[2:])
+		j := lrnJob{n: xs[0], c: xs[1], inner: prod(xs[2:]), size: size, alpha: alpha, beta: beta, bias: bias}
+		items := j.n * j.c
+		// Each element costs about size multiply-adds and a power.
+		threads := max(1, min(rc.threads(), items*j.inner*(size+8)/minSplitWork))
 		switch X.DType() {
 		case tensor.Float32:
-			lrnRun(X.Float32s(), y.Float32s(), n, c, inner, size, alpha, beta, bias)
+			j32 := lrnData[float32]{lrnJob: j, x: X.Float32s(), y: y.Float32s()}
+			parallelForOf(rc.workers(), threads, items, 1, j32, (*lrnData[float32]).run)
 		case tensor.Float64:
-			lrnRun(tensor.Data[float64](X), tensor.Data[float64](y), n, c, inner, size, alpha, beta, bias)
+			j64 := lrnData[float64]{lrnJob: j, x: tensor.Data[float64](X), y: tensor.Data[float64](y)}
+			parallelForOf(rc.workers(), threads, items, 1, j64, (*lrnData[float64]).run)
 		default:
 			return nil, ErrDType("LRN", X.DType())
 		}
@@ -570,22 +575,62 @@ func buildLRN(b *Builder) (Kernel, error) {
 	return halfWrap(k), nil
 }
 
-func lrnRun[T Float](x, y []T, n, c, inner, size int, alpha, beta, bias float64) {
-	lo, hi := (size-1)/2, size-1-(size-1)/2 // floor and ceil of (size-1)/2
-	sq := make([]float64, inner)
-	for s := 0; s < n; s++ {
-		base := s * c * inner
-		for ch := 0; ch < c; ch++ {
-			clear(sq)
-			for i := max(0, ch-lo); i <= min(c-1, ch+hi); i++ {
-				for j, v := range x[base+i*inner : base+(i+1)*inner] {
-					sq[j] += float64(v) * float64(v)
-				}
+// lrnJob is the geometry and attributes of one LRN: n images of c
+// channels of inner elements, each divided by (bias + alpha/size · the
+// sum of the squares over size channels around it)^beta.
+type lrnJob struct {
+	n, c, inner, size int
+	alpha, beta, bias float64
+}
+
+// lrnData is an lrnJob with its input and output.
+type lrnData[T Float] struct {
+	lrnJob
+	x, y []T
+}
+
+// run computes the channels [lo, hi) of the n×c planes: each one's sums
+// of squares in float64 (directly over its window, so that no running sum
+// carries the rounding of a large value past its window), then the
+// power, through square roots for the usual beta of 3/4 (and 1/2, 1),
+// which give math.Pow's results to within an ulp of float64.
+func (j *lrnData[T]) run(lo, hi int) {
+	lwin, hwin := (j.size-1)/2, j.size-1-(j.size-1)/2 // floor and ceil of (size-1)/2
+	buf := getScratch[float64](j.inner)
+	defer putScratch(buf)
+	sq := (*buf)[:j.inner]
+	scale := j.alpha / float64(j.size)
+	for it := lo; it < hi; it++ {
+		img, ch := it/j.c, it%j.c
+		base := img * j.c * j.inner
+		clear(sq)
+		for i := max(0, ch-lwin); i <= min(j.c-1, ch+hwin); i++ {
+			src := j.x[base+i*j.inner : base+(i+1)*j.inner]
+			for e, v := range src {
+				f := float64(v)
+				sq[e] += f * f
 			}
-			src := x[base+ch*inner : base+(ch+1)*inner]
-			dst := y[base+ch*inner : base+(ch+1)*inner]
-			for j, v := range src {
-				dst[j] = T(float64(v) / math.Pow(bias+alpha/float64(size)*sq[j], beta))
+		}
+		src := j.x[base+ch*j.inner : base+(ch+1)*j.inner]
+		dst := j.y[base+ch*j.inner : base+(ch+1)*j.inner]
+		switch j.beta {
+		case 0.75:
+			for e, v := range src {
+				d := j.bias + scale*sq[e]
+				r := math.Sqrt(d)
+				dst[e] = T(float64(v) / (r * math.Sqrt(r)))
+			}
+		case 0.5:
+			for e, v := range src {
+				dst[e] = T(float64(v) / math.Sqrt(j.bias+scale*sq[e]))
+			}
+		case 1:
+			for e, v := range src {
+				dst[e] = T(float64(v) / (j.bias + scale*sq[e]))
+			}
+		default:
+			for e, v := range src {
+				dst[e] = T(float64(v) / math.Pow(j.bias+scale*sq[e], j.beta))
 			}
 		}
 	}
