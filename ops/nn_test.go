@@ -618,6 +618,75 @@ func TestAveragePool(t *testing.T) {
 	assertClose(t, "float64 whole plane", y, []int{1, 2, 1, 1}, f64s(77.0/15, 64.0/15), 1e-12)
 }
 
+// TestAveragePoolPaths checks AveragePool's separable sums against the
+// windows summed one by one: odd and even kernels, strides, asymmetric
+// pads with and without count_include_pad, ceil mode, 1-D, and planes
+// enough to split over two threads.
+func TestAveragePoolPaths(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for _, c := range []struct {
+		shape   []int
+		attrs   map[string]any
+		k, s    [2]int
+		pb, pe  [2]int
+		include bool
+	}{
+		{[]int{2, 16, 64, 64}, map[string]any{"kernel_shape": []int{3, 3}, "pads": []int{1, 1, 1, 1}}, [2]int{3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}, false},
+		{[]int{2, 16, 64, 64}, map[string]any{"kernel_shape": []int{3, 3}, "pads": []int{1, 1, 1, 1}, "count_include_pad": 1}, [2]int{3, 3}, [2]int{1, 1}, [2]int{1, 1}, [2]int{1, 1}, true},
+		{[]int{1, 3, 9, 11}, map[string]any{"kernel_shape": []int{2, 2}, "strides": []int{2, 2}}, [2]int{2, 2}, [2]int{2, 2}, [2]int{}, [2]int{}, false},
+		{[]int{1, 3, 13, 10}, map[string]any{"kernel_shape": []int{5, 3}, "strides": []int{2, 1}, "pads": []int{2, 0, 1, 2}, "ceil_mode": 1, "count_include_pad": 1}, [2]int{5, 3}, [2]int{2, 1}, [2]int{2, 0}, [2]int{1, 2}, true},
+		{[]int{2, 2, 7, 7}, map[string]any{"kernel_shape": []int{1, 7}}, [2]int{1, 7}, [2]int{1, 1}, [2]int{}, [2]int{}, false},
+		{[]int{2, 4, 30}, map[string]any{"kernel_shape": []int{4}, "strides": []int{3}, "pads": []int{2, 1}}, [2]int{1, 4}, [2]int{1, 3}, [2]int{0, 2}, [2]int{0, 1}, false},
+	} {
+		x := make([]float32, prod(c.shape))
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		h, w := 1, c.shape[len(c.shape)-1]
+		if len(c.shape) == 4 {
+			h = c.shape[2]
+		}
+		for _, threads := range []int{1, 2} {
+			name := fmt.Sprintf("%v %v t%d", c.shape, c.attrs, threads)
+			k := nnNode(t, "AveragePool", 11, c.attrs, 1, 1, nil)
+			wk := NewWorkers(threads - 1)
+			out, err := k.Run(&RunContext{Threads: threads, Workers: wk}, []*tensor.Tensor{tensor.From(c.shape, x)})
+			wk.Close()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			ys := out[0].Shape()
+			oh, ow := 1, ys[len(ys)-1]
+			if len(ys) == 4 {
+				oh = ys[2]
+			}
+			planes := c.shape[0] * c.shape[1]
+			want := make([]float64, 0, planes*oh*ow)
+			for pl := 0; pl < planes; pl++ {
+				for i := 0; i < oh; i++ {
+					for j := 0; j < ow; j++ {
+						sum, n := 0.0, 0
+						for ty := 0; ty < c.k[0]; ty++ {
+							for tx := 0; tx < c.k[1]; tx++ {
+								yy, xx := i*c.s[0]-c.pb[0]+ty, j*c.s[1]-c.pb[1]+tx
+								inside := yy >= 0 && yy < h && xx >= 0 && xx < w
+								if inside {
+									sum += float64(x[(pl*h+yy)*w+xx])
+								}
+								if inside || c.include && yy < h+c.pe[0] && xx < w+c.pe[1] {
+									n++
+								}
+							}
+						}
+						want = append(want, sum/float64(n))
+					}
+				}
+			}
+			assertClose(t, name, out[0], ys, want, 1e-6)
+		}
+	}
+}
+
 func TestLpPool(t *testing.T) {
 	y := runNN(t, "LpPool", 11, map[string]any{"kernel_shape": []int{2, 2}, "strides": []int{1, 2}}, 1, poolX)[0]
 	assertClose(t, "p=2", y, []int{1, 2, 2, 2}, f64s(9.746794344808963, 8.831760866327848, 13.19090595827292, 13.820274961085254, 7.280109889280518, 11.180339887498949, 10.63014581273465, 8.06225774829855), 1e-6)

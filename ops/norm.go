@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -543,6 +544,7 @@ func buildLRN(b *Builder) (Kernel, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("size must be positive, got %d", size)
 	}
+	var bufs sync.Pool // this node's scratch (*[]float64), also the key of it in a run's pool
 	k := func(rc *RunContext, in []*tensor.Tensor) ([]*tensor.Tensor, error) {
 		if err := Need(in, 1); err != nil {
 			return nil, err
@@ -556,17 +558,15 @@ func buildLRN(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		j := lrnJob{n: xs[0], c: xs[1], inner: prod(xs[2:]), size: size, alpha: alpha, beta: beta, bias: bias}
+		j := lrnJob{n: xs[0], c: xs[1], inner: prod(xs[2:]), size: size, alpha: alpha, beta: beta, bias: bias, bufs: &bufs, wk: rc.workers()}
 		items := j.n * j.c
 		// Each element costs about size multiply-adds and a power.
 		threads := max(1, min(rc.threads(), items*j.inner*(size+8)/minSplitWork))
 		switch X.DType() {
 		case tensor.Float32:
-			j32 := lrnData[float32]{lrnJob: j, x: X.Float32s(), y: y.Float32s()}
-			parallelForOf(rc.workers(), threads, items, 1, j32, (*lrnData[float32]).run)
+			lrnSplit(rc.workers(), threads, items, lrnData[float32]{lrnJob: j, x: X.Float32s(), y: y.Float32s()})
 		case tensor.Float64:
-			j64 := lrnData[float64]{lrnJob: j, x: tensor.Data[float64](X), y: tensor.Data[float64](y)}
-			parallelForOf(rc.workers(), threads, items, 1, j64, (*lrnData[float64]).run)
+			lrnSplit(rc.workers(), threads, items, lrnData[float64]{lrnJob: j, x: tensor.Data[float64](X), y: tensor.Data[float64](y)})
 		default:
 			return nil, ErrDType("LRN", X.DType())
 		}
@@ -581,6 +581,17 @@ func buildLRN(b *Builder) (Kernel, error) {
 type lrnJob struct {
 	n, c, inner, size int
 	alpha, beta, bias float64
+	bufs              *sync.Pool // the node's scratch (*[]float64), when wk keeps none
+	wk                *Workers   // the run's pool
+}
+
+// lrnSplit runs j's items on up to threads goroutines.
+func lrnSplit[T Float](wk *Workers, threads, items int, j lrnData[T]) {
+	if threads == 1 {
+		j.run(0, items) // no task to allocate when there is no pool
+		return
+	}
+	parallelForOf(wk, threads, items, 1, j, (*lrnData[T]).run)
 }
 
 // lrnData is an lrnJob with its input and output.
@@ -596,8 +607,19 @@ type lrnData[T Float] struct {
 // which give math.Pow's results to within an ulp of float64.
 func (j *lrnData[T]) run(lo, hi int) {
 	lwin, hwin := (j.size-1)/2, j.size-1-(j.size-1)/2 // floor and ceil of (size-1)/2
-	buf := getScratch[float64](j.inner)
-	defer putScratch(buf)
+	buf, _ := j.wk.takeScratch(j.bufs).(*[]float64)
+	if buf == nil {
+		buf, _ = j.bufs.Get().(*[]float64)
+	}
+	if buf == nil || cap(*buf) < j.inner {
+		b := make([]float64, j.inner)
+		buf = &b
+	}
+	defer func() {
+		if !j.wk.keepScratch(j.bufs, buf) {
+			j.bufs.Put(buf)
+		}
+	}()
 	sq := (*buf)[:j.inner]
 	scale := j.alpha / float64(j.size)
 	for it := lo; it < hi; it++ {

@@ -3,6 +3,7 @@ package ops
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -88,10 +89,13 @@ type poolPlan struct {
 	inSize, outSize int
 	g               *geom
 	start, offs     []int
-	padCount        []int    // window taps inside the padded input, per output
-	direct          bool     // 1-D or 2-D max/average pooling: no tap lists
-	threads         int      // goroutines a run may use (fast MaxPool only)
-	workers         *Workers // the run's pool for them
+	padCount        []int // window taps inside the padded input, per output
+	direct          bool  // 1-D or 2-D max/average pooling: no tap lists
+	// avgBufs holds scratch of a direct AveragePool (*avgPoolBufs) for
+	// runs without a worker pool to keep it (a pointer: plans are copied).
+	avgBufs *sync.Pool
+	threads int      // goroutines a run may use (fast MaxPool only)
+	workers *Workers // the run's pool for them
 }
 
 func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
@@ -118,6 +122,9 @@ func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
 		p.direct = true // pool2D walks the windows itself
 		if len(sp) == 1 {
 			p.g = g.as2D()
+		}
+		if a.kind == poolAvg {
+			p.avgBufs = &sync.Pool{}
 		}
 		return p, nil
 	}
@@ -290,37 +297,162 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 	}
 }
 
-// avgPool2D is AveragePool over 2-D planes (1-D as a unit-height 2-D).
-func avgPool2D[T Float](p *poolPlan, x, y []T, includePad bool) {
+// avgPool2D is AveragePool over 2-D planes (1-D as a unit-height 2-D),
+// the planes split over threads: a window's sum is the sum over its rows
+// of each row's sum over the window's columns, every row summed once per
+// output column for all the windows over it (k_h + k_w additions an
+// output instead of k_h·k_w), in float64, then multiplied by 1 / the
+// window's count of taps (inside the input, or inside the padded input
+// with count_include_pad).
+func avgPool2D[T Float](p *poolPlan, x, y []T, includePad bool, wk *Workers, threads int) {
 	g := p.g
+	work := p.nc * p.outSize * (g.k[0] + g.k[1])
+	threads = max(1, min(threads, work/minSplitWork))
+	j := avgPoolJob[T]{p: p, x: x, y: y, includePad: includePad, wk: wk}
+	if threads == 1 {
+		j.run(0, p.nc) // no task to allocate when there is no pool
+		return
+	}
+	wk.reserveScratch(p, threads, newAvgPoolBufs)
+	parallelForOf(wk, threads, p.nc, 1, j, (*avgPoolJob[T]).run)
+}
+
+// avgPoolBufs is one goroutine's scratch for avgPool2D: the rows' sums
+// and a row of sums and of 1/counts (f), the columns' taps and the
+// columns summed one by one (i).
+type avgPoolBufs struct {
+	f []float64
+	i []int32
+}
+
+// avgPoolJob is one avgPool2D.
+type avgPoolJob[T Float] struct {
+	p          *poolPlan
+	x, y       []T
+	includePad bool
+	wk         *Workers // the run's pool, which keeps the scratch
+}
+
+// newAvgPoolBufs makes scratch for the plan p (a *poolPlan) of avgPool2D.
+func newAvgPoolBufs(p any) any {
+	g := p.(*poolPlan).g
+	h, ow := g.in[0], g.out[1]
+	return &avgPoolBufs{f: make([]float64, h*ow+2*ow), i: make([]int32, 5*ow)}
+}
+
+// run pools the planes [lo, hi).
+func (j *avgPoolJob[T]) run(lo, hi int) {
+	p, g := j.p, j.p.g
 	h, w, oh, ow := g.in[0], g.in[1], g.out[0], g.out[1]
-	for pl := 0; pl < p.nc; pl++ {
-		src := x[pl*p.inSize : (pl+1)*p.inSize]
-		dst := y[pl*p.outSize : (pl+1)*p.outSize]
-		for i := 0; i < oh; i++ {
-			y0 := i*g.s[0] - g.pb[0]
-			ylo, yhi := taps2D(y0, g.k[0], g.d[0], 0, h)
-			ny := yhi - ylo
-			if includePad {
-				a, b := taps2D(y0, g.k[0], g.d[0], -g.pb[0], h+g.pe[0])
-				ny = b - a
+	bufs, _ := j.wk.takeScratch(p).(*avgPoolBufs)
+	if bufs == nil {
+		bufs, _ = p.avgBufs.Get().(*avgPoolBufs)
+	}
+	if bufs == nil {
+		bufs = newAvgPoolBufs(p).(*avgPoolBufs)
+	}
+	defer func() {
+		if !j.wk.keepScratch(p, bufs) {
+			p.avgBufs.Put(bufs)
+		}
+	}()
+	rs, acc, inv := bufs.f[:h*ow], bufs.f[h*ow:h*ow+ow], bufs.f[h*ow+ow:]
+	// taps returns the taps [lo, hi) of output coordinate o on axis a
+	// that lie in the input, and the window's count of taps.
+	taps := func(a, o, size int) (x0, lo, hi, n int) {
+		x0 = o*g.s[a] - g.pb[a]
+		lo, hi = taps2D(x0, g.k[a], g.d[a], 0, size)
+		n = hi - lo
+		if j.includePad {
+			l, h := taps2D(x0, g.k[a], g.d[a], -g.pb[a], size+g.pe[a])
+			n = h - l
+		}
+		return x0, lo, hi, n
+	}
+	// The output columns' first input column, taps and counts.
+	cols := bufs.i[:4*ow]
+	for c := 0; c < ow; c++ {
+		x0, tlo, thi, n := taps(1, c, w)
+		cols[4*c], cols[4*c+1], cols[4*c+2], cols[4*c+3] = int32(x0), int32(tlo), int32(thi), int32(n)
+	}
+	d1, s1 := g.d[1], g.s[1]
+	// The output columns [cLo, cHi) have all their taps inside the row.
+	full := func(c int) bool { return cols[4*c+1] == 0 && int(cols[4*c+2]) == g.k[1] }
+	cLo := 0
+	for cLo < ow && !full(cLo) {
+		cLo++
+	}
+	cHi := cLo
+	for cHi < ow && full(cHi) {
+		cHi++
+	}
+	// The other columns, summed one by one.
+	edges := bufs.i[4*ow : 4*ow]
+	for c := 0; c < ow; c++ {
+		if c < cLo || c >= cHi {
+			edges = append(edges, int32(c))
+		}
+	}
+	for pl := lo; pl < hi; pl++ {
+		src := j.x[pl*p.inSize : (pl+1)*p.inSize]
+		dst := j.y[pl*p.outSize : (pl+1)*p.outSize]
+		// Every input row's sums over the output columns' windows: the
+		// columns whose windows lie inside the row tap by tap, each tap a
+		// pass over them (independent additions), the others one by one.
+		for r := 0; r < h; r++ {
+			row := src[r*w : (r+1)*w]
+			sums := rs[r*ow : (r+1)*ow]
+			for _, c := range edges {
+				x0, tlo, thi := int(cols[4*c]), int(cols[4*c+1]), int(cols[4*c+2])
+				s := 0.0
+				for t := tlo; t < thi; t++ {
+					s += float64(row[x0+t*d1])
+				}
+				sums[c] = s
 			}
-			for j := 0; j < ow; j++ {
-				x0 := j*g.s[1] - g.pb[1]
-				xlo, xhi := taps2D(x0, g.k[1], g.d[1], 0, w)
-				nx := xhi - xlo
-				if includePad {
-					a, b := taps2D(x0, g.k[1], g.d[1], -g.pb[1], w+g.pe[1])
-					nx = b - a
-				}
-				var s T
-				for ty := ylo; ty < yhi; ty++ {
-					row := src[(y0+ty*g.d[0])*w:]
-					for tx := xlo; tx < xhi; tx++ {
-						s += row[x0+tx*g.d[1]]
+			if cLo == cHi {
+				continue
+			}
+			in := sums[cLo:cHi]
+			clear(in)
+			for t := 0; t < g.k[1]; t++ {
+				off := cLo*s1 - g.pb[1] + t*d1
+				if s1 == 1 {
+					for c, v := range row[off : off+len(in)] {
+						in[c] += float64(v)
 					}
+					continue
 				}
-				dst[i*ow+j] = s / T(ny*nx)
+				for c := range in {
+					in[c] += float64(row[off+c*s1])
+				}
+			}
+		}
+		lastNY := -1
+		for i := 0; i < oh; i++ {
+			y0, tlo, thi, ny := taps(0, i, h)
+			if ny != lastNY {
+				// 1 / the windows' counts, for the rows of this count.
+				for c := range inv {
+					inv[c] = 1 / float64(ny*int(cols[4*c+3]))
+				}
+				lastNY = ny
+			}
+			if tlo < thi {
+				r0 := y0 + tlo*g.d[0]
+				copy(acc, rs[r0*ow:(r0+1)*ow])
+			} else {
+				clear(acc) // no taps: 0/0, NaN
+			}
+			for t := tlo + 1; t < thi; t++ {
+				r := y0 + t*g.d[0]
+				for c, v := range rs[r*ow : (r+1)*ow] {
+					acc[c] += v
+				}
+			}
+			out := dst[i*ow : (i+1)*ow]
+			for c := range out {
+				out[c] = T(acc[c] * inv[c])
 			}
 		}
 	}
@@ -471,7 +603,7 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		p := ps.p // only read: floatPoolRun uses neither threads nor workers
+		p := ps.p // only read
 		// Every path writes all of y.
 		y, err := rc.NewUninit(X.DType(), ps.out...)
 		if err != nil {
@@ -479,9 +611,9 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 		}
 		switch X.DType() {
 		case tensor.Float32:
-			floatPoolRun(a, p, X.Float32s(), y.Float32s())
+			floatPoolRun(a, p, X.Float32s(), y.Float32s(), rc.workers(), rc.threads())
 		case tensor.Float64:
-			floatPoolRun(a, p, tensor.Data[float64](X), tensor.Data[float64](y))
+			floatPoolRun(a, p, tensor.Data[float64](X), tensor.Data[float64](y), rc.workers(), rc.threads())
 		default:
 			return nil, ErrDType(name, X.DType())
 		}
@@ -490,9 +622,9 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 	return halfWrap(k), nil
 }
 
-func floatPoolRun[T Float](a *poolAttrs, p *poolPlan, x, y []T) {
+func floatPoolRun[T Float](a *poolAttrs, p *poolPlan, x, y []T, wk *Workers, threads int) {
 	if p.direct {
-		avgPool2D(p, x, y, a.countIncludePad)
+		avgPool2D(p, x, y, a.countIncludePad, wk, threads)
 		return
 	}
 	for pl := 0; pl < p.nc; pl++ {
