@@ -38,7 +38,7 @@ func fusableConv(n *Node, forPool bool) bool {
 	return forPool || (n.Attr("activation") == nil && len(n.Inputs) <= 3)
 }
 
-// fuseConvAdd rewrites Conv -> Add(·, Z) [-> activation] into one
+// fuseConvAdd rewrites Conv -> Add(·, Z) (or Sum(·, Z)) [-> activation] into one
 // FusedConv(X, W, B, Z), placed where the Add was (Z may be computed
 // after the Conv).
 func fuseConvAdd(g *Graph) {
@@ -47,7 +47,9 @@ func fuseConvAdd(g *Graph) {
 	dead := map[*Node]bool{}
 	moved := map[*Node]*Node{} // Add node -> the FusedConv that takes its place
 	for _, add := range g.Nodes {
-		if add.OpType != "Add" || add.Domain != "" || len(add.Inputs) != 2 || len(add.Outputs) != 1 ||
+		// A Sum of two values is an Add (opset-9 exports of ResNet-50
+		// and ShuffleNet write their shortcuts so).
+		if (add.OpType != "Add" && add.OpType != "Sum") || add.Domain != "" || len(add.Inputs) != 2 || len(add.Outputs) != 1 ||
 			add.Attr("broadcast") != nil || add.Attr("axis") != nil {
 			continue
 		}

@@ -52,6 +52,11 @@ func TestFuseConv(t *testing.T) {
 			node("Add", []string{"c", "x2"}, "s"),
 			node("Relu", []string{"s"}, "y"),
 		), f32(2, 3, 7, 7), []string{"Relu", "Conv", "FusedConv"}},
+		{"residual sum of two and relu", 9, with(
+			node("Conv", []string{"x", "w", "b"}, "c", pads1),
+			node("Sum", []string{"x2", "c"}, "s"),
+			node("Relu", []string{"s"}, "y"),
+		), f32(1, 3, 7, 7), []string{"Conv", "Relu", "FusedConv"}}, // x2's conv takes c as Z
 		{"add first operand", 13, with(
 			node("Conv", []string{"x", "w1"}, "c"),
 			node("Add", []string{"x2", "c"}, "y"),
@@ -68,11 +73,11 @@ func TestFuseConv(t *testing.T) {
 			node("Add", []string{"c1", "c2"}, "s"),
 			node("LeakyRelu", []string{"s"}, "y", ops.FloatAttr("alpha", 0.3)),
 		}, f32(2, 3, 6, 6), []string{"Conv", "FusedConv"}},
-		{"constant summand stays", 13, []*graph.Node{
+		{"constant per-channel summand goes into the bias", 13, []*graph.Node{
 			node("Conv", []string{"x", "w", "b"}, "c", pads1),
 			node("Add", []string{"c", "zc"}, "s"),
 			node("Relu", []string{"s"}, "y"),
-		}, f32(2, 3, 5, 5), []string{"Conv", "Add", "Relu"}},
+		}, f32(2, 3, 5, 5), []string{"FusedConv"}}, // graph.foldConvScaleShift
 		{"broadcast summand", 13, []*graph.Node{
 			node("Conv", []string{"x", "w", "b"}, "c", pads1),
 			node("Identity", []string{"zc"}, "zi"),

@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/onyxrt/onyx/ops"
 	"github.com/onyxrt/onyx/tensor"
@@ -11,7 +12,8 @@ import (
 // Optimize returns a copy of g rewritten by the graph passes, in order:
 // zero Pad folding into the Conv after it (fold_pad.go), recurrent
 // Loops made FusedLSTM/FusedGRU nodes (fuse_rnnloop.go),
-// Conv+BatchNormalization folding, Conv+activation fusion (into the
+// Conv+BatchNormalization folding, Conv+Mul/Add folding (per-channel
+// constants), Conv+activation fusion (into the
 // FusedConv operator of domain ops.FusedDomain), Conv+Add(+activation)
 // and Conv+MaxPool fusion into FusedConv (fuse_conv.go), MobileNet's
 // expand/depthwise/project blocks into FusedDwBlock (fuse_dwblock.go),
@@ -40,6 +42,8 @@ func Optimize(g *Graph) *Graph {
 	foldPad(o)
 	fuseRNNLoops(o)
 	foldBatchNorm(o)
+	for foldConvScaleShift(o) {
+	}
 	fuseConvActivation(o)
 	fuseConvAdd(o)
 	fuseConvMaxPool(o)
@@ -225,6 +229,111 @@ func foldBatchNorm(g *Graph) {
 		dead[bn] = true
 	}
 	removeNodes(g, dead)
+}
+
+// foldConvScaleShift folds a Mul or an Add by a float32 constant that
+// varies at most along the output channels (shape [C, 1, ..., 1] or
+// [1, C, 1, ..., 1], or one value) into the Conv before it, when the
+// Conv's filter (and bias, if any) are float32 constants and nothing else
+// reads its output: Mul scales the filter and the bias of each output
+// channel, Add adds to the bias. A BatchNormalization exported as a Mul
+// and an Add (the ONNX model zoo's Inception v2 and DenseNet-121, after
+// their own BatchNormalization) then runs as one convolution, whose
+// activation fuseConvActivation fuses. (conv(x, W) + b)·s becomes
+// conv(x, W·s) + b·s, rounded differently, as ONNX Runtime's Conv+Mul
+// and Conv+Add fusions round it. It reports whether it folded any; a Mul
+// then an Add take two calls.
+func foldConvScaleShift(g *Graph) bool {
+	u := uses(g)
+	producer := producers(g)
+	dead := map[*Node]bool{}
+	for _, op := range g.Nodes {
+		if (op.OpType != "Mul" && op.OpType != "Add") || op.Domain != "" || len(op.Inputs) != 2 || len(op.Outputs) != 1 {
+			continue
+		}
+		for side := 0; side < 2; side++ {
+			conv := producer[op.Inputs[side]]
+			c := constFloat32(g, op.Inputs[1-side])
+			if conv == nil || c == nil || conv.OpType != "Conv" || conv.Domain != "" || len(conv.Outputs) != 1 ||
+				dead[conv] || u[op.Inputs[side]] != 1 || isGraphOutput(g, op.Inputs[side]) {
+				continue
+			}
+			w := constFloat32(g, conv.Inputs[1])
+			if w == nil || w.Rank() < 3 {
+				continue
+			}
+			m := w.Shape()[0]
+			per, ok := perChannel(c, w.Rank(), m)
+			if !ok {
+				continue
+			}
+			var b []float32
+			if len(conv.Inputs) > 2 && conv.Inputs[2] != "" {
+				bt := constFloat32(g, conv.Inputs[2])
+				if bt == nil || bt.Len() != m {
+					continue
+				}
+				b = bt.Float32s()
+			}
+			nb := make([]float32, m)
+			copy(nb, b)
+			wName := conv.Inputs[1]
+			if op.OpType == "Mul" {
+				wd := w.Float32s()
+				k := len(wd) / m
+				nw := make([]float32, len(wd))
+				for ch := 0; ch < m; ch++ {
+					s := per(ch)
+					for i := ch * k; i < (ch+1)*k; i++ {
+						nw[i] = wd[i] * s
+					}
+					nb[ch] *= s
+				}
+				wName = g.freshName(conv.Inputs[1] + "_mul")
+				g.AddInitializer(wName, tensor.From(w.Shape(), nw))
+			} else {
+				for ch := range nb {
+					nb[ch] += per(ch)
+				}
+			}
+			bName := g.freshName(conv.Inputs[1] + "_" + strings.ToLower(op.OpType) + "bias")
+			g.AddInitializer(bName, tensor.From([]int{m}, nb))
+			conv.Inputs = []string{conv.Inputs[0], wName, bName}
+			conv.Outputs = []string{op.Outputs[0]}
+			dead[op] = true
+			break
+		}
+	}
+	removeNodes(g, dead)
+	return len(dead) > 0
+}
+
+// perChannel reports whether the constant c broadcasts against a Conv
+// output of the given rank (N, C, spatial...) with m channels along the
+// channels at most, and returns its value for each channel.
+func perChannel(c *tensor.Tensor, rank, m int) (func(ch int) float32, bool) {
+	cs := c.Shape()
+	if len(cs) > rank || c.Len() == 0 {
+		return nil, false
+	}
+	full := make([]int, rank-len(cs), rank)
+	for i := range full {
+		full[i] = 1
+	}
+	full = append(full, cs...)
+	for i, d := range full {
+		if i != 1 && d != 1 {
+			return nil, false
+		}
+	}
+	v := c.Float32s()
+	switch full[1] {
+	case 1:
+		return func(int) float32 { return v[0] }, true
+	case m:
+		return func(ch int) float32 { return v[ch] }, true
+	}
+	return nil, false
 }
 
 // fuseConvActivation merges a Relu, LeakyRelu or Clip (with constant

@@ -26,6 +26,11 @@ func TestOptimizePasses(t *testing.T) {
 		g.AddInitializer("var", tensor.From([]int{2}, []float32{4, 0.25}))
 		g.AddInitializer("lo", tensor.Scalar[float32](0))
 		g.AddInitializer("hi", tensor.Scalar[float32](0.5))
+		// Per-channel scales and shifts of a 2-channel Conv output.
+		g.AddInitializer("s3", tensor.From([]int{2, 1, 1}, []float32{0.5, -3}))
+		g.AddInitializer("t4", tensor.From([]int{1, 2, 1, 1}, []float32{0.25, -0.75}))
+		g.AddInitializer("one", tensor.Scalar[float32](1.5))
+		g.AddInitializer("rows", tensor.From([]int{2, 1}, []float32{1, 2})) // varies along H: not foldable
 	}
 	tests := []passCase{
 		{"transposes around an activation cancel", 13, []*graph.Node{
@@ -56,6 +61,25 @@ func TestOptimizePasses(t *testing.T) {
 			{OpType: "BatchNormalization", Inputs: []string{"c", "scale", "beta", "mean", "var"}, Outputs: []string{"n"}},
 			{OpType: "Clip", Inputs: []string{"n", "lo", "hi"}, Outputs: []string{"y"}},
 		}, f32(1, 1, 3, 3), []string{"FusedConv"}},
+		{"per-channel mul and add fold into conv, then relu fuses", 13, []*graph.Node{
+			{OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+			{OpType: "Mul", Inputs: []string{"c", "s3"}, Outputs: []string{"m"}},
+			{OpType: "Add", Inputs: []string{"t4", "m"}, Outputs: []string{"a"}},
+			{OpType: "Relu", Inputs: []string{"a"}, Outputs: []string{"y"}},
+		}, f32(1, 1, 3, 3), []string{"FusedConv"}},
+		{"scalar scale folds into a conv without bias", 13, []*graph.Node{
+			{OpType: "Conv", Inputs: []string{"x", "w"}, Outputs: []string{"c"}},
+			{OpType: "Mul", Inputs: []string{"one", "c"}, Outputs: []string{"y"}},
+		}, f32(1, 1, 3, 3), []string{"Conv"}},
+		{"a shift along the rows stays", 13, []*graph.Node{
+			{OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+			{OpType: "Add", Inputs: []string{"c", "rows"}, Outputs: []string{"y"}},
+		}, f32(1, 1, 2, 3), []string{"Conv", "Add"}},
+		{"a conv output read twice is not folded", 13, []*graph.Node{
+			{OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+			{OpType: "Mul", Inputs: []string{"c", "s3"}, Outputs: []string{"m"}},
+			{OpType: "Add", Inputs: []string{"m", "c"}, Outputs: []string{"y"}},
+		}, f32(1, 1, 3, 3), []string{"Conv", "Mul", "Add"}},
 		{"dead nodes go", 13, []*graph.Node{
 			{OpType: "Exp", Inputs: []string{"x"}, Outputs: []string{"unused"}},
 			{OpType: "Neg", Inputs: []string{"unused"}, Outputs: []string{"unused2"}},
