@@ -12,10 +12,12 @@ import (
 // Optimize returns a copy of g rewritten by the graph passes, in order:
 // zero Pad folding into the Conv after it (fold_pad.go), recurrent
 // Loops made FusedLSTM/FusedGRU nodes (fuse_rnnloop.go),
-// Conv+BatchNormalization folding, Conv+Mul/Add folding (per-channel
-// constants), Conv+activation fusion (into the
-// FusedConv operator of domain ops.FusedDomain), Conv+Add(+activation)
-// and Conv+MaxPool fusion into FusedConv (fuse_conv.go), MobileNet's
+// Conv+BatchNormalization folding, Conv+Mul/Add and
+// BatchNormalization+Mul/Add folding (per-channel constants),
+// Conv+activation and BatchNormalization+activation fusion (into the
+// FusedConv and FusedBatchNorm operators of domain ops.FusedDomain),
+// Conv+Add(+activation) and Conv+MaxPool fusion into FusedConv
+// (fuse_conv.go), MobileNet's
 // expand/depthwise/project blocks into FusedDwBlock (fuse_dwblock.go),
 // MatMul/Gemm fusions (fuse_gemm.go), transpose push-down and
 // cancellation, and dead-node removal. g itself is not modified
@@ -44,7 +46,10 @@ func Optimize(g *Graph) *Graph {
 	foldBatchNorm(o)
 	for foldConvScaleShift(o) {
 	}
+	for foldBatchNormScaleShift(o) {
+	}
 	fuseConvActivation(o)
+	fuseBatchNormActivation(o)
 	fuseConvAdd(o)
 	fuseConvMaxPool(o)
 	fuseDwBlocks(o)
@@ -306,6 +311,166 @@ func foldConvScaleShift(g *Graph) bool {
 	}
 	removeNodes(g, dead)
 	return len(dead) > 0
+}
+
+// inferenceBatchNorm returns the parameters (scale, B, mean, var) of bn
+// when it is an inference-mode BatchNormalization with one output and
+// float32 constant parameters of one length, else nil.
+func inferenceBatchNorm(g *Graph, bn *Node) []*tensor.Tensor {
+	if bn.OpType != "BatchNormalization" || bn.Domain != "" || len(bn.Inputs) != 5 || len(bn.Outputs) < 1 {
+		return nil
+	}
+	if a := bn.Attr("training_mode"); a != nil && a.Int != 0 {
+		return nil
+	}
+	if a := bn.Attr("spatial"); a != nil && a.Int == 0 {
+		return nil
+	}
+	for _, o := range bn.Outputs[1:] {
+		if o != "" {
+			return nil
+		}
+	}
+	params := make([]*tensor.Tensor, 4)
+	for i := range params {
+		params[i] = constFloat32(g, bn.Inputs[1+i])
+		if params[i] == nil || params[i].Len() != params[0].Len() {
+			return nil
+		}
+	}
+	return params
+}
+
+// foldBatchNormScaleShift folds a Mul or an Add by a float32 constant
+// that varies at most along the channels into the inference-mode
+// BatchNormalization before it (nothing else reading the normalized
+// values): Mul scales its scale and B, Add adds to B (DenseNet-121's
+// BatchNormalization, Mul, Add before each convolution). How the
+// constant broadcasts depends on the rank of the normalized tensor, which
+// rankOf reads off the nodes that make it; an unknown rank folds nothing.
+// It reports whether it folded any.
+func foldBatchNormScaleShift(g *Graph) bool {
+	u := uses(g)
+	producer := producers(g)
+	ranks := map[string]int{}
+	dead := map[*Node]bool{}
+	for _, op := range g.Nodes {
+		if (op.OpType != "Mul" && op.OpType != "Add") || op.Domain != "" || len(op.Inputs) != 2 || len(op.Outputs) != 1 {
+			continue
+		}
+		for side := 0; side < 2; side++ {
+			bn := producer[op.Inputs[side]]
+			c := constFloat32(g, op.Inputs[1-side])
+			if bn == nil || c == nil || dead[bn] || u[op.Inputs[side]] != 1 || isGraphOutput(g, op.Inputs[side]) || bn.Outputs[0] != op.Inputs[side] {
+				continue
+			}
+			params := inferenceBatchNorm(g, bn)
+			if params == nil {
+				continue
+			}
+			rank := rankOf(g, bn.Inputs[0], producer, ranks, 0)
+			per, ok := perChannel(c, rank, params[0].Len())
+			if rank < 2 || !ok {
+				continue
+			}
+			scale := append([]float32(nil), params[0].Float32s()...)
+			bias := append([]float32(nil), params[1].Float32s()...)
+			for ch := range bias {
+				if op.OpType == "Mul" {
+					scale[ch] *= per(ch)
+					bias[ch] *= per(ch)
+				} else {
+					bias[ch] += per(ch)
+				}
+			}
+			sName, bName := g.freshName(bn.Inputs[1]+"_fold"), g.freshName(bn.Inputs[2]+"_fold")
+			g.AddInitializer(sName, tensor.From([]int{len(scale)}, scale))
+			g.AddInitializer(bName, tensor.From([]int{len(bias)}, bias))
+			bn.Inputs = []string{bn.Inputs[0], sName, bName, bn.Inputs[3], bn.Inputs[4]}
+			bn.Outputs = []string{op.Outputs[0]}
+			dead[op] = true
+			break
+		}
+	}
+	removeNodes(g, dead)
+	return len(dead) > 0
+}
+
+// rankOf returns the rank of value name as the nodes that make it tell
+// it (a Conv's filter, the operators that keep their input's rank, a
+// typed graph input, an initializer), or -1. ranks memoizes it.
+func rankOf(g *Graph, name string, producer map[string]*Node, ranks map[string]int, depth int) int {
+	if r, ok := ranks[name]; ok {
+		return r
+	}
+	r := -1
+	if t := g.Initializers[name]; t != nil {
+		r = t.Rank()
+	}
+	for _, in := range g.Inputs {
+		if in.Name == name && in.Type.Kind == KindTensor && in.Type.Shape != nil {
+			r = len(in.Type.Shape)
+		}
+	}
+	if n := producer[name]; n != nil && r < 0 && depth < 1000 && len(n.Inputs) > 0 {
+		switch n.OpType {
+		case "Conv", "FusedConv":
+			if len(n.Inputs) > 1 {
+				if w := g.Initializers[n.Inputs[1]]; w != nil {
+					r = w.Rank()
+				}
+			}
+		case "Relu", "LeakyRelu", "Clip", "Sigmoid", "Tanh", "Identity", "Dropout", "BatchNormalization",
+			"FusedBatchNorm", "MaxPool", "AveragePool", "Concat":
+			if n.Outputs[0] == name {
+				r = rankOf(g, n.Inputs[0], producer, ranks, depth+1)
+			}
+		case "Add", "Mul", "Sum":
+			for _, in := range n.Inputs {
+				ri := rankOf(g, in, producer, ranks, depth+1)
+				if ri < 0 {
+					r = -1
+					break
+				}
+				r = max(r, ri)
+			}
+		}
+	}
+	ranks[name] = r
+	return r
+}
+
+// fuseBatchNormActivation makes an inference-mode BatchNormalization with
+// constant parameters and the Relu, LeakyRelu or Clip that alone reads its
+// output one FusedBatchNorm, which applies the activation to each plane
+// as it writes it.
+func fuseBatchNormActivation(g *Graph) {
+	u := uses(g)
+	producer := producers(g)
+	dead := map[*Node]bool{}
+	for _, act := range g.Nodes {
+		if act.Domain != "" || len(act.Inputs) == 0 || len(act.Outputs) != 1 {
+			continue
+		}
+		bn := producer[act.Inputs[0]]
+		if bn == nil || dead[bn] || inferenceBatchNorm(g, bn) == nil || bn.Outputs[0] != act.Inputs[0] ||
+			u[act.Inputs[0]] != 1 || isGraphOutput(g, act.Inputs[0]) {
+			continue
+		}
+		attrs, ok := convActivation(g, act)
+		if !ok {
+			continue
+		}
+		eps := float32(1e-5)
+		if a := bn.Attr("epsilon"); a != nil {
+			eps = a.Float
+		}
+		bn.Domain, bn.OpType = ops.FusedDomain, "FusedBatchNorm"
+		bn.Attrs = append([]*ops.Attr{ops.FloatAttr("epsilon", eps)}, attrs...)
+		bn.Outputs = []string{act.Outputs[0]}
+		dead[act] = true
+	}
+	removeNodes(g, dead)
 }
 
 // perChannel reports whether the constant c broadcasts against a Conv

@@ -80,6 +80,27 @@ func TestOptimizePasses(t *testing.T) {
 			{OpType: "Mul", Inputs: []string{"c", "s3"}, Outputs: []string{"m"}},
 			{OpType: "Add", Inputs: []string{"m", "c"}, Outputs: []string{"y"}},
 		}, f32(1, 1, 3, 3), []string{"Conv", "Mul", "Add"}},
+		{"batchnorm, per-channel mul and add, relu: one FusedBatchNorm", 13, []*graph.Node{
+			{OpType: "BatchNormalization", Inputs: []string{"x", "scale", "beta", "mean", "var"}, Outputs: []string{"n"}},
+			{OpType: "Mul", Inputs: []string{"n", "s3"}, Outputs: []string{"m"}},
+			{OpType: "Add", Inputs: []string{"t4", "m"}, Outputs: []string{"a"}},
+			{OpType: "Relu", Inputs: []string{"a"}, Outputs: []string{"y"}},
+		}, f32(2, 2, 3, 3), []string{"FusedBatchNorm"}},
+		{"batchnorm after a conv and a relu, then clip", 13, []*graph.Node{
+			{OpType: "Conv", Inputs: []string{"x", "w", "b"}, Outputs: []string{"c"}},
+			{OpType: "Relu", Inputs: []string{"c"}, Outputs: []string{"r"}},
+			{OpType: "BatchNormalization", Inputs: []string{"r", "scale", "beta", "mean", "var"}, Outputs: []string{"n"}},
+			{OpType: "Mul", Inputs: []string{"one", "n"}, Outputs: []string{"m"}},
+			{OpType: "Clip", Inputs: []string{"m", "lo", "hi"}, Outputs: []string{"y"}},
+		}, f32(1, 1, 3, 3), []string{"FusedConv", "FusedBatchNorm"}},
+		{"a shift along the rows after a batchnorm stays", 13, []*graph.Node{
+			{OpType: "BatchNormalization", Inputs: []string{"x", "scale", "beta", "mean", "var"}, Outputs: []string{"n"}},
+			{OpType: "Add", Inputs: []string{"n", "rows"}, Outputs: []string{"y"}},
+		}, f32(1, 2, 2, 3), []string{"BatchNormalization", "Add"}},
+		{"a [C,1,1] scale on a rank-3 batchnorm stays", 13, []*graph.Node{
+			{OpType: "BatchNormalization", Inputs: []string{"x", "scale", "beta", "mean", "var"}, Outputs: []string{"n"}},
+			{OpType: "Mul", Inputs: []string{"n", "s3"}, Outputs: []string{"y"}},
+		}, f32(2, 2, 2), []string{"BatchNormalization", "Mul"}},
 		{"dead nodes go", 13, []*graph.Node{
 			{OpType: "Exp", Inputs: []string{"x"}, Outputs: []string{"unused"}},
 			{OpType: "Neg", Inputs: []string{"unused"}, Outputs: []string{"unused2"}},

@@ -16,6 +16,7 @@ func registerNorm(r *Registry) {
 	for _, v := range []int{1, 6, 7, 9, 14, 15} {
 		r.Register(&Def{Name: "BatchNormalization", Since: v, Build: buildBatchNorm})
 	}
+	r.Register(&Def{Domain: FusedDomain, Name: "FusedBatchNorm", Since: 1, Build: buildFusedBatchNorm, Infer: inferFirstOutputSame, Grad: NotDifferentiable})
 	for _, v := range []int{1, 6} {
 		r.Register(&Def{Name: "InstanceNormalization", Since: v, Build: buildInstanceNorm})
 	}
@@ -110,7 +111,25 @@ func fromFloat64s(v []float64, dt tensor.DType, shape ...int) (*tensor.Tensor, e
 
 // ---- BatchNormalization ----
 
-func buildBatchNorm(b *Builder) (Kernel, error) {
+// FusedBatchNorm (domain FusedDomain) is what graph/optimize.go makes of
+// an inference-mode BatchNormalization with one output and the Relu,
+// LeakyRelu or Clip that alone reads it: the normalization with an
+// "activation" attribute as FusedConv's (and its "alpha", "min", "max"),
+// applied to each channel's plane as it is written, in cache, instead of
+// in a second pass over the tensor.
+func buildFusedBatchNorm(b *Builder) (Kernel, error) {
+	act, err := readActivation(b)
+	if err != nil {
+		return nil, err
+	}
+	return buildBatchNormWith(b, act)
+}
+
+func buildBatchNorm(b *Builder) (Kernel, error) { return buildBatchNormWith(b, nil) }
+
+// buildBatchNormWith builds BatchNormalization followed by act (nil:
+// none; only in inference).
+func buildBatchNormWith(b *Builder, act *activation) (Kernel, error) {
 	eps := float64(b.Float("epsilon", 1e-5))
 	momentum := float64(b.Float("momentum", 0.9))
 	training := false
@@ -130,6 +149,9 @@ func buildBatchNorm(b *Builder) (Kernel, error) {
 	}
 	if b.Opset >= 14 && !training && (b.Out(1) || b.Out(2)) {
 		return nil, fmt.Errorf("running_mean and running_var outputs need training_mode=1")
+	}
+	if act != nil && training {
+		return nil, fmt.Errorf("a fused activation needs inference mode")
 	}
 	// Inference with constant parameters: y = x*mul + add per channel,
 	// with mul and add computed here, once.
@@ -168,9 +190,17 @@ func buildBatchNorm(b *Builder) (Kernel, error) {
 				}
 				per := inner * c / groups
 				if X.DType() == tensor.Float32 {
-					affineGroups(X.Float32s(), y.Float32s(), constMul, constAdd, per)
+					var f func([]float32)
+					if act != nil {
+						f = act.f32
+					}
+					affineGroupsAct(X.Float32s(), y.Float32s(), constMul, constAdd, per, f)
 				} else {
-					affineGroups(tensor.Data[float64](X), tensor.Data[float64](y), constMul, constAdd, per)
+					var f func([]float64)
+					if act != nil {
+						f = act.f64
+					}
+					affineGroupsAct(tensor.Data[float64](X), tensor.Data[float64](y), constMul, constAdd, per, f)
 				}
 				return rc.Results(y), nil
 			}
@@ -224,6 +254,11 @@ func buildBatchNorm(b *Builder) (Kernel, error) {
 			affineGroups(tensor.Data[float64](xu), tensor.Data[float64](y), mul, add, per)
 		default:
 			return nil, ErrDType("BatchNormalization", X.DType())
+		}
+		if act != nil {
+			if y, err = applyActivation(act, y); err != nil {
+				return nil, err
+			}
 		}
 		if y, err = Downcast(y, xdt); err != nil {
 			return nil, err
@@ -289,7 +324,19 @@ func batchStats(x *tensor.Tensor, n, groups, per int) (mean, variance []float64)
 // affineGroups sets y = x*mul[g] + add[g], where runs of per consecutive
 // elements share group g and groups repeat cyclically.
 func affineGroups[T Float](x, y []T, mul, add []float64, per int) {
+	affineGroupsAct(x, y, mul, add, per, nil)
+}
+
+// affineGroupsAct is affineGroups followed by act (when not nil) on each
+// group's stretch of y as it is written.
+func affineGroupsAct[T Float](x, y []T, mul, add []float64, per int, act func([]T)) {
 	if per == 0 {
+		return
+	}
+	if act != nil && per < 256 {
+		// Short stretches (the per-position form): one pass after.
+		affineGroupsAct(x, y, mul, add, per, nil)
+		act(y[:len(x)])
 		return
 	}
 	groups := len(mul)
@@ -300,6 +347,9 @@ func affineGroups[T Float](x, y []T, mul, add []float64, per int) {
 		dst := y[i*per : (i+1)*per]
 		for j, v := range src {
 			dst[j] = v*m + a
+		}
+		if act != nil {
+			act(dst)
 		}
 	}
 }
