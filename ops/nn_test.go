@@ -687,6 +687,66 @@ func TestAveragePoolPaths(t *testing.T) {
 	}
 }
 
+// TestMaxPoolSmallPlanes checks MaxPool on 7×7 planes with padding,
+// which go whole to the vector kernel from padded copies, on one and two
+// threads, against the windows' maxima over the input.
+func TestMaxPoolSmallPlanes(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	shape := []int{16, 128, 7, 7}
+	x := make([]float32, prod(shape))
+	for i := range x {
+		x[i] = float32(r.NormFloat64())
+	}
+	x[5] = float32(math.NaN())
+	for _, c := range []struct {
+		k, s, pad int
+		ceil      int
+	}{{3, 1, 1, 0}, {2, 2, 1, 1}, {3, 2, 1, 1}} {
+		want := []float64(nil)
+		o := (7 + 2*c.pad - c.k) / c.s
+		if c.ceil == 1 {
+			o = (7 + 2*c.pad - c.k + c.s - 1) / c.s
+		}
+		o++
+		if c.ceil == 1 && (o-1)*c.s >= 7+c.pad {
+			o-- // the last window must start inside the input or its left padding
+		}
+		for pl := 0; pl < shape[0]*shape[1]; pl++ {
+			for i := 0; i < o; i++ {
+				for j := 0; j < o; j++ {
+					m := math.Inf(-1)
+					for a := 0; a < c.k; a++ {
+						for b := 0; b < c.k; b++ {
+							yy, xx := i*c.s-c.pad+a, j*c.s-c.pad+b
+							if yy >= 0 && yy < 7 && xx >= 0 && xx < 7 {
+								v := float64(x[pl*49+yy*7+xx])
+								if math.IsNaN(v) || v > m {
+									m = v
+								}
+								if math.IsNaN(m) {
+									break
+								}
+							}
+						}
+					}
+					want = append(want, m)
+				}
+			}
+		}
+		for _, threads := range []int{1, 2} {
+			attrs := map[string]any{"kernel_shape": []int{c.k, c.k}, "strides": []int{c.s, c.s}, "pads": []int{c.pad, c.pad, c.pad, c.pad}, "ceil_mode": c.ceil}
+			k := nnNode(t, "MaxPool", 12, attrs, 1, 1, nil)
+			wk := NewWorkers(threads - 1)
+			out, err := k.Run(&RunContext{Threads: threads, Workers: wk}, []*tensor.Tensor{tensor.From(shape, x)})
+			wk.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertClose(t, fmt.Sprintf("%v t%d", c, threads), out[0], []int{16, 128, o, o}, want, 0)
+		}
+	}
+}
+
 func TestLpPool(t *testing.T) {
 	y := runNN(t, "LpPool", 11, map[string]any{"kernel_shape": []int{2, 2}, "strides": []int{1, 2}}, 1, poolX)[0]
 	assertClose(t, "p=2", y, []int{1, 2, 2, 2}, f64s(9.746794344808963, 8.831760866327848, 13.19090595827292, 13.820274961085254, 7.280109889280518, 11.180339887498949, 10.63014581273465, 8.06225774829855), 1e-6)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
 )
 
@@ -94,6 +95,17 @@ type poolPlan struct {
 	// avgBufs holds scratch of a direct AveragePool (*avgPoolBufs) for
 	// runs without a worker pool to keep it (a pointer: plans are copied).
 	avgBufs *sync.Pool
+	// avgVec, for a float32 AveragePool whose windows asm.SumPlane takes
+	// (no dilation), has the geometry of the zero-padded copy of a plane
+	// that it sums all the windows of, and 1/count of each output's
+	// window (nil when every window counts the same).
+	avgVec *poolVecPlan
+	// maxVec, for a float32 MaxPool of small planes with border windows,
+	// has the geometry of the copy of a plane padded with the lowest
+	// float32 that maxPoolPlanes32 pools all the windows of with
+	// asm.MaxPlane (its pointer, unlike the plan's, is the same in every
+	// run: the key of the copies a run's pool keeps).
+	maxVec  *poolVecPlan
 	threads int      // goroutines a run may use (fast MaxPool only)
 	workers *Workers // the run's pool for them
 }
@@ -123,8 +135,14 @@ func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
 		if len(sp) == 1 {
 			p.g = g.as2D()
 		}
-		if a.kind == poolAvg {
+		switch a.kind {
+		case poolAvg:
 			p.avgBufs = &sync.Pool{}
+			p.avgVec = newPoolVecPlan(p.g, a.countIncludePad, true)
+		case poolMax:
+			if v := newPoolVecPlan(p.g, false, false); v != nil && v.border && p.outSize <= maxPoolPadMaxOut {
+				p.maxVec = v
+			}
 		}
 		return p, nil
 	}
@@ -317,12 +335,102 @@ func avgPool2D[T Float](p *poolPlan, x, y []T, includePad bool, wk *Workers, thr
 	parallelForOf(wk, threads, p.nc, 1, j, (*avgPoolJob[T]).run)
 }
 
+// poolVecPlan is how a float32 plane's windows all go to a vector kernel
+// (asm.SumPlane for AveragePool, asm.MaxPlane for MaxPool): on a copy of
+// the plane with pads[0] rows of padding above it and pads[1] columns
+// left of it, rows lds floats apart, of rows rows (as many as the windows
+// reach; the rows and columns past the input are padding too), the
+// padding 0 for a sum, the lowest float32 for a maximum. Sums are then
+// scaled by scale, or by inv[output] when the windows count different
+// numbers of taps. border tells whether any window reads padding.
+type poolVecPlan struct {
+	pads      [2]int
+	rows, lds int
+	scale     float32
+	inv       []float32
+	border    bool
+	bufs      sync.Pool // MaxPool's padded copies (*[]float32) for runs without a worker pool
+}
+
+// newPoolVecPlan returns the poolVecPlan of the 2-D geometry g (with the
+// counts of AveragePool's windows when avg), or nil when the vector
+// kernels do not take its windows.
+func newPoolVecPlan(g *geom, includePad, avg bool) *poolVecPlan {
+	if g.d[0] != 1 || g.d[1] != 1 || !asm.MaxColsSupported(g.k[1], g.s[1]) || g.out[0] < 1 || g.out[1] < 1 {
+		return nil
+	}
+	v := &poolVecPlan{pads: [2]int{g.pb[0], g.pb[1]}, rows: (g.out[0]-1)*g.s[0] + g.k[0], lds: (g.out[1]-1)*g.s[1] + g.k[1]}
+	v.border = v.pads != [2]int{} || v.rows > g.in[0]+g.pb[0] || v.lds > g.in[1]+g.pb[1]
+	if !avg {
+		return v
+	}
+	counts := make([]int, g.out[0]*g.out[1])
+	uniform := true
+	for i := 0; i < g.out[0]; i++ {
+		y0 := i*g.s[0] - g.pb[0]
+		lo, hi := taps2D(y0, g.k[0], 1, 0, g.in[0])
+		if includePad {
+			lo, hi = taps2D(y0, g.k[0], 1, -g.pb[0], g.in[0]+g.pe[0])
+		}
+		for j := 0; j < g.out[1]; j++ {
+			x0 := j*g.s[1] - g.pb[1]
+			l, h := taps2D(x0, g.k[1], 1, 0, g.in[1])
+			if includePad {
+				l, h = taps2D(x0, g.k[1], 1, -g.pb[1], g.in[1]+g.pe[1])
+			}
+			counts[i*g.out[1]+j] = (hi - lo) * (h - l)
+			uniform = uniform && counts[i*g.out[1]+j] == counts[0]
+		}
+	}
+	v.scale = 1
+	switch {
+	case uniform && counts[0] > 0:
+		v.scale = 1 / float32(counts[0])
+	default:
+		v.inv = make([]float32, len(counts))
+		for i, c := range counts {
+			v.inv[i] = 1 / float32(c) // +Inf for no taps: 0·Inf, NaN, as 0/0
+		}
+	}
+	return v
+}
+
+// padLen is the floats of the padded copy of a plane, with what
+// asm.SumPlane may read past the last window.
+func (v *poolVecPlan) padLen() int { return v.rows*v.lds + asm.MaxPlaneSlack }
+
+// avgPoolPlanes32 is avgPool2D's float32 form for a plan with an
+// poolVecPlan: each plane copied into the zero-padded buffer pad (of
+// v.padLen floats, zero but where planes are copied) and all its windows
+// summed by asm.SumPlane.
+func avgPoolPlanes32(p *poolPlan, x, y, pad []float32, lo, hi int) {
+	g, v := p.g, p.avgVec
+	h, w := g.in[0], g.in[1]
+	rows := min(h, v.rows-v.pads[0]) // input rows the windows reach
+	cols := min(w, v.lds-v.pads[1])
+	for pl := lo; pl < hi; pl++ {
+		src := x[pl*p.inSize : (pl+1)*p.inSize]
+		dst := y[pl*p.outSize : (pl+1)*p.outSize]
+		for r := 0; r < rows; r++ {
+			at := (r+v.pads[0])*v.lds + v.pads[1]
+			copy(pad[at:at+cols], src[r*w:r*w+cols])
+		}
+		asm.SumPlane(dst, g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], g.s[1], v.scale)
+		if v.inv != nil {
+			for i, f := range v.inv {
+				dst[i] *= f
+			}
+		}
+	}
+}
+
 // avgPoolBufs is one goroutine's scratch for avgPool2D: the rows' sums
 // and a row of sums and of 1/counts (f), the columns' taps and the
 // columns summed one by one (i).
 type avgPoolBufs struct {
-	f []float64
-	i []int32
+	f   []float64
+	i   []int32
+	pad []float32 // the zero-padded plane of avgPoolPlanes32
 }
 
 // avgPoolJob is one avgPool2D.
@@ -337,7 +445,11 @@ type avgPoolJob[T Float] struct {
 func newAvgPoolBufs(p any) any {
 	g := p.(*poolPlan).g
 	h, ow := g.in[0], g.out[1]
-	return &avgPoolBufs{f: make([]float64, h*ow+2*ow), i: make([]int32, 5*ow)}
+	b := &avgPoolBufs{f: make([]float64, h*ow+2*ow), i: make([]int32, 5*ow)}
+	if v := p.(*poolPlan).avgVec; v != nil {
+		b.pad = make([]float32, v.padLen())
+	}
+	return b
 }
 
 // run pools the planes [lo, hi).
@@ -356,6 +468,12 @@ func (j *avgPoolJob[T]) run(lo, hi int) {
 			p.avgBufs.Put(bufs)
 		}
 	}()
+	if p.avgVec != nil {
+		if x, ok := any(j.x).([]float32); ok {
+			avgPoolPlanes32(p, x, any(j.y).([]float32), bufs.pad, lo, hi)
+			return
+		}
+	}
 	rs, acc, inv := bufs.f[:h*ow], bufs.f[h*ow:h*ow+ow], bufs.f[h*ow+ow:]
 	// taps returns the taps [lo, hi) of output coordinate o on axis a
 	// that lie in the input, and the window's count of taps.

@@ -1,6 +1,10 @@
 package ops
 
-import "github.com/onyxrt/onyx/ops/asm"
+import (
+	"math"
+
+	"github.com/onyxrt/onyx/ops/asm"
+)
 
 // maxPoolRows is the 2-D MaxPool (no indices, no dilation) of every
 // plane: per output row, the element-wise max of the window's input rows
@@ -111,6 +115,16 @@ func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
 	// Locals for the job, so that p does not escape.
 	g, inSize, outSize := p.g, p.inSize, p.outSize
 	threads := max(1, min(p.threads, p.nc*outSize*g.k[0]*g.k[1]/(1<<18)))
+	if v := p.maxVec; v != nil && lowest == maxPadFill {
+		j := maxPadJob{g: g, v: v, x: x, y: y, inSize: inSize, outSize: outSize, wk: p.workers}
+		if threads == 1 {
+			j.run(0, p.nc) // no task to allocate when there is no pool
+			return
+		}
+		p.workers.reserveScratch(v, threads, newMaxPadBuf)
+		parallelForOf(p.workers, threads, p.nc, 1, j, (*maxPadJob).run)
+		return
+	}
 	if threads == 1 {
 		// No closure to allocate.
 		for pi := 0; pi < p.nc; pi++ {
@@ -122,6 +136,66 @@ func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
 	// the split allocates nothing.
 	j := maxPoolJob{g: g, x: x, y: y, inSize: inSize, outSize: outSize, lowest: lowest}
 	parallelForOf(p.workers, threads, p.nc, 1, j, (*maxPoolJob).run)
+}
+
+// maxPoolPadMaxOut is the most outputs of a plane that maxPoolPlanes32
+// pools from a padded copy (poolPlan.maxVec): on small planes the border
+// windows, which the copy hands to the vector kernel too, are many (a
+// third of a 7×7 plane's under a 3×3 window with padding 1), and the
+// copy costs little.
+const maxPoolPadMaxOut = 1024
+
+// maxPadFill is the padding of maxPadJob's copies: the lowest float32,
+// which MaxPool starts its windows from (as ONNX Runtime does), so that
+// a window gives the same whether it reads padding or not.
+const maxPadFill = float32(-math.MaxFloat32)
+
+// newMaxPadBuf makes a padded copy buffer (*[]float32) for the
+// poolVecPlan v, all padding.
+func newMaxPadBuf(v any) any {
+	b := make([]float32, v.(*poolVecPlan).padLen())
+	for i := range b {
+		b[i] = maxPadFill
+	}
+	return &b
+}
+
+// maxPadJob is maxPoolPlanes32 on padded copies of the planes.
+type maxPadJob struct {
+	g               *geom
+	v               *poolVecPlan
+	x, y            []float32
+	inSize, outSize int
+	wk              *Workers // the run's pool, which keeps the copies
+}
+
+// run pools the planes [lo, hi).
+func (j *maxPadJob) run(lo, hi int) {
+	g, v := j.g, j.v
+	buf, _ := j.wk.takeScratch(v).(*[]float32)
+	if buf == nil {
+		buf, _ = v.bufs.Get().(*[]float32)
+	}
+	if buf == nil {
+		buf = newMaxPadBuf(v).(*[]float32)
+	}
+	defer func() {
+		if !j.wk.keepScratch(v, buf) {
+			v.bufs.Put(buf)
+		}
+	}()
+	pad := *buf
+	h, w := g.in[0], g.in[1]
+	rows := min(h, v.rows-v.pads[0])
+	cols := min(w, v.lds-v.pads[1])
+	for pl := lo; pl < hi; pl++ {
+		src := j.x[pl*j.inSize : (pl+1)*j.inSize]
+		for r := 0; r < rows; r++ {
+			at := (r+v.pads[0])*v.lds + v.pads[1]
+			copy(pad[at:at+cols], src[r*w:r*w+cols])
+		}
+		asm.MaxPlane(j.y[pl*j.outSize:(pl+1)*j.outSize], g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], g.s[1])
+	}
 }
 
 // maxPoolJob is the operands of a split maxPoolPlanes32.

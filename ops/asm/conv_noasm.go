@@ -16,3 +16,7 @@ func poolMaxCols(dst, src []float32, k, s int) { poolMaxColsGo(dst, src, k, s) }
 func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int) {
 	poolMaxPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 }
+
+func poolSumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int, scale float32) {
+	poolSumPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
+}

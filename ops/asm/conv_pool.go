@@ -78,6 +78,50 @@ func MaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw
 	poolMaxPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, ny-spill)
 }
 
+// SumPlane is MaxPlane with sums for maxima, times scale: dst[y*ldd+x] =
+// scale times the sum over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]
+// (AveragePool's windows inside a plane, or all of them in a zero-padded
+// copy), each window row summed left to right and the rows top to
+// bottom, in float32. Its spill past nx and its reads past the windows
+// are MaxPlane's.
+func SumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale float32) {
+	if !MaxColsSupported(kw, sw) || kh < 1 || sh < 1 {
+		panic(fmt.Sprintf("asm.SumPlane: window %d×%d at strides %d, %d", kh, kw, sh, sw))
+	}
+	if nx <= 0 || ny <= 0 {
+		return
+	}
+	_ = dst[(ny-1)*ldd+nx-1]
+	_ = src[((ny-1)*sh+kh-1)*lds+(nx-1)*sw+kw-1+MaxPlaneSlack]
+	spill := 0
+	if r := len(dst) - nx - 8; r >= 0 {
+		spill = min(ny, r/ldd+1)
+	}
+	poolSumPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, ny-spill, scale)
+}
+
+func poolSumPlaneGo(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale float32) {
+	for y := 0; y < ny; y++ {
+		out := dst[y*ldd : y*ldd+nx]
+		for x := range out {
+			var acc float32
+			for i := 0; i < kh; i++ {
+				w := src[(y*sh+i)*lds+x*sw : (y*sh+i)*lds+x*sw+kw]
+				s := w[0] + w[1]
+				if kw == 3 {
+					s += w[2]
+				}
+				if i == 0 {
+					acc = s
+				} else {
+					acc += s
+				}
+			}
+			out[x] = acc * scale
+		}
+	}
+}
+
 func poolMaxPlaneGo(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int) {
 	for y := 0; y < ny; y++ {
 		out := dst[y*ldd : y*ldd+nx]

@@ -25,6 +25,7 @@ func convKernels() {
 	convBiasActAVX2(mask, true)
 	transpose8AVX()
 	dw3x3s1AVX512()
+	poolSumPlaneAVX2(mask)
 }
 
 // transpose8AVX emits transpose8AVX, nb 8×8 blocks side by side of a
@@ -408,11 +409,30 @@ func poolMaxColsAVX2(mask Mem) {
 // 3}, sw in {1, 2}, one loop for each. Rows but the last maskRows may
 // spill up to 7 floats past nx (the caller overwrites them); src is read
 // up to 24 floats past each window row.
-func poolMaxPlaneAVX2(mask Mem) {
-	TEXT("poolMaxPlaneAVX2", NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)")
-	Doc("poolMaxPlaneAVX2 sets dst[y*ldd+x] = max over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
-		"for y < ny, x < nx (kw 2 or 3, sw 1 or 2), NaN when any is NaN; rows but the last maskRows may spill",
-		"up to 7 floats past nx.")
+func poolMaxPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, false) }
+
+// poolSumPlaneAVX2 emits poolSumPlaneAVX2: poolMaxPlaneAVX2 with sums
+// for maxima, times scale: dst[y*ldd+x] = scale * Σi (Σj src[(y*sh+i)*lds
+// + x*sw+j]), each row's window summed left to right, the rows top to
+// bottom.
+func poolSumPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, true) }
+
+// poolPlaneAVX2 emits poolMaxPlaneAVX2, or with sum poolSumPlaneAVX2.
+func poolPlaneAVX2(mask Mem, sum bool) {
+	name, pre := "poolMaxPlaneAVX2", "pmp_"
+	if sum {
+		name, pre = "poolSumPlaneAVX2", "psp_"
+		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale float32)")
+		Doc(name+" sets dst[y*ldd+x] = scale * the sum over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
+			"for y < ny, x < nx (kw 2 or 3, sw 1 or 2), each window row summed left to right, the rows top to bottom;",
+			"rows but the last maskRows may spill up to 7 floats past nx.")
+	} else {
+		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)")
+		Doc(name+" sets dst[y*ldd+x] = max over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
+			"for y < ny, x < nx (kw 2 or 3, sw 1 or 2), NaN when any is NaN; rows but the last maskRows may spill",
+			"up to 7 floats past nx.")
+	}
+	lbl := func(s string) string { return pre + s }
 	dst := Load(Param("dst"), GP64())
 	ldd := loadBytes("ldd")
 	nx := Load(Param("nx"), GP64())
@@ -423,41 +443,52 @@ func poolMaxPlaneAVX2(mask Mem) {
 	IMULQ(lds, step)
 	kh := Load(Param("kh"), GP64())
 	tailMask(mask, nx, Y15)
+	if sum {
+		VBROADCASTSS(paramAddr("scale"), Y14)
+	}
 	last := GP64()
 	MOVQ(nx, last)
 	SUBQ(U32(8), last)
 	TESTQ(ny, ny)
-	JLE(LabelRef("pmp_done"))
+	JLE(LabelRef(lbl("done")))
 	TESTQ(nx, nx)
-	JLE(LabelRef("pmp_done"))
+	JLE(LabelRef(lbl("done")))
 	kw := Load(Param("kw"), GP64())
 	sw := Load(Param("sw"), GP64())
 	CMPQ(sw, U32(1))
-	JNE(LabelRef("pmp_sw2"))
+	JNE(LabelRef(lbl("sw2")))
 	CMPQ(kw, U32(2))
-	JE(LabelRef("pmp_k2s1"))
-	JMP(LabelRef("pmp_k3s1"))
-	Label("pmp_sw2")
+	JE(LabelRef(lbl("k2s1")))
+	JMP(LabelRef(lbl("k3s1")))
+	Label(lbl("sw2"))
 	CMPQ(kw, U32(2))
-	JE(LabelRef("pmp_k2s2"))
-	JMP(LabelRef("pmp_k3s2"))
+	JE(LabelRef(lbl("k2s2")))
+	JMP(LabelRef(lbl("k3s2")))
 
 	x, wr, left := GP64(), GP64(), GP64()
-	// window emits dst = the maximum of the kw×1 windows of 8 outputs at
-	// column x of the row at base (Y5..Y8 scratch).
+	// combine sets d to max(a, b) (NaN when either is), or a + b.
+	combine := func(a, b, d, t VecPhysical) {
+		if sum {
+			VADDPS(b, a, d)
+			return
+		}
+		nanMax(a, b, d, t)
+	}
+	// window emits dst = the maximum (or sum) of the kw×1 windows of 8
+	// outputs at column x of the row at base (Y5..Y8 scratch).
 	window := func(base Register, k, s int, dst VecPhysical) {
 		windowPair(base, x, s, Y6, Y7, Y5)
 		if k == 2 {
-			nanMax(Y6, Y7, dst, Y5)
+			combine(Y6, Y7, dst, Y5)
 			return
 		}
-		nanMax(Y6, Y7, Y8, Y5)
+		combine(Y6, Y7, Y8, Y5)
 		windowThird(base, x, s, Y6, Y5)
-		nanMax(Y8, Y6, dst, Y5)
+		combine(Y8, Y6, dst, Y5)
 	}
 	for _, v := range [][2]int{{2, 1}, {3, 1}, {2, 2}, {3, 2}} {
 		k, s := v[0], v[1]
-		l := fmt.Sprintf("pmp_k%ds%d", k, s)
+		l := lbl(fmt.Sprintf("k%ds%d", k, s))
 		Label(l)
 		XORQ(x, x)
 		Label(l + "_col")
@@ -470,7 +501,7 @@ func poolMaxPlaneAVX2(mask Mem) {
 		JE(LabelRef(l + "_kdone"))
 		Label(l + "_krow")
 		window(wr, k, s, Y1)
-		nanMax(Y0, Y1, Y2, Y3)
+		combine(Y0, Y1, Y2, Y3)
 		VMOVAPS(Y2, Y0)
 		ADDQ(lds, wr)
 		DECQ(left)
@@ -478,6 +509,9 @@ func poolMaxPlaneAVX2(mask Mem) {
 		Label(l + "_kdone")
 		if s == 2 {
 			VPERMPD(U8(0xD8), Y0, Y0)
+		}
+		if sum {
+			VMULPS(Y14, Y0, Y0)
 		}
 		out := Mem{Base: dst, Index: x, Scale: 4}
 		CMPQ(x, last)
@@ -497,9 +531,9 @@ func poolMaxPlaneAVX2(mask Mem) {
 		ADDQ(ldd, dst)
 		DECQ(ny)
 		JNE(LabelRef(l))
-		JMP(LabelRef("pmp_done"))
+		JMP(LabelRef(lbl("done")))
 	}
-	Label("pmp_done")
+	Label(lbl("done"))
 	VZEROUPPER()
 	RET()
 }
