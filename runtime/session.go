@@ -124,8 +124,15 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 		// The passes see the graph with its constant parts folded into
 		// initializers (weights made by ConstantOfShape, shapes computed
 		// from constants), then the result is compiled again.
+		folded := foldedGraph(m.Graph, prog)
+		// The first program's kernels (filters and weights packed for
+		// them) are garbage now: collect them before the second compile
+		// packs its own, so that the two are never in memory at once (a
+		// model's peak memory would be about twice its weights).
+		prog = nil
+		goruntime.GC()
 		c = &compiler{unsupportedOps: map[string]bool{}, model: m, reg: reg, fold: true, threads: threads}
-		prog, err = c.compile(graph.Optimize(foldedGraph(m.Graph, prog)), nil)
+		prog, err = c.compile(graph.Optimize(folded), nil)
 	}
 	if len(c.unsupported) > 0 {
 		sort.Strings(c.unsupported)

@@ -67,6 +67,22 @@ func modelSpecs() []modelSpec {
 			Feeds: feeds,
 		})
 	}
+	// The classic ImageNet architectures of ../shared/models/onnx-light
+	// (real graphs and shapes, constant weights; opset 9), each fed its
+	// test_data_set_0 image.
+	dirs, _ = filepath.Glob(filepath.Join(sharedModels, "onnx-light", "*", "model.onnx"))
+	sort.Strings(dirs)
+	for _, m := range dirs {
+		dir := filepath.Dir(m)
+		feeds, _ := filepath.Glob(filepath.Join(dir, "test_data_set_0", "input_*.pb"))
+		sort.Strings(feeds)
+		specs = append(specs, modelSpec{
+			Name:  "onnx-light/" + strings.TrimPrefix(filepath.Base(dir), "light_"),
+			What:  "ONNX backend-test ImageNet architecture (weights constant), 1x3x224x224",
+			Model: m,
+			Feeds: feeds,
+		})
+	}
 	return specs
 }
 
