@@ -108,6 +108,14 @@ type gemmNode struct {
 // tile.
 const epiWhole = 4096
 
+// packMaxFloats bounds the constant B that Gemm and MatMul pack once at
+// build: the packed copy sits beside the constant, which the program
+// keeps, so a larger B (AlexNet's and VGG's first fully connected layers,
+// 150 and 400 MB) is read as stored, packed block by block per run (at
+// one row, a matrix-vector product that streams it once either way),
+// instead of doubling the model's memory.
+const packMaxFloats = 8 << 20
+
 // epiAll applies g.epi to all of c, the rows×n output (n = g.epiN),
 // without the offsets of a block.
 func (g *gemmNode) epiAll(c []float32, rows, n int) {
@@ -146,7 +154,7 @@ func buildGemmNode(b *Builder, fused bool) (Kernel, error) {
 	if !fused && b.Opset < 11 && !b.In(2) {
 		return nil, fmt.Errorf("input C is required before opset 11")
 	}
-	if B := b.ConstInput(1); B != nil && B.DType() == tensor.Float32 && B.Rank() == 2 {
+	if B := b.ConstInput(1); B != nil && B.DType() == tensor.Float32 && B.Rank() == 2 && B.Len() <= packMaxFloats {
 		k, n := B.Shape()[0], B.Shape()[1]
 		if g.transB {
 			k, n = n, k
@@ -682,7 +690,7 @@ type matmulNode struct {
 
 func buildMatMul(b *Builder) (Kernel, error) {
 	mm := &matmulNode{}
-	if B := b.ConstInput(1); B != nil && B.DType() == tensor.Float32 && B.Rank() == 2 {
+	if B := b.ConstInput(1); B != nil && B.DType() == tensor.Float32 && B.Rank() == 2 && B.Len() <= packMaxFloats {
 		k, n := B.Shape()[0], B.Shape()[1]
 		mm.constB, mm.packed = B, asm.PackB(false, k, n, B.Float32s(), n)
 	}
