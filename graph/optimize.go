@@ -164,23 +164,12 @@ func foldBatchNorm(g *Graph) {
 	producer := producers(g)
 	dead := map[*Node]bool{}
 	for _, bn := range g.Nodes {
-		if bn.OpType != "BatchNormalization" || bn.Domain != "" || len(bn.Inputs) != 5 || len(bn.Outputs) < 1 {
+		params := inferenceBatchNorm(g, bn)
+		if params == nil {
 			continue
-		}
-		if a := bn.Attr("training_mode"); a != nil && a.Int != 0 {
-			continue
-		}
-		if a := bn.Attr("spatial"); a != nil && a.Int == 0 {
-			continue
-		}
-		extra := false
-		for _, o := range bn.Outputs[1:] {
-			if o != "" {
-				extra = true
-			}
 		}
 		conv := producer[bn.Inputs[0]]
-		if extra || conv == nil || conv.OpType != "Conv" || conv.Domain != "" || u[bn.Inputs[0]] != 1 || isGraphOutput(g, bn.Inputs[0]) {
+		if conv == nil || conv.OpType != "Conv" || conv.Domain != "" || u[bn.Inputs[0]] != 1 || isGraphOutput(g, bn.Inputs[0]) {
 			continue
 		}
 		w := constFloat32(g, conv.Inputs[1])
@@ -193,16 +182,8 @@ func foldBatchNorm(g *Graph) {
 				continue
 			}
 		}
-		params := make([]*tensor.Tensor, 4)
-		ok := true
 		m := w.Shape()[0]
-		for i := range params {
-			params[i] = constFloat32(g, bn.Inputs[1+i])
-			if params[i] == nil || params[i].Len() != m {
-				ok = false
-			}
-		}
-		if !ok || (b != nil && b.Len() != m) {
+		if params[0].Len() != m || (b != nil && b.Len() != m) {
 			continue
 		}
 		eps := float32(1e-5)

@@ -62,20 +62,29 @@ const MaxPlaneSlack = 24
 // caller must write afterwards; src must extend MaxPlaneSlack floats past
 // the last window.
 func MaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int) {
+	if maskRows, ok := planeMaskRows("MaxPlane", dst, ldd, nx, ny, src, lds, kh, kw, sh, sw); ok {
+		poolMaxPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, maskRows)
+	}
+}
+
+// planeMaskRows checks the operands of MaxPlane or SumPlane (name) and
+// returns how many of the last rows must store with a mask, so that a
+// row's 8-float spill past nx stays inside dst; ok is false when there is
+// nothing to compute.
+func planeMaskRows(name string, dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int) (maskRows int, ok bool) {
 	if !MaxColsSupported(kw, sw) || kh < 1 || sh < 1 {
-		panic(fmt.Sprintf("asm.MaxPlane: window %d×%d at strides %d, %d", kh, kw, sh, sw))
+		panic(fmt.Sprintf("asm.%s: window %d×%d at strides %d, %d", name, kh, kw, sh, sw))
 	}
 	if nx <= 0 || ny <= 0 {
-		return
+		return 0, false
 	}
 	_ = dst[(ny-1)*ldd+nx-1]
 	_ = src[((ny-1)*sh+kh-1)*lds+(nx-1)*sw+kw-1+MaxPlaneSlack]
-	// Rows whose 8-float spill past nx stays inside dst.
-	spill := 0
+	spill := 0 // rows whose spill stays inside dst
 	if r := len(dst) - nx - 8; r >= 0 {
 		spill = min(ny, r/ldd+1)
 	}
-	poolMaxPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, ny-spill)
+	return ny - spill, true
 }
 
 // SumPlane is MaxPlane with sums for maxima, times scale: dst[y*ldd+x] =
@@ -85,19 +94,9 @@ func MaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw
 // bottom, in float32. Its spill past nx and its reads past the windows
 // are MaxPlane's.
 func SumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale float32) {
-	if !MaxColsSupported(kw, sw) || kh < 1 || sh < 1 {
-		panic(fmt.Sprintf("asm.SumPlane: window %d×%d at strides %d, %d", kh, kw, sh, sw))
+	if maskRows, ok := planeMaskRows("SumPlane", dst, ldd, nx, ny, src, lds, kh, kw, sh, sw); ok {
+		poolSumPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, maskRows, scale)
 	}
-	if nx <= 0 || ny <= 0 {
-		return
-	}
-	_ = dst[(ny-1)*ldd+nx-1]
-	_ = src[((ny-1)*sh+kh-1)*lds+(nx-1)*sw+kw-1+MaxPlaneSlack]
-	spill := 0
-	if r := len(dst) - nx - 8; r >= 0 {
-		spill = min(ny, r/ldd+1)
-	}
-	poolSumPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, ny-spill, scale)
 }
 
 func poolSumPlaneGo(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale float32) {

@@ -62,35 +62,42 @@ func TestMaxRowsCols(t *testing.T) {
 
 func TestMaxPlane(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
+	eachPlaneCase(func(name string, kh, kw, sh, sw, nx, ny int) {
+		lds := (nx-1)*sw + kw + 3
+		ldd := nx + 9
+		src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
+		src[3] = float32(math.NaN())
+		want := make([]float32, ny*ldd)
+		got := make([]float32, ny*ldd)
+		for i := range want {
+			want[i], got[i] = guard, guard
+		}
+		poolMaxPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw)
+		MaxPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw)
+		for y := 0; y < ny; y++ {
+			for x := 0; x < ldd; x++ {
+				i := y*ldd + x
+				if x >= nx && x < nx+8 {
+					continue // may be overwritten
+				}
+				if !sameFloat(got[i], want[i]) {
+					t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+// eachPlaneCase calls f with every window and stride the plane kernels
+// take, on rows around the vector width and one to five rows.
+func eachPlaneCase(f func(name string, kh, kw, sh, sw, nx, ny int)) {
 	for _, kh := range []int{1, 2, 3} {
 		for _, kw := range []int{2, 3} {
 			for _, sw := range []int{1, 2} {
 				for _, sh := range []int{1, 2} {
 					for _, nx := range []int{1, 7, 8, 13, 56} {
 						for _, ny := range []int{1, 2, 5} {
-							name := fmt.Sprintf("k=%dx%d s=%d,%d nx=%d ny=%d", kh, kw, sh, sw, nx, ny)
-							lds := (nx-1)*sw + kw + 3
-							ldd := nx + 9
-							src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
-							src[3] = float32(math.NaN())
-							want := make([]float32, ny*ldd)
-							got := make([]float32, ny*ldd)
-							for i := range want {
-								want[i], got[i] = guard, guard
-							}
-							poolMaxPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw)
-							MaxPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw)
-							for y := 0; y < ny; y++ {
-								for x := 0; x < ldd; x++ {
-									i := y*ldd + x
-									if x >= nx && x < nx+8 {
-										continue // may be overwritten
-									}
-									if !sameFloat(got[i], want[i]) {
-										t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
-									}
-								}
-							}
+							f(fmt.Sprintf("k=%dx%d s=%d,%d nx=%d ny=%d", kh, kw, sh, sw, nx, ny), kh, kw, sh, sw, nx, ny)
 						}
 					}
 				}
@@ -105,50 +112,39 @@ func TestMaxPlane(t *testing.T) {
 // the masked last rows, with guards past each row's spill.
 func TestSumPlane(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
-	for _, kh := range []int{1, 2, 3} {
-		for _, kw := range []int{2, 3} {
-			for _, sw := range []int{1, 2} {
-				for _, sh := range []int{1, 2} {
-					for _, nx := range []int{1, 7, 8, 13, 56} {
-						for _, ny := range []int{1, 2, 5} {
-							name := fmt.Sprintf("k=%dx%d s=%d,%d nx=%d ny=%d", kh, kw, sh, sw, nx, ny)
-							lds := (nx-1)*sw + kw + 3
-							ldd := nx + 9
-							src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
-							scale := float32(1) / float32(kh*kw)
-							want := make([]float32, ny*ldd)
-							got := make([]float32, ny*ldd)
-							for i := range want {
-								want[i], got[i] = guard, guard
-							}
-							poolSumPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
-							SumPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
-							for y := 0; y < ny; y++ {
-								for x := 0; x < ldd; x++ {
-									i := y*ldd + x
-									if x >= nx && x < nx+8 {
-										continue // may be overwritten
-									}
-									if !sameFloat(got[i], want[i]) {
-										t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
-									}
-									if x < nx {
-										s := 0.0
-										for a := 0; a < kh; a++ {
-											for b := 0; b < kw; b++ {
-												s += float64(src[(y*sh+a)*lds+x*sw+b])
-											}
-										}
-										if math.Abs(float64(got[i])-s*float64(scale)) > 1e-5 {
-											t.Fatalf("%s: (%d,%d) = %v, the window's mean is %v", name, y, x, got[i], s*float64(scale))
-										}
-									}
-								}
-							}
+	eachPlaneCase(func(name string, kh, kw, sh, sw, nx, ny int) {
+		lds := (nx-1)*sw + kw + 3
+		ldd := nx + 9
+		src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
+		scale := float32(1) / float32(kh*kw)
+		want := make([]float32, ny*ldd)
+		got := make([]float32, ny*ldd)
+		for i := range want {
+			want[i], got[i] = guard, guard
+		}
+		poolSumPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
+		SumPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
+		for y := 0; y < ny; y++ {
+			for x := 0; x < ldd; x++ {
+				i := y*ldd + x
+				if x >= nx && x < nx+8 {
+					continue // may be overwritten
+				}
+				if !sameFloat(got[i], want[i]) {
+					t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
+				}
+				if x < nx {
+					s := 0.0
+					for a := 0; a < kh; a++ {
+						for b := 0; b < kw; b++ {
+							s += float64(src[(y*sh+a)*lds+x*sw+b])
 						}
+					}
+					if math.Abs(float64(got[i])-s*float64(scale)) > 1e-5 {
+						t.Fatalf("%s: (%d,%d) = %v, the window's mean is %v", name, y, x, got[i], s*float64(scale))
 					}
 				}
 			}
 		}
-	}
+	})
 }

@@ -53,32 +53,29 @@ func modelSpecs() []modelSpec {
 		{Name: "resnet-50", What: "torchvision ResNet-50, 1x3x224x224, random weights", Model: "models/resnet50/model.onnx", Feeds: localCase("resnet50", 1)},
 	}
 	// Every Keras model of ../shared/models/keras, fed its own
-	// test_data_set_0/input_0.pb (the batch that file holds).
-	dirs, _ := filepath.Glob(filepath.Join(sharedModels, "keras", "*", "model.onnx"))
-	sort.Strings(dirs)
-	for _, m := range dirs {
-		dir := filepath.Dir(m)
-		feeds, _ := filepath.Glob(filepath.Join(dir, "test_data_set_0", "input_*.pb"))
-		sort.Strings(feeds)
-		specs = append(specs, modelSpec{
-			Name:  "keras/" + filepath.Base(dir),
-			What:  "shared real-world Keras export, its test_data_set_0 input",
-			Model: m,
-			Feeds: feeds,
-		})
-	}
-	// The classic ImageNet architectures of ../shared/models/onnx-light
-	// (real graphs and shapes, constant weights; opset 9), each fed its
+	// test_data_set_0/input_0.pb (the batch that file holds), then the
+	// classic ImageNet architectures of ../shared/models/onnx-light (real
+	// graphs and shapes, constant weights; opset 9), each fed its
 	// test_data_set_0 image.
-	dirs, _ = filepath.Glob(filepath.Join(sharedModels, "onnx-light", "*", "model.onnx"))
-	sort.Strings(dirs)
-	for _, m := range dirs {
-		dir := filepath.Dir(m)
-		feeds, _ := filepath.Glob(filepath.Join(dir, "test_data_set_0", "input_*.pb"))
+	specs = append(specs, sharedCases("keras", "keras/", "", "shared real-world Keras export, its test_data_set_0 input")...)
+	specs = append(specs, sharedCases("onnx-light", "onnx-light/", "light_", "ONNX backend-test ImageNet architecture (weights constant), 1x3x224x224")...)
+	return specs
+}
+
+// sharedCases lists the backend-layout cases of ../shared/models/dir,
+// named prefix + the folder's name without trim, each fed its
+// test_data_set_0 inputs.
+func sharedCases(dir, prefix, trim, what string) []modelSpec {
+	var specs []modelSpec
+	models, _ := filepath.Glob(filepath.Join(sharedModels, dir, "*", "model.onnx"))
+	sort.Strings(models)
+	for _, m := range models {
+		d := filepath.Dir(m)
+		feeds, _ := filepath.Glob(filepath.Join(d, "test_data_set_0", "input_*.pb"))
 		sort.Strings(feeds)
 		specs = append(specs, modelSpec{
-			Name:  "onnx-light/" + strings.TrimPrefix(filepath.Base(dir), "light_"),
-			What:  "ONNX backend-test ImageNet architecture (weights constant), 1x3x224x224",
+			Name:  prefix + strings.TrimPrefix(filepath.Base(d), trim),
+			What:  what,
 			Model: m,
 			Feeds: feeds,
 		})
