@@ -321,7 +321,8 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 // output column for all the windows over it (k_h + k_w additions an
 // output instead of k_h·k_w), in float64, then multiplied by 1 / the
 // window's count of taps (inside the input, or inside the padded input
-// with count_include_pad).
+// with count_include_pad). Float32 planes whose windows asm.SumPlane takes
+// (p.avgVec) go to it instead, from zero-padded copies (avgPoolPlanes32).
 func avgPool2D[T Float](p *poolPlan, x, y []T, includePad bool, wk *Workers, threads int) {
 	g := p.g
 	work := p.nc * p.outSize * (g.k[0] + g.k[1])
