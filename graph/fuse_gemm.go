@@ -85,23 +85,19 @@ func fuseMatMulAdd(g *Graph) {
 	removeNodes(g, dead)
 }
 
+// fuseGemmActivation makes a Gemm (or a FusedGemm without one) and the
+// Relu, Sigmoid, Tanh, LeakyRelu or Clip (both bounds given) that alone
+// reads its output one FusedGemm with that activation.
 func fuseGemmActivation(g *Graph) {
-	u := uses(g)
-	producer := producers(g)
-	dead := map[*Node]bool{}
-	for _, act := range g.Nodes {
-		if act.Domain != "" || len(act.Inputs) == 0 || len(act.Outputs) != 1 {
-			continue
-		}
-		gm := producer[act.Inputs[0]]
-		if gm == nil || len(gm.Outputs) != 1 || u[act.Inputs[0]] != 1 || isGraphOutput(g, act.Inputs[0]) || dead[gm] {
-			continue
+	mergeIntoProducers(g, 1, func(gm, act *Node, _ int) bool {
+		if len(gm.Outputs) != 1 {
+			return false
 		}
 		switch {
 		case gm.OpType == "Gemm" && gm.Domain == "":
 		case gm.OpType == "FusedGemm" && gm.Domain == ops.FusedDomain && gm.Attr("activation") == nil:
 		default:
-			continue
+			return false
 		}
 		var params []float32
 		switch act.OpType {
@@ -117,11 +113,11 @@ func fuseGemmActivation(g *Graph) {
 			// opset (±MaxFloat32 or ±Inf), which the Clip kernel knows.
 			bounds, ok := clipBounds(g, act)
 			if !ok || len(bounds) != 2 {
-				continue
+				return false
 			}
 			params = []float32{bounds[0].Float, bounds[1].Float}
 		default:
-			continue
+			return false
 		}
 		attrs := []*ops.Attr{ops.StringAttr("activation", act.OpType)}
 		if params != nil {
@@ -134,8 +130,6 @@ func fuseGemmActivation(g *Graph) {
 		}
 		gm.Domain, gm.OpType = ops.FusedDomain, "FusedGemm"
 		gm.Attrs = attrs
-		gm.Outputs = []string{act.Outputs[0]}
-		dead[act] = true
-	}
-	removeNodes(g, dead)
+		return true
+	})
 }

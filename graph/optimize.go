@@ -230,64 +230,90 @@ func foldBatchNorm(g *Graph) {
 // and Conv+Add fusions round it. It reports whether it folded any; a Mul
 // then an Add take two calls.
 func foldConvScaleShift(g *Graph) bool {
+	return mergeIntoProducers(g, 2, func(conv, op *Node, side int) bool {
+		c := scaleShiftConst(g, op, side)
+		if c == nil || conv.OpType != "Conv" || conv.Domain != "" || len(conv.Outputs) != 1 {
+			return false
+		}
+		w := constFloat32(g, conv.Inputs[1])
+		if w == nil || w.Rank() < 3 {
+			return false
+		}
+		m := w.Shape()[0]
+		per, ok := perChannel(c, w.Rank(), m)
+		if !ok {
+			return false
+		}
+		var b []float32
+		if len(conv.Inputs) > 2 && conv.Inputs[2] != "" {
+			bt := constFloat32(g, conv.Inputs[2])
+			if bt == nil || bt.Len() != m {
+				return false
+			}
+			b = bt.Float32s()
+		}
+		nb := make([]float32, m)
+		copy(nb, b)
+		wName := conv.Inputs[1]
+		if op.OpType == "Mul" {
+			wd := w.Float32s()
+			k := len(wd) / m
+			nw := make([]float32, len(wd))
+			for ch := 0; ch < m; ch++ {
+				s := per(ch)
+				for i := ch * k; i < (ch+1)*k; i++ {
+					nw[i] = wd[i] * s
+				}
+				nb[ch] *= s
+			}
+			wName = g.freshName(conv.Inputs[1] + "_mul")
+			g.AddInitializer(wName, tensor.From(w.Shape(), nw))
+		} else {
+			for ch := range nb {
+				nb[ch] += per(ch)
+			}
+		}
+		bName := g.freshName(conv.Inputs[1] + "_" + strings.ToLower(op.OpType) + "bias")
+		g.AddInitializer(bName, tensor.From([]int{m}, nb))
+		conv.Inputs = []string{conv.Inputs[0], wName, bName}
+		return true
+	})
+}
+
+// scaleShiftConst returns the float32 constant that op, a Mul or an Add
+// of two inputs, applies to its input side, or nil.
+func scaleShiftConst(g *Graph, op *Node, side int) *tensor.Tensor {
+	if (op.OpType != "Mul" && op.OpType != "Add") || len(op.Inputs) != 2 {
+		return nil
+	}
+	return constFloat32(g, op.Inputs[1-side])
+}
+
+// mergeIntoProducers offers each node n of the default domain with one
+// output to the producer of each of its first sides inputs, when only n
+// reads that value and it is not a graph output: merge(prod, n, side)
+// rewrites prod to compute n's result as well and reports whether it did,
+// and then prod writes n's output and n goes. It reports whether any
+// node merged.
+func mergeIntoProducers(g *Graph, sides int, merge func(prod, n *Node, side int) bool) bool {
 	u := uses(g)
 	producer := producers(g)
 	dead := map[*Node]bool{}
-	for _, op := range g.Nodes {
-		if (op.OpType != "Mul" && op.OpType != "Add") || op.Domain != "" || len(op.Inputs) != 2 || len(op.Outputs) != 1 {
+	for _, n := range g.Nodes {
+		if n.Domain != "" || len(n.Inputs) < sides || len(n.Outputs) != 1 {
 			continue
 		}
-		for side := 0; side < 2; side++ {
-			conv := producer[op.Inputs[side]]
-			c := constFloat32(g, op.Inputs[1-side])
-			if conv == nil || c == nil || conv.OpType != "Conv" || conv.Domain != "" || len(conv.Outputs) != 1 ||
-				dead[conv] || u[op.Inputs[side]] != 1 || isGraphOutput(g, op.Inputs[side]) {
+		for side := 0; side < sides; side++ {
+			in := n.Inputs[side]
+			prod := producer[in]
+			if prod == nil || dead[prod] || prod.Outputs[0] != in || u[in] != 1 || isGraphOutput(g, in) {
 				continue
 			}
-			w := constFloat32(g, conv.Inputs[1])
-			if w == nil || w.Rank() < 3 {
-				continue
+			if merge(prod, n, side) {
+				prod.Outputs = []string{n.Outputs[0]}
+				dead[n] = true
+				break
 			}
-			m := w.Shape()[0]
-			per, ok := perChannel(c, w.Rank(), m)
-			if !ok {
-				continue
-			}
-			var b []float32
-			if len(conv.Inputs) > 2 && conv.Inputs[2] != "" {
-				bt := constFloat32(g, conv.Inputs[2])
-				if bt == nil || bt.Len() != m {
-					continue
-				}
-				b = bt.Float32s()
-			}
-			nb := make([]float32, m)
-			copy(nb, b)
-			wName := conv.Inputs[1]
-			if op.OpType == "Mul" {
-				wd := w.Float32s()
-				k := len(wd) / m
-				nw := make([]float32, len(wd))
-				for ch := 0; ch < m; ch++ {
-					s := per(ch)
-					for i := ch * k; i < (ch+1)*k; i++ {
-						nw[i] = wd[i] * s
-					}
-					nb[ch] *= s
-				}
-				wName = g.freshName(conv.Inputs[1] + "_mul")
-				g.AddInitializer(wName, tensor.From(w.Shape(), nw))
-			} else {
-				for ch := range nb {
-					nb[ch] += per(ch)
-				}
-			}
-			bName := g.freshName(conv.Inputs[1] + "_" + strings.ToLower(op.OpType) + "bias")
-			g.AddInitializer(bName, tensor.From([]int{m}, nb))
-			conv.Inputs = []string{conv.Inputs[0], wName, bName}
-			conv.Outputs = []string{op.Outputs[0]}
-			dead[op] = true
-			break
 		}
 	}
 	removeNodes(g, dead)
@@ -331,50 +357,35 @@ func inferenceBatchNorm(g *Graph, bn *Node) []*tensor.Tensor {
 // rankOf reads off the nodes that make it; an unknown rank folds nothing.
 // It reports whether it folded any.
 func foldBatchNormScaleShift(g *Graph) bool {
-	u := uses(g)
-	producer := producers(g)
+	producer := producers(g) // for rankOf
 	ranks := map[string]int{}
-	dead := map[*Node]bool{}
-	for _, op := range g.Nodes {
-		if (op.OpType != "Mul" && op.OpType != "Add") || op.Domain != "" || len(op.Inputs) != 2 || len(op.Outputs) != 1 {
-			continue
+	return mergeIntoProducers(g, 2, func(bn, op *Node, side int) bool {
+		c := scaleShiftConst(g, op, side)
+		params := inferenceBatchNorm(g, bn)
+		if c == nil || params == nil {
+			return false
 		}
-		for side := 0; side < 2; side++ {
-			bn := producer[op.Inputs[side]]
-			c := constFloat32(g, op.Inputs[1-side])
-			if bn == nil || c == nil || dead[bn] || u[op.Inputs[side]] != 1 || isGraphOutput(g, op.Inputs[side]) || bn.Outputs[0] != op.Inputs[side] {
-				continue
-			}
-			params := inferenceBatchNorm(g, bn)
-			if params == nil {
-				continue
-			}
-			rank := rankOf(g, bn.Inputs[0], producer, ranks, 0)
-			per, ok := perChannel(c, rank, params[0].Len())
-			if rank < 2 || !ok {
-				continue
-			}
-			scale := append([]float32(nil), params[0].Float32s()...)
-			bias := append([]float32(nil), params[1].Float32s()...)
-			for ch := range bias {
-				if op.OpType == "Mul" {
-					scale[ch] *= per(ch)
-					bias[ch] *= per(ch)
-				} else {
-					bias[ch] += per(ch)
-				}
-			}
-			sName, bName := g.freshName(bn.Inputs[1]+"_fold"), g.freshName(bn.Inputs[2]+"_fold")
-			g.AddInitializer(sName, tensor.From([]int{len(scale)}, scale))
-			g.AddInitializer(bName, tensor.From([]int{len(bias)}, bias))
-			bn.Inputs = []string{bn.Inputs[0], sName, bName, bn.Inputs[3], bn.Inputs[4]}
-			bn.Outputs = []string{op.Outputs[0]}
-			dead[op] = true
-			break
+		rank := rankOf(g, bn.Inputs[0], producer, ranks, 0)
+		per, ok := perChannel(c, rank, params[0].Len())
+		if rank < 2 || !ok {
+			return false
 		}
-	}
-	removeNodes(g, dead)
-	return len(dead) > 0
+		scale := append([]float32(nil), params[0].Float32s()...)
+		bias := append([]float32(nil), params[1].Float32s()...)
+		for ch := range bias {
+			if op.OpType == "Mul" {
+				scale[ch] *= per(ch)
+				bias[ch] *= per(ch)
+			} else {
+				bias[ch] += per(ch)
+			}
+		}
+		sName, bName := g.freshName(bn.Inputs[1]+"_fold"), g.freshName(bn.Inputs[2]+"_fold")
+		g.AddInitializer(sName, tensor.From([]int{len(scale)}, scale))
+		g.AddInitializer(bName, tensor.From([]int{len(bias)}, bias))
+		bn.Inputs = []string{bn.Inputs[0], sName, bName, bn.Inputs[3], bn.Inputs[4]}
+		return true
+	})
 }
 
 // rankOf returns the rank of value name as the nodes that make it tell
@@ -426,21 +437,13 @@ func rankOf(g *Graph, name string, producer map[string]*Node, ranks map[string]i
 // output one FusedBatchNorm, which applies the activation to each plane
 // as it writes it.
 func fuseBatchNormActivation(g *Graph) {
-	u := uses(g)
-	producer := producers(g)
-	dead := map[*Node]bool{}
-	for _, act := range g.Nodes {
-		if act.Domain != "" || len(act.Inputs) == 0 || len(act.Outputs) != 1 {
-			continue
-		}
-		bn := producer[act.Inputs[0]]
-		if bn == nil || dead[bn] || inferenceBatchNorm(g, bn) == nil || bn.Outputs[0] != act.Inputs[0] ||
-			u[act.Inputs[0]] != 1 || isGraphOutput(g, act.Inputs[0]) {
-			continue
+	mergeIntoProducers(g, 1, func(bn, act *Node, _ int) bool {
+		if inferenceBatchNorm(g, bn) == nil {
+			return false
 		}
 		attrs, ok := convActivation(g, act)
 		if !ok {
-			continue
+			return false
 		}
 		eps := float32(1e-5)
 		if a := bn.Attr("epsilon"); a != nil {
@@ -448,10 +451,8 @@ func fuseBatchNormActivation(g *Graph) {
 		}
 		bn.Domain, bn.OpType = ops.FusedDomain, "FusedBatchNorm"
 		bn.Attrs = append([]*ops.Attr{ops.FloatAttr("epsilon", eps)}, attrs...)
-		bn.Outputs = []string{act.Outputs[0]}
-		dead[act] = true
-	}
-	removeNodes(g, dead)
+		return true
+	})
 }
 
 // perChannel reports whether the constant c broadcasts against a Conv
@@ -486,28 +487,18 @@ func perChannel(c *tensor.Tensor, rank, m int) (func(ch int) float32, bool) {
 // bounds) into the Conv whose output only it reads: the Conv becomes a
 // FusedConv that applies the activation to each output band in cache.
 func fuseConvActivation(g *Graph) {
-	u := uses(g)
-	producer := producers(g)
-	dead := map[*Node]bool{}
-	for _, act := range g.Nodes {
-		if act.Domain != "" || len(act.Inputs) == 0 || len(act.Outputs) != 1 {
-			continue
-		}
-		conv := producer[act.Inputs[0]]
-		if conv == nil || conv.OpType != "Conv" || conv.Domain != "" || len(conv.Outputs) != 1 ||
-			u[act.Inputs[0]] != 1 || isGraphOutput(g, act.Inputs[0]) || dead[conv] {
-			continue
+	mergeIntoProducers(g, 1, func(conv, act *Node, _ int) bool {
+		if conv.OpType != "Conv" || conv.Domain != "" || len(conv.Outputs) != 1 {
+			return false
 		}
 		attrs, ok := convActivation(g, act)
 		if !ok {
-			continue
+			return false
 		}
 		conv.Domain, conv.OpType = ops.FusedDomain, "FusedConv"
 		conv.Attrs = append(append([]*ops.Attr(nil), conv.Attrs...), attrs...)
-		conv.Outputs = []string{act.Outputs[0]}
-		dead[act] = true
-	}
-	removeNodes(g, dead)
+		return true
+	})
 }
 
 // clipBounds reads Clip's min and max from its attributes (opset < 11) or

@@ -67,24 +67,10 @@ func TestMaxPlane(t *testing.T) {
 		ldd := nx + 9
 		src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
 		src[3] = float32(math.NaN())
-		want := make([]float32, ny*ldd)
-		got := make([]float32, ny*ldd)
-		for i := range want {
-			want[i], got[i] = guard, guard
-		}
+		got, want := guarded(ny*ldd), guarded(ny*ldd)
 		poolMaxPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 		MaxPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw)
-		for y := 0; y < ny; y++ {
-			for x := 0; x < ldd; x++ {
-				i := y*ldd + x
-				if x >= nx && x < nx+8 {
-					continue // may be overwritten
-				}
-				if !sameFloat(got[i], want[i]) {
-					t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
-				}
-			}
-		}
+		samePlane(t, name, got, want, nx, ny, ldd)
 	})
 }
 
@@ -117,34 +103,49 @@ func TestSumPlane(t *testing.T) {
 		ldd := nx + 9
 		src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
 		scale := float32(1) / float32(kh*kw)
-		want := make([]float32, ny*ldd)
-		got := make([]float32, ny*ldd)
-		for i := range want {
-			want[i], got[i] = guard, guard
-		}
+		got, want := guarded(ny*ldd), guarded(ny*ldd)
 		poolSumPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
 		SumPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
+		samePlane(t, name, got, want, nx, ny, ldd)
 		for y := 0; y < ny; y++ {
-			for x := 0; x < ldd; x++ {
-				i := y*ldd + x
-				if x >= nx && x < nx+8 {
-					continue // may be overwritten
-				}
-				if !sameFloat(got[i], want[i]) {
-					t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
-				}
-				if x < nx {
-					s := 0.0
-					for a := 0; a < kh; a++ {
-						for b := 0; b < kw; b++ {
-							s += float64(src[(y*sh+a)*lds+x*sw+b])
-						}
+			for x := 0; x < nx; x++ {
+				s := 0.0
+				for a := 0; a < kh; a++ {
+					for b := 0; b < kw; b++ {
+						s += float64(src[(y*sh+a)*lds+x*sw+b])
 					}
-					if math.Abs(float64(got[i])-s*float64(scale)) > 1e-5 {
-						t.Fatalf("%s: (%d,%d) = %v, the window's mean is %v", name, y, x, got[i], s*float64(scale))
-					}
+				}
+				if v := got[y*ldd+x]; math.Abs(float64(v)-s*float64(scale)) > 1e-5 {
+					t.Fatalf("%s: (%d,%d) = %v, the window's mean is %v", name, y, x, v, s*float64(scale))
 				}
 			}
 		}
 	})
+}
+
+// guarded returns n floats set to guard.
+func guarded(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = guard
+	}
+	return s
+}
+
+// samePlane checks ny rows of nx outputs, ldd apart, of a plane kernel
+// against its reference bit for bit, and that it wrote nothing past a
+// row's 8-float spill.
+func samePlane(t *testing.T, name string, got, want []float32, nx, ny, ldd int) {
+	t.Helper()
+	for y := 0; y < ny; y++ {
+		for x := 0; x < ldd; x++ {
+			i := y*ldd + x
+			if x >= nx && x < nx+8 {
+				continue // may be overwritten
+			}
+			if !sameFloat(got[i], want[i]) {
+				t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
+			}
+		}
+	}
 }
