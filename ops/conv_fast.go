@@ -539,14 +539,15 @@ func (q *im2colPlan) fill(x []float32, base, ni int, buf []float32, r0, r1 int) 
 					continue
 				}
 				if s == 2 {
+					// row[2i] to a[i], row[2i+1] to b[i]: the phase
+					// of px0 first.
 					px0 := x0 + pl
 					ev, od := d[:q.phaseLen], d[q.phaseLen:2*q.phaseLen]
-					for i := px0 & 1; i < len(row); i += 2 {
-						ev[(px0+i)>>1] = row[i]
+					a, b := ev[px0>>1:], od[px0>>1:]
+					if px0&1 != 0 {
+						a, b = od[px0>>1:], ev[px0>>1+1:]
 					}
-					for i := 1 - px0&1; i < len(row); i += 2 {
-						od[(px0+i)>>1] = row[i]
-					}
+					asm.Deinterleave(a[:(len(row)+1)/2], b[:len(row)/2], row)
 					continue
 				}
 				for i, v := range row {

@@ -80,12 +80,25 @@ func poolMaxCols(dst, src []float32, k, s int) {
 //go:noescape
 func poolMaxPlaneAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)
 
+//go:noescape
+func poolMaxPlaneNoNaNAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)
+
+//go:noescape
+func anyNaNAVX2(src *float32, lds int, rows int, cols int) bool
+
+// poolMaxPlane is MaxPlane with the operands checked: windows without a
+// NaN (the rows and columns they read, scanned first) by plain maxima,
+// else with the NaN kept.
 func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int) {
 	if !convAVX2 {
 		poolMaxPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 		return
 	}
-	poolMaxPlaneAVX2(unsafe.SliceData(dst), ldd, nx, ny, unsafe.SliceData(src), lds, kh, kw, sh, sw, maskRows)
+	kernel := poolMaxPlaneAVX2
+	if !anyNaNAVX2(unsafe.SliceData(src), lds, (ny-1)*sh+kh, (nx-1)*sw+kw) {
+		kernel = poolMaxPlaneNoNaNAVX2
+	}
+	kernel(unsafe.SliceData(dst), ldd, nx, ny, unsafe.SliceData(src), lds, kh, kw, sh, sw, maskRows)
 }
 
 //go:noescape

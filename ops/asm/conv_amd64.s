@@ -349,38 +349,37 @@ pmp_k2s1:
 	XORQ R11, R11
 
 pmp_k2s1_col:
-	CMPQ      R11, DX
-	JGE       pmp_k2s1_rowdone
-	VMOVUPS   (SI)(R11*4), Y6
-	VMOVUPS   4(SI)(R11*4), Y7
-	VMAXPS    Y7, Y6, Y0
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y0, Y0
-	LEAQ      (SI)(DI*1), R12
-	MOVQ      R9, R13
-	DECQ      R13
-	JE        pmp_k2s1_kdone
+	CMPQ    R11, DX
+	JGE     pmp_k2s1_rowdone
+	VMOVUPS (SI)(R11*4), Y8
+	VMOVUPS 4(SI)(R11*4), Y9
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmp_k2s1_kdone
 
 pmp_k2s1_krow:
-	VMOVUPS   (R12)(R11*4), Y6
-	VMOVUPS   4(R12)(R11*4), Y7
-	VMAXPS    Y7, Y6, Y1
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y1, Y1
-	VMAXPS    Y1, Y0, Y2
-	VCMPPS    $0x03, Y0, Y0, Y3
-	VBLENDVPS Y3, Y0, Y2, Y2
-	VMOVAPS   Y2, Y0
+	VMOVUPS   (R12)(R11*4), Y1
+	VMOVUPS   4(R12)(R11*4), Y2
+	VMAXPS    Y8, Y1, Y8
+	VCMPPS    $0x03, Y1, Y1, Y5
+	VBLENDVPS Y5, Y1, Y8, Y8
+	VMAXPS    Y9, Y2, Y9
+	VCMPPS    $0x03, Y2, Y2, Y5
+	VBLENDVPS Y5, Y2, Y9, Y9
 	ADDQ      DI, R12
 	DECQ      R13
 	JNE       pmp_k2s1_krow
 
 pmp_k2s1_kdone:
-	CMPQ    R11, R10
-	JG      pmp_k2s1_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
-	JMP     pmp_k2s1_col
+	VMAXPS    Y9, Y8, Y0
+	VCMPPS    $0x03, Y8, Y8, Y5
+	VBLENDVPS Y5, Y8, Y0, Y0
+	CMPQ      R11, R10
+	JG        pmp_k2s1_tail
+	VMOVUPS   Y0, (AX)(R11*4)
+	ADDQ      $0x00000008, R11
+	JMP       pmp_k2s1_col
 
 pmp_k2s1_tail:
 	CMPQ    BX, maskRows+80(FP)
@@ -402,46 +401,45 @@ pmp_k3s1:
 	XORQ R11, R11
 
 pmp_k3s1_col:
-	CMPQ      R11, DX
-	JGE       pmp_k3s1_rowdone
-	VMOVUPS   (SI)(R11*4), Y6
-	VMOVUPS   4(SI)(R11*4), Y7
-	VMAXPS    Y7, Y6, Y8
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y8, Y8
-	VMOVUPS   8(SI)(R11*4), Y6
-	VMAXPS    Y6, Y8, Y0
-	VCMPPS    $0x03, Y8, Y8, Y5
-	VBLENDVPS Y5, Y8, Y0, Y0
-	LEAQ      (SI)(DI*1), R12
-	MOVQ      R9, R13
-	DECQ      R13
-	JE        pmp_k3s1_kdone
+	CMPQ    R11, DX
+	JGE     pmp_k3s1_rowdone
+	VMOVUPS (SI)(R11*4), Y8
+	VMOVUPS 4(SI)(R11*4), Y9
+	VMOVUPS 8(SI)(R11*4), Y10
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmp_k3s1_kdone
 
 pmp_k3s1_krow:
-	VMOVUPS   (R12)(R11*4), Y6
-	VMOVUPS   4(R12)(R11*4), Y7
-	VMAXPS    Y7, Y6, Y8
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y8, Y8
-	VMOVUPS   8(R12)(R11*4), Y6
-	VMAXPS    Y6, Y8, Y1
-	VCMPPS    $0x03, Y8, Y8, Y5
-	VBLENDVPS Y5, Y8, Y1, Y1
-	VMAXPS    Y1, Y0, Y2
-	VCMPPS    $0x03, Y0, Y0, Y3
-	VBLENDVPS Y3, Y0, Y2, Y2
-	VMOVAPS   Y2, Y0
+	VMOVUPS   (R12)(R11*4), Y1
+	VMOVUPS   4(R12)(R11*4), Y2
+	VMOVUPS   8(R12)(R11*4), Y3
+	VMAXPS    Y8, Y1, Y8
+	VCMPPS    $0x03, Y1, Y1, Y5
+	VBLENDVPS Y5, Y1, Y8, Y8
+	VMAXPS    Y9, Y2, Y9
+	VCMPPS    $0x03, Y2, Y2, Y5
+	VBLENDVPS Y5, Y2, Y9, Y9
+	VMAXPS    Y10, Y3, Y10
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y10, Y10
 	ADDQ      DI, R12
 	DECQ      R13
 	JNE       pmp_k3s1_krow
 
 pmp_k3s1_kdone:
-	CMPQ    R11, R10
-	JG      pmp_k3s1_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
-	JMP     pmp_k3s1_col
+	VMAXPS    Y9, Y8, Y0
+	VCMPPS    $0x03, Y8, Y8, Y5
+	VBLENDVPS Y5, Y8, Y0, Y0
+	VMAXPS    Y0, Y10, Y0
+	VCMPPS    $0x03, Y10, Y10, Y5
+	VBLENDVPS Y5, Y10, Y0, Y0
+	CMPQ      R11, R10
+	JG        pmp_k3s1_tail
+	VMOVUPS   Y0, (AX)(R11*4)
+	ADDQ      $0x00000008, R11
+	JMP       pmp_k3s1_col
 
 pmp_k3s1_tail:
 	CMPQ    BX, maskRows+80(FP)
@@ -463,41 +461,40 @@ pmp_k2s2:
 	XORQ R11, R11
 
 pmp_k2s2_col:
-	CMPQ      R11, DX
-	JGE       pmp_k2s2_rowdone
-	VMOVUPS   (SI)(R11*8), Y5
-	VSHUFPS   $0x88, 32(SI)(R11*8), Y5, Y6
-	VSHUFPS   $0xdd, 32(SI)(R11*8), Y5, Y7
-	VMAXPS    Y7, Y6, Y0
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y0, Y0
-	LEAQ      (SI)(DI*1), R12
-	MOVQ      R9, R13
-	DECQ      R13
-	JE        pmp_k2s2_kdone
+	CMPQ    R11, DX
+	JGE     pmp_k2s2_rowdone
+	VMOVUPS (SI)(R11*8), Y8
+	VMOVUPS 32(SI)(R11*8), Y9
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmp_k2s2_kdone
 
 pmp_k2s2_krow:
-	VMOVUPS   (R12)(R11*8), Y5
-	VSHUFPS   $0x88, 32(R12)(R11*8), Y5, Y6
-	VSHUFPS   $0xdd, 32(R12)(R11*8), Y5, Y7
-	VMAXPS    Y7, Y6, Y1
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y1, Y1
-	VMAXPS    Y1, Y0, Y2
-	VCMPPS    $0x03, Y0, Y0, Y3
-	VBLENDVPS Y3, Y0, Y2, Y2
-	VMOVAPS   Y2, Y0
+	VMOVUPS   (R12)(R11*8), Y1
+	VMOVUPS   32(R12)(R11*8), Y2
+	VMAXPS    Y8, Y1, Y8
+	VCMPPS    $0x03, Y1, Y1, Y5
+	VBLENDVPS Y5, Y1, Y8, Y8
+	VMAXPS    Y9, Y2, Y9
+	VCMPPS    $0x03, Y2, Y2, Y5
+	VBLENDVPS Y5, Y2, Y9, Y9
 	ADDQ      DI, R12
 	DECQ      R13
 	JNE       pmp_k2s2_krow
 
 pmp_k2s2_kdone:
-	VPERMPD $0xd8, Y0, Y0
-	CMPQ    R11, R10
-	JG      pmp_k2s2_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
-	JMP     pmp_k2s2_col
+	VSHUFPS   $0x88, Y9, Y8, Y6
+	VSHUFPS   $0xdd, Y9, Y8, Y7
+	VMAXPS    Y7, Y6, Y0
+	VCMPPS    $0x03, Y6, Y6, Y5
+	VBLENDVPS Y5, Y6, Y0, Y0
+	VPERMPD   $0xd8, Y0, Y0
+	CMPQ      R11, R10
+	JG        pmp_k2s2_tail
+	VMOVUPS   Y0, (AX)(R11*4)
+	ADDQ      $0x00000008, R11
+	JMP       pmp_k2s2_col
 
 pmp_k2s2_tail:
 	CMPQ    BX, maskRows+80(FP)
@@ -519,51 +516,54 @@ pmp_k3s2:
 	XORQ R11, R11
 
 pmp_k3s2_col:
-	CMPQ      R11, DX
-	JGE       pmp_k3s2_rowdone
-	VMOVUPS   (SI)(R11*8), Y5
-	VSHUFPS   $0x88, 32(SI)(R11*8), Y5, Y6
-	VSHUFPS   $0xdd, 32(SI)(R11*8), Y5, Y7
-	VMAXPS    Y7, Y6, Y8
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y8, Y8
-	VMOVUPS   8(SI)(R11*8), Y5
-	VSHUFPS   $0x88, 40(SI)(R11*8), Y5, Y6
-	VMAXPS    Y6, Y8, Y0
-	VCMPPS    $0x03, Y8, Y8, Y5
-	VBLENDVPS Y5, Y8, Y0, Y0
-	LEAQ      (SI)(DI*1), R12
-	MOVQ      R9, R13
-	DECQ      R13
-	JE        pmp_k3s2_kdone
+	CMPQ    R11, DX
+	JGE     pmp_k3s2_rowdone
+	VMOVUPS (SI)(R11*8), Y8
+	VMOVUPS 32(SI)(R11*8), Y9
+	VMOVUPS 8(SI)(R11*8), Y10
+	VMOVUPS 40(SI)(R11*8), Y11
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmp_k3s2_kdone
 
 pmp_k3s2_krow:
-	VMOVUPS   (R12)(R11*8), Y5
-	VSHUFPS   $0x88, 32(R12)(R11*8), Y5, Y6
-	VSHUFPS   $0xdd, 32(R12)(R11*8), Y5, Y7
-	VMAXPS    Y7, Y6, Y8
-	VCMPPS    $0x03, Y6, Y6, Y5
-	VBLENDVPS Y5, Y6, Y8, Y8
-	VMOVUPS   8(R12)(R11*8), Y5
-	VSHUFPS   $0x88, 40(R12)(R11*8), Y5, Y6
-	VMAXPS    Y6, Y8, Y1
-	VCMPPS    $0x03, Y8, Y8, Y5
-	VBLENDVPS Y5, Y8, Y1, Y1
-	VMAXPS    Y1, Y0, Y2
-	VCMPPS    $0x03, Y0, Y0, Y3
-	VBLENDVPS Y3, Y0, Y2, Y2
-	VMOVAPS   Y2, Y0
+	VMOVUPS   (R12)(R11*8), Y1
+	VMOVUPS   32(R12)(R11*8), Y2
+	VMOVUPS   8(R12)(R11*8), Y3
+	VMOVUPS   40(R12)(R11*8), Y4
+	VMAXPS    Y8, Y1, Y8
+	VCMPPS    $0x03, Y1, Y1, Y5
+	VBLENDVPS Y5, Y1, Y8, Y8
+	VMAXPS    Y9, Y2, Y9
+	VCMPPS    $0x03, Y2, Y2, Y5
+	VBLENDVPS Y5, Y2, Y9, Y9
+	VMAXPS    Y10, Y3, Y10
+	VCMPPS    $0x03, Y3, Y3, Y5
+	VBLENDVPS Y5, Y3, Y10, Y10
+	VMAXPS    Y11, Y4, Y11
+	VCMPPS    $0x03, Y4, Y4, Y5
+	VBLENDVPS Y5, Y4, Y11, Y11
 	ADDQ      DI, R12
 	DECQ      R13
 	JNE       pmp_k3s2_krow
 
 pmp_k3s2_kdone:
-	VPERMPD $0xd8, Y0, Y0
-	CMPQ    R11, R10
-	JG      pmp_k3s2_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
-	JMP     pmp_k3s2_col
+	VSHUFPS   $0x88, Y9, Y8, Y6
+	VSHUFPS   $0xdd, Y9, Y8, Y7
+	VMAXPS    Y7, Y6, Y0
+	VCMPPS    $0x03, Y6, Y6, Y5
+	VBLENDVPS Y5, Y6, Y0, Y0
+	VSHUFPS   $0x88, Y11, Y10, Y6
+	VMAXPS    Y0, Y6, Y0
+	VCMPPS    $0x03, Y6, Y6, Y5
+	VBLENDVPS Y5, Y6, Y0, Y0
+	VPERMPD   $0xd8, Y0, Y0
+	CMPQ      R11, R10
+	JG        pmp_k3s2_tail
+	VMOVUPS   Y0, (AX)(R11*4)
+	ADDQ      $0x00000008, R11
+	JMP       pmp_k3s2_col
 
 pmp_k3s2_tail:
 	CMPQ    BX, maskRows+80(FP)
@@ -582,6 +582,310 @@ pmp_k3s2_rowdone:
 
 pmp_done:
 	VZEROUPPER
+	RET
+
+// func poolMaxPlaneNoNaNAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)
+// Requires: AVX, AVX2
+TEXT ·poolMaxPlaneNoNaNAVX2(SB), NOSPLIT, $0-88
+	MOVQ    dst+0(FP), AX
+	MOVQ    ldd+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    nx+16(FP), DX
+	MOVQ    ny+24(FP), BX
+	MOVQ    src+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    sh+64(FP), R8
+	IMULQ   DI, R8
+	MOVQ    kh+48(FP), R9
+	MOVQ    DX, R10
+	ANDQ    $0x00000007, R10
+	NEGQ    R10
+	LEAQ    convMask<>+0(SB), R11
+	VMOVUPS 32(R11)(R10*4), Y15
+	MOVQ    DX, R10
+	SUBQ    $0x00000008, R10
+	TESTQ   BX, BX
+	JLE     pmq_done
+	TESTQ   DX, DX
+	JLE     pmq_done
+	MOVQ    kw+56(FP), R11
+	MOVQ    sw+72(FP), R12
+	CMPQ    R12, $0x00000001
+	JNE     pmq_sw2
+	CMPQ    R11, $0x00000002
+	JE      pmq_k2s1
+	JMP     pmq_k3s1
+
+pmq_sw2:
+	CMPQ R11, $0x00000002
+	JE   pmq_k2s2
+	JMP  pmq_k3s2
+
+pmq_k2s1:
+	XORQ R11, R11
+
+pmq_k2s1_col:
+	CMPQ    R11, DX
+	JGE     pmq_k2s1_rowdone
+	VMOVUPS (SI)(R11*4), Y8
+	VMOVUPS 4(SI)(R11*4), Y9
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmq_k2s1_kdone
+
+pmq_k2s1_krow:
+	VMOVUPS (R12)(R11*4), Y1
+	VMOVUPS 4(R12)(R11*4), Y2
+	VMAXPS  Y8, Y1, Y8
+	VMAXPS  Y9, Y2, Y9
+	ADDQ    DI, R12
+	DECQ    R13
+	JNE     pmq_k2s1_krow
+
+pmq_k2s1_kdone:
+	VMAXPS  Y9, Y8, Y0
+	CMPQ    R11, R10
+	JG      pmq_k2s1_tail
+	VMOVUPS Y0, (AX)(R11*4)
+	ADDQ    $0x00000008, R11
+	JMP     pmq_k2s1_col
+
+pmq_k2s1_tail:
+	CMPQ    BX, maskRows+80(FP)
+	JLE     pmq_k2s1_masked
+	VMOVUPS Y0, (AX)(R11*4)
+	JMP     pmq_k2s1_rowdone
+
+pmq_k2s1_masked:
+	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+
+pmq_k2s1_rowdone:
+	ADDQ R8, SI
+	ADDQ CX, AX
+	DECQ BX
+	JNE  pmq_k2s1
+	JMP  pmq_done
+
+pmq_k3s1:
+	XORQ R11, R11
+
+pmq_k3s1_col:
+	CMPQ    R11, DX
+	JGE     pmq_k3s1_rowdone
+	VMOVUPS (SI)(R11*4), Y8
+	VMOVUPS 4(SI)(R11*4), Y9
+	VMOVUPS 8(SI)(R11*4), Y10
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmq_k3s1_kdone
+
+pmq_k3s1_krow:
+	VMOVUPS (R12)(R11*4), Y1
+	VMOVUPS 4(R12)(R11*4), Y2
+	VMOVUPS 8(R12)(R11*4), Y3
+	VMAXPS  Y8, Y1, Y8
+	VMAXPS  Y9, Y2, Y9
+	VMAXPS  Y10, Y3, Y10
+	ADDQ    DI, R12
+	DECQ    R13
+	JNE     pmq_k3s1_krow
+
+pmq_k3s1_kdone:
+	VMAXPS  Y9, Y8, Y0
+	VMAXPS  Y0, Y10, Y0
+	CMPQ    R11, R10
+	JG      pmq_k3s1_tail
+	VMOVUPS Y0, (AX)(R11*4)
+	ADDQ    $0x00000008, R11
+	JMP     pmq_k3s1_col
+
+pmq_k3s1_tail:
+	CMPQ    BX, maskRows+80(FP)
+	JLE     pmq_k3s1_masked
+	VMOVUPS Y0, (AX)(R11*4)
+	JMP     pmq_k3s1_rowdone
+
+pmq_k3s1_masked:
+	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+
+pmq_k3s1_rowdone:
+	ADDQ R8, SI
+	ADDQ CX, AX
+	DECQ BX
+	JNE  pmq_k3s1
+	JMP  pmq_done
+
+pmq_k2s2:
+	XORQ R11, R11
+
+pmq_k2s2_col:
+	CMPQ    R11, DX
+	JGE     pmq_k2s2_rowdone
+	VMOVUPS (SI)(R11*8), Y8
+	VMOVUPS 32(SI)(R11*8), Y9
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmq_k2s2_kdone
+
+pmq_k2s2_krow:
+	VMOVUPS (R12)(R11*8), Y1
+	VMOVUPS 32(R12)(R11*8), Y2
+	VMAXPS  Y8, Y1, Y8
+	VMAXPS  Y9, Y2, Y9
+	ADDQ    DI, R12
+	DECQ    R13
+	JNE     pmq_k2s2_krow
+
+pmq_k2s2_kdone:
+	VSHUFPS $0x88, Y9, Y8, Y6
+	VSHUFPS $0xdd, Y9, Y8, Y7
+	VMAXPS  Y7, Y6, Y0
+	VPERMPD $0xd8, Y0, Y0
+	CMPQ    R11, R10
+	JG      pmq_k2s2_tail
+	VMOVUPS Y0, (AX)(R11*4)
+	ADDQ    $0x00000008, R11
+	JMP     pmq_k2s2_col
+
+pmq_k2s2_tail:
+	CMPQ    BX, maskRows+80(FP)
+	JLE     pmq_k2s2_masked
+	VMOVUPS Y0, (AX)(R11*4)
+	JMP     pmq_k2s2_rowdone
+
+pmq_k2s2_masked:
+	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+
+pmq_k2s2_rowdone:
+	ADDQ R8, SI
+	ADDQ CX, AX
+	DECQ BX
+	JNE  pmq_k2s2
+	JMP  pmq_done
+
+pmq_k3s2:
+	XORQ R11, R11
+
+pmq_k3s2_col:
+	CMPQ    R11, DX
+	JGE     pmq_k3s2_rowdone
+	VMOVUPS (SI)(R11*8), Y8
+	VMOVUPS 32(SI)(R11*8), Y9
+	VMOVUPS 8(SI)(R11*8), Y10
+	VMOVUPS 40(SI)(R11*8), Y11
+	LEAQ    (SI)(DI*1), R12
+	MOVQ    R9, R13
+	DECQ    R13
+	JE      pmq_k3s2_kdone
+
+pmq_k3s2_krow:
+	VMOVUPS (R12)(R11*8), Y1
+	VMOVUPS 32(R12)(R11*8), Y2
+	VMOVUPS 8(R12)(R11*8), Y3
+	VMOVUPS 40(R12)(R11*8), Y4
+	VMAXPS  Y8, Y1, Y8
+	VMAXPS  Y9, Y2, Y9
+	VMAXPS  Y10, Y3, Y10
+	VMAXPS  Y11, Y4, Y11
+	ADDQ    DI, R12
+	DECQ    R13
+	JNE     pmq_k3s2_krow
+
+pmq_k3s2_kdone:
+	VSHUFPS $0x88, Y9, Y8, Y6
+	VSHUFPS $0xdd, Y9, Y8, Y7
+	VMAXPS  Y7, Y6, Y0
+	VSHUFPS $0x88, Y11, Y10, Y6
+	VMAXPS  Y0, Y6, Y0
+	VPERMPD $0xd8, Y0, Y0
+	CMPQ    R11, R10
+	JG      pmq_k3s2_tail
+	VMOVUPS Y0, (AX)(R11*4)
+	ADDQ    $0x00000008, R11
+	JMP     pmq_k3s2_col
+
+pmq_k3s2_tail:
+	CMPQ    BX, maskRows+80(FP)
+	JLE     pmq_k3s2_masked
+	VMOVUPS Y0, (AX)(R11*4)
+	JMP     pmq_k3s2_rowdone
+
+pmq_k3s2_masked:
+	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+
+pmq_k3s2_rowdone:
+	ADDQ R8, SI
+	ADDQ CX, AX
+	DECQ BX
+	JNE  pmq_k3s2
+
+pmq_done:
+	VZEROUPPER
+	RET
+
+// func anyNaNAVX2(src *float32, lds int, rows int, cols int) bool
+// Requires: AVX
+TEXT ·anyNaNAVX2(SB), NOSPLIT, $0-33
+	MOVQ    src+0(FP), AX
+	MOVQ    lds+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    rows+16(FP), DX
+	MOVQ    cols+24(FP), BX
+	MOVQ    BX, SI
+	ANDQ    $0x00000007, SI
+	NEGQ    SI
+	LEAQ    convMask<>+0(SB), DI
+	VMOVUPS 32(DI)(SI*4), Y15
+	VXORPS  Y0, Y0, Y0
+	MOVQ    BX, SI
+	SUBQ    $0x00000010, SI
+	MOVQ    BX, DI
+	SUBQ    $0x00000008, DI
+	TESTQ   DX, DX
+	JLE     ann_done
+
+ann_row:
+	XORQ R8, R8
+
+ann_16:
+	CMPQ    R8, SI
+	JG      ann_8
+	VMOVUPS (AX)(R8*4), Y1
+	VCMPPS  $0x03, 32(AX)(R8*4), Y1, Y2
+	VORPS   Y2, Y0, Y0
+	ADDQ    $0x00000010, R8
+	JMP     ann_16
+
+ann_8:
+	CMPQ    R8, DI
+	JG      ann_tail
+	VMOVUPS (AX)(R8*4), Y1
+	VCMPPS  $0x03, Y1, Y1, Y2
+	VORPS   Y2, Y0, Y0
+	ADDQ    $0x00000008, R8
+
+ann_tail:
+	CMPQ       R8, BX
+	JGE        ann_next
+	VMASKMOVPS (AX)(R8*4), Y15, Y1
+	VCMPPS     $0x03, Y1, Y1, Y2
+	VORPS      Y2, Y0, Y0
+
+ann_next:
+	ADDQ CX, AX
+	DECQ DX
+	JNE  ann_row
+
+ann_done:
+	VMOVMSKPS Y0, AX
+	TESTL     AX, AX
+	SETNE     AL
+	VZEROUPPER
+	MOVB      AL, ret+32(FP)
 	RET
 
 // func convBiasSumActAVX2(src *float32, lds int, dst *float32, ldd int, z *float32, ldz int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)
@@ -1174,5 +1478,34 @@ psp_k3s2_rowdone:
 	JNE  psp_k3s2
 
 psp_done:
+	VZEROUPPER
+	RET
+
+// func deinterleave8AVX(a *float32, b *float32, src *float32, nb int)
+// Requires: AVX, AVX2
+TEXT ·deinterleave8AVX(SB), NOSPLIT, $0-32
+	MOVQ  a+0(FP), AX
+	MOVQ  b+8(FP), CX
+	MOVQ  src+16(FP), DX
+	MOVQ  nb+24(FP), BX
+	TESTQ BX, BX
+	JLE   dil_done
+
+dil_loop:
+	VMOVUPS (DX), Y0
+	VMOVUPS 32(DX), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (AX)
+	VMOVUPS Y3, (CX)
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	DECQ    BX
+	JNE     dil_loop
+
+dil_done:
 	VZEROUPPER
 	RET

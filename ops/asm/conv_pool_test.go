@@ -60,17 +60,27 @@ func TestMaxRowsCols(t *testing.T) {
 	}
 }
 
+// TestMaxPlane checks MaxPlane against its Go reference over every
+// window and stride it takes, without a NaN (the plain kernel), with one
+// at the first, the last or a random input the windows read (the kernel
+// that keeps NaN), and with one only in the columns past the windows
+// (which must not reach the output).
 func TestMaxPlane(t *testing.T) {
 	r := rand.New(rand.NewSource(7))
 	eachPlaneCase(func(name string, kh, kw, sh, sw, nx, ny int) {
 		lds := (nx-1)*sw + kw + 3
 		ldd := nx + 9
-		src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
-		src[3] = float32(math.NaN())
-		got, want := guarded(ny*ldd), guarded(ny*ldd)
-		poolMaxPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw)
-		MaxPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw)
-		samePlane(t, name, got, want, nx, ny, ldd)
+		rows, cols := (ny-1)*sh+kh, (nx-1)*sw+kw
+		for _, nan := range []int{-1, 0, (rows-1)*lds + cols - 1, r.Intn(rows)*lds + r.Intn(cols), cols} {
+			src := randSlice[float32](r, rows*lds+MaxPlaneSlack)
+			if nan >= 0 {
+				src[nan] = float32(math.NaN())
+			}
+			got, want := guarded(ny*ldd), guarded(ny*ldd)
+			poolMaxPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw)
+			MaxPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw)
+			samePlane(t, fmt.Sprintf("%s NaN at %d", name, nan), got, want, nx, ny, ldd)
+		}
 	})
 }
 

@@ -23,3 +23,21 @@ func transpose(rows, cols int, src []float32, lds int, dst []float32, ldd int) {
 	transposeGo(0, cb, rb, cols, src, lds, dst, ldd)   // the columns past the blocks
 	transposeGo(rb, 0, rows, cols, src, lds, dst, ldd) // the rows below them
 }
+
+// deinterleave8AVX sets a[i] = src[2i] and b[i] = src[2i+1] for
+// i < 8*nb.
+//
+//go:noescape
+func deinterleave8AVX(a *float32, b *float32, src *float32, nb int)
+
+// deinterleave is Deinterleave with the extents checked: blocks of 8
+// pairs in assembly (with AVX2), the rest in Go.
+func deinterleave(a, b, src []float32) {
+	nb := len(b) / 8
+	if !convAVX2 || nb == 0 {
+		deinterleaveGo(0, a, b, src)
+		return
+	}
+	deinterleave8AVX(&a[0], &b[0], &src[0], nb)
+	deinterleaveGo(8*nb, a, b, src)
+}

@@ -87,3 +87,45 @@ func BenchmarkTranspose(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols), "ns/elem")
 }
+
+// TestDeinterleave checks Deinterleave against the definition for even
+// and odd counts around the 16-float blocks, slices off the vector
+// alignment, and that it writes nothing past a and b.
+func TestDeinterleave(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 7, 15, 16, 17, 31, 32, 33, 111, 224, 230} {
+		for _, off := range []int{0, 1, 3} {
+			t.Run(fmt.Sprintf("n%d_off%d", n, off), func(t *testing.T) {
+				r := rand.New(rand.NewSource(int64(n*10 + off)))
+				src := randSlice[float32](r, off+n)[off:]
+				const guard = -7.5
+				buf := make([]float32, off+n+16)
+				for i := range buf {
+					buf[i] = guard
+				}
+				na := (n + 1) / 2
+				a := buf[off : off+na]
+				b := buf[off+na+8 : off+na+8+n/2]
+				Deinterleave(a, b, src)
+				for i, v := range src {
+					got := a
+					if i%2 == 1 {
+						got = b
+					}
+					if got[i/2] != v {
+						t.Fatalf("src[%d] = %v went out as %v", i, v, got[i/2])
+					}
+				}
+				for i, v := range buf[off+na : off+na+8] {
+					if v != guard {
+						t.Fatalf("wrote past a: [%d] = %v", i, v)
+					}
+				}
+				for i, v := range buf[off+na+8+n/2:] {
+					if v != guard {
+						t.Fatalf("wrote past b: [%d] = %v", i, v)
+					}
+				}
+			})
+		}
+	}
+}

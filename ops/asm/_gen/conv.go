@@ -9,8 +9,9 @@ import (
 )
 
 // The AVX2 convolution kernels written to ../conv_amd64.s: the bias and
-// activation epilogues, the im2col run copy, the max-pool rows and the
-// transpose of the position-row convolution (their Go declarations are in
+// activation epilogues, the im2col run copy, the max-pool rows, the
+// transpose of the position-row convolution and the deinterleave of the
+// im2col copy at stride 2 (their Go declarations are in
 // ../conv_amd64.go and ../transpose_amd64.go, their references in
 // ../conv_epi.go, ../conv_pool.go and ../transpose.go).
 
@@ -22,10 +23,103 @@ func convKernels() {
 	poolMaxRowsAVX2(mask)
 	poolMaxColsAVX2(mask)
 	poolMaxPlaneAVX2(mask)
+	poolMaxPlaneNoNaNAVX2(mask)
+	anyNaNAVX2(mask)
 	convBiasActAVX2(mask, true)
 	transpose8AVX()
 	dw3x3s1AVX512()
 	poolSumPlaneAVX2(mask)
+	deinterleave8AVX()
+}
+
+// anyNaNAVX2 emits anyNaNAVX2, which reports whether a rows×cols block
+// of floats holds a NaN (for poolMaxPlaneNoNaNAVX2).
+func anyNaNAVX2(mask Mem) {
+	TEXT("anyNaNAVX2", NOSPLIT, "func(src *float32, lds int, rows int, cols int) bool")
+	Doc("anyNaNAVX2 reports whether any src[i*lds+j] is NaN for i < rows, j < cols.")
+	src := Load(Param("src"), GP64())
+	lds := loadBytes("lds")
+	rows := Load(Param("rows"), GP64())
+	cols := Load(Param("cols"), GP64())
+	tailMask(mask, cols, Y15)
+	VXORPS(Y0, Y0, Y0) // lanes that saw a NaN
+	last16, last8 := GP64(), GP64()
+	MOVQ(cols, last16)
+	SUBQ(U32(16), last16)
+	MOVQ(cols, last8)
+	SUBQ(U32(8), last8)
+	j := GP64()
+	TESTQ(rows, rows)
+	JLE(LabelRef("ann_done"))
+	Label("ann_row")
+	XORQ(j, j)
+	at := func(disp int) Mem { return Mem{Base: src, Index: j, Scale: 4, Disp: disp} }
+	Label("ann_16")
+	CMPQ(j, last16)
+	JG(LabelRef("ann_8"))
+	VMOVUPS(at(0), Y1)
+	VCMPPS(U8(3), at(32), Y1, Y2) // unordered: either is NaN
+	VORPS(Y2, Y0, Y0)
+	ADDQ(U32(16), j)
+	JMP(LabelRef("ann_16"))
+	Label("ann_8")
+	CMPQ(j, last8)
+	JG(LabelRef("ann_tail"))
+	VMOVUPS(at(0), Y1)
+	VCMPPS(U8(3), Y1, Y1, Y2)
+	VORPS(Y2, Y0, Y0)
+	ADDQ(U32(8), j)
+	Label("ann_tail")
+	CMPQ(j, cols)
+	JGE(LabelRef("ann_next"))
+	VMASKMOVPS(at(0), Y15, Y1) // the masked lanes read as 0
+	VCMPPS(U8(3), Y1, Y1, Y2)
+	VORPS(Y2, Y0, Y0)
+	Label("ann_next")
+	ADDQ(lds, src)
+	DECQ(rows)
+	JNE(LabelRef("ann_row"))
+	Label("ann_done")
+	r := GP32()
+	VMOVMSKPS(Y0, r)
+	TESTL(r, r)
+	SETNE(r.As8())
+	VZEROUPPER()
+	Store(r.As8(), ReturnIndex(0))
+	RET()
+}
+
+// deinterleave8AVX emits deinterleave8AVX: the even and the odd floats
+// of nb blocks of 16 (Deinterleave's blocks).
+func deinterleave8AVX() {
+	name := "deinterleave8AVX"
+	TEXT(name, NOSPLIT, "func(a *float32, b *float32, src *float32, nb int)")
+	Doc(name + " sets a[i] = src[2i] and b[i] = src[2i+1] for i < 8*nb.")
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	src := Load(Param("src"), GP64())
+	nb := Load(Param("nb"), GP64())
+	TESTQ(nb, nb)
+	JLE(LabelRef("dil_done"))
+	Label("dil_loop")
+	VMOVUPS(Mem{Base: src}, Y0)
+	VMOVUPS(Mem{Base: src, Disp: 32}, Y1)
+	// Within each 128-bit lane: evens 0 2 | 8 10, odds 1 3 | 9 11; then
+	// the lanes' 64-bit halves in order.
+	VSHUFPS(U8(0x88), Y1, Y0, Y2)
+	VSHUFPS(U8(0xDD), Y1, Y0, Y3)
+	VPERMPD(U8(0xD8), Y2, Y2)
+	VPERMPD(U8(0xD8), Y3, Y3)
+	VMOVUPS(Y2, Mem{Base: a})
+	VMOVUPS(Y3, Mem{Base: b})
+	ADDQ(U32(64), src)
+	ADDQ(U32(32), a)
+	ADDQ(U32(32), b)
+	DECQ(nb)
+	JNE(LabelRef("dil_loop"))
+	Label("dil_done")
+	VZEROUPPER()
+	RET()
 }
 
 // transpose8AVX emits transpose8AVX, nb 8×8 blocks side by side of a
@@ -404,29 +498,53 @@ func poolMaxColsAVX2(mask Mem) {
 	RET()
 }
 
+// planeKind is what a plane kernel computes over its windows.
+type planeKind int
+
+const (
+	planeMax      planeKind = iota // maxima, NaN when any is NaN
+	planeMaxNoNaN                  // maxima of inputs known to hold no NaN
+	planeSum                       // sums
+)
+
 // poolMaxPlaneAVX2 emits poolMaxPlaneAVX2: dst[y*ldd+x] = max over i <
 // kh, j < kw of src[(y*sh+i)*lds + x*sw+j] for y < ny, x < nx; kw in {2,
 // 3}, sw in {1, 2}, one loop for each. Rows but the last maskRows may
 // spill up to 7 floats past nx (the caller overwrites them); src is read
 // up to 24 floats past each window row.
-func poolMaxPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, false) }
+func poolMaxPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, planeMax) }
+
+// poolMaxPlaneNoNaNAVX2 emits poolMaxPlaneNoNaNAVX2: poolMaxPlaneAVX2
+// for inputs without NaN (plain VMAXPS, a third of the instructions).
+func poolMaxPlaneNoNaNAVX2(mask Mem) { poolPlaneAVX2(mask, planeMaxNoNaN) }
 
 // poolSumPlaneAVX2 emits poolSumPlaneAVX2: poolMaxPlaneAVX2 with sums
 // for maxima, times scale: dst[y*ldd+x] = scale * Σi (Σj src[(y*sh+i)*lds
 // + x*sw+j]), each row's window summed left to right, the rows top to
 // bottom.
-func poolSumPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, true) }
+func poolSumPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, planeSum) }
 
-// poolPlaneAVX2 emits poolMaxPlaneAVX2, or with sum poolSumPlaneAVX2.
-func poolPlaneAVX2(mask Mem, sum bool) {
+// poolPlaneAVX2 emits the plane kernel of kind. The sums go window row
+// by window row (each summed left to right, as the reference does); the
+// maxima take the window rows' columns first, elementwise, and pick the
+// windows' columns from the result once.
+func poolPlaneAVX2(mask Mem, kind planeKind) {
+	sum := kind == planeSum
 	name, pre := "poolMaxPlaneAVX2", "pmp_"
-	if sum {
+	switch kind {
+	case planeSum:
 		name, pre = "poolSumPlaneAVX2", "psp_"
 		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale float32)")
 		Doc(name+" sets dst[y*ldd+x] = scale * the sum over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
 			"for y < ny, x < nx (kw 2 or 3, sw 1 or 2), each window row summed left to right, the rows top to bottom;",
 			"rows but the last maskRows may spill up to 7 floats past nx.")
-	} else {
+	case planeMaxNoNaN:
+		name, pre = "poolMaxPlaneNoNaNAVX2", "pmq_"
+		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)")
+		Doc(name+" sets dst[y*ldd+x] = max over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
+			"for y < ny, x < nx (kw 2 or 3, sw 1 or 2) when no input is NaN; rows but the last maskRows may spill",
+			"up to 7 floats past nx.")
+	default:
 		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)")
 		Doc(name+" sets dst[y*ldd+x] = max over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
 			"for y < ny, x < nx (kw 2 or 3, sw 1 or 2), NaN when any is NaN; rows but the last maskRows may spill",
@@ -466,14 +584,56 @@ func poolPlaneAVX2(mask Mem, sum bool) {
 	JMP(LabelRef(lbl("k3s2")))
 
 	x, wr, left := GP64(), GP64(), GP64()
-	// combine sets d to max(a, b) (NaN when either is), or a + b.
+	// combine sets d to max(a, b) (NaN when either is), or a + b; d
+	// may be b, not a.
 	combine := func(a, b, d, t VecPhysical) {
-		if sum {
+		switch kind {
+		case planeSum:
 			VADDPS(b, a, d)
+		case planeMaxNoNaN:
+			VMAXPS(b, a, d)
+		default:
+			nanMax(a, b, d, t)
+		}
+	}
+	// rawCols loads the window row's columns that 8 outputs from column
+	// x of the row at base read: for s 1, columns x+j to x+j+7 into
+	// regs[j] for j < k; for s 2, columns 2x to 2x+15 into regs[0] and
+	// regs[1], and for k 3 those from 2x+2 into regs[2] and regs[3].
+	rawCols := func(base Register, k, s int, regs []VecPhysical) {
+		if s == 1 {
+			for j := 0; j < k; j++ {
+				VMOVUPS(Mem{Base: base, Index: x, Scale: 4, Disp: 4 * j}, regs[j])
+			}
 			return
 		}
-		nanMax(a, b, d, t)
+		VMOVUPS(Mem{Base: base, Index: x, Scale: 8}, regs[0])
+		VMOVUPS(Mem{Base: base, Index: x, Scale: 8, Disp: 32}, regs[1])
+		if k == 3 {
+			VMOVUPS(Mem{Base: base, Index: x, Scale: 8, Disp: 8}, regs[2])
+			VMOVUPS(Mem{Base: base, Index: x, Scale: 8, Disp: 40}, regs[3])
+		}
 	}
+	// pickWindows sets Y0 to the combination of the k columns of each of
+	// the 8 windows in the columns that rawCols loads into regs (for s 2
+	// in the lane order of windowPair).
+	pickWindows := func(k, s int, regs []VecPhysical) {
+		if s == 1 {
+			combine(regs[0], regs[1], Y0, Y5)
+			if k == 3 {
+				combine(regs[2], Y0, Y0, Y5)
+			}
+			return
+		}
+		VSHUFPS(U8(0x88), regs[1], regs[0], Y6)
+		VSHUFPS(U8(0xDD), regs[1], regs[0], Y7)
+		combine(Y6, Y7, Y0, Y5)
+		if k == 3 {
+			VSHUFPS(U8(0x88), regs[3], regs[2], Y6)
+			combine(Y6, Y0, Y0, Y5)
+		}
+	}
+	acc, row := []VecPhysical{Y8, Y9, Y10, Y11}, []VecPhysical{Y1, Y2, Y3, Y4}
 	// window emits dst = the maximum (or sum) of the kw×1 windows of 8
 	// outputs at column x of the row at base (Y5..Y8 scratch).
 	window := func(base Register, k, s int, dst VecPhysical) {
@@ -494,19 +654,37 @@ func poolPlaneAVX2(mask Mem, sum bool) {
 		Label(l + "_col")
 		CMPQ(x, nx)
 		JGE(LabelRef(l + "_rowdone"))
-		window(src, k, s, Y0)
+		n := k // raw column vectors of a window row (see rawCols)
+		if s == 2 {
+			n = 2 * (k - 1)
+		}
+		if sum {
+			window(src, k, s, Y0)
+		} else {
+			rawCols(src, k, s, acc)
+		}
 		LEAQ(Mem{Base: src, Index: lds, Scale: 1}, wr)
 		MOVQ(kh, left)
 		DECQ(left)
 		JE(LabelRef(l + "_kdone"))
 		Label(l + "_krow")
-		window(wr, k, s, Y1)
-		combine(Y0, Y1, Y2, Y3)
-		VMOVAPS(Y2, Y0)
+		if sum {
+			window(wr, k, s, Y1)
+			combine(Y0, Y1, Y2, Y3)
+			VMOVAPS(Y2, Y0)
+		} else {
+			rawCols(wr, k, s, row)
+			for j := 0; j < n; j++ {
+				combine(row[j], acc[j], acc[j], Y5) // d may be b, not a
+			}
+		}
 		ADDQ(lds, wr)
 		DECQ(left)
 		JNE(LabelRef(l + "_krow"))
 		Label(l + "_kdone")
+		if !sum {
+			pickWindows(k, s, acc)
+		}
 		if s == 2 {
 			VPERMPD(U8(0xD8), Y0, Y0)
 		}
