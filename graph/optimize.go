@@ -666,9 +666,16 @@ func replaceAttr(attrs []*ops.Attr, a *ops.Attr) []*ops.Attr {
 	return append(out, a)
 }
 
+// optionalOutputs lists operators whose outputs from index 1 on are
+// optional and cost work to make (Dropout's mask, MaxPool's indices):
+// when nothing reads one, removeDeadNodes names it "", which tells the
+// kernel not to make it.
+var optionalOutputs = map[string]bool{"Dropout": true, "MaxPool": true}
+
 // removeDeadNodes drops nodes none of whose outputs is read (ONNX
 // operators have no side effects), repeatedly, then the initializers
-// nothing reads any more.
+// nothing reads any more. Unread optional outputs (optionalOutputs) of
+// the nodes kept are dropped too.
 func removeDeadNodes(g *Graph) {
 	defer func() {
 		u := uses(g)
@@ -697,8 +704,22 @@ func removeDeadNodes(g *Graph) {
 			}
 		}
 		if len(dead) == 0 {
-			return
+			break
 		}
 		removeNodes(g, dead)
+	}
+	u := uses(g)
+	for _, n := range g.Nodes {
+		if ops.NormDomain(n.Domain) != "" || !optionalOutputs[n.OpType] {
+			continue
+		}
+		for i := 1; i < len(n.Outputs); i++ {
+			if u[n.Outputs[i]] == 0 {
+				n.Outputs[i] = ""
+			}
+		}
+		for len(n.Outputs) > 1 && n.Outputs[len(n.Outputs)-1] == "" {
+			n.Outputs = n.Outputs[:len(n.Outputs)-1]
+		}
 	}
 }

@@ -122,3 +122,47 @@ func TestRealModelBatchNormFolds(t *testing.T) {
 	require.Equal(t, 7, countOps(m.Graph, "BatchNormalization", ""))
 	assert.Equal(t, 0, countOps(graph.Optimize(m.Graph), "BatchNormalization", ""))
 }
+
+// TestUnreadOptionalOutputs checks that Optimize drops a Dropout's mask
+// and a MaxPool's indices that nothing reads, keeps one that a graph
+// output or a node reads, and leaves the outputs unchanged.
+func TestUnreadOptionalOutputs(t *testing.T) {
+	pool := []*ops.Attr{{Name: "kernel_shape", Type: ops.AttrInts, Ints: []int64{2, 2}}}
+	tests := []struct {
+		name    string
+		outputs []string // graph outputs besides y
+		tail    []*graph.Node
+		want    [][]string // outputs of the Dropout and the MaxPool
+	}{
+		{"unread", nil, nil, [][]string{{"d"}, {"p"}}},
+		{"graph outputs", []string{"mask", "idx"}, nil, [][]string{{"d", "mask"}, {"p", "idx"}}},
+		{"read by a node", []string{"m2"}, []*graph.Node{node("Neg", []string{"mask"}, "m2")}, [][]string{{"d", "mask"}, {"p"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &graph.Graph{
+				Inputs:  []graph.ValueInfo{{Name: "x", Type: f32(1, 2, 4, 4)}},
+				Outputs: []graph.ValueInfo{{Name: "y"}},
+				Nodes: append([]*graph.Node{
+					{OpType: "Dropout", Inputs: []string{"x"}, Outputs: []string{"d", "mask"}},
+					{OpType: "MaxPool", Inputs: []string{"d"}, Outputs: []string{"p", "idx"}, Attrs: pool},
+					node("Relu", []string{"p"}, "y"),
+				}, tc.tail...),
+			}
+			for _, o := range tc.outputs {
+				g.Outputs = append(g.Outputs, graph.ValueInfo{Name: o})
+			}
+			o := graph.Optimize(g)
+			var got [][]string
+			for _, n := range o.Nodes {
+				if n.OpType == "Dropout" || n.OpType == "MaxPool" {
+					got = append(got, n.Outputs)
+				}
+			}
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, []string{"d", "mask"}, g.Nodes[0].Outputs, "the input graph must not change")
+			x := tensor.From([]int{1, 2, 4, 4}, wave(32, 0.7, 2))
+			compare(t, &graph.Model{IRVersion: 8, Opsets: []graph.OpsetImport{{Version: 9}}, Graph: g}, map[string]*tensor.Tensor{"x": x})
+		})
+	}
+}
