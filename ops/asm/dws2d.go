@@ -14,7 +14,7 @@ import "fmt"
 // DeinterleaveRows writes each of the rows rows of w floats of src (one
 // after the other, w even) to dst as its even columns followed by its odd
 // ones: dst[r·w+k] = src[r·w+2k] and dst[r·w+w/2+k] = src[r·w+2k+1] for
-// k < w/2. dst and src must not overlap.
+// k < w/2 (Deinterleave row by row). dst and src must not overlap.
 func DeinterleaveRows(dst, src []float32, rows, w int) {
 	if rows <= 0 || w <= 0 {
 		return
@@ -22,22 +22,10 @@ func DeinterleaveRows(dst, src []float32, rows, w int) {
 	if w%2 != 0 {
 		panic(fmt.Sprintf("asm.DeinterleaveRows: odd width %d", w))
 	}
-	_ = dst[rows*w-1]
-	_ = src[rows*w-1]
-	deinterleaveRows(dst, src, rows, w)
-}
-
-// deinterleaveRowsGo is DeinterleaveRows for the columns k ≥ from of the
-// even and odd halves.
-func deinterleaveRowsGo(dst, src []float32, rows, w, from int) {
 	h := w / 2
 	for r := 0; r < rows; r++ {
-		s := src[r*w : (r+1)*w]
 		d := dst[r*w : (r+1)*w]
-		for k := from; k < h; k++ {
-			d[k] = s[2*k]
-			d[h+k] = s[2*k+1]
-		}
+		deinterleave(d[:h], d[h:], src[r*w:(r+1)*w])
 	}
 }
 

@@ -15,25 +15,6 @@ type dws2dArgs struct {
 //go:noescape
 func dws2dAVX2(a *dws2dArgs)
 
-//go:noescape
-func deintAVX2(dst, src *float32, rows, w, chunks int)
-
-// deinterleaveRows is DeinterleaveRows with the extents checked: runs of
-// sixteen input columns in assembly, the rest of each row in Go.
-func deinterleaveRows(dst, src []float32, rows, w int) {
-	if !convAVX2 {
-		deinterleaveRowsGo(dst, src, rows, w, 0)
-		return
-	}
-	chunks := w / 16
-	if chunks > 0 {
-		deintAVX2(unsafe.SliceData(dst), unsafe.SliceData(src), rows, w, chunks)
-	}
-	if 8*chunks < w/2 {
-		deinterleaveRowsGo(dst, src, rows, w, 8*chunks)
-	}
-}
-
 // depthwiseS2Deint is DepthwiseS2DeintPlanes with the extents checked.
 func depthwiseS2Deint(dst, src []float32, planes int, g *DepthwiseGeom, w, bias []float32, act *ConvAct, zero []float32) {
 	if !convAVX2 {

@@ -2,8 +2,6 @@
 
 package asm
 
-func deinterleaveRows(dst, src []float32, rows, w int) { deinterleaveRowsGo(dst, src, rows, w, 0) }
-
 func depthwiseS2Deint(dst, src []float32, planes int, g *DepthwiseGeom, w, bias []float32, act *ConvAct, zero []float32) {
 	depthwiseS2DeintGo(dst, src, planes, g, w, bias, act)
 }
