@@ -637,6 +637,9 @@ func TestAveragePoolPaths(t *testing.T) {
 		{[]int{1, 3, 13, 10}, map[string]any{"kernel_shape": []int{5, 3}, "strides": []int{2, 1}, "pads": []int{2, 0, 1, 2}, "ceil_mode": 1, "count_include_pad": 1}, [2]int{5, 3}, [2]int{2, 1}, [2]int{2, 0}, [2]int{1, 2}, true},
 		{[]int{2, 2, 7, 7}, map[string]any{"kernel_shape": []int{1, 7}}, [2]int{1, 7}, [2]int{1, 1}, [2]int{}, [2]int{}, false},
 		{[]int{2, 4, 30}, map[string]any{"kernel_shape": []int{4}, "strides": []int{3}, "pads": []int{2, 1}}, [2]int{1, 4}, [2]int{1, 3}, [2]int{0, 2}, [2]int{0, 1}, false},
+		// One window over each whole plane: the global pool.
+		{[]int{1, 40, 7, 7}, map[string]any{"kernel_shape": []int{7, 7}}, [2]int{7, 7}, [2]int{1, 1}, [2]int{}, [2]int{}, false},
+		{[]int{2, 3, 9}, map[string]any{"kernel_shape": []int{9}}, [2]int{1, 9}, [2]int{1, 1}, [2]int{}, [2]int{}, false},
 	} {
 		x := make([]float32, prod(c.shape))
 		for i := range x {

@@ -92,6 +92,9 @@ type poolPlan struct {
 	start, offs     []int
 	padCount        []int // window taps inside the padded input, per output
 	direct          bool  // 1-D or 2-D max/average pooling: no tap lists
+	// global tells that each plane has one window, the whole plane,
+	// without padding: the pool is the global one (globalPoolRun).
+	global bool
 	// avgBufs holds scratch of a direct AveragePool (*avgPoolBufs) for
 	// runs without a worker pool to keep it (a pointer: plans are copied).
 	avgBufs *sync.Pool
@@ -130,6 +133,10 @@ func (a *poolAttrs) plan(xs []int) (*poolPlan, error) {
 		}
 	}
 	p := &poolPlan{nc: n * c, inSize: prod(sp), outSize: prod(g.out), g: g}
+	p.global = p.outSize == 1
+	for i := range sp {
+		p.global = p.global && g.k[i] == sp[i] && g.pb[i] == 0 && g.pe[i] == 0
+	}
 	if len(sp) <= 2 && a.kind != poolLp {
 		p.direct = true // pool2D walks the windows itself
 		if len(sp) == 1 {
@@ -341,14 +348,13 @@ func avgPool2D[T Float](p *poolPlan, x, y []T, includePad bool, wk *Workers, thr
 // the plane with pads[0] rows of padding above it and pads[1] columns
 // left of it, rows lds floats apart, of rows rows (as many as the windows
 // reach; the rows and columns past the input are padding too), the
-// padding 0 for a sum, the lowest float32 for a maximum. Sums are then
-// scaled by scale, or by inv[output] when the windows count different
-// numbers of taps. border tells whether any window reads padding.
+// padding 0 for a sum, the lowest float32 for a maximum. Each sum is
+// then scaled by its scale[output], 1 / its window's count of taps.
+// border tells whether any window reads padding.
 type poolVecPlan struct {
 	pads      [2]int
 	rows, lds int
-	scale     float32
-	inv       []float32
+	scale     []float32 // with asm.SumPlaneScaleSlack floats past the outputs'
 	border    bool
 	bufs      sync.Pool // MaxPool's padded copies (*[]float32) for runs without a worker pool
 }
@@ -365,8 +371,7 @@ func newPoolVecPlan(g *geom, includePad, avg bool) *poolVecPlan {
 	if !avg {
 		return v
 	}
-	counts := make([]int, g.out[0]*g.out[1])
-	uniform := true
+	v.scale = make([]float32, g.out[0]*g.out[1]+asm.SumPlaneScaleSlack)
 	for i := 0; i < g.out[0]; i++ {
 		y0 := i*g.s[0] - g.pb[0]
 		lo, hi := taps2D(y0, g.k[0], 1, 0, g.in[0])
@@ -379,18 +384,7 @@ func newPoolVecPlan(g *geom, includePad, avg bool) *poolVecPlan {
 			if includePad {
 				l, h = taps2D(x0, g.k[1], 1, -g.pb[1], g.in[1]+g.pe[1])
 			}
-			counts[i*g.out[1]+j] = (hi - lo) * (h - l)
-			uniform = uniform && counts[i*g.out[1]+j] == counts[0]
-		}
-	}
-	v.scale = 1
-	switch {
-	case uniform && counts[0] > 0:
-		v.scale = 1 / float32(counts[0])
-	default:
-		v.inv = make([]float32, len(counts))
-		for i, c := range counts {
-			v.inv[i] = 1 / float32(c) // +Inf for no taps: 0·Inf, NaN, as 0/0
+			v.scale[i*g.out[1]+j] = 1 / float32((hi-lo)*(h-l)) // +Inf for no taps: 0·Inf, NaN, as 0/0
 		}
 	}
 	return v
@@ -417,11 +411,6 @@ func avgPoolPlanes32(p *poolPlan, x, y, pad []float32, lo, hi int) {
 			copy(pad[at:at+cols], src[r*w:r*w+cols])
 		}
 		asm.SumPlane(dst, g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], g.s[1], v.scale)
-		if v.inv != nil {
-			for i, f := range v.inv {
-				dst[i] *= f
-			}
-		}
 	}
 }
 
@@ -742,6 +731,10 @@ func buildFloatPool(b *Builder, kind poolKind) (Kernel, error) {
 }
 
 func floatPoolRun[T Float](a *poolAttrs, p *poolPlan, x, y []T, wk *Workers, threads int) {
+	if p.global {
+		globalPoolRun(a.kind, a.p, x, y)
+		return
+	}
 	if p.direct {
 		avgPool2D(p, x, y, a.countIncludePad, wk, threads)
 		return

@@ -102,12 +102,12 @@ func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh
 }
 
 //go:noescape
-func poolSumPlaneAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale float32)
+func poolSumPlaneAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale *float32)
 
-func poolSumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int, scale float32) {
+func poolSumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int, scale []float32) {
 	if !convAVX2 {
 		poolSumPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
 		return
 	}
-	poolSumPlaneAVX2(unsafe.SliceData(dst), ldd, nx, ny, unsafe.SliceData(src), lds, kh, kw, sh, sw, maskRows, scale)
+	poolSumPlaneAVX2(unsafe.SliceData(dst), ldd, nx, ny, unsafe.SliceData(src), lds, kh, kw, sh, sw, maskRows, unsafe.SliceData(scale))
 }

@@ -1231,249 +1231,255 @@ dw3x3s1AVX512_done:
 	VZEROUPPER
 	RET
 
-// func poolSumPlaneAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale float32)
+// func poolSumPlaneAVX2(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale *float32)
 // Requires: AVX, AVX2
-TEXT ·poolSumPlaneAVX2(SB), NOSPLIT, $0-92
-	MOVQ         dst+0(FP), AX
-	MOVQ         ldd+8(FP), CX
-	SHLQ         $0x02, CX
-	MOVQ         nx+16(FP), DX
-	MOVQ         ny+24(FP), BX
-	MOVQ         src+32(FP), SI
-	MOVQ         lds+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         sh+64(FP), R8
-	IMULQ        DI, R8
-	MOVQ         kh+48(FP), R9
-	MOVQ         DX, R10
-	ANDQ         $0x00000007, R10
-	NEGQ         R10
-	LEAQ         convMask<>+0(SB), R11
-	VMOVUPS      32(R11)(R10*4), Y15
-	VBROADCASTSS scale+88(FP), Y14
-	MOVQ         DX, R10
-	SUBQ         $0x00000008, R10
-	TESTQ        BX, BX
-	JLE          psp_done
-	TESTQ        DX, DX
-	JLE          psp_done
-	MOVQ         kw+56(FP), R11
-	MOVQ         sw+72(FP), R12
-	CMPQ         R12, $0x00000001
-	JNE          psp_sw2
-	CMPQ         R11, $0x00000002
-	JE           psp_k2s1
-	JMP          psp_k3s1
+TEXT ·poolSumPlaneAVX2(SB), NOSPLIT, $0-96
+	MOVQ    dst+0(FP), AX
+	MOVQ    ldd+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    nx+16(FP), DX
+	MOVQ    ny+24(FP), BX
+	MOVQ    src+32(FP), SI
+	MOVQ    lds+40(FP), DI
+	SHLQ    $0x02, DI
+	MOVQ    sh+64(FP), R8
+	IMULQ   DI, R8
+	MOVQ    kh+48(FP), R9
+	MOVQ    DX, R10
+	ANDQ    $0x00000007, R10
+	NEGQ    R10
+	LEAQ    convMask<>+0(SB), R11
+	VMOVUPS 32(R11)(R10*4), Y15
+	MOVQ    scale+88(FP), R10
+	MOVQ    DX, R11
+	SHLQ    $0x02, R11
+	MOVQ    DX, R12
+	SUBQ    $0x00000008, R12
+	TESTQ   BX, BX
+	JLE     psp_done
+	TESTQ   DX, DX
+	JLE     psp_done
+	MOVQ    kw+56(FP), R13
+	MOVQ    sw+72(FP), R14
+	CMPQ    R14, $0x00000001
+	JNE     psp_sw2
+	CMPQ    R13, $0x00000002
+	JE      psp_k2s1
+	JMP     psp_k3s1
 
 psp_sw2:
-	CMPQ R11, $0x00000002
+	CMPQ R13, $0x00000002
 	JE   psp_k2s2
 	JMP  psp_k3s2
 
 psp_k2s1:
-	XORQ R11, R11
+	XORQ R13, R13
 
 psp_k2s1_col:
-	CMPQ    R11, DX
+	CMPQ    R13, DX
 	JGE     psp_k2s1_rowdone
-	VMOVUPS (SI)(R11*4), Y6
-	VMOVUPS 4(SI)(R11*4), Y7
+	VMOVUPS (SI)(R13*4), Y6
+	VMOVUPS 4(SI)(R13*4), Y7
 	VADDPS  Y7, Y6, Y0
-	LEAQ    (SI)(DI*1), R12
-	MOVQ    R9, R13
-	DECQ    R13
+	LEAQ    (SI)(DI*1), R14
+	MOVQ    R9, R15
+	DECQ    R15
 	JE      psp_k2s1_kdone
 
 psp_k2s1_krow:
-	VMOVUPS (R12)(R11*4), Y6
-	VMOVUPS 4(R12)(R11*4), Y7
+	VMOVUPS (R14)(R13*4), Y6
+	VMOVUPS 4(R14)(R13*4), Y7
 	VADDPS  Y7, Y6, Y1
 	VADDPS  Y1, Y0, Y2
 	VMOVAPS Y2, Y0
-	ADDQ    DI, R12
-	DECQ    R13
+	ADDQ    DI, R14
+	DECQ    R15
 	JNE     psp_k2s1_krow
 
 psp_k2s1_kdone:
-	VMULPS  Y14, Y0, Y0
-	CMPQ    R11, R10
+	VMULPS  (R10)(R13*4), Y0, Y0
+	CMPQ    R13, R12
 	JG      psp_k2s1_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
+	VMOVUPS Y0, (AX)(R13*4)
+	ADDQ    $0x00000008, R13
 	JMP     psp_k2s1_col
 
 psp_k2s1_tail:
 	CMPQ    BX, maskRows+80(FP)
 	JLE     psp_k2s1_masked
-	VMOVUPS Y0, (AX)(R11*4)
+	VMOVUPS Y0, (AX)(R13*4)
 	JMP     psp_k2s1_rowdone
 
 psp_k2s1_masked:
-	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+	VMASKMOVPS Y0, Y15, (AX)(R13*4)
 
 psp_k2s1_rowdone:
 	ADDQ R8, SI
 	ADDQ CX, AX
+	ADDQ R11, R10
 	DECQ BX
 	JNE  psp_k2s1
 	JMP  psp_done
 
 psp_k3s1:
-	XORQ R11, R11
+	XORQ R13, R13
 
 psp_k3s1_col:
-	CMPQ    R11, DX
+	CMPQ    R13, DX
 	JGE     psp_k3s1_rowdone
-	VMOVUPS (SI)(R11*4), Y6
-	VMOVUPS 4(SI)(R11*4), Y7
+	VMOVUPS (SI)(R13*4), Y6
+	VMOVUPS 4(SI)(R13*4), Y7
 	VADDPS  Y7, Y6, Y8
-	VMOVUPS 8(SI)(R11*4), Y6
+	VMOVUPS 8(SI)(R13*4), Y6
 	VADDPS  Y6, Y8, Y0
-	LEAQ    (SI)(DI*1), R12
-	MOVQ    R9, R13
-	DECQ    R13
+	LEAQ    (SI)(DI*1), R14
+	MOVQ    R9, R15
+	DECQ    R15
 	JE      psp_k3s1_kdone
 
 psp_k3s1_krow:
-	VMOVUPS (R12)(R11*4), Y6
-	VMOVUPS 4(R12)(R11*4), Y7
+	VMOVUPS (R14)(R13*4), Y6
+	VMOVUPS 4(R14)(R13*4), Y7
 	VADDPS  Y7, Y6, Y8
-	VMOVUPS 8(R12)(R11*4), Y6
+	VMOVUPS 8(R14)(R13*4), Y6
 	VADDPS  Y6, Y8, Y1
 	VADDPS  Y1, Y0, Y2
 	VMOVAPS Y2, Y0
-	ADDQ    DI, R12
-	DECQ    R13
+	ADDQ    DI, R14
+	DECQ    R15
 	JNE     psp_k3s1_krow
 
 psp_k3s1_kdone:
-	VMULPS  Y14, Y0, Y0
-	CMPQ    R11, R10
+	VMULPS  (R10)(R13*4), Y0, Y0
+	CMPQ    R13, R12
 	JG      psp_k3s1_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
+	VMOVUPS Y0, (AX)(R13*4)
+	ADDQ    $0x00000008, R13
 	JMP     psp_k3s1_col
 
 psp_k3s1_tail:
 	CMPQ    BX, maskRows+80(FP)
 	JLE     psp_k3s1_masked
-	VMOVUPS Y0, (AX)(R11*4)
+	VMOVUPS Y0, (AX)(R13*4)
 	JMP     psp_k3s1_rowdone
 
 psp_k3s1_masked:
-	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+	VMASKMOVPS Y0, Y15, (AX)(R13*4)
 
 psp_k3s1_rowdone:
 	ADDQ R8, SI
 	ADDQ CX, AX
+	ADDQ R11, R10
 	DECQ BX
 	JNE  psp_k3s1
 	JMP  psp_done
 
 psp_k2s2:
-	XORQ R11, R11
+	XORQ R13, R13
 
 psp_k2s2_col:
-	CMPQ    R11, DX
+	CMPQ    R13, DX
 	JGE     psp_k2s2_rowdone
-	VMOVUPS (SI)(R11*8), Y5
-	VSHUFPS $0x88, 32(SI)(R11*8), Y5, Y6
-	VSHUFPS $0xdd, 32(SI)(R11*8), Y5, Y7
+	VMOVUPS (SI)(R13*8), Y5
+	VSHUFPS $0x88, 32(SI)(R13*8), Y5, Y6
+	VSHUFPS $0xdd, 32(SI)(R13*8), Y5, Y7
 	VADDPS  Y7, Y6, Y0
-	LEAQ    (SI)(DI*1), R12
-	MOVQ    R9, R13
-	DECQ    R13
+	LEAQ    (SI)(DI*1), R14
+	MOVQ    R9, R15
+	DECQ    R15
 	JE      psp_k2s2_kdone
 
 psp_k2s2_krow:
-	VMOVUPS (R12)(R11*8), Y5
-	VSHUFPS $0x88, 32(R12)(R11*8), Y5, Y6
-	VSHUFPS $0xdd, 32(R12)(R11*8), Y5, Y7
+	VMOVUPS (R14)(R13*8), Y5
+	VSHUFPS $0x88, 32(R14)(R13*8), Y5, Y6
+	VSHUFPS $0xdd, 32(R14)(R13*8), Y5, Y7
 	VADDPS  Y7, Y6, Y1
 	VADDPS  Y1, Y0, Y2
 	VMOVAPS Y2, Y0
-	ADDQ    DI, R12
-	DECQ    R13
+	ADDQ    DI, R14
+	DECQ    R15
 	JNE     psp_k2s2_krow
 
 psp_k2s2_kdone:
 	VPERMPD $0xd8, Y0, Y0
-	VMULPS  Y14, Y0, Y0
-	CMPQ    R11, R10
+	VMULPS  (R10)(R13*4), Y0, Y0
+	CMPQ    R13, R12
 	JG      psp_k2s2_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
+	VMOVUPS Y0, (AX)(R13*4)
+	ADDQ    $0x00000008, R13
 	JMP     psp_k2s2_col
 
 psp_k2s2_tail:
 	CMPQ    BX, maskRows+80(FP)
 	JLE     psp_k2s2_masked
-	VMOVUPS Y0, (AX)(R11*4)
+	VMOVUPS Y0, (AX)(R13*4)
 	JMP     psp_k2s2_rowdone
 
 psp_k2s2_masked:
-	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+	VMASKMOVPS Y0, Y15, (AX)(R13*4)
 
 psp_k2s2_rowdone:
 	ADDQ R8, SI
 	ADDQ CX, AX
+	ADDQ R11, R10
 	DECQ BX
 	JNE  psp_k2s2
 	JMP  psp_done
 
 psp_k3s2:
-	XORQ R11, R11
+	XORQ R13, R13
 
 psp_k3s2_col:
-	CMPQ    R11, DX
+	CMPQ    R13, DX
 	JGE     psp_k3s2_rowdone
-	VMOVUPS (SI)(R11*8), Y5
-	VSHUFPS $0x88, 32(SI)(R11*8), Y5, Y6
-	VSHUFPS $0xdd, 32(SI)(R11*8), Y5, Y7
+	VMOVUPS (SI)(R13*8), Y5
+	VSHUFPS $0x88, 32(SI)(R13*8), Y5, Y6
+	VSHUFPS $0xdd, 32(SI)(R13*8), Y5, Y7
 	VADDPS  Y7, Y6, Y8
-	VMOVUPS 8(SI)(R11*8), Y5
-	VSHUFPS $0x88, 40(SI)(R11*8), Y5, Y6
+	VMOVUPS 8(SI)(R13*8), Y5
+	VSHUFPS $0x88, 40(SI)(R13*8), Y5, Y6
 	VADDPS  Y6, Y8, Y0
-	LEAQ    (SI)(DI*1), R12
-	MOVQ    R9, R13
-	DECQ    R13
+	LEAQ    (SI)(DI*1), R14
+	MOVQ    R9, R15
+	DECQ    R15
 	JE      psp_k3s2_kdone
 
 psp_k3s2_krow:
-	VMOVUPS (R12)(R11*8), Y5
-	VSHUFPS $0x88, 32(R12)(R11*8), Y5, Y6
-	VSHUFPS $0xdd, 32(R12)(R11*8), Y5, Y7
+	VMOVUPS (R14)(R13*8), Y5
+	VSHUFPS $0x88, 32(R14)(R13*8), Y5, Y6
+	VSHUFPS $0xdd, 32(R14)(R13*8), Y5, Y7
 	VADDPS  Y7, Y6, Y8
-	VMOVUPS 8(R12)(R11*8), Y5
-	VSHUFPS $0x88, 40(R12)(R11*8), Y5, Y6
+	VMOVUPS 8(R14)(R13*8), Y5
+	VSHUFPS $0x88, 40(R14)(R13*8), Y5, Y6
 	VADDPS  Y6, Y8, Y1
 	VADDPS  Y1, Y0, Y2
 	VMOVAPS Y2, Y0
-	ADDQ    DI, R12
-	DECQ    R13
+	ADDQ    DI, R14
+	DECQ    R15
 	JNE     psp_k3s2_krow
 
 psp_k3s2_kdone:
 	VPERMPD $0xd8, Y0, Y0
-	VMULPS  Y14, Y0, Y0
-	CMPQ    R11, R10
+	VMULPS  (R10)(R13*4), Y0, Y0
+	CMPQ    R13, R12
 	JG      psp_k3s2_tail
-	VMOVUPS Y0, (AX)(R11*4)
-	ADDQ    $0x00000008, R11
+	VMOVUPS Y0, (AX)(R13*4)
+	ADDQ    $0x00000008, R13
 	JMP     psp_k3s2_col
 
 psp_k3s2_tail:
 	CMPQ    BX, maskRows+80(FP)
 	JLE     psp_k3s2_masked
-	VMOVUPS Y0, (AX)(R11*4)
+	VMOVUPS Y0, (AX)(R13*4)
 	JMP     psp_k3s2_rowdone
 
 psp_k3s2_masked:
-	VMASKMOVPS Y0, Y15, (AX)(R11*4)
+	VMASKMOVPS Y0, Y15, (AX)(R13*4)
 
 psp_k3s2_rowdone:
 	ADDQ R8, SI
 	ADDQ CX, AX
+	ADDQ R11, R10
 	DECQ BX
 	JNE  psp_k3s2
 

@@ -87,19 +87,25 @@ func planeMaskRows(name string, dst []float32, ldd, nx, ny int, src []float32, l
 	return ny - spill, true
 }
 
-// SumPlane is MaxPlane with sums for maxima, times scale: dst[y*ldd+x] =
-// scale times the sum over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]
-// (AveragePool's windows inside a plane, or all of them in a zero-padded
-// copy), each window row summed left to right and the rows top to
-// bottom, in float32. Its spill past nx and its reads past the windows
-// are MaxPlane's.
-func SumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale float32) {
+// SumPlane is MaxPlane with sums for maxima, each times its own factor:
+// dst[y*ldd+x] = scale[y*nx+x] times the sum over i < kh, j < kw of
+// src[(y*sh+i)*lds + x*sw+j] (AveragePool's windows inside a plane, or
+// all of them in a zero-padded copy, with 1 / their counts), each window
+// row summed left to right and the rows top to bottom, in float32. scale
+// holds nx*ny factors and SumPlaneScaleSlack floats more, which may be
+// read. Its spill past nx and its reads past the windows are MaxPlane's.
+func SumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale []float32) {
 	if maskRows, ok := planeMaskRows("SumPlane", dst, ldd, nx, ny, src, lds, kh, kw, sh, sw); ok {
+		_ = scale[nx*ny+SumPlaneScaleSlack-1]
 		poolSumPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, maskRows, scale)
 	}
 }
 
-func poolSumPlaneGo(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale float32) {
+// SumPlaneScaleSlack is how many floats past its nx*ny factors SumPlane
+// may read of scale.
+const SumPlaneScaleSlack = 7
+
+func poolSumPlaneGo(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, scale []float32) {
 	for y := 0; y < ny; y++ {
 		out := dst[y*ldd : y*ldd+nx]
 		for x := range out {
@@ -116,7 +122,7 @@ func poolSumPlaneGo(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, 
 					acc += s
 				}
 			}
-			out[x] = acc * scale
+			out[x] = acc * scale[y*nx+x]
 		}
 	}
 }

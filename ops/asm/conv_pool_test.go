@@ -103,16 +103,20 @@ func eachPlaneCase(f func(name string, kh, kw, sh, sw, nx, ny int)) {
 }
 
 // TestSumPlane checks SumPlane against its Go reference bit for bit (the
-// same order of additions) and against the windows summed in float64,
-// over every window and stride it takes, rows around the vector width and
-// the masked last rows, with guards past each row's spill.
+// same order of additions) and against the windows summed in float64
+// times each output's factor, over every window and stride it takes,
+// rows around the vector width and the masked last rows, with guards past
+// each row's spill.
 func TestSumPlane(t *testing.T) {
 	r := rand.New(rand.NewSource(8))
 	eachPlaneCase(func(name string, kh, kw, sh, sw, nx, ny int) {
 		lds := (nx-1)*sw + kw + 3
 		ldd := nx + 9
 		src := randSlice[float32](r, ((ny-1)*sh+kh)*lds+MaxPlaneSlack)
-		scale := float32(1) / float32(kh*kw)
+		scale := make([]float32, nx*ny+SumPlaneScaleSlack) // 1/count, another factor per output
+		for i := range scale {
+			scale[i] = float32(1) / float32(kh*kw+i%5)
+		}
 		got, want := guarded(ny*ldd), guarded(ny*ldd)
 		poolSumPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
 		SumPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
@@ -125,8 +129,9 @@ func TestSumPlane(t *testing.T) {
 						s += float64(src[(y*sh+a)*lds+x*sw+b])
 					}
 				}
-				if v := got[y*ldd+x]; math.Abs(float64(v)-s*float64(scale)) > 1e-5 {
-					t.Fatalf("%s: (%d,%d) = %v, the window's mean is %v", name, y, x, v, s*float64(scale))
+				f := float64(scale[y*nx+x])
+				if v := got[y*ldd+x]; math.Abs(float64(v)-s*f) > 1e-5 {
+					t.Fatalf("%s: (%d,%d) = %v, the window's sum times %v is %v", name, y, x, v, f, s*f)
 				}
 			}
 		}

@@ -519,9 +519,10 @@ func poolMaxPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, planeMax) }
 func poolMaxPlaneNoNaNAVX2(mask Mem) { poolPlaneAVX2(mask, planeMaxNoNaN) }
 
 // poolSumPlaneAVX2 emits poolSumPlaneAVX2: poolMaxPlaneAVX2 with sums
-// for maxima, times scale: dst[y*ldd+x] = scale * Σi (Σj src[(y*sh+i)*lds
-// + x*sw+j]), each row's window summed left to right, the rows top to
-// bottom.
+// for maxima, times a factor per output: dst[y*ldd+x] = scale[y*nx+x] *
+// Σi (Σj src[(y*sh+i)*lds + x*sw+j]), each row's window summed left to
+// right, the rows top to bottom; scale is read up to 7 floats past
+// nx*ny.
 func poolSumPlaneAVX2(mask Mem) { poolPlaneAVX2(mask, planeSum) }
 
 // poolPlaneAVX2 emits the plane kernel of kind. The sums go window row
@@ -534,10 +535,10 @@ func poolPlaneAVX2(mask Mem, kind planeKind) {
 	switch kind {
 	case planeSum:
 		name, pre = "poolSumPlaneAVX2", "psp_"
-		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale float32)")
-		Doc(name+" sets dst[y*ldd+x] = scale * the sum over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
+		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int, scale *float32)")
+		Doc(name+" sets dst[y*ldd+x] = scale[y*nx+x] * the sum over i < kh, j < kw of src[(y*sh+i)*lds + x*sw+j]",
 			"for y < ny, x < nx (kw 2 or 3, sw 1 or 2), each window row summed left to right, the rows top to bottom;",
-			"rows but the last maskRows may spill up to 7 floats past nx.")
+			"rows but the last maskRows may spill up to 7 floats past nx, and scale is read up to 7 floats past nx*ny.")
 	case planeMaxNoNaN:
 		name, pre = "poolMaxPlaneNoNaNAVX2", "pmq_"
 		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, nx int, ny int, src *float32, lds int, kh int, kw int, sh int, sw int, maskRows int)")
@@ -561,8 +562,12 @@ func poolPlaneAVX2(mask Mem, kind planeKind) {
 	IMULQ(lds, step)
 	kh := Load(Param("kh"), GP64())
 	tailMask(mask, nx, Y15)
+	var scale, scaleRow Register // the factors of the row, and floats per row in bytes
 	if sum {
-		VBROADCASTSS(paramAddr("scale"), Y14)
+		scale = Load(Param("scale"), GP64())
+		scaleRow = GP64()
+		MOVQ(nx, scaleRow)
+		SHLQ(U8(2), scaleRow)
 	}
 	last := GP64()
 	MOVQ(nx, last)
@@ -689,7 +694,7 @@ func poolPlaneAVX2(mask Mem, kind planeKind) {
 			VPERMPD(U8(0xD8), Y0, Y0)
 		}
 		if sum {
-			VMULPS(Y14, Y0, Y0)
+			VMULPS(Mem{Base: scale, Index: x, Scale: 4}, Y0, Y0)
 		}
 		out := Mem{Base: dst, Index: x, Scale: 4}
 		CMPQ(x, last)
@@ -707,6 +712,9 @@ func poolPlaneAVX2(mask Mem, kind planeKind) {
 		Label(l + "_rowdone")
 		ADDQ(step, src)
 		ADDQ(ldd, dst)
+		if sum {
+			ADDQ(scaleRow, scale)
+		}
 		DECQ(ny)
 		JNE(LabelRef(l))
 		JMP(LabelRef(lbl("done")))
