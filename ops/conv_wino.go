@@ -321,11 +321,26 @@ func winoStride(n int) int {
 // position-major or im2col paths (BenchmarkConvWinoLayers: 1.4× to 3×
 // less CPU time on one thread, from the 16-channel 32×32 layer to
 // ResNet-50's 56×56×64; the 512-channel 7×7 layer only about even; with
-// 4×4 filters 2× to 3.5× less, the 16-channel 8×8 layer about even), so
-// only the transform's size limits it (winoMaxUBytes).
+// 4×4 filters 2× to 3.5× less, the 16-channel 8×8 layer about even) when
+// the transformed filter U was in cache, as it is when a benchmark runs
+// one layer over and over. In a model it is not: it comes from memory,
+// and U is four times the filter. With every cache flushed before each
+// run (a Xeon with AVX-512, one thread, 2026-11-28), Inception v2's 3×3
+// layers of 160-224 channels on 7×7 planes (four tiles) took 1.5-1.6
+// times the im2col path's time on this one (hot: 0.67-0.70), on 14×14
+// planes (16 tiles) 0.82-0.86, on 28×28 planes 0.53-0.60. So a large U
+// (winoColdUBytes) needs at least winoMinTiles tiles a run, and only the
+// transform's size limits the rest (winoMaxUBytes).
 func winoWins(q *convWinoPlan) bool {
-	return winoUBytes(q.c, q.k) <= winoMaxUBytes
+	u := winoUBytes(q.c, q.k)
+	return u <= winoMaxUBytes && (q.tiles >= winoMinTiles || u <= winoColdUBytes)
 }
+
+// The tiles and transform sizes of winoWins.
+const (
+	winoMinTiles   = 16
+	winoColdUBytes = 1 << 20
+)
 
 // threadsFor returns how many goroutines a run on up to threads uses:
 // each gets at least about two million multiply-adds (of the direct
