@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"strings"
 	"testing"
 
 	"github.com/onyxrt/onyx/tensor"
@@ -18,12 +19,17 @@ func nnNode(t testing.TB, op string, opset int, attrs map[string]any, nIn, nOut 
 	return registryNode(t, r, op, opset, attrs, nIn, nOut, consts)
 }
 
-// registryNode builds one node of op from the registry r and returns its
-// kernel; attrs values are int, float64, string or []int, and consts
-// marks inputs that are constant at build time.
+// registryNode builds one node of op (DOMAIN/NAME outside the default
+// domain) from the registry r and returns its kernel; attrs values are
+// int, float64, string or []int, and consts marks inputs that are
+// constant at build time.
 func registryNode(t testing.TB, r *Registry, op string, opset int, attrs map[string]any, nIn, nOut int, consts map[int]*tensor.Tensor) Kernel {
 	t.Helper()
-	def, err := r.Lookup("", op, opset)
+	domain := ""
+	if d, name, ok := strings.Cut(op, "/"); ok {
+		domain, op = d, name
+	}
+	def, err := r.Lookup(domain, op, opset)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -830,6 +836,82 @@ func TestBatchNorm(t *testing.T) {
 	assertClose(t, "saved_var", out[4], []int{3}, f64s(9.484375, 6.109375, 3.109375), 1e-12)
 	if _, err := nnNode(t, "BatchNormalization", 15, nil, 5, 1, nil).Run(&RunContext{}, []*tensor.Tensor{normX, s, b, m, tensor.From([]int{2}, []float64{1, 2})}); err == nil {
 		t.Error("short var: no error")
+	}
+}
+
+// TestBatchNormConst32 checks the float32 inference path of a
+// BatchNormalization with constant parameters (asm.ScaleBiasAct), alone
+// and as a FusedBatchNorm with each activation, on one and two threads,
+// against the formula in float64.
+func TestBatchNormConst32(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	const n, c, inner = 2, 5, 128 * 512 // enough to split over two threads
+	x := make([]float32, n*c*inner)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 3)
+	}
+	x[7] = float32(math.NaN())
+	ps := make([]*tensor.Tensor, 4)
+	for i := range ps {
+		v := make([]float32, c)
+		for j := range v {
+			v[j] = float32(r.NormFloat64())
+			if i == 3 {
+				v[j] = v[j]*v[j] + 0.1 // a variance
+			}
+		}
+		ps[i] = tensor.From([]int{c}, v)
+	}
+	consts := map[int]*tensor.Tensor{1: ps[0], 2: ps[1], 3: ps[2], 4: ps[3]}
+	for _, tc := range []struct {
+		op    string
+		attrs map[string]any
+		act   func(float64) float64
+	}{
+		{"BatchNormalization", nil, func(v float64) float64 { return v }},
+		{FusedDomain + "/FusedBatchNorm", map[string]any{"activation": "Relu"}, func(v float64) float64 { return math.Max(v, 0) }},
+		{FusedDomain + "/FusedBatchNorm", map[string]any{"activation": "Clip", "min": -0.5, "max": 1.5}, func(v float64) float64 { return math.Min(math.Max(v, -0.5), 1.5) }},
+		{FusedDomain + "/FusedBatchNorm", map[string]any{"activation": "LeakyRelu", "alpha": 0.2}, func(v float64) float64 {
+			if v < 0 {
+				return 0.2 * v
+			}
+			return v
+		}},
+	} {
+		var first []float32
+		for _, threads := range []int{1, 2} {
+			name := fmt.Sprintf("%s %v t%d", tc.op, tc.attrs, threads)
+			r := NewRegistry()
+			registerNN(r)
+			opset := 15
+			if tc.attrs != nil {
+				opset = 1
+			}
+			k := registryNode(t, r, tc.op, opset, tc.attrs, 5, 1, consts)
+			wk := NewWorkers(threads - 1)
+			out, err := k.Run(&RunContext{Threads: threads, Workers: wk}, append([]*tensor.Tensor{tensor.From([]int{n, c, 128, 512}, x)}, ps...))
+			wk.Close()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			want := make([]float64, len(x))
+			for i, v := range x {
+				ch := i / inner % c
+				p := func(k int) float64 { return float64(ps[k].Float32s()[ch]) }
+				want[i] = tc.act((float64(v)-p(2))/math.Sqrt(p(3)+1e-5)*p(0) + p(1))
+			}
+			assertClose(t, name, out[0], []int{n, c, 128, 512}, want, 1e-5)
+			got := out[0].Float32s()
+			if first == nil {
+				first = got
+				continue
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(first[i]) {
+					t.Fatalf("%s: element %d = %v, one thread gave %v", name, i, got[i], first[i])
+				}
+			}
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
 )
 
@@ -156,6 +157,11 @@ func buildBatchNormWith(b *Builder, act *activation) (Kernel, error) {
 	// Inference with constant parameters: y = x*mul + add per channel,
 	// with mul and add computed here, once.
 	var constMul, constAdd []float64
+	var mul32, add32 []float32 // the same in float32, for batchNormRun32
+	a32 := asm.ConvActNone()
+	if act != nil {
+		a32 = act.a32
+	}
 	if !training {
 		var ps [4][]float64
 		for i := range ps {
@@ -168,6 +174,10 @@ func buildBatchNormWith(b *Builder, act *activation) (Kernel, error) {
 			for i := range constMul {
 				constMul[i] = ps[0][i] / math.Sqrt(ps[3][i]+eps)
 				constAdd[i] = ps[1][i] - ps[2][i]*constMul[i]
+			}
+			mul32, add32 = make([]float32, g), make([]float32, g)
+			for i := range mul32 {
+				mul32[i], add32[i] = float32(constMul[i]), float32(constAdd[i])
 			}
 		}
 	}
@@ -189,6 +199,10 @@ func buildBatchNormWith(b *Builder, act *activation) (Kernel, error) {
 					return nil, err
 				}
 				per := inner * c / groups
+				if X.DType() == tensor.Float32 && groups == c {
+					batchNormRun32(rc.workers(), rc.threads(), X.Float32s(), y.Float32s(), c, inner, mul32, add32, &a32)
+					return rc.Results(y), nil
+				}
 				if X.DType() == tensor.Float32 {
 					var f func([]float32)
 					if act != nil {
@@ -319,6 +333,41 @@ func batchStats(x *tensor.Tensor, n, groups, per int) (mean, variance []float64)
 		variance[g] /= cnt
 	}
 	return
+}
+
+// batchNormRun32 sets y = act(x*mul[ch] + add[ch]) on the planes of
+// inner floats of x (channel ch of c, images one after the other) with
+// asm.ScaleBiasAct, which gives affineGroupsAct's values (the product
+// rounded before the sum, then the activation), the planes split over
+// up to threads goroutines.
+func batchNormRun32(wk *Workers, threads int, x, y []float32, c, inner int, mul, add []float32, act *asm.ConvAct) {
+	planes := len(x) / max(inner, 1)
+	j := batchNormJob{x: x, y: y, c: c, inner: inner, mul: mul, add: add, act: act}
+	threads = max(1, min(threads, len(x)/minSplitWork))
+	if threads == 1 {
+		j.run(0, planes)
+		return
+	}
+	parallelForOf(wk, threads, planes, 1, j, (*batchNormJob).run)
+}
+
+// batchNormJob is the operands of batchNormRun32.
+type batchNormJob struct {
+	x, y     []float32
+	c, inner int
+	mul, add []float32
+	act      *asm.ConvAct
+}
+
+// run computes the planes [lo, hi), image by image.
+func (j *batchNormJob) run(lo, hi int) {
+	for lo < hi {
+		ch := lo % j.c
+		rows := min(hi-lo, j.c-ch)
+		at := lo * j.inner
+		asm.ScaleBiasAct(rows, j.inner, j.x[at:], j.inner, j.mul[ch:], j.add[ch:], j.act, j.y[at:], j.inner)
+		lo += rows
+	}
 }
 
 // affineGroups sets y = x*mul[g] + add[g], where runs of per consecutive

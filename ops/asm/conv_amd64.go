@@ -44,6 +44,18 @@ func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int,
 }
 
 //go:noescape
+func convScaleBiasActAVX2(src *float32, lds int, dst *float32, ldd int, rows int, n int, scale *float32, bias *float32, lo float32, hi float32, alpha float32, mode int)
+
+// scaleBiasAct is ScaleBiasAct with the extents checked.
+func scaleBiasAct(rows, n int, src []float32, lds int, scale, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	if !convAVX2 {
+		scaleBiasActGo(rows, n, src, lds, scale, bias, act, dst, ldd)
+		return
+	}
+	convScaleBiasActAVX2(unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldd, rows, n, unsafe.SliceData(scale), unsafe.SliceData(bias), act.Lo, act.Hi, act.Alpha, act.mode())
+}
+
+//go:noescape
 func convCopyRunsAVX2(dst *float32, kb int, np int, src *float32, rowOff *int32, runs *int32, panelStart *int32)
 
 // copyRuns is CopyRuns with the tables checked.

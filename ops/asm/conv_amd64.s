@@ -992,6 +992,107 @@ sum_done:
 	VZEROUPPER
 	RET
 
+// func convScaleBiasActAVX2(src *float32, lds int, dst *float32, ldd int, rows int, n int, scale *float32, bias *float32, lo float32, hi float32, alpha float32, mode int)
+// Requires: AVX
+TEXT ·convScaleBiasActAVX2(SB), NOSPLIT, $0-88
+	MOVQ         src+0(FP), AX
+	MOVQ         lds+8(FP), CX
+	SHLQ         $0x02, CX
+	MOVQ         dst+16(FP), DX
+	MOVQ         ldd+24(FP), BX
+	SHLQ         $0x02, BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         n+40(FP), DI
+	MOVQ         scale+48(FP), R8
+	MOVQ         bias+56(FP), R9
+	MOVQ         mode+80(FP), R10
+	VBROADCASTSS lo+64(FP), Y13
+	VBROADCASTSS hi+68(FP), Y14
+	TESTQ        R10, R10
+	JE           sca_masks
+	VBROADCASTSS alpha+72(FP), Y13
+
+sca_masks:
+	MOVQ    DI, R11
+	ANDQ    $0x00000007, R11
+	NEGQ    R11
+	LEAQ    convMask<>+0(SB), R12
+	VMOVUPS 32(R12)(R11*4), Y12
+	VXORPS  Y11, Y11, Y11
+	MOVQ    DI, R11
+	SUBQ    $0x00000008, R11
+	TESTQ   SI, SI
+	JLE     sca_done
+
+sca_row:
+	VBROADCASTSS (R8), Y9
+	ADDQ         $0x00000004, R8
+	VXORPS       Y10, Y10, Y10
+	TESTQ        R9, R9
+	JE           sca_rowgo
+	VBROADCASTSS (R9), Y10
+	ADDQ         $0x00000004, R9
+
+sca_rowgo:
+	XORQ  R12, R12
+	TESTQ R10, R10
+	JNE   sca_leaky
+
+sca_clamp:
+	CMPQ    R12, R11
+	JG      sca_clamptail
+	VMULPS  (AX)(R12*4), Y9, Y0
+	VADDPS  Y10, Y0, Y0
+	VMAXPS  Y0, Y13, Y0
+	VMINPS  Y0, Y14, Y0
+	VMOVUPS Y0, (DX)(R12*4)
+	ADDQ    $0x00000008, R12
+	JMP     sca_clamp
+
+sca_clamptail:
+	CMPQ       R12, DI
+	JGE        sca_next
+	VMASKMOVPS (AX)(R12*4), Y12, Y0
+	VMULPS     Y0, Y9, Y0
+	VADDPS     Y0, Y10, Y0
+	VMAXPS     Y0, Y13, Y0
+	VMINPS     Y0, Y14, Y0
+	VMASKMOVPS Y0, Y12, (DX)(R12*4)
+	JMP        sca_next
+
+sca_leaky:
+	CMPQ      R12, R11
+	JG        sca_leakytail
+	VMULPS    (AX)(R12*4), Y9, Y0
+	VADDPS    Y10, Y0, Y0
+	VCMPPS    $0x01, Y11, Y0, Y1
+	VMULPS    Y13, Y0, Y2
+	VBLENDVPS Y1, Y2, Y0, Y0
+	VMOVUPS   Y0, (DX)(R12*4)
+	ADDQ      $0x00000008, R12
+	JMP       sca_leaky
+
+sca_leakytail:
+	CMPQ       R12, DI
+	JGE        sca_next
+	VMASKMOVPS (AX)(R12*4), Y12, Y0
+	VMULPS     Y0, Y9, Y0
+	VADDPS     Y0, Y10, Y0
+	VCMPPS     $0x01, Y11, Y0, Y1
+	VMULPS     Y13, Y0, Y2
+	VBLENDVPS  Y1, Y2, Y0, Y0
+	VMASKMOVPS Y0, Y12, (DX)(R12*4)
+
+sca_next:
+	ADDQ CX, AX
+	ADDQ BX, DX
+	DECQ SI
+	JNE  sca_row
+
+sca_done:
+	VZEROUPPER
+	RET
+
 // func transpose8AVX(src *float32, lds int, dst *float32, ldd int, nb int)
 // Requires: AVX
 TEXT ·transpose8AVX(SB), NOSPLIT, $0-40

@@ -100,6 +100,47 @@ func biasActGo(rows, n int, src []float32, lds int, bias []float32, act *ConvAct
 	}
 }
 
+// ScaleBiasAct sets dst[i*ldd+j] = act(src[i*lds+j]*scale[i] + bias[i])
+// for i < rows, j < n, the product rounded to float32 before the sum (an
+// inference BatchNormalization and its activation, each channel a row).
+// src and dst may be the same matrix.
+func ScaleBiasAct(rows, n int, src []float32, lds int, scale, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_ = src[(rows-1)*lds+n-1]
+	_ = dst[(rows-1)*ldd+n-1]
+	_ = scale[rows-1]
+	_ = bias[rows-1]
+	scaleBiasAct(rows, n, src, lds, scale, bias, act, dst, ldd)
+}
+
+// scaleBiasActGo is the reference of scaleBiasAct.
+func scaleBiasActGo(rows, n int, src []float32, lds int, scale, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	for i := 0; i < rows; i++ {
+		m, b := scale[i], bias[i]
+		s := src[i*lds : i*lds+n]
+		d := dst[i*ldd : i*ldd+n]
+		for j, v := range s {
+			v = float32(v*m) + b // the conversion keeps the product rounded (no FMA)
+			switch {
+			case act.Leaky:
+				if v < 0 {
+					v *= act.Alpha
+				}
+			default:
+				if v < act.Lo {
+					v = act.Lo
+				}
+				if v > act.Hi {
+					v = act.Hi
+				}
+			}
+			d[j] = v
+		}
+	}
+}
+
 // BiasSumAct sets dst[i*ldd+j] = act(src[i*lds+j] + bias[i] + z[i*ldz+j])
 // for i < rows, j < n (no bias when bias is nil), adding in that order:
 // (src + bias) + z, as a Conv with a bias followed by an Add gives. src,

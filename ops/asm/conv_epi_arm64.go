@@ -60,3 +60,7 @@ func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int,
 	}
 	convBiasSumActNEON(unsafe.SliceData(src), lds, unsafe.SliceData(dst), ldd, unsafe.SliceData(z), ldz, rows, n, bp, act.Lo, act.Hi, act.Alpha, neonActMode(act))
 }
+
+func scaleBiasAct(rows, n int, src []float32, lds int, scale, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	scaleBiasActGo(rows, n, src, lds, scale, bias, act, dst, ldd)
+}

@@ -11,3 +11,7 @@ func biasAct(rows, n int, src []float32, lds int, bias []float32, act *ConvAct, 
 func biasSumAct(rows, n int, src []float32, lds int, bias, z []float32, ldz int, act *ConvAct, dst []float32, ldd int) {
 	biasSumActGo(rows, n, src, lds, bias, z, ldz, act, dst, ldd)
 }
+
+func scaleBiasAct(rows, n int, src []float32, lds int, scale, bias []float32, act *ConvAct, dst []float32, ldd int) {
+	scaleBiasActGo(rows, n, src, lds, scale, bias, act, dst, ldd)
+}

@@ -106,6 +106,29 @@ func TestBiasAct(t *testing.T) {
 	}
 }
 
+// TestScaleBiasAct checks ScaleBiasAct against its reference bit for
+// bit (NaN, -Inf among the inputs, negative scales, misaligned rows and
+// tails around the vector width), out of place and in place.
+func TestScaleBiasAct(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	for _, act := range convActs {
+		for _, rows := range []int{1, 2, 3, 7} {
+			for _, n := range []int{0, 1, 5, 7, 8, 9, 15, 16, 17, 33, 70} {
+				for _, off := range []int{0, 1, 3} {
+					c := newEpiCase(r, act, rows, n, off, true, 2)
+					scale := randSlice[float32](r, rows+off)[off:]
+					scaleBiasActGo(rows, n, c.src, c.lds, scale, c.bias, &act, c.want, c.ldd)
+					ScaleBiasAct(rows, n, c.src, c.lds, scale, c.bias, &act, c.got, c.ldd)
+					c.check(t)
+					inp := append([]float32(nil), c.src...)
+					ScaleBiasAct(rows, n, inp, c.lds, scale, c.bias, &act, inp, c.lds)
+					c.checkInPlace(t, [][]float32{inp}, []int{c.lds})
+				}
+			}
+		}
+	}
+}
+
 func TestSgemmAct(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
 	for _, act := range convActs[:3] {

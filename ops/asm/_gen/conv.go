@@ -18,14 +18,15 @@ import (
 // convKernels emits the kernels of conv_amd64.s.
 func convKernels() {
 	mask := maskData("convMask", 8)
-	convBiasActAVX2(mask, false)
+	convBiasActAVX2(mask, epiBias)
 	convCopyRunsAVX2()
 	poolMaxRowsAVX2(mask)
 	poolMaxColsAVX2(mask)
 	poolMaxPlaneAVX2(mask)
 	poolMaxPlaneNoNaNAVX2(mask)
 	anyNaNAVX2(mask)
-	convBiasActAVX2(mask, true)
+	convBiasActAVX2(mask, epiBiasSum)
+	convBiasActAVX2(mask, epiScaleBias)
 	transpose8AVX()
 	dw3x3s1AVX512()
 	poolSumPlaneAVX2(mask)
@@ -191,22 +192,41 @@ func tailMask(mask Mem, n Register, dst VecPhysical) {
 	lanesMask(mask, t, dst)
 }
 
-// convBiasActAVX2 emits convBiasActAVX2, or with sum convBiasSumActAVX2:
-// dst[i*ldd+j] = act(src[i*lds+j] + bias[i]) (with sum: act((src + bias)
-// + z[i*ldz+j]), the order of a Conv with bias and then an Add) for i <
-// rows, j < n, bias nil for none; mode 0 clamps to [lo, hi] (x second,
+// epiKind is which epilogue convBiasActAVX2 emits.
+type epiKind int
+
+const (
+	epiBias      epiKind = iota // act(src + bias)
+	epiBiasSum                  // act((src + bias) + z)
+	epiScaleBias                // act(src*scale + bias), rounded after the product
+)
+
+// convBiasActAVX2 emits convBiasActAVX2, convBiasSumActAVX2 or
+// convScaleBiasActAVX2 (kind): dst[i*ldd+j] = act(src[i*lds+j] +
+// bias[i]) (with a sum: act((src + bias) + z[i*ldz+j]), the order of a
+// Conv with bias and then an Add; with a scale: act(src*scale[i] +
+// bias[i]), an inference BatchNormalization) for i < rows, j < n, bias
+// nil for none (not with a scale); mode 0 clamps to [lo, hi] (x second,
 // so that a NaN passes), else leaky with alpha. Y10 holds the row's bias,
-// Y12 the mask of the n mod 8 tail, Y11 zero.
-func convBiasActAVX2(mask Mem, sum bool) {
+// Y9 its scale, Y12 the mask of the n mod 8 tail, Y11 zero.
+func convBiasActAVX2(mask Mem, kind epiKind) {
+	sum, scaled := kind == epiBiasSum, kind == epiScaleBias
 	name, args, pre := "convBiasActAVX2", "func(src *float32, lds int, dst *float32, ldd int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)", "epi_"
-	if sum {
+	switch kind {
+	case epiBiasSum:
 		name, args, pre = "convBiasSumActAVX2", "func(src *float32, lds int, dst *float32, ldd int, z *float32, ldz int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)", "sum_"
+	case epiScaleBias:
+		name, args, pre = "convScaleBiasActAVX2", "func(src *float32, lds int, dst *float32, ldd int, rows int, n int, scale *float32, bias *float32, lo float32, hi float32, alpha float32, mode int)", "sca_"
 	}
 	TEXT(name, NOSPLIT, args)
-	if sum {
+	switch kind {
+	case epiBiasSum:
 		Doc(name+" sets dst[i*ldd+j] = act((src[i*lds+j] + bias[i]) + z[i*ldz+j]) for i < rows, j < n",
 			"(bias nil: 0); act clamps to [lo, hi] for mode 0, else is leaky with alpha.")
-	} else {
+	case epiScaleBias:
+		Doc(name+" sets dst[i*ldd+j] = act(src[i*lds+j]*scale[i] + bias[i]) for i < rows, j < n",
+			"(the product rounded before the sum); act clamps to [lo, hi] for mode 0, else is leaky with alpha.")
+	default:
 		Doc(name+" sets dst[i*ldd+j] = act(src[i*lds+j] + bias[i]) for i < rows, j < n",
 			"(bias nil: 0); act clamps to [lo, hi] for mode 0, else is leaky with alpha.")
 	}
@@ -221,6 +241,10 @@ func convBiasActAVX2(mask Mem, sum bool) {
 	}
 	rows := Load(Param("rows"), GP64())
 	n := Load(Param("n"), GP64())
+	var scale Register
+	if scaled {
+		scale = Load(Param("scale"), GP64())
+	}
 	bias := Load(Param("bias"), GP64())
 	mode := Load(Param("mode"), GP64())
 	broadcastParam("lo", Y13)
@@ -238,6 +262,10 @@ func convBiasActAVX2(mask Mem, sum bool) {
 	JLE(LabelRef(pre + "done"))
 
 	Label(pre + "row")
+	if scaled {
+		VBROADCASTSS(Mem{Base: scale}, Y9)
+		ADDQ(U32(4), scale)
+	}
 	VXORPS(Y10, Y10, Y10)
 	TESTQ(bias, bias)
 	JE(LabelRef(pre + "rowgo"))
@@ -257,7 +285,12 @@ func convBiasActAVX2(mask Mem, sum bool) {
 		Label(l)
 		CMPQ(j, last)
 		JG(LabelRef(l + "tail"))
-		VADDPS(at(src), Y10, Y0)
+		if scaled {
+			VMULPS(at(src), Y9, Y0)
+			VADDPS(Y10, Y0, Y0)
+		} else {
+			VADDPS(at(src), Y10, Y0)
+		}
 		if sum {
 			VADDPS(at(z), Y0, Y0)
 		}
@@ -269,6 +302,9 @@ func convBiasActAVX2(mask Mem, sum bool) {
 		CMPQ(j, n)
 		JGE(LabelRef(pre + "next"))
 		VMASKMOVPS(at(src), Y12, Y0)
+		if scaled {
+			VMULPS(Y0, Y9, Y0)
+		}
 		VADDPS(Y0, Y10, Y0)
 		if sum {
 			VMASKMOVPS(at(z), Y12, Y3)
