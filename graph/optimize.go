@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/onyxrt/onyx/ops"
@@ -105,6 +106,30 @@ func consumers(g *Graph, name string) []*Node {
 		}
 	}
 	return out
+}
+
+// setInputs gives n the inputs in and drops the initializers among its
+// old inputs that nothing reads any more: a filter that a pass replaced
+// is garbage at once instead of at the end of Optimize (folded twice, a
+// model's filters would otherwise be in memory three times).
+func setInputs(g *Graph, n *Node, in []string) {
+	old := n.Inputs
+	n.Inputs = in
+	for _, name := range old {
+		if _, ok := g.Initializers[name]; !ok || slices.Contains(in, name) || isGraphInput(g, name) || isGraphOutput(g, name) {
+			continue
+		}
+		read := false
+		for _, m := range g.Nodes {
+			if slices.Contains(NodeInputs(m), name) {
+				read = true
+				break
+			}
+		}
+		if !read {
+			delete(g.Initializers, name) // and from InitializerOrder at the end (removeDeadNodes)
+		}
+	}
 }
 
 // rename makes every reader of from read to instead.
@@ -210,7 +235,7 @@ func foldBatchNorm(g *Graph) {
 		g.AddInitializer(wName, tensor.From(w.Shape(), nw))
 		bName = g.freshName(conv.Inputs[1] + "_bnbias")
 		g.AddInitializer(bName, tensor.From([]int{m}, nb))
-		conv.Inputs = []string{conv.Inputs[0], wName, bName}
+		setInputs(g, conv, []string{conv.Inputs[0], wName, bName})
 		conv.Outputs = []string{bn.Outputs[0]}
 		dead[bn] = true
 	}
@@ -275,7 +300,7 @@ func foldConvScaleShift(g *Graph) bool {
 		}
 		bName := g.freshName(conv.Inputs[1] + "_" + strings.ToLower(op.OpType) + "bias")
 		g.AddInitializer(bName, tensor.From([]int{m}, nb))
-		conv.Inputs = []string{conv.Inputs[0], wName, bName}
+		setInputs(g, conv, []string{conv.Inputs[0], wName, bName})
 		return true
 	})
 }
@@ -383,7 +408,7 @@ func foldBatchNormScaleShift(g *Graph) bool {
 		sName, bName := g.freshName(bn.Inputs[1]+"_fold"), g.freshName(bn.Inputs[2]+"_fold")
 		g.AddInitializer(sName, tensor.From([]int{len(scale)}, scale))
 		g.AddInitializer(bName, tensor.From([]int{len(bias)}, bias))
-		bn.Inputs = []string{bn.Inputs[0], sName, bName, bn.Inputs[3], bn.Inputs[4]}
+		setInputs(g, bn, []string{bn.Inputs[0], sName, bName, bn.Inputs[3], bn.Inputs[4]})
 		return true
 	})
 }

@@ -120,19 +120,29 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 	}
 	c := &compiler{unsupportedOps: map[string]bool{}, model: m, reg: reg, fold: !opts.DisableConstantFolding, threads: threads}
 	prog, err := c.compile(m.Graph, nil)
+	weights := weightBytes(m.Graph)
 	if err == nil && len(c.unsupported) == 0 && !opts.DisableGraphPasses && c.fold {
 		// The passes see the graph with its constant parts folded into
 		// initializers (weights made by ConstantOfShape, shapes computed
 		// from constants), then the result is compiled again.
 		folded := foldedGraph(m.Graph, prog)
+		weights = max(weights, weightBytes(folded)) // weights made by ConstantOfShape count too
 		// The first program's kernels (filters and weights packed for
 		// them) are garbage now: collect them before the second compile
 		// packs its own, so that the two are never in memory at once (a
 		// model's peak memory would be about twice its weights).
 		prog = nil
 		goruntime.GC()
+		optimized := graph.Optimize(folded)
+		if weights >= gcAfterCompileBytes {
+			// The filters the passes replaced (folding a
+			// BatchNormalization or a Mul into a Conv) are garbage
+			// now that folded is.
+			folded = nil
+			goruntime.GC()
+		}
 		c = &compiler{unsupportedOps: map[string]bool{}, model: m, reg: reg, fold: true, threads: threads}
-		prog, err = c.compile(graph.Optimize(folded), nil)
+		prog, err = c.compile(optimized, nil)
 	}
 	if len(c.unsupported) > 0 {
 		sort.Strings(c.unsupported)
@@ -173,7 +183,7 @@ func Compile(m *graph.Model, opts Options) (s *Session, err error) {
 	// Idle workers block without spinning; once the session is garbage,
 	// they end.
 	goruntime.AddCleanup(s, (*arenaPool).close, s.arenas)
-	if weightBytes(m.Graph) >= gcAfterCompileBytes {
+	if weights >= gcAfterCompileBytes {
 		// Decoding and the first of the two compilations leave garbage
 		// of about the model's size; collecting it now lets the first
 		// runs (which build transformed weights, see ops/conv_wino.go)
