@@ -137,6 +137,37 @@ func TestArenaKeepsClassesOfRecentRuns(t *testing.T) {
 	assert.Len(t, ar.classes, 3)
 }
 
+// TestArenaLendsLargerBlocks checks that a request without a free block
+// of its class takes the smallest free block of a larger class up to
+// arenaBorrow times its size, and makes its own otherwise.
+func TestArenaLendsLargerBlocks(t *testing.T) {
+	ar := newArena()
+	ar.mu.Lock()
+	get := func(n int) *block {
+		_, tag, ok := ar.buffer(tensor.Float32, n)
+		require.True(t, ok)
+		return tag.(*block)
+	}
+	big, mid := get(1000), get(700)
+	ar.recycle(big)
+	ar.recycle(mid)
+	a := get(600) // the smallest larger block: mid's
+	assert.Same(t, mid, a)
+	b := get(600) // then big's
+	assert.Same(t, big, b)
+	c := get(600) // none left: its own
+	assert.Equal(t, sizeClass(600), c.key.n)
+	ar.recycle(a)
+	d := get(100) // 700 is more than arenaBorrow times 100
+	assert.NotSame(t, a, d)
+	assert.Equal(t, sizeClass(100), d.key.n)
+	ar.recycle(b)
+	ar.recycle(c)
+	ar.recycle(d)
+	ar.mu.Unlock()
+	ar.endRun()
+}
+
 func TestOutputsNeverAliasFeedsOrConstants(t *testing.T) {
 	ty := graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: tensor.SymShape{{Size: 2}}}
 	g := &graph.Graph{

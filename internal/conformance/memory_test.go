@@ -188,12 +188,14 @@ func TestZeroAllocationRuns(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			// Warm: the arena's buffers, the plans, and at 2 threads the
+			// Warm: the arena's buffers (a run adds blocks until every
+			// request finds one of its size or lends a larger one, see
+			// runtime's arena.larger), the plans, and at 2 threads the
 			// run's pool of split state and per-goroutine scratch (and
 			// the Go runtime's own caches of goroutine wait records,
 			// which parking workers take on one processor and give back
 			// on the other) fill in the first few runs.
-			warm := 3
+			warm := 6
 			if tc.threads > 1 {
 				warm = 10
 			}
