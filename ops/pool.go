@@ -403,13 +403,10 @@ func avgPoolPlanes32(p *poolPlan, x, y, pad []float32, lo, hi int) {
 	h, w := g.in[0], g.in[1]
 	rows := min(h, v.rows-v.pads[0]) // input rows the windows reach
 	cols := min(w, v.lds-v.pads[1])
+	at := v.pads[0]*v.lds + v.pads[1]
 	for pl := lo; pl < hi; pl++ {
-		src := x[pl*p.inSize : (pl+1)*p.inSize]
 		dst := y[pl*p.outSize : (pl+1)*p.outSize]
-		for r := 0; r < rows; r++ {
-			at := (r+v.pads[0])*v.lds + v.pads[1]
-			copy(pad[at:at+cols], src[r*w:r*w+cols])
-		}
+		asm.CopyRows(pad[at:], v.lds, x[pl*p.inSize:(pl+1)*p.inSize], w, rows, cols)
 		asm.SumPlane(dst, g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], g.s[1], v.scale)
 	}
 }

@@ -188,13 +188,12 @@ func (j *maxPadJob) run(lo, hi int) {
 	h, w := g.in[0], g.in[1]
 	rows := min(h, v.rows-v.pads[0])
 	cols := min(w, v.lds-v.pads[1])
+	at := v.pads[0]*v.lds + v.pads[1]
 	for pl := lo; pl < hi; pl++ {
-		src := j.x[pl*j.inSize : (pl+1)*j.inSize]
-		for r := 0; r < rows; r++ {
-			at := (r+v.pads[0])*v.lds + v.pads[1]
-			copy(pad[at:at+cols], src[r*w:r*w+cols])
-		}
-		asm.MaxPlane(j.y[pl*j.outSize:(pl+1)*j.outSize], g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], g.s[1])
+		// The copy tells whether the plane holds a NaN (the padding
+		// does not), which spares MaxPlane its scan.
+		nan := asm.CopyRows(pad[at:], v.lds, j.x[pl*j.inSize:(pl+1)*j.inSize], w, rows, cols)
+		asm.MaxPlaneScanned(j.y[pl*j.outSize:(pl+1)*j.outSize], g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], g.s[1], nan)
 	}
 }
 

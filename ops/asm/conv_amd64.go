@@ -98,16 +98,27 @@ func poolMaxPlaneNoNaNAVX2(dst *float32, ldd int, nx int, ny int, src *float32, 
 //go:noescape
 func anyNaNAVX2(src *float32, lds int, rows int, cols int) bool
 
+//go:noescape
+func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, rows int, cols int) bool
+
+// copyRows is CopyRows with the extents checked.
+func copyRows(dst []float32, ldd int, src []float32, lds, rows, cols int) bool {
+	if !convAVX2 {
+		return copyRowsGo(dst, ldd, src, lds, rows, cols)
+	}
+	return copyRowsAVX2(unsafe.SliceData(dst), ldd, unsafe.SliceData(src), lds, rows, cols)
+}
+
 // poolMaxPlane is MaxPlane with the operands checked: windows without a
-// NaN (the rows and columns they read, scanned first) by plain maxima,
-// else with the NaN kept.
-func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int) {
+// NaN (the rows and columns they read, scanned first unless known says)
+// by plain maxima, else with the NaN kept.
+func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int, known nanKnown) {
 	if !convAVX2 {
 		poolMaxPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 		return
 	}
 	kernel := poolMaxPlaneAVX2
-	if !anyNaNAVX2(unsafe.SliceData(src), lds, (ny-1)*sh+kh, (nx-1)*sw+kw) {
+	if known == nanAbsent || known == nanUnknown && !anyNaNAVX2(unsafe.SliceData(src), lds, (ny-1)*sh+kh, (nx-1)*sw+kw) {
 		kernel = poolMaxPlaneNoNaNAVX2
 	}
 	kernel(unsafe.SliceData(dst), ldd, nx, ny, unsafe.SliceData(src), lds, kh, kw, sh, sw, maskRows)

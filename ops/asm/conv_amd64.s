@@ -888,6 +888,63 @@ ann_done:
 	MOVB      AL, ret+32(FP)
 	RET
 
+// func copyRowsAVX2(dst *float32, ldd int, src *float32, lds int, rows int, cols int) bool
+// Requires: AVX
+TEXT ·copyRowsAVX2(SB), NOSPLIT, $0-49
+	MOVQ    dst+0(FP), AX
+	MOVQ    ldd+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    src+16(FP), DX
+	MOVQ    lds+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    rows+32(FP), SI
+	MOVQ    cols+40(FP), DI
+	MOVQ    DI, R8
+	ANDQ    $0x00000007, R8
+	NEGQ    R8
+	LEAQ    convMask<>+0(SB), R9
+	VMOVUPS 32(R9)(R8*4), Y15
+	VXORPS  Y0, Y0, Y0
+	MOVQ    DI, R8
+	SUBQ    $0x00000008, R8
+	TESTQ   SI, SI
+	JLE     cpr_done
+
+cpr_row:
+	XORQ R9, R9
+
+cpr_8:
+	CMPQ    R9, R8
+	JG      cpr_tail
+	VMOVUPS (DX)(R9*4), Y1
+	VMOVUPS Y1, (AX)(R9*4)
+	VCMPPS  $0x03, Y1, Y1, Y2
+	VORPS   Y2, Y0, Y0
+	ADDQ    $0x00000008, R9
+	JMP     cpr_8
+
+cpr_tail:
+	CMPQ       R9, DI
+	JGE        cpr_next
+	VMASKMOVPS (DX)(R9*4), Y15, Y1
+	VMASKMOVPS Y1, Y15, (AX)(R9*4)
+	VCMPPS     $0x03, Y1, Y1, Y2
+	VORPS      Y2, Y0, Y0
+
+cpr_next:
+	ADDQ BX, DX
+	ADDQ CX, AX
+	DECQ SI
+	JNE  cpr_row
+
+cpr_done:
+	VMOVMSKPS Y0, AX
+	TESTL     AX, AX
+	SETNE     AL
+	VZEROUPPER
+	MOVB      AL, ret+48(FP)
+	RET
+
 // func convBiasSumActAVX2(src *float32, lds int, dst *float32, ldd int, z *float32, ldz int, rows int, n int, bias *float32, lo float32, hi float32, alpha float32, mode int)
 // Requires: AVX
 TEXT ·convBiasSumActAVX2(SB), NOSPLIT, $0-96

@@ -13,10 +13,14 @@ func poolMaxRows(dst, src []float32) { poolMaxRowsGo(dst, src) }
 
 func poolMaxCols(dst, src []float32, k, s int) { poolMaxColsGo(dst, src, k, s) }
 
-func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int) {
+func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int, known nanKnown) {
 	poolMaxPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 }
 
 func poolSumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int, scale []float32) {
 	poolSumPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
+}
+
+func copyRows(dst []float32, ldd int, src []float32, lds, rows, cols int) bool {
+	return copyRowsGo(dst, ldd, src, lds, rows, cols)
 }

@@ -63,8 +63,57 @@ const MaxPlaneSlack = 24
 // the last window.
 func MaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int) {
 	if maskRows, ok := planeMaskRows("MaxPlane", dst, ldd, nx, ny, src, lds, kh, kw, sh, sw); ok {
-		poolMaxPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, maskRows)
+		poolMaxPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, maskRows, nanUnknown)
 	}
+}
+
+// MaxPlaneScanned is MaxPlane on a src that the caller knows to hold a
+// NaN in what the windows read, or not (hasNaN), as CopyRows tells: it
+// skips MaxPlane's own scan. A false hasNaN with a NaN there may lose it.
+func MaxPlaneScanned(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw int, hasNaN bool) {
+	if maskRows, ok := planeMaskRows("MaxPlane", dst, ldd, nx, ny, src, lds, kh, kw, sh, sw); ok {
+		known := nanAbsent
+		if hasNaN {
+			known = nanPresent
+		}
+		poolMaxPlane(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, maskRows, known)
+	}
+}
+
+// nanKnown is what a caller of poolMaxPlane knows of NaN in its input.
+type nanKnown int
+
+const (
+	nanUnknown nanKnown = iota // scan for it
+	nanAbsent
+	nanPresent
+)
+
+// CopyRows sets dst[i*ldd+j] = src[i*lds+j] for i < rows, j < cols (a
+// plane into a padded buffer, or out of one) and reports whether any of
+// them is NaN. dst and src must not overlap.
+func CopyRows(dst []float32, ldd int, src []float32, lds, rows, cols int) (hasNaN bool) {
+	if rows <= 0 || cols <= 0 {
+		return false
+	}
+	if ldd < cols || lds < cols {
+		panic(fmt.Sprintf("asm.CopyRows: %d columns at strides %d and %d", cols, lds, ldd))
+	}
+	_ = dst[(rows-1)*ldd+cols-1]
+	_ = src[(rows-1)*lds+cols-1]
+	return copyRows(dst, ldd, src, lds, rows, cols)
+}
+
+// copyRowsGo is the reference of copyRows.
+func copyRowsGo(dst []float32, ldd int, src []float32, lds, rows, cols int) (hasNaN bool) {
+	for i := 0; i < rows; i++ {
+		row := src[i*lds : i*lds+cols]
+		copy(dst[i*ldd:i*ldd+cols], row)
+		for _, v := range row {
+			hasNaN = hasNaN || v != v
+		}
+	}
+	return hasNaN
 }
 
 // planeMaskRows checks the operands of MaxPlane or SumPlane (name) and

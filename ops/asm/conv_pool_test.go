@@ -80,6 +80,10 @@ func TestMaxPlane(t *testing.T) {
 			poolMaxPlaneGo(want, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 			MaxPlane(got, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 			samePlane(t, fmt.Sprintf("%s NaN at %d", name, nan), got, want, nx, ny, ldd)
+			// Told whether the windows hold a NaN.
+			got = guarded(ny * ldd)
+			MaxPlaneScanned(got, ldd, nx, ny, src, lds, kh, kw, sh, sw, nan >= 0 && nan != cols)
+			samePlane(t, fmt.Sprintf("%s NaN at %d, scanned", name, nan), got, want, nx, ny, ldd)
 		}
 	})
 }
@@ -160,6 +164,38 @@ func samePlane(t *testing.T, name string, got, want []float32, nx, ny, ldd int) 
 			}
 			if !sameFloat(got[i], want[i]) {
 				t.Fatalf("%s: (%d,%d) = %v, want %v", name, y, x, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestCopyRows checks CopyRows against its reference: the block copied
+// between strides, nothing written beside it, and NaN reported when one
+// lies in the block (not when it lies beside it).
+func TestCopyRows(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	for _, rows := range []int{1, 2, 5} {
+		for _, cols := range []int{1, 7, 8, 9, 14, 16, 28, 33} {
+			lds, ldd := cols+3, cols+5
+			for _, nan := range []int{-1, 0, (rows-1)*lds + cols - 1, r.Intn(rows)*lds + r.Intn(cols), cols} {
+				name := fmt.Sprintf("%d×%d NaN at %d", rows, cols, nan)
+				src := randSlice[float32](r, rows*lds)
+				if nan >= 0 {
+					src[nan] = float32(math.NaN())
+				}
+				got, want := guarded(rows*ldd), guarded(rows*ldd)
+				wantNaN := copyRowsGo(want, ldd, src, lds, rows, cols)
+				if gotNaN := CopyRows(got, ldd, src, lds, rows, cols); gotNaN != wantNaN {
+					t.Fatalf("%s: reported NaN %v, want %v", name, gotNaN, wantNaN)
+				}
+				if wantNaN != (nan >= 0 && nan != cols) {
+					t.Fatalf("%s: the reference reported NaN %v", name, wantNaN)
+				}
+				for i := range want {
+					if !sameFloat(got[i], want[i]) {
+						t.Fatalf("%s: dst[%d] = %v, want %v", name, i, got[i], want[i])
+					}
+				}
 			}
 		}
 	}
