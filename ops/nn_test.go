@@ -696,28 +696,37 @@ func TestAveragePoolPaths(t *testing.T) {
 	}
 }
 
-// TestMaxPoolSmallPlanes checks MaxPool on 7×7 planes with padding,
-// which go whole to the vector kernel from padded copies, on one and two
-// threads, against the windows' maxima over the input.
-func TestMaxPoolSmallPlanes(t *testing.T) {
+// TestMaxPoolPaddedPlanes checks MaxPool with padding on 7×7 and
+// 112×112 planes, which go whole to the vector kernel from padded copies,
+// with a NaN, on one and two threads, against the windows' maxima over
+// the input.
+func TestMaxPoolPaddedPlanes(t *testing.T) {
 	r := rand.New(rand.NewSource(6))
-	shape := []int{16, 128, 7, 7}
-	x := make([]float32, prod(shape))
-	for i := range x {
-		x[i] = float32(r.NormFloat64())
+	for _, shape := range [][]int{{16, 128, 7, 7}, {2, 3, 112, 112}} {
+		hw := shape[2]
+		x := make([]float32, prod(shape))
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		x[5] = float32(math.NaN())
+		maxPoolPaddedCases(t, shape, hw, x)
 	}
-	x[5] = float32(math.NaN())
+}
+
+// maxPoolPaddedCases checks MaxPool with padding on x (planes hw×hw of
+// shape) against the windows' maxima, on one and two threads.
+func maxPoolPaddedCases(t *testing.T, shape []int, hw int, x []float32) {
 	for _, c := range []struct {
 		k, s, pad int
 		ceil      int
 	}{{3, 1, 1, 0}, {2, 2, 1, 1}, {3, 2, 1, 1}} {
 		want := []float64(nil)
-		o := (7 + 2*c.pad - c.k) / c.s
+		o := (hw + 2*c.pad - c.k) / c.s
 		if c.ceil == 1 {
-			o = (7 + 2*c.pad - c.k + c.s - 1) / c.s
+			o = (hw + 2*c.pad - c.k + c.s - 1) / c.s
 		}
 		o++
-		if c.ceil == 1 && (o-1)*c.s >= 7+c.pad {
+		if c.ceil == 1 && (o-1)*c.s >= hw+c.pad {
 			o-- // the last window must start inside the input or its left padding
 		}
 		for pl := 0; pl < shape[0]*shape[1]; pl++ {
@@ -727,8 +736,8 @@ func TestMaxPoolSmallPlanes(t *testing.T) {
 					for a := 0; a < c.k; a++ {
 						for b := 0; b < c.k; b++ {
 							yy, xx := i*c.s-c.pad+a, j*c.s-c.pad+b
-							if yy >= 0 && yy < 7 && xx >= 0 && xx < 7 {
-								v := float64(x[pl*49+yy*7+xx])
+							if yy >= 0 && yy < hw && xx >= 0 && xx < hw {
+								v := float64(x[pl*hw*hw+yy*hw+xx])
 								if math.IsNaN(v) || v > m {
 									m = v
 								}
@@ -751,7 +760,7 @@ func TestMaxPoolSmallPlanes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			assertClose(t, fmt.Sprintf("%v t%d", c, threads), out[0], []int{16, 128, o, o}, want, 0)
+			assertClose(t, fmt.Sprintf("%v %v t%d", shape, c, threads), out[0], []int{shape[0], shape[1], o, o}, want, 0)
 		}
 	}
 }

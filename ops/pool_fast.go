@@ -139,11 +139,16 @@ func maxPoolPlanes32(p *poolPlan, x, y []float32, lowest float32) {
 }
 
 // maxPoolPadMaxOut is the most outputs of a plane that maxPoolPlanes32
-// pools from a padded copy (poolPlan.maxVec): on small planes the border
-// windows, which the copy hands to the vector kernel too, are many (a
+// pools from a padded copy (poolPlan.maxVec): the border windows, which
+// the copy hands to the vector kernel too, are many on small planes (a
 // third of a 7×7 plane's under a 3×3 window with padding 1), and the
-// copy costs little.
-const maxPoolPadMaxOut = 1024
+// copy (asm.CopyRows) costs about the NaN scan that it spares MaxPlane.
+// A plane of 128×128 outputs at stride 2 copies 256 KiB, which stays in
+// L2. (Measured with 3×3 windows
+// at stride 2 and padding on one thread: 64 planes 112×112, 286 → 259
+// µs; before the copy was one call, planes of more than 1024 outputs
+// were pooled in place with their border windows walked in Go.)
+const maxPoolPadMaxOut = 1 << 14
 
 // maxPadFill is the padding of maxPadJob's copies: the lowest float32,
 // which MaxPool starts its windows from (as ONNX Runtime does), so that
