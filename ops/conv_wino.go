@@ -323,14 +323,18 @@ func winoStride(n int) int {
 // ResNet-50's 56×56×64; the 512-channel 7×7 layer only about even; with
 // 4×4 filters 2× to 3.5× less, the 16-channel 8×8 layer about even) when
 // the transformed filter U was in cache, as it is when a benchmark runs
-// one layer over and over. In a model it is not: it comes from memory,
-// and U is four times the filter. With every cache flushed before each
-// run (a Xeon with AVX-512, one thread, 2026-11-28), Inception v2's 3×3
-// layers of 160-224 channels on 7×7 planes (four tiles) took 1.5-1.6
-// times the im2col path's time on this one (hot: 0.67-0.70), on 14×14
-// planes (16 tiles) 0.82-0.86, on 28×28 planes 0.53-0.60. So a large U
-// (winoColdUBytes) needs at least winoMinTiles tiles a run, and only the
-// transform's size limits the rest (winoMaxUBytes).
+// one layer over and over. In a large model it is not: it comes from
+// memory, and U is four times the filter. With every cache flushed
+// before each run (a Xeon with AVX-512, one thread, 2026-11-28),
+// Inception v2's 3×3 layers of 160-224 channels on 7×7 planes (four
+// tiles, U 5-9 MiB) took 1.5-1.6 times the im2col path's time on this
+// one (hot: 0.67-0.70), on 14×14 planes (16 tiles) 0.82-0.86, on 28×28
+// planes 0.53-0.60. So a U larger than a core's L2 (winoColdUBytes)
+// needs at least winoMinTiles tiles a run, and only the transform's size
+// limits the rest (winoMaxUBytes). A U within L2 stays there from run to
+// run in a small model: the speech CNN's last layer (64 → 128 channels
+// on 5×20 planes, ten tiles, U 1.1 MiB) took 0.30 ms on the im2col path
+// against 0.07 here.
 func winoWins(q *convWinoPlan) bool {
 	u := winoUBytes(q.c, q.k)
 	return u <= winoMaxUBytes && (q.tiles >= winoMinTiles || u <= winoColdUBytes)
@@ -339,7 +343,7 @@ func winoWins(q *convWinoPlan) bool {
 // The tiles and transform sizes of winoWins.
 const (
 	winoMinTiles   = 16
-	winoColdUBytes = 1 << 20
+	winoColdUBytes = 2 << 20
 )
 
 // threadsFor returns how many goroutines a run on up to threads uses:
