@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"unsafe"
 
 	"github.com/onyxrt/onyx/tensor"
 )
@@ -71,41 +72,75 @@ func buildConcat(b *Builder) (Kernel, error) {
 		if err != nil {
 			return nil, err
 		}
+		wk, threads := rc.workers(), rc.threads()
 		switch w {
 		case 1:
-			concatRaw[uint8](out, ins, a)
+			concatRaw[uint8](wk, threads, out, ins, a)
 		case 2:
-			concatRaw[uint16](out, ins, a)
+			concatRaw[uint16](wk, threads, out, ins, a)
 		case 4:
-			concatRaw[uint32](out, ins, a)
+			concatRaw[uint32](wk, threads, out, ins, a)
 		case 8:
-			concatRaw[uint64](out, ins, a)
+			concatRaw[uint64](wk, threads, out, ins, a)
 		default:
-			concatRaw[string](out, ins, a)
+			concatRaw[string](wk, threads, out, ins, a)
 		}
 		return rc.Results(out), nil
 	}), nil
 }
 
-func concatRaw[T layoutElem](out *tensor.Tensor, ins []*tensor.Tensor, axis int) {
+// concatRaw copies ins into out along axis; an output of at least
+// concatSplitBytes is split into equal ranges over up to threads
+// goroutines (the copies are bound by memory, which two cores stream
+// faster than one).
+func concatRaw[T layoutElem](wk *Workers, threads int, out *tensor.Tensor, ins []*tensor.Tensor, axis int) {
 	dst := layoutRaw[T](out)
 	if len(dst) == 0 {
 		return
 	}
-	outer := layoutProd(out.Shape()[:axis])
-	inner := layoutProd(out.Shape()[axis+1:])
-	rowLen := out.Shape()[axis] * inner
-	off := 0
-	for _, t := range ins {
-		src := layoutRaw[T](t)
-		chunk := t.Shape()[axis] * inner
-		if chunk == 0 {
-			continue
+	j := concatJob[T]{dst: dst, ins: ins, axis: axis, inner: layoutProd(out.Shape()[axis+1:])}
+	j.rowLen = out.Shape()[axis] * j.inner
+	var zero T
+	if _, str := any(zero).(string); str || threads <= 1 || len(dst)*int(unsafe.Sizeof(zero)) < concatSplitBytes {
+		j.copyRange(0, len(dst))
+		return
+	}
+	j.per = (len(dst) + threads - 1) / threads
+	parallelForOf(wk, threads, threads, 1, j, (*concatJob[T]).run)
+}
+
+// concatSplitBytes is the smallest output that concatRaw splits.
+const concatSplitBytes = 512 << 10
+
+// concatJob is one Concat's copies: rows of rowLen elements of dst (one
+// per index of the axes before axis), each the inputs' rows side by side.
+type concatJob[T layoutElem] struct {
+	dst    []T
+	ins    []*tensor.Tensor
+	axis   int
+	inner  int // elements per index of axis
+	rowLen int
+	per    int // elements of dst per piece of a split
+}
+
+// run copies the pieces [lo, hi) of dst.
+func (j *concatJob[T]) run(lo, hi int) {
+	j.copyRange(lo*j.per, min(hi*j.per, len(j.dst)))
+}
+
+// copyRange writes the elements [from, to) of dst.
+func (j *concatJob[T]) copyRange(from, to int) {
+	for o := from / j.rowLen; o*j.rowLen < to; o++ {
+		at := o * j.rowLen // where the input's row goes
+		for _, t := range j.ins {
+			chunk := t.Shape()[j.axis] * j.inner
+			a, b := max(at, from), min(at+chunk, to)
+			if a < b {
+				src := layoutRaw[T](t)[o*chunk:]
+				copy(j.dst[a:b], src[a-at:b-at])
+			}
+			at += chunk
 		}
-		for o := 0; o < outer; o++ {
-			copy(dst[o*rowLen+off:o*rowLen+off+chunk], src[o*chunk:(o+1)*chunk])
-		}
-		off += chunk
 	}
 }
 

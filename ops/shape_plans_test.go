@@ -365,3 +365,61 @@ func TestConcatManyInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestConcatSplitCopies joins outputs large enough for the copies to be
+// split over two threads, along each axis (several rows of inputs for
+// the inner ones), for 4- and 1-byte elements, against the elements
+// placed one by one.
+func TestConcatSplitCopies(t *testing.T) {
+	shapes := [][]int{{2, 40, 30, 50}, {2, 24, 30, 50}, {2, 56, 30, 50}} // joined on axis 1
+	for axis := 0; axis < 4; axis++ {
+		for _, bytes := range []int{4, 1} {
+			var in []*tensor.Tensor
+			for i, s := range shapes {
+				s = append([]int(nil), s...)
+				s[1], s[axis] = s[axis], s[1] // the varying dimension on axis
+				n := prod(s)
+				if bytes == 4 {
+					v := make([]float32, n)
+					for e := range v {
+						v[e] = float32((e*7 + i*13) % 251)
+					}
+					in = append(in, tensor.From(s, v))
+				} else {
+					v := make([]uint8, n)
+					for e := range v {
+						v[e] = uint8((e*7 + i*13) % 251)
+					}
+					in = append(in, tensor.From(s, v))
+				}
+			}
+			k := planKernel(t, "Concat", 13, map[string]any{"axis": axis})
+			wk := NewWorkers(1)
+			got := planRun(t, k, &RunContext{Threads: 2, Workers: wk}, in...)
+			wk.Close()
+			gs := tensor.Strides(got.Shape())
+			g := got.Float64s()
+			// Element by element: the output index whose axis coordinate
+			// is the input's plus the sizes of the inputs before it.
+			off := 0
+			for _, x := range in {
+				xs := x.Shape()
+				xst := tensor.Strides(xs)
+				for e, w := range x.Float64s() {
+					at := 0
+					for d := range xs {
+						c := e / xst[d] % xs[d]
+						if d == axis {
+							c += off
+						}
+						at += c * gs[d]
+					}
+					if g[at] != w {
+						t.Fatalf("axis %d, %d-byte elements: output %d = %v, want %v", axis, bytes, at, g[at], w)
+					}
+				}
+				off += xs[axis]
+			}
+		}
+	}
+}
