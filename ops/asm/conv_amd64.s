@@ -842,36 +842,26 @@ TEXT ·anyNaNAVX2(SB), NOSPLIT, $0-33
 	VMOVUPS 32(DI)(SI*4), Y15
 	VXORPS  Y0, Y0, Y0
 	MOVQ    BX, SI
-	SUBQ    $0x00000010, SI
-	MOVQ    BX, DI
-	SUBQ    $0x00000008, DI
+	SUBQ    $0x00000008, SI
 	TESTQ   DX, DX
 	JLE     ann_done
 
 ann_row:
-	XORQ R8, R8
-
-ann_16:
-	CMPQ    R8, SI
-	JG      ann_8
-	VMOVUPS (AX)(R8*4), Y1
-	VCMPPS  $0x03, 32(AX)(R8*4), Y1, Y2
-	VORPS   Y2, Y0, Y0
-	ADDQ    $0x00000010, R8
-	JMP     ann_16
+	XORQ DI, DI
 
 ann_8:
-	CMPQ    R8, DI
+	CMPQ    DI, SI
 	JG      ann_tail
-	VMOVUPS (AX)(R8*4), Y1
+	VMOVUPS (AX)(DI*4), Y1
 	VCMPPS  $0x03, Y1, Y1, Y2
 	VORPS   Y2, Y0, Y0
-	ADDQ    $0x00000008, R8
+	ADDQ    $0x00000008, DI
+	JMP     ann_8
 
 ann_tail:
-	CMPQ       R8, BX
+	CMPQ       DI, BX
 	JGE        ann_next
-	VMASKMOVPS (AX)(R8*4), Y15, Y1
+	VMASKMOVPS (AX)(DI*4), Y15, Y1
 	VCMPPS     $0x03, Y1, Y1, Y2
 	VORPS      Y2, Y0, Y0
 

@@ -36,105 +36,72 @@ func convKernels() {
 
 // anyNaNAVX2 emits anyNaNAVX2, which reports whether a rows×cols block
 // of floats holds a NaN (for poolMaxPlaneNoNaNAVX2).
-func anyNaNAVX2(mask Mem) {
-	TEXT("anyNaNAVX2", NOSPLIT, "func(src *float32, lds int, rows int, cols int) bool")
-	Doc("anyNaNAVX2 reports whether any src[i*lds+j] is NaN for i < rows, j < cols.")
-	src := Load(Param("src"), GP64())
-	lds := loadBytes("lds")
-	rows := Load(Param("rows"), GP64())
-	cols := Load(Param("cols"), GP64())
-	tailMask(mask, cols, Y15)
-	VXORPS(Y0, Y0, Y0) // lanes that saw a NaN
-	last16, last8 := GP64(), GP64()
-	MOVQ(cols, last16)
-	SUBQ(U32(16), last16)
-	MOVQ(cols, last8)
-	SUBQ(U32(8), last8)
-	j := GP64()
-	TESTQ(rows, rows)
-	JLE(LabelRef("ann_done"))
-	Label("ann_row")
-	XORQ(j, j)
-	at := func(disp int) Mem { return Mem{Base: src, Index: j, Scale: 4, Disp: disp} }
-	Label("ann_16")
-	CMPQ(j, last16)
-	JG(LabelRef("ann_8"))
-	VMOVUPS(at(0), Y1)
-	VCMPPS(U8(3), at(32), Y1, Y2) // unordered: either is NaN
-	VORPS(Y2, Y0, Y0)
-	ADDQ(U32(16), j)
-	JMP(LabelRef("ann_16"))
-	Label("ann_8")
-	CMPQ(j, last8)
-	JG(LabelRef("ann_tail"))
-	VMOVUPS(at(0), Y1)
-	VCMPPS(U8(3), Y1, Y1, Y2)
-	VORPS(Y2, Y0, Y0)
-	ADDQ(U32(8), j)
-	Label("ann_tail")
-	CMPQ(j, cols)
-	JGE(LabelRef("ann_next"))
-	VMASKMOVPS(at(0), Y15, Y1) // the masked lanes read as 0
-	VCMPPS(U8(3), Y1, Y1, Y2)
-	VORPS(Y2, Y0, Y0)
-	Label("ann_next")
-	ADDQ(lds, src)
-	DECQ(rows)
-	JNE(LabelRef("ann_row"))
-	Label("ann_done")
-	r := GP32()
-	VMOVMSKPS(Y0, r)
-	TESTL(r, r)
-	SETNE(r.As8())
-	VZEROUPPER()
-	Store(r.As8(), ReturnIndex(0))
-	RET()
-}
+func anyNaNAVX2(mask Mem) { rowsNaNAVX2(mask, false) }
 
 // copyRowsAVX2 emits copyRowsAVX2, a block of rows copied between
 // strides (into a padded plane), which reports whether it held a NaN.
-func copyRowsAVX2(mask Mem) {
-	TEXT("copyRowsAVX2", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, rows int, cols int) bool")
-	Doc("copyRowsAVX2 sets dst[i*ldd+j] = src[i*lds+j] for i < rows, j < cols and reports whether any is NaN.")
-	dst := Load(Param("dst"), GP64())
-	ldd := loadBytes("ldd")
+func copyRowsAVX2(mask Mem) { rowsNaNAVX2(mask, true) }
+
+// rowsNaNAVX2 emits anyNaNAVX2, or copyRowsAVX2 when copying: a pass
+// over a rows×cols block, 8 floats at a time and a masked tail, that
+// gathers in Y0 the lanes that saw a NaN (the tail's masked lanes read as
+// 0) and copies the block when copying.
+func rowsNaNAVX2(mask Mem, copying bool) {
+	name, pre := "anyNaNAVX2", "ann_"
+	var dst, ldd Register
+	if copying {
+		name, pre = "copyRowsAVX2", "cpr_"
+		TEXT(name, NOSPLIT, "func(dst *float32, ldd int, src *float32, lds int, rows int, cols int) bool")
+		Doc(name + " sets dst[i*ldd+j] = src[i*lds+j] for i < rows, j < cols and reports whether any is NaN.")
+		dst = Load(Param("dst"), GP64())
+		ldd = loadBytes("ldd")
+	} else {
+		TEXT(name, NOSPLIT, "func(src *float32, lds int, rows int, cols int) bool")
+		Doc(name + " reports whether any src[i*lds+j] is NaN for i < rows, j < cols.")
+	}
 	src := Load(Param("src"), GP64())
 	lds := loadBytes("lds")
 	rows := Load(Param("rows"), GP64())
 	cols := Load(Param("cols"), GP64())
 	tailMask(mask, cols, Y15)
-	VXORPS(Y0, Y0, Y0) // lanes that saw a NaN
+	VXORPS(Y0, Y0, Y0)
 	last8 := GP64()
 	MOVQ(cols, last8)
 	SUBQ(U32(8), last8)
 	j := GP64()
 	TESTQ(rows, rows)
-	JLE(LabelRef("cpr_done"))
-	Label("cpr_row")
+	JLE(LabelRef(pre + "done"))
+	Label(pre + "row")
 	XORQ(j, j)
-	in := func(b Register) Mem { return Mem{Base: b, Index: j, Scale: 4} }
-	Label("cpr_8")
+	at := func(b Register) Mem { return Mem{Base: b, Index: j, Scale: 4} }
+	Label(pre + "8")
 	CMPQ(j, last8)
-	JG(LabelRef("cpr_tail"))
-	VMOVUPS(in(src), Y1)
-	VMOVUPS(Y1, in(dst))
-	VCMPPS(U8(3), Y1, Y1, Y2)
+	JG(LabelRef(pre + "tail"))
+	VMOVUPS(at(src), Y1)
+	if copying {
+		VMOVUPS(Y1, at(dst))
+	}
+	VCMPPS(U8(3), Y1, Y1, Y2) // unordered: NaN
 	VORPS(Y2, Y0, Y0)
 	ADDQ(U32(8), j)
-	JMP(LabelRef("cpr_8"))
-	Label("cpr_tail")
+	JMP(LabelRef(pre + "8"))
+	Label(pre + "tail")
 	CMPQ(j, cols)
-	JGE(LabelRef("cpr_next"))
-	VMASKMOVPS(in(src), Y15, Y1) // the masked lanes read as 0
-	VMASKMOVPS(Y1, Y15, in(dst))
+	JGE(LabelRef(pre + "next"))
+	VMASKMOVPS(at(src), Y15, Y1)
+	if copying {
+		VMASKMOVPS(Y1, Y15, at(dst))
+	}
 	VCMPPS(U8(3), Y1, Y1, Y2)
 	VORPS(Y2, Y0, Y0)
-	Label("cpr_next")
+	Label(pre + "next")
 	ADDQ(lds, src)
-	ADDQ(ldd, dst)
+	if copying {
+		ADDQ(ldd, dst)
+	}
 	DECQ(rows)
-	JNE(LabelRef("cpr_row"))
-	Label("cpr_done")
+	JNE(LabelRef(pre + "row"))
+	Label(pre + "done")
 	r := GP32()
 	VMOVMSKPS(Y0, r)
 	TESTL(r, r)
