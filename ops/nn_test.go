@@ -709,17 +709,40 @@ func TestMaxPoolPaddedPlanes(t *testing.T) {
 			x[i] = float32(r.NormFloat64())
 		}
 		x[5] = float32(math.NaN())
-		maxPoolPaddedCases(t, shape, hw, x)
+		maxPoolCases(t, shape, hw, x, []maxPoolCase{{3, 1, 1, 0}, {2, 2, 1, 1}, {3, 2, 1, 1}})
 	}
 }
 
-// maxPoolPaddedCases checks MaxPool with padding on x (planes hw×hw of
-// shape) against the windows' maxima, on one and two threads.
-func maxPoolPaddedCases(t *testing.T, shape []int, hw int, x []float32) {
-	for _, c := range []struct {
-		k, s, pad int
-		ceil      int
-	}{{3, 1, 1, 0}, {2, 2, 1, 1}, {3, 2, 1, 1}} {
+// TestMaxPoolInsidePlanes checks MaxPool without padding, whose planes
+// go to asm.MaxPlanes together (but for the last planes, which it would
+// read past), on many small planes, planes smaller than the kernel's
+// reads past a window, and larger ones, with a NaN in a window, on one
+// and two threads; in ceiling mode the last windows are cut and every
+// plane goes its own way.
+func TestMaxPoolInsidePlanes(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	for _, shape := range [][]int{{64, 64, 11, 11}, {3, 5, 4, 4}, {2, 3, 26, 26}} {
+		hw := shape[2]
+		x := make([]float32, prod(shape))
+		for i := range x {
+			x[i] = float32(r.NormFloat64())
+		}
+		x[len(x)/2+hw+1] = float32(math.NaN())
+		maxPoolCases(t, shape, hw, x, []maxPoolCase{{2, 2, 0, 0}, {3, 2, 0, 0}, {3, 1, 0, 0}, {2, 2, 0, 1}})
+	}
+}
+
+// maxPoolCase is a square MaxPool window of k at stride s with padding
+// pad on every side, in ceiling mode when ceil is 1.
+type maxPoolCase struct {
+	k, s, pad int
+	ceil      int
+}
+
+// maxPoolCases checks MaxPool on x (planes hw×hw of shape) against the
+// windows' maxima for each case, on one and two threads.
+func maxPoolCases(t *testing.T, shape []int, hw int, x []float32, cases []maxPoolCase) {
+	for _, c := range cases {
 		want := []float64(nil)
 		o := (hw + 2*c.pad - c.k) / c.s
 		if c.ceil == 1 {

@@ -109,6 +109,41 @@ func copyRows(dst []float32, ldd int, src []float32, lds, rows, cols int) bool {
 	return copyRowsAVX2(unsafe.SliceData(dst), ldd, unsafe.SliceData(src), lds, rows, cols)
 }
 
+// poolMaxPlanes is MaxPlanes with the operands checked (lastMask: the
+// last plane's rows to store with a mask), in groups of planes of about
+// maxPlanesGroupBytes of src: each group is scanned for NaN, then pooled
+// while the scan left it in L1. A scan covers the whole span from the
+// group's first window to its last, the floats between planes too (a
+// NaN there only costs the kernel that keeps NaN).
+func poolMaxPlanes(dst []float32, ldd, dstPlane, nx, ny int, src []float32, lds, srcPlane, planes, kh, kw, sh, sw, lastMask int) {
+	if !convAVX2 {
+		poolMaxPlanesGo(dst, ldd, dstPlane, nx, ny, src, lds, srcPlane, planes, kh, kw, sh, sw)
+		return
+	}
+	reach := ((ny-1)*sh+kh-1)*lds + (nx-1)*sw + kw // floats from a plane's first window to its last
+	group := max(1, (maxPlanesGroupBytes/4-reach)/max(srcPlane, 1)+1)
+	last := planes - 1
+	for p0 := 0; p0 < planes; p0 += group {
+		p1 := min(planes, p0+group)
+		span := (p1-1-p0)*srcPlane + reach
+		kernel := poolMaxPlaneAVX2
+		if !anyNaNAVX2(&src[p0*srcPlane], span, 1, span) {
+			kernel = poolMaxPlaneNoNaNAVX2
+		}
+		for p := p0; p < p1; p++ {
+			mask := lastMask
+			if p < last {
+				mask = maskRowsAt(dst, p*dstPlane, ldd, nx, ny)
+			}
+			kernel(&dst[p*dstPlane], ldd, nx, ny, &src[p*srcPlane], lds, kh, kw, sh, sw, mask)
+		}
+	}
+}
+
+// maxPlanesGroupBytes is about how much of src poolMaxPlanes scans for
+// NaN before pooling it, well within L1.
+const maxPlanesGroupBytes = 16 << 10
+
 // poolMaxPlane is MaxPlane with the operands checked: windows without a
 // NaN (the rows and columns they read, scanned first unless known says)
 // by plain maxima, else with the NaN kept.

@@ -17,6 +17,10 @@ func poolMaxPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh
 	poolMaxPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw)
 }
 
+func poolMaxPlanes(dst []float32, ldd, dstPlane, nx, ny int, src []float32, lds, srcPlane, planes, kh, kw, sh, sw, lastMask int) {
+	poolMaxPlanesGo(dst, ldd, dstPlane, nx, ny, src, lds, srcPlane, planes, kh, kw, sh, sw)
+}
+
 func poolSumPlane(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw, sh, sw, maskRows int, scale []float32) {
 	poolSumPlaneGo(dst, ldd, nx, ny, src, lds, kh, kw, sh, sw, scale)
 }

@@ -80,6 +80,49 @@ func MaxPlaneScanned(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw,
 	}
 }
 
+// MaxPlanes is MaxPlane on planes planes of windows alike: plane p
+// reads src[p*srcPlane:] and writes dst[p*dstPlane:] (the channel
+// planes of a tensor, pooled without padding), with one check of the
+// operands and one NaN scan for all of them. Plane p's spill past a row
+// may land in later rows or planes, which are written after it; src
+// must extend MaxPlaneSlack floats past the last plane's last window.
+// The output rows of a plane must not overlap the next plane's
+// (dstPlane ≥ (ny-1)*ldd + nx).
+func MaxPlanes(dst []float32, ldd, dstPlane, nx, ny int, src []float32, lds, srcPlane, planes, kh, kw, sh, sw int) {
+	if planes <= 0 || nx <= 0 || ny <= 0 {
+		return
+	}
+	if srcPlane < 0 || dstPlane < (ny-1)*ldd+nx {
+		panic(fmt.Sprintf("asm.MaxPlanes: planes %d floats apart in src and %d in dst for %d rows of %d, %d apart", srcPlane, dstPlane, ny, nx, ldd))
+	}
+	last := planes - 1
+	_ = src[last*srcPlane]
+	_ = dst[last*dstPlane]
+	lastMask, ok := planeMaskRows("MaxPlanes", dst[last*dstPlane:], ldd, nx, ny, src[last*srcPlane:], lds, kh, kw, sh, sw)
+	if ok {
+		poolMaxPlanes(dst, ldd, dstPlane, nx, ny, src, lds, srcPlane, planes, kh, kw, sh, sw, lastMask)
+	}
+}
+
+// maskRowsAt is planeMaskRows' count of rows to store with a mask for
+// the plane of ny rows of nx at dst[off:] (off+(ny-1)*ldd+nx ≤ len(dst)).
+func maskRowsAt(dst []float32, off, ldd, nx, ny int) int {
+	if off+(ny-1)*ldd+nx+8 <= len(dst) {
+		return 0
+	}
+	spill := 0
+	if r := len(dst) - off - nx - 8; r >= 0 {
+		spill = min(ny, r/ldd+1)
+	}
+	return ny - spill
+}
+
+func poolMaxPlanesGo(dst []float32, ldd, dstPlane, nx, ny int, src []float32, lds, srcPlane, planes, kh, kw, sh, sw int) {
+	for p := 0; p < planes; p++ {
+		poolMaxPlaneGo(dst[p*dstPlane:], ldd, nx, ny, src[p*srcPlane:], lds, kh, kw, sh, sw)
+	}
+}
+
 // nanKnown is what a caller of poolMaxPlane knows of NaN in its input.
 type nanKnown int
 

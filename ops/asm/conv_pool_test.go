@@ -88,6 +88,37 @@ func TestMaxPlane(t *testing.T) {
 	})
 }
 
+// TestMaxPlanes checks MaxPlanes against MaxPlane's Go reference plane by
+// plane, on the planes of a tensor (each plane's rows one after the
+// other, a last row and column that no window reads, outputs packed so
+// that every spill lands in the next plane and the last plane's rows
+// store with masks), over every window and stride, without a NaN, with
+// one in a window of one plane, and with one only where no window reads.
+func TestMaxPlanes(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	eachPlaneCase(func(name string, kh, kw, sh, sw, nx, ny int) {
+		w := (nx-1)*sw + kw + 1
+		h := (ny-1)*sh + kh + 1
+		for _, planes := range []int{1, 2, 5} {
+			for _, nan := range []int{-1, w + 1, (planes-1)*h*w + w + 1, h*w - 1} {
+				src := randSlice[float32](r, planes*h*w+MaxPlaneSlack)
+				if nan >= 0 {
+					src[nan] = float32(math.NaN())
+				}
+				n := planes * nx * ny
+				got, want := guarded(n+16), guarded(n+16)
+				poolMaxPlanesGo(want, nx, nx*ny, nx, ny, src, w, h*w, planes, kh, kw, sh, sw)
+				MaxPlanes(got[:n], nx, nx*ny, nx, ny, src, w, h*w, planes, kh, kw, sh, sw)
+				for i := range got {
+					if !sameFloat(got[i], want[i]) {
+						t.Fatalf("%s planes=%d NaN at %d: output %d = %v, want %v", name, planes, nan, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
 // eachPlaneCase calls f with every window and stride the plane kernels
 // take, on rows around the vector width and one to five rows.
 func eachPlaneCase(f func(name string, kh, kw, sh, sw, nx, ny int)) {
