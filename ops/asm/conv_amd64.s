@@ -843,25 +843,48 @@ TEXT ·anyNaNAVX2(SB), NOSPLIT, $0-33
 	VXORPS  Y0, Y0, Y0
 	MOVQ    BX, SI
 	SUBQ    $0x00000008, SI
+	MOVQ    BX, DI
+	SUBQ    $0x00000020, DI
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
 	TESTQ   DX, DX
 	JLE     ann_done
 
 ann_row:
-	XORQ DI, DI
+	XORQ R8, R8
 
-ann_8:
-	CMPQ    DI, SI
-	JG      ann_tail
-	VMOVUPS (AX)(DI*4), Y1
+ann_32:
+	CMPQ    R8, DI
+	JG      ann_8
+	VMOVUPS (AX)(R8*4), Y1
 	VCMPPS  $0x03, Y1, Y1, Y2
 	VORPS   Y2, Y0, Y0
-	ADDQ    $0x00000008, DI
+	VMOVUPS 32(AX)(R8*4), Y1
+	VCMPPS  $0x03, Y1, Y1, Y2
+	VORPS   Y2, Y3, Y3
+	VMOVUPS 64(AX)(R8*4), Y1
+	VCMPPS  $0x03, Y1, Y1, Y2
+	VORPS   Y2, Y4, Y4
+	VMOVUPS 96(AX)(R8*4), Y1
+	VCMPPS  $0x03, Y1, Y1, Y2
+	VORPS   Y2, Y5, Y5
+	ADDQ    $0x00000020, R8
+	JMP     ann_32
+
+ann_8:
+	CMPQ    R8, SI
+	JG      ann_tail
+	VMOVUPS (AX)(R8*4), Y1
+	VCMPPS  $0x03, Y1, Y1, Y2
+	VORPS   Y2, Y0, Y0
+	ADDQ    $0x00000008, R8
 	JMP     ann_8
 
 ann_tail:
-	CMPQ       DI, BX
+	CMPQ       R8, BX
 	JGE        ann_next
-	VMASKMOVPS (AX)(DI*4), Y15, Y1
+	VMASKMOVPS (AX)(R8*4), Y15, Y1
 	VCMPPS     $0x03, Y1, Y1, Y2
 	VORPS      Y2, Y0, Y0
 
@@ -871,6 +894,9 @@ ann_next:
 	JNE  ann_row
 
 ann_done:
+	VORPS     Y3, Y0, Y0
+	VORPS     Y5, Y4, Y4
+	VORPS     Y4, Y0, Y0
 	VMOVMSKPS Y0, AX
 	TESTL     AX, AX
 	SETNE     AL
