@@ -137,7 +137,9 @@ func (j *concatJob[T]) copyRange(from, to int) {
 			a, b := max(at, from), min(at+chunk, to)
 			if a < b {
 				src := layoutRaw[T](t)[o*chunk:]
-				copy(j.dst[a:b], src[a-at:b-at])
+				if &j.dst[a] != &src[a-at] { // else computed in place (runtime/place.go)
+					copy(j.dst[a:b], src[a-at:b-at])
+				}
 			}
 			at += chunk
 		}

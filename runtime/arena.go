@@ -48,6 +48,12 @@ type arena struct {
 	dstOf    []*tensor.Tensor
 	want     *tensor.Tensor
 	bindLast bindCache
+	// roots is this arena's storage of the roots of placeOf (the
+	// top-level program), places the tensors on their values' places
+	// by slot (place.go), made on first use and kept.
+	placeOf *program
+	roots   []*tensor.Tensor
+	places  []*tensor.Tensor
 	// workers are the run's worker goroutines (nil with one thread).
 	workers *ops.Workers
 	// rc is the run's context, reset for each run.

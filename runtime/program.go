@@ -43,6 +43,11 @@ type program struct {
 	// prof, when not nil, accumulates each step's kernel time
 	// (Options.ProfileNodes; the top-level program only).
 	prof []stepTime
+	// place holds, by slot, where a value is computed in the storage of
+	// a Concat (roots) that joins it (place.go); nil when no value is.
+	// The top-level program only.
+	place []placement
+	roots []placeRoot
 }
 
 // stepTime is what a profiled program records of one step.
@@ -62,6 +67,10 @@ type step struct {
 	// scoped is set for nodes with subgraphs, which read this program's
 	// values by name.
 	scoped bool
+	// concat is set for Concat nodes of the default domain, and
+	// concatAxis is their axis (place.go).
+	concat     bool
+	concatAxis int
 }
 
 // compiler holds what is shared while compiling a model and its subgraphs.
@@ -199,6 +208,12 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 		for _, a := range n.Attrs {
 			b.Attrs[a.Name] = a
 		}
+		if n.OpType == "Concat" && n.Domain == "" {
+			st.concat, st.concatAxis = true, 1 // before opset 4 the axis defaults to 1
+			if a, ok := b.Attrs["axis"]; ok {
+				st.concatAxis = int(a.Int)
+			}
+		}
 		for _, in := range n.Inputs {
 			b.InputPresent = append(b.InputPresent, in != "")
 			if in == "" {
@@ -280,6 +295,9 @@ func (c *compiler) compile(g *graph.Graph, outer *scope) (*program, error) {
 	p.fed = make([]bool, p.slots)
 	for _, s := range p.inputSlots {
 		p.fed[s] = true
+	}
+	if outer == nil {
+		p.planPlacement()
 	}
 	p.constEnv = make([]*tensor.Tensor, p.slots)
 	for s, t := range p.consts {
@@ -575,8 +593,12 @@ func (p *program) exec(rc *ops.RunContext, env []*tensor.Tensor, ar *arena) (res
 		var in []*tensor.Tensor
 		if ar != nil {
 			in = ar.inputs(len(st.in))
-			if ar.dstOf != nil && len(st.out) == 1 && st.out[0] >= 0 && st.out[0] < len(ar.dstOf) {
-				ar.want = ar.dstOf[st.out[0]] // a bound graph output (see bindOutputs)
+			if len(st.out) == 1 && st.out[0] >= 0 {
+				if o := st.out[0]; o < len(ar.dstOf) && ar.dstOf[o] != nil {
+					ar.want = ar.dstOf[o] // a bound graph output (see bindOutputs)
+				} else if p.placedSlot(o) {
+					ar.want = ar.placed(p, o) // its place in a Concat (place.go)
+				}
 			}
 		}
 		if in == nil {

@@ -21,6 +21,12 @@
 // are never recycled, and a returned output that would share storage with
 // a feed or a constant is copied first.
 //
+// Concat is computed in place where its inputs are contiguous blocks of
+// its output (place.go): Compile places them, down chains of Concats, in
+// the storage of the last Concat, which each arena makes once and keeps;
+// the nodes computing them write them there, and the Concat has nothing
+// left to copy (DenseNet-121's 58 concatenations: 3.5 ms a run before).
+//
 // Run returns fresh output tensors (and a fresh map) each time. RunInto
 // writes the outputs into tensors the caller bound once, so that a warm
 // call makes no heap allocation at all (TestZeroAllocationRuns and
@@ -426,10 +432,11 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 				continue
 			}
 		}
-		if s.prog.aliasesFixed(t, feeds) {
-			// A view of a feed or a constant (Identity, Reshape): the
-			// caller gets its own copy, so that writing it changes
-			// neither their input nor the model.
+		if s.prog.aliasesFixed(t, feeds) || ar.inPlaces(t) {
+			// A view of a feed or a constant (Identity, Reshape), or of
+			// the arena's storage for Concats (place.go): the caller
+			// gets its own copy, so that writing it changes neither
+			// their input nor the model, and no later run changes it.
 			c := t.Clone()
 			res[i] = nil
 			ar.release(t, res, nil)
