@@ -83,7 +83,8 @@ func MaxPlaneScanned(dst []float32, ldd, nx, ny int, src []float32, lds, kh, kw,
 // MaxPlanes is MaxPlane on planes planes of windows alike: plane p
 // reads src[p*srcPlane:] and writes dst[p*dstPlane:] (the channel
 // planes of a tensor, pooled without padding), with one check of the
-// operands and one NaN scan for all of them. Plane p's spill past a row
+// operands for all of them and a NaN scan per group of planes that fits
+// in L1 (each pooled right after its scan). Plane p's spill past a row
 // may land in later rows or planes, which are written after it; src
 // must extend MaxPlaneSlack floats past the last plane's last window.
 // The output rows of a plane must not overlap the next plane's
