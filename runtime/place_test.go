@@ -14,24 +14,26 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// staticF32 is a float32 tensor type of a fully known shape.
+func staticF32(shape ...int) graph.Type {
+	s := make(tensor.SymShape, len(shape))
+	for i, d := range shape {
+		s[i] = tensor.Dim{Size: int64(d)}
+	}
+	return graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: s}
+}
+
 // placeModel chains Concats as DenseNet does, on x of shape [n, 2, 3]:
 // c1 = [relu(x), -x] and c2 = [c1, sigmoid(c1)] along the channels (c2's
 // axis given as -2), then e = c2·c2 and r, c2 reshaped to [n·8, 3], as
 // outputs; c3 = [-x, relu(x)], itself an output, joins values placed in
 // c2 too, and g = relu([d, d]) joins one value twice.
 func placeModel(n int) *graph.Model {
-	typ := func(shape ...int) graph.Type {
-		s := make(tensor.SymShape, len(shape))
-		for i, d := range shape {
-			s[i] = tensor.Dim{Size: int64(d)}
-		}
-		return graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: s}
-	}
 	axis := func(a int64) []*ops.Attr { return []*ops.Attr{{Name: "axis", Type: ops.AttrInt, Int: a}} }
 	g := &graph.Graph{
-		Inputs: []graph.ValueInfo{{Name: "x", Type: typ(n, 2, 3)}},
-		Outputs: []graph.ValueInfo{{Name: "e", Type: typ(n, 8, 3)}, {Name: "r", Type: typ(n*8, 3)},
-			{Name: "c3", Type: typ(n, 4, 3)}, {Name: "g", Type: typ(n, 8, 3)}},
+		Inputs: []graph.ValueInfo{{Name: "x", Type: staticF32(n, 2, 3)}},
+		Outputs: []graph.ValueInfo{{Name: "e", Type: staticF32(n, 8, 3)}, {Name: "r", Type: staticF32(n*8, 3)},
+			{Name: "c3", Type: staticF32(n, 4, 3)}, {Name: "g", Type: staticF32(n, 8, 3)}},
 		Nodes: []*graph.Node{
 			{Name: "relu", OpType: "Relu", Inputs: []string{"x"}, Outputs: []string{"a"}},
 			{Name: "neg", OpType: "Neg", Inputs: []string{"x"}, Outputs: []string{"b"}},
@@ -201,17 +203,10 @@ func TestPlacementAllocatesNothing(t *testing.T) {
 // first's: m1 = [relu(x), -x], y = sigmoid(m1), m2 = [relu(y), σ(y)], o =
 // relu(m2); with view, r = m1 reshaped to [4, 3] is an output too.
 func shareModel(view bool) *graph.Model {
-	typ := func(shape ...int) graph.Type {
-		s := make(tensor.SymShape, len(shape))
-		for i, d := range shape {
-			s[i] = tensor.Dim{Size: int64(d)}
-		}
-		return graph.Type{Kind: graph.KindTensor, DType: tensor.Float32, Shape: s}
-	}
 	axis := []*ops.Attr{{Name: "axis", Type: ops.AttrInt, Int: 1}}
 	g := &graph.Graph{
-		Inputs:  []graph.ValueInfo{{Name: "x", Type: typ(1, 2, 3)}},
-		Outputs: []graph.ValueInfo{{Name: "o", Type: typ(1, 8, 3)}},
+		Inputs:  []graph.ValueInfo{{Name: "x", Type: staticF32(1, 2, 3)}},
+		Outputs: []graph.ValueInfo{{Name: "o", Type: staticF32(1, 8, 3)}},
 		Nodes: []*graph.Node{
 			{Name: "relu1", OpType: "Relu", Inputs: []string{"x"}, Outputs: []string{"a1"}},
 			{Name: "neg1", OpType: "Neg", Inputs: []string{"x"}, Outputs: []string{"b1"}},
@@ -224,7 +219,7 @@ func shareModel(view bool) *graph.Model {
 		},
 	}
 	if view {
-		g.Outputs = append(g.Outputs, graph.ValueInfo{Name: "r", Type: typ(4, 3)})
+		g.Outputs = append(g.Outputs, graph.ValueInfo{Name: "r", Type: staticF32(4, 3)})
 		g.Nodes = append(g.Nodes, &graph.Node{Name: "reshape", OpType: "Reshape", Inputs: []string{"m1", "shape"}, Outputs: []string{"r"}})
 		g.AddInitializer("shape", tensor.From([]int{2}, []int64{4, 3}))
 	}
