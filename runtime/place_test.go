@@ -55,16 +55,10 @@ func placeModel(n int) *graph.Model {
 func placeWant(n int, x []float32) map[string][]float32 {
 	want := map[string][]float32{}
 	for i := 0; i < n; i++ {
-		xi := x[i*6 : i*6+6]
-		var c1, d []float32
-		for _, v := range xi {
-			c1 = append(c1, max(v, 0))
-		}
-		for _, v := range xi {
-			c1 = append(c1, -v)
-		}
+		c1 := reluNeg(x[i*6 : i*6+6])
+		var d []float32
 		for _, v := range c1 {
-			d = append(d, float32(1/(1+math.Exp(-float64(v)))))
+			d = append(d, sigmoid32(v))
 		}
 		c2 := append(append([]float32{}, c1...), d...)
 		for _, v := range c2 {
@@ -76,6 +70,20 @@ func placeWant(n int, x []float32) map[string][]float32 {
 	}
 	return want
 }
+
+// reluNeg returns [relu(x), -x] side by side.
+func reluNeg(x []float32) []float32 {
+	var r []float32
+	for _, v := range x {
+		r = append(r, max(v, 0))
+	}
+	for _, v := range x {
+		r = append(r, -v)
+	}
+	return r
+}
+
+func sigmoid32(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
 
 func placeFeeds(n, run int) (map[string]*tensor.Tensor, []float32) {
 	x := make([]float32, n*6)
@@ -232,7 +240,6 @@ func shareModel(view bool) *graph.Model {
 // read at the end (it would see the second's values), and that the
 // outputs are right run after run either way.
 func TestPlacementSharesBuffers(t *testing.T) {
-	sigmoid := func(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
 	for _, view := range []bool{false, true} {
 		t.Run(fmt.Sprintf("view=%v", view), func(t *testing.T) {
 			s, err := Compile(shareModel(view), Options{Threads: 1})
@@ -253,18 +260,13 @@ func TestPlacementSharesBuffers(t *testing.T) {
 				feeds, x := placeFeeds(1, run)
 				outs, err := s.Run(context.Background(), feeds)
 				require.NoError(t, err)
-				var m, o []float32
-				for _, v := range x {
-					m = append(m, max(v, 0))
-				}
-				for _, v := range x {
-					m = append(m, -v)
+				m := reluNeg(x)
+				var o []float32
+				for _, v := range m {
+					o = append(o, max(sigmoid32(v), 0))
 				}
 				for _, v := range m {
-					o = append(o, max(sigmoid(v), 0))
-				}
-				for _, v := range m {
-					o = append(o, sigmoid(sigmoid(v)))
+					o = append(o, sigmoid32(sigmoid32(v)))
 				}
 				assert.InDeltaSlice(t, o, outs["o"].Float32s(), 1e-6, "run %d", run)
 				if view {
