@@ -7,9 +7,10 @@ import "unsafe"
 // skipAVX512 are the kernels for SgemmSkip of the AVX-512
 // implementation: the AVX2 ones (whose results its four-row and one-row
 // products share), but for the row-listed product (two to four panels at
-// a time in 512-bit vectors), the pair-listed one and the scans that
-// list rows and pairs, which are AVX-512 kernels.
-var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, pairs: skipPairsAVX512Go, scanPairs: skipScanPairs512}
+// a time in 512-bit vectors), the pair-listed and the union-listed ones
+// and the scans that list rows, pairs and the union, which are AVX-512
+// kernels.
+var skipAVX512 = &skipKernels{rows4: skipRows4AVX2, scan4: skipScan4, count4: skipCount4, rows: skipRowsAVX512Go, row: skipRowAVX2, nonZero: nonZeroMask, scanRows4: skipScanRows4512, pairs: skipPairsAVX512Go, scanPairs: skipScanPairs512, union: skipUnionAVX512Go, scanUnion: skipScanUnion512}
 
 // skipRowsAVX512 is in sgemm_skip512_amd64.s.
 //
@@ -23,7 +24,7 @@ func skipRowsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32,
 // the FMA units waiting on their four-cycle chains) and skipRowsAVX2 on
 // one.
 func skipRowsAVX512Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
-	checkRowsBlock(offs, a, lda, starts, b, kb, np, c, ldc)
+	checkListedBlock(offs, a, lda, starts, 4, b, kb, np, c, ldc)
 	ps := kb * panelN * 4
 	q := 0
 	for ; np-q >= 3; q += min(4, np-q) {
@@ -67,26 +68,7 @@ func skipPairsAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32
 // skipKernels.pairs) and runs skipPairsAVX512 on its panels four at a
 // time.
 func skipPairsAVX512Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
-	if np < 1 || kb < 1 {
-		panic("asm: bad pair-listed block")
-	}
-	_ = starts[2]
-	_ = c[3*ldc+panelN*np-1]
-	_ = b[np*panelN*kb-1]
-	_ = a[3*lda+kb-1]
-	// Each pair's steps increase: its first and last bound them all.
-	for r := 0; r < 2; r++ {
-		e0, e1 := int(starts[r]), int(starts[r+1])
-		if e0 < 0 || e0 > e1 || e1 > len(offs) {
-			panic("asm: bad pair list")
-		}
-		if e0 < e1 {
-			lo, hi := offs[e0], offs[e1-1]
-			if lo < 0 || int(hi) >= kb*panelN*4 || hi%(panelN*4) != 0 {
-				panic("asm: listed step outside the block")
-			}
-		}
-	}
+	checkListedBlock(offs, a, lda, starts, 2, b, kb, np, c, ldc)
 	ps := kb * panelN * 4
 	for q := 0; q < np; q += 4 {
 		skipPairsAVX512(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), &b[q*panelN*kb], ps, min(4, np-q), &c[q*panelN], ldc, alpha, beta)
@@ -108,4 +90,31 @@ func skipScanPairs512(kb int, a []float32, lda int, offs []int32, ends []int32) 
 	_ = a[3*lda+kb-1]
 	_ = offs[2*kb+15]
 	return skipScanPairsAVX512(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs), unsafe.SliceData(ends))
+}
+
+// skipUnionAVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipUnionAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+
+// skipUnionAVX512Go checks the extents of a block listed once for the
+// four rows (see skipKernels.union) and runs skipUnionAVX512 on it.
+func skipUnionAVX512Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
+	checkListedBlock(offs, a, lda, starts, 1, b, kb, np, c, ldc)
+	skipUnionAVX512(unsafe.SliceData(offs), unsafe.SliceData(a), lda, unsafe.SliceData(starts), unsafe.SliceData(b), kb*panelN*4, np, unsafe.SliceData(c), ldc, alpha, beta)
+}
+
+// skipScanUnionAVX512 is in sgemm_skip512_amd64.s.
+//
+//go:noescape
+func skipScanUnionAVX512(kb int, a *float32, lda int, offs *int32) (n, rows, pairs int)
+
+// skipScanUnion512 is scanUnion (see skipKernels) by skipScanUnionAVX512.
+func skipScanUnion512(kb int, a []float32, lda int, offs []int32) (n, rows, pairs int) {
+	if kb <= 0 {
+		return 0, 0, 0
+	}
+	_ = a[3*lda+kb-1]
+	_ = offs[kb+15]
+	return skipScanUnionAVX512(kb, unsafe.SliceData(a), lda, unsafe.SliceData(offs))
 }

@@ -264,6 +264,49 @@ pairepi:
 	VZEROUPPER
 	RET
 
+// ZERO16 clears the accumulators Z0-Z15.
+#define ZERO16 \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPXORD Z6, Z6, Z6 \
+	VPXORD Z7, Z7, Z7 \
+	VPXORD Z8, Z8, Z8 \
+	VPXORD Z9, Z9, Z9 \
+	VPXORD Z10, Z10, Z10 \
+	VPXORD Z11, Z11, Z11 \
+	VPXORD Z12, Z12, Z12 \
+	VPXORD Z13, Z13, Z13 \
+	VPXORD Z14, Z14, Z14 \
+	VPXORD Z15, Z15, Z15
+
+// ALPHA16 multiplies the accumulators Z0-Z15 by alpha (at OFF(FP)) unless
+// alpha is 1, then goes on at label NEXT (AX is clobbered).
+#define ALPHA16(OFF, NEXT) \
+	MOVL         OFF(FP), AX \
+	CMPL         AX, $0x3f800000 \
+	JEQ          NEXT \
+	VBROADCASTSS OFF(FP), Z30 \
+	VMULPS       Z30, Z0, Z0 \
+	VMULPS       Z30, Z1, Z1 \
+	VMULPS       Z30, Z2, Z2 \
+	VMULPS       Z30, Z3, Z3 \
+	VMULPS       Z30, Z4, Z4 \
+	VMULPS       Z30, Z5, Z5 \
+	VMULPS       Z30, Z6, Z6 \
+	VMULPS       Z30, Z7, Z7 \
+	VMULPS       Z30, Z8, Z8 \
+	VMULPS       Z30, Z9, Z9 \
+	VMULPS       Z30, Z10, Z10 \
+	VMULPS       Z30, Z11, Z11 \
+	VMULPS       Z30, Z12, Z12 \
+	VMULPS       Z30, Z13, Z13 \
+	VMULPS       Z30, Z14, Z14 \
+	VMULPS       Z30, Z15, Z15
+
 // PAIRSTORE512 finishes one panel of the two rows (at byte OFF of R11
 // and R12): plus beta*C (Z30) unless beta is ±0 (AX zero), then stored.
 #define PAIRSTORE512(OFF, A0, A1, B0, B1) \
@@ -323,22 +366,7 @@ pairsrow:
 	ADDQ    lda+16(FP), R15
 	MOVLQSX (R8), AX
 	MOVLQSX 4(R8), CX
-	VPXORD  Z0, Z0, Z0
-	VPXORD  Z1, Z1, Z1
-	VPXORD  Z2, Z2, Z2
-	VPXORD  Z3, Z3, Z3
-	VPXORD  Z4, Z4, Z4
-	VPXORD  Z5, Z5, Z5
-	VPXORD  Z6, Z6, Z6
-	VPXORD  Z7, Z7, Z7
-	VPXORD  Z8, Z8, Z8
-	VPXORD  Z9, Z9, Z9
-	VPXORD  Z10, Z10, Z10
-	VPXORD  Z11, Z11, Z11
-	VPXORD  Z12, Z12, Z12
-	VPXORD  Z13, Z13, Z13
-	VPXORD  Z14, Z14, Z14
-	VPXORD  Z15, Z15, Z15
+	ZERO16
 	CMPQ    AX, CX
 	JGE     pairsepi
 	MOVQ    np+48(FP), DX
@@ -409,26 +437,7 @@ pairloop1:
 
 pairsepi:
 	// acc *= alpha unless alpha is 1.
-	MOVL alpha+72(FP), AX
-	CMPL AX, $0x3f800000
-	JEQ  pairsbeta
-	VBROADCASTSS alpha+72(FP), Z30
-	VMULPS Z30, Z0, Z0
-	VMULPS Z30, Z1, Z1
-	VMULPS Z30, Z2, Z2
-	VMULPS Z30, Z3, Z3
-	VMULPS Z30, Z4, Z4
-	VMULPS Z30, Z5, Z5
-	VMULPS Z30, Z6, Z6
-	VMULPS Z30, Z7, Z7
-	VMULPS Z30, Z8, Z8
-	VMULPS Z30, Z9, Z9
-	VMULPS Z30, Z10, Z10
-	VMULPS Z30, Z11, Z11
-	VMULPS Z30, Z12, Z12
-	VMULPS Z30, Z13, Z13
-	VMULPS Z30, Z14, Z14
-	VMULPS Z30, Z15, Z15
+	ALPHA16(alpha+72, pairsbeta)
 
 pairsbeta:
 	// acc += beta*C unless beta is ±0, then the stores: panel by panel,
@@ -481,6 +490,20 @@ DATA skipIota128<>+56(SB)/4, $1792
 DATA skipIota128<>+60(SB)/4, $1920
 GLOBL skipIota128<>(SB), RODATA|NOPTR, $64
 
+// SCANSETUP sets what the scans sixteen steps at a time keep: zero in
+// Z15, 2048 (sixteen steps of 128 bytes) in each lane of Z13, and in K2
+// the kb mod 16 lanes of the last steps (kb in DX; BX and CX clobbered).
+#define SCANSETUP \
+	VPXORD       Z15, Z15, Z15 \
+	MOVL         $2048, BX \
+	VPBROADCASTD BX, Z13 \
+	MOVQ         DX, CX \
+	ANDQ         $15, CX \
+	MOVL         $1, BX \
+	SHLL         CX, BX \
+	DECL         BX \
+	KMOVW        BX, K2
+
 // SCANROW16 lists the lanes of K1 (the non-zero values of steps
 // 16t..16t+15 of a row, Z14 holding 2048*t + 128*j in lane j): their
 // offsets at offs (DI) from entry AX on, in one store of sixteen; AX
@@ -507,16 +530,7 @@ TEXT ·skipScanRows4AVX512(SB), NOSPLIT, $0-40
 	MOVQ    offs+24(FP), DI
 	MOVQ    ends+32(FP), R9
 	XORQ    AX, AX
-	VPXORD  Z15, Z15, Z15
-	MOVL    $2048, BX
-	VPBROADCASTD BX, Z13
-	// K2: the kb mod 16 lanes of the last steps.
-	MOVQ    DX, CX
-	ANDQ    $15, CX
-	MOVL    $1, BX
-	SHLL    CX, BX
-	DECL    BX
-	KMOVW   BX, K2
+	SCANSETUP
 	MOVQ    $4, R13
 
 scan16row:
@@ -584,16 +598,7 @@ TEXT ·skipScanPairsAVX512(SB), NOSPLIT, $0-48
 	MOVQ    ends+32(FP), R9
 	XORQ    AX, AX
 	XORQ    R8, R8 // rows
-	VPXORD  Z15, Z15, Z15
-	MOVL    $2048, BX
-	VPBROADCASTD BX, Z13
-	// K2: the kb mod 16 lanes of the last steps.
-	MOVQ    DX, CX
-	ANDQ    $15, CX
-	MOVL    $1, BX
-	SHLL    CX, BX
-	DECL    BX
-	KMOVW   BX, K2
+	SCANSETUP
 	MOVQ    $2, R13
 
 pscanpair:
@@ -627,5 +632,228 @@ pscanend:
 	DECQ    R13
 	JNE     pscanpair
 	MOVQ    R8, rows+40(FP)
+	VZEROUPPER
+	RET
+
+// UNIONSTEP loads the listed step at entry AX (its byte offset in a
+// panel into DX) and broadcasts its values in the four rows of A (at DI,
+// R13, R14 and R15) into Z20-Z23.
+#define UNIONSTEP \
+	MOVLQSX      (SI)(AX*4), DX \
+	MOVQ         DX, R12 \
+	SHRQ         $5, R12 \
+	VBROADCASTSS (DI)(R12*1), Z20 \
+	VBROADCASTSS (R13)(R12*1), Z21 \
+	VBROADCASTSS (R14)(R12*1), Z22 \
+	VBROADCASTSS (R15)(R12*1), Z23
+
+// UNIONFMA adds the products of the panel row in ZB0, ZB1 with the four
+// rows' values (Z20-Z23) to the rows' accumulators of its columns: A0,
+// A1 for row 0, B0, B1 for row 1, and so on.
+#define UNIONFMA(ZB0, ZB1, A0, A1, B0, B1, C0, C1, D0, D1) \
+	VFMADD231PS ZB0, Z20, A0 \
+	VFMADD231PS ZB1, Z20, A1 \
+	VFMADD231PS ZB0, Z21, B0 \
+	VFMADD231PS ZB1, Z21, B1 \
+	VFMADD231PS ZB0, Z22, C0 \
+	VFMADD231PS ZB1, Z22, C1 \
+	VFMADD231PS ZB0, Z23, D0 \
+	VFMADD231PS ZB1, Z23, D1
+
+// UNIONSTORE finishes a row's 32 columns at OFF(ROW) from its
+// accumulators A0, A1: acc += beta*C (beta in Z30) unless beta is ±0 (AX
+// zero), then the stores.
+#define UNIONSTORE(ROW, OFF, A0, A1) \
+	TESTL       AX, AX \
+	JEQ         3(PC) \
+	VFMADD231PS OFF(ROW), Z30, A0 \
+	VFMADD231PS OFF+64(ROW), Z30, A1 \
+	VMOVUPS     A0, OFF(ROW) \
+	VMOVUPS     A1, OFF+64(ROW)
+
+// UNIONSTORE4 finishes a panel's 32 columns at OFF bytes from R11 (row 0
+// of C; rows R10 bytes apart) in the four rows, from their accumulators
+// A0, A1 (row 0) to D0, D1 (row 3), as UNIONSTORE does; DX and R12 are
+// clobbered.
+#define UNIONSTORE4(OFF, A0, A1, B0, B1, C0, C1, D0, D1) \
+	MOVQ R11, DX \
+	LEAQ (R11)(R10*2), R12 \
+	UNIONSTORE(DX, OFF, A0, A1) \
+	UNIONSTORE(R12, OFF, C0, C1) \
+	ADDQ R10, DX \
+	ADDQ R10, R12 \
+	UNIONSTORE(DX, OFF, B0, B1) \
+	UNIONSTORE(R12, OFF, D0, D1)
+
+// func skipUnionAVX512(offs *int32, a *float32, lda int, starts *int32, b *float32, ps int, np int, c *float32, ldc int, alpha float32, beta float32)
+//
+// The product on one list for the four rows, np panels (np ≥ 1): for
+// each row i < 4 and panel q < np, C[i][32q+j] = alpha*Σe
+// a[i*lda+p]*B[q][32p+j] + beta*C[i][32q+j], p = offs[e]/128 for e from
+// starts[0] to starts[1] in order (the steps at which some row is not
+// zero), C unread when beta is ±0; panel q starts at b + q*ps bytes.
+// Each element is computed as skipPairsAVX512 computes it (a step at
+// which the element's row is zero adds a zero product). Two panels at a
+// time, each listed panel row loaded once for the four rows: B in
+// Z16-Z19, the four rows' values in Z20-Z23, the accumulators of row i in
+// Z(4i)..Z(4i+3) (the first panel's two, then the second's); a last
+// panel alone in the first two of each row. (Sixteen accumulators: the
+// four rows by all four panels would need 32, and the multiply-adds, not
+// the loads, bound a step.)
+TEXT ·skipUnionAVX512(SB), NOSPLIT, $0-80
+	MOVQ    offs+0(FP), SI
+	MOVQ    a+8(FP), DI
+	MOVQ    lda+16(FP), R13
+	SHLQ    $2, R13
+	LEAQ    (DI)(R13*2), R14
+	LEAQ    (R14)(R13*1), R15
+	ADDQ    DI, R13
+	MOVQ    starts+24(FP), R8
+	MOVLQSX 4(R8), CX
+	MOVLQSX (R8), R8
+	MOVQ    b+32(FP), BX
+	MOVQ    c+56(FP), R11
+	MOVQ    ldc+64(FP), R10
+	SHLQ    $2, R10
+
+unionpass:
+	ZERO16
+	MOVQ   R8, AX
+	CMPQ   AX, CX
+	JGE    unionepi
+	CMPQ   np+48(FP), $2
+	JLT    unionloop1
+	MOVQ   BX, R9
+	ADDQ   ps+40(FP), R9
+
+unionloop2:
+	UNIONSTEP
+	VMOVUPS (BX)(DX*1), Z16
+	VMOVUPS 64(BX)(DX*1), Z17
+	VMOVUPS (R9)(DX*1), Z18
+	VMOVUPS 64(R9)(DX*1), Z19
+	UNIONFMA(Z16, Z17, Z0, Z1, Z4, Z5, Z8, Z9, Z12, Z13)
+	UNIONFMA(Z18, Z19, Z2, Z3, Z6, Z7, Z10, Z11, Z14, Z15)
+	INCQ    AX
+	CMPQ    AX, CX
+	JLT     unionloop2
+	JMP     unionepi
+
+unionloop1:
+	UNIONSTEP
+	VMOVUPS (BX)(DX*1), Z16
+	VMOVUPS 64(BX)(DX*1), Z17
+	UNIONFMA(Z16, Z17, Z0, Z1, Z4, Z5, Z8, Z9, Z12, Z13)
+	INCQ    AX
+	CMPQ    AX, CX
+	JLT     unionloop1
+
+unionepi:
+	// acc *= alpha unless alpha is 1.
+	ALPHA16(alpha+72, unionbeta)
+
+unionbeta:
+	// acc += beta*C unless beta is ±0, then the stores.
+	MOVL         beta+76(FP), AX
+	ANDL         $0x7fffffff, AX
+	VBROADCASTSS beta+76(FP), Z30
+	UNIONSTORE4(0, Z0, Z1, Z4, Z5, Z8, Z9, Z12, Z13)
+	CMPQ         np+48(FP), $2
+	JLT          uniondone
+	UNIONSTORE4(128, Z2, Z3, Z6, Z7, Z10, Z11, Z14, Z15)
+	// The next two panels.
+	ADDQ         $256, R11
+	MOVQ         ps+40(FP), DX
+	LEAQ         (BX)(DX*2), BX
+	SUBQ         $2, np+48(FP)
+	CMPQ         np+48(FP), $0
+	JGT          unionpass
+
+uniondone:
+	VZEROUPPER
+	RET
+
+// UNION16 lists the steps of K1 | K3 | K4 | K5 (the non-zero values of
+// steps 16t..16t+15 of the four rows, Z14 holding 2048*t + 128*j in lane
+// j): their offsets at offs (DI) from entry AX on, in one store of
+// sixteen; AX moves past them, R8 past the values of the four masks and
+// R9 past the steps of K1 | K3 and of K4 | K5 (what the pair lists would
+// list).
+#define UNION16 \
+	KUNPCKWD    K1, K3, K6 \
+	KMOVD       K6, BX \
+	POPCNTL     BX, BX \
+	ADDQ        BX, R8 \
+	KUNPCKWD    K4, K5, K6 \
+	KMOVD       K6, BX \
+	POPCNTL     BX, BX \
+	ADDQ        BX, R8 \
+	KORW        K1, K3, K1 \
+	KORW        K4, K5, K4 \
+	KUNPCKWD    K1, K4, K6 \
+	KMOVD       K6, BX \
+	POPCNTL     BX, BX \
+	ADDQ        BX, R9 \
+	KORW        K1, K4, K1 \
+	VPCOMPRESSD Z14, K1, Z2 \
+	VMOVDQU32   Z2, (DI)(AX*4) \
+	KMOVW       K1, BX \
+	POPCNTL     BX, BX \
+	ADDQ        BX, AX \
+	VPADDD      Z13, Z14, Z14
+
+// func skipScanUnionAVX512(kb int, a *float32, lda int, offs *int32) (n int, rows int, pairs int)
+//
+// Lists the steps p < kb at which some row of the 4×kb matrix at a
+// (stride lda) is neither +0 nor -0 (a NaN is listed), in order, as
+// offsets 128*p (so that offs must have room for kb+16 entries), and
+// returns how many it listed, the values of the four rows that are
+// neither (what scanRows4 lists) and the steps either row of each pair is
+// neither at (what scanPairs lists). Sixteen steps at a time, as
+// skipScanRows4AVX512.
+TEXT ·skipScanUnionAVX512(SB), NOSPLIT, $0-56
+	MOVQ    kb+0(FP), DX
+	MOVQ    a+8(FP), R11
+	MOVQ    lda+16(FP), R12
+	SHLQ    $2, R12
+	LEAQ    (R11)(R12*2), R13
+	MOVQ    offs+24(FP), DI
+	XORQ    AX, AX
+	XORQ    R8, R8
+	XORQ    R9, R9
+	SCANSETUP
+	VMOVDQU32 skipIota128<>(SB), Z14
+	MOVQ    DX, CX
+	SHRQ    $4, CX
+	JEQ     uscantail
+
+uscanloop:
+	VCMPPS  $4, (R11), Z15, K1
+	VCMPPS  $4, (R11)(R12*1), Z15, K3
+	VCMPPS  $4, (R13), Z15, K4
+	VCMPPS  $4, (R13)(R12*1), Z15, K5
+	UNION16
+	ADDQ    $64, R11
+	ADDQ    $64, R13
+	DECQ    CX
+	JNE     uscanloop
+
+uscantail:
+	TESTQ     $15, DX
+	JEQ       uscanend
+	VMOVUPS.Z (R11), K2, Z0
+	VMOVUPS.Z (R11)(R12*1), K2, Z1
+	VMOVUPS.Z (R13), K2, Z3
+	VMOVUPS.Z (R13)(R12*1), K2, Z4
+	VCMPPS    $4, Z0, Z15, K1
+	VCMPPS    $4, Z1, Z15, K3
+	VCMPPS    $4, Z3, Z15, K4
+	VCMPPS    $4, Z4, Z15, K5
+	UNION16
+
+uscanend:
+	MOVQ    AX, n+32(FP)
+	MOVQ    R8, rows+40(FP)
+	MOVQ    R9, pairs+48(FP)
 	VZEROUPPER
 	RET

@@ -123,7 +123,7 @@ func skipScanRows4(kb int, a []float32, lda int, offs []int32, ends []int32) {
 // (eight accumulators keep the FMA units busy), three where two would
 // leave one alone.
 func skipRowsAVX2Go(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int, alpha, beta float32) {
-	checkRowsBlock(offs, a, lda, starts, b, kb, np, c, ldc)
+	checkListedBlock(offs, a, lda, starts, 4, b, kb, np, c, ldc)
 	skipRowsAVX2Panels(offs, a, lda, starts, b, kb, 0, np, c, ldc, alpha, beta)
 }
 
@@ -144,20 +144,21 @@ func skipRowsAVX2Panels(offs []int32, a []float32, lda int, starts []int32, b []
 	}
 }
 
-// checkRowsBlock panics unless the operands of a row-listed block (see
-// skipKernels.rows) hold what its kernels read and write.
-func checkRowsBlock(offs []int32, a []float32, lda int, starts []int32, b []float32, kb, np int, c []float32, ldc int) {
+// checkListedBlock panics unless the operands of a block listed in
+// nlists lists (4: a row-listed block, see skipKernels.rows; 2:
+// pair-listed; 1: union-listed) hold what its kernels read and write.
+func checkListedBlock(offs []int32, a []float32, lda int, starts []int32, nlists int, b []float32, kb, np int, c []float32, ldc int) {
 	if np < 1 || kb < 1 {
-		panic("asm: bad row-listed block")
+		panic("asm: bad listed block")
 	}
-	_ = starts[4]
+	_ = starts[nlists]
 	_ = c[3*ldc+panelN*np-1]
 	_ = b[np*panelN*kb-1]
-	// Each row's steps increase: its first and last bound them all.
-	for i := 0; i < 4; i++ {
+	// Each list's steps increase: its first and last bound them all.
+	for i := 0; i < nlists; i++ {
 		e0, e1 := int(starts[i]), int(starts[i+1])
 		if e0 < 0 || e0 > e1 || e1 > len(offs) {
-			panic("asm: bad row list")
+			panic("asm: bad list")
 		}
 		if e0 < e1 {
 			lo, hi := offs[e0], offs[e1-1]

@@ -377,6 +377,61 @@ func testSkipPairs(t *testing.T, sk *skipKernels) {
 	testListed(t, 18, 2, 40, sk.pairs, skipPairsRef)
 }
 
+// TestSkipUnionRef checks the union-listed kernel against its Go
+// reference (fused multiply-adds), bit for bit, as testListed does.
+func TestSkipUnionRef(t *testing.T) {
+	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.union != nil }, func(t *testing.T, sk *skipKernels) {
+		testListed(t, 20, 1, 40, sk.union, skipUnionRef)
+	})
+}
+
+// TestSkipScanUnion checks the kernel that lists the steps of the four
+// rows together against scanUnion (and its counts against countSteps4
+// and scanPairs) over awkward lengths, strides and alignments, with
+// zeros of both signs, NaNs and infinities, and checks that it writes
+// nothing past its room.
+func TestSkipScanUnion(t *testing.T) {
+	eachSkipKernels(t, func(sk *skipKernels) bool { return sk.scanUnion != nil }, func(t *testing.T, sk *skipKernels) {
+		r := rand.New(rand.NewSource(21))
+		for _, kb := range []int{1, 2, 7, 15, 16, 17, 31, 32, 33, 63, 64, 196, 256, 257} {
+			for _, z := range []float64{0, 0.3, 0.7, 0.9, 1} {
+				lda := kb + r.Intn(9)
+				a := sparseA(r, 4, kb, lda, r.Intn(8), z, z)
+				if z == 0.3 {
+					a[r.Intn(4)*lda+r.Intn(kb)] = float32(math.NaN())
+					a[r.Intn(4)*lda+r.Intn(kb)] = float32(math.Inf(-1))
+					a[r.Intn(4)*lda+r.Intn(kb)] = float32(math.Copysign(0, -1))
+				}
+				a = a[: 3*lda+kb : 3*lda+kb]
+				room := kb + 16
+				got := make([]int32, room+4)
+				for x := room; x < room+4; x++ {
+					got[x] = 12345
+				}
+				want := make([]int32, room)
+				gn, grows, gpairs := sk.scanUnion(kb, a, lda, got[:room])
+				wn, wrows, wpairs := scanUnion(kb, a, lda, want)
+				cu, crows := countSteps4(0, kb, a, lda)
+				var ends [2]int32
+				prows := scanPairs(kb, a, lda, make([]int32, 2*kb+16), ends[:])
+				if gn != wn || grows != wrows || gpairs != wpairs || wn != cu || wrows != crows || wrows != prows || wpairs != int(ends[1]) {
+					t.Fatalf("kb=%d z=%v: %d, %d, %d listed, want %d, %d, %d (countSteps4 %d, %d; scanPairs %d, %d)", kb, z, gn, grows, gpairs, wn, wrows, wpairs, cu, crows, ends[1], prows)
+				}
+				for e := 0; e < wn; e++ {
+					if got[e] != want[e] {
+						t.Fatalf("kb=%d z=%v: entry %d is %d, want %d", kb, z, e, got[e], want[e])
+					}
+				}
+				for x := room; x < room+4; x++ {
+					if got[x] != 12345 {
+						t.Fatalf("kb=%d z=%v: wrote past the room", kb, z)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestSkipScanPairs checks the kernel that lists the steps of each pair
 // of rows against scanPairs over awkward lengths, strides and
 // alignments, with zeros of both signs, NaNs and infinities, and checks
