@@ -276,3 +276,26 @@ func TestArenaBuffersHaveSlack(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanLiveSets checks the slots each releasing step lists as live
+// (program.planLiveSets) on a hand-made program: a feed, a constant, a
+// value two steps read, one that is never read, an output that is never
+// released and an enclosing-scope value.
+func TestPlanLiveSets(t *testing.T) {
+	// Slots: 0 x (feed), 1 w (constant), 2 a, 3 b, 4 unused, 5 c, 6 y
+	// (output), 7 o (outer).
+	p := &program{slots: 8, inputSlots: []int{0}, outer: []int{7}, constEnv: make([]*tensor.Tensor, 8)}
+	p.constEnv[1] = tensor.From([]int{1}, []float32{1})
+	p.steps = []step{
+		{in: []int{0, 1}, out: []int{2}, release: []int{0}},    // a = f(x, w)
+		{in: []int{2, 7}, out: []int{3, 4}, release: []int{4}}, // b, unused = g(a, o)
+		{in: []int{2, 3}, out: []int{5}, release: []int{2, 3}}, // c = h(a, b)
+		{in: []int{5}, out: []int{6}, release: []int{5, 7}},    // y = k(c)
+	}
+	p.planLiveSets()
+	want := [][]int{{0, 7, 2}, {2, 7, 3, 4}, {2, 7, 3, 5}, {5, 7, 6}}
+	for i, st := range p.steps {
+		assert.ElementsMatch(t, want[i], st.live, "step %d", i)
+		assert.NotNil(t, st.live, "step %d: a nil list would mean every slot", i)
+	}
+}
