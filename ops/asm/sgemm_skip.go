@@ -17,10 +17,13 @@ import (
 // rows are much sparser one by one than together (images: each digit of
 // a batch of MNIST digits is 8-25% non-zero, the four together 40%), it
 // lists the steps of each row instead and runs a kernel that computes
-// one row at a time on its own list (skipKernels.rows). Only the amd64
+// one row at a time on its own list (skipKernels.rows), or of each pair
+// of rows (skipKernels.pairs); with AVX-512 the four rows' one list has a
+// kernel of its own (skipKernels.union), and the cheapest of the three
+// by a cost per listed step runs (skipStepCosts). Only the amd64
 // implementations have such kernels (AVX2 ones, which the AVX-512
 // implementation shares with its four-row and one-row products, but for
-// its row-listed and pair-listed products and their scans:
+// its row-, pair- and union-listed products and their scans:
 // sgemm_skip512_amd64.s); elsewhere
 // SgemmSkip declines, and the caller runs the product in full.
 //
