@@ -296,20 +296,22 @@ func planSkip(im *sgemmImpl, m, n, k int, alpha float32, a []float32, lda int, s
 		if kind == skipUnionOnly {
 			return p, u*256 <= k*maxDense
 		}
-		// The cheapest of the three kinds of lists, by the cost of a
+		// The cheapest of the three kinds of lists that has a kernel
+		// (the row lists only up to skipRowsMaxDense), by the cost of a
 		// listed step of each (a step of the union runs the four rows,
 		// a step of a pair two, of a row one: see skipStepCosts), whose
-		// entries the union's scan counted.
+		// entries the union's scan counted; the union on a tie.
 		cu, cp, cr := skipStepCosts(p.Panels())
+		pairsOK := sk.pairs != nil
 		switch {
-		case cu*u <= cp*pairs && cu*u <= cr*rows:
-			return p, u*256 <= k*maxDense
-		case sk.rows != nil && cr*rows < cp*pairs && rows*256 <= 4*k*skipRowsMaxDense:
+		case sk.rows != nil && rows*256 <= 4*k*skipRowsMaxDense && cr*rows < cu*u && (!pairsOK || cr*rows < cp*pairs):
 			p.listRows(rowScratch, nblk)
 			return p, true
+		case pairsOK && cp*pairs < cu*u:
+			listed, _ := p.listPairs(rowScratch, nblk)
+			return p, listed*256 <= 2*k*maxDense
 		}
-		listed, _ := p.listPairs(rowScratch, nblk)
-		return p, listed*256 <= 2*k*maxDense
+		return p, u*256 <= k*maxDense
 	}
 	if kind == skipPairsOnly || kind == skipAuto && sk.pairs != nil {
 		if sk.pairs == nil {
