@@ -5,8 +5,8 @@ import (
 	"math"
 )
 
-// A direct 3×3 depthwise convolution (DepthwisePlanes), two assembly
-// paths on amd64 and a Go one:
+// A direct 3×3 depthwise convolution (DepthwisePlanes), assembly paths
+// on amd64 and arm64 and a Go one:
 //   - the row kernel (dw_amd64.s) reads the input planes where they are,
 //     with no zero-bordered copy. Output vectors whose taps are all inside
 //     the plane use plain loads; the few at the left and right edges clear
@@ -23,6 +23,11 @@ import (
 //   - for small planes, whose rows are one or two vectors with masked
 //     edges, the channel-interleaved kernel (dwc8_amd64.s) takes eight
 //     planes at a time, one per lane;
+//   - on arm64, the NEON row kernel (dw_arm64.s) computes four outputs
+//     whose taps are inside the plane at a time, from the three input
+//     rows (a row of zeros above and below the plane; at stride 2 by
+//     de-interleaving loads), Go the outputs at the edges, and the NEON
+//     epilogue adds the bias and applies the activation plane by plane;
 //   - depthwisePlanesGo, for purego builds and CPUs without AVX2.
 // Many planes go through one call, so that small planes (7×7, 14×14) pay
 // no per-plane call cost.
