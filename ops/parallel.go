@@ -43,6 +43,11 @@ type Workers struct {
 	quit   chan struct{}                    // closed by Close
 	parked atomic.Int32                     // workers blocked on wake
 	closed atomic.Bool
+	// splits counts the splits under way (parallelPiecesOf with the
+	// pool); onShare, when set (SetShareHook), is told when the first
+	// starts and the last ends.
+	splits  atomic.Int32
+	onShare func(shared bool)
 
 	mu      sync.Mutex
 	started int
@@ -264,6 +269,17 @@ func (s *split) release() {
 func NewWorkers(n int) *Workers {
 	return &Workers{wake: make(chan struct{}, max(n, 1)), quit: make(chan struct{}), max: n}
 }
+
+// SetShareHook makes the pool call f(true) before the first of a run's
+// splits under way publishes its pieces and f(false) once the last has
+// ended: only in between do goroutines other than the run's own run its
+// kernels, so that what they share (the run's allocator) needs a lock
+// only then. Both calls are made on the run's goroutine (a split that
+// starts when none is under way is the run's own; a piece's goroutine
+// starts only nested ones), outside any kernel's piece; what the pieces'
+// goroutines did is visible to it after f(false). Call it before the
+// pool's first split.
+func (w *Workers) SetShareHook(f func(shared bool)) { w.onShare = f }
 
 // Close ends the workers once they finish the piece they hold. The pool
 // must not be used afterwards.
@@ -517,6 +533,9 @@ func parallelPiecesOf[T any](w *Workers, threads, n, per int, arg T, body func(a
 	s.panicked = nil
 	helpers := min(threads, pieces) - 1
 	pw := w
+	if w.splits.Add(1) == 1 && w.onShare != nil {
+		w.onShare(true)
+	}
 	if !w.publish(s, helpers) {
 		pw = nil // every slot taken: run the pieces here
 	}
@@ -533,6 +552,9 @@ func parallelPiecesOf[T any](w *Workers, threads, n, per int, arg T, body func(a
 		if pw == nil || !w.help() {
 			runtime.Gosched()
 		}
+	}
+	if w.splits.Add(-1) == 0 && w.onShare != nil {
+		w.onShare(false)
 	}
 	p := s.panicked
 	s.release()

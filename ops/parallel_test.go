@@ -76,6 +76,43 @@ func TestParallelForNestedOnOneWorker(t *testing.T) {
 	assert.Equal(t, int64(400), total.Load())
 }
 
+// TestShareHookBracketsTheRunsSplits checks SetShareHook: the hook is
+// told true before the pieces of a run's first split run and false once
+// its last has ended, once for a split with nested ones, again for the
+// next split, and not for work that never splits; every piece sees the
+// split under way, and a panic ends it too.
+func TestShareHookBracketsTheRunsSplits(t *testing.T) {
+	w := NewWorkers(1)
+	defer w.Close()
+	var calls []bool       // written by the hook, on this goroutine
+	var shared atomic.Bool // what the pieces see
+	w.SetShareHook(func(on bool) {
+		calls = append(calls, on)
+		shared.Store(on)
+	})
+	var unshared atomic.Int64 // pieces that ran with the hook's flag off
+	piece := func(lo, hi int) {
+		if !shared.Load() {
+			unshared.Add(1)
+		}
+	}
+	parallelFor(w, 2, 4, 1, func(lo, hi int) {
+		piece(lo, hi)
+		parallelFor(w, 2, 8, 1, piece) // nested: no call of its own
+	})
+	assert.Equal(t, []bool{true, false}, calls)
+	assert.False(t, shared.Load())
+	parallelFor(w, 2, 1, 1, func(lo, hi int) {}) // one chunk: no split
+	assert.Equal(t, []bool{true, false}, calls)
+	parallelPieces(w, 2, 10, 3, piece)
+	assert.Equal(t, []bool{true, false, true, false}, calls)
+	assert.Panics(t, func() {
+		parallelFor(w, 2, 4, 1, func(lo, hi int) { panic("piece") })
+	})
+	assert.Equal(t, []bool{true, false, true, false, true, false}, calls)
+	assert.Zero(t, unshared.Load())
+}
+
 func TestParallelForReraisesAPanic(t *testing.T) {
 	w := NewWorkers(1)
 	defer w.Close()

@@ -385,12 +385,14 @@ func (s *Session) run(ctx context.Context, feeds, out map[string]*tensor.Tensor,
 	// arena starts zeroed.
 	rc.Ctx, rc.Threads, rc.Alloc, rc.Pool = ctx, s.threads, ar, ar
 	rc.Seed, rc.Seeded = ctx.Value(seedKey{}).(uint64)
-	ar.serial = s.threads <= 1
+	// Only the run's goroutine uses the arena until a split starts (see
+	// arena.useWorkers).
+	ar.serial = true
 	if s.threads > 1 {
 		// The arena's workers take the run's splits; they stay hot
 		// between kernels and between back-to-back runs.
 		if ar.workers == nil {
-			ar.workers = ops.NewWorkers(s.threads - 1)
+			ar.useWorkers(s.threads)
 		}
 		rc.Workers = ar.workers
 	}
