@@ -9,6 +9,22 @@
 // by input row, left to right) into V12. A group's nine multiply-adds
 // form one chain; the groups are independent, so the core overlaps them.
 
+// TAPS9 sums the nine taps of a group (row i's at columns c, c+1, c+2
+// in V(4i), V(4i+1), V(4i+2)) times the weights into V12, in the order of
+// the definition, and stores the four outputs.
+#define TAPS9 \
+	VEOR V12.B16, V12.B16, V12.B16 \
+	VFMLA V16.S4, V0.S4, V12.S4 \
+	VFMLA V17.S4, V1.S4, V12.S4 \
+	VFMLA V18.S4, V2.S4, V12.S4 \
+	VFMLA V19.S4, V4.S4, V12.S4 \
+	VFMLA V20.S4, V5.S4, V12.S4 \
+	VFMLA V21.S4, V6.S4, V12.S4 \
+	VFMLA V22.S4, V8.S4, V12.S4 \
+	VFMLA V23.S4, V9.S4, V12.S4 \
+	VFMLA V24.S4, V10.S4, V12.S4 \
+	VST1.P [V12.S4], 16(R0)
+
 // func dw3x3RowNEON(o *float32, r0 *float32, r1 *float32, r2 *float32, w *float32, groups int, stride int)
 TEXT ·dw3x3RowNEON(SB), NOSPLIT, $0-56
 	MOVD o+0(FP), R0
@@ -50,17 +66,7 @@ s1loop:
 	VLD1.P 16(R3), [V8.S4]
 	VLD1.P 16(R11), [V9.S4]
 	VLD1.P 16(R12), [V10.S4]
-	VEOR V12.B16, V12.B16, V12.B16
-	VFMLA V16.S4, V0.S4, V12.S4
-	VFMLA V17.S4, V1.S4, V12.S4
-	VFMLA V18.S4, V2.S4, V12.S4
-	VFMLA V19.S4, V4.S4, V12.S4
-	VFMLA V20.S4, V5.S4, V12.S4
-	VFMLA V21.S4, V6.S4, V12.S4
-	VFMLA V22.S4, V8.S4, V12.S4
-	VFMLA V23.S4, V9.S4, V12.S4
-	VFMLA V24.S4, V10.S4, V12.S4
-	VST1.P [V12.S4], 16(R0)
+	TAPS9
 	SUBS $1, R5, R5
 	BNE s1loop
 	RET
@@ -80,17 +86,7 @@ s2loop:
 	VLD2.P 32(R9), [V6.S4, V7.S4]
 	VLD2.P 32(R3), [V8.S4, V9.S4]
 	VLD2.P 32(R11), [V10.S4, V11.S4]
-	VEOR V12.B16, V12.B16, V12.B16
-	VFMLA V16.S4, V0.S4, V12.S4
-	VFMLA V17.S4, V1.S4, V12.S4
-	VFMLA V18.S4, V2.S4, V12.S4
-	VFMLA V19.S4, V4.S4, V12.S4
-	VFMLA V20.S4, V5.S4, V12.S4
-	VFMLA V21.S4, V6.S4, V12.S4
-	VFMLA V22.S4, V8.S4, V12.S4
-	VFMLA V23.S4, V9.S4, V12.S4
-	VFMLA V24.S4, V10.S4, V12.S4
-	VST1.P [V12.S4], 16(R0)
+	TAPS9
 	SUBS $1, R5, R5
 	BNE s2loop
 	RET
