@@ -329,7 +329,9 @@ func maxPool2D[T Number](p *poolPlan, x, y []T, idx []int64, colMajor bool, lowe
 // output instead of k_h·k_w), in float64, then multiplied by 1 / the
 // window's count of taps (inside the input, or inside the padded input
 // with count_include_pad). Float32 planes whose windows asm.SumPlane takes
-// (p.avgVec) go to it instead, from zero-padded copies (avgPoolPlanes32).
+// (p.avgVec) go to it instead (or to asm.SumPlaneRows, which sums each
+// row once, when the windows are one column apart), from zero-padded
+// copies (avgPoolPlanes32).
 func avgPool2D[T Float](p *poolPlan, x, y []T, includePad bool, wk *Workers, threads int) {
 	g := p.g
 	work := p.nc * p.outSize * (g.k[0] + g.k[1])
@@ -394,11 +396,21 @@ func newPoolVecPlan(g *geom, includePad, avg bool) *poolVecPlan {
 // asm.SumPlane may read past the last window.
 func (v *poolVecPlan) padLen() int { return v.rows*v.lds + asm.MaxPlaneSlack }
 
+// sumsLen is the floats of asm.SumPlaneRows' scratch for the geometry g
+// (none for windows further apart).
+func sumsLen(g *geom) int {
+	if g.s[1] != 1 {
+		return 0
+	}
+	return asm.SumPlaneRowsScratch(g.out[1], g.out[0], g.k[0], g.s[0])
+}
+
 // avgPoolPlanes32 is avgPool2D's float32 form for a plan with an
 // poolVecPlan: each plane copied into the zero-padded buffer pad (of
 // v.padLen floats, zero but where planes are copied) and all its windows
-// summed by asm.SumPlane.
-func avgPoolPlanes32(p *poolPlan, x, y, pad []float32, lo, hi int) {
+// summed by asm.SumPlane, or by asm.SumPlaneRows with the scratch sums
+// (sumsLen floats) when they are one column apart.
+func avgPoolPlanes32(p *poolPlan, x, y, pad, sums []float32, lo, hi int) {
 	g, v := p.g, p.avgVec
 	h, w := g.in[0], g.in[1]
 	rows := min(h, v.rows-v.pads[0]) // input rows the windows reach
@@ -407,6 +419,10 @@ func avgPoolPlanes32(p *poolPlan, x, y, pad []float32, lo, hi int) {
 	for pl := lo; pl < hi; pl++ {
 		dst := y[pl*p.outSize : (pl+1)*p.outSize]
 		asm.CopyRows(pad[at:], v.lds, x[pl*p.inSize:(pl+1)*p.inSize], w, rows, cols)
+		if g.s[1] == 1 {
+			asm.SumPlaneRows(dst, g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], v.scale, sums)
+			continue
+		}
 		asm.SumPlane(dst, g.out[1], g.out[1], g.out[0], pad, v.lds, g.k[0], g.k[1], g.s[0], g.s[1], v.scale)
 	}
 }
@@ -415,9 +431,10 @@ func avgPoolPlanes32(p *poolPlan, x, y, pad []float32, lo, hi int) {
 // and a row of sums and of 1/counts (f), the columns' taps and the
 // columns summed one by one (i).
 type avgPoolBufs struct {
-	f   []float64
-	i   []int32
-	pad []float32 // the zero-padded plane of avgPoolPlanes32
+	f    []float64
+	i    []int32
+	pad  []float32 // the zero-padded plane of avgPoolPlanes32
+	sums []float32 // and the sums of its rows (asm.SumPlaneRows)
 }
 
 // avgPoolJob is one avgPool2D.
@@ -435,6 +452,7 @@ func newAvgPoolBufs(p any) any {
 	b := &avgPoolBufs{f: make([]float64, h*ow+2*ow), i: make([]int32, 5*ow)}
 	if v := p.(*poolPlan).avgVec; v != nil {
 		b.pad = make([]float32, v.padLen())
+		b.sums = make([]float32, sumsLen(g))
 	}
 	return b
 }
@@ -457,7 +475,7 @@ func (j *avgPoolJob[T]) run(lo, hi int) {
 	}()
 	if p.avgVec != nil {
 		if x, ok := any(j.x).([]float32); ok {
-			avgPoolPlanes32(p, x, any(j.y).([]float32), bufs.pad, lo, hi)
+			avgPoolPlanes32(p, x, any(j.y).([]float32), bufs.pad, bufs.sums, lo, hi)
 			return
 		}
 	}
