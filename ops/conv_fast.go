@@ -22,11 +22,13 @@ import (
 // CNNs) take the position-major path of conv_pos.go instead, when their
 // plan has one (conv32Plan.pos): output positions as GEMM rows, read
 // straight from the input, no im2col copy and no padded panels.
-// With the AVX-512 kernels, 1×1 convolutions of one image on planes too
-// small to fill the panels (7×7, 4×4) take the position-row path of
-// conv_rows.go when their filter is a constant (conv32Plan.rows): the
-// GEMM turned around on the filter transposed and packed once, then the
-// result transposed into the channels' planes.
+// With the AVX-512 kernels, convolutions of one image on planes too
+// small to fill the panels (7×7, 4×4, 3×3) take the position-row path of
+// conv_rows.go when their filter is a constant (conv32Plan.rows; ahead of
+// the position-major path): the GEMM turned around on the filter
+// transposed and packed once (for kernels larger than 1×1, on the input's
+// im2col matrix turned around), then the result transposed into the
+// channels' planes.
 
 // convBatchCols is about how many GEMM columns a stack of images gets
 // when planes are small.
@@ -84,10 +86,12 @@ type conv32Plan struct {
 
 // conv32Bufs is one goroutine's scratch: the zero-padded input copy (or
 // the subsampled input), the product of a stack of images or a unit to
-// pool, and the copy of the end of the input that the last unit reads
-// (made when first needed).
+// pool, the copy of the end of the input that the last unit reads, and
+// the position-row path's matrices (the last two made when first
+// needed).
 type conv32Bufs struct {
 	pad, out, tail []float32
+	rows           []float32 // the position-row path's input with channels last and im2row
 }
 
 // newConv32Plan resolves p (and the max pool pool of its output, or nil)
@@ -151,6 +155,12 @@ func newConv32PlanNoPool(p *convPlan, pool *poolPlan, pos bool) *conv32Plan {
 		q.ic = newIm2colPlan(p, g2, q.imgs)
 	}
 	q.rows = rowsPlanned(p, q)
+	if q.rows && !q.direct && !q.sub {
+		// The position-row path takes these from the position-major
+		// one (see conv_rows.go); with a filter that is not a
+		// constant they take the im2col GEMM.
+		q.pos = nil
+	}
 	if pool != nil {
 		pg := pool.g
 		q.poolUnit = pool.direct && len(pg.in) == 2 && pg.d[0] == 1 && pg.d[1] == 1 &&
