@@ -48,6 +48,21 @@ func convPosEpi(c []float32, src []int32, win, nq, groups int, bias []float32, a
 		convPosEpiGo(c, src, win, nq, groups, bias, act, y, ldy)
 		return
 	}
+	if ldy%transposeAliasFloats == 0 && groups > 1 {
+		// Planes a multiple of 2 KiB apart: a group of 8 channels at a
+		// time, all its positions, as transpose does (the 32 planes of
+		// 32×32 of a CIFAR CNN's first convolution: its epilogue took
+		// 0.5 ns an element with all the groups in turn for each 8
+		// positions, three times as long as the product).
+		for g := 0; g < groups; g++ {
+			var bg []float32
+			if bias != nil {
+				bg = bias[8*g:]
+			}
+			convPosEpi(c[8*g:], src, win, nq, 1, bg, act, y[8*g*ldy:], ldy)
+		}
+		return
+	}
 	var bp *float32
 	if bias != nil {
 		bp = unsafe.SliceData(bias)

@@ -104,13 +104,16 @@ func TestConvPosEpi(t *testing.T) {
 	rng := rand.New(rand.NewSource(2))
 	acts := []ConvAct{ConvActNone(), {Lo: 0, Hi: float32(math.Inf(1))}, {Lo: -0.5, Hi: 0.25}, {Leaky: true, Alpha: 0.1}}
 	for _, win := range []int{1, 2, 4, 9} {
-		for _, nq := range []int{1, 7, 8, 9, 16, 25, 169} {
+		for _, nq := range []int{1, 7, 8, 9, 16, 25, 169, 512, 1024} {
 			groups := 1 + nq%3
+			if nq >= 512 {
+				groups = 4 // planes a multiple of 2 KiB apart (ldy 512, 1024): group by group
+			}
 			for ai, act := range acts {
 				for _, withBias := range []bool{false, true} {
 					t.Run(fmt.Sprintf("win%d/nq%d/groups%d/act%d/bias%v", win, nq, groups, ai, withBias), func(t *testing.T) {
 						ldc := 8*groups + rng.Intn(3)
-						rows := 50
+						rows := max(50, nq)
 						c := make([]float32, rows*ldc+1)[1:]
 						for i := range c {
 							c[i] = rng.Float32()*2 - 1
@@ -127,6 +130,9 @@ func TestConvPosEpi(t *testing.T) {
 							}
 						}
 						ldy := nq + rng.Intn(3)
+						if nq >= 512 {
+							ldy = nq
+						}
 						y0 := make([]float32, 8*groups*ldy+5)
 						for i := range y0 {
 							y0[i] = 7

@@ -21,6 +21,9 @@ func TestTranspose(t *testing.T) {
 		{64, 8, 9, 70, 2},
 		{8, 64, 64, 8, 7},
 		{100, 96, 97, 101, 1},
+		{1024, 32, 32, 1024, 0}, // 32×32 planes: rows of dst 4 KiB apart, down the columns first
+		{1020, 35, 40, 1024, 3}, // the same with rows and columns past the blocks
+		{300, 17, 17, 512, 1},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprintf("%dx%d_lds%d_ldd%d_off%d", tc.rows, tc.cols, tc.lds, tc.ldd, tc.off), func(t *testing.T) {
@@ -77,15 +80,21 @@ func TestTransposeGoMatchesKernel(t *testing.T) {
 	}
 }
 
-// BenchmarkTranspose times a 49×2048 transpose (the positions × channels
-// product of a 1×1 convolution on a 7×7 plane) in ns per element.
+// BenchmarkTranspose times transposes of positions × channels products
+// into channel planes, in ns per element: a 1×1 convolution's on a 7×7
+// plane (49×2048), a 3×3 one's on a 3×3 plane (9×64), and the first
+// convolution of a CIFAR CNN (1024×32: planes of 32×32 floats, whose rows
+// are 4 KiB apart and fall in one set of the L1 cache).
 func BenchmarkTranspose(b *testing.B) {
-	rows, cols := 49, 2048
-	src, dst := make([]float32, rows*cols), make([]float32, rows*cols)
-	for b.Loop() {
-		Transpose(rows, cols, src, cols, dst, rows)
+	for _, s := range []struct{ rows, cols int }{{49, 2048}, {9, 64}, {1024, 32}, {900, 32}, {196, 576}} {
+		b.Run(fmt.Sprintf("%dx%d", s.rows, s.cols), func(b *testing.B) {
+			src, dst := make([]float32, s.rows*s.cols), make([]float32, s.rows*s.cols)
+			for b.Loop() {
+				Transpose(s.rows, s.cols, src, s.cols, dst, s.rows)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(s.rows*s.cols), "ns/elem")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*cols), "ns/elem")
 }
 
 // TestDeinterleave checks Deinterleave against the definition for even
