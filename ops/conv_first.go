@@ -89,10 +89,7 @@ func (j *convPosJob) runChunks(bufs *convPosBufs, lo, hi int) {
 		c := bufs.c
 		for k0 := 0; k0 < pq.kdim; k0 += pq.kb {
 			kb := min(pq.kb, pq.kdim-k0)
-			for qp := q0; qp < q1; qp++ {
-				wpan := j.w[(qp*pq.kdim+k0)*asm.PosPanel : (qp*pq.kdim+k0+kb)*asm.PosPanel]
-				asm.ConvPosTiles(kb, xs, pq.unitPos, p0, nt, pq.kOff, k0, wpan, c[qp*asm.PosPanel:], pq.mPad, k0 > 0)
-			}
+			asm.ConvPosTilesPanels(kb, xs, pq.unitPos, p0, nt, pq.kOff, k0, j.w, pq.kdim, q0, q1, c, pq.mPad, k0 > 0)
 		}
 		m0, m1 := q0*asm.PosPanel, min(pq.m, q1*asm.PosPanel)
 		var b []float32

@@ -76,6 +76,36 @@ func ConvPosTiles(k int, x []float32, pos *Offsets, p0, nt int, kOff *Offsets, k
 	convPosTiles(k, x, po, nt, ko, b, c, ldc, acc)
 }
 
+// ConvPosTilesPanels is ConvPosTiles on the panels q0 ≤ q < q1 of the
+// packed weights w (panel q's rows k0 ≤ p < k0+k at
+// w[(q*kdim+p)*PosPanel:], kdim rows a panel) into the columns
+// q*PosPanel of c, with the same results bit for bit. With the AVX-512
+// kernel it takes two panels a call where it can (convPosTiles2AVX512:
+// each broadcast of the input feeds twice the multiply-adds).
+func ConvPosTilesPanels(k int, x []float32, pos *Offsets, p0, nt int, kOff *Offsets, k0 int, w []float32, kdim, q0, q1 int, c []float32, ldc int, acc bool) {
+	q := q0
+	if convPos512 && nt > 0 && k > 0 && q1-q0 >= 2 {
+		if ldc < 2*PosPanel || p0 < 0 || k0 < 0 || k0+k > kdim {
+			panic(fmt.Sprintf("asm.ConvPosTilesPanels: ldc %d, p0 %d, k0 %d, k %d of %d", ldc, p0, k0, k, kdim))
+		}
+		po := pos.off[p0 : p0+nt*PosTileRows]
+		ko := kOff.off[k0 : k0+k]
+		if int64(pos.lo)+int64(kOff.lo) < 0 || int64(pos.hi)+int64(kOff.hi) >= int64(len(x)) {
+			panic(fmt.Sprintf("asm.ConvPosTilesPanels: offsets %d..%d + %d..%d outside an input of %d", pos.lo, pos.hi, kOff.lo, kOff.hi, len(x)))
+		}
+		for ; q1-q >= 2; q += 2 {
+			b := w[(q*kdim+k0)*PosPanel:]
+			_ = b[(kdim+k)*PosPanel-1] // the second panel's rows
+			cq := c[q*PosPanel:]
+			_ = cq[(nt*PosTileRows-1)*ldc+2*PosPanel-1]
+			convPosTiles2(k, x, po, nt, ko, b, 4*kdim*PosPanel, cq, ldc, acc)
+		}
+	}
+	for ; q < q1; q++ {
+		ConvPosTiles(k, x, pos, p0, nt, kOff, k0, w[(q*kdim+k0)*PosPanel:(q*kdim+k0+k)*PosPanel], c[q*PosPanel:], ldc, acc)
+	}
+}
+
 func minMax(s []int32) (lo, hi int32) {
 	lo, hi = s[0], s[0]
 	for _, v := range s[1:] {

@@ -16,6 +16,9 @@ func convPosTilesAVX2(k int, x *float32, posOff *int32, nt int, kOff *int32, b *
 func convPosTilesAVX512(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)
 
 //go:noescape
+func convPosTiles2AVX512(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, ps int, c *float32, ldc int, acc int)
+
+//go:noescape
 func convPosEpiAVX2(c *float32, src *int32, win int, nq int, bias *float32, lo float32, hi float32, alpha float32, y *float32, ldy int, groups int, mode int)
 
 func convPosAccelerated() bool { return convAVX2 }
@@ -34,6 +37,16 @@ func convPosTiles(k int, x []float32, posOff []int32, nt int, kOff []int32, b []
 		tiles = convPosTilesAVX512
 	}
 	tiles(k, unsafe.SliceData(x), unsafe.SliceData(posOff), nt, unsafe.SliceData(kOff), unsafe.SliceData(b), unsafe.SliceData(c), ldc, a)
+}
+
+// convPosTiles2 runs convPosTiles2AVX512 (convPos512 only): the panel at
+// b and the one ps bytes further.
+func convPosTiles2(k int, x []float32, posOff []int32, nt int, kOff []int32, b []float32, ps int, c []float32, ldc int, acc bool) {
+	a := 0
+	if acc {
+		a = 1
+	}
+	convPosTiles2AVX512(k, unsafe.SliceData(x), unsafe.SliceData(posOff), nt, unsafe.SliceData(kOff), unsafe.SliceData(b), ps, unsafe.SliceData(c), ldc, a)
 }
 
 // convPos512 says that convPosTiles runs the AVX-512 kernel: with the

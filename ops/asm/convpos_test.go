@@ -79,6 +79,65 @@ func testConvPosTiles(t *testing.T) {
 	}
 }
 
+// TestConvPosTilesPanels checks that ConvPosTilesPanels (two panels a
+// call with the AVX-512 kernel) gives what ConvPosTiles gives panel by
+// panel, bit for bit, over odd and even depths and panel counts, a k
+// block past the first row, accumulation, and that it writes no column
+// past the panels.
+func TestConvPosTilesPanels(t *testing.T) {
+	defer func(v bool) { convPos512 = v }(convPos512)
+	for _, wide := range []bool{false, true} {
+		if wide && !convPos512Available() {
+			continue
+		}
+		convPos512 = wide
+		rng := rand.New(rand.NewSource(3))
+		for _, tc := range []struct{ k, k0, kdim, q0, q1, nt int }{
+			{9, 0, 9, 0, 2, 3}, {27, 0, 27, 0, 2, 1}, {1, 0, 1, 0, 4, 2}, {288, 0, 288, 0, 4, 5},
+			{7, 3, 12, 1, 4, 2}, {64, 128, 576, 0, 3, 4}, {65, 0, 65, 2, 7, 1}, {30, 0, 30, 3, 4, 2},
+		} {
+			for _, acc := range []bool{false, true} {
+				t.Run(fmt.Sprintf("avx512=%v/%+v/acc%v", wide, tc, acc), func(t *testing.T) {
+					xlen := 900
+					x := make([]float32, xlen+1)[1:]
+					for i := range x {
+						x[i] = rng.Float32()*2 - 1
+					}
+					posOff := make([]int32, tc.nt*PosTileRows)
+					for i := range posOff {
+						posOff[i] = int32(rng.Intn(300))
+					}
+					kOff := make([]int32, tc.kdim)
+					for i := range kOff {
+						kOff[i] = int32(rng.Intn(xlen - 300))
+					}
+					w := make([]float32, tc.q1*tc.kdim*PosPanel)
+					for i := range w {
+						w[i] = rng.Float32()*2 - 1
+					}
+					ldc := tc.q1*PosPanel + 3
+					rows := tc.nt * PosTileRows
+					c0 := make([]float32, rows*ldc)
+					for i := range c0 {
+						c0[i] = rng.Float32()
+					}
+					got, want := append([]float32(nil), c0...), append([]float32(nil), c0...)
+					pos, ko := NewOffsets(posOff), NewOffsets(kOff)
+					ConvPosTilesPanels(tc.k, x, pos, 0, tc.nt, ko, tc.k0, w, tc.kdim, tc.q0, tc.q1, got, ldc, acc)
+					for q := tc.q0; q < tc.q1; q++ {
+						ConvPosTiles(tc.k, x, pos, 0, tc.nt, ko, tc.k0, w[(q*tc.kdim+tc.k0)*PosPanel:(q*tc.kdim+tc.k0+tc.k)*PosPanel], want[q*PosPanel:], ldc, acc)
+					}
+					for i := range got {
+						if got[i] != want[i] {
+							t.Fatalf("c[row %d][%d] = %g, want %g", i/ldc, i%ldc, got[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
 // TestConvPosTilesBounds checks that offsets reaching outside the input
 // panic instead of reading past it.
 func TestConvPosTilesBounds(t *testing.T) {
@@ -177,6 +236,27 @@ func BenchmarkConvPosTiles(b *testing.B) {
 			po, ko := NewOffsets(posOff), NewOffsets(kOff)
 			loop(b, float64(2*k*nt*PosTileRows*PosPanel), func() {
 				ConvPosTiles(k, x, po, 0, nt, ko, 0, w, c, 64, false)
+			})
+		})
+		b.Run(fmt.Sprintf("k%d_2panels", k), func(b *testing.B) {
+			plane := l.h * l.h
+			oh := l.h - 2
+			nt := (oh*oh + PosTileRows - 1) / PosTileRows
+			x := make([]float32, l.c*plane)
+			posOff := make([]int32, nt*PosTileRows)
+			for i := range posOff {
+				p := min(i, oh*oh-1)
+				posOff[i] = int32(p/oh*l.h + p%oh)
+			}
+			kOff := make([]int32, k)
+			for i := range kOff {
+				kOff[i] = int32(i/9*plane + i%9/3*l.h + i%3)
+			}
+			w := make([]float32, 2*k*PosPanel)
+			c := make([]float32, nt*PosTileRows*64)
+			po, ko := NewOffsets(posOff), NewOffsets(kOff)
+			loop(b, float64(2*2*k*nt*PosTileRows*PosPanel), func() {
+				ConvPosTilesPanels(k, x, po, 0, nt, ko, 0, w, k, 0, 2, c, 64, false)
 			})
 		})
 	}

@@ -20,6 +20,7 @@ func convPosKernels() {
 	mask := maskData("posMask", 8)
 	convPosTilesAVX2()
 	convPosTilesAVX512()
+	convPosTiles2AVX512()
 	convPosEpiAVX2(mask)
 }
 
@@ -42,6 +43,96 @@ func convPosTilesAVX2() {
 func convPosTilesAVX512() {
 	convPosTiles("convPosTilesAVX512", "pos512", newAccs(posTileRows, 1, 2, zmm), VPXORD, 64,
 		func(u int) []VecPhysical { return []VecPhysical{[]VecPhysical{Z12, Z13}[u]} }, [2]VecPhysical{Z14, Z15})
+}
+
+// convPosTiles2AVX512 emits convPosTiles2AVX512: convPosTilesAVX512 on
+// two panels at once, the second ps bytes after the first, into 32
+// columns of c: two zmm a position in two sets of accumulators for the
+// even and the odd steps, as there (Z0..Z11 and Z12..Z23, added at the
+// end), so that each panel's results are those of convPosTilesAVX512
+// bit for bit; B's two rows in Z24/Z25, the broadcasts in Z26/Z27. Each
+// broadcast (whose address comes from the loaded kOff) then feeds two
+// FMAs instead of one: on Zen 5 such loads issue at about one a cycle,
+// which bound the one-panel kernel to about half the FMA rate.
+func convPosTiles2AVX512() {
+	name, label := "convPosTiles2AVX512", "pos2"
+	TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, ps int, c *float32, ldc int, acc int)")
+	Doc(name+" sets the 6×32 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*B[p][j] for t < nt, B's",
+		"columns j < 16 at b[p*16+j] and the others ps bytes further, adding to c when acc is not 0.")
+	acc := newAccs(posTileRows, 2, 2, zmm)
+	c := Load(Param("c"), GP64())
+	ldc := loadBytes("ldc")
+	pos := Load(Param("posOff"), GP64())
+
+	Label(label + "_tile")
+	x := Load(Param("x"), GP64())
+	var rows [posTileRows]Register
+	for i := range rows {
+		rows[i] = GP64()
+		MOVLQSX(Mem{Base: pos, Disp: 4 * i}, rows[i])
+		LEAQ(Mem{Base: x, Index: rows[i], Scale: 4}, rows[i])
+	}
+	k := Load(Param("k"), GP64())
+	b := Load(Param("b"), GP64())
+	ps := Load(Param("ps"), GP64())
+	ko := Load(Param("kOff"), GP64())
+	acc.zero(VPXORD)
+	off := GP64()
+	av := [2]VecPhysical{Z26, Z27}
+	// step emits k step u into set st.
+	step := func(u, st int) {
+		MOVLQSX(Mem{Base: ko, Disp: 4 * u}, off)
+		VMOVUPS(Mem{Base: b, Disp: 4 * posPanel * u}, Z24)
+		VMOVUPS(Mem{Base: b, Index: ps, Scale: 1, Disp: 4 * posPanel * u}, Z25)
+		for i := 0; i < posTileRows; i++ {
+			a := av[i%2]
+			VBROADCASTSS(Mem{Base: rows[i], Index: off, Scale: 4}, a)
+			VFMADD231PS(Z24, a, acc.reg(st, i, 0))
+			VFMADD231PS(Z25, a, acc.reg(st, i, 1))
+		}
+	}
+	TESTQ(U32(1), k)
+	JE(LabelRef(label + "_k2"))
+	step(0, 0)
+	ADDQ(U32(4), ko)
+	ADDQ(U32(4*posPanel), b)
+	DECQ(k)
+	JE(LabelRef(label + "_store"))
+	Label(label + "_k2")
+	step(0, 0)
+	step(1, 1)
+	ADDQ(U32(8), ko)
+	ADDQ(U32(8*posPanel), b)
+	SUBQ(U32(2), k)
+	JNE(LabelRef(label + "_k2"))
+
+	Label(label + "_store")
+	acc.reduce()
+	add := Load(Param("acc"), GP64())
+	cp := GP64()
+	MOVQ(c, cp)
+	TESTQ(add, add)
+	JE(LabelRef(label + "_put"))
+	eachRow(posTileRows, cp, ldc, func(i int) {
+		for h := 0; h < 2; h++ {
+			VADDPS(Mem{Base: cp, Disp: 64 * h}, acc.at(i, h), acc.at(i, h))
+		}
+	})
+	MOVQ(c, cp)
+	Label(label + "_put")
+	eachRow(posTileRows, cp, ldc, func(i int) {
+		for h := 0; h < 2; h++ {
+			VMOVUPS(acc.at(i, h), Mem{Base: cp, Disp: 64 * h})
+		}
+	})
+	Comment("The next tile: c six rows down.")
+	LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c)
+	LEAQ(Mem{Base: c, Index: ldc, Scale: 2}, c)
+	ADDQ(U32(4*posTileRows), pos)
+	DECQ(paramAddr("nt"))
+	JNE(LabelRef(label + "_tile"))
+	VZEROUPPER()
+	RET()
 }
 
 // convPosTiles emits the kernel name of convPosTilesAVX2's contract with
