@@ -11,34 +11,44 @@ import (
 //go:generate sh -c "cd _gen && go run ./lstm -out ../lstm_amd64.s -stubs ../lstm_stubs_amd64.go -pkg asm"
 
 // lstmGroup is the number of hidden units whose four gates one group of
-// LSTMWeights holds side by side: 4×8 columns, one 32-float row per k.
-const lstmGroup = 8
+// LSTMWeights holds side by side for the AVX2 kernel: 4×8 columns, one
+// 32-float row per k; the AVX-512 kernel's groups are of lstmGroup512
+// units (64-float rows).
+const (
+	lstmGroup    = 8
+	lstmGroup512 = 16
+)
 
 // LSTMWeights is one direction's recurrent weight matrix R of an LSTM
 // (4·hid rows, gates i, o, f, g in ONNX order, of hid columns) laid out
-// for LSTMStep: R^T in groups of eight hidden units, each group hid rows
-// of 32 floats (its units' i, o, f and g columns), the last group padded
-// with zero columns.
+// for LSTMStep: R^T in groups of group hidden units (8, or 16 for the
+// AVX-512 kernel), each group hid rows of 4·group floats (its units' i,
+// o, f and g columns), the last group padded with zero columns.
 type LSTMWeights struct {
-	hid  int
-	data []float32
+	hid, group int
+	data       []float32
 }
 
 // PackLSTM lays out R (4·hid × hid, row-major, as in an ONNX LSTM's input
 // R for one direction) for LSTMStep.
 func PackLSTM(r []float32, hid int) *LSTMWeights {
+	return packLSTMGroup(r, hid, lstmGroupDefault())
+}
+
+// packLSTMGroup is PackLSTM in groups of g units.
+func packLSTMGroup(r []float32, hid, g int) *LSTMWeights {
 	if hid <= 0 || len(r) < 4*hid*hid {
 		panic(fmt.Sprintf("asm.PackLSTM: hid = %d, len(r) = %d", hid, len(r)))
 	}
-	ng := (hid + lstmGroup - 1) / lstmGroup
-	w := &LSTMWeights{hid: hid, data: alignedFloats(ng * hid * 4 * lstmGroup)}
+	ng := (hid + g - 1) / g
+	w := &LSTMWeights{hid: hid, group: g, data: alignedFloats(ng * hid * 4 * g)}
 	for u := 0; u < ng; u++ {
 		for p := 0; p < hid; p++ {
-			row := w.data[(u*hid+p)*4*lstmGroup:]
+			row := w.data[(u*hid+p)*4*g:]
 			for q := 0; q < 4; q++ {
-				for l := 0; l < lstmGroup; l++ {
-					if j := u*lstmGroup + l; j < hid {
-						row[q*lstmGroup+l] = r[(q*hid+j)*hid+p]
+				for l := 0; l < g; l++ {
+					if j := u*g + l; j < hid {
+						row[q*g+l] = r[(q*hid+j)*hid+p]
 					}
 				}
 			}
@@ -84,20 +94,21 @@ func LSTMStep(w *LSTMWeights, h, xw, c, hOut []float32, backward bool) {
 		lstmStepGeneric(w, h, xw, c, hOut)
 		return
 	}
-	full := hid / lstmGroup
-	rest := hid - full*lstmGroup
+	g := w.group
+	full := hid / g
+	rest := hid - full*g
 	if backward && rest > 0 {
 		lstmStepRest(w, h, xw, c, hOut)
 	}
 	if full > 0 {
-		gb := hid * 4 * lstmGroup // one group of weights
+		gb := hid * 4 * g // one group of weights
 		if backward {
 			u := full - 1
-			lstmStepArch(hid, unsafe.SliceData(h), &w.data[u*gb], &xw[u*lstmGroup], hid,
-				&c[u*lstmGroup], &hOut[u*lstmGroup], full, -4*lstmGroup, -2*4*gb)
+			lstmStepArch(g, hid, unsafe.SliceData(h), &w.data[u*gb], &xw[u*g], hid,
+				&c[u*g], &hOut[u*g], full, -4*g, -2*4*gb)
 		} else {
-			lstmStepArch(hid, unsafe.SliceData(h), unsafe.SliceData(w.data), unsafe.SliceData(xw), hid,
-				unsafe.SliceData(c), unsafe.SliceData(hOut), full, 4*lstmGroup, 0)
+			lstmStepArch(g, hid, unsafe.SliceData(h), unsafe.SliceData(w.data), unsafe.SliceData(xw), hid,
+				unsafe.SliceData(c), unsafe.SliceData(hOut), full, 4*g, 0)
 		}
 	}
 	if !backward && rest > 0 {
@@ -105,20 +116,20 @@ func LSTMStep(w *LSTMWeights, h, xw, c, hOut []float32, backward bool) {
 	}
 }
 
-// lstmStepRest runs the assembly step on the last hid mod 8 units,
-// through buffers of a full group (gate stride 8).
+// lstmStepRest runs the assembly step on the last hid mod group units,
+// through buffers of a full group (gate stride group).
 func lstmStepRest(w *LSTMWeights, h, xw, c, hOut []float32) {
-	hid := w.hid
-	full := hid / lstmGroup
-	if rest := hid - full*lstmGroup; rest > 0 {
-		var xt [4 * lstmGroup]float32
-		var ct, ht [lstmGroup]float32
-		j0 := full * lstmGroup
+	hid, g := w.hid, w.group
+	full := hid / g
+	if rest := hid - full*g; rest > 0 {
+		var xt [4 * lstmGroup512]float32
+		var ct, ht [lstmGroup512]float32
+		j0 := full * g
 		for q := 0; q < 4; q++ {
-			copy(xt[q*lstmGroup:q*lstmGroup+rest], xw[q*hid+j0:q*hid+hid])
+			copy(xt[q*g:q*g+rest], xw[q*hid+j0:q*hid+hid])
 		}
 		copy(ct[:], c[j0:hid])
-		lstmStepArch(hid, unsafe.SliceData(h), &w.data[full*hid*4*lstmGroup], &xt[0], lstmGroup, &ct[0], &ht[0], 1, 0, 0)
+		lstmStepArch(g, hid, unsafe.SliceData(h), &w.data[full*hid*4*g], &xt[0], g, &ct[0], &ht[0], 1, 0, 0)
 		copy(c[j0:hid], ct[:rest])
 		copy(hOut[j0:hid], ht[:rest])
 	}
@@ -126,25 +137,25 @@ func lstmStepRest(w *LSTMWeights, h, xw, c, hOut []float32) {
 
 // lstmStepGeneric is the Go reference of LSTMStep.
 func lstmStepGeneric(w *LSTMWeights, h, xw, c, hOut []float32) {
-	hid := w.hid
+	hid, g := w.hid, w.group
 	h, c, hOut = h[:hid], c[:hid], hOut[:hid]
-	for u := 0; u*lstmGroup < hid; u++ {
-		var acc [4 * lstmGroup]float32
+	for u := 0; u*g < hid; u++ {
+		var acc [4 * lstmGroup512]float32
 		for p, hp := range h {
-			row := w.data[(u*hid+p)*4*lstmGroup : (u*hid+p+1)*4*lstmGroup]
+			row := w.data[(u*hid+p)*4*g : (u*hid+p+1)*4*g]
 			for l, v := range row {
 				acc[l] += hp * v
 			}
 		}
-		for l := 0; l < lstmGroup; l++ {
-			j := u*lstmGroup + l
+		for l := 0; l < g; l++ {
+			j := u*g + l
 			if j >= hid {
 				break
 			}
 			gi := sigmoid32(acc[l] + xw[j])
-			gO := sigmoid32(acc[lstmGroup+l] + xw[hid+j])
-			gf := sigmoid32(acc[2*lstmGroup+l] + xw[2*hid+j])
-			gg := tanh32(acc[3*lstmGroup+l] + xw[3*hid+j])
+			gO := sigmoid32(acc[g+l] + xw[hid+j])
+			gf := sigmoid32(acc[2*g+l] + xw[2*hid+j])
+			gg := tanh32(acc[3*g+l] + xw[3*hid+j])
 			cv := gf*c[j] + gi*gg
 			c[j] = cv
 			hOut[j] = gO * tanh32(cv)

@@ -190,6 +190,376 @@ DATA lstmConsts<>+728(SB)/4, $0xbeaaaa99
 DATA lstmConsts<>+732(SB)/4, $0xbeaaaa99
 GLOBL lstmConsts<>(SB), RODATA|NOPTR, $736
 
+DATA lstmConsts512<>+0(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+4(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+8(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+12(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+16(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+20(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+24(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+28(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+32(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+36(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+40(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+44(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+48(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+52(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+56(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+60(SB)/4, $0x42b0c0a5
+DATA lstmConsts512<>+64(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+68(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+72(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+76(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+80(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+84(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+88(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+92(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+96(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+100(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+104(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+108(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+112(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+116(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+120(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+124(SB)/4, $0xc2b0c0a5
+DATA lstmConsts512<>+128(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+132(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+136(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+140(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+144(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+148(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+152(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+156(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+160(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+164(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+168(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+172(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+176(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+180(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+184(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+188(SB)/4, $0x3fb8aa3b
+DATA lstmConsts512<>+192(SB)/4, $0x3f000000
+DATA lstmConsts512<>+196(SB)/4, $0x3f000000
+DATA lstmConsts512<>+200(SB)/4, $0x3f000000
+DATA lstmConsts512<>+204(SB)/4, $0x3f000000
+DATA lstmConsts512<>+208(SB)/4, $0x3f000000
+DATA lstmConsts512<>+212(SB)/4, $0x3f000000
+DATA lstmConsts512<>+216(SB)/4, $0x3f000000
+DATA lstmConsts512<>+220(SB)/4, $0x3f000000
+DATA lstmConsts512<>+224(SB)/4, $0x3f000000
+DATA lstmConsts512<>+228(SB)/4, $0x3f000000
+DATA lstmConsts512<>+232(SB)/4, $0x3f000000
+DATA lstmConsts512<>+236(SB)/4, $0x3f000000
+DATA lstmConsts512<>+240(SB)/4, $0x3f000000
+DATA lstmConsts512<>+244(SB)/4, $0x3f000000
+DATA lstmConsts512<>+248(SB)/4, $0x3f000000
+DATA lstmConsts512<>+252(SB)/4, $0x3f000000
+DATA lstmConsts512<>+256(SB)/4, $0x3f318000
+DATA lstmConsts512<>+260(SB)/4, $0x3f318000
+DATA lstmConsts512<>+264(SB)/4, $0x3f318000
+DATA lstmConsts512<>+268(SB)/4, $0x3f318000
+DATA lstmConsts512<>+272(SB)/4, $0x3f318000
+DATA lstmConsts512<>+276(SB)/4, $0x3f318000
+DATA lstmConsts512<>+280(SB)/4, $0x3f318000
+DATA lstmConsts512<>+284(SB)/4, $0x3f318000
+DATA lstmConsts512<>+288(SB)/4, $0x3f318000
+DATA lstmConsts512<>+292(SB)/4, $0x3f318000
+DATA lstmConsts512<>+296(SB)/4, $0x3f318000
+DATA lstmConsts512<>+300(SB)/4, $0x3f318000
+DATA lstmConsts512<>+304(SB)/4, $0x3f318000
+DATA lstmConsts512<>+308(SB)/4, $0x3f318000
+DATA lstmConsts512<>+312(SB)/4, $0x3f318000
+DATA lstmConsts512<>+316(SB)/4, $0x3f318000
+DATA lstmConsts512<>+320(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+324(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+328(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+332(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+336(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+340(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+344(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+348(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+352(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+356(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+360(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+364(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+368(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+372(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+376(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+380(SB)/4, $0xb95e8083
+DATA lstmConsts512<>+384(SB)/4, $0x39506967
+DATA lstmConsts512<>+388(SB)/4, $0x39506967
+DATA lstmConsts512<>+392(SB)/4, $0x39506967
+DATA lstmConsts512<>+396(SB)/4, $0x39506967
+DATA lstmConsts512<>+400(SB)/4, $0x39506967
+DATA lstmConsts512<>+404(SB)/4, $0x39506967
+DATA lstmConsts512<>+408(SB)/4, $0x39506967
+DATA lstmConsts512<>+412(SB)/4, $0x39506967
+DATA lstmConsts512<>+416(SB)/4, $0x39506967
+DATA lstmConsts512<>+420(SB)/4, $0x39506967
+DATA lstmConsts512<>+424(SB)/4, $0x39506967
+DATA lstmConsts512<>+428(SB)/4, $0x39506967
+DATA lstmConsts512<>+432(SB)/4, $0x39506967
+DATA lstmConsts512<>+436(SB)/4, $0x39506967
+DATA lstmConsts512<>+440(SB)/4, $0x39506967
+DATA lstmConsts512<>+444(SB)/4, $0x39506967
+DATA lstmConsts512<>+448(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+452(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+456(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+460(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+464(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+468(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+472(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+476(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+480(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+484(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+488(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+492(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+496(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+500(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+504(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+508(SB)/4, $0x3ab743ce
+DATA lstmConsts512<>+512(SB)/4, $0x3c088908
+DATA lstmConsts512<>+516(SB)/4, $0x3c088908
+DATA lstmConsts512<>+520(SB)/4, $0x3c088908
+DATA lstmConsts512<>+524(SB)/4, $0x3c088908
+DATA lstmConsts512<>+528(SB)/4, $0x3c088908
+DATA lstmConsts512<>+532(SB)/4, $0x3c088908
+DATA lstmConsts512<>+536(SB)/4, $0x3c088908
+DATA lstmConsts512<>+540(SB)/4, $0x3c088908
+DATA lstmConsts512<>+544(SB)/4, $0x3c088908
+DATA lstmConsts512<>+548(SB)/4, $0x3c088908
+DATA lstmConsts512<>+552(SB)/4, $0x3c088908
+DATA lstmConsts512<>+556(SB)/4, $0x3c088908
+DATA lstmConsts512<>+560(SB)/4, $0x3c088908
+DATA lstmConsts512<>+564(SB)/4, $0x3c088908
+DATA lstmConsts512<>+568(SB)/4, $0x3c088908
+DATA lstmConsts512<>+572(SB)/4, $0x3c088908
+DATA lstmConsts512<>+576(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+580(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+584(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+588(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+592(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+596(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+600(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+604(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+608(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+612(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+616(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+620(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+624(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+628(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+632(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+636(SB)/4, $0x3d2aa9c1
+DATA lstmConsts512<>+640(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+644(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+648(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+652(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+656(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+660(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+664(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+668(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+672(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+676(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+680(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+684(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+688(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+692(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+696(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+700(SB)/4, $0x3e2aaaaa
+DATA lstmConsts512<>+704(SB)/4, $0x3f000000
+DATA lstmConsts512<>+708(SB)/4, $0x3f000000
+DATA lstmConsts512<>+712(SB)/4, $0x3f000000
+DATA lstmConsts512<>+716(SB)/4, $0x3f000000
+DATA lstmConsts512<>+720(SB)/4, $0x3f000000
+DATA lstmConsts512<>+724(SB)/4, $0x3f000000
+DATA lstmConsts512<>+728(SB)/4, $0x3f000000
+DATA lstmConsts512<>+732(SB)/4, $0x3f000000
+DATA lstmConsts512<>+736(SB)/4, $0x3f000000
+DATA lstmConsts512<>+740(SB)/4, $0x3f000000
+DATA lstmConsts512<>+744(SB)/4, $0x3f000000
+DATA lstmConsts512<>+748(SB)/4, $0x3f000000
+DATA lstmConsts512<>+752(SB)/4, $0x3f000000
+DATA lstmConsts512<>+756(SB)/4, $0x3f000000
+DATA lstmConsts512<>+760(SB)/4, $0x3f000000
+DATA lstmConsts512<>+764(SB)/4, $0x3f000000
+DATA lstmConsts512<>+768(SB)/4, $0x3f800000
+DATA lstmConsts512<>+772(SB)/4, $0x3f800000
+DATA lstmConsts512<>+776(SB)/4, $0x3f800000
+DATA lstmConsts512<>+780(SB)/4, $0x3f800000
+DATA lstmConsts512<>+784(SB)/4, $0x3f800000
+DATA lstmConsts512<>+788(SB)/4, $0x3f800000
+DATA lstmConsts512<>+792(SB)/4, $0x3f800000
+DATA lstmConsts512<>+796(SB)/4, $0x3f800000
+DATA lstmConsts512<>+800(SB)/4, $0x3f800000
+DATA lstmConsts512<>+804(SB)/4, $0x3f800000
+DATA lstmConsts512<>+808(SB)/4, $0x3f800000
+DATA lstmConsts512<>+812(SB)/4, $0x3f800000
+DATA lstmConsts512<>+816(SB)/4, $0x3f800000
+DATA lstmConsts512<>+820(SB)/4, $0x3f800000
+DATA lstmConsts512<>+824(SB)/4, $0x3f800000
+DATA lstmConsts512<>+828(SB)/4, $0x3f800000
+DATA lstmConsts512<>+832(SB)/4, $0x40000000
+DATA lstmConsts512<>+836(SB)/4, $0x40000000
+DATA lstmConsts512<>+840(SB)/4, $0x40000000
+DATA lstmConsts512<>+844(SB)/4, $0x40000000
+DATA lstmConsts512<>+848(SB)/4, $0x40000000
+DATA lstmConsts512<>+852(SB)/4, $0x40000000
+DATA lstmConsts512<>+856(SB)/4, $0x40000000
+DATA lstmConsts512<>+860(SB)/4, $0x40000000
+DATA lstmConsts512<>+864(SB)/4, $0x40000000
+DATA lstmConsts512<>+868(SB)/4, $0x40000000
+DATA lstmConsts512<>+872(SB)/4, $0x40000000
+DATA lstmConsts512<>+876(SB)/4, $0x40000000
+DATA lstmConsts512<>+880(SB)/4, $0x40000000
+DATA lstmConsts512<>+884(SB)/4, $0x40000000
+DATA lstmConsts512<>+888(SB)/4, $0x40000000
+DATA lstmConsts512<>+892(SB)/4, $0x40000000
+DATA lstmConsts512<>+896(SB)/4, $0x0000007f
+DATA lstmConsts512<>+900(SB)/4, $0x0000007f
+DATA lstmConsts512<>+904(SB)/4, $0x0000007f
+DATA lstmConsts512<>+908(SB)/4, $0x0000007f
+DATA lstmConsts512<>+912(SB)/4, $0x0000007f
+DATA lstmConsts512<>+916(SB)/4, $0x0000007f
+DATA lstmConsts512<>+920(SB)/4, $0x0000007f
+DATA lstmConsts512<>+924(SB)/4, $0x0000007f
+DATA lstmConsts512<>+928(SB)/4, $0x0000007f
+DATA lstmConsts512<>+932(SB)/4, $0x0000007f
+DATA lstmConsts512<>+936(SB)/4, $0x0000007f
+DATA lstmConsts512<>+940(SB)/4, $0x0000007f
+DATA lstmConsts512<>+944(SB)/4, $0x0000007f
+DATA lstmConsts512<>+948(SB)/4, $0x0000007f
+DATA lstmConsts512<>+952(SB)/4, $0x0000007f
+DATA lstmConsts512<>+956(SB)/4, $0x0000007f
+DATA lstmConsts512<>+960(SB)/4, $0x80000000
+DATA lstmConsts512<>+964(SB)/4, $0x80000000
+DATA lstmConsts512<>+968(SB)/4, $0x80000000
+DATA lstmConsts512<>+972(SB)/4, $0x80000000
+DATA lstmConsts512<>+976(SB)/4, $0x80000000
+DATA lstmConsts512<>+980(SB)/4, $0x80000000
+DATA lstmConsts512<>+984(SB)/4, $0x80000000
+DATA lstmConsts512<>+988(SB)/4, $0x80000000
+DATA lstmConsts512<>+992(SB)/4, $0x80000000
+DATA lstmConsts512<>+996(SB)/4, $0x80000000
+DATA lstmConsts512<>+1000(SB)/4, $0x80000000
+DATA lstmConsts512<>+1004(SB)/4, $0x80000000
+DATA lstmConsts512<>+1008(SB)/4, $0x80000000
+DATA lstmConsts512<>+1012(SB)/4, $0x80000000
+DATA lstmConsts512<>+1016(SB)/4, $0x80000000
+DATA lstmConsts512<>+1020(SB)/4, $0x80000000
+DATA lstmConsts512<>+1024(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1028(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1032(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1036(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1040(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1044(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1048(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1052(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1056(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1060(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1064(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1068(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1072(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1076(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1080(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1084(SB)/4, $0x7fffffff
+DATA lstmConsts512<>+1088(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1092(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1096(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1100(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1104(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1108(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1112(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1116(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1120(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1124(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1128(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1132(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1136(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1140(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1144(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1148(SB)/4, $0x3f200000
+DATA lstmConsts512<>+1152(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1156(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1160(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1164(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1168(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1172(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1176(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1180(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1184(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1188(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1192(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1196(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1200(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1204(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1208(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1212(SB)/4, $0xbbbaf0ea
+DATA lstmConsts512<>+1216(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1220(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1224(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1228(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1232(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1236(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1240(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1244(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1248(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1252(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1256(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1260(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1264(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1268(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1272(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1276(SB)/4, $0x3ca9134e
+DATA lstmConsts512<>+1280(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1284(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1288(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1292(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1296(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1300(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1304(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1308(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1312(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1316(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1320(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1324(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1328(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1332(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1336(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1340(SB)/4, $0xbd5c1e2d
+DATA lstmConsts512<>+1344(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1348(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1352(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1356(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1360(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1364(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1368(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1372(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1376(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1380(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1384(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1388(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1392(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1396(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1400(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1404(SB)/4, $0x3e088393
+DATA lstmConsts512<>+1408(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1412(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1416(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1420(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1424(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1428(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1432(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1436(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1440(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1444(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1448(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1452(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1456(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1460(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1464(SB)/4, $0xbeaaaa99
+DATA lstmConsts512<>+1468(SB)/4, $0xbeaaaa99
+GLOBL lstmConsts512<>(SB), RODATA|NOPTR, $1472
+
 // func lstmStepAVX2(k int, h *float32, w *float32, xw *float32, ldg int, c *float32, hout *float32, ng int, step int, wstep int)
 // Requires: AVX, AVX2, FMA3
 TEXT ·lstmStepAVX2(SB), NOSPLIT, $0-80
@@ -250,7 +620,7 @@ lstmStepAVX2_ktail:
 	ADDQ         $+128, DX
 
 lstmStepAVX2_cell:
-	// Gate pre-activations: i, o, f, g in Y0..Y3.
+	// Gate pre-activations: i, o, f, g in registers 0..3.
 	VADDPS Y4, Y0, Y0
 	VADDPS (BX), Y0, Y0
 	VADDPS Y5, Y1, Y1
@@ -260,7 +630,7 @@ lstmStepAVX2_cell:
 	VADDPS Y7, Y3, Y3
 	VADDPS (BX)(R12*1), Y3, Y3
 
-	// σ(i), σ(o), σ(f) into Y10, Y11, Y12.
+	// σ(i), σ(o), σ(f) into registers 10, 11, 12.
 	VXORPS       lstmConsts<>+480(SB), Y0, Y0
 	VXORPS       lstmConsts<>+480(SB), Y1, Y1
 	VXORPS       lstmConsts<>+480(SB), Y2, Y2
@@ -340,7 +710,7 @@ lstmStepAVX2_cell:
 	VDIVPS       Y11, Y5, Y11
 	VDIVPS       Y12, Y6, Y12
 
-	// tanh(g) into Y0.
+	// tanh(g) into register 0.
 	VANDPS       lstmConsts<>+512(SB), Y3, Y1
 	VMULPS       Y3, Y3, Y2
 	VMOVUPS      lstmConsts<>+576(SB), Y4
@@ -383,7 +753,7 @@ lstmStepAVX2_cell:
 	VANDPS       lstmConsts<>+480(SB), Y3, Y5
 	VORPS        Y5, Y0, Y0
 
-	// c = σ(f)·c + σ(i)·tanh(g), in Y3.
+	// c = σ(f)·c + σ(i)·tanh(g), in register 3.
 	VMOVUPS     (DI), Y3
 	VMULPS      Y12, Y3, Y3
 	VFMADD231PS Y0, Y10, Y3
@@ -441,5 +811,259 @@ lstmStepAVX2_cell:
 	JNE          lstmStepAVX2_group
 
 lstmStepAVX2_ret:
+	VZEROUPPER
+	RET
+
+// func lstmStepAVX512(k int, h *float32, w *float32, xw *float32, ldg int, c *float32, hout *float32, ng int, step int, wstep int)
+// Requires: AVX, AVX512F
+TEXT ·lstmStepAVX512(SB), NOSPLIT, $0-80
+	MOVQ  k+0(FP), AX
+	MOVQ  h+8(FP), CX
+	MOVQ  w+16(FP), DX
+	MOVQ  xw+24(FP), BX
+	MOVQ  ldg+32(FP), SI
+	MOVQ  c+40(FP), DI
+	MOVQ  hout+48(FP), R8
+	MOVQ  ng+56(FP), R9
+	MOVQ  step+64(FP), R10
+	MOVQ  wstep+72(FP), R11
+	SHLQ  $0x02, SI
+	LEAQ  (SI)(SI*2), R12
+	TESTQ R9, R9
+	JE    lstmStepAVX512_ret
+
+lstmStepAVX512_group:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	MOVQ   CX, R13
+	MOVQ   AX, R14
+	CMPQ   R14, $+2
+	JL     lstmStepAVX512_ktail
+
+lstmStepAVX512_k2:
+	VBROADCASTSS (R13), Z8
+	VBROADCASTSS 4(R13), Z9
+	VFMADD231PS  (DX), Z8, Z0
+	VFMADD231PS  64(DX), Z8, Z1
+	VFMADD231PS  128(DX), Z8, Z2
+	VFMADD231PS  192(DX), Z8, Z3
+	VFMADD231PS  256(DX), Z9, Z4
+	VFMADD231PS  320(DX), Z9, Z5
+	VFMADD231PS  384(DX), Z9, Z6
+	VFMADD231PS  448(DX), Z9, Z7
+	ADDQ         $+512, DX
+	ADDQ         $+8, R13
+	SUBQ         $+2, R14
+	CMPQ         R14, $+2
+	JGE          lstmStepAVX512_k2
+
+lstmStepAVX512_ktail:
+	TESTQ        R14, R14
+	JE           lstmStepAVX512_cell
+	VBROADCASTSS (R13), Z8
+	VFMADD231PS  (DX), Z8, Z0
+	VFMADD231PS  64(DX), Z8, Z1
+	VFMADD231PS  128(DX), Z8, Z2
+	VFMADD231PS  192(DX), Z8, Z3
+	ADDQ         $+256, DX
+
+lstmStepAVX512_cell:
+	// Gate pre-activations: i, o, f, g in registers 0..3.
+	VADDPS Z4, Z0, Z0
+	VADDPS (BX), Z0, Z0
+	VADDPS Z5, Z1, Z1
+	VADDPS (BX)(SI*1), Z1, Z1
+	VADDPS Z6, Z2, Z2
+	VADDPS (BX)(SI*2), Z2, Z2
+	VADDPS Z7, Z3, Z3
+	VADDPS (BX)(R12*1), Z3, Z3
+
+	// σ(i), σ(o), σ(f) into registers 10, 11, 12.
+	VPXORD       lstmConsts512<>+960(SB), Z0, Z0
+	VPXORD       lstmConsts512<>+960(SB), Z1, Z1
+	VPXORD       lstmConsts512<>+960(SB), Z2, Z2
+	VMOVUPS      lstmConsts512<>+0(SB), Z7
+	VMINPS       Z0, Z7, Z0
+	VMOVUPS      lstmConsts512<>+0(SB), Z8
+	VMINPS       Z1, Z8, Z1
+	VMOVUPS      lstmConsts512<>+0(SB), Z9
+	VMINPS       Z2, Z9, Z2
+	VMOVUPS      lstmConsts512<>+64(SB), Z7
+	VMAXPS       Z0, Z7, Z0
+	VMOVUPS      lstmConsts512<>+64(SB), Z8
+	VMAXPS       Z1, Z8, Z1
+	VMOVUPS      lstmConsts512<>+64(SB), Z9
+	VMAXPS       Z2, Z9, Z2
+	VMOVUPS      lstmConsts512<>+128(SB), Z4
+	VFMADD213PS  lstmConsts512<>+192(SB), Z0, Z4
+	VMOVUPS      lstmConsts512<>+128(SB), Z5
+	VFMADD213PS  lstmConsts512<>+192(SB), Z1, Z5
+	VMOVUPS      lstmConsts512<>+128(SB), Z6
+	VFMADD213PS  lstmConsts512<>+192(SB), Z2, Z6
+	VRNDSCALEPS  $0x01, Z4, Z4
+	VRNDSCALEPS  $0x01, Z5, Z5
+	VRNDSCALEPS  $0x01, Z6, Z6
+	VFNMADD231PS lstmConsts512<>+256(SB), Z4, Z0
+	VFNMADD231PS lstmConsts512<>+256(SB), Z5, Z1
+	VFNMADD231PS lstmConsts512<>+256(SB), Z6, Z2
+	VFNMADD231PS lstmConsts512<>+320(SB), Z4, Z0
+	VFNMADD231PS lstmConsts512<>+320(SB), Z5, Z1
+	VFNMADD231PS lstmConsts512<>+320(SB), Z6, Z2
+	VMULPS       Z0, Z0, Z7
+	VMOVUPS      lstmConsts512<>+384(SB), Z10
+	VMULPS       Z1, Z1, Z8
+	VMOVUPS      lstmConsts512<>+384(SB), Z11
+	VMULPS       Z2, Z2, Z9
+	VMOVUPS      lstmConsts512<>+384(SB), Z12
+	VFMADD213PS  lstmConsts512<>+448(SB), Z0, Z10
+	VFMADD213PS  lstmConsts512<>+448(SB), Z1, Z11
+	VFMADD213PS  lstmConsts512<>+448(SB), Z2, Z12
+	VFMADD213PS  lstmConsts512<>+512(SB), Z0, Z10
+	VFMADD213PS  lstmConsts512<>+512(SB), Z1, Z11
+	VFMADD213PS  lstmConsts512<>+512(SB), Z2, Z12
+	VFMADD213PS  lstmConsts512<>+576(SB), Z0, Z10
+	VFMADD213PS  lstmConsts512<>+576(SB), Z1, Z11
+	VFMADD213PS  lstmConsts512<>+576(SB), Z2, Z12
+	VFMADD213PS  lstmConsts512<>+640(SB), Z0, Z10
+	VFMADD213PS  lstmConsts512<>+640(SB), Z1, Z11
+	VFMADD213PS  lstmConsts512<>+640(SB), Z2, Z12
+	VFMADD213PS  lstmConsts512<>+704(SB), Z0, Z10
+	VFMADD213PS  lstmConsts512<>+704(SB), Z1, Z11
+	VFMADD213PS  lstmConsts512<>+704(SB), Z2, Z12
+	VFMADD213PS  Z0, Z7, Z10
+	VFMADD213PS  Z1, Z8, Z11
+	VFMADD213PS  Z2, Z9, Z12
+	VADDPS       lstmConsts512<>+768(SB), Z10, Z10
+	VADDPS       lstmConsts512<>+768(SB), Z11, Z11
+	VADDPS       lstmConsts512<>+768(SB), Z12, Z12
+	VCVTTPS2DQ   Z4, Z4
+	VCVTTPS2DQ   Z5, Z5
+	VCVTTPS2DQ   Z6, Z6
+	VPADDD       lstmConsts512<>+896(SB), Z4, Z4
+	VPADDD       lstmConsts512<>+896(SB), Z5, Z5
+	VPADDD       lstmConsts512<>+896(SB), Z6, Z6
+	VPSLLD       $0x17, Z4, Z4
+	VPSLLD       $0x17, Z5, Z5
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z4, Z10, Z10
+	VMULPS       Z5, Z11, Z11
+	VMULPS       Z6, Z12, Z12
+	VMOVUPS      lstmConsts512<>+768(SB), Z4
+	VADDPS       Z4, Z10, Z10
+	VMOVUPS      lstmConsts512<>+768(SB), Z5
+	VADDPS       Z5, Z11, Z11
+	VMOVUPS      lstmConsts512<>+768(SB), Z6
+	VADDPS       Z6, Z12, Z12
+	VDIVPS       Z10, Z4, Z10
+	VDIVPS       Z11, Z5, Z11
+	VDIVPS       Z12, Z6, Z12
+
+	// tanh(g) into register 0.
+	VPANDD       lstmConsts512<>+1024(SB), Z3, Z1
+	VMULPS       Z3, Z3, Z2
+	VMOVUPS      lstmConsts512<>+1152(SB), Z4
+	VFMADD213PS  lstmConsts512<>+1216(SB), Z2, Z4
+	VFMADD213PS  lstmConsts512<>+1280(SB), Z2, Z4
+	VFMADD213PS  lstmConsts512<>+1344(SB), Z2, Z4
+	VFMADD213PS  lstmConsts512<>+1408(SB), Z2, Z4
+	VMULPS       Z2, Z4, Z4
+	VFMADD213PS  Z1, Z1, Z4
+	VADDPS       Z1, Z1, Z2
+	VMOVUPS      lstmConsts512<>+0(SB), Z6
+	VMINPS       Z2, Z6, Z2
+	VMOVUPS      lstmConsts512<>+64(SB), Z6
+	VMAXPS       Z2, Z6, Z2
+	VMOVUPS      lstmConsts512<>+128(SB), Z5
+	VFMADD213PS  lstmConsts512<>+192(SB), Z2, Z5
+	VRNDSCALEPS  $0x01, Z5, Z5
+	VFNMADD231PS lstmConsts512<>+256(SB), Z5, Z2
+	VFNMADD231PS lstmConsts512<>+320(SB), Z5, Z2
+	VMULPS       Z2, Z2, Z6
+	VMOVUPS      lstmConsts512<>+384(SB), Z0
+	VFMADD213PS  lstmConsts512<>+448(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+512(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+576(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+640(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+704(SB), Z2, Z0
+	VFMADD213PS  Z2, Z6, Z0
+	VADDPS       lstmConsts512<>+768(SB), Z0, Z0
+	VCVTTPS2DQ   Z5, Z5
+	VPADDD       lstmConsts512<>+896(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z0, Z0
+	VADDPS       lstmConsts512<>+768(SB), Z0, Z0
+	VMOVUPS      lstmConsts512<>+832(SB), Z5
+	VDIVPS       Z0, Z5, Z0
+	VMOVUPS      lstmConsts512<>+768(SB), Z5
+	VSUBPS       Z0, Z5, Z0
+	VCMPPS       $0x01, lstmConsts512<>+1088(SB), Z1, K1
+	VMOVAPS      Z4, K1, Z0
+	VPANDD       lstmConsts512<>+960(SB), Z3, Z5
+	VPORD        Z5, Z0, Z0
+
+	// c = σ(f)·c + σ(i)·tanh(g), in register 3.
+	VMOVUPS     (DI), Z3
+	VMULPS      Z12, Z3, Z3
+	VFMADD231PS Z0, Z10, Z3
+	VMOVUPS     Z3, (DI)
+
+	// h = σ(o)·tanh(c).
+	VPANDD       lstmConsts512<>+1024(SB), Z3, Z1
+	VMULPS       Z3, Z3, Z2
+	VMOVUPS      lstmConsts512<>+1152(SB), Z4
+	VFMADD213PS  lstmConsts512<>+1216(SB), Z2, Z4
+	VFMADD213PS  lstmConsts512<>+1280(SB), Z2, Z4
+	VFMADD213PS  lstmConsts512<>+1344(SB), Z2, Z4
+	VFMADD213PS  lstmConsts512<>+1408(SB), Z2, Z4
+	VMULPS       Z2, Z4, Z4
+	VFMADD213PS  Z1, Z1, Z4
+	VADDPS       Z1, Z1, Z2
+	VMOVUPS      lstmConsts512<>+0(SB), Z6
+	VMINPS       Z2, Z6, Z2
+	VMOVUPS      lstmConsts512<>+64(SB), Z6
+	VMAXPS       Z2, Z6, Z2
+	VMOVUPS      lstmConsts512<>+128(SB), Z5
+	VFMADD213PS  lstmConsts512<>+192(SB), Z2, Z5
+	VRNDSCALEPS  $0x01, Z5, Z5
+	VFNMADD231PS lstmConsts512<>+256(SB), Z5, Z2
+	VFNMADD231PS lstmConsts512<>+320(SB), Z5, Z2
+	VMULPS       Z2, Z2, Z6
+	VMOVUPS      lstmConsts512<>+384(SB), Z0
+	VFMADD213PS  lstmConsts512<>+448(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+512(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+576(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+640(SB), Z2, Z0
+	VFMADD213PS  lstmConsts512<>+704(SB), Z2, Z0
+	VFMADD213PS  Z2, Z6, Z0
+	VADDPS       lstmConsts512<>+768(SB), Z0, Z0
+	VCVTTPS2DQ   Z5, Z5
+	VPADDD       lstmConsts512<>+896(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z5, Z0, Z0
+	VADDPS       lstmConsts512<>+768(SB), Z0, Z0
+	VMOVUPS      lstmConsts512<>+832(SB), Z5
+	VDIVPS       Z0, Z5, Z0
+	VMOVUPS      lstmConsts512<>+768(SB), Z5
+	VSUBPS       Z0, Z5, Z0
+	VCMPPS       $0x01, lstmConsts512<>+1088(SB), Z1, K1
+	VMOVAPS      Z4, K1, Z0
+	VPANDD       lstmConsts512<>+960(SB), Z3, Z5
+	VPORD        Z5, Z0, Z0
+	VMULPS       Z11, Z0, Z0
+	VMOVUPS      Z0, (R8)
+	ADDQ         R10, BX
+	ADDQ         R10, DI
+	ADDQ         R10, R8
+	ADDQ         R11, DX
+	DECQ         R9
+	JNE          lstmStepAVX512_group
+
+lstmStepAVX512_ret:
 	VZEROUPPER
 	RET

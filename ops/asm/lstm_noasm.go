@@ -6,6 +6,9 @@ package asm
 // reference runs.
 const lstmStepAsm = false
 
-func lstmStepArch(k int, h, w, xw *float32, ldg int, c, hout *float32, ng, step, wstep int) {
+// lstmGroupDefault is the group of units PackLSTM lays R^T out in.
+func lstmGroupDefault() int { return lstmGroup }
+
+func lstmStepArch(g, k int, h, w, xw *float32, ldg int, c, hout *float32, ng, step, wstep int) {
 	panic("asm: no LSTM step kernel")
 }

@@ -13,3 +13,10 @@ package asm
 //
 //go:noescape
 func lstmStepAVX2(k int, h *float32, w *float32, xw *float32, ldg int, c *float32, hout *float32, ng int, step int, wstep int)
+
+// lstmStepAVX512 is lstmStepAVX2 over ng groups of sixteen units: w holds k rows of 64
+// floats a group (the units' i, o, f and g columns), xw, c and hout advance by step bytes
+// (64, or -64) after each group and w by wstep on top of the group's k*256 bytes.
+//
+//go:noescape
+func lstmStepAVX512(k int, h *float32, w *float32, xw *float32, ldg int, c *float32, hout *float32, ng int, step int, wstep int)

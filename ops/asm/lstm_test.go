@@ -22,20 +22,32 @@ func lstmCase(rng *rand.Rand, hid, off int, scale float32) (r, h, xw, c []float3
 
 // TestLSTMStep compares LSTMStep with its Go reference and, where the
 // assembly runs, with SgemmPacked followed by LSTMCell (bit for bit),
-// over awkward sizes and misaligned slices.
+// over awkward sizes and misaligned slices, on R^T in groups of 8 units
+// (the AVX2 kernel) and in the default groups (16 with the AVX-512
+// kernel).
 func TestLSTMStep(t *testing.T) {
+	groups := []int{lstmGroup}
+	if g := lstmGroupDefault(); g != lstmGroup {
+		groups = append(groups, g)
+	}
+	for _, g := range groups {
+		t.Run(fmt.Sprintf("group%d", g), func(t *testing.T) { testLSTMStep(t, g) })
+	}
+}
+
+func testLSTMStep(t *testing.T, group int) {
 	rng := rand.New(rand.NewSource(7))
 	for _, tc := range []struct {
 		hid, off int
 		scale    float32
 	}{
 		{1, 0, 1}, {3, 1, 2}, {7, 3, 1}, {8, 0, 1}, {9, 2, 4}, {13, 1, 1}, {16, 0, 1},
-		{50, 3, 2}, {64, 0, 1}, {64, 1, 8}, {100, 2, 1}, {128, 0, 0.5},
+		{17, 1, 1}, {31, 2, 3}, {32, 0, 1}, {50, 3, 2}, {64, 0, 1}, {64, 1, 8}, {100, 2, 1}, {128, 0, 0.5},
 	} {
 		t.Run(fmt.Sprintf("hid%d_off%d_scale%g", tc.hid, tc.off, tc.scale), func(t *testing.T) {
 			hid := tc.hid
 			r, h, xw, c := lstmCase(rng, hid, tc.off, tc.scale)
-			w := PackLSTM(r, hid)
+			w := packLSTMGroup(r, hid, group)
 			xw0 := append([]float32(nil), xw...)
 
 			gotC := append(make([]float32, tc.off), c...)[tc.off:]

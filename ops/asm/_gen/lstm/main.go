@@ -2,7 +2,8 @@
 // (lstm_stubs_amd64.go) with avo: lstmStepAVX2, one time step of an LSTM
 // with the default activations for one batch row, the recurrent product
 // h·R^T and the cell fused (Go reference and the exported wrapper in
-// ../../lstm.go). Run it through `go generate` in ops/asm; gen_test.go
+// ../../lstm.go), and lstmStepAVX512, the same on groups of sixteen units
+// in 512-bit vectors. Run it through `go generate` in ops/asm; gen_test.go
 // fails when the committed files differ from its output.
 //
 // R^T is laid out in groups of eight hidden units (LSTMWeights): each
@@ -29,6 +30,13 @@ import (
 )
 
 var consts Mem // lstmConsts: 8-lane vectors of the entries of constList
+
+// consts512 is lstmConsts512: 16-lane vectors of the same entries, for
+// the AVX-512 kernel; wide says which kernel is being emitted.
+var (
+	consts512 Mem
+	wide      bool
+)
 
 var constList = []struct {
 	name string
@@ -62,10 +70,60 @@ var constList = []struct {
 func kc(name string) Mem {
 	for i, c := range constList {
 		if c.name == name {
+			if wide {
+				return consts512.Offset(64 * i)
+			}
 			return consts.Offset(32 * i)
 		}
 	}
 	panic("no constant " + name)
+}
+
+// The instructions whose 512-bit forms differ from the 256-bit ones
+// (EVEX has no VROUNDPS, VBLENDVPS or floating-point logic without
+// AVX512DQ): the same results lane by lane.
+func roundDown(x VecPhysical) {
+	if wide {
+		VRNDSCALEPS(U8(1), x, x)
+		return
+	}
+	VROUNDPS(U8(1), x, x)
+}
+
+func xorps(m Op, x VecPhysical) {
+	if wide {
+		VPXORD(m, x, x)
+		return
+	}
+	VXORPS(m, x, x)
+}
+
+func andps(m Op, x, dst VecPhysical) {
+	if wide {
+		VPANDD(m, x, dst)
+		return
+	}
+	VANDPS(m, x, dst)
+}
+
+func orps(a, x VecPhysical) {
+	if wide {
+		VPORD(a, x, x)
+		return
+	}
+	VORPS(a, x, x)
+}
+
+// selectSmall sets y = p where |x| (in z) is below tanhSmall (z
+// clobbered).
+func selectSmall(z, p, y VecPhysical) {
+	if wide {
+		VCMPPS(U8(1), kc("tanhSmall"), z, K1)
+		VMOVAPS(p, K1, y)
+		return
+	}
+	VCMPPS(U8(1), kc("tanhSmall"), z, z)
+	VBLENDVPS(z, p, y, y)
 }
 
 type vecs []VecPhysical
@@ -90,7 +148,7 @@ func emitExp(x, t1, t2, y vecs) {
 		VFMADD213PS(kc("half"), x[i], t1[i])
 	}
 	for i := range x {
-		VROUNDPS(U8(1), t1[i], t1[i])
+		roundDown(t1[i])
 	}
 	for i := range x {
 		VFNMADD231PS(kc("ln2Hi"), t1[i], x[i])
@@ -130,7 +188,7 @@ func emitExp(x, t1, t2, y vecs) {
 // sigmoid sets ys = 1/(1+e^-xs) (xs clobbered; t1, t2 scratch).
 func sigmoid(xs, t1, t2, ys vecs) {
 	for i := range xs {
-		VXORPS(kc("sign"), xs[i], xs[i])
+		xorps(kc("sign"), xs[i])
 	}
 	emitExp(xs, t1, t2, ys)
 	for i := range ys {
@@ -144,7 +202,7 @@ func sigmoid(xs, t1, t2, ys vecs) {
 
 // tanh sets y = tanh(x) with scratch z, s, p, t1, t2 (x kept).
 func tanh(x, z, s, p, t1, t2, y VecPhysical) {
-	VANDPS(kc("abs"), x, z)
+	andps(kc("abs"), x, z)
 	VMULPS(x, x, s)
 	VMOVUPS(kc("tanhQ0"), p)
 	for _, q := range []string{"tanhQ1", "tanhQ2", "tanhQ3", "tanhQ4"} {
@@ -159,21 +217,50 @@ func tanh(x, z, s, p, t1, t2, y VecPhysical) {
 	VDIVPS(y, t1, y)
 	VMOVUPS(kc("one"), t1)
 	VSUBPS(y, t1, y)
-	VCMPPS(U8(1), kc("tanhSmall"), z, z)
-	VBLENDVPS(z, p, y, y)
-	VANDPS(kc("sign"), x, t1)
-	VORPS(t1, y, y)
+	selectSmall(z, p, y)
+	andps(kc("sign"), x, t1)
+	orps(t1, y)
 }
 
+// lstmStep emits lstmStepAVX2.
 func lstmStep() {
-	TEXT("lstmStepAVX2", NOSPLIT, "func(k int, h *float32, w *float32, xw *float32, ldg int, c *float32, hout *float32, ng int, step int, wstep int)")
-	Pragma("noescape")
+	lstmStepKernel("lstmStepAVX2", ymm, 32)
 	Doc("lstmStepAVX2 runs one LSTM step over ng groups of eight units: for group u, the",
 		"gate pre-activations i, o, f, g of units 8u..8u+7 are xw[q*ldg+8u+l] (q = 0..3) plus",
 		"Σp h[p]*w[(u*k+p)*32 + 8q+l]; then c[8u+l] = σ(f)·c + σ(i)·tanh(g) and",
 		"hout[8u+l] = σ(o)·tanh(c[8u+l]). hout must not overlap h. After each group, xw, c and",
 		"hout advance by step bytes (32, or -32 to sweep the groups backwards from the last)",
 		"and w by wstep bytes on top of the group's k*128 (0, or -2*k*128 backwards).")
+}
+
+func zmm(i int) VecPhysical {
+	return []VecPhysical{Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15}[i]
+}
+
+// lstmStep512 emits lstmStepAVX512: lstmStepAVX2 on groups of sixteen
+// units (R^T in rows of 64 floats a group, LSTMWeights.group 16) in
+// 512-bit vectors, every lane computed by the same operations in the same
+// order as there, so with the same bits. On a core with two 512-bit FMA
+// pipes the 256-bit kernel ran at half the multiply-add rate: hid 64, 480
+// against 316 ns a step, sweeping back and forth (BenchmarkLSTMStep).
+// Taking two groups at a time, their products in one loop and their cells
+// side by side, saved nothing at hid 64 and cost a third at hid 128: from
+// 64 units on, R^T (64 KiB and more) streams from L2 every step, which
+// bounds the step.
+func lstmStep512() {
+	wide = true
+	defer func() { wide = false }()
+	lstmStepKernel("lstmStepAVX512", zmm, 64)
+	Doc("lstmStepAVX512 is lstmStepAVX2 over ng groups of sixteen units: w holds k rows of 64",
+		"floats a group (the units' i, o, f and g columns), xw, c and hout advance by step bytes",
+		"(64, or -64) after each group and w by wstep on top of the group's k*256 bytes.")
+}
+
+// lstmStepKernel emits the step kernel name on vectors vec(i) of vb
+// bytes (a group's gate is one vector: 8 or 16 units).
+func lstmStepKernel(name string, vec func(int) VecPhysical, vb int) {
+	TEXT(name, NOSPLIT, "func(k int, h *float32, w *float32, xw *float32, ldg int, c *float32, hout *float32, ng int, step int, wstep int)")
+	Pragma("noescape")
 	k := Load(Param("k"), GP64())
 	h := Load(Param("h"), GP64())
 	w := Load(Param("w"), GP64())
@@ -189,41 +276,45 @@ func lstmStep() {
 	LEAQ(Mem{Base: ldg, Index: ldg, Scale: 2}, ldg3)
 	hp, cnt := GP64(), GP64()
 	TESTQ(ng, ng)
-	JE(LabelRef("lstmStepAVX2_ret"))
+	JE(LabelRef(name + "_ret"))
 
-	Label("lstmStepAVX2_group")
+	Label(name + "_group")
 	for i := 0; i < 8; i++ {
-		VXORPS(ymm(i), ymm(i), ymm(i))
+		if wide {
+			VPXORD(vec(i), vec(i), vec(i))
+		} else {
+			VXORPS(vec(i), vec(i), vec(i))
+		}
 	}
 	MOVQ(h, hp)
 	MOVQ(k, cnt)
 	CMPQ(cnt, I32(2))
-	JL(LabelRef("lstmStepAVX2_ktail"))
-	Label("lstmStepAVX2_k2")
-	VBROADCASTSS(Mem{Base: hp}, Y8)
-	VBROADCASTSS(Mem{Base: hp, Disp: 4}, Y9)
+	JL(LabelRef(name + "_ktail"))
+	Label(name + "_k2")
+	VBROADCASTSS(Mem{Base: hp}, vec(8))
+	VBROADCASTSS(Mem{Base: hp, Disp: 4}, vec(9))
 	for i := 0; i < 4; i++ {
-		VFMADD231PS(Mem{Base: w, Disp: 32 * i}, Y8, ymm(i))
+		VFMADD231PS(Mem{Base: w, Disp: vb * i}, vec(8), vec(i))
 	}
 	for i := 0; i < 4; i++ {
-		VFMADD231PS(Mem{Base: w, Disp: 128 + 32*i}, Y9, ymm(4+i))
+		VFMADD231PS(Mem{Base: w, Disp: 4*vb + vb*i}, vec(9), vec(4+i))
 	}
-	ADDQ(I32(256), w)
+	ADDQ(I32(int32(8*vb)), w)
 	ADDQ(I32(8), hp)
 	SUBQ(I32(2), cnt)
 	CMPQ(cnt, I32(2))
-	JGE(LabelRef("lstmStepAVX2_k2"))
-	Label("lstmStepAVX2_ktail")
+	JGE(LabelRef(name + "_k2"))
+	Label(name + "_ktail")
 	TESTQ(cnt, cnt)
-	JE(LabelRef("lstmStepAVX2_cell"))
-	VBROADCASTSS(Mem{Base: hp}, Y8)
+	JE(LabelRef(name + "_cell"))
+	VBROADCASTSS(Mem{Base: hp}, vec(8))
 	for i := 0; i < 4; i++ {
-		VFMADD231PS(Mem{Base: w, Disp: 32 * i}, Y8, ymm(i))
+		VFMADD231PS(Mem{Base: w, Disp: vb * i}, vec(8), vec(i))
 	}
-	ADDQ(I32(128), w)
+	ADDQ(I32(int32(4*vb)), w)
 
-	Label("lstmStepAVX2_cell")
-	Comment("Gate pre-activations: i, o, f, g in Y0..Y3.")
+	Label(name + "_cell")
+	Comment("Gate pre-activations: i, o, f, g in registers 0..3.")
 	gate := func(q int) Mem {
 		switch q {
 		case 0:
@@ -236,29 +327,29 @@ func lstmStep() {
 		return Mem{Base: xw, Index: ldg3, Scale: 1}
 	}
 	for i := 0; i < 4; i++ {
-		VADDPS(ymm(4+i), ymm(i), ymm(i))
-		VADDPS(gate(i), ymm(i), ymm(i))
+		VADDPS(vec(4+i), vec(i), vec(i))
+		VADDPS(gate(i), vec(i), vec(i))
 	}
-	Comment("σ(i), σ(o), σ(f) into Y10, Y11, Y12.")
-	sigmoid(vecs{Y0, Y1, Y2}, vecs{Y4, Y5, Y6}, vecs{Y7, Y8, Y9}, vecs{Y10, Y11, Y12})
-	Comment("tanh(g) into Y0.")
-	tanh(Y3, Y1, Y2, Y4, Y5, Y6, Y0)
-	Comment("c = σ(f)·c + σ(i)·tanh(g), in Y3.")
-	VMOVUPS(Mem{Base: c}, Y3)
-	VMULPS(Y12, Y3, Y3)
-	VFMADD231PS(Y0, Y10, Y3)
-	VMOVUPS(Y3, Mem{Base: c})
+	Comment("σ(i), σ(o), σ(f) into registers 10, 11, 12.")
+	sigmoid(vecs{vec(0), vec(1), vec(2)}, vecs{vec(4), vec(5), vec(6)}, vecs{vec(7), vec(8), vec(9)}, vecs{vec(10), vec(11), vec(12)})
+	Comment("tanh(g) into register 0.")
+	tanh(vec(3), vec(1), vec(2), vec(4), vec(5), vec(6), vec(0))
+	Comment("c = σ(f)·c + σ(i)·tanh(g), in register 3.")
+	VMOVUPS(Mem{Base: c}, vec(3))
+	VMULPS(vec(12), vec(3), vec(3))
+	VFMADD231PS(vec(0), vec(10), vec(3))
+	VMOVUPS(vec(3), Mem{Base: c})
 	Comment("h = σ(o)·tanh(c).")
-	tanh(Y3, Y1, Y2, Y4, Y5, Y6, Y0)
-	VMULPS(Y11, Y0, Y0)
-	VMOVUPS(Y0, Mem{Base: ho})
+	tanh(vec(3), vec(1), vec(2), vec(4), vec(5), vec(6), vec(0))
+	VMULPS(vec(11), vec(0), vec(0))
+	VMOVUPS(vec(0), Mem{Base: ho})
 	ADDQ(step, xw)
 	ADDQ(step, c)
 	ADDQ(step, ho)
 	ADDQ(wstep, w)
 	DECQ(ng)
-	JNE(LabelRef("lstmStepAVX2_group"))
-	Label("lstmStepAVX2_ret")
+	JNE(LabelRef(name + "_group"))
+	Label(name + "_ret")
 	VZEROUPPER()
 	RET()
 }
@@ -272,6 +363,13 @@ func main() {
 			DATA(32*i+4*l, U32(c.bits))
 		}
 	}
+	consts512 = GLOBL("lstmConsts512", RODATA|NOPTR)
+	for i, c := range constList {
+		for l := 0; l < 16; l++ {
+			DATA(64*i+4*l, U32(c.bits))
+		}
+	}
 	lstmStep()
+	lstmStep512()
 	Generate()
 }
