@@ -3,7 +3,9 @@ package ops
 import (
 	"fmt"
 	"slices"
+	"unsafe"
 
+	"github.com/onyxrt/onyx/ops/asm"
 	"github.com/onyxrt/onyx/tensor"
 )
 
@@ -222,6 +224,15 @@ func transposeWalk[T layoutElem](dst, src []T, outer, od, os []int, rows, cols, 
 // adjacent source elements.
 func transposeTiles[T layoutElem](dst []T, d0, dRow int, src []T, s0, sCol, rows, cols int) {
 	const bs = transposeBlock
+	var zero T
+	if unsafe.Sizeof(zero) == 4 && rows >= 8 && cols >= 8 {
+		// Four-byte elements (float32 and the 32-bit integers) in the
+		// 8×8 blocks of asm.Transpose, as bits: 2-4 times as fast as the
+		// tiles below (64×36 in 250 against 640 ns, 128×49 in 410
+		// against 1660).
+		asm.Transpose(cols, rows, float32sOf(src[s0:]), sCol, float32sOf(dst[d0:]), dRow)
+		return
+	}
 	switch rows {
 	case 2: // e.g. complex-like pairs: two output streams, one input stream
 		r0 := dst[d0 : d0+cols]
@@ -293,6 +304,15 @@ func transposeTiles[T layoutElem](dst []T, d0, dRow int, src []T, s0, sCol, rows
 			}
 		}
 	}
+}
+
+// float32sOf views a slice of four-byte elements as float32s (the same
+// bits).
+func float32sOf[T layoutElem](s []T) []float32 {
+	if len(s) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
 
 // layoutParallel splits [0, n) into up to threads contiguous ranges and
