@@ -217,44 +217,30 @@ func TestConvPosEpi(t *testing.T) {
 func BenchmarkConvPosTiles(b *testing.B) {
 	for _, l := range []struct{ c, h int }{{1, 28}, {32, 13}, {64, 5}} {
 		k := l.c * 9
+		plane := l.h * l.h
+		oh := l.h - 2
+		nt := (oh*oh + PosTileRows - 1) / PosTileRows
+		x := make([]float32, l.c*plane)
+		posOff := make([]int32, nt*PosTileRows)
+		for i := range posOff {
+			p := min(i, oh*oh-1)
+			posOff[i] = int32(p/oh*l.h + p%oh)
+		}
+		kOff := make([]int32, k)
+		for i := range kOff {
+			kOff[i] = int32(i/9*plane + i%9/3*l.h + i%3)
+		}
+		w := make([]float32, 2*k*PosPanel)
+		c := make([]float32, nt*PosTileRows*64)
+		po, ko := NewOffsets(posOff), NewOffsets(kOff)
 		b.Run(fmt.Sprintf("k%d", k), func(b *testing.B) {
-			plane := l.h * l.h
-			oh := l.h - 2
-			nt := (oh*oh + PosTileRows - 1) / PosTileRows
-			x := make([]float32, l.c*plane)
-			posOff := make([]int32, nt*PosTileRows)
-			for i := range posOff {
-				p := min(i, oh*oh-1)
-				posOff[i] = int32(p/oh*l.h + p%oh)
-			}
-			kOff := make([]int32, k)
-			for i := range kOff {
-				kOff[i] = int32(i/9*plane + i%9/3*l.h + i%3)
-			}
-			w := make([]float32, k*PosPanel)
-			c := make([]float32, nt*PosTileRows*64)
-			po, ko := NewOffsets(posOff), NewOffsets(kOff)
 			loop(b, float64(2*k*nt*PosTileRows*PosPanel), func() {
-				ConvPosTiles(k, x, po, 0, nt, ko, 0, w, c, 64, false)
+				ConvPosTiles(k, x, po, 0, nt, ko, 0, w[:k*PosPanel], c, 64, false)
 			})
 		})
+		// Two panels a call (ConvPosTilesPanels; with AVX-512 the paired
+		// kernel).
 		b.Run(fmt.Sprintf("k%d_2panels", k), func(b *testing.B) {
-			plane := l.h * l.h
-			oh := l.h - 2
-			nt := (oh*oh + PosTileRows - 1) / PosTileRows
-			x := make([]float32, l.c*plane)
-			posOff := make([]int32, nt*PosTileRows)
-			for i := range posOff {
-				p := min(i, oh*oh-1)
-				posOff[i] = int32(p/oh*l.h + p%oh)
-			}
-			kOff := make([]int32, k)
-			for i := range kOff {
-				kOff[i] = int32(i/9*plane + i%9/3*l.h + i%3)
-			}
-			w := make([]float32, 2*k*PosPanel)
-			c := make([]float32, nt*PosTileRows*64)
-			po, ko := NewOffsets(posOff), NewOffsets(kOff)
 			loop(b, float64(2*2*k*nt*PosTileRows*PosPanel), func() {
 				ConvPosTilesPanels(k, x, po, 0, nt, ko, 0, w, k, 0, 2, c, 64, false)
 			})

@@ -125,10 +125,18 @@ func (t accs) reduce() {
 // row(i), alternating between the two registers of av) and an FMA per
 // vector.
 func (t accs) step(s int, b Mem, vecBytes int, bv []VecPhysical, av [2]VecPhysical, row func(i int) Mem) {
+	bs := make([]Mem, t.halves)
+	for h := range bs {
+		bs[h] = b
+		bs[h].Disp += vecBytes * h
+	}
+	t.stepFrom(s, bs, bv, av, row)
+}
+
+// stepFrom is step with vector h of B's row at b[h].
+func (t accs) stepFrom(s int, b []Mem, bv []VecPhysical, av [2]VecPhysical, row func(i int) Mem) {
 	for h := 0; h < t.halves; h++ {
-		m := b
-		m.Disp += vecBytes * h
-		VMOVUPS(m, bv[h])
+		VMOVUPS(b[h], bv[h])
 	}
 	for i := 0; i < t.r; i++ {
 		x := av[i%2]

@@ -32,7 +32,7 @@ func convPosKernels() {
 // Y14/Y15; k is at least 1.
 func convPosTilesAVX2() {
 	convPosTiles("convPosTilesAVX2", "pos", newAccs(posTileRows, 2, 1, ymm), VXORPS, 32,
-		func(int) []VecPhysical { return []VecPhysical{Y12, Y13} }, [2]VecPhysical{Y14, Y15})
+		func(int) []VecPhysical { return []VecPhysical{Y12, Y13} }, [2]VecPhysical{Y14, Y15}, false)
 }
 
 // convPosTilesAVX512 emits convPosTilesAVX512: convPosTilesAVX2 with a
@@ -42,7 +42,7 @@ func convPosTilesAVX2() {
 // Z14/Z15.
 func convPosTilesAVX512() {
 	convPosTiles("convPosTilesAVX512", "pos512", newAccs(posTileRows, 1, 2, zmm), VPXORD, 64,
-		func(u int) []VecPhysical { return []VecPhysical{[]VecPhysical{Z12, Z13}[u]} }, [2]VecPhysical{Z14, Z15})
+		func(u int) []VecPhysical { return []VecPhysical{[]VecPhysical{Z12, Z13}[u]} }, [2]VecPhysical{Z14, Z15}, false)
 }
 
 // convPosTiles2AVX512 emits convPosTiles2AVX512: convPosTilesAVX512 on
@@ -55,95 +55,27 @@ func convPosTilesAVX512() {
 // FMAs instead of one: on Zen 5 such loads issue at about one a cycle,
 // which bound the one-panel kernel to about half the FMA rate.
 func convPosTiles2AVX512() {
-	name, label := "convPosTiles2AVX512", "pos2"
-	TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, ps int, c *float32, ldc int, acc int)")
-	Doc(name+" sets the 6×32 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*B[p][j] for t < nt, B's",
-		"columns j < 16 at b[p*16+j] and the others ps bytes further, adding to c when acc is not 0.")
-	acc := newAccs(posTileRows, 2, 2, zmm)
-	c := Load(Param("c"), GP64())
-	ldc := loadBytes("ldc")
-	pos := Load(Param("posOff"), GP64())
-
-	Label(label + "_tile")
-	x := Load(Param("x"), GP64())
-	var rows [posTileRows]Register
-	for i := range rows {
-		rows[i] = GP64()
-		MOVLQSX(Mem{Base: pos, Disp: 4 * i}, rows[i])
-		LEAQ(Mem{Base: x, Index: rows[i], Scale: 4}, rows[i])
-	}
-	k := Load(Param("k"), GP64())
-	b := Load(Param("b"), GP64())
-	ps := Load(Param("ps"), GP64())
-	ko := Load(Param("kOff"), GP64())
-	acc.zero(VPXORD)
-	off := GP64()
-	av := [2]VecPhysical{Z26, Z27}
-	// step emits k step u into set st.
-	step := func(u, st int) {
-		MOVLQSX(Mem{Base: ko, Disp: 4 * u}, off)
-		VMOVUPS(Mem{Base: b, Disp: 4 * posPanel * u}, Z24)
-		VMOVUPS(Mem{Base: b, Index: ps, Scale: 1, Disp: 4 * posPanel * u}, Z25)
-		for i := 0; i < posTileRows; i++ {
-			a := av[i%2]
-			VBROADCASTSS(Mem{Base: rows[i], Index: off, Scale: 4}, a)
-			VFMADD231PS(Z24, a, acc.reg(st, i, 0))
-			VFMADD231PS(Z25, a, acc.reg(st, i, 1))
-		}
-	}
-	TESTQ(U32(1), k)
-	JE(LabelRef(label + "_k2"))
-	step(0, 0)
-	ADDQ(U32(4), ko)
-	ADDQ(U32(4*posPanel), b)
-	DECQ(k)
-	JE(LabelRef(label + "_store"))
-	Label(label + "_k2")
-	step(0, 0)
-	step(1, 1)
-	ADDQ(U32(8), ko)
-	ADDQ(U32(8*posPanel), b)
-	SUBQ(U32(2), k)
-	JNE(LabelRef(label + "_k2"))
-
-	Label(label + "_store")
-	acc.reduce()
-	add := Load(Param("acc"), GP64())
-	cp := GP64()
-	MOVQ(c, cp)
-	TESTQ(add, add)
-	JE(LabelRef(label + "_put"))
-	eachRow(posTileRows, cp, ldc, func(i int) {
-		for h := 0; h < 2; h++ {
-			VADDPS(Mem{Base: cp, Disp: 64 * h}, acc.at(i, h), acc.at(i, h))
-		}
-	})
-	MOVQ(c, cp)
-	Label(label + "_put")
-	eachRow(posTileRows, cp, ldc, func(i int) {
-		for h := 0; h < 2; h++ {
-			VMOVUPS(acc.at(i, h), Mem{Base: cp, Disp: 64 * h})
-		}
-	})
-	Comment("The next tile: c six rows down.")
-	LEAQ(Mem{Base: c, Index: ldc, Scale: 4}, c)
-	LEAQ(Mem{Base: c, Index: ldc, Scale: 2}, c)
-	ADDQ(U32(4*posTileRows), pos)
-	DECQ(paramAddr("nt"))
-	JNE(LabelRef(label + "_tile"))
-	VZEROUPPER()
-	RET()
+	convPosTiles("convPosTiles2AVX512", "pos2", newAccs(posTileRows, 2, 2, zmm), VPXORD, 64,
+		func(int) []VecPhysical { return []VecPhysical{Z24, Z25} }, [2]VecPhysical{Z26, Z27}, true)
 }
 
 // convPosTiles emits the kernel name of convPosTilesAVX2's contract with
 // the accumulators acc (acc.halves vectors of vecBytes a position, in
 // acc.sets sets that take the k steps in turn), zeroed with xor, B's row
 // of unrolled step u loaded into bv(u), the broadcasts alternating in
-// av; its labels start with label.
-func convPosTiles(name, label string, acc accs, xor func(...Op), vecBytes int, bv func(u int) []VecPhysical, av [2]VecPhysical) {
-	TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)")
-	Doc(name+" sets the 6×16 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*b[p*16+j] for t < nt,",
-		"adding to c when acc is not 0.")
+// av; its labels start with label. paired: the kernel of two panels
+// (convPosTiles2AVX512), the second half of B's row ps bytes after the
+// first.
+func convPosTiles(name, label string, acc accs, xor func(...Op), vecBytes int, bv func(u int) []VecPhysical, av [2]VecPhysical, paired bool) {
+	if paired {
+		TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, ps int, c *float32, ldc int, acc int)")
+		Doc(name+" sets the 6×32 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*B[p][j] for t < nt, B's",
+			"columns j < 16 at b[p*16+j] and the others ps bytes further, adding to c when acc is not 0.")
+	} else {
+		TEXT(name, NOSPLIT, "func(k int, x *float32, posOff *int32, nt int, kOff *int32, b *float32, c *float32, ldc int, acc int)")
+		Doc(name+" sets the 6×16 tiles c[t*6+i][j] (+)= Σp x[posOff[t*6+i]+kOff[p]]*b[p*16+j] for t < nt,",
+			"adding to c when acc is not 0.")
+	}
 	c := Load(Param("c"), GP64())
 	ldc := loadBytes("ldc")
 	pos := Load(Param("posOff"), GP64())
@@ -158,6 +90,10 @@ func convPosTiles(name, label string, acc accs, xor func(...Op), vecBytes int, b
 	}
 	k := Load(Param("k"), GP64())
 	b := Load(Param("b"), GP64())
+	var ps Register
+	if paired {
+		ps = Load(Param("ps"), GP64())
+	}
 	ko := Load(Param("kOff"), GP64())
 	acc.zero(xor)
 	off := GP64()
@@ -165,8 +101,12 @@ func convPosTiles(name, label string, acc accs, xor func(...Op), vecBytes int, b
 	// kOff[u], B's row u and the six broadcasts.
 	step := func(u, s int) {
 		MOVLQSX(Mem{Base: ko, Disp: 4 * u}, off)
-		acc.step(s, Mem{Base: b, Disp: 4 * posPanel * u}, vecBytes, bv(u), av,
-			func(i int) Mem { return Mem{Base: rows[i], Index: off, Scale: 4} })
+		row := func(i int) Mem { return Mem{Base: rows[i], Index: off, Scale: 4} }
+		if !paired {
+			acc.step(s, Mem{Base: b, Disp: 4 * posPanel * u}, vecBytes, bv(u), av, row)
+			return
+		}
+		acc.stepFrom(s, []Mem{{Base: b, Disp: 4 * posPanel * u}, {Base: b, Index: ps, Scale: 1, Disp: 4 * posPanel * u}}, bv(u), av, row)
 	}
 	TESTQ(U32(1), k)
 	JE(LabelRef(label + "_k2"))
