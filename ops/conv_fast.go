@@ -24,8 +24,9 @@ import (
 // straight from the input, no im2col copy and no padded panels.
 // With the AVX-512 kernels, convolutions of one image on planes too
 // small to fill the panels (7×7, 4×4, 3×3) take the position-row path of
-// conv_rows.go when their filter is a constant (conv32Plan.rows; ahead of
-// the position-major path): the GEMM turned around on the filter
+// conv_rows.go when their filter is a constant (conv32Plan.rows; those
+// with kernels larger than 1×1 then plan no position-major path): the
+// GEMM turned around on the filter
 // transposed and packed once (for kernels larger than 1×1, on the input's
 // im2col matrix turned around), then the result transposed into the
 // channels' planes.

@@ -63,17 +63,28 @@ func ConvPosTiles(k int, x []float32, pos *Offsets, p0, nt int, kOff *Offsets, k
 		}
 		return
 	}
-	if ldc < PosPanel || p0 < 0 || k0 < 0 {
-		panic(fmt.Sprintf("asm.ConvPosTiles: ldc %d, p0 %d, k0 %d", ldc, p0, k0))
+	if ldc < PosPanel {
+		panic(fmt.Sprintf("asm.ConvPosTiles: ldc %d", ldc))
 	}
-	po := pos.off[p0 : p0+nt*PosTileRows]
-	ko := kOff.off[k0 : k0+k]
+	po, ko := posOffsets("ConvPosTiles", x, pos, p0, nt, kOff, k0, k)
 	_ = b[k*PosPanel-1]
 	_ = c[(nt*PosTileRows-1)*ldc+PosPanel-1]
-	if int64(pos.lo)+int64(kOff.lo) < 0 || int64(pos.hi)+int64(kOff.hi) >= int64(len(x)) {
-		panic(fmt.Sprintf("asm.ConvPosTiles: offsets %d..%d + %d..%d outside an input of %d", pos.lo, pos.hi, kOff.lo, kOff.hi, len(x)))
-	}
 	convPosTiles(k, x, po, nt, ko, b, c, ldc, acc)
+}
+
+// posOffsets checks the positions pos[p0:] of nt tiles and the im2col
+// rows kOff[k0:k0+k] against the input x (every sum of the two must index
+// it) and returns those entries; fn names the caller in the panic.
+func posOffsets(fn string, x []float32, pos *Offsets, p0, nt int, kOff *Offsets, k0, k int) (po, ko []int32) {
+	if p0 < 0 || k0 < 0 {
+		panic(fmt.Sprintf("asm.%s: p0 %d, k0 %d", fn, p0, k0))
+	}
+	po = pos.off[p0 : p0+nt*PosTileRows]
+	ko = kOff.off[k0 : k0+k]
+	if int64(pos.lo)+int64(kOff.lo) < 0 || int64(pos.hi)+int64(kOff.hi) >= int64(len(x)) {
+		panic(fmt.Sprintf("asm.%s: offsets %d..%d + %d..%d outside an input of %d", fn, pos.lo, pos.hi, kOff.lo, kOff.hi, len(x)))
+	}
+	return po, ko
 }
 
 // ConvPosTilesPanels is ConvPosTiles on the panels q0 ≤ q < q1 of the
@@ -85,14 +96,10 @@ func ConvPosTiles(k int, x []float32, pos *Offsets, p0, nt int, kOff *Offsets, k
 func ConvPosTilesPanels(k int, x []float32, pos *Offsets, p0, nt int, kOff *Offsets, k0 int, w []float32, kdim, q0, q1 int, c []float32, ldc int, acc bool) {
 	q := q0
 	if convPos512 && nt > 0 && k > 0 && q1-q0 >= 2 {
-		if ldc < 2*PosPanel || p0 < 0 || k0 < 0 || k0+k > kdim {
-			panic(fmt.Sprintf("asm.ConvPosTilesPanels: ldc %d, p0 %d, k0 %d, k %d of %d", ldc, p0, k0, k, kdim))
+		if ldc < 2*PosPanel || k0+k > kdim {
+			panic(fmt.Sprintf("asm.ConvPosTilesPanels: ldc %d, k0 %d, k %d of %d", ldc, k0, k, kdim))
 		}
-		po := pos.off[p0 : p0+nt*PosTileRows]
-		ko := kOff.off[k0 : k0+k]
-		if int64(pos.lo)+int64(kOff.lo) < 0 || int64(pos.hi)+int64(kOff.hi) >= int64(len(x)) {
-			panic(fmt.Sprintf("asm.ConvPosTilesPanels: offsets %d..%d + %d..%d outside an input of %d", pos.lo, pos.hi, kOff.lo, kOff.hi, len(x)))
-		}
+		po, ko := posOffsets("ConvPosTilesPanels", x, pos, p0, nt, kOff, k0, k)
 		for ; q1-q >= 2; q += 2 {
 			b := w[(q*kdim+k0)*PosPanel:]
 			_ = b[(kdim+k)*PosPanel-1] // the second panel's rows

@@ -145,14 +145,25 @@ func TestConvPosTilesBounds(t *testing.T) {
 	posOff := make([]int32, PosTileRows)
 	posOff[3] = 90
 	kOff := []int32{0, 10}
-	b := make([]float32, 2*PosPanel)
-	c := make([]float32, PosTileRows*PosPanel)
-	defer func() {
-		if recover() == nil {
-			t.Fatal("no panic for an offset past the input")
-		}
-	}()
-	ConvPosTiles(2, x, NewOffsets(posOff), 0, 1, NewOffsets(kOff), 0, b, c, PosPanel, false)
+	pos, ko := NewOffsets(posOff), NewOffsets(kOff)
+	b := make([]float32, 2*2*PosPanel)
+	c := make([]float32, PosTileRows*2*PosPanel)
+	for _, tc := range []struct {
+		name string
+		run  func()
+	}{
+		{"ConvPosTiles", func() { ConvPosTiles(2, x, pos, 0, 1, ko, 0, b[:2*PosPanel], c, PosPanel, false) }},
+		{"ConvPosTilesPanels", func() { ConvPosTilesPanels(2, x, pos, 0, 1, ko, 0, b, 2, 0, 2, c, 2*PosPanel, false) }},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic for an offset past the input", tc.name)
+				}
+			}()
+			tc.run()
+		}()
+	}
 }
 
 // TestConvPosEpi compares ConvPosEpi with its Go reference over window
